@@ -1,0 +1,79 @@
+"""One settings object, read from environment variables, with embedded defaults.
+
+With no configuration everything runs on one machine: a local Dagster instance under `.dagster_home/`,
+data under `data/` and a DuckDB warehouse file `data/warehouse.duckdb`. A `postgresql://` URL in
+`BACKBEAT_WAREHOUSE_URL` switches the warehouse and the dbt target to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Backbeat keeps its state, resolved once from the environment."""
+
+    dagster_home: Path
+    data_dir: Path
+    warehouse_url: str
+    warehouse_url_from_env: bool
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("BACKBEAT_DATA_DIR") or REPO_ROOT / "data").resolve()
+        url = env.get("BACKBEAT_WAREHOUSE_URL") or ""
+        return cls(
+            dagster_home=Path(env.get("DAGSTER_HOME") or REPO_ROOT / ".dagster_home").resolve(),
+            data_dir=data_dir,
+            warehouse_url=url or f"duckdb:///{data_dir / 'warehouse.duckdb'}",
+            warehouse_url_from_env=bool(url),
+        )
+
+    @property
+    def warehouse_kind(self) -> str:
+        return warehouse_kind(self.warehouse_url)
+
+    @property
+    def dbt_target(self) -> str:
+        return self.warehouse_kind
+
+
+def warehouse_kind(url: str) -> str:
+    """'duckdb' or 'postgres', from a warehouse URL; anything else is a configuration error."""
+    scheme = urlparse(url).scheme.split("+")[0]
+    if scheme == "duckdb":
+        return "duckdb"
+    if scheme in ("postgresql", "postgres"):
+        return "postgres"
+    raise ValueError(
+        f"BACKBEAT_WAREHOUSE_URL must start with duckdb:/// or postgresql://, got scheme {scheme!r}"
+    )
+
+
+def duckdb_path(url: str) -> Path:
+    """The file behind a `duckdb:///path` URL."""
+    return Path(unquote(urlparse(url).path)).resolve() if url.startswith("duckdb:///") else Path(url)
+
+
+def dbt_environment(url: str) -> dict[str, str]:
+    """Environment variables that `dbt_project/profiles.yml` reads for the warehouse behind `url`."""
+    if warehouse_kind(url) == "duckdb":
+        return {"DBT_TARGET": "duckdb", "BACKBEAT_DUCKDB_PATH": str(duckdb_path(url))}
+    parts = urlparse(url)
+    return {
+        "DBT_TARGET": "postgres",
+        "BACKBEAT_PG_HOST": parts.hostname or "127.0.0.1",
+        "BACKBEAT_PG_PORT": str(parts.port or 5432),
+        "BACKBEAT_PG_USER": unquote(parts.username or "postgres"),
+        "BACKBEAT_PG_PASSWORD": unquote(parts.password or ""),
+        "BACKBEAT_PG_DATABASE": parts.path.lstrip("/") or "postgres",
+    }

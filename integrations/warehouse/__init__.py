@@ -1,0 +1,6 @@
+"""The warehouse: DuckDB by default, PostgreSQL in production."""
+
+from integrations.warehouse.client import Warehouse, WarehouseConnection
+from integrations.warehouse.tables import Column, Table, table
+
+__all__ = ["Column", "Table", "Warehouse", "WarehouseConnection", "table"]

@@ -1,0 +1,153 @@
+"""A small warehouse client over DuckDB (embedded default) or PostgreSQL (production).
+
+SQL passed to it uses `?` placeholders; the PostgreSQL side translates them. Every write happens in one
+transaction, so a failed write leaves what was stored before untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import polars as pl
+
+from backbeat.settings import duckdb_path, warehouse_kind
+from integrations.warehouse.tables import Table
+
+DUCKDB_LOCK_WAIT_S = 120.0
+
+
+class WarehouseConnection:
+    """One open transaction on the warehouse."""
+
+    def __init__(self, kind: str, raw: Any) -> None:
+        self.kind = kind
+        self.raw = raw
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s") if self.kind == "postgres" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if self.kind == "duckdb":
+            self.raw.execute(sql, list(params))
+        else:
+            with self.raw.cursor() as cur:
+                cur.execute(self._sql(sql), tuple(params))
+
+    def query(self, sql: str, params: Sequence[Any] = (), schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+        if self.kind == "duckdb":
+            frame = pl.from_arrow(self.raw.sql(sql, params=list(params) or None).to_arrow_table())
+        else:
+            with self.raw.cursor() as cur:
+                cur.execute(self._sql(sql), tuple(params))
+                names = [d[0] for d in cur.description]
+                rows = cur.fetchall()
+            frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+        if schema:
+            frame = frame.select([pl.col(n).cast(t) for n, t in schema.items()])
+        return frame
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        frame = self.query(sql, params)
+        return frame.item(0, 0) if frame.height else None
+
+    def ensure(self, table: Table) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
+        self.execute(table.create_sql())
+
+    def insert(self, table: Table, frame: pl.DataFrame) -> int:
+        frame = table.conform(frame)
+        if frame.is_empty():
+            return 0
+        cols = ", ".join(table.column_names)
+        if self.kind == "duckdb":
+            self.raw.register("_backbeat_incoming", frame.to_arrow())
+            try:
+                self.raw.execute(f"INSERT INTO {table.qualified_name} ({cols}) SELECT {cols} FROM _backbeat_incoming")
+            finally:
+                self.raw.unregister("_backbeat_incoming")
+        else:
+            from psycopg2.extras import execute_values
+
+            with self.raw.cursor() as cur:
+                execute_values(
+                    cur, f"INSERT INTO {table.qualified_name} ({cols}) VALUES %s", frame.rows(), page_size=2000
+                )
+        return frame.height
+
+
+class Warehouse:
+    """Opens short transactions on the warehouse at `url` (`duckdb:///path` or `postgresql://...`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.kind = warehouse_kind(url)
+
+    @contextmanager
+    def connect(self) -> Iterator[WarehouseConnection]:
+        raw = self._open()
+        try:
+            if self.kind == "duckdb":
+                raw.execute("BEGIN TRANSACTION")
+            conn = WarehouseConnection(self.kind, raw)
+            try:
+                yield conn
+            except BaseException:
+                raw.rollback()
+                raise
+            raw.commit()
+        finally:
+            raw.close()
+
+    def _open(self) -> Any:
+        if self.kind == "postgres":
+            import psycopg2
+
+            return psycopg2.connect(self.url.replace("postgresql+psycopg2://", "postgresql://"))
+        import duckdb
+
+        path = duckdb_path(self.url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + DUCKDB_LOCK_WAIT_S
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(path))
+            except duckdb.IOException as exc:  # another process holds the single-writer lock
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def ensure(self, *tables: Table) -> None:
+        with self.connect() as conn:
+            for t in tables:
+                conn.ensure(t)
+
+    def query(self, sql: str, params: Sequence[Any] = (), schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+        with self.connect() as conn:
+            return conn.query(sql, params, schema)
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self.connect() as conn:
+            return conn.scalar(sql, params)
+
+    def read(self, table: Table, where: str = "", params: Sequence[Any] = ()) -> pl.DataFrame:
+        """Rows of `table` (all, or those matching `where`), typed as the table declares; empty if absent."""
+        with self.connect() as conn:
+            conn.ensure(table)
+            clause = f" WHERE {where}" if where else ""
+            sql = f"SELECT {', '.join(table.column_names)} FROM {table.qualified_name}{clause}"
+            return conn.query(sql, params, table.polars_schema)
+
+    def replace(self, table: Table, frame: pl.DataFrame, where: str = "", params: Sequence[Any] = ()) -> int:
+        """Atomically delete the rows matching `where` (all rows when empty) and insert `frame`.
+
+        This is how a partition overwrites exactly its own window: re-running it is idempotent.
+        """
+        with self.connect() as conn:
+            conn.ensure(table)
+            conn.execute(f"DELETE FROM {table.qualified_name}" + (f" WHERE {where}" if where else ""), params)
+            return conn.insert(table, frame)
