@@ -1,0 +1,15 @@
+"""Airplay: radio chunks matched against catalog fingerprints, merged into plays per station and day."""
+
+from dagster import Definitions
+
+from assets.airplay.assets import airplay_stations, detections, playlogs, reference_fingerprints, stream_chunks
+from assets.airplay.checks import (
+    playlogs_have_known_tracks,
+    playlogs_within_partition,
+    stream_chunks_are_unique_and_ordered,
+)
+
+defs = Definitions(
+    assets=[airplay_stations, reference_fingerprints, stream_chunks, detections, playlogs],
+    asset_checks=[stream_chunks_are_unique_and_ordered, playlogs_within_partition, playlogs_have_known_tracks],
+)

@@ -1,0 +1,52 @@
+# Backbeat: `make demo` and `make test` work on a fresh machine with python3, make and git.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export DAGSTER_HOME
+export PATH := $(BIN):$(PATH)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: help setup demo ui docs test lint clean
+
+help:
+	@echo "make demo   set up, generate demo data, materialize the whole graph, print a summary"
+	@echo "make ui     Dagster UI on http://127.0.0.1:3000"
+	@echo "make docs   dbt docs on http://127.0.0.1:8080"
+	@echo "make test   set up and run the test suite"
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/backbeat dbt parse
+
+demo: setup
+	$(BIN)/backbeat demo generate
+	$(BIN)/backbeat demo run
+	$(BIN)/backbeat dbt docs-generate
+
+ui: setup
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+docs: setup
+	$(BIN)/backbeat dbt docs-generate
+	$(BIN)/backbeat dbt docs-serve --port 8080
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .dagster_home data dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,208 @@
+"""Airplay assets: stations, reference fingerprints, captured chunks, detections, and the plays they make."""
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+from audio.matcher import ChunkRef, match_chunks
+from audio.plays import merge_detections
+from dagster import (
+    AssetExecutionContext,
+    MaterializeResult,
+    asset,
+)
+
+from assets.airplay.landing import chunks_for
+from assets.airplay.tables import DETECTIONS, PLAYLOGS, STATIONS, STREAM_CHUNKS
+from assets.catalog.tables import TRACKS
+from assets.common import csvfiles as f
+from assets.common.metadata import table_metadata
+from assets.common.paths import DataDirResource
+from assets.common.quarantine import Reject, record_rejects
+from audio.decode import AudioDecodeError, probe_duration_s
+from audio.index import FingerprintIndex, build_index
+from integrations.warehouse import WarehouseResource
+from orchestration.partitions import day_window, station_day_partitions, station_days, station_partitions
+
+MIN_PLAY_SECONDS = 30.0
+STATION_FIELDS = {
+    "station_id": f.matching(r"[a-z0-9][a-z0-9-]*", "a station id (lowercase letters, digits, hyphens)"),
+    "name": f.text,
+    "stream_url": f.matching(r"https?://\S+", "an http(s) URL"),
+    "active": f.boolean,
+    "timezone": f.text,
+}
+
+
+@asset(key=["airplay", "stations"], group_name="airplay", kinds={"csv", "sql"})
+def airplay_stations(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
+    """One row per radio station, from `inbox/airplay/stations.csv`; active stations become station partitions."""
+    parsed = f.reject_duplicates(
+        f.read_csv(data_dir.inbox / "airplay" / "stations.csv", STATION_FIELDS), lambda r: r["station_id"], "station_id"
+    )
+    frame = STATIONS.conform(pl.DataFrame(parsed.rows)) if parsed.rows else STATIONS.empty_frame()
+    db = warehouse.client()
+    db.replace(STATIONS, frame)
+    record_rejects(db, "airplay/stations", "", parsed.rejects)
+    active = frame.filter(pl.col("active"))["station_id"].to_list()
+    new = [s for s in active if not context.instance.has_dynamic_partition(station_partitions.name, s)]
+    if new:
+        context.instance.add_dynamic_partitions(station_partitions.name, new)
+    return MaterializeResult(
+        metadata=table_metadata(frame, rejected_rows=len(parsed.rejects), new_station_partitions=", ".join(new))
+    )
+
+
+@asset(key=["airplay", "reference_fingerprints"], deps=[["catalog", "tracks"]], group_name="airplay",
+       kinds={"parquet", "polars"})
+def reference_fingerprints(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
+    """Landmark fingerprints of every catalog track that has reference audio, in a Parquet index.
+
+    Incremental: a track is fingerprinted again only when its audio file's content changes; tracks gone from
+    the catalog are dropped. Unreadable reference audio goes to `quarantine.rejected_rows`.
+    """
+    db = warehouse.client()
+    tracks = db.read(TRACKS, "audio_path IS NOT NULL")
+    catalog_dir = data_dir.inbox / "catalog"
+    report = build_index(
+        [(t, catalog_dir / p) for t, p in tracks.select("track_id", "audio_path").iter_rows()],
+        data_dir.fingerprint_index,
+    )
+    rejects = [Reject(path, None, "audio_path", track_id, reason) for track_id, path, reason in report.failures]
+    record_rejects(db, "airplay/reference_fingerprints", "", rejects)
+    for reject in rejects:
+        context.log.warning(f"reference audio rejected: {reject}")
+    hours = report.reference_seconds / 3600
+    return MaterializeResult(
+        metadata={
+            "tracks_indexed": report.tracks_total - len(report.failures),
+            "tracks_fingerprinted": report.tracks_fingerprinted,
+            "tracks_reused": report.tracks_reused,
+            "tracks_removed": report.tracks_removed,
+            "failures": len(report.failures),
+            "hashes": report.n_hashes,
+            "index_bytes": report.index_bytes,
+            "reference_hours": round(hours, 3),
+            "index_mib_per_reference_hour": round(report.index_bytes / 2**20 / hours, 2) if hours else 0.0,
+            "index_dir": str(data_dir.fingerprint_index),
+        }
+    )
+
+
+@asset(key=["airplay", "stream_chunks"], partitions_def=station_day_partitions, group_name="airplay",
+       kinds={"audio", "sql"})
+def stream_chunks(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
+    """One row per readable 30 s chunk captured from a station on a UTC day, found in the landing folder.
+
+    Files of the station with a malformed name, and chunks whose audio cannot be read, go to
+    `quarantine.rejected_rows` with the file and the reason; the other chunks are stored.
+    """
+    rows, total_rejects = [], 0
+    db = warehouse.client()
+    for station, day in station_days(context.partition_keys):
+        chunks, misnamed = chunks_for(data_dir.landing, station, day)
+        rejects = [Reject(str(path), None, "file_name", path.name, reason) for path, reason in misnamed]
+        day_rows = []
+        for chunk in chunks:
+            try:
+                duration = probe_duration_s(chunk.path)
+            except AudioDecodeError as exc:
+                rejects.append(Reject(str(chunk.path), None, "audio", chunk.path.name, exc.reason))
+                continue
+            day_rows.append({
+                "chunk_id": chunk.chunk_id, "station_id": station, "chunk_date": day, "start_utc": chunk.start_utc,
+                "duration_s": duration, "path": str(chunk.path), "format": chunk.fmt,
+                "size_bytes": chunk.path.stat().st_size,
+            })
+        frame = STREAM_CHUNKS.conform(pl.DataFrame(day_rows)) if day_rows else STREAM_CHUNKS.empty_frame()
+        db.replace(STREAM_CHUNKS, frame, "station_id = ? AND chunk_date = ?", [station, day])
+        record_rejects(db, "airplay/stream_chunks", f"{day}|{station}", rejects)
+        for reject in rejects:
+            context.log.warning(f"chunk rejected: {reject}")
+        rows.extend(day_rows)
+        total_rejects += len(rejects)
+    frame = STREAM_CHUNKS.conform(pl.DataFrame(rows)) if rows else STREAM_CHUNKS.empty_frame()
+    audio_s = float(frame["duration_s"].sum()) if rows else 0.0
+    return MaterializeResult(
+        metadata=table_metadata(frame.drop("path"), rejected_files=total_rejects, audio_hours=round(audio_s / 3600, 3))
+    )
+
+
+@asset(key=["airplay", "detections"], deps=[stream_chunks, reference_fingerprints],
+       partitions_def=station_day_partitions, group_name="airplay", kinds={"polars", "sql"})
+def detections(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+               ) -> MaterializeResult:
+    """One row per chunk × catalog track heard in it, with the track offset and a confidence score.
+
+    Chunks are matched in batches against the reference fingerprint index; a chunk whose audio fails to decode
+    goes to `quarantine.rejected_rows` and the others are matched.
+    """
+    db = warehouse.client()
+    index = FingerprintIndex.open(data_dir.fingerprint_index)
+    frames, failures, audio_s = [], 0, 0.0
+    for station, day in station_days(context.partition_keys):
+        chunks = db.read(STREAM_CHUNKS, "station_id = ? AND chunk_date = ?", [station, day]).sort("start_utc")
+        refs = [ChunkRef(c, s, t, Path(p)) for c, s, t, p in
+                chunks.select("chunk_id", "station_id", "start_utc", "path").iter_rows()]
+        result = match_chunks(refs, index)
+        frame = DETECTIONS.conform(result.detections.with_columns(chunk_date=pl.lit(day)))
+        db.replace(DETECTIONS, frame, "station_id = ? AND chunk_date = ?", [station, day])
+        rejects = [Reject(x.path, None, "audio", x.chunk_id, x.reason) for x in result.failures]
+        record_rejects(db, "airplay/detections", f"{day}|{station}", rejects)
+        for reject in rejects:
+            context.log.warning(f"chunk not matched: {reject}")
+        frames.append(frame)
+        failures += len(rejects)
+        audio_s += float(chunks["duration_s"].sum()) if chunks.height else 0.0
+    frame = pl.concat(frames) if frames else DETECTIONS.empty_frame()
+    return MaterializeResult(
+        metadata=table_metadata(
+            frame, chunks_failed=failures, audio_hours_matched=round(audio_s / 3600, 3),
+            tracks_heard=frame["track_id"].n_unique() if frame.height else 0,
+        )
+    )
+
+
+@asset(key=["airplay", "playlogs"], deps=[detections], partitions_def=station_day_partitions,
+       group_name="airplay", kinds={"polars", "sql"})
+def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    """One row per play: station, track, start, end (UTC, to the second), confidence.
+
+    Detections in consecutive chunks whose track position advances with wall time are one play; plays shorter
+    than 30 s are dropped. A play belongs to the day it starts on.
+    """
+    db = warehouse.client()
+    frames = []
+    for station, day in station_days(context.partition_keys):
+        found = db.read(DETECTIONS, "station_id = ? AND chunk_date = ?", [station, day])
+        plays = merge_detections(found.drop("chunk_date"), min_play_s=MIN_PLAY_SECONDS)
+        start, end = day_window(day)
+        plays = plays.filter((pl.col("start_utc") >= start) & (pl.col("start_utc") < end))
+        frame = PLAYLOGS.conform(
+            plays.with_columns(
+                play_id=pl.struct("station_id", "track_id", "start_utc").map_elements(_play_id, return_dtype=pl.Utf8),
+                play_date=pl.lit(day),
+            )
+        )
+        db.replace(PLAYLOGS, frame, "station_id = ? AND play_date = ?", [station, day])
+        frames.append(frame)
+    frame = pl.concat(frames) if frames else PLAYLOGS.empty_frame()
+    return MaterializeResult(
+        metadata=table_metadata(
+            frame, airplay_seconds=int(frame["duration_s"].sum()) if frame.height else 0,
+            mean_confidence=round(float(frame["confidence"].mean()), 3) if frame.height else 0.0,
+        )
+    )
+
+
+def _play_id(key: dict) -> str:
+    start: datetime = key["start_utc"]
+    raw = f"{key['station_id']}|{key['track_id']}|{start.isoformat()}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:16]

@@ -1,0 +1,82 @@
+"""The landing folder: radio chunks named `{station}_{YYYYmmddTHHMMSSZ}.{ext}`, the UTC start in the name."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+AUDIO_EXTENSIONS = ("mp3", "ogg", "opus", "flac", "wav", "m4a", "aac")
+CHUNK_NAME = re.compile(
+    r"(?P<station>[a-z0-9][a-z0-9-]*)_(?P<stamp>[0-9]{8}T[0-9]{6}Z)\.(?P<ext>" + "|".join(AUDIO_EXTENSIONS) + ")"
+)
+EXPECTED = "{station}_{YYYYmmddTHHMMSSZ}.{ext} (station: lowercase letters, digits, hyphens)"
+
+
+class ChunkNameError(ValueError):
+    """A landing file whose name does not say which station and when."""
+
+
+@dataclass(frozen=True)
+class LandingChunk:
+    """A chunk file in the landing folder, with what its name says."""
+
+    path: Path
+    station_id: str
+    start_utc: datetime
+    fmt: str
+
+    @property
+    def chunk_id(self) -> str:
+        return self.path.stem
+
+    @property
+    def day(self) -> date:
+        return self.start_utc.date()
+
+
+def parse_chunk_name(path: Path) -> LandingChunk:
+    """What a chunk's file name says; ChunkNameError naming the file when it does not fit the pattern."""
+    match = CHUNK_NAME.fullmatch(path.name)
+    if not match:
+        raise ChunkNameError(f"{path.name}: name does not match {EXPECTED}")
+    try:
+        start = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        raise ChunkNameError(f"{path.name}: {match['stamp']} is not a valid UTC time") from None
+    return LandingChunk(path, match["station"], start, match["ext"])
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    path: Path
+    mtime_ns: int
+
+
+def list_landing(folder: Path) -> list[LandingFile]:
+    """Every regular file in the landing folder (not hidden, not partial downloads), sorted by name."""
+    if not folder.is_dir():
+        return []
+    files = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_file() and not entry.name.startswith(".") and not entry.name.endswith(".part"):
+                files.append(LandingFile(Path(entry.path), entry.stat().st_mtime_ns))
+    return sorted(files, key=lambda f: f.path.name)
+
+
+def chunks_for(folder: Path, station_id: str, day: date) -> tuple[list[LandingChunk], list[tuple[Path, str]]]:
+    """The chunks of one station-day, and the station's files whose names are malformed (with the reason)."""
+    good, bad = [], []
+    for file in list_landing(folder):
+        try:
+            chunk = parse_chunk_name(file.path)
+        except ChunkNameError as exc:
+            if file.path.name.startswith(f"{station_id}_"):
+                bad.append((file.path, str(exc)))
+            continue
+        if chunk.station_id == station_id and chunk.day == day:
+            good.append(chunk)
+    return sorted(good, key=lambda c: c.start_utc), bad

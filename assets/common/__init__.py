@@ -1,0 +1,1 @@
+"""Pieces shared by every domain's assets: paths, validated file reading, quarantine, metadata."""

@@ -1,0 +1,70 @@
+"""Outreach assets: the prospects campaigns may email, validated and de-duplicated."""
+
+import hashlib
+
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, asset
+
+from assets.common import csvfiles as f
+from assets.common.metadata import table_metadata
+from assets.common.paths import DataDirResource
+from assets.common.quarantine import record_rejects
+from integrations.warehouse import Column, WarehouseResource, table
+
+CONTACTS = table(
+    "outreach",
+    "contacts",
+    Column("contact_id", "text", "Stable id: hash of the lower-cased email.", nullable=False),
+    Column("email", "text", "Email address, lower-cased."),
+    Column("name", "text", "Contact name."),
+    Column("company", "text", "Company or station."),
+    Column("country", "text", "Country code."),
+    Column("consent", "boolean", "Whether the contact agreed to be emailed."),
+    Column("source_file", "text", "File the contact came from."),
+    Column("source_row", "bigint", "Line in that file."),
+    primary_key=("contact_id",),
+    description="One row per prospect that campaigns may address.",
+)
+
+EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
+
+
+def consent(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("yes", "no"):
+        raise f.FieldError("must be yes or no")
+    return lowered == "yes"
+
+
+CONTACT_FIELDS = {
+    "email": lambda v: f.matching(EMAIL, "an email address")(v).lower(),
+    "name": f.text,
+    "company": f.optional_text,
+    "country": f.optional_text,
+    "consent": consent,
+}
+
+
+@asset(key=["outreach", "contacts"], group_name="outreach", kinds={"csv", "sql"})
+def contacts(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+             ) -> MaterializeResult:
+    """One row per prospect from `inbox/outreach/contacts.csv`, keyed by lower-cased email.
+
+    Malformed emails, missing names, consent other than yes/no and duplicate emails go to
+    `quarantine.rejected_rows` with file, row and field.
+    """
+    parsed = f.reject_duplicates(f.read_csv(data_dir.inbox / "outreach" / "contacts.csv", CONTACT_FIELDS),
+                                 lambda r: r["email"], "email")
+    frame = CONTACTS.conform(pl.DataFrame(
+        [{**r, "contact_id": hashlib.sha1(r["email"].encode()).hexdigest()[:12], "source_file": r["_source_file"],
+          "source_row": r["_row"]} for r in parsed.rows]
+    )) if parsed.rows else CONTACTS.empty_frame()
+    db = warehouse.client()
+    db.replace(CONTACTS, frame)
+    record_rejects(db, "outreach/contacts", "", parsed.rejects)
+    for reject in parsed.rejects:
+        context.log.warning(f"contact rejected: {reject}")
+    return MaterializeResult(
+        metadata=table_metadata(frame.drop("email"), rejected_rows=len(parsed.rejects),
+                                consenting=int(frame["consent"].sum()) if frame.height else 0)
+    )

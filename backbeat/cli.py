@@ -1,0 +1,129 @@
+"""`backbeat`: the command line."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from backbeat.settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """Backbeat: catalog, airplay, rights and royalties, curation, outreach and analytics for music."""
+
+
+@main.group()
+def demo() -> None:
+    """Generate demo data and run the whole graph on it."""
+
+
+@demo.command("generate")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Defaults to BACKBEAT_DATA_DIR or data/.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--minutes", "minutes_per_station", default=120, show_default=True, help="Minutes of radio per station.")
+def demo_generate(data_dir: Path | None, seed: int, minutes_per_station: int) -> None:
+    """Write a deterministic demo catalog, audio, radio chunks, rights, tariffs, policies and contacts."""
+    from backbeat.demo import generate_demo
+
+    target = data_dir or Settings.from_env().data_dir
+    started = time.perf_counter()
+    manifest = generate_demo(target, seed=seed, minutes_per_station=minutes_per_station)
+    click.echo(
+        f"demo data in {target}: {manifest.tracks} tracks ({manifest.tracks_with_audio} with audio), "
+        f"{manifest.chunks} radio chunks, {manifest.ground_truth_plays} true plays "
+        f"[{time.perf_counter() - started:.1f} s]"
+    )
+
+
+@demo.command("run")
+def demo_run() -> None:
+    """Materialize every asset for the demo data through Dagster, then print a summary."""
+    settings = Settings.from_env()
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    from dagster import DagsterInstance
+
+    from backbeat.pipeline import run_everything
+    from orchestration.definitions import defs
+
+    started = time.perf_counter()
+    with DagsterInstance.get() as instance:
+        report = run_everything(defs, instance, curation_days=_demo_days(settings.data_dir), log=click.echo)
+    click.echo(f"{len(report.runs)} Dagster runs succeeded in {time.perf_counter() - started:.1f} s "
+               f"({len(report.station_days)} station-days)")
+    _print_summary(settings)
+
+
+@demo.command("summary")
+def demo_summary_command() -> None:
+    """Print plays found vs ground truth, ledger balance and export paths."""
+    _print_summary(Settings.from_env())
+
+
+def _print_summary(settings: Settings) -> None:
+    from backbeat.summary import demo_summary
+    from integrations.warehouse import Warehouse
+
+    click.echo("--- Backbeat demo summary ---")
+    for line in demo_summary(Warehouse(settings.warehouse_url), settings.data_dir):
+        click.echo(line)
+
+
+def _demo_days(data_dir: Path) -> list[date]:
+    """Days present in the landing folder (the demo's partitions)."""
+    from assets.airplay.landing import ChunkNameError, list_landing, parse_chunk_name
+
+    days = set()
+    for file in list_landing(data_dir / "landing"):
+        try:
+            days.add(parse_chunk_name(file.path).day)
+        except ChunkNameError:
+            continue
+    return sorted(days)
+
+
+@main.group()
+def dbt() -> None:
+    """Run dbt against the configured warehouse (DuckDB file or PostgreSQL)."""
+
+
+def _dbt(*args: str) -> None:
+    import subprocess
+
+    from backbeat.settings import DBT_PROJECT_DIR, dbt_environment
+    from orchestration.dbt import DBT_EXECUTABLE
+
+    settings = Settings.from_env()
+    command = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    env = {**os.environ, **dbt_environment(settings.warehouse_url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    code = subprocess.run(command, env=env).returncode
+    if code:
+        raise SystemExit(code)
+
+
+@dbt.command("parse")
+def dbt_parse() -> None:
+    """Write dbt_project/target/manifest.json (the Dagster code location reads it)."""
+    _dbt("parse", "--quiet")
+
+
+@dbt.command("docs-generate")
+def dbt_docs_generate() -> None:
+    """Build the dbt docs site (models, columns, lineage) from the warehouse's current tables."""
+    _dbt("docs", "generate")
+
+
+@dbt.command("docs-serve")
+@click.option("--port", default=8080, show_default=True)
+def dbt_docs_serve(port: int) -> None:
+    """Serve the dbt docs on 127.0.0.1."""
+    _dbt("docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser")
+
+
+if __name__ == "__main__":
+    main()
