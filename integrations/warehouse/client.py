@@ -6,9 +6,10 @@ transaction, so a failed write leaves what was stored before untouched.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import polars as pl
@@ -17,6 +18,9 @@ from backbeat.settings import duckdb_path, warehouse_kind
 from integrations.warehouse.tables import Table
 
 DUCKDB_LOCK_WAIT_S = 120.0
+# Quoted strings, quoted identifiers and comments (where a `?` is text), or a `?` placeholder.
+_PG_SQL_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?", re.S)
+_PG_DDL_LOCK = 0x6261636B62656174  # advisory lock key serialising first-time CREATE SCHEMA/TABLE
 
 
 class WarehouseConnection:
@@ -27,7 +31,11 @@ class WarehouseConnection:
         self.raw = raw
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("%", "%%").replace("?", "%s") if self.kind == "postgres" else sql
+        if self.kind != "postgres":
+            return sql
+        # psycopg2 reads every % (even inside quotes) as its own; only a bare ? is a placeholder.
+        escaped = sql.replace("%", "%%")
+        return _PG_SQL_TOKENS.sub(lambda m: "%s" if m.group(0) == "?" else m.group(0), escaped)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         if self.kind == "duckdb":
@@ -54,6 +62,12 @@ class WarehouseConnection:
         return frame.item(0, 0) if frame.height else None
 
     def ensure(self, table: Table) -> None:
+        if self.kind == "postgres":
+            if self.scalar("SELECT to_regclass(?) IS NOT NULL", [table.qualified_name]):
+                return
+            # Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL's catalogs
+            # (UniqueViolation on pg_namespace/pg_type); serialise the first creation.
+            self.execute("SELECT pg_advisory_xact_lock(?)", [_PG_DDL_LOCK])
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
         self.execute(table.create_sql())
 
@@ -67,7 +81,9 @@ class WarehouseConnection:
             try:
                 self.raw.execute(f"INSERT INTO {table.qualified_name} ({cols}) SELECT {cols} FROM _backbeat_incoming")
             finally:
-                self.raw.unregister("_backbeat_incoming")
+                # In an aborted transaction unregister fails too; keep the INSERT's own error.
+                with suppress(Exception):
+                    self.raw.unregister("_backbeat_incoming")
         else:
             from psycopg2.extras import execute_values
 
