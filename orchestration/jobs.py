@@ -2,7 +2,6 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from orchestration.partitions import daily_partitions, station_day_partitions
 
 REFERENCE_GROUPS = ("catalog", "rights")
 
@@ -19,7 +18,6 @@ station_day_job = define_asset_job(
     "station_day_job",
     selection=AssetSelection.assets(["airplay", "stream_chunks"], ["airplay", "detections"], ["airplay", "playlogs"],
                                     ["royalties", "royalty_ledger"]),
-    partitions_def=station_day_partitions,
     description="One station-day: chunks → detections → plays → ledger batch.",
 )
 
@@ -32,6 +30,5 @@ analytics_job = define_asset_job(
 curation_job = define_asset_job(
     "curation_job",
     selection=AssetSelection.assets(["curation", "playlist_snapshots"]),
-    partitions_def=daily_partitions,
     description="Daily playlist snapshots.",
 )
