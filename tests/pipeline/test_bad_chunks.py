@@ -1,0 +1,47 @@
+"""A malformed chunk name or a corrupt audio file is reported clearly and does not stop the other chunks."""
+
+import shutil
+
+from dagster import materialize
+
+from backbeat.pipeline import run_everything
+from orchestration.definitions import build_definitions
+from orchestration.partitions import station_day_key
+
+
+def test_bad_files_go_to_quarantine_and_the_rest_is_matched(embedded_backbeat):
+    bb = embedded_backbeat
+    defs = build_definitions(bb.settings)
+    landing = bb.settings.data_dir / "landing"
+    good = sorted(landing.glob("radio-north_*"))
+    (landing / "radio-north_20261102T999999Z.flac").write_bytes(b"x")  # impossible time
+    corrupt = landing / good[3].name.replace(good[3].suffix, ".wav")
+    good[3].unlink()
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEgarbage")
+    truncated = good[5]
+    shutil.copy(truncated, truncated.with_suffix(".tmp"))
+    truncated.write_bytes(truncated.with_suffix(".tmp").read_bytes()[:200])
+    truncated.with_suffix(".tmp").unlink()
+
+    assert run_everything(defs, bb.instance, curation_days=[], log=lambda _: None).success
+    db = bb.warehouse
+    rejected = db.query("SELECT asset, partition_key, source_file, field, reason FROM quarantine.rejected_rows "
+                        "WHERE asset LIKE 'airplay/%' ORDER BY source_file")
+    by_file = {row["source_file"].rsplit("/", 1)[-1]: row for row in rejected.iter_rows(named=True)}
+    assert "radio-north_20261102T999999Z.flac" in by_file
+    assert "not a valid UTC time" in by_file["radio-north_20261102T999999Z.flac"]["reason"]
+    assert corrupt.name in by_file and by_file[corrupt.name]["partition_key"] == "2026-11-02|radio-north"
+    assert truncated.name in by_file
+    stored = db.scalar("SELECT count(*) FROM airplay.stream_chunks WHERE station_id = 'radio-north'")
+    matched = db.scalar("SELECT count(DISTINCT chunk_id) FROM airplay.detections WHERE station_id = 'radio-north'")
+    assert stored >= len(good) - 2 and matched > 0
+
+    # the partition re-runs on its own, idempotently
+    result = materialize(
+        [defs.get_assets_def(k) for k in (["airplay", "stream_chunks"], ["airplay", "detections"],
+                                          ["airplay", "playlogs"])],
+        instance=bb.instance, partition_key=station_day_key("radio-north", "2026-11-02"),
+        resources=defs.resources,
+    )
+    assert result.success
+    assert db.scalar("SELECT count(*) FROM airplay.stream_chunks WHERE station_id = 'radio-north'") == stored
