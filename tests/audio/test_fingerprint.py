@@ -1,0 +1,63 @@
+"""Landmark hashes: the right shape, a bounded density, and the same landmarks wherever a clip starts."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import soxr
+
+from audio.decode import SAMPLE_RATE
+from audio.fingerprint import FRAME_SECONDS, HOP, landmark_hashes
+from tests.audio.conftest import SYNTH_RATE, synth_music
+
+
+@pytest.fixture(scope="module")
+def clip() -> np.ndarray:
+    return soxr.resample(synth_music(11, 20.0), SYNTH_RATE, SAMPLE_RATE).astype(np.float32)
+
+
+def test_columns_dtypes_and_density(clip: np.ndarray) -> None:
+    hashes = landmark_hashes(clip)
+    assert hashes.schema == pl.Schema({"hash": pl.UInt32, "t": pl.Int32})
+    per_second = hashes.height / 20.0
+    assert 50 <= per_second <= 150  # ~20 peaks/s x up to 5 partners each
+    assert hashes["t"].min() >= 0
+    assert hashes["t"].max() * FRAME_SECONDS <= 20.0
+    assert HOP / SAMPLE_RATE == FRAME_SECONDS
+
+
+def test_is_deterministic(clip: np.ndarray) -> None:
+    assert landmark_hashes(clip).equals(landmark_hashes(clip.copy()))
+
+
+def test_a_clip_cut_from_the_middle_shares_its_landmarks(clip: np.ndarray) -> None:
+    """Cut on a frame boundary, the excerpt's landmarks are the full clip's, shifted by the cut."""
+    skip_frames = 300
+    full = landmark_hashes(clip).with_columns(t=pl.col("t") - skip_frames)
+    part = landmark_hashes(clip[skip_frames * HOP : skip_frames * HOP + 8 * SAMPLE_RATE])
+    # Ignore the excerpt's edges, where peaks lose neighbours and the density window is truncated.
+    inner = part.filter(pl.col("t").is_between(50, part["t"].max() - 110))
+    shared = inner.join(full, on=["hash", "t"], how="semi").height
+    assert shared / inner.height > 0.9
+
+
+def test_unrelated_music_shares_few_landmarks(clip: np.ndarray) -> None:
+    other = soxr.resample(synth_music(12, 20.0), SYNTH_RATE, SAMPLE_RATE).astype(np.float32)
+    ours, theirs = landmark_hashes(clip), landmark_hashes(other)
+    shared = ours.join(theirs, on="hash", how="semi").height
+    assert shared / ours.height < 0.2
+
+
+def test_silence_and_tiny_inputs_give_no_hashes() -> None:
+    assert landmark_hashes(np.zeros(SAMPLE_RATE * 5, dtype=np.float32)).is_empty()
+    assert landmark_hashes(np.ones(100, dtype=np.float32)).is_empty()
+    assert landmark_hashes(np.zeros(0, dtype=np.float32)).schema == pl.Schema({"hash": pl.UInt32, "t": pl.Int32})
+
+
+def test_other_sample_rates_are_resampled_and_stereo_rejected(clip: np.ndarray) -> None:
+    native = landmark_hashes(clip)
+    from_22k = landmark_hashes(synth_music(11, 20.0), sample_rate=SYNTH_RATE)
+    assert from_22k.join(native, on=["hash", "t"], how="semi").height / native.height > 0.9
+    with pytest.raises(ValueError, match="mono"):
+        landmark_hashes(np.stack([clip, clip]))

@@ -1,0 +1,139 @@
+"""Merging detections into plays, by hand-built detections and end to end from radio chunks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from audio.matcher import DETECTION_SCHEMA, ChunkRef, match_chunks
+from audio.plays import PLAY_SCHEMA, merge_detections
+from tests.audio.conftest import SYNTH_RATE, Catalog, add_white_noise, synth_music, write_audio
+
+T0 = datetime(2024, 5, 1, 10, 0, 0)
+
+
+def _detections(rows: list[tuple]) -> pl.DataFrame:
+    """Rows of (station, track, chunk start offset s, track_offset_s, query_start_s, query_end_s, confidence)."""
+    return pl.DataFrame(
+        [
+            {
+                "chunk_id": f"{station}-{chunk_s}",
+                "station_id": station,
+                "chunk_start_utc": T0 + timedelta(seconds=chunk_s),
+                "track_id": track,
+                "track_offset_s": offset,
+                "query_start_s": q_start,
+                "query_end_s": q_end,
+                "score": 100,
+                "confidence": confidence,
+            }
+            for station, track, chunk_s, offset, q_start, q_end, confidence in rows
+        ],
+        schema=DETECTION_SCHEMA,
+    )
+
+
+def test_consecutive_chunks_of_one_broadcast_make_one_play() -> None:
+    # Song starts 10.4 s into the first chunk and ends 20.6 s into the fourth: origin T0 + 10.4 s.
+    plays = merge_detections(
+        _detections(
+            [
+                ("r1", "x", 0, -10.4, 10.4, 30.0, 0.8),
+                ("r1", "x", 30, 19.6, 0.0, 30.0, 0.9),
+                ("r1", "x", 60, 50.1, 0.0, 30.0, 0.95),  # within origin tolerance
+                ("r1", "x", 90, 79.6, 0.0, 20.6, 0.7),
+            ]
+        )
+    )
+    assert plays.schema == pl.Schema(PLAY_SCHEMA)
+    assert plays.rows() == [
+        ("r1", "x", T0 + timedelta(seconds=10), T0 + timedelta(seconds=111), 101, 0.95, 4)
+    ]
+
+
+def test_a_replay_and_a_long_silence_start_new_plays() -> None:
+    plays = merge_detections(
+        _detections(
+            [
+                ("r1", "x", 0, 0.0, 0.0, 30.0, 0.9),
+                ("r1", "x", 30, 30.0, 0.0, 30.0, 0.9),
+                # Same song straight again from 60 s: origin jumps by 60 s, a second play.
+                ("r1", "x", 60, 0.0, 0.0, 30.0, 0.9),
+                ("r1", "x", 90, 30.0, 0.0, 30.0, 0.9),
+                # Same origin as the second play but 60 s of nothing in between: not one play.
+                ("r1", "x", 180, 120.0, 0.0, 30.0, 0.9),
+                ("r1", "x", 210, 150.0, 0.0, 30.0, 0.9),
+            ]
+        )
+    )
+    assert plays.select("start_utc", "duration_s").rows() == [
+        (T0, 60),
+        (T0 + timedelta(seconds=60), 60),
+        (T0 + timedelta(seconds=180), 60),
+    ]
+
+
+def test_stations_and_tracks_stay_apart_and_short_plays_drop() -> None:
+    plays = merge_detections(
+        _detections(
+            [
+                ("r2", "x", 0, 0.0, 0.0, 30.0, 0.9),
+                ("r2", "x", 30, 30.0, 0.0, 30.0, 0.9),
+                ("r1", "x", 30, 0.0, 0.0, 30.0, 0.6),
+                ("r1", "x", 60, 30.0, 0.0, 30.0, 0.6),
+                ("r1", "y", 0, 5.0, 0.0, 20.0, 0.9),  # 20 s: below min_play_s
+            ]
+        )
+    )
+    assert plays.select("station_id", "track_id", "start_utc").rows() == [
+        ("r1", "x", T0 + timedelta(seconds=30)),
+        ("r2", "x", T0),
+    ]
+    assert merge_detections(_detections([("r1", "y", 0, 5.0, 0.0, 20.0, 0.9)]), min_play_s=15).height == 1
+
+
+def test_empty_in_empty_out() -> None:
+    plays = merge_detections(pl.DataFrame(schema=DETECTION_SCHEMA))
+    assert plays.is_empty() and plays.schema == pl.Schema(PLAY_SCHEMA)
+    with pytest.raises(ValueError, match="track_offset_s"):
+        merge_detections(pl.DataFrame({"station_id": ["r1"]}))
+
+
+def test_radio_stream_end_to_end(catalog: Catalog, tmp_path: Path) -> None:
+    """150 s of radio at 15 dB SNR: filler, the 100 s track from 12 s, filler, 20 s of track E, filler."""
+    sr = SYNTH_RATE
+    stream = np.concatenate(
+        [
+            synth_music(7001, 12.0),
+            catalog.signals["track-long"],  # 12 s .. 112 s
+            synth_music(7002, 3.0),
+            catalog.signals["track-e"][10 * sr : 30 * sr],  # 115 s .. 135 s, across a chunk boundary
+            synth_music(7003, 15.0),
+        ]
+    )
+    stream = add_white_noise(stream, snr_db=15, seed=5)
+    chunks = [
+        ChunkRef(
+            f"r1-{n}", "r1", T0 + timedelta(seconds=30 * n),
+            write_audio(tmp_path / f"r1-{n}.flac", stream[30 * n * sr : 30 * (n + 1) * sr]),
+        )
+        for n in range(5)
+    ]
+    detections = match_chunks(chunks, catalog.index).detections
+    assert set(detections["track_id"]) == {"track-long", "track-e"}
+
+    plays = merge_detections(detections)
+    assert plays.select("station_id", "track_id", "detection_count").rows() == [("r1", "track-long", 4)]
+    play = plays.row(0, named=True)
+    assert abs((play["start_utc"] - (T0 + timedelta(seconds=12))).total_seconds()) <= 2
+    assert abs((play["end_utc"] - (T0 + timedelta(seconds=112))).total_seconds()) <= 2
+    assert play["duration_s"] == pytest.approx(100, abs=3)
+
+    # The 20 s of track E was heard; it is dropped only for being shorter than min_play_s.
+    short = merge_detections(detections, min_play_s=10).filter(pl.col("track_id") == "track-e")
+    assert short.height == 1
+    assert short["duration_s"].item() == pytest.approx(20, abs=2)
