@@ -52,10 +52,12 @@ def demo_run() -> None:
     from orchestration.definitions import defs
 
     started = time.perf_counter()
+    tool_output = settings.dagster_home / "logs" / "demo-tools.log"
     with DagsterInstance.get() as instance:
-        report = run_everything(defs, instance, curation_days=_demo_days(settings.data_dir), log=click.echo)
+        report = run_everything(defs, instance, curation_days=_demo_days(settings.data_dir), log=click.echo,
+                                tool_output=tool_output)
     click.echo(f"{len(report.runs)} Dagster runs succeeded in {time.perf_counter() - started:.1f} s "
-               f"({len(report.station_days)} station-days)")
+               f"({len(report.station_days)} station-days); dbt output in {tool_output}")
     _print_summary(settings)
 
 

@@ -5,11 +5,16 @@ Used by `backbeat demo run`: every run is a real Dagster run recorded in the ins
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from dagster import DagsterInstance, Definitions, build_sensor_context
+
+# Runs keep every event in the instance (see the UI); the terminal shows only warnings and errors.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass
@@ -23,30 +28,38 @@ class PipelineReport:
 
 
 def run_everything(
-    defs: Definitions, instance: DagsterInstance, curation_days: list[date], log: Callable[[str], None] = print
+    defs: Definitions, instance: DagsterInstance, curation_days: list[date], log: Callable[[str], None] = print,
+    tool_output: Path | None = None,
 ) -> PipelineReport:
-    """Reference data, then every station-day the landing sensor finds, then analytics and curation."""
+    """Reference data, every station-day the landing sensor finds, curation days, then analytics.
+
+    What tools print while a run executes (dbt's progress lines) goes to `tool_output` when one is given.
+    """
     report = PipelineReport()
 
     def execute(job_name: str, partition_key: str | None = None, tags: dict | None = None) -> None:
         log(f"  running {job_name}" + (f" [{partition_key}]" if partition_key else ""))
-        result = defs.get_job_def(job_name).execute_in_process(
-            instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False
-        )
+        with contextlib.ExitStack() as stack:
+            if tool_output is not None:
+                tool_output.parent.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(contextlib.redirect_stdout(stack.enter_context(tool_output.open("a"))))
+            result = defs.get_job_def(job_name).execute_in_process(
+                instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False, run_config=QUIET
+            )
         report.runs.append((job_name, partition_key or "", result.success))
         if not result.success:
             raise RuntimeError(f"{job_name} [{partition_key or '-'}] failed: run {result.run_id} (see the Dagster UI)")
 
     execute("reference_data_job")
     sensor = defs.get_sensor_def("landing_chunks_sensor")
-    with build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name) as context:
+    with build_sensor_context(instance=instance, resources=defs.resources, sensor_name=sensor.name) as context:
         result = sensor(context)
     for request in getattr(result, "dynamic_partitions_requests", None) or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     for request in getattr(result, "run_requests", None) or []:
         report.station_days.append(str(request.partition_key))
         execute("station_day_job", str(request.partition_key), dict(request.tags))
-    execute("analytics_job")
     for day in curation_days:
         execute("curation_job", day.isoformat())
+    execute("analytics_job")
     return report

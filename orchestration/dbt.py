@@ -11,6 +11,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, AutomationCondition
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from assets.registry import SOURCE_TABLES
 from backbeat.settings import DBT_PROJECT_DIR, dbt_environment
 from integrations.warehouse import WarehouseResource
 from orchestration.automation import after_upstream_updates
@@ -69,6 +70,10 @@ ensure_manifest()
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=BackbeatDbtTranslator())
 def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Staging views and marts built by `dbt build` (models and their tests) on the warehouse."""
+    """Staging views and marts built by `dbt build` (models and their tests) on the warehouse.
+
+    Source tables whose assets have not run yet are created empty first, so a fresh warehouse builds.
+    """
+    warehouse.client().ensure(*SOURCE_TABLES)
     with dbt_env(warehouse.url):
         yield from dbt.cli(["build"], context=context).stream()

@@ -2,7 +2,6 @@
 
 from dagster import AssetSelection, define_asset_job
 
-
 REFERENCE_GROUPS = ("catalog", "rights")
 
 reference_data_job = define_asset_job(

@@ -5,8 +5,6 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from audio.matcher import ChunkRef, match_chunks
-from audio.plays import merge_detections
 from dagster import (
     AssetExecutionContext,
     MaterializeResult,
@@ -22,6 +20,8 @@ from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
 from audio.decode import AudioDecodeError, probe_duration_s
 from audio.index import FingerprintIndex, build_index
+from audio.matcher import ChunkRef, match_chunks
+from audio.plays import merge_detections
 from integrations.warehouse import WarehouseResource
 from orchestration.partitions import day_window, station_day_partitions, station_days, station_partitions
 

@@ -31,8 +31,10 @@ class ValidationOutcome:
 def validate_finance_tables(tables: dict[str, pl.DataFrame]) -> ValidationOutcome:
     """Run the finance suite over the export's tables; the outcome lists every failed expectation."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("finance_export")
     failures, evaluated = [], 0
     for name, frame in tables.items():

@@ -1,0 +1,15 @@
+"""Every warehouse table the domain assets own: dbt reads them as sources, so they must exist before dbt runs."""
+
+from assets.airplay.tables import DETECTIONS, PLAYLOGS, STATIONS, STREAM_CHUNKS
+from assets.catalog.tables import ARTISTS, TRACKS
+from assets.common.quarantine import QUARANTINE
+from assets.curation.assets import SNAPSHOTS
+from assets.outreach.assets import CONTACTS
+from assets.rights.tables import PARTIES, SPLITS, WORKS
+from assets.royalties.tables import LEDGER, TARIFFS
+from integrations.warehouse import Table
+
+SOURCE_TABLES: tuple[Table, ...] = (
+    ARTISTS, TRACKS, STATIONS, STREAM_CHUNKS, DETECTIONS, PLAYLOGS, WORKS, PARTIES, SPLITS, TARIFFS, LEDGER,
+    SNAPSHOTS, CONTACTS, QUARANTINE,
+)
