@@ -43,7 +43,7 @@ def run_everything(
             if tool_output is not None:
                 tool_output.parent.mkdir(parents=True, exist_ok=True)
                 stack.enter_context(contextlib.redirect_stdout(stack.enter_context(tool_output.open("a"))))
-            result = defs.get_job_def(job_name).execute_in_process(
+            result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False, run_config=QUIET
             )
         report.runs.append((job_name, partition_key or "", result.success))

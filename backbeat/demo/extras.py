@@ -1,0 +1,74 @@
+"""Curation policies and the outreach contact list.
+
+The contact list has exactly four bad rows for the outreach checks to reject, one problem each: an email
+without `@`, an empty name, a case-insensitive duplicate of an earlier email, and a consent value that is
+neither `yes` nor `no`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from backbeat.demo import names
+from backbeat.demo.seeding import rng_for
+
+CONTACTS_HEADER = ("email", "name", "company", "country", "consent")
+N_CONTACTS = 40
+COMPANIES = (
+    "Polderbeat Records", "Radio Kanaal", "Harbour Sessions", "Dune Booking", "Velvet Venue", "Lantern Blog",
+    "Signal Media", "Orbit Festival", "Canal Sound", "Meadow Management",
+)
+
+
+def policies() -> dict[str, Any]:
+    """Playlist policies; `"explicit": false` admits clean tracks only, `true` admits explicit ones too."""
+    return {
+        "playlists": [
+            {
+                "playlist_id": "focus-flow", "theme": "Focus", "size": 20, "repeat_gap_days": 2,
+                "max_per_artist": 2, "max_per_album": 2,
+                "filters": {"genres": ["ambient", "jazz"], "explicit": False, "min_popularity": 0},
+            },
+            {
+                "playlist_id": "night-run", "theme": "Workout", "size": 25, "repeat_gap_days": 1,
+                "max_per_artist": 3, "max_per_album": 2,
+                "filters": {"genres": ["house", "hip-hop", "rock"], "explicit": True, "min_popularity": 40},
+            },
+            {
+                "playlist_id": "sunday-pop", "theme": "Feel-good pop", "size": 15, "repeat_gap_days": 3,
+                "max_per_artist": 1, "max_per_album": 1,
+                "filters": {"genres": ["pop", "house"], "explicit": False, "min_popularity": 30},
+            },
+        ]
+    }
+
+
+def contacts(seed: int) -> list[tuple[str, str, str, str, str]]:
+    """Forty contacts in a stable order; rows 9, 17, 26 and 34 (1-based) are the four invalid ones."""
+    rng = rng_for(seed, "contacts")
+    taken: set[str] = set()
+    rows: list[tuple[str, str, str, str, str]] = []
+    for i in range(N_CONTACTS):
+        name = names.person(rng)
+        company = names.pick(rng, COMPANIES)
+        email = names.unique(lambda n=name, c=company: _email(n, c, rng), taken)
+        country = names.pick(rng, names.COUNTRIES)
+        consent = "yes" if rng.random() < 0.7 else "no"
+        if i == 8:
+            email = email.replace("@", ".at.")  # malformed: no @ left
+        elif i == 16:
+            name = ""
+        elif i == 25:
+            original = rows[int(rng.integers(0, 8))]  # an early, valid row
+            email, name, company, country = original[0].title(), original[1], original[2], original[3]
+        elif i == 33:
+            consent = "maybe"
+        rows.append((email, name, company, country, consent))
+    return rows
+
+
+def _email(name: str, company: str, rng: np.random.Generator) -> str:
+    suffix = "" if rng.random() < 0.8 else str(int(rng.integers(1, 99)))
+    return f"{names.ascii_slug(name)}{suffix}@{names.ascii_slug(company, '-')}.example"
