@@ -97,8 +97,7 @@ def dbt() -> None:
 def _dbt(*args: str) -> None:
     import subprocess
 
-    from backbeat.settings import DBT_PROJECT_DIR, dbt_environment
-    from orchestration.dbt import DBT_EXECUTABLE
+    from backbeat.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
 
     settings = Settings.from_env()
     command = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]

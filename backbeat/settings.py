@@ -8,6 +8,7 @@ data under `data/` and a DuckDB warehouse file `data/warehouse.duckdb`. A `postg
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlparse
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))  # the venv's dbt, whether or not it is on PATH
 
 
 @dataclass(frozen=True)

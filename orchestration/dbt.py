@@ -2,21 +2,18 @@
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AutomationCondition
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from assets.registry import SOURCE_TABLES
-from backbeat.settings import DBT_PROJECT_DIR, dbt_environment
+from backbeat.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
 from integrations.warehouse import WarehouseResource
 from orchestration.automation import after_upstream_updates
 
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 

@@ -4,9 +4,8 @@ from dagster import EnvVar
 from dagster_dbt import DbtCliResource
 
 from assets.common.paths import DataDirResource
-from backbeat.settings import DBT_PROJECT_DIR, Settings
+from backbeat.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Settings
 from integrations.warehouse import WarehouseResource
-from orchestration.dbt import DBT_EXECUTABLE
 
 
 def build_resources(settings: Settings) -> dict[str, object]:

@@ -43,10 +43,10 @@ def airplay_stations(
     parsed = f.reject_duplicates(
         f.read_csv(data_dir.inbox / "airplay" / "stations.csv", STATION_FIELDS), lambda r: r["station_id"], "station_id"
     )
-    frame = STATIONS.conform(pl.DataFrame(parsed.rows)) if parsed.rows else STATIONS.empty_frame()
+    frame = STATIONS.from_rows(parsed.rows)
     db = warehouse.client()
     db.replace(STATIONS, frame)
-    record_rejects(db, "airplay/stations", "", parsed.rejects)
+    record_rejects(db, "airplay/stations", "", parsed.rejects, context.log.warning)
     active = frame.filter(pl.col("active"))["station_id"].to_list()
     new = [s for s in active if not context.instance.has_dynamic_partition(station_partitions.name, s)]
     if new:
@@ -74,9 +74,7 @@ def reference_fingerprints(
         data_dir.fingerprint_index,
     )
     rejects = [Reject(path, None, "audio_path", track_id, reason) for track_id, path, reason in report.failures]
-    record_rejects(db, "airplay/reference_fingerprints", "", rejects)
-    for reject in rejects:
-        context.log.warning(f"reference audio rejected: {reject}")
+    record_rejects(db, "airplay/reference_fingerprints", "", rejects, context.log.warning)
     hours = report.reference_seconds / 3600
     return MaterializeResult(
         metadata={
@@ -121,14 +119,12 @@ def stream_chunks(
                 "duration_s": duration, "path": str(chunk.path), "format": chunk.fmt,
                 "size_bytes": chunk.path.stat().st_size,
             })
-        frame = STREAM_CHUNKS.conform(pl.DataFrame(day_rows)) if day_rows else STREAM_CHUNKS.empty_frame()
+        frame = STREAM_CHUNKS.from_rows(day_rows)
         db.replace(STREAM_CHUNKS, frame, "station_id = ? AND chunk_date = ?", [station, day])
-        record_rejects(db, "airplay/stream_chunks", f"{day}|{station}", rejects)
-        for reject in rejects:
-            context.log.warning(f"chunk rejected: {reject}")
+        record_rejects(db, "airplay/stream_chunks", f"{day}|{station}", rejects, context.log.warning)
         rows.extend(day_rows)
         total_rejects += len(rejects)
-    frame = STREAM_CHUNKS.conform(pl.DataFrame(rows)) if rows else STREAM_CHUNKS.empty_frame()
+    frame = STREAM_CHUNKS.from_rows(rows)
     audio_s = float(frame["duration_s"].sum()) if rows else 0.0
     return MaterializeResult(
         metadata=table_metadata(frame.drop("path"), rejected_files=total_rejects, audio_hours=round(audio_s / 3600, 3))
@@ -155,13 +151,11 @@ def detections(context: AssetExecutionContext, data_dir: DataDirResource, wareho
         frame = DETECTIONS.conform(result.detections.with_columns(chunk_date=pl.lit(day)))
         db.replace(DETECTIONS, frame, "station_id = ? AND chunk_date = ?", [station, day])
         rejects = [Reject(x.path, None, "audio", x.chunk_id, x.reason) for x in result.failures]
-        record_rejects(db, "airplay/detections", f"{day}|{station}", rejects)
-        for reject in rejects:
-            context.log.warning(f"chunk not matched: {reject}")
+        record_rejects(db, "airplay/detections", f"{day}|{station}", rejects, context.log.warning)
         frames.append(frame)
         failures += len(rejects)
         audio_s += float(chunks["duration_s"].sum()) if chunks.height else 0.0
-    frame = pl.concat(frames) if frames else DETECTIONS.empty_frame()
+    frame = DETECTIONS.concat(frames)
     return MaterializeResult(
         metadata=table_metadata(
             frame, chunks_failed=failures, audio_hours_matched=round(audio_s / 3600, 3),
@@ -193,7 +187,7 @@ def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
         )
         db.replace(PLAYLOGS, frame, "station_id = ? AND play_date = ?", [station, day])
         frames.append(frame)
-    frame = pl.concat(frames) if frames else PLAYLOGS.empty_frame()
+    frame = PLAYLOGS.concat(frames)
     return MaterializeResult(
         metadata=table_metadata(
             frame, airplay_seconds=int(frame["duration_s"].sum()) if frame.height else 0,

@@ -43,11 +43,6 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _frame(rows: list[dict], table_columns: list[str], **constants: object) -> pl.DataFrame:
-    data = [{**{c: r.get(c) for c in table_columns}, **constants} for r in rows]
-    return pl.DataFrame(data, infer_schema_length=None) if data else pl.DataFrame()
-
-
 @asset(
     key=["catalog", "artists"],
     group_name="catalog",
@@ -62,13 +57,10 @@ def catalog_artists(
     """
     path = data_dir.inbox / "catalog" / "artists.csv"
     parsed = f.reject_duplicates(f.read_csv(path, ARTIST_FIELDS), lambda r: r["artist_id"], "artist_id")
-    frame = ARTISTS.conform(_frame(parsed.rows, ARTISTS.column_names, ingested_at=_now())) if parsed.rows \
-        else ARTISTS.empty_frame()
+    frame = ARTISTS.from_rows([{**r, "ingested_at": _now()} for r in parsed.rows])
     db = warehouse.client()
     db.replace(ARTISTS, frame)
-    record_rejects(db, "catalog/artists", "", parsed.rejects)
-    for reject in parsed.rejects:
-        context.log.warning(f"rejected: {reject}")
+    record_rejects(db, "catalog/artists", "", parsed.rejects, context.log.warning)
     return MaterializeResult(metadata=table_metadata(frame, rejected_rows=len(parsed.rejects)))
 
 
@@ -103,11 +95,9 @@ def catalog_tracks(
             rejects.append(Reject(row["_source_file"], row["_row"], *problem))
         else:
             rows.append(row)
-    frame = TRACKS.conform(_frame(rows, TRACKS.column_names, ingested_at=_now())) if rows else TRACKS.empty_frame()
+    frame = TRACKS.from_rows([{**r, "ingested_at": _now()} for r in rows])
     db.replace(TRACKS, frame)
-    record_rejects(db, "catalog/tracks", "", rejects)
-    for reject in rejects:
-        context.log.warning(f"rejected: {reject}")
+    record_rejects(db, "catalog/tracks", "", rejects, context.log.warning)
     with_audio = frame.filter(pl.col("audio_path").is_not_null()).height
     return MaterializeResult(
         metadata=table_metadata(frame.drop("ingested_at"), rejected_rows=len(rejects), tracks_with_audio=with_audio)

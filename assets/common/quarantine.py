@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-
-import polars as pl
 
 from integrations.warehouse import Column, Warehouse, table
 
@@ -40,9 +39,14 @@ class Reject:
         return f"{where}{what}: {self.reason}"
 
 
-def record_rejects(warehouse: Warehouse, asset: str, partition_key: str, rejects: list[Reject]) -> int:
-    """Replace this asset partition's rejects with `rejects` (so a re-run does not pile them up)."""
+def record_rejects(
+    warehouse: Warehouse, asset: str, partition_key: str, rejects: list[Reject],
+    log: Callable[[str], object] | None = None,
+) -> int:
+    """Replace this asset partition's rejects with `rejects` (so a re-run does not pile them up), logging each."""
+    for reject in rejects if log else []:
+        log(f"{asset} rejected: {reject}")
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = [{**asdict(r), "asset": asset, "partition_key": partition_key, "recorded_at": now} for r in rejects]
-    frame = pl.DataFrame(rows, schema=QUARANTINE.polars_schema) if rows else QUARANTINE.empty_frame()
+    frame = QUARANTINE.from_rows(rows)
     return warehouse.replace(QUARANTINE, frame, "asset = ? AND partition_key = ?", [asset, partition_key])

@@ -2,7 +2,6 @@
 
 import hashlib
 
-import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from assets.common import csvfiles as f
@@ -55,15 +54,13 @@ def contacts(context: AssetExecutionContext, data_dir: DataDirResource, warehous
     """
     parsed = f.reject_duplicates(f.read_csv(data_dir.inbox / "outreach" / "contacts.csv", CONTACT_FIELDS),
                                  lambda r: r["email"], "email")
-    frame = CONTACTS.conform(pl.DataFrame(
+    frame = CONTACTS.from_rows(
         [{**r, "contact_id": hashlib.sha1(r["email"].encode()).hexdigest()[:12], "source_file": r["_source_file"],
           "source_row": r["_row"]} for r in parsed.rows]
-    )) if parsed.rows else CONTACTS.empty_frame()
+    )
     db = warehouse.client()
     db.replace(CONTACTS, frame)
-    record_rejects(db, "outreach/contacts", "", parsed.rejects)
-    for reject in parsed.rejects:
-        context.log.warning(f"contact rejected: {reject}")
+    record_rejects(db, "outreach/contacts", "", parsed.rejects, context.log.warning)
     return MaterializeResult(
         metadata=table_metadata(frame.drop("email"), rejected_rows=len(parsed.rejects),
                                 consenting=int(frame["consent"].sum()) if frame.height else 0)

@@ -63,9 +63,7 @@ def rights_from_split_sheets(
     db.replace(WORKS, works)
     db.replace(PARTIES, parties)
     db.replace(SPLITS, splits)
-    record_rejects(db, "rights/splits", "", rejects)
-    for reject in rejects:
-        context.log.warning(f"split sheet rejected: {reject}")
+    record_rejects(db, "rights/splits", "", rejects, context.log.warning)
     held_back = works.height - splits["work_id"].n_unique()
     yield MaterializeResult(asset_key=["rights", "works"], metadata=table_metadata(works))
     yield MaterializeResult(asset_key=["rights", "parties"], metadata=table_metadata(parties))

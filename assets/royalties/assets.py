@@ -55,9 +55,7 @@ def tariffs(context: AssetExecutionContext, data_dir: DataDirResource, warehouse
     frame = TARIFFS.conform(frame)
     db = warehouse.client()
     db.replace(TARIFFS, frame)
-    record_rejects(db, "royalties/tariffs", "", rejects)
-    for reject in rejects:
-        context.log.warning(f"tariff rejected: {reject}")
+    record_rejects(db, "royalties/tariffs", "", rejects, context.log.warning)
     return MaterializeResult(metadata=table_metadata(frame, rejected_rows=len(rejects)))
 
 
@@ -95,12 +93,10 @@ def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource)
         else:
             lines = post_plays(plays, work_of_track, shares, tariff, station, day, posted_at)
         db.replace(LEDGER, lines, "station_id = ? AND posted_for = ?", [station, day])
-        record_rejects(db, "royalties/royalty_ledger", f"{day}|{station}", rejects)
-        for reject in rejects:
-            context.log.warning(str(reject))
+        record_rejects(db, "royalties/royalty_ledger", f"{day}|{station}", rejects, context.log.warning)
         frames.append(lines)
         unpriced += len(rejects)
-    lines = pl.concat(frames) if frames else LEDGER.empty_frame()
+    lines = LEDGER.concat(frames)
     receivable = lines.filter(pl.col("account") == "station_receivable")
     return MaterializeResult(
         metadata=table_metadata(

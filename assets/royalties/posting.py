@@ -63,7 +63,7 @@ def post_plays(
         for (party_id, _), credit in zip(shares, allocate(-amount, [w for _, w in shares]), strict=True):
             if credit:
                 line(play["play_id"], PAYABLE, party_id, credit)
-    return pl.DataFrame(lines, schema=LEDGER.polars_schema) if lines else LEDGER.empty_frame()
+    return LEDGER.from_rows(lines)
 
 
 def shares_by_work(splits: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:

@@ -79,6 +79,13 @@ class Table:
     def empty_frame(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.polars_schema)
 
+    def from_rows(self, rows: list[dict]) -> pl.DataFrame:
+        """Rows (dicts that may carry extra keys) as a frame of this table's columns and types."""
+        return self.conform(pl.DataFrame(rows, infer_schema_length=None)) if rows else self.empty_frame()
+
+    def concat(self, frames: list[pl.DataFrame]) -> pl.DataFrame:
+        return pl.concat(frames) if frames else self.empty_frame()
+
     def column_descriptions(self) -> dict[str, str]:
         return {c.name: c.description for c in self.columns}
 
