@@ -4,6 +4,8 @@ from dagster import Definitions
 
 from assets.airplay.assets import airplay_stations, detections, playlogs, reference_fingerprints, stream_chunks
 from assets.airplay.checks import (
+    detections_are_unique_and_known,
+    fingerprint_index_covers_catalog_audio,
     playlogs_have_known_tracks,
     playlogs_within_partition,
     stream_chunks_are_unique_and_ordered,
@@ -11,5 +13,6 @@ from assets.airplay.checks import (
 
 defs = Definitions(
     assets=[airplay_stations, reference_fingerprints, stream_chunks, detections, playlogs],
-    asset_checks=[stream_chunks_are_unique_and_ordered, playlogs_within_partition, playlogs_have_known_tracks],
+    asset_checks=[stream_chunks_are_unique_and_ordered, detections_are_unique_and_known, playlogs_within_partition,
+                  playlogs_have_known_tracks, fingerprint_index_covers_catalog_audio],
 )

@@ -2,6 +2,8 @@
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, asset_check
 
+from assets.common.paths import DataDirResource
+from audio.index import FingerprintIndex
 from integrations.warehouse import WarehouseResource
 from orchestration.partitions import day_window, station_day_partitions, station_days
 
@@ -49,3 +51,39 @@ def playlogs_have_known_tracks(context: AssetCheckExecutionContext, warehouse: W
         "WHERE p.station_id = ? AND p.play_date = ? AND t.track_id IS NULL", [station, day]
     )
     return AssetCheckResult(passed=unknown == 0, metadata={"plays_with_unknown_track": int(unknown)})
+
+
+@asset_check(asset=AssetKey(["airplay", "detections"]), partitions_def=station_day_partitions,
+             description="One detection per chunk and track, for tracks in the catalog, with confidence in [0, 1].")
+def detections_are_unique_and_known(context: AssetCheckExecutionContext, warehouse: WarehouseResource
+                                    ) -> AssetCheckResult:
+    (station, day), = station_days([context.partition_key])
+    row = warehouse.client().query(
+        "SELECT count(*) AS n, count(DISTINCT d.chunk_id || '|' || d.track_id) AS distinct_pairs, "
+        "count(*) - count(t.track_id) AS unknown_tracks, "
+        "sum(CASE WHEN d.confidence < 0 OR d.confidence > 1 THEN 1 ELSE 0 END) AS bad_confidence "
+        "FROM airplay.detections d LEFT JOIN catalog.tracks t ON t.track_id = d.track_id "
+        "WHERE d.station_id = ? AND d.chunk_date = ?", [station, day]
+    ).row(0, named=True)
+    row = {k: int(v or 0) for k, v in row.items()}
+    return AssetCheckResult(
+        passed=row["n"] == row["distinct_pairs"] and row["unknown_tracks"] == 0 and row["bad_confidence"] == 0,
+        metadata=row,
+    )
+
+
+@asset_check(asset=AssetKey(["airplay", "reference_fingerprints"]),
+             description="Every catalog track with reference audio is in the index, or quarantined with a reason.")
+def fingerprint_index_covers_catalog_audio(data_dir: DataDirResource, warehouse: WarehouseResource
+                                           ) -> AssetCheckResult:
+    db = warehouse.client()
+    wanted = set(db.query("SELECT track_id FROM catalog.tracks WHERE audio_path IS NOT NULL")["track_id"].to_list())
+    quarantined = set(db.query("SELECT value FROM quarantine.rejected_rows "
+                               "WHERE asset = 'airplay/reference_fingerprints'")["value"].to_list())
+    indexed = set(FingerprintIndex.open(data_dir.fingerprint_index).track_ids)
+    missing = sorted(wanted - indexed - quarantined)
+    return AssetCheckResult(
+        passed=not missing,
+        metadata={"tracks_with_audio": len(wanted), "indexed": len(indexed & wanted),
+                  "quarantined": len(quarantined), "missing": ", ".join(missing[:20])},
+    )

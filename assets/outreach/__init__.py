@@ -2,6 +2,6 @@
 
 from dagster import Definitions
 
-from assets.outreach.assets import contacts
+from assets.outreach.assets import contacts, contacts_have_unique_emails
 
-defs = Definitions(assets=[contacts])
+defs = Definitions(assets=[contacts], asset_checks=[contacts_have_unique_emails])

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, asset, asset_check
 
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
@@ -65,3 +65,12 @@ def contacts(context: AssetExecutionContext, data_dir: DataDirResource, warehous
         metadata=table_metadata(frame.drop("email"), rejected_rows=len(parsed.rejects),
                                 consenting=int(frame["consent"].sum()) if frame.height else 0)
     )
+
+
+@asset_check(asset=contacts, description="Contact ids and emails are unique.")
+def contacts_have_unique_emails(warehouse: WarehouseResource) -> AssetCheckResult:
+    row = warehouse.client().query(
+        "SELECT count(*) AS n, count(DISTINCT email) AS emails, count(DISTINCT contact_id) AS ids "
+        "FROM outreach.contacts"
+    ).row(0, named=True)
+    return AssetCheckResult(passed=row["n"] == row["emails"] == row["ids"], metadata=row)

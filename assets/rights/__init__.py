@@ -3,5 +3,6 @@
 from dagster import Definitions
 
 from assets.rights.assets import rights_from_split_sheets
+from assets.rights.checks import approved_splits_sum_to_full_share
 
-defs = Definitions(assets=[rights_from_split_sheets])
+defs = Definitions(assets=[rights_from_split_sheets], asset_checks=[approved_splits_sum_to_full_share])

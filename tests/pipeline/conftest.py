@@ -105,7 +105,14 @@ class Backbeat:
         for asset, check in ((["royalties", "royalty_ledger"], "ledger_batches_balance"),
                              (["royalties", "royalty_ledger"], "ledger_pays_every_play_once"),
                              (["airplay", "playlogs"], "playlogs_within_partition"),
-                             (["catalog", "tracks"], "tracks_have_unique_ids_and_isrcs")):
+                             (["catalog", "tracks"], "tracks_have_unique_ids_and_isrcs"),
+                             (["airplay", "detections"], "detections_are_unique_and_known"),
+                             (["airplay", "reference_fingerprints"], "fingerprint_index_covers_catalog_audio"),
+                             (["rights", "splits"], "approved_splits_sum_to_full_share"),
+                             (["outreach", "contacts"], "contacts_have_unique_emails"),
+                             (["curation", "playlist_snapshots"], "snapshots_respect_their_policies"),
+                             (["analytics", "fct_ledger_batches"],
+                              "sums_to_zero_fct_ledger_batches_balance_minor__batch_id__currency")):
             history = instance.event_log_storage.get_asset_check_execution_history(
                 AssetCheckKey(AssetKey(asset), check), limit=5)
             assert history, check
