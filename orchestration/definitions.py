@@ -14,7 +14,7 @@ from orchestration.dbt import analytics_models
 from orchestration.jobs import analytics_job, curation_job, reference_data_job, station_day_job
 from orchestration.resources import build_resources
 from orchestration.schedules import daily_chain_schedule
-from orchestration.sensors import landing_chunks_sensor
+from orchestration.sensors import analytics_automation_sensor, landing_chunks_sensor
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -32,7 +32,7 @@ def build_definitions(settings: Settings) -> Definitions:
             assets=[analytics_models],
             jobs=[reference_data_job, station_day_job, analytics_job, curation_job],
             schedules=[daily_chain_schedule],
-            sensors=[landing_chunks_sensor],
+            sensors=[landing_chunks_sensor, analytics_automation_sensor],
             resources=build_resources(settings),
             executor=executor,
         ),

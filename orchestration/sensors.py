@@ -6,6 +6,8 @@ from collections import defaultdict
 
 from dagster import (
     AddDynamicPartitionsRequest,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -67,3 +69,12 @@ def landing_chunks_sensor(context: SensorEvaluationContext, data_dir: DataDirRes
     ]
     additions = [AddDynamicPartitionsRequest(station_partitions.name, stations)] if stations else []
     return SensorResult(run_requests=requests, dynamic_partitions_requests=additions, cursor=cursor)
+
+
+analytics_automation_sensor = AutomationConditionSensorDefinition(
+    "analytics_automation_sensor",
+    target=AssetSelection.groups("analytics") | AssetSelection.assets(["exports", "finance_export"]),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Rebuilds the dbt marts and the finance export once the station-day runs that feed them finish.",
+)

@@ -10,7 +10,7 @@ def test_code_location_loads_with_every_job_schedule_and_sensor():
     assert {j.name for j in repo.get_all_jobs()} >= {
         "reference_data_job", "station_day_job", "analytics_job", "curation_job"}
     assert [s.name for s in repo.schedule_defs] == ["daily_chain_schedule"]
-    assert {s.name for s in repo.sensor_defs} == {"landing_chunks_sensor", "default_automation_condition_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {"landing_chunks_sensor", "analytics_automation_sensor"}
 
 
 def test_lineage_runs_from_catalog_to_finance_export():
