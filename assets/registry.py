@@ -1,6 +1,14 @@
 """Every warehouse table the domain assets own: dbt reads them as sources, so they must exist before dbt runs."""
 
-from assets.airplay.tables import DETECTIONS, PLAYLOGS, STATIONS, STREAM_CHUNKS
+from assets.airplay.tables import (
+    DETECTIONS,
+    PLAY_PROGRAMS,
+    PLAYLOGS,
+    PROGRAM_OVERRIDES,
+    PROGRAM_WINDOWS,
+    STATIONS,
+    STREAM_CHUNKS,
+)
 from assets.catalog.tables import ARTISTS, TRACKS
 from assets.common.quarantine import QUARANTINE
 from assets.curation.assets import SNAPSHOTS
@@ -11,5 +19,5 @@ from integrations.warehouse import Table
 
 SOURCE_TABLES: tuple[Table, ...] = (
     ARTISTS, TRACKS, STATIONS, STREAM_CHUNKS, DETECTIONS, PLAYLOGS, WORKS, PARTIES, SPLITS, TARIFFS, LEDGER,
-    SNAPSHOTS, CONTACTS, QUARANTINE,
+    SNAPSHOTS, CONTACTS, QUARANTINE, PROGRAM_WINDOWS, PROGRAM_OVERRIDES, PLAY_PROGRAMS,
 )

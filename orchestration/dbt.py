@@ -18,12 +18,16 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> None:
-    """Parse the dbt project when its manifest is missing (a fresh clone) or under `dagster dev`.
-
-    `dbt parse` reads no warehouse, so the manifest serves both targets.
+    """Parse the dbt project when its manifest is missing or older than any of its files (a fresh clone, an
+    edited model), or under `dagster dev`. `dbt parse` reads no warehouse, so the manifest serves both targets.
     """
-    if project.manifest_path.exists() and not os.environ.get("DAGSTER_IS_DEV_CLI"):
-        return
+    manifest = project.manifest_path
+    if manifest.exists() and not os.environ.get("DAGSTER_IS_DEV_CLI"):
+        built = manifest.stat().st_mtime
+        sources = [p for folder in ("models", "macros", "tests") for p in (project.project_dir / folder).rglob("*")]
+        sources += [project.project_dir / "dbt_project.yml", project.project_dir / "profiles.yml"]
+        if all(p.stat().st_mtime <= built for p in sources if p.is_file()):
+            return
     subprocess.run(
         [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir), "--profiles-dir",
          str(project.profiles_dir), "--target-path", str(project.target_path)],

@@ -7,8 +7,10 @@ REFERENCE_GROUPS = ("catalog", "rights")
 reference_data_job = define_asset_job(
     "reference_data_job",
     selection=AssetSelection.groups(*REFERENCE_GROUPS)
-    | AssetSelection.assets(["airplay", "stations"], ["airplay", "reference_fingerprints"], ["royalties", "tariffs"],
-                            ["outreach", "contacts"]),
+    | AssetSelection.assets(
+        ["airplay", "stations"], ["airplay", "reference_fingerprints"], ["airplay", "program_schedule"],
+        ["airplay", "program_overrides"], ["royalties", "tariffs"], ["outreach", "contacts"],
+    ),
     description="Catalog, rights, stations, tariffs, fingerprints and contacts: the reference data plays are "
     "matched and paid against.",
 )
@@ -16,8 +18,8 @@ reference_data_job = define_asset_job(
 station_day_job = define_asset_job(
     "station_day_job",
     selection=AssetSelection.assets(["airplay", "stream_chunks"], ["airplay", "detections"], ["airplay", "playlogs"],
-                                    ["royalties", "royalty_ledger"]),
-    description="One station-day: chunks → detections → plays → ledger batch.",
+                                    ["airplay", "play_programs"], ["royalties", "royalty_ledger"]),
+    description="One station-day: chunks → detections → plays (and their programmes) → ledger batch.",
 )
 
 analytics_job = define_asset_job(

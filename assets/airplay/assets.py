@@ -1,13 +1,18 @@
 """Airplay assets: stations, reference fingerprints, captured chunks, detections, and the plays they make."""
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
+    DimensionPartitionMapping,
+    IdentityPartitionMapping,
     MaterializeResult,
+    MultiPartitionMapping,
+    TimeWindowPartitionMapping,
     asset,
 )
 
@@ -26,6 +31,13 @@ from integrations.warehouse import WarehouseResource
 from orchestration.partitions import day_window, station_day_partitions, station_days, station_partitions
 
 MIN_PLAY_SECONDS = 30.0
+BOUNDARY_MARGIN = timedelta(hours=1)  # longer than any play, so a play across midnight is seen whole
+SAME_STATION_NEIGHBOURING_DAYS = MultiPartitionMapping({
+    "date": DimensionPartitionMapping(
+        "date", TimeWindowPartitionMapping(start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True)
+    ),
+    "station": DimensionPartitionMapping("station", IdentityPartitionMapping()),
+})
 STATION_FIELDS = {
     "station_id": f.matching(r"[a-z0-9][a-z0-9-]*", "a station id (lowercase letters, digits, hyphens)"),
     "name": f.text,
@@ -164,20 +176,23 @@ def detections(context: AssetExecutionContext, data_dir: DataDirResource, wareho
     )
 
 
-@asset(key=["airplay", "playlogs"], deps=[detections], partitions_def=station_day_partitions,
-       group_name="airplay", kinds={"polars", "sql"})
+@asset(key=["airplay", "playlogs"], deps=[AssetDep(detections, partition_mapping=SAME_STATION_NEIGHBOURING_DAYS)],
+       partitions_def=station_day_partitions, group_name="airplay", kinds={"polars", "sql"})
 def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     """One row per play: station, track, start, end (UTC, to the second), confidence.
 
     Detections in consecutive chunks whose track position advances with wall time are one play; plays shorter
-    than 30 s are dropped. A play belongs to the day it starts on.
+    than 30 s are dropped. A play belongs to the day it starts on, and is counted once: detections from the
+    last and first hour of the neighbouring days are merged too, so a play across midnight keeps its true
+    start and end and only its start day keeps it.
     """
     db = warehouse.client()
     frames = []
     for station, day in station_days(context.partition_keys):
-        found = db.read(DETECTIONS, "station_id = ? AND chunk_date = ?", [station, day])
-        plays = merge_detections(found.drop("chunk_date"), min_play_s=MIN_PLAY_SECONDS)
         start, end = day_window(day)
+        found = db.read(DETECTIONS, "station_id = ? AND chunk_start_utc >= ? AND chunk_start_utc < ?",
+                        [station, start - BOUNDARY_MARGIN, end + BOUNDARY_MARGIN])
+        plays = merge_detections(found.drop("chunk_date"), min_play_s=MIN_PLAY_SECONDS)
         plays = plays.filter((pl.col("start_utc") >= start) & (pl.col("start_utc") < end))
         frame = PLAYLOGS.conform(
             plays.with_columns(

@@ -61,3 +61,48 @@ PLAYLOGS = table(
     primary_key=("play_id",),
     description="One row per play: station, track, start, end.",
 )
+
+PROGRAM_WINDOWS = table(
+    "airplay",
+    "program_windows",
+    Column("station_id", "text", "Station broadcasting the programme.", nullable=False),
+    Column("program_id", "text", "Programme (show) id.", nullable=False),
+    Column("name", "text", "Programme name."),
+    Column("weekday", "bigint", "Local weekday, Monday = 0.", nullable=False),
+    Column("start_minute", "bigint", "Start, minutes after local midnight.", nullable=False),
+    Column("end_minute", "bigint", "End (exclusive), minutes after local midnight; windows crossing midnight "
+           "are split in two.", nullable=False),
+    primary_key=("station_id", "weekday", "start_minute"),
+    description="One row per weekly programme window in the station's local time.",
+)
+
+PROGRAM_OVERRIDES = table(
+    "airplay",
+    "program_overrides",
+    Column("station_id", "text", "Station.", nullable=False),
+    Column("start_utc", "timestamp", "Start of the corrected period (UTC).", nullable=False),
+    Column("end_utc", "timestamp", "End of the corrected period (UTC, exclusive)."),
+    Column("program_id", "text", "Programme that actually aired."),
+    Column("changed_by", "text", "Who made the correction."),
+    Column("changed_at", "timestamp", "When the correction was made (UTC)."),
+    Column("note", "text", "Why."),
+    Column("source_file", "text", "File the correction came from."),
+    Column("source_row", "bigint", "Line in that file."),
+    primary_key=("station_id", "start_utc", "changed_at"),
+    description="One row per manual correction of which programme aired, kept with who made it and when.",
+)
+
+PLAY_PROGRAMS = table(
+    "airplay",
+    "play_programs",
+    Column("play_id", "text", "Play (airplay.playlogs).", nullable=False),
+    Column("station_id", "text", "Station."),
+    Column("play_date", "date", "UTC day the play started (the partition)."),
+    Column("program_id", "text", "Programme the play aired in; null when unscheduled."),
+    Column("program_name", "text", "Programme name."),
+    Column("attribution", "text", "override, schedule or unscheduled."),
+    Column("override_by", "text", "Who made the override that decided it, if any."),
+    Column("override_at", "timestamp", "When that override was made (UTC)."),
+    primary_key=("play_id",),
+    description="One row per play: the programme (show) it aired in.",
+)

@@ -72,3 +72,26 @@ def contacts(seed: int) -> list[tuple[str, str, str, str, str]]:
 def _email(name: str, company: str, rng: np.random.Generator) -> str:
     suffix = "" if rng.random() < 0.8 else str(int(rng.integers(1, 99)))
     return f"{names.ascii_slug(name)}{suffix}@{names.ascii_slug(company, '-')}.example"
+
+
+PROGRAMS_HEADER = ("station_id", "program_id", "name", "days", "start_local", "end_local")
+PROGRAM_OVERRIDES_HEADER = ("station_id", "start_utc", "end_utc", "program_id", "changed_by", "changed_at", "note")
+
+
+def programs(north: str, south: str) -> list[tuple[str, str, str, str, str, str]]:
+    """Weekly programme windows in each station's local time; one crosses midnight, one splits the demo block."""
+    return [
+        (north, "morning-drive", "Morning Drive", "mon-fri", "06:00", "08:00"),
+        (north, "north-daytime", "Daytime North", "mon-fri", "08:00", "15:00"),
+        (north, "weekend-breakfast", "Weekend Breakfast", "sat,sun", "07:00", "11:00"),
+        (north, "night-owls", "Night Owls", "mon-sun", "22:00", "06:00"),
+        (south, "afternoon-mix", "Afternoon Mix", "mon-fri", "15:00", "16:30"),
+        (south, "drive-time", "Drive Time", "mon-fri", "16:30", "19:00"),
+        (south, "south-weekend", "South Weekend", "sat,sun", "12:00", "18:00"),
+    ]
+
+
+def program_overrides(south: str, day_iso: str) -> list[tuple[str, str, str, str, str, str, str]]:
+    """A manual correction: a live session replaced part of the scheduled programme, with who and when."""
+    return [(south, f"{day_iso}T15:40:00Z", f"{day_iso}T16:00:00Z", "live-session", "editor@radio-south.example",
+             f"{day_iso}T18:05:00Z", "Live session replaced the start of Drive Time")]

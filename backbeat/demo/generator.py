@@ -53,6 +53,8 @@ def demo_paths(data_dir: Path) -> dict[str, Path]:
         "tracks": inbox / "catalog" / "tracks.csv",
         "audio_dir": inbox / "catalog" / "audio",
         "stations": inbox / "airplay" / "stations.csv",
+        "programs": inbox / "airplay" / "programs.csv",
+        "program_overrides": inbox / "airplay" / "program_overrides.csv",
         "tariffs": inbox / "royalties" / "tariffs.csv",
         "split_sheets_dir": inbox / "rights" / "split_sheets",
         "policies": inbox / "curation" / "policies.json",
@@ -84,7 +86,7 @@ def generate_demo(
     )
     stream_audio = _write_track_audio(seed, catalog, paths["audio_dir"])
     _write_catalog(catalog, paths)
-    _write_reference_data(seed, catalog, paths)
+    _write_reference_data(seed, day, catalog, paths)
 
     files.remove_matching(paths["landing_dir"], streams.CHUNK_NAME)
     plays: list[tuple[str, str, str, str]] = []
@@ -169,8 +171,8 @@ def _write_catalog(catalog: catalog_mod.Catalog, paths: dict[str, Path]) -> None
     files.write_csv(paths["tracks"], TRACKS_HEADER, tracks)
 
 
-def _write_reference_data(seed: int, catalog: catalog_mod.Catalog, paths: dict[str, Path]) -> None:
-    """Stations, tariffs, split sheets, playlist policies and contacts."""
+def _write_reference_data(seed: int, day: date, catalog: catalog_mod.Catalog, paths: dict[str, Path]) -> None:
+    """Stations, programme schedules and overrides, tariffs, split sheets, playlist policies and contacts."""
     files.write_csv(paths["stations"], STATIONS_HEADER, (
         (s.station_id, s.name, s.stream_url, True, STATION_TIMEZONE) for s in streams.STATIONS
     ))
@@ -183,5 +185,8 @@ def _write_reference_data(seed: int, catalog: catalog_mod.Catalog, paths: dict[s
     files.remove_matching(paths["split_sheets_dir"], _SPLIT_SHEET)
     for name, rows in sheets.sheets.items():
         files.write_csv(paths["split_sheets_dir"] / name, rights.SPLIT_SHEET_HEADER, rows)
+    files.write_csv(paths["programs"], extras.PROGRAMS_HEADER, extras.programs(north, south))
+    files.write_csv(paths["program_overrides"], extras.PROGRAM_OVERRIDES_HEADER,
+                    extras.program_overrides(south, day.isoformat()))
     files.write_json(paths["policies"], extras.policies())
     files.write_csv(paths["contacts"], extras.CONTACTS_HEADER, extras.contacts(seed))

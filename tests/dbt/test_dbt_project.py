@@ -19,36 +19,12 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
-SOURCE_DDL = """
-create schema catalog;
-create schema airplay;
-create schema rights;
-create schema royalties;
-create schema curation;
-create schema outreach;
-create table catalog.artists(artist_id varchar, name varchar, country varchar, ingested_at timestamp);
-create table catalog.tracks(track_id varchar, isrc varchar, title varchar, artist_id varchar, album varchar,
-    release_date date, duration_ms bigint, genre varchar, explicit boolean, popularity bigint, work_id varchar,
-    audio_path varchar, ingested_at timestamp);
-create table airplay.stations(station_id varchar, name varchar, stream_url varchar, active boolean,
-    timezone varchar);
-create table airplay.playlogs(play_id varchar, station_id varchar, track_id varchar, play_date date,
-    start_utc timestamp, end_utc timestamp, duration_s bigint, confidence double precision,
-    detection_count bigint);
-create table rights.works(work_id varchar, iswc varchar, title varchar, source_file varchar);
-create table rights.parties(party_id varchar, name varchar, ipi varchar);
-create table rights.splits(work_id varchar, party_id varchar, role varchar, share_bp bigint,
-    source_file varchar, source_row bigint);
-create table royalties.tariffs(tariff_id varchar, station_id varchar, currency varchar,
-    rate_per_second decimal(18,6), effective_from date, effective_to date);
-create table royalties.royalty_ledger(batch_id varchar, line_no bigint, posted_for date, station_id varchar,
-    play_id varchar, account varchar, party_id varchar, amount_minor bigint, currency varchar,
-    tariff_id varchar, posted_at timestamp);
-create table curation.playlist_snapshots(snapshot_date date, playlist_id varchar, position bigint,
-    track_id varchar, batch_tag varchar);
-create table outreach.contacts(contact_id varchar, email varchar, name varchar, company varchar,
-    country varchar, consent boolean, source_file varchar, source_row bigint);
-"""
+def source_ddl() -> str:
+    """The source tables exactly as the assets create them (assets.registry), so dbt and assets cannot drift."""
+    from assets.registry import SOURCE_TABLES
+
+    schemas = sorted({t.schema for t in SOURCE_TABLES})
+    return ";\n".join([*(f"create schema {s}" for s in schemas), *(t.create_sql() for t in SOURCE_TABLES)]) + ";"
 
 SOURCE_ROWS = """
 insert into catalog.artists values
@@ -120,7 +96,7 @@ MART_TABLES = {
 
 def make_warehouse(path: Path) -> None:
     with duckdb.connect(str(path)) as con:
-        con.execute(SOURCE_DDL)
+        con.execute(source_ddl())
         con.execute(SOURCE_ROWS)
 
 

@@ -83,6 +83,12 @@ class Backbeat:
         debits = ledger.filter(pl.col("account") == "station_receivable").height
         assert debits == plays.height  # every play paid exactly once
 
+        programs = db.query("SELECT station_id, program_id, attribution FROM airplay.play_programs")
+        assert programs.height == plays.height  # every play is attributed to a programme (or unscheduled)
+        by_station = {s: set(g["program_id"].to_list()) for (s,), g in programs.group_by("station_id")}
+        assert by_station == {"radio-north": {"morning-drive"}, "radio-south": {"afternoon-mix"}}  # local time
+        assert db.scalar("SELECT CAST(sum(play_count) AS BIGINT) FROM analytics.fct_program_airplay") == plays.height
+
         rejected = db.query("SELECT asset, source_file, row_number, field, reason FROM quarantine.rejected_rows")
         contacts = rejected.filter(pl.col("asset") == "outreach/contacts")
         assert contacts.height == 4 and contacts["row_number"].null_count() == 0

@@ -17,6 +17,10 @@ works as (
 
 stations as (
     select * from {{ ref('stg_airplay__stations') }}
+),
+
+programs as (
+    select * from {{ ref('stg_airplay__play_programs') }}
 )
 
 select
@@ -35,10 +39,14 @@ select
     tracks.artist_id,
     artists.artist_name,
     tracks.work_id,
-    works.iswc
+    works.iswc,
+    programs.program_id,
+    programs.program_name,
+    coalesce(programs.program_attribution, 'unscheduled') as program_attribution
 from plays
 -- left joins: a play on an unknown track or station is kept (and flagged by relationship tests)
 left join tracks on plays.track_id = tracks.track_id
 left join artists on tracks.artist_id = artists.artist_id
 left join works on tracks.work_id = works.work_id
 left join stations on plays.station_id = stations.station_id
+left join programs on plays.play_id = programs.play_id

@@ -24,6 +24,9 @@ select
     plays.artist_name,
     plays.work_id,
     plays.iswc,
+    plays.program_id,
+    plays.program_name,
+    plays.program_attribution,
     -- null until the play is posted to the ledger
     play_ledger.receivable_minor as royalty_amount_minor,
     play_ledger.currency as royalty_currency,
