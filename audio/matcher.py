@@ -1,9 +1,14 @@
-"""Match radio chunks against the fingerprint index: which catalog tracks play in each chunk, and where.
+"""Match radio chunks against the fingerprint index: which catalog tracks play in each chunk, where, and at
+what playback speed.
 
-A chunk that contains a catalog track shares many landmark hashes with it, and — the part chance
-cannot fake — those shared hashes all sit at the same time offset (reference time − chunk time).
-So the matcher looks up the chunk's hashes, histograms the offsets per (chunk, track), and accepts a
-track when one offset collects clearly more votes than collisions explain.
+A chunk that contains a catalog track shares many landmark hashes with it, and — the part chance cannot
+fake — the shared landmarks line up: reference time = speed × chunk time + offset. The chunk's landmarks
+are hashed under a few speed hypotheses (see ``audio.fingerprint``), looked up, and histogrammed by
+(chunk, track, hypothesis, coarse offset); the best cell is then refined by a line fit, which gives the
+speed estimate and the exact offset, and scored by the distinct reference landmarks on that line.
+
+When two catalog tracks claim the same stretch of a chunk (a remaster and its original), the stronger is
+the detection and the other its runner-up, kept with its score so a version clash is visible downstream.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from audio.decode import AudioDecodeError, decode_audio
-from audio.fingerprint import FRAME_SECONDS, HOP, hash_dt, landmark_hashes
+from audio.fingerprint import FRAME_SECONDS, HOP, landmarks, speed_hashes
 from audio.index import FingerprintIndex
 
 DETECTION_SCHEMA: dict[str, pl.DataType] = {
@@ -30,23 +35,46 @@ DETECTION_SCHEMA: dict[str, pl.DataType] = {
     "query_end_s": pl.Float64(),
     "score": pl.Int64(),
     "confidence": pl.Float64(),
+    "speed": pl.Float64(),
+    "runner_up_track_id": pl.String(),
+    "runner_up_confidence": pl.Float64(),
+}
+# What merging needs; the speed and runner-up columns default when absent (detections read back from a
+# warehouse table that predates them).
+REQUIRED_DETECTION_COLUMNS = (
+    "chunk_id", "station_id", "chunk_start_utc", "track_id", "track_offset_s", "query_start_s", "query_end_s",
+    "score", "confidence",
+)
+CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
+    "chunk_id": pl.String(),
+    "track_id": pl.String(),
+    "rank": pl.Int64(),
+    "score": pl.Int64(),
+    "confidence": pl.Float64(),
+    "speed": pl.Float64(),
 }
 
-# The chunk is fingerprinted at two sub-frame phases (0 and half a hop). A chunk boundary falls at an
-# arbitrary sample, and a peak's frame can round either way; the shifted copy recovers the landmarks
-# whose rounding disagreed with the reference's, roughly doubling the votes of a true match.
-QUERY_SHIFTS = (0, HOP // 2)
-# Votes are counted in a window of ±1 frame (23 ms) around the best offset: peak times jitter by one
-# frame between the reference and a re-recorded, re-sampled broadcast.
-OFFSET_TOLERANCE_FRAMES = 1
-# Absolute floor of distinct reference landmarks matched at one offset. Unrelated synthetic music
-# against the test catalog peaks at ~25 (a shared chord yields a burst of identical hashes); a full
-# 30 s chunk of a catalog track gets 400+ even at 5 dB SNR, and 4 s of one at 5 dB still ~120.
+# Speed hypotheses 0.96 .. 1.04 in 1 % steps. An anchor code is 2 % wide, so the true speed is at most
+# 0.5 % (a quarter code) from a hypothesis; the landmarks that round the other way are picked up by the
+# neighbouring hypothesis, whose votes are pooled in the refinement.
+SPEEDS = np.round(np.arange(0.96, 1.04 + 1e-9, 0.01), 4)
+# Coarse offset cells of 4 frames, summed over 3 neighbours: a 0.5 % speed error drifts 6.5 frames over a
+# 30 s chunk, which the 12-frame window still holds.
+OFFSET_CELL_FRAMES = 4
+# After the line fit, a landmark is on the line when within 1.5 frames (35 ms) of it: peak times jitter by
+# about a frame between the reference and a re-recorded, re-encoded broadcast.
+INLIER_FRAMES = 1.5
+# Absolute floor of distinct reference landmarks matched on one line. Unrelated synthetic music against
+# the test catalog peaks well below it; a full 30 s chunk of a catalog track gets hundreds even at 10 dB SNR.
 MIN_SCORE = 50
-# The best offset must also beat, by this factor, the votes expected in a window if all the
-# (chunk, track) hash matches were spread evenly over every feasible offset — this rejects tracks that
-# collect many votes everywhere (drones, silence-like material whose hashes are very common).
+# The line must also beat, by this factor, the votes expected in its band if all the (chunk, track) hash
+# matches were spread evenly over every feasible offset — this rejects tracks that collect many votes
+# everywhere (drones, silence-like material whose hashes are very common).
 CHANCE_RATIO = 5.0
+# A second track counts as the same audio (a version) when its matched span covers at least half of the
+# winner's or its own; it is kept as a runner-up when it scores at least this share of the winner.
+OVERLAP_SHARE = 0.5
+RUNNER_UP_RATIO = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,10 +98,12 @@ class ChunkFailure:
 
 @dataclass
 class MatchResult:
-    """Detections (one row per chunk × track found, ``DETECTION_SCHEMA``) and the chunks that failed."""
+    """Detections (one row per chunk × track found, ``DETECTION_SCHEMA``), the chunks that failed, and the
+    candidates (``CANDIDATE_SCHEMA``: per chunk the detected tracks and their close runners-up, ranked)."""
 
     detections: pl.DataFrame
     failures: list[ChunkFailure]
+    candidates: pl.DataFrame
 
 
 def _batches(items: Sequence[ChunkRef], size: int) -> Iterator[Sequence[ChunkRef]]:
@@ -81,15 +111,23 @@ def _batches(items: Sequence[ChunkRef], size: int) -> Iterator[Sequence[ChunkRef
         yield items[start : start + size]
 
 
-def _query_hashes(samples: np.ndarray) -> pl.DataFrame:
-    """The chunk's landmarks at every query shift, with ``tq`` in (fractional) frames of the chunk."""
-    parts = []
-    for shift in QUERY_SHIFTS:
-        hashes = landmark_hashes(samples[shift:])
-        parts.append(
-            hashes.select("hash", (pl.col("t").cast(pl.Float64) + shift / HOP).alias("tq"))
-        )
-    return pl.concat(parts)
+_QUERY_SCHEMA = {"q": pl.UInt32, "k": pl.UInt8, "hash": pl.UInt32, "tq": pl.Float32, "dtq": pl.Float32}
+
+
+def _query_frame(q: int, samples: np.ndarray) -> pl.DataFrame:
+    """The chunk's landmarks hashed under every speed hypothesis ``k``; ``tq``/``dtq`` in chunk frames."""
+    marks = landmarks(samples)
+    n = marks.size
+    return pl.DataFrame(
+        {
+            "q": np.full(n * SPEEDS.size, q, dtype=np.uint32),
+            "k": np.repeat(np.arange(SPEEDS.size, dtype=np.uint8), n),
+            "hash": speed_hashes(marks, SPEEDS).ravel(),
+            "tq": np.tile(marks.t, SPEEDS.size),
+            "dtq": np.tile(marks.dt, SPEEDS.size),
+        },
+        schema=_QUERY_SCHEMA,
+    )
 
 
 def _fingerprint_batch(batch: Sequence[ChunkRef]) -> tuple[pl.DataFrame, np.ndarray, list[ChunkFailure]]:
@@ -104,90 +142,209 @@ def _fingerprint_batch(batch: Sequence[ChunkRef]) -> tuple[pl.DataFrame, np.ndar
             failures.append(ChunkFailure(chunk.chunk_id, str(chunk.path), exc.reason))
             continue
         n_frames[q] = samples.size // HOP + 1
-        frames.append(_query_hashes(samples).with_columns(q=pl.lit(q, dtype=pl.UInt32)))
+        frames.append(_query_frame(q, samples))
     if not frames:
-        return pl.DataFrame(schema={"hash": pl.UInt32, "tq": pl.Float64, "q": pl.UInt32}), n_frames, failures
+        return pl.DataFrame(schema=_QUERY_SCHEMA), n_frames, failures
     return pl.concat(frames), n_frames, failures
 
 
-def _votes(query: pl.DataFrame, index: FingerprintIndex) -> pl.DataFrame:
-    """Every (query landmark, reference landmark) pair sharing a hash, with its integer frame offset."""
+def _votes(query: pl.DataFrame, index: FingerprintIndex) -> dict[str, np.ndarray]:
+    """Every (query landmark, reference landmark) pair sharing a hash, with its offset cell at the hypothesis."""
     row, track, t_ref = index.lookup(query["hash"].to_numpy())
-    hits = pl.DataFrame(
+    k = query["k"].to_numpy()[row]
+    tq = query["tq"].to_numpy()[row]
+    return {
+        "q": query["q"].to_numpy()[row],
+        "track": track.astype(np.uint32, copy=False),
+        "k": k,
+        "hash": query["hash"].to_numpy()[row],
+        "tq": tq,
+        "dtq": query["dtq"].to_numpy()[row],
+        "t_ref": t_ref,
+        "cell": np.floor((t_ref - SPEEDS[k] * tq) / OFFSET_CELL_FRAMES).astype(np.int64),
+    }
+
+
+_CELL_BITS = 24  # offset cells biased into 24 bits: ±8 M cells of 4 frames, far beyond any track
+
+
+def _best_cells(hits: dict[str, np.ndarray], n_tracks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each (chunk, track) pair id, the hypothesis and offset cell whose 3-cell window holds the most votes.
+
+    Returns (pair, k, cell) for the pairs whose best window reaches half the score floor. The histogram is
+    an ``np.unique`` over one packed integer key (pair, hypothesis, cell): millions of votes per batch make
+    this the matcher's hot loop, and a radix sort of int64 beats a multi-column group-by many times over.
+    """
+    pair = hits["q"].astype(np.int64) * n_tracks + hits["track"]
+    group = pair * SPEEDS.size + hits["k"]
+    keys, counts = np.unique((group << _CELL_BITS) | (hits["cell"] + (1 << (_CELL_BITS - 1))), return_counts=True)
+    window = counts.copy()
+    for step in (-1, 1):
+        pos = np.minimum(np.searchsorted(keys, keys + step), keys.size - 1)
+        window += np.where(keys[pos] == keys + step, counts[pos], 0)
+    # Votes split between neighbouring hypotheses are pooled later, so prefilter at half the floor.
+    strong = window >= MIN_SCORE // 2
+    keys, window = keys[strong], window[strong]
+    group = keys >> _CELL_BITS
+    order = np.lexsort((-window, group // SPEEDS.size))
+    pair_sorted = (group // SPEEDS.size)[order]
+    first = order[np.r_[True, pair_sorted[1:] != pair_sorted[:-1]]] if order.size else order
+    cell = (keys[first] & ((1 << _CELL_BITS) - 1)) - (1 << (_CELL_BITS - 1))
+    return group[first] // SPEEDS.size, group[first] % SPEEDS.size, cell
+
+
+def _fit(frame: pl.DataFrame, band: float) -> pl.DataFrame:
+    """Per (chunk, track): least-squares line t_ref = speed × tq + offset over rows within ``band`` of the
+    previous line (columns ``speed`` and ``offset``), as new ``speed``/``offset``."""
+    near = frame.filter((pl.col("t_ref") - pl.col("speed") * pl.col("tq") - pl.col("offset")).abs() <= band)
+    fitted = near.group_by("q", "track").agg(
+        var=pl.col("tq").var(),
+        cov=pl.cov("tq", "t_ref"),
+        mean_tq=pl.col("tq").mean(),
+        mean_ref=pl.col("t_ref").mean(),
+        prior=pl.col("speed").first(),
+    )
+    slope = pl.when(pl.col("var") > 100.0).then(pl.col("cov") / pl.col("var")).otherwise(pl.col("prior"))
+    fitted = fitted.with_columns(speed=slope.clip(SPEEDS[0] - 0.01, SPEEDS[-1] + 0.01)).with_columns(
+        offset=pl.col("mean_ref") - pl.col("speed") * pl.col("mean_tq")
+    )
+    return frame.drop("speed", "offset").join(fitted.select("q", "track", "speed", "offset"), on=["q", "track"])
+
+
+def _detect(hits: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np.ndarray) -> pl.DataFrame:
+    """Fit and score each (chunk, track) around its best cell; keep the ones that pass both thresholds."""
+    n_tracks = track_frames.size
+    pair, best_k, best_cell = _best_cells(hits, n_tracks)
+    # Only the votes of promising pairs, at their best hypothesis or a neighbour, go on to the fit.
+    k_of_pair = np.full(n_frames.size * n_tracks, -10, dtype=np.int64)
+    k_of_pair[pair] = best_k
+    hit_pair = hits["q"].astype(np.int64) * n_tracks + hits["track"]
+    keep = np.abs(hits["k"].astype(np.int64) - k_of_pair[hit_pair]) <= 1
+    near = pl.DataFrame(
+        {name: values[keep] for name, values in hits.items() if name != "cell"},
+        schema={"q": pl.UInt32, "track": pl.UInt32, "k": pl.UInt8, "hash": pl.UInt32, "tq": pl.Float32,
+                "dtq": pl.Float32, "t_ref": pl.Int32},
+    )
+    best = pl.DataFrame(
         {
-            "q": query["q"].to_numpy()[row],
-            "hash": query["hash"].to_numpy()[row],
-            "tq": query["tq"].to_numpy()[row],
-            "track": track,
-            "t_ref": t_ref,
+            "q": (pair // n_tracks).astype(np.uint32),
+            "track": (pair % n_tracks).astype(np.uint32),
+            "speed": SPEEDS[best_k],
+            "offset": (best_cell + 0.5) * OFFSET_CELL_FRAMES,
         },
-        schema={"q": pl.UInt32, "hash": pl.UInt32, "tq": pl.Float64, "track": pl.UInt32, "t_ref": pl.Int32},
+        schema={"q": pl.UInt32, "track": pl.UInt32, "speed": pl.Float64, "offset": pl.Float64},
     )
-    return hits.with_columns(off=(pl.col("t_ref") - pl.col("tq")).round().cast(pl.Int32))
-
-
-def _best_offsets(hits: pl.DataFrame) -> pl.DataFrame:
-    """For each (chunk, track), the offset whose ±tolerance window holds the most votes."""
-    counts = hits.group_by("q", "track", "off").len("n")
-    tol = OFFSET_TOLERANCE_FRAMES
-    window = (
-        pl.concat([counts.with_columns(off=pl.col("off") + d) for d in range(-tol, tol + 1)])
-        .group_by("q", "track", "off")
-        .agg(pl.col("n").sum())
-        # The window count double-counts landmarks seen at both shifts, so it bounds the final score
-        # from above: filtering on it here never loses a match.
-        .filter(pl.col("n") >= MIN_SCORE)
-    )
-    return window.sort("n", "off", descending=[True, False]).group_by("q", "track").first()
-
-
-def _detect(hits: pl.DataFrame, n_frames: np.ndarray, track_frames: np.ndarray) -> pl.DataFrame:
-    """Score each (chunk, track) at its best offset and keep the ones that pass both thresholds."""
-    best = _best_offsets(hits)
-    totals = hits.group_by("q", "track").len("total")
-    inliers = hits.join(best.select("q", "track", best_off="off"), on=["q", "track"]).filter(
-        (pl.col("off") - pl.col("best_off")).abs() <= OFFSET_TOLERANCE_FRAMES
+    near = near.join(best, on=["q", "track"])
+    totals = near.group_by("q", "track").len("total")
+    # Coarse band first (drift of a 0.5 % speed error plus the cell width), then tighter around the fit.
+    fitted = _fit(_fit(near, 1.5 * OFFSET_CELL_FRAMES + 2.0), 3.0)
+    inliers = fitted.filter(
+        (pl.col("t_ref") - pl.col("speed") * pl.col("tq") - pl.col("offset")).abs() <= INLIER_FRAMES
     )
     scored = (
-        inliers.with_columns(t_end=pl.col("tq") + pl.Series(hash_dt(inliers["hash"].to_numpy())))
-        .group_by("q", "track")
+        inliers.group_by("q", "track")
         .agg(
-            # One reference landmark matched at both query shifts is still one piece of evidence.
+            # One reference landmark matched under two hypotheses is still one piece of evidence.
             score=pl.struct("t_ref", "hash").n_unique().cast(pl.Int64),
-            offset_frames=(pl.col("t_ref") - pl.col("tq")).mean(),
+            speed=pl.col("speed").first(),
+            offset_frames=pl.col("offset").first(),
             start_frame=pl.col("tq").min(),
-            end_frame=pl.col("t_end").max(),
+            end_frame=(pl.col("tq") + pl.col("dtq")).max(),
         )
         .join(totals, on=["q", "track"])
     )
     feasible_offsets = n_frames[scored["q"].to_numpy()] + track_frames[scored["track"].to_numpy()]
-    scored = scored.with_columns(feasible_offsets=pl.Series(feasible_offsets))
-    chance = (2 * OFFSET_TOLERANCE_FRAMES + 1) * pl.col("total") / pl.col("feasible_offsets")
+    scored = scored.with_columns(feasible_offsets=pl.Series(feasible_offsets, dtype=pl.Float64))
+    chance = (2 * INLIER_FRAMES + 1) * pl.col("total") / pl.col("feasible_offsets")
     return scored.filter((pl.col("score") >= MIN_SCORE) & (pl.col("score") >= CHANCE_RATIO * chance))
 
 
+def _confidence(score: pl.Expr | np.ndarray) -> pl.Expr | np.ndarray:
+    # A monotone squashing of the votes: 0.5 at the acceptance floor, towards 1 as evidence grows.
+    return score / (score + MIN_SCORE)
+
+
+def _resolve_versions(detected: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split (chunk, track) matches into winners and runners-up where tracks claim the same audio.
+
+    Returns (winners with ``runner_up`` track code and ``runner_up_score``, candidates with ``rank``).
+    """
+    rows = detected.sort("q", "score", "track", descending=[False, True, False]).to_dicts()
+    winners: list[dict] = []
+    candidates: list[dict] = []
+    by_chunk: dict[int, list[dict]] = {}
+    for row in rows:
+        by_chunk.setdefault(row["q"], []).append(row)
+    for group in by_chunk.values():
+        kept: list[dict] = []
+        ranked: list[dict] = []
+        for row in group:  # strongest first
+            span = max(row["end_frame"] - row["start_frame"], 1.0)
+            rival = None
+            for win in kept:
+                overlap = min(row["end_frame"], win["end_frame"]) - max(row["start_frame"], win["start_frame"])
+                win_span = max(win["end_frame"] - win["start_frame"], 1.0)
+                if overlap >= OVERLAP_SHARE * min(span, win_span):
+                    rival = win
+                    break
+            if rival is None:
+                kept.append({**row, "runner_up": None, "runner_up_score": None})
+                ranked.append(row)
+            else:
+                if rival["runner_up"] is None:
+                    rival["runner_up"], rival["runner_up_score"] = row["track"], row["score"]
+                if row["score"] >= RUNNER_UP_RATIO * rival["score"]:
+                    ranked.append(row)
+        winners.extend(kept)
+        candidates.extend({**row, "rank": rank} for rank, row in enumerate(ranked, start=1))
+    winner_schema = {**detected.schema, "runner_up": pl.UInt32, "runner_up_score": pl.Int64}
+    return (
+        pl.DataFrame(winners, schema=winner_schema),
+        pl.DataFrame(candidates, schema={**detected.schema, "rank": pl.Int64}),
+    )
+
+
 def _to_detections(
-    detected: pl.DataFrame, batch: Sequence[ChunkRef], n_frames: np.ndarray, track_ids: list[str]
+    winners: pl.DataFrame, batch: Sequence[ChunkRef], n_frames: np.ndarray, track_ids: list[str]
 ) -> pl.DataFrame:
     """Turn batch-local (q, track) codes and frame positions into ``DETECTION_SCHEMA`` rows."""
-    q = detected["q"].to_numpy()
+    q = winners["q"].to_numpy()
     chunk_seconds = n_frames[q] * FRAME_SECONDS
-    end_s = np.minimum(detected["end_frame"].to_numpy() * FRAME_SECONDS, chunk_seconds)
-    score = detected["score"]
+    end_s = np.minimum(winners["end_frame"].to_numpy() * FRAME_SECONDS, chunk_seconds)
+    score = winners["score"]
+    runner_up_score = winners["runner_up_score"].cast(pl.Float64)
     return pl.DataFrame(
         {
             "chunk_id": [batch[i].chunk_id for i in q],
             "station_id": [batch[i].station_id for i in q],
             "chunk_start_utc": [batch[i].start_utc for i in q],
-            "track_id": [track_ids[i] for i in detected["track"].to_numpy()],
-            "track_offset_s": detected["offset_frames"] * FRAME_SECONDS,
-            "query_start_s": detected["start_frame"].clip(lower_bound=0.0) * FRAME_SECONDS,
+            "track_id": [track_ids[i] for i in winners["track"].to_numpy()],
+            # Track position at the chunk's first sample.
+            "track_offset_s": winners["offset_frames"] * FRAME_SECONDS,
+            "query_start_s": winners["start_frame"].clip(lower_bound=0.0) * FRAME_SECONDS,
             "query_end_s": end_s,
             "score": score,
-            # A monotone squashing of the votes: 0.5 at the acceptance floor, towards 1 as evidence grows.
-            "confidence": score / (score + MIN_SCORE),
+            "confidence": _confidence(score.cast(pl.Float64)),
+            "speed": winners["speed"],
+            "runner_up_track_id": [None if r is None else track_ids[r] for r in winners["runner_up"].to_list()],
+            "runner_up_confidence": _confidence(runner_up_score),
         },
         schema=DETECTION_SCHEMA,
+    )
+
+
+def _to_candidates(ranked: pl.DataFrame, batch: Sequence[ChunkRef], track_ids: list[str]) -> pl.DataFrame:
+    score = ranked["score"]
+    return pl.DataFrame(
+        {
+            "chunk_id": [batch[i].chunk_id for i in ranked["q"].to_numpy()],
+            "track_id": [track_ids[i] for i in ranked["track"].to_numpy()],
+            "rank": ranked["rank"],
+            "score": score,
+            "confidence": _confidence(score.cast(pl.Float64)),
+            "speed": ranked["speed"],
+        },
+        schema=CANDIDATE_SCHEMA,
     )
 
 
@@ -201,6 +358,7 @@ def match_chunks(chunks: Sequence[ChunkRef], index: FingerprintIndex, *, batch_s
     track_ids = index.track_ids
     track_frames = index.track_frames()
     found: list[pl.DataFrame] = []
+    ranked: list[pl.DataFrame] = []
     failures: list[ChunkFailure] = []
     for batch in _batches(chunks, batch_size):
         query, n_frames, batch_failures = _fingerprint_batch(batch)
@@ -210,8 +368,11 @@ def match_chunks(chunks: Sequence[ChunkRef], index: FingerprintIndex, *, batch_s
         detected = _detect(_votes(query, index), n_frames, track_frames)
         if detected.is_empty():
             continue
-        found.append(_to_detections(detected, batch, n_frames, track_ids))
+        winners, candidates = _resolve_versions(detected)
+        found.append(_to_detections(winners, batch, n_frames, track_ids))
+        ranked.append(_to_candidates(candidates, batch, track_ids))
     if not found:
-        return MatchResult(pl.DataFrame(schema=DETECTION_SCHEMA), failures)
+        return MatchResult(pl.DataFrame(schema=DETECTION_SCHEMA), failures, pl.DataFrame(schema=CANDIDATE_SCHEMA))
     detections = pl.concat(found).cast(DETECTION_SCHEMA).sort("chunk_start_utc", "chunk_id", "track_id")
-    return MatchResult(detections, failures)
+    candidates = pl.concat(ranked).cast(CANDIDATE_SCHEMA).sort("chunk_id", "rank")
+    return MatchResult(detections, failures, candidates)

@@ -1,15 +1,15 @@
 """Merge per-chunk detections into plays: one row per time a station aired a track.
 
 Consecutive chunks of one broadcast agree on where the song *started* (chunk start − position in the
-track), even though each chunk sees a different part of it; that implied origin is what ties
-detections together. A replay of the same song later has a different origin, so it stays separate.
+track ÷ playback speed), even though each chunk sees a different part of it; that implied origin is what
+ties detections together. A replay of the same song later has a different origin, so it stays separate.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from audio.matcher import DETECTION_SCHEMA
+from audio.matcher import DETECTION_SCHEMA, REQUIRED_DETECTION_COLUMNS
 
 PLAY_SCHEMA: dict[str, pl.DataType] = {
     "station_id": pl.String(),
@@ -19,11 +19,18 @@ PLAY_SCHEMA: dict[str, pl.DataType] = {
     "duration_s": pl.Int64(),
     "confidence": pl.Float64(),
     "detection_count": pl.Int64(),
+    "speed": pl.Float64(),
+    "runner_up_track_id": pl.String(),
+    "runner_up_confidence": pl.Float64(),
 }
 
 
+def _seconds_expr(seconds: pl.Expr) -> pl.Expr:
+    return pl.duration(microseconds=(seconds * 1_000_000).round().cast(pl.Int64))
+
+
 def _seconds(column: str) -> pl.Expr:
-    return pl.duration(microseconds=(pl.col(column) * 1_000_000).round().cast(pl.Int64))
+    return _seconds_expr(pl.col(column))
 
 
 def merge_detections(
@@ -39,19 +46,29 @@ def merge_detections(
     ``origin_tolerance_s`` (chained, sorted by origin) and their spans follow each other with gaps of
     at most ``max_gap_s``. A play starts at its earliest matched audio and ends at its latest;
     plays shorter than ``min_play_s`` are dropped. ``confidence`` is the best detection's: one
-    unambiguous chunk is enough to know what was played.
+    unambiguous chunk is enough to know what was played. ``speed`` is the detections' median; the runner-up
+    is the strongest other track that claimed the same audio in any of the play's chunks (null when none did).
+    Detections without the ``speed`` / runner-up columns (older tables) count as normal speed, no runner-up.
     """
-    missing = set(DETECTION_SCHEMA) - set(detections.columns)
+    missing = set(REQUIRED_DETECTION_COLUMNS) - set(detections.columns)
     if missing:
         raise ValueError(f"detections lack columns {sorted(missing)}")
     if detections.is_empty():
         return pl.DataFrame(schema=PLAY_SCHEMA)
 
-    spans = detections.cast(DETECTION_SCHEMA).select(
+    defaults = {"speed": pl.lit(1.0), "runner_up_track_id": pl.lit(None), "runner_up_confidence": pl.lit(None)}
+    detections = detections.with_columns(
+        [expr.alias(name) for name, expr in defaults.items() if name not in detections.columns]
+    )
+    spans = detections.select(list(DETECTION_SCHEMA)).cast(DETECTION_SCHEMA).select(
         "station_id",
         "track_id",
         "confidence",
-        origin=pl.col("chunk_start_utc") - _seconds("track_offset_s"),
+        "runner_up_track_id",
+        "runner_up_confidence",
+        # The song advances ``speed`` seconds of track per second of broadcast.
+        speed=pl.col("speed").fill_null(1.0),
+        origin=pl.col("chunk_start_utc") - _seconds_expr(pl.col("track_offset_s") / pl.col("speed").fill_null(1.0)),
         span_start=pl.col("chunk_start_utc") + _seconds("query_start_s"),
         span_end=pl.col("chunk_start_utc") + _seconds("query_end_s"),
     )
@@ -81,6 +98,10 @@ def merge_detections(
             end=pl.col("span_end").max(),
             confidence=pl.col("confidence").max(),
             detection_count=pl.len().cast(pl.Int64),
+            speed=pl.col("speed").median(),
+            runner_up_track_id=pl.col("runner_up_track_id").sort_by("runner_up_confidence", descending=True,
+                                                                    nulls_last=True).first(),
+            runner_up_confidence=pl.col("runner_up_confidence").max(),
         )
         .filter((pl.col("end") - pl.col("start")).dt.total_microseconds() >= min_play_s * 1_000_000)
         .with_columns(start_utc=pl.col("start").dt.round("1s"), end_utc=pl.col("end").dt.round("1s"))

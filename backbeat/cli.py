@@ -126,5 +126,14 @@ def dbt_docs_serve(port: int) -> None:
     _dbt("docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser")
 
 
+def _attach_commands() -> None:
+    from backbeat.commands.fingerprint import fingerprint, playlogs
+
+    main.add_command(fingerprint)
+    main.add_command(playlogs)
+
+
+_attach_commands()
+
 if __name__ == "__main__":
     main()

@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from assets.airplay.landing import chunks_for
-from assets.airplay.tables import DETECTIONS, PLAYLOGS, STATIONS, STREAM_CHUNKS
+from assets.airplay.tables import DETECTION_CANDIDATES, DETECTIONS, PLAYLOGS, STATIONS, STREAM_CHUNKS
 from assets.catalog.tables import TRACKS
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
@@ -147,10 +147,11 @@ def stream_chunks(
        partitions_def=station_day_partitions, group_name="airplay", kinds={"polars", "sql"})
 def detections(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
                ) -> MaterializeResult:
-    """One row per chunk × catalog track heard in it, with the track offset and a confidence score.
+    """One row per chunk × catalog track heard in it, with the track offset, playback speed and confidence.
 
-    Chunks are matched in batches against the reference fingerprint index; a chunk whose audio fails to decode
-    goes to `quarantine.rejected_rows` and the others are matched.
+    Chunks are matched in batches against the reference fingerprint index, robust to speed changes of ±4 %;
+    close runners-up (another version of the same recording) are kept in `airplay.detection_candidates`. A chunk
+    whose audio fails to decode goes to `quarantine.rejected_rows` and the others are matched.
     """
     db = warehouse.client()
     index = FingerprintIndex.open(data_dir.fingerprint_index)
@@ -162,6 +163,9 @@ def detections(context: AssetExecutionContext, data_dir: DataDirResource, wareho
         result = match_chunks(refs, index)
         frame = DETECTIONS.conform(result.detections.with_columns(chunk_date=pl.lit(day)))
         db.replace(DETECTIONS, frame, "station_id = ? AND chunk_date = ?", [station, day])
+        candidates = DETECTION_CANDIDATES.conform(
+            result.candidates.with_columns(station_id=pl.lit(station), chunk_date=pl.lit(day)))
+        db.replace(DETECTION_CANDIDATES, candidates, "station_id = ? AND chunk_date = ?", [station, day])
         rejects = [Reject(x.path, None, "audio", x.chunk_id, x.reason) for x in result.failures]
         record_rejects(db, "airplay/detections", f"{day}|{station}", rejects, context.log.warning)
         frames.append(frame)

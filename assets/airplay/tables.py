@@ -42,8 +42,26 @@ DETECTIONS = table(
     Column("query_end_s", "double", "End of the matched span inside the chunk, seconds."),
     Column("score", "bigint", "Fingerprint hashes voting for this match."),
     Column("confidence", "double", "Match confidence, 0 to 1."),
+    Column("speed", "double", "Estimated playback speed factor (1.0 = normal; radio speeds songs up by 1-4 %)."),
+    Column("runner_up_track_id", "text", "Another catalog track claiming the same audio (a version clash), if any."),
+    Column("runner_up_confidence", "double", "Confidence of that runner-up."),
     primary_key=("chunk_id", "track_id"),
     description="One row per chunk × track match.",
+)
+
+DETECTION_CANDIDATES = table(
+    "airplay",
+    "detection_candidates",
+    Column("chunk_id", "text", "Chunk.", nullable=False),
+    Column("station_id", "text", "Station."),
+    Column("chunk_date", "date", "UTC day of the chunk (the partition)."),
+    Column("track_id", "text", "Candidate track.", nullable=False),
+    Column("rank", "bigint", "1 = the detection; 2.. = close runners-up claiming the same audio."),
+    Column("score", "bigint", "Fingerprint hashes voting for the candidate."),
+    Column("confidence", "double", "Candidate confidence, 0 to 1."),
+    Column("speed", "double", "Estimated playback speed factor."),
+    primary_key=("chunk_id", "track_id"),
+    description="One row per chunk × candidate track: the best match and its close runners-up with their scores.",
 )
 
 PLAYLOGS = table(
@@ -58,6 +76,9 @@ PLAYLOGS = table(
     Column("duration_s", "bigint", "Seconds of airplay."),
     Column("confidence", "double", "Confidence of the play, 0 to 1."),
     Column("detection_count", "bigint", "Chunk detections merged into this play."),
+    Column("speed", "double", "Playback speed factor (median of its detections; 1.0 = normal)."),
+    Column("runner_up_track_id", "text", "Strongest other track claiming the same audio (a version clash), if any."),
+    Column("runner_up_confidence", "double", "Confidence of that runner-up."),
     primary_key=("play_id",),
     description="One row per play: station, track, start, end.",
 )

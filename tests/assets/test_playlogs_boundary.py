@@ -24,7 +24,7 @@ def detections_of_play(track: str, origin: datetime, chunks: int) -> list[dict]:
             "chunk_id": f"s_{chunk_start:%Y%m%dT%H%M%SZ}", "station_id": "s", "chunk_date": chunk_start.date(),
             "chunk_start_utc": chunk_start, "track_id": track, "track_offset_s": offset,
             "query_start_s": max(0.0, -offset), "query_end_s": 30.0, "score": 400, "confidence": 0.9,
-            "speed": 1.0,
+            "speed": 1.0, "runner_up_track_id": None, "runner_up_confidence": None,
         })
     return rows
 

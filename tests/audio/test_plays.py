@@ -51,7 +51,7 @@ def test_consecutive_chunks_of_one_broadcast_make_one_play() -> None:
     )
     assert plays.schema == pl.Schema(PLAY_SCHEMA)
     assert plays.rows() == [
-        ("r1", "x", T0 + timedelta(seconds=10), T0 + timedelta(seconds=111), 101, 0.95, 4)
+        ("r1", "x", T0 + timedelta(seconds=10), T0 + timedelta(seconds=111), 101, 0.95, 4, 1.0, None, None)
     ]
 
 

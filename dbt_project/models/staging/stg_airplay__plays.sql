@@ -8,5 +8,8 @@ select
     cast(end_utc as timestamp) as ended_at_utc,
     cast(duration_s as bigint) as duration_s,
     cast(confidence as double precision) as confidence,
-    cast(detection_count as bigint) as detection_count
+    cast(detection_count as bigint) as detection_count,
+    cast(speed as double precision) as playback_speed,
+    cast(runner_up_track_id as varchar) as runner_up_track_id,
+    cast(runner_up_confidence as double precision) as runner_up_confidence
 from {{ source('airplay', 'playlogs') }}

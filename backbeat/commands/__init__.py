@@ -1,0 +1,1 @@
+"""Command groups of the `backbeat` command line, attached to the main group in `backbeat.cli`."""
