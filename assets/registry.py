@@ -1,6 +1,7 @@
 """Every warehouse table the domain assets own: dbt reads them as sources, so they must exist before dbt runs."""
 
 from assets.airplay.tables import (
+    CAPTURE_GAPS,
     DETECTION_CANDIDATES,
     DETECTIONS,
     PLAY_PROGRAMS,
@@ -21,5 +22,5 @@ from integrations.warehouse import Table
 SOURCE_TABLES: tuple[Table, ...] = (
     ARTISTS, TRACKS, STATIONS, STREAM_CHUNKS, DETECTIONS, PLAYLOGS, WORKS, PARTIES, SPLITS, TARIFFS, LEDGER,
     SNAPSHOTS, CONTACTS, QUARANTINE, PROGRAM_WINDOWS, PROGRAM_OVERRIDES, PLAY_PROGRAMS,
-    DETECTION_CANDIDATES,
+    DETECTION_CANDIDATES, CAPTURE_GAPS,
 )

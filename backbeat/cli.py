@@ -127,10 +127,11 @@ def dbt_docs_serve(port: int) -> None:
 
 
 def _attach_commands() -> None:
+    from backbeat.commands.capture import capture, capture_all
     from backbeat.commands.fingerprint import fingerprint, playlogs
 
-    main.add_command(fingerprint)
-    main.add_command(playlogs)
+    for command in (capture, capture_all, fingerprint, playlogs):
+        main.add_command(command)
 
 
 _attach_commands()

@@ -1,7 +1,7 @@
 """Airplay assets: stations, reference fingerprints, captured chunks, detections, and the plays they make."""
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +17,14 @@ from dagster import (
 )
 
 from assets.airplay.landing import chunks_for
-from assets.airplay.tables import DETECTION_CANDIDATES, DETECTIONS, PLAYLOGS, STATIONS, STREAM_CHUNKS
+from assets.airplay.tables import (
+    CAPTURE_GAPS,
+    DETECTION_CANDIDATES,
+    DETECTIONS,
+    PLAYLOGS,
+    STATIONS,
+    STREAM_CHUNKS,
+)
 from assets.catalog.tables import TRACKS
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
@@ -27,6 +34,7 @@ from audio.decode import AudioDecodeError, probe_duration_s
 from audio.index import FingerprintIndex, build_index
 from audio.matcher import ChunkRef, match_chunks
 from audio.plays import merge_detections
+from integrations.radio.gaps import read_gaps
 from integrations.warehouse import WarehouseResource
 from orchestration.partitions import day_window, station_day_partitions, station_days, station_partitions
 
@@ -112,9 +120,10 @@ def stream_chunks(
     """One row per readable 30 s chunk captured from a station on a UTC day, found in the landing folder.
 
     Files of the station with a malformed name, and chunks whose audio cannot be read, go to
-    `quarantine.rejected_rows` with the file and the reason; the other chunks are stored.
+    `quarantine.rejected_rows` with the file and the reason; the other chunks are stored. Stretches that
+    capture missed (from `landing/_gaps/`) are stored in `airplay.capture_gaps`, never hidden.
     """
-    rows, total_rejects = [], 0
+    rows, total_rejects, gap_seconds = [], 0, 0.0
     db = warehouse.client()
     for station, day in station_days(context.partition_keys):
         chunks, misnamed = chunks_for(data_dir.landing, station, day)
@@ -133,13 +142,21 @@ def stream_chunks(
             })
         frame = STREAM_CHUNKS.from_rows(day_rows)
         db.replace(STREAM_CHUNKS, frame, "station_id = ? AND chunk_date = ?", [station, day])
+        gaps = CAPTURE_GAPS.from_rows([
+            {"station_id": station, "gap_date": day, "gap_start_utc": _naive(g.start_utc),
+             "gap_end_utc": _naive(g.end_utc), "seconds": g.seconds, "reason": g.reason, "attempts": g.attempts}
+            for g in read_gaps(data_dir.landing, station) if g.start_utc.date() == day
+        ]).unique(["station_id", "gap_start_utc"], keep="last", maintain_order=True)
+        db.replace(CAPTURE_GAPS, gaps, "station_id = ? AND gap_date = ?", [station, day])
+        gap_seconds += float(gaps["seconds"].sum()) if gaps.height else 0.0
         record_rejects(db, "airplay/stream_chunks", f"{day}|{station}", rejects, context.log.warning)
         rows.extend(day_rows)
         total_rejects += len(rejects)
     frame = STREAM_CHUNKS.from_rows(rows)
     audio_s = float(frame["duration_s"].sum()) if rows else 0.0
     return MaterializeResult(
-        metadata=table_metadata(frame.drop("path"), rejected_files=total_rejects, audio_hours=round(audio_s / 3600, 3))
+        metadata=table_metadata(frame.drop("path"), rejected_files=total_rejects, audio_hours=round(audio_s / 3600, 3),
+                                capture_gap_seconds=round(gap_seconds, 1))
     )
 
 
@@ -213,6 +230,10 @@ def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
             mean_confidence=round(float(frame["confidence"].mean()), 3) if frame.height else 0.0,
         )
     )
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _play_id(key: dict) -> str:

@@ -29,6 +29,20 @@ STREAM_CHUNKS = table(
     description="One row per readable captured chunk of a station's stream.",
 )
 
+CAPTURE_GAPS = table(
+    "airplay",
+    "capture_gaps",
+    Column("station_id", "text", "Station whose stream was not captured.", nullable=False),
+    Column("gap_date", "date", "UTC day of the gap's start (the partition)."),
+    Column("gap_start_utc", "timestamp", "End of the last captured audio (UTC).", nullable=False),
+    Column("gap_end_utc", "timestamp", "Start of the next captured audio, or the stop (UTC)."),
+    Column("seconds", "double", "Length of the gap in seconds."),
+    Column("reason", "text", "Why: connection reset, HTTP 503 (x3), HTTP 404 on HLS segment, ..."),
+    Column("attempts", "bigint", "Connection attempts that failed during the gap."),
+    primary_key=("station_id", "gap_start_utc"),
+    description="One row per stretch of air time that capture missed, and why (from landing/_gaps/).",
+)
+
 DETECTIONS = table(
     "airplay",
     "detections",

@@ -1,10 +1,12 @@
 """A malformed chunk name or a corrupt audio file is reported clearly and does not stop the other chunks."""
 
 import shutil
+from datetime import UTC, datetime
 
 from dagster import materialize
 
 from backbeat.pipeline import run_everything
+from integrations.radio.gaps import Gap, record_gap
 from orchestration.definitions import build_definitions
 from orchestration.partitions import station_day_key
 
@@ -23,6 +25,9 @@ def test_bad_files_go_to_quarantine_and_the_rest_is_matched(embedded_backbeat):
     truncated.write_bytes(truncated.with_suffix(".tmp").read_bytes()[:200])
     truncated.with_suffix(".tmp").unlink()
 
+    record_gap(landing, Gap("radio-north", datetime(2026, 11, 2, 6, 3, tzinfo=UTC),
+                            datetime(2026, 11, 2, 6, 3, 45, tzinfo=UTC), "connection reset", 2))
+
     assert run_everything(defs, bb.instance, curation_days=[], log=lambda _: None).success
     db = bb.warehouse
     rejected = db.query("SELECT asset, partition_key, source_file, field, reason FROM quarantine.rejected_rows "
@@ -35,6 +40,8 @@ def test_bad_files_go_to_quarantine_and_the_rest_is_matched(embedded_backbeat):
     stored = db.scalar("SELECT count(*) FROM airplay.stream_chunks WHERE station_id = 'radio-north'")
     matched = db.scalar("SELECT count(DISTINCT chunk_id) FROM airplay.detections WHERE station_id = 'radio-north'")
     assert stored >= len(good) - 2 and matched > 0
+    gaps = db.query("SELECT station_id, gap_start_utc, seconds, reason FROM airplay.capture_gaps").rows()
+    assert gaps == [("radio-north", datetime(2026, 11, 2, 6, 3), 45.0, "connection reset")]
 
     # the partition re-runs on its own, idempotently
     result = materialize(

@@ -1,0 +1,249 @@
+"""Capturing one station until told to stop: connect, decode, chunk; on failure reconnect with backoff and
+log the gap, so the landing folder shows exactly which air time is missing and why.
+
+Per connection, three threads: a feeder moves stream bytes into ffmpeg, this thread turns ffmpeg's PCM into
+chunks, and a watcher unblocks the feeder when a stop comes while the network is silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from integrations.radio.chunker import Chunker
+from integrations.radio.decoder import Decoder, DecoderError
+from integrations.radio.gaps import Gap, record_gap, utc
+from integrations.radio.stream import Connection, StreamError, StreamSource
+from integrations.retry import Backoff
+
+log = logging.getLogger(__name__)
+MIN_GAP_SECONDS = 0.05  # a resumed HLS stream can continue exactly; that is no gap
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    chunk_seconds: float = 30.0
+    sample_rate: int = 44100
+    channels: int = 2
+    backoff: Backoff = Backoff(base=1.0, factor=2.0, maximum=60.0)
+    stable_seconds: float = 30.0  # a connection that lasted this long reconnects at once and resets the backoff
+    connect_timeout: float = 10.0
+    read_timeout: float = 15.0  # no bytes for this long counts as a dropped stream
+
+
+@dataclass
+class CaptureResult:
+    """What one station's capture produced."""
+
+    station_id: str
+    chunks: list[Path] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    connections: int = 0
+    started: float = 0.0  # time.monotonic() at start and finish, to see how captures overlapped
+    finished: float = 0.0
+    error: str | None = None  # an unexpected failure that ended this station's capture early
+
+
+@dataclass
+class _Outage:
+    """No audio since `start`: what ended it (None at capture start) and each failed reconnect."""
+
+    start: float
+    cause: str | None = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        parts = [self.cause] if self.cause else []
+        parts += [f"{reason} (x{count})" if count > 1 else reason for reason, count in Counter(self.failures).items()]
+        return "; then ".join(parts) if parts else "unknown"
+
+
+def capture_station(
+    station_id: str,
+    url: str,
+    landing: Path,
+    *,
+    config: CaptureConfig = CaptureConfig(),
+    stop: threading.Event | None = None,
+    duration: float | None = None,
+    rng: random.Random | None = None,
+) -> CaptureResult:
+    """Record `url` into `landing` until `stop` is set or `duration` seconds pass; never raises."""
+    result = CaptureResult(station_id, started=time.monotonic())
+    if stop is not None and stop.is_set():  # a queued station whose turn came after the stop
+        result.finished = result.started
+        return result
+    finished = threading.Event()
+    halt = _halt_when(stop or threading.Event(), duration, finished)
+    chunker: Chunker | None = None
+    outage = _Outage(start=time.time())
+    try:
+        chunker = Chunker(station_id, landing, config.chunk_seconds, config.sample_rate, config.channels)
+        source = StreamSource(
+            url, halt=halt, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout
+        )
+        attempt = 0
+        while not halt.is_set():
+            try:
+                connection = source.connect(chunker.audio_end_utc)
+            except StreamError as exc:
+                outage.failures.append(exc.reason)
+                delay = config.backoff.delay(attempt, rng)
+                attempt += 1
+                log.warning("%s: cannot connect (%s); retrying in %.1f s", station_id, exc.reason, delay)
+                halt.wait(delay)
+                continue
+            result.connections += 1
+            opened = time.monotonic()
+
+            def audio_began(anchor: float, outage: _Outage = outage) -> None:
+                if outage.cause or outage.failures:
+                    _close_outage(landing, station_id, outage, anchor, result)
+
+            produced_before = len(chunker.written)
+            reason = _record_connection(station_id, connection, chunker, config, halt, audio_began)
+            if halt.is_set():
+                break
+            got_audio = len(chunker.written) > produced_before
+            log.warning("%s: stream lost (%s)", station_id, reason)
+            if got_audio:
+                outage = _Outage(start=chunker.audio_end_utc or time.time(), cause=reason)
+            else:
+                outage.failures.append(reason)
+            if got_audio and time.monotonic() - opened >= config.stable_seconds:
+                attempt = 0
+                continue  # a long-lived stream dropped: reconnect at once, the gap is shortest that way
+            halt.wait(config.backoff.delay(attempt, rng))
+            attempt += 1
+    except Exception as exc:  # one station's bug or full disk must not stop the others
+        log.exception("%s: capture failed", station_id)
+        result.error = f"{type(exc).__name__}: {exc}"
+        outage.failures.append(result.error)
+    finally:
+        finished.set()
+        if chunker is not None:
+            try:
+                chunker.end()
+            except Exception:  # the chunk being written is lost; the ones before it are safe
+                log.exception("%s: could not finish the last chunk", station_id)
+                chunker.discard()
+            result.chunks = list(chunker.written)
+        if outage.cause or outage.failures:
+            outage.failures.append("capture stopped before audio resumed")
+            _close_outage(landing, station_id, outage, time.time(), result)
+        result.finished = time.monotonic()
+    return result
+
+
+def _close_outage(landing: Path, station_id: str, outage: _Outage, end: float, result: CaptureResult) -> None:
+    attempts = sum(1 for f in outage.failures if f != "capture stopped before audio resumed")
+    if end - outage.start < MIN_GAP_SECONDS:
+        log.info("%s: resumed without losing audio after %s", station_id, outage.reason)
+    else:
+        gap = Gap(station_id, utc(outage.start), utc(end), outage.reason, attempts)
+        record_gap(landing, gap)
+        result.gaps.append(gap)
+        log.warning("%s: gap of %.1f s recorded (%s)", station_id, gap.seconds, gap.reason)
+    outage.cause, outage.failures = None, []
+
+
+def _halt_when(stop: threading.Event, duration: float | None, finished: threading.Event) -> threading.Event:
+    """An event set on `stop` or after `duration` seconds; its watcher thread ends with the capture."""
+    halt = threading.Event()
+    deadline = None if duration is None else time.monotonic() + duration
+
+    def watch() -> None:
+        while not finished.is_set():
+            remaining = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if remaining <= 0 or stop.wait(remaining):
+                halt.set()
+                return
+
+    threading.Thread(target=watch, daemon=True, name="capture-halt").start()
+    return halt
+
+
+def _record_connection(
+    station_id: str,
+    connection: Connection,
+    chunker: Chunker,
+    config: CaptureConfig,
+    halt: threading.Event,
+    audio_began: Callable[[float], None],
+) -> str:
+    """Decode one connection into chunks until it ends; return why it ended (meaningless after a halt)."""
+    decoder = Decoder(config.sample_rate, config.channels)
+    first_bytes_at: list[float] = []
+    failures: list[tuple[str, str]] = []
+    done = threading.Event()
+
+    def feed() -> None:
+        try:
+            for block in connection.blocks:
+                if not first_bytes_at:
+                    first_bytes_at.append(time.time())
+                decoder.write(block)
+                if halt.is_set():
+                    break
+        except StreamError as exc:
+            failures.append(("stream", exc.reason))
+        except DecoderError as exc:
+            failures.append(("decoder", str(exc)))
+        except Exception as exc:  # surfaced as the connection's end reason rather than lost in a thread
+            log.exception("%s: reading the stream failed", station_id)
+            failures.append(("stream", f"{type(exc).__name__}: {exc}"))
+        finally:
+            close = getattr(connection.blocks, "close", None)
+            if close is not None:
+                close()
+            decoder.close_input()
+
+    def watch() -> None:
+        # A stop while the server sends nothing would otherwise wait for the read timeout.
+        while not done.wait(0.1):
+            if halt.is_set():
+                if not done.wait(1.0):
+                    connection.abort()
+                return
+
+    feeder = threading.Thread(target=feed, daemon=True, name=f"capture-feed-{station_id}")
+    feeder.start()
+    threading.Thread(target=watch, daemon=True, name=f"capture-watch-{station_id}").start()
+    started = False
+    try:
+        while pcm := decoder.read():
+            if not started:
+                anchor = connection.start_utc
+                if anchor is None:
+                    anchor = first_bytes_at[0] if first_bytes_at else time.time()
+                anchor = chunker.begin(anchor)
+                log.info("%s: %s audio from %s (first bytes %.2f s before the first PCM)", station_id,
+                         connection.kind, utc(anchor).isoformat(timespec="milliseconds"),
+                         time.time() - (first_bytes_at[0] if first_bytes_at else time.time()))
+                audio_began(anchor)
+                started = True
+            chunker.feed(pcm)
+    except BaseException:
+        decoder.kill()  # the feeder then fails its next write and exits
+        raise
+    finally:
+        done.set()
+        feeder.join(2.0)
+        if feeder.is_alive():
+            connection.abort()
+            feeder.join(config.read_timeout + 1)
+        code = decoder.finish()
+    chunker.end()
+    for kind, reason in failures:
+        if kind == "stream":
+            return reason
+    if failures or code != 0:
+        return f"decoder: {decoder.error() or f'ffmpeg exited with code {code}'}"
+    return "stream ended"
