@@ -1,0 +1,238 @@
+"""Index the catalog and match the simulated radio with Backbeat and (optionally) audfprint, then score both.
+
+    .venv/bin/python bench/airplay/run.py --audfprint /work/peers/audfprint/audfprint.py
+
+Reads what ``simulate.py`` wrote under ``bench/.work/airplay/``. Every indexing and matching stage runs in
+its own child process, so its wall time, CPU time (user + system, ffmpeg children included) and peak RSS
+are that stage's alone (``os.wait4``). Each engine's per-chunk matches become plays through the same
+``merge_detections`` (≥ 30 s) and are scored with the same rules (``metrics.py``). One table per profile is
+printed and everything lands in ``bench/.work/airplay/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import imageio_ffmpeg
+import polars as pl
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import audfprint_peer  # noqa: E402
+from debmusic import AIRPLAY  # noqa: E402
+from metrics import evaluate  # noqa: E402
+
+from assets.airplay.landing import parse_chunk_name  # noqa: E402
+from audio.plays import merge_detections  # noqa: E402
+from backbeat.scoring import read_ground_truth  # noqa: E402
+
+CHUNK_S = 30.0
+
+
+def _catalog(work: Path) -> list[tuple[str, Path]]:
+    with open(work / "catalog.csv", newline="") as handle:
+        return [(row["track_id"], Path(row["path"])) for row in csv.DictReader(handle)]
+
+
+def _chunk_paths(work: Path) -> list[Path]:
+    return sorted((work / "chunks").glob("*.mp3"))
+
+
+def measured(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dict:
+    """Run one stage as a child; its wall and CPU seconds and peak RSS, from the kernel's accounting."""
+    began = time.perf_counter()
+    with open(log, "w") as handle:
+        proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - began
+    if proc.returncode != 0:
+        raise SystemExit(f"stage failed ({proc.returncode}): {' '.join(cmd)}\n{log.read_text()[-3000:]}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mib": usage.ru_maxrss / 1024}
+
+
+# Stages run inside the child processes.
+
+def stage_backbeat_index(work: Path) -> None:
+    from audio.index import build_index
+
+    index_dir = work / "backbeat" / "index"
+    if index_dir.exists():
+        shutil.rmtree(index_dir)  # a cold build: the incremental cache would hide the cost
+    report = build_index(_catalog(work), index_dir)
+    if report.failures:
+        raise SystemExit(f"catalog files failed to index: {report.failures}")
+    summary = {"tracks": report.tracks_total, "reference_s": report.reference_seconds,
+               "n_hashes": report.n_hashes, "index_bytes": report.index_bytes}
+    (work / "backbeat" / "index_report.json").write_text(json.dumps(summary, indent=2))
+
+
+def stage_backbeat_match(work: Path, batch_size: int) -> None:
+    from audio.index import FingerprintIndex
+    from audio.matcher import ChunkRef, match_chunks
+
+    with open(work / "backbeat" / "chunks.csv", newline="") as handle:
+        refs = [
+            ChunkRef(row["chunk_id"], row["station_id"], datetime.fromisoformat(row["start_utc"]), Path(row["path"]))
+            for row in csv.DictReader(handle)
+        ]
+    result = match_chunks(refs, FingerprintIndex.open(work / "backbeat" / "index"), batch_size=batch_size)
+    if result.failures:
+        raise SystemExit(f"chunks failed to decode: {result.failures[:5]}")
+    result.detections.write_parquet(work / "backbeat" / "detections.parquet")
+
+
+# The parent: run both engines' stages, merge, score, print.
+
+def run_backbeat(work: Path, batch_size: int) -> tuple[dict, pl.DataFrame]:
+    (work / "backbeat").mkdir(parents=True, exist_ok=True)
+    # Chunk names are parsed here, so the measured match stage imports only `audio` (not the Dagster assets).
+    with open(work / "backbeat" / "chunks.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["chunk_id", "station_id", "start_utc", "path"])
+        for path in _chunk_paths(work):
+            chunk = parse_chunk_name(path)
+            writer.writerow([chunk.chunk_id, chunk.station_id, chunk.start_utc.isoformat(), str(path)])
+    me = [sys.executable, str(Path(__file__).resolve()), "--work", str(work)]
+    index = measured([*me, "--stage", "backbeat-index"], work / "backbeat" / "index.log")
+    index.update(json.loads((work / "backbeat" / "index_report.json").read_text()))
+    match = measured([*me, "--stage", "backbeat-match", "--batch-size", str(batch_size)],
+                     work / "backbeat" / "match.log")
+    return {"index": index, "match": match}, pl.read_parquet(work / "backbeat" / "detections.parquet")
+
+
+def run_audfprint(
+    work: Path, audfprint: Path, pythonpath: str | None, cores: int, name: str, extra: list[str]
+) -> tuple[dict, pl.DataFrame]:
+    out = work / name
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "bin").mkdir(parents=True)
+    # audfprint reads audio through an `ffmpeg` on PATH: give it the same binary Backbeat uses.
+    (out / "bin" / "ffmpeg").symlink_to(imageio_ffmpeg.get_ffmpeg_exe())
+    env = {**os.environ, "PATH": f"{out / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    # The catalog goes to the peer as WAV decoded by libsndfile, as Backbeat reads it: the static ffmpeg
+    # rejects three of the hyperrogue .ogg files ("Header processing failed"), which audfprint would skip.
+    (out / "ref").mkdir()
+    catalog = []
+    for track_id, path in _catalog(work):
+        wav = out / "ref" / (track_id.replace("/", "__") + ".wav")
+        samples, rate = sf.read(str(path), dtype="int16")
+        sf.write(str(wav), samples, rate, subtype="PCM_16")
+        catalog.append((track_id, wav))
+    (out / "catalog.txt").write_text("".join(f"{path}\n" for _, path in catalog))
+    (out / "chunks.txt").write_text("".join(f"{path}\n" for path in _chunk_paths(work)))
+    db = out / "db.pklz"
+    index = measured([*audfprint_peer.index_command(sys.executable, audfprint, db, out / "catalog.txt"), *extra],
+                     out / "index.log", env)
+    skipped = (out / "index.log").read_text().count("Error reading")
+    index.update({"tracks": len(catalog) - skipped, "skipped_files": skipped, "index_bytes": db.stat().st_size})
+    match = measured(
+        [*audfprint_peer.match_command(sys.executable, audfprint, db, out / "chunks.txt", out / "matches.txt", cores),
+         *extra],
+        out / "match.log", env,
+    )
+    match.update({"cores": cores, "extra_args": extra})
+    track_of_path = {str(path): track for track, path in catalog}
+    detections = audfprint_peer.detections_from_output((out / "matches.txt").read_text(), track_of_path)
+    detections.write_parquet(out / "detections.parquet")
+    return {"index": index, "match": match}, detections
+
+
+def _fmt(value, pattern: str) -> str:
+    return "–" if value is None else pattern.format(value)
+
+
+def print_tables(results: dict, profiles: list[str]) -> None:
+    for profile in [*profiles, "overall"]:
+        any_scores = next(iter(results["engines"].values()))["scores"][profile]
+        print(f"\n### {profile}: {any_scores['station_hours']:g} station-hours, {any_scores['truth_plays']} "
+              f"plays ≥ 30 s, {any_scores['speed_truth_plays']} of them speed-changed")
+        print("| engine | recall | recall, speed-changed | precision | false plays / h | median start error s "
+              "| duplicate plays |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for engine, data in results["engines"].items():
+            s = data["scores"][profile]
+            print(f"| {engine} | {s['recall']:.1%} ({s['found']}/{s['truth_plays']}) | "
+                  f"{_fmt(s['speed_recall'], '{:.1%}')} ({s['speed_found']}/{s['speed_truth_plays']}) | "
+                  f"{s['precision']:.1%} | {s['false_plays_per_hour']:.2f} | "
+                  f"{_fmt(s['median_start_error_s'], '{:.2f}')} | {s['duplicate_plays']} |")
+    audio_s = results["dataset"]["chunks"] * CHUNK_S
+    print(f"\n### cost (indexing {results['dataset']['catalog_tracks']} tracks / "
+          f"{results['dataset']['catalog_minutes']:.0f} min; matching {results['dataset']['chunks']} chunks / "
+          f"{audio_s / 3600:g} h)")
+    print("| engine | index wall s | index CPU s | index peak MiB | match wall s | match CPU s | match peak MiB "
+          "| audio-s per CPU-s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for engine, data in results["engines"].items():
+        i, m = data["index"], data["match"]
+        print(f"| {engine} | {i['wall_s']:.1f} | {i['cpu_s']:.1f} | {i['peak_rss_mib']:.0f} | {m['wall_s']:.1f} | "
+              f"{m['cpu_s']:.1f} | {m['peak_rss_mib']:.0f} | {audio_s / m['cpu_s']:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=AIRPLAY)
+    parser.add_argument("--audfprint", type=Path, help="path to a checkout's audfprint.py (kept outside the repo)")
+    parser.add_argument("--peer-pythonpath", help="PYTHONPATH for the peer's own dependencies (docopt)")
+    parser.add_argument("--peer-cores", type=int, default=1, help="audfprint --ncores for matching")
+    parser.add_argument("--peer-variant", action="append", default=[], metavar="NAME=ARGS",
+                        help='another audfprint run with extra options for both stages, e.g. "audfprint-s4=--shifts 4"')
+    parser.add_argument("--batch-size", type=int, default=32, help="Backbeat match_chunks batch size")
+    parser.add_argument("--stage", choices=["backbeat-index", "backbeat-match"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    work: Path = args.work
+
+    if args.stage == "backbeat-index":
+        return stage_backbeat_index(work)
+    if args.stage == "backbeat-match":
+        return stage_backbeat_match(work, args.batch_size)
+
+    truth = read_ground_truth(work / "truth.csv").with_columns(pl.col("speed").cast(pl.Float64))
+    stations = pl.read_csv(work / "stations.csv")
+    durations = pl.read_csv(work / "catalog.csv")  # minutes come from the Backbeat index report below
+    results: dict = {
+        "dataset": {
+            "catalog_tracks": durations.height,
+            "stations": stations.height,
+            "station_hours": float(stations["hours"].sum()),
+            "chunks": len(_chunk_paths(work)),
+            "chunks_per_profile": dict(stations.group_by("profile").agg(pl.col("chunks").sum()).iter_rows()),
+            "catalog_plays": truth.height,
+        },
+        "engines": {},
+    }
+    engines = [("backbeat", lambda: run_backbeat(work, args.batch_size))]
+    if args.audfprint:
+        for variant in ["audfprint=", *args.peer_variant]:
+            name, _, extra = variant.partition("=")
+            engines.append((name, functools.partial(run_audfprint, work, args.audfprint, args.peer_pythonpath,
+                                                    args.peer_cores, name, shlex.split(extra))))
+    for name, run in engines:
+        print(f"{name}: indexing and matching ...", flush=True)
+        cost, detections = run()
+        plays = merge_detections(detections, min_play_s=30.0)
+        plays.write_parquet(work / name / "plays.parquet")
+        results["engines"][name] = {**cost, "detections": detections.height, "plays": plays.height,
+                                    "scores": evaluate(plays, truth, stations)}
+        print(f"{name}: {json.dumps(cost)}", flush=True)
+    results["dataset"]["catalog_minutes"] = results["engines"]["backbeat"]["index"]["reference_s"] / 60
+    (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    print_tables(results, stations["profile"].unique(maintain_order=True).to_list())
+
+
+if __name__ == "__main__":
+    main()
