@@ -26,7 +26,6 @@ import numpy as np
 import polars as pl
 import scipy.fft
 import soxr
-from scipy import signal
 
 from audio.decode import SAMPLE_RATE
 
@@ -71,7 +70,9 @@ FINGERPRINT_VERSION = "landmark-v2-logfreq"
 _FFT_BLOCK_FRAMES = 2048
 
 HASH_SCHEMA = {"hash": pl.UInt32, "t": pl.Int32}
-_WINDOW = signal.get_window("hann", N_FFT).astype(np.float32)
+# Periodic Hann window (what ``scipy.signal.get_window("hann", N_FFT)`` gives), written out: importing
+# scipy.signal costs half a CPU-second per process.
+_WINDOW = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,12 @@ def _power_spectrogram(samples: np.ndarray) -> np.ndarray:
     # FFT in blocks so a long file never materialises all its windowed frames at once.
     for start in range(0, frames.shape[0], _FFT_BLOCK_FRAMES):
         # scipy's FFT keeps float32 in single precision (numpy's is slower at it than in double).
-        spectrum = scipy.fft.rfft(frames[start : start + _FFT_BLOCK_FRAMES] * _WINDOW, axis=1)[:, : _MAX_BIN + 1]
-        power[start : start + spectrum.shape[0]] = spectrum.real**2 + spectrum.imag**2
+        # The windowed copy is ours to overwrite; the power is squared into place, without temporaries.
+        spectrum = scipy.fft.rfft(frames[start : start + _FFT_BLOCK_FRAMES] * _WINDOW, axis=1, overwrite_x=True)
+        spectrum = spectrum[:, : _MAX_BIN + 1]
+        block = power[start : start + spectrum.shape[0]]
+        np.square(spectrum.real, out=block)
+        block += np.square(spectrum.imag)
     return power.T
 
 
@@ -109,17 +114,24 @@ def _running_max(values: np.ndarray, size: int, axis: int) -> np.ndarray:
 
     Max over windows of 1, 2, 4, ... by doubling, then two overlapping windows cover ``size``: a few
     whole-array ``np.maximum`` calls, several times faster than ``scipy.ndimage.maximum_filter`` here.
+    Slices are taken along ``axis`` in place (no ``moveaxis``), so the array keeps its memory layout.
     """
-    moved = np.moveaxis(values, axis, 0)
-    n = moved.shape[0]
-    pad = np.full((size // 2, *moved.shape[1:]), -np.inf, dtype=values.dtype)
-    running = np.concatenate([pad, moved, pad])
+    n = values.shape[axis]
+    pad_shape = list(values.shape)
+    pad_shape[axis] = size // 2
+    pad = np.full(pad_shape, -np.inf, dtype=values.dtype)
+    running = np.concatenate([pad, values, pad], axis=axis)
+
+    def cut(array: np.ndarray, start: int | None, stop: int | None) -> np.ndarray:
+        index = [slice(None)] * array.ndim
+        index[axis] = slice(start, stop)
+        return array[tuple(index)]
+
     width = 1
     while 2 * width <= size:
-        running = np.maximum(running[:-width], running[width:])
+        running = np.maximum(cut(running, None, -width), cut(running, width, None))
         width *= 2
-    result = np.maximum(running[:n], running[size - width : size - width + n])
-    return np.moveaxis(result, 0, axis)
+    return np.maximum(cut(running, 0, n), cut(running, size - width, size - width + n))
 
 
 def _vertex(left: np.ndarray, centre: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -132,10 +144,12 @@ def _vertex(left: np.ndarray, centre: np.ndarray, right: np.ndarray) -> np.ndarr
 
 def _pick_peaks(power: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Peaks as (frame, bin) integers and refined (time, frequency), sorted by frame then bin, thinned."""
-    band = power[_MIN_BIN:]
-    local_max = _running_max(_running_max(band, _PEAK_FREQ_NEIGHBOURS, 0), _PEAK_TIME_NEIGHBOURS, 1)
+    # (frames, bins): the STFT's own contiguous layout (``power`` is its transpose), so the maxima run over
+    # contiguous rows, and ``nonzero`` comes out sorted by frame, then bin.
+    band = power[_MIN_BIN:].T
+    local_max = _running_max(_running_max(band, _PEAK_FREQ_NEIGHBOURS, 1), _PEAK_TIME_NEIGHBOURS, 0)
     floor = band.max() * 10.0 ** (-_PEAK_FLOOR_DB / 10.0)
-    frames, rows = np.nonzero(((band == local_max) & (band > floor)).T)  # transposed: sorted by frame
+    frames, rows = np.nonzero((band == local_max) & (band > floor))
     bins = rows + _MIN_BIN
     magnitude = power[bins, frames]
     # Keep a peak when fewer than the density budget of stronger peaks lie within ±_DENSITY_WINDOW

@@ -54,12 +54,13 @@ CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
     "speed": pl.Float64(),
 }
 
-# Speed hypotheses 0.96 .. 1.04 in 1 % steps. An anchor code is 2 % wide, so the true speed is at most
-# 0.5 % (a quarter code) from a hypothesis; the landmarks that round the other way are picked up by the
-# neighbouring hypothesis, whose votes are pooled in the refinement.
-SPEEDS = np.round(np.arange(0.96, 1.04 + 1e-9, 0.01), 4)
-# Coarse offset cells of 4 frames, summed over 3 neighbours: a 0.5 % speed error drifts 6.5 frames over a
-# 30 s chunk, which the 12-frame window still holds.
+# Speed hypotheses 0.96 .. 1.04 in 2 % steps. An anchor code is 2 % wide, so the true speed is at most 1 %
+# (half a code) from a hypothesis; the landmarks that round the other way are picked up by the neighbouring
+# hypothesis, whose votes are pooled in the refinement, and the line fit measures the speed itself. On the
+# airplay benchmark this finds every speed-changed play that 1 % steps found, with half the votes to count.
+SPEEDS = np.round(np.arange(0.96, 1.04 + 1e-9, 0.02), 4)
+# Coarse offset cells of 4 frames, summed over 3 neighbours: a 1 % speed error drifts 13 frames over a
+# 30 s chunk, so the 12-frame window holds most of a line's votes, and the coarse fit band (below) all of it.
 OFFSET_CELL_FRAMES = 4
 # After the line fit, a landmark is on the line when within 1.5 frames (35 ms) of it: peak times jitter by
 # about a frame between the reference and a re-recorded, re-encoded broadcast.
@@ -71,6 +72,14 @@ MIN_SCORE = 50
 # matches were spread evenly over every feasible offset — this rejects tracks that collect many votes
 # everywhere (drones, silence-like material whose hashes are very common).
 CHANCE_RATIO = 5.0
+# A weaker line is still a detection when a detection above the floor, in a chunk of the same station
+# within CONFIRM_WINDOW_S, implies the same song start (origin) within CONFIRM_ORIGIN_S. That is the
+# edge of a play: the few seconds of a song before or after a chunk boundary, or a quiet passage under a
+# DJ. Chance would have to put a line on one given track at one given offset out of thousands, so a low
+# floor is safe there, and without it a 40 s play cut 27 + 13 s by the chunk grid is lost to ``min_play_s``.
+CONFIRMED_MIN_SCORE = 15
+CONFIRM_ORIGIN_S = 1.0
+CONFIRM_WINDOW_S = 65.0
 # A second track counts as the same audio (a version) when its matched span covers at least half of the
 # winner's or its own; it is kept as a runner-up when it scores at least this share of the winner.
 OVERLAP_SHARE = 0.5
@@ -149,22 +158,28 @@ def _fingerprint_batch(batch: Sequence[ChunkRef]) -> tuple[pl.DataFrame, np.ndar
 
 
 def _votes(query: pl.DataFrame, index: FingerprintIndex) -> dict[str, np.ndarray]:
-    """Every (query landmark, reference landmark) pair sharing a hash, with its offset cell at the hypothesis."""
+    """Every (query landmark, reference landmark) pair sharing a hash, with its offset cell at the hypothesis.
+
+    ``row`` is the query row of each vote: the columns only the fit needs (hash, dtq) are gathered later,
+    for the few votes that reach it.
+    """
     row, track, t_ref = index.lookup(query["hash"].to_numpy())
     k = query["k"].to_numpy()[row]
     tq = query["tq"].to_numpy()[row]
     return {
+        "row": row,
         "q": query["q"].to_numpy()[row],
         "track": track.astype(np.uint32, copy=False),
         "k": k,
-        "hash": query["hash"].to_numpy()[row],
         "tq": tq,
-        "dtq": query["dtq"].to_numpy()[row],
         "t_ref": t_ref,
         "cell": np.floor((t_ref - SPEEDS[k] * tq) / OFFSET_CELL_FRAMES).astype(np.int64),
     }
 
 
+# Votes further than this from a pair's coarse line never reach the fit: its bands are 8 and then 3 frames
+# wide, and a true line's slope is within 1 % of its hypothesis (13 frames over a chunk).
+_PREFIT_BAND_FRAMES = 40.0
 _CELL_BITS = 24  # offset cells biased into 24 bits: ±8 M cells of 4 frames, far beyond any track
 
 
@@ -178,12 +193,13 @@ def _best_cells(hits: dict[str, np.ndarray], n_tracks: int) -> tuple[np.ndarray,
     pair = hits["q"].astype(np.int64) * n_tracks + hits["track"]
     group = pair * SPEEDS.size + hits["k"]
     keys, counts = np.unique((group << _CELL_BITS) | (hits["cell"] + (1 << (_CELL_BITS - 1))), return_counts=True)
+    # The keys are sorted and distinct, so a neighbouring cell, when it has votes, is the next (previous) key.
     window = counts.copy()
-    for step in (-1, 1):
-        pos = np.minimum(np.searchsorted(keys, keys + step), keys.size - 1)
-        window += np.where(keys[pos] == keys + step, counts[pos], 0)
+    follows = keys[1:] == keys[:-1] + 1
+    window[:-1] += np.where(follows, counts[1:], 0)
+    window[1:] += np.where(follows, counts[:-1], 0)
     # Votes split between neighbouring hypotheses are pooled later, so prefilter at half the floor.
-    strong = window >= MIN_SCORE // 2
+    strong = window >= CONFIRMED_MIN_SCORE // 2
     keys, window = keys[strong], window[strong]
     group = keys >> _CELL_BITS
     order = np.lexsort((-window, group // SPEEDS.size))
@@ -211,7 +227,9 @@ def _fit(frame: pl.DataFrame, band: float) -> pl.DataFrame:
     return frame.drop("speed", "offset").join(fitted.select("q", "track", "speed", "offset"), on=["q", "track"])
 
 
-def _detect(hits: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np.ndarray) -> pl.DataFrame:
+def _detect(
+    hits: dict[str, np.ndarray], query: pl.DataFrame, n_frames: np.ndarray, track_frames: np.ndarray
+) -> pl.DataFrame:
     """Fit and score each (chunk, track) around its best cell; keep the ones that pass both thresholds."""
     n_tracks = track_frames.size
     pair, best_k, best_cell = _best_cells(hits, n_tracks)
@@ -219,11 +237,30 @@ def _detect(hits: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np.
     k_of_pair = np.full(n_frames.size * n_tracks, -10, dtype=np.int64)
     k_of_pair[pair] = best_k
     hit_pair = hits["q"].astype(np.int64) * n_tracks + hits["track"]
-    keep = np.abs(hits["k"].astype(np.int64) - k_of_pair[hit_pair]) <= 1
+    keep = np.flatnonzero(np.abs(hits["k"].astype(np.int64) - k_of_pair[hit_pair]) <= 1)
+    # Each pair's vote total (for the chance test) counts all of these; the fit only needs the votes near
+    # the coarse line, and dropping the rest here keeps the data frame work small.
+    slot = np.full(n_frames.size * n_tracks, -1, dtype=np.int64)
+    slot[pair] = np.arange(pair.size)
+    of = slot[hit_pair[keep]]
+    totals = pl.DataFrame(
+        {"q": (pair // n_tracks).astype(np.uint32), "track": (pair % n_tracks).astype(np.uint32),
+         "total": np.bincount(of, minlength=pair.size).astype(np.uint32)},
+    )
+    residual = hits["t_ref"][keep] - SPEEDS[best_k][of] * hits["tq"][keep] - (best_cell[of] + 0.5) * OFFSET_CELL_FRAMES
+    keep = keep[np.abs(residual) <= _PREFIT_BAND_FRAMES]
+    rows = hits["row"][keep]
     near = pl.DataFrame(
-        {name: values[keep] for name, values in hits.items() if name != "cell"},
-        schema={"q": pl.UInt32, "track": pl.UInt32, "k": pl.UInt8, "hash": pl.UInt32, "tq": pl.Float32,
-                "dtq": pl.Float32, "t_ref": pl.Int32},
+        {
+            "q": hits["q"][keep],
+            "track": hits["track"][keep],
+            "hash": query["hash"].to_numpy()[rows],
+            "tq": hits["tq"][keep],
+            "dtq": query["dtq"].to_numpy()[rows],
+            "t_ref": hits["t_ref"][keep],
+        },
+        schema={"q": pl.UInt32, "track": pl.UInt32, "hash": pl.UInt32, "tq": pl.Float32, "dtq": pl.Float32,
+                "t_ref": pl.Int32},
     )
     best = pl.DataFrame(
         {
@@ -235,7 +272,6 @@ def _detect(hits: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np.
         schema={"q": pl.UInt32, "track": pl.UInt32, "speed": pl.Float64, "offset": pl.Float64},
     )
     near = near.join(best, on=["q", "track"])
-    totals = near.group_by("q", "track").len("total")
     # Coarse band first (drift of a 0.5 % speed error plus the cell width), then tighter around the fit.
     fitted = _fit(_fit(near, 1.5 * OFFSET_CELL_FRAMES + 2.0), 3.0)
     inliers = fitted.filter(
@@ -256,7 +292,7 @@ def _detect(hits: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np.
     feasible_offsets = n_frames[scored["q"].to_numpy()] + track_frames[scored["track"].to_numpy()]
     scored = scored.with_columns(feasible_offsets=pl.Series(feasible_offsets, dtype=pl.Float64))
     chance = (2 * INLIER_FRAMES + 1) * pl.col("total") / pl.col("feasible_offsets")
-    return scored.filter((pl.col("score") >= MIN_SCORE) & (pl.col("score") >= CHANCE_RATIO * chance))
+    return scored.filter((pl.col("score") >= CONFIRMED_MIN_SCORE) & (pl.col("score") >= CHANCE_RATIO * chance))
 
 
 def _confidence(score: pl.Expr | np.ndarray) -> pl.Expr | np.ndarray:
@@ -333,6 +369,41 @@ def _to_detections(
     )
 
 
+def _confirmed(weak: pl.DataFrame, strong: pl.DataFrame) -> pl.DataFrame:
+    """The weak detections (below ``MIN_SCORE``) that another detection of the same station and track, strong
+    or weak, confirms: another chunk at most ``CONFIRM_WINDOW_S`` away whose implied song start agrees within
+    ``CONFIRM_ORIGIN_S``. Two weak lines agreeing on one track and one start by chance is as unlikely as one
+    strong line: that is how a quiet 40 s jingle cut 15 + 25 s by the chunk grid is still found."""
+    if weak.is_empty():
+        return weak
+    # A weak line under a detection of another track in the same stretch of its chunk is a version of that
+    # song (or its shadow), not a play of its own: ``_resolve_versions`` would have made it the runner-up.
+    span = (pl.col("query_end_s") - pl.col("query_start_s")).clip(lower_bound=FRAME_SECONDS)
+    shadowed = weak.with_row_index("_row").join(
+        strong.select("chunk_id", win_start="query_start_s", win_end="query_end_s"), on="chunk_id"
+    ).filter(
+        pl.min_horizontal("query_end_s", "win_end") - pl.max_horizontal("query_start_s", "win_start")
+        >= OVERLAP_SHARE * pl.min_horizontal(span, (pl.col("win_end") - pl.col("win_start")).clip(FRAME_SECONDS))
+    )["_row"]
+    weak = weak.with_row_index("_row").filter(~pl.col("_row").is_in(shadowed.implode())).drop("_row")
+
+    def origins(frame: pl.DataFrame) -> pl.DataFrame:
+        seconds = (pl.col("track_offset_s") / pl.col("speed") * 1_000_000).round().cast(pl.Int64)
+        return frame.with_columns(origin=pl.col("chunk_start_utc") - pl.duration(microseconds=seconds))
+
+    anchors = origins(pl.concat([strong, weak])).select(
+        "station_id", "track_id", anchor_chunk="chunk_id", anchor_start="chunk_start_utc", anchor_origin="origin"
+    )
+    pairs = origins(weak).with_row_index("_row").join(anchors, on=["station_id", "track_id"])
+    window_us, origin_us = int(CONFIRM_WINDOW_S * 1_000_000), int(CONFIRM_ORIGIN_S * 1_000_000)
+    rows = pairs.filter(
+        (pl.col("chunk_id") != pl.col("anchor_chunk"))
+        & ((pl.col("chunk_start_utc") - pl.col("anchor_start")).dt.total_microseconds().abs() <= window_us)
+        & ((pl.col("origin") - pl.col("anchor_origin")).dt.total_microseconds().abs() <= origin_us)
+    )["_row"].unique()
+    return weak.with_row_index("_row").filter(pl.col("_row").is_in(rows.implode())).drop("_row")
+
+
 def _to_candidates(ranked: pl.DataFrame, batch: Sequence[ChunkRef], track_ids: list[str]) -> pl.DataFrame:
     score = ranked["score"]
     return pl.DataFrame(
@@ -359,20 +430,37 @@ def match_chunks(chunks: Sequence[ChunkRef], index: FingerprintIndex, *, batch_s
     track_frames = index.track_frames()
     found: list[pl.DataFrame] = []
     ranked: list[pl.DataFrame] = []
+    weak: list[pl.DataFrame] = []
     failures: list[ChunkFailure] = []
     for batch in _batches(chunks, batch_size):
         query, n_frames, batch_failures = _fingerprint_batch(batch)
         failures.extend(batch_failures)
         if query.is_empty():
             continue
-        detected = _detect(_votes(query, index), n_frames, track_frames)
-        if detected.is_empty():
+        detected = _detect(_votes(query, index), query, n_frames, track_frames)
+        passed = detected.filter(pl.col("score") >= MIN_SCORE)
+        below = detected.filter(pl.col("score") < MIN_SCORE)
+        if not below.is_empty():
+            weak.append(_to_detections(below.with_columns(runner_up=pl.lit(None, pl.UInt32),
+                                                          runner_up_score=pl.lit(None, pl.Int64)),
+                                       batch, n_frames, track_ids))
+        if passed.is_empty():
             continue
-        winners, candidates = _resolve_versions(detected)
+        winners, candidates = _resolve_versions(passed)
         found.append(_to_detections(winners, batch, n_frames, track_ids))
         ranked.append(_to_candidates(candidates, batch, track_ids))
-    if not found:
+    if not found and not weak:
         return MatchResult(pl.DataFrame(schema=DETECTION_SCHEMA), failures, pl.DataFrame(schema=CANDIDATE_SCHEMA))
-    detections = pl.concat(found).cast(DETECTION_SCHEMA).sort("chunk_start_utc", "chunk_id", "track_id")
-    candidates = pl.concat(ranked).cast(CANDIDATE_SCHEMA).sort("chunk_id", "rank")
+    strong = pl.concat(found).cast(DETECTION_SCHEMA) if found else pl.DataFrame(schema=DETECTION_SCHEMA)
+    confirmed = _confirmed(pl.concat(weak).cast(DETECTION_SCHEMA), strong) if weak else strong.clear()
+    detections = pl.concat([strong, confirmed]).sort("chunk_start_utc", "chunk_id", "track_id")
+    # A confirmed weak detection ranks after its chunk's own winners and runners-up.
+    candidates = pl.concat(ranked).cast(CANDIDATE_SCHEMA) if ranked else pl.DataFrame(schema=CANDIDATE_SCHEMA)
+    extra = confirmed.join(candidates.group_by("chunk_id").agg(last=pl.col("rank").max()), on="chunk_id", how="left")
+    extra = extra.sort("chunk_id", "score", descending=[False, True]).select(
+        "chunk_id", "track_id",
+        rank=pl.col("last").fill_null(0) + pl.int_range(1, pl.len() + 1).over("chunk_id"),
+        score="score", confidence="confidence", speed="speed",
+    )
+    candidates = pl.concat([candidates, extra.cast(CANDIDATE_SCHEMA)]).sort("chunk_id", "rank")
     return MatchResult(detections, failures, candidates)
