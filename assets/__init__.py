@@ -2,8 +2,11 @@
 
 import warnings
 
-from dagster import PreviewWarning
+from dagster import BetaWarning, PreviewWarning
 
-# Partition-scoped asset checks are a Dagster preview feature that we use on purpose: a check of one
-# station-day must read only that station-day.
+# Partition-scoped asset checks (preview) and multi-dimensional partition mappings (beta) are used on purpose:
+# a check of one station-day reads only that station-day, and plays read the neighbouring days' boundary hour.
 warnings.filterwarnings("ignore", category=PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
+warnings.filterwarnings(
+    "ignore", category=BetaWarning, message=".*(MultiPartitionMapping|allow_nonexistent_upstream).*"
+)
