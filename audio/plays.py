@@ -7,9 +7,15 @@ ties detections together. A replay of the same song later has a different origin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from audio.matcher import DETECTION_SCHEMA, REQUIRED_DETECTION_COLUMNS
+
+CONTINUITY_S = 2.0  # airtime of two pieces this close together is one continuous stretch of the song
+RESTART_S = 5.0  # a piece that begins this close to the top of the track is the song starting again
+END_SLACK_S = 10.0  # ... provided the piece before it reached this close to the track's end
 
 PLAY_SCHEMA: dict[str, pl.DataType] = {
     "station_id": pl.String(),
@@ -39,6 +45,7 @@ def merge_detections(
     min_play_s: float = 30.0,
     origin_tolerance_s: float = 3.0,
     max_gap_s: float = 35.0,
+    track_durations_s: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
     """Plays (``PLAY_SCHEMA``) from detections (``DETECTION_SCHEMA``), sorted by station and start.
 
@@ -49,6 +56,9 @@ def merge_detections(
     unambiguous chunk is enough to know what was played. ``speed`` is the detections' median; the runner-up
     is the strongest other track that claimed the same audio in any of the play's chunks (null when none did).
     Detections without the ``speed`` / runner-up columns (older tables) count as normal speed, no runner-up.
+    Pieces of one track whose airtime touches are one play even when their origins differ (repetitive music);
+    an immediate replay is told apart by the song starting from its top right after it reached its end, which
+    ``track_durations_s`` (seconds per track id) makes certain; without it, a restart from the top suffices.
     """
     missing = set(REQUIRED_DETECTION_COLUMNS) - set(detections.columns)
     if missing:
@@ -91,14 +101,49 @@ def merge_detections(
             .over(group)
         )
     )
+    pieces = segmented.group_by(*group, "segment").agg(
+        start=pl.col("span_start").min(),
+        end=pl.col("span_end").max(),
+        # Where in the track the piece begins: near 0 when the song (re)starts from its top.
+        head_s=((pl.col("span_start") - pl.col("origin")).dt.total_microseconds() / 1e6 * pl.col("speed")).min(),
+        tail_s=((pl.col("span_end") - pl.col("origin")).dt.total_microseconds() / 1e6 * pl.col("speed")).max(),
+        confidence=pl.col("confidence").max(),
+        detection_count=pl.len().cast(pl.Int64),
+        speed=pl.col("speed").median(),
+        runner_up_track_id=pl.col("runner_up_track_id").sort_by("runner_up_confidence", descending=True,
+                                                                nulls_last=True).first(),
+        runner_up_confidence=pl.col("runner_up_confidence").max(),
+    )
+    # 3. Music that repeats itself (loops, choruses) can make one chunk lock onto another repetition of the
+    #    same section, so its implied origin jumps. Pieces of the same track whose airtime touches are still
+    #    one broadcast, unless the later piece starts at the top of the track: that is an immediate replay.
+    touch = pl.duration(microseconds=int(round(CONTINUITY_S * 1_000_000)))
+    durations = pl.DataFrame(
+        list((track_durations_s or {}).items()), schema={"track_id": pl.String(), "duration_s": pl.Float64()},
+        orient="row",
+    )
+    ended = (pl.col("tail_s").shift(1).over(key) >= pl.col("duration_s") - END_SLACK_S) | pl.col("duration_s").is_null()
+    runs = (
+        pieces.join(durations, on="track_id", how="left")
+        .sort(*key, "start")
+        .with_columns(
+            run=(
+                ((pl.col("start") - pl.col("end").cum_max().shift(1).over(key) > touch)
+                 | ((pl.col("head_s") < RESTART_S) & ended))
+                .fill_null(False)
+                .cum_sum()
+                .over(key)
+            )
+        )
+    )
     plays = (
-        segmented.group_by(*group, "segment")
+        runs.group_by(*key, "run")
         .agg(
-            start=pl.col("span_start").min(),
-            end=pl.col("span_end").max(),
+            start=pl.col("start").min(),
+            end=pl.col("end").max(),
             confidence=pl.col("confidence").max(),
-            detection_count=pl.len().cast(pl.Int64),
-            speed=pl.col("speed").median(),
+            detection_count=pl.col("detection_count").sum(),
+            speed=pl.col("speed").sort_by("detection_count").last(),
             runner_up_track_id=pl.col("runner_up_track_id").sort_by("runner_up_confidence", descending=True,
                                                                     nulls_last=True).first(),
             runner_up_confidence=pl.col("runner_up_confidence").max(),

@@ -197,7 +197,8 @@ def detections(context: AssetExecutionContext, data_dir: DataDirResource, wareho
     )
 
 
-@asset(key=["airplay", "playlogs"], deps=[AssetDep(detections, partition_mapping=SAME_STATION_NEIGHBOURING_DAYS)],
+@asset(key=["airplay", "playlogs"],
+       deps=[AssetDep(detections, partition_mapping=SAME_STATION_NEIGHBOURING_DAYS), ["catalog", "tracks"]],
        partitions_def=station_day_partitions, group_name="airplay", kinds={"polars", "sql"})
 def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     """One row per play: station, track, start, end (UTC, to the second), confidence.
@@ -208,12 +209,15 @@ def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
     start and end and only its start day keeps it.
     """
     db = warehouse.client()
+    tracks = db.read(TRACKS).select("track_id", "duration_ms")
+    durations = {t: ms / 1000 for t, ms in tracks.iter_rows() if ms}
     frames = []
     for station, day in station_days(context.partition_keys):
         start, end = day_window(day)
         found = db.read(DETECTIONS, "station_id = ? AND chunk_start_utc >= ? AND chunk_start_utc < ?",
                         [station, start - BOUNDARY_MARGIN, end + BOUNDARY_MARGIN])
-        plays = merge_detections(found.drop("chunk_date"), min_play_s=MIN_PLAY_SECONDS)
+        plays = merge_detections(found.drop("chunk_date"), min_play_s=MIN_PLAY_SECONDS,
+                                 track_durations_s=durations)
         plays = plays.filter((pl.col("start_utc") >= start) & (pl.col("start_utc") < end))
         frame = PLAYLOGS.conform(
             plays.with_columns(

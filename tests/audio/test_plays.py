@@ -137,3 +137,31 @@ def test_radio_stream_end_to_end(catalog: Catalog, tmp_path: Path) -> None:
     short = merge_detections(detections, min_play_s=10).filter(pl.col("track_id") == "track-e")
     assert short.height == 1
     assert short["duration_s"].item() == pytest.approx(20, abs=2)
+
+
+def test_repetitive_music_locking_onto_another_repetition_is_still_one_play() -> None:
+    """Chunk 2 matched a repeated section (its implied origin jumps) but its audio continues chunk 1's."""
+    detections = _detections(
+        [
+            ("r1", "x", 0, 40.0, 0.0, 30.0, 0.9),
+            ("r1", "x", 30, 3.0, 0.0, 30.0, 0.9),  # the intro's bars again, 67 s further into the song
+            ("r1", "x", 60, 100.0, 0.0, 20.0, 0.9),
+        ]
+    )
+    plays = merge_detections(detections, track_durations_s={"x": 200.0})
+    assert plays.select("start_utc", "duration_s", "detection_count").rows() == [(T0, 80, 3)]
+
+
+def test_an_immediate_replay_is_two_plays_when_the_song_had_reached_its_end() -> None:
+    detections = _detections(
+        [
+            ("r1", "x", 0, 30.0, 0.0, 30.0, 0.9),
+            ("r1", "x", 30, 60.0, 0.0, 30.0, 0.9),  # reaches 90 s: the end of a 90 s song
+            ("r1", "x", 60, 0.0, 0.0, 30.0, 0.9),  # and it starts again from the top
+            ("r1", "x", 90, 30.0, 0.0, 30.0, 0.9),
+        ]
+    )
+    replay = merge_detections(detections, track_durations_s={"x": 90.0})
+    assert replay.select("start_utc", "duration_s").rows() == [(T0, 60), (T0 + timedelta(seconds=60), 60)]
+    looped = merge_detections(detections, track_durations_s={"x": 240.0})  # not at its end: a repeated intro
+    assert looped.select("start_utc", "duration_s").rows() == [(T0, 120)]
