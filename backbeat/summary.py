@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
+from assets.royalties.money import MINOR_UNIT_EXPONENT
 from backbeat.scoring import read_ground_truth, score_plays
 from integrations.warehouse import Warehouse
+
+
+def _major(minor: int, currency: str) -> Decimal:
+    """Integer minor units shown in major units, exactly (no float on the way)."""
+    return Decimal(int(minor)).scaleb(-MINOR_UNIT_EXPONENT.get(currency, 2))
 
 
 def demo_summary(warehouse: Warehouse, data_dir: Path) -> list[str]:
@@ -29,8 +36,8 @@ def demo_summary(warehouse: Warehouse, data_dir: Path) -> list[str]:
     for row in ledger.iter_rows(named=True):
         lines.append(
             f"ledger {row['currency']}: {row['lines']} lines in {row['batches']} batches, "
-            f"debits {row['debits'] / 100:.2f}, balance {row['balance']} (must be 0), "
-            f"in suspense {row['suspense'] / 100:.2f}"
+            f"debits {_major(row['debits'], row['currency'])}, balance {row['balance']} (must be 0), "
+            f"in suspense {_major(row['suspense'], row['currency'])}"
         )
     rejected = warehouse.query(
         "SELECT asset, count(*) AS n FROM quarantine.rejected_rows GROUP BY asset ORDER BY asset"
