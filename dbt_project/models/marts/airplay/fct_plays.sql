@@ -8,28 +8,8 @@ play_ledger as (
 )
 
 select
-    plays.play_id,
-    plays.play_date,
-    plays.started_at_utc,
-    plays.ended_at_utc,
-    plays.duration_s,
-    plays.confidence,
-    plays.detection_count,
-    plays.playback_speed,
-    plays.runner_up_track_id,
-    plays.runner_up_confidence,
-    plays.station_id,
-    plays.station_name,
-    plays.track_id,
-    plays.track_title,
-    plays.isrc,
-    plays.artist_id,
-    plays.artist_name,
-    plays.work_id,
-    plays.iswc,
-    plays.program_id,
-    plays.program_name,
-    plays.program_attribution,
+    -- every play attribute as int_plays_enriched defines it (one list to maintain)
+    plays.*,
     -- null until the play is posted to the ledger
     play_ledger.receivable_minor as royalty_amount_minor,
     play_ledger.currency as royalty_currency,
