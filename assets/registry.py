@@ -13,8 +13,8 @@ from assets.airplay.tables import (
 )
 from assets.catalog.tables import ARTISTS, TRACKS
 from assets.common.quarantine import QUARANTINE
-from assets.curation.assets import SNAPSHOTS
-from assets.outreach.assets import CONTACTS
+from assets.curation.tables import SNAPSHOTS
+from assets.outreach.tables import CONTACTS
 from assets.rights.tables import PARTIES, SPLITS, WORKS
 from assets.royalties.tables import LEDGER, TARIFFS
 from integrations.warehouse import Table

@@ -10,20 +10,9 @@ from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.curation.policy import load_policies
 from assets.curation.selection import select_tracks
-from integrations.warehouse import Column, WarehouseResource, table
+from assets.curation.tables import SNAPSHOTS
+from integrations.warehouse import WarehouseResource
 from orchestration.partitions import daily_partitions
-
-SNAPSHOTS = table(
-    "curation",
-    "playlist_snapshots",
-    Column("snapshot_date", "date", "Day the snapshot is for (the partition).", nullable=False),
-    Column("playlist_id", "text", "Logical playlist (policy) id.", nullable=False),
-    Column("position", "bigint", "1-based position in the playlist.", nullable=False),
-    Column("track_id", "text", "Catalog track."),
-    Column("batch_tag", "text", "YYYY-MM-DD tag of the snapshot batch."),
-    primary_key=("snapshot_date", "playlist_id", "position"),
-    description="One row per track position of a playlist's daily snapshot.",
-)
 
 
 @asset(key=["curation", "playlist_snapshots"], deps=[["catalog", "tracks"]], partitions_def=daily_partitions,

@@ -7,8 +7,8 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, asse
 
 from assets.catalog.tables import TRACKS
 from assets.common.paths import DataDirResource
-from assets.curation.assets import SNAPSHOTS
 from assets.curation.policy import load_policies
+from assets.curation.tables import SNAPSHOTS
 from integrations.warehouse import WarehouseResource
 from orchestration.partitions import daily_partitions
 

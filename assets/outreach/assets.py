@@ -8,22 +8,8 @@ from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import record_rejects
-from integrations.warehouse import Column, WarehouseResource, table
-
-CONTACTS = table(
-    "outreach",
-    "contacts",
-    Column("contact_id", "text", "Stable id: hash of the lower-cased email.", nullable=False),
-    Column("email", "text", "Email address, lower-cased."),
-    Column("name", "text", "Contact name."),
-    Column("company", "text", "Company or station."),
-    Column("country", "text", "Country code."),
-    Column("consent", "boolean", "Whether the contact agreed to be emailed."),
-    Column("source_file", "text", "File the contact came from."),
-    Column("source_row", "bigint", "Line in that file."),
-    primary_key=("contact_id",),
-    description="One row per prospect that campaigns may address.",
-)
+from assets.outreach.tables import CONTACTS
+from integrations.warehouse import WarehouseResource
 
 EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
 
