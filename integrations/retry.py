@@ -1,4 +1,8 @@
-"""Retry with exponential backoff and jitter, shared by every client that talks to an outside system.
+"""Exponential backoff with jitter, shared by every client that talks to an outside system.
+
+`Backoff` is the delay schedule; `retry` is the simple form for callers that only know which exceptions to
+retry (the radio capture). Clients of web APIs use `integrations.resilience.RetryPolicy`, which classifies
+errors (rate limit, transient, auth, permanent) and uses the same `Backoff`. Both run on tenacity.
 
 Jitter is "equal jitter": each delay is half the exponential step plus a random half, so retries from many
 clients (stations, workers) spread out, yet no delay collapses to zero and none exceeds the cap.
@@ -11,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+
+import tenacity
 
 T = TypeVar("T")
 
@@ -45,11 +51,13 @@ def retry(
     rng: random.Random | None = None,
 ) -> T:
     """Run `call`, retrying the listed exceptions up to `attempts` calls in all; the last failure propagates."""
-    for attempt in range(attempts):
-        try:
-            return call()
-        except retry_on:
-            if attempt == attempts - 1:
-                raise
-            sleep(backoff.delay(attempt, rng))
-    raise ValueError("attempts must be at least 1")
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(retry_on),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=lambda state: backoff.delay(state.attempt_number - 1, rng),
+        sleep=sleep,
+        reraise=True,
+    )
+    return retrying(call)
