@@ -16,6 +16,9 @@ from audio.matcher import DETECTION_SCHEMA, REQUIRED_DETECTION_COLUMNS
 CONTINUITY_S = 2.0  # airtime of two pieces this close together is one continuous stretch of the song
 RESTART_S = 5.0  # a piece that begins this close to the top of the track is the song starting again
 END_SLACK_S = 10.0  # ... provided the piece before it reached this close to the track's end
+# A DJ talking over an intro, a crossfade or a quiet fade can hide this much of a song's top or end from the
+# fingerprints; it can count towards a short song's play (``_unheard_edges``).
+EDGE_S = 15.0
 
 PLAY_SCHEMA: dict[str, pl.DataType] = {
     "station_id": pl.String(),
@@ -51,8 +54,10 @@ def merge_detections(
 
     Detections of one station and track form a play when their implied origins agree within
     ``origin_tolerance_s`` (chained, sorted by origin) and their spans follow each other with gaps of
-    at most ``max_gap_s``. A play starts at its earliest matched audio and ends at its latest;
-    plays shorter than ``min_play_s`` are dropped. ``confidence`` is the best detection's: one
+    at most ``max_gap_s``. A play starts at its earliest matched audio and ends at its latest; plays shorter
+    than ``min_play_s`` are dropped, unless the song's unheard top and end, where the station's neighbouring
+    matched audio pins them, make up the difference: then the play spans them (``_unheard_edges``; a short
+    song cut by the chunk grid under a DJ's talk-over). ``confidence`` is the best detection's: one
     unambiguous chunk is enough to know what was played. ``speed`` is the detections' median; the runner-up
     is the strongest other track that claimed the same audio in any of the play's chunks (null when none did).
     Detections without the ``speed`` / runner-up columns (older tables) count as normal speed, no runner-up.
@@ -136,11 +141,17 @@ def merge_detections(
             )
         )
     )
+    # 4. At least min_play_s of airtime: heard, or with the song's unheard top and end (``_unheard_edges``).
     plays = (
         runs.group_by(*key, "run")
         .agg(
             start=pl.col("start").min(),
             end=pl.col("end").max(),
+            head_s=pl.col("head_s").sort_by("start").first(),
+            head_speed=pl.col("speed").sort_by("start").first(),
+            tail_s=pl.col("tail_s").sort_by("end").last(),
+            tail_speed=pl.col("speed").sort_by("end").last(),
+            track_s=pl.col("duration_s").first(),
             confidence=pl.col("confidence").max(),
             detection_count=pl.col("detection_count").sum(),
             speed=pl.col("speed").sort_by("detection_count").last(),
@@ -148,6 +159,7 @@ def merge_detections(
                                                                     nulls_last=True).first(),
             runner_up_confidence=pl.col("runner_up_confidence").max(),
         )
+        .pipe(_unheard_edges, spans, min_play_s)
         .filter((pl.col("end") - pl.col("start")).dt.total_microseconds() >= min_play_s * 1_000_000)
         .with_columns(start_utc=pl.col("start").dt.round("1s"), end_utc=pl.col("end").dt.round("1s"))
     )
@@ -156,4 +168,54 @@ def merge_detections(
         .select(list(PLAY_SCHEMA))
         .cast(PLAY_SCHEMA)
         .sort("station_id", "start_utc", "track_id")
+    )
+
+
+def _unheard_edges(plays: pl.DataFrame, spans: pl.DataFrame, min_play_s: float) -> pl.DataFrame:
+    """Plays heard for less than ``min_play_s``, stretched to their song's top and end where evidence allows.
+
+    The 30 s chunk grid cuts a short song (under a minute) in two, and when one half sits under a DJ's
+    talk-over or a crossfade the other half alone is heard for less than ``min_play_s``, though the song aired
+    for longer. When such a play's first matched audio lies at most ``EDGE_S`` into the track, and the
+    station's previous matched audio (any track) reaches to within ``CONTINUITY_S`` of the song's top, nothing
+    else was heard in between: the play starts at the top, or where that previous audio stops if it ran on
+    over the top (a crossfade). The end is treated alike, with the track's duration (when known) and the next
+    matched audio, and never reaches past the next play's start. Airtime that matched audio does not bound on
+    both sides is never claimed, and a play heard for ``min_play_s`` keeps its heard extent: what is billed
+    is what was heard, except the few seconds that decide whether a short song was a play at all.
+    """
+    touch = _seconds_expr(pl.lit(CONTINUITY_S))
+    short = (pl.col("end") - pl.col("start")).dt.total_microseconds() < min_play_s * 1_000_000
+    # Per station: how far the matched audio that began before a moment reaches, and where the matched audio
+    # that ends after a moment begins. A play's own detections are never on the far side of its own edges.
+    reach_before = spans.sort("span_start").select(
+        "station_id", "span_start", reach_before=pl.col("span_end").cum_max().over("station_id")
+    )
+    reach_after = spans.sort("span_end").select(
+        "station_id", "span_end", reach_after=pl.col("span_start").cum_min(reverse=True).over("station_id")
+    )
+    top = pl.col("start") - _seconds_expr(pl.col("head_s") / pl.col("head_speed"))
+    track_end = pl.col("end") + _seconds_expr((pl.col("track_s") - pl.col("tail_s")) / pl.col("tail_speed"))
+    return (
+        plays.sort("start")
+        .join_asof(reach_before, left_on="start", right_on="span_start", by="station_id", strategy="backward",
+                   allow_exact_matches=False, check_sortedness=False)
+        .with_columns(
+            short=short,
+            start=pl.when(short & (pl.col("head_s") <= EDGE_S) & (pl.col("reach_before") >= top - touch))
+            .then(pl.min_horizontal(pl.col("start"), pl.max_horizontal(top, pl.col("reach_before"))))
+            .otherwise(pl.col("start"))
+        )
+        .sort("station_id", "start")
+        .with_columns(next_start=pl.col("start").shift(-1).over("station_id"))
+        .sort("end")
+        .join_asof(reach_after, left_on="end", right_on="span_end", by="station_id", strategy="forward",
+                   allow_exact_matches=False, check_sortedness=False)
+        .with_columns(
+            end=pl.when(pl.col("short") & (pl.col("track_s") - pl.col("tail_s") <= EDGE_S)
+                        & (pl.col("reach_after") <= track_end + touch))
+            .then(pl.max_horizontal(pl.col("end"),
+                                    pl.min_horizontal(track_end, pl.col("reach_after"), pl.col("next_start"))))
+            .otherwise(pl.col("end"))
+        )
     )

@@ -5,8 +5,9 @@
 Reads what ``simulate.py`` wrote under ``bench/.work/airplay/``. Every indexing and matching stage runs in
 its own child process, so its wall time, CPU time (user + system, ffmpeg children included) and peak RSS
 are that stage's alone (``os.wait4``). Each engine's per-chunk matches become plays through the same
-``merge_detections`` (≥ 30 s) and are scored with the same rules (``metrics.py``). One table per profile is
-printed and everything lands in ``bench/.work/airplay/results.json``.
+``merge_detections`` (≥ 30 s, given the catalog's track durations as the playlogs asset is) and are scored
+with the same rules (``metrics.py``). One table per profile is printed and everything lands in
+``bench/.work/airplay/results.json``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ CHUNK_S = 30.0
 def _catalog(work: Path) -> list[tuple[str, Path]]:
     with open(work / "catalog.csv", newline="") as handle:
         return [(row["track_id"], Path(row["path"])) for row in csv.DictReader(handle)]
+
+
+def _track_durations(work: Path) -> dict[str, float]:
+    """Seconds per catalog track, what the playlogs asset reads from the catalog's ``duration_ms``."""
+    return {track_id: sf.info(str(path)).duration for track_id, path in _catalog(work)}
 
 
 def _chunk_paths(work: Path) -> list[Path]:
@@ -221,10 +227,11 @@ def main() -> None:
             name, _, extra = variant.partition("=")
             engines.append((name, functools.partial(run_audfprint, work, args.audfprint, args.peer_pythonpath,
                                                     args.peer_cores, name, shlex.split(extra))))
+    track_durations = _track_durations(work)
     for name, run in engines:
         print(f"{name}: indexing and matching ...", flush=True)
         cost, detections = run()
-        plays = merge_detections(detections, min_play_s=30.0)
+        plays = merge_detections(detections, min_play_s=30.0, track_durations_s=track_durations)
         plays.write_parquet(work / name / "plays.parquet")
         results["engines"][name] = {**cost, "detections": detections.height, "plays": plays.height,
                                     "scores": evaluate(plays, truth, stations)}

@@ -165,3 +165,61 @@ def test_an_immediate_replay_is_two_plays_when_the_song_had_reached_its_end() ->
     assert replay.select("start_utc", "duration_s").rows() == [(T0, 60), (T0 + timedelta(seconds=60), 60)]
     looped = merge_detections(detections, track_durations_s={"x": 240.0})  # not at its end: a repeated intro
     assert looped.select("start_utc", "duration_s").rows() == [(T0, 120)]
+
+
+def _span(plays: pl.DataFrame, station: str = "r1") -> list[tuple]:
+    """(track, start, end) in seconds from T0, per play of one station."""
+    rows = plays.filter(pl.col("station_id") == station).select("track_id", "start_utc", "end_utc").rows()
+    return [(track, (start - T0).total_seconds(), (end - T0).total_seconds()) for track, start, end in rows]
+
+
+# Song a fades out under a 43 s jingle j whose top (T0 + 49 s) lies under a DJ's talk-over; the chunk grid
+# leaves j 25 s of matched audio (60-85 s) in the next chunk, then song b is heard from 90 s.
+SONG_A = [("r1", "a", 0, 100.0, 0.0, 30.0, 0.9), ("r1", "a", 30, 130.0, 0.0, 21.0, 0.9)]  # heard to 51 s
+JINGLE = [("r1", "j", 60, 11.0, 0.0, 25.0, 0.5)]  # 11 s into the track at 60 s: its top at 49 s
+SONG_B = [("r1", "b", 90, 3.0, 0.0, 30.0, 0.9), ("r1", "b", 120, 33.0, 0.0, 30.0, 0.9)]
+DURATIONS = {"a": 300.0, "j": 43.0, "b": 200.0}
+
+
+def test_a_short_song_under_a_talk_over_counts_with_its_unheard_top_and_end() -> None:
+    detections = _detections([*SONG_A, *JINGLE, *SONG_B])
+    plays = merge_detections(detections, track_durations_s=DURATIONS)
+    # j starts where a stops being heard (a crossfade over j's top) and ends where b is heard (before j's end
+    # at 92 s); nothing else was heard in between. a and b, heard for over 30 s, keep their heard extents.
+    assert _span(plays) == [("a", 0, 51), ("j", 51, 90), ("b", 90, 150)]
+    assert plays.filter(pl.col("track_id") == "j")["duration_s"].item() == 39
+    # Without the track's duration its end is unknown: only the top counts, which is enough here.
+    assert _span(merge_detections(detections)) == [("a", 0, 51), ("j", 51, 85), ("b", 90, 150)]
+
+
+def test_unheard_airtime_counts_only_where_matched_audio_pins_it() -> None:
+    detections = _detections(
+        [
+            # r1: a is last heard 9 s before j's top (talk or music outside the catalog in between).
+            ("r1", "a", 0, 100.0, 0.0, 30.0, 0.9), ("r1", "a", 30, 130.0, 0.0, 10.0, 0.9),
+            *JINGLE,
+            # r2: a reaches the top of a 50 s song x, but x is first heard 20 s into it: an excerpt.
+            *[("r2", *row[1:]) for row in SONG_A],
+            ("r2", "x", 60, 20.0, 0.0, 25.0, 0.5),
+            # r3: y, heard for 60 s from 11 s into the track, is a play by itself and keeps its heard start.
+            *[("r3", *row[1:]) for row in SONG_A],
+            ("r3", "y", 60, 11.0, 0.0, 30.0, 0.9), ("r3", "y", 90, 41.0, 0.0, 30.0, 0.9),
+        ]
+    )
+    plays = merge_detections(detections, track_durations_s={**DURATIONS, "x": 50.0, "y": 200.0})
+    assert _span(plays, "r1") == [("a", 0, 40)]
+    assert _span(plays, "r2") == [("a", 0, 51)]
+    assert _span(plays, "r3") == [("a", 0, 51), ("y", 60, 120)]
+
+
+def test_back_to_back_short_songs_do_not_overlap() -> None:
+    """j's end (92 s) runs past the top (86 s) of the next 43 s song k, whose first 7 s a talk-over hides."""
+    detections = _detections(
+        [
+            *SONG_A, *JINGLE,
+            ("r1", "k", 90, 4.0, 3.0, 30.0, 0.5),  # k heard 93-120 s
+            ("r1", "b", 120, -10.0, 10.0, 30.0, 0.9), ("r1", "b", 150, 20.0, 0.0, 30.0, 0.9),  # b from 130 s
+        ]
+    )
+    plays = merge_detections(detections, track_durations_s={**DURATIONS, "k": 43.0})
+    assert _span(plays) == [("a", 0, 51), ("j", 51, 86), ("k", 86, 129), ("b", 130, 180)]
