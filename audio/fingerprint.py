@@ -66,8 +66,12 @@ HASH_BITS = 9 + _RATIO_BITS + _DT_BITS
 # Bump when anything above changes: indexes built with another version must be re-fingerprinted.
 FINGERPRINT_VERSION = "landmark-v2-logfreq"
 
-# ~47 s of frames per FFT block: bounds the windowed-frame copy for hour-long files to ~8 MB.
-_FFT_BLOCK_FRAMES = 2048
+# Frames per block of the STFT (~6 s, 1 MB of windowed frames) and of the peak search (~3 s, ~0.3 MB per
+# temporary): small enough to stay in the CPU cache and to be reused from the allocator's free lists chunk
+# after chunk (fresh multi-MB arrays cost a page fault per 4 KB on every chunk), large enough that the
+# per-block Python overhead is noise. Neither changes a result.
+_FFT_BLOCK_FRAMES = 256
+_PEAK_BLOCK_FRAMES = 128
 
 HASH_SCHEMA = {"hash": pl.UInt32, "t": pl.Int32}
 # Periodic Hann window (what ``scipy.signal.get_window("hann", N_FFT)`` gives), written out: importing
@@ -93,20 +97,24 @@ _EMPTY = Landmarks(*(np.zeros(0, dtype=np.float32) for _ in range(4)))
 
 
 def _power_spectrogram(samples: np.ndarray) -> np.ndarray:
-    """Power STFT, shape (FFT bins 0..511, frames), float32; frame t is centred on sample t*HOP."""
-    padded = np.pad(samples.astype(np.float32, copy=False), N_FFT // 2)
+    """Power STFT, shape (frames, FFT bins 0..511), float32; frame t is centred on sample t*HOP."""
+    padded = np.zeros(samples.size + N_FFT, dtype=np.float32)
+    padded[N_FFT // 2 : N_FFT // 2 + samples.size] = samples
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
     power = np.empty((frames.shape[0], _MAX_BIN + 1), dtype=np.float32)
-    # FFT in blocks so a long file never materialises all its windowed frames at once.
+    windowed = np.empty((min(_FFT_BLOCK_FRAMES, frames.shape[0]), N_FFT), dtype=np.float32)
+    # FFT in blocks (see _FFT_BLOCK_FRAMES): a long file never materialises all its windowed frames at once.
     for start in range(0, frames.shape[0], _FFT_BLOCK_FRAMES):
-        # scipy's FFT keeps float32 in single precision (numpy's is slower at it than in double).
-        # The windowed copy is ours to overwrite; the power is squared into place, without temporaries.
-        spectrum = scipy.fft.rfft(frames[start : start + _FFT_BLOCK_FRAMES] * _WINDOW, axis=1, overwrite_x=True)
-        spectrum = spectrum[:, : _MAX_BIN + 1]
-        block = power[start : start + spectrum.shape[0]]
-        np.square(spectrum.real, out=block)
-        block += np.square(spectrum.imag)
-    return power.T
+        block = frames[start : start + _FFT_BLOCK_FRAMES]
+        # scipy's FFT keeps float32 in single precision (numpy's is slower at it than in double). The
+        # windowed frames are scratch it may overwrite; the spectrum is squared in place as interleaved
+        # (re, im) floats, then each pair summed straight into ``power``: no temporaries.
+        np.multiply(block, _WINDOW, out=windowed[: block.shape[0]])
+        spectrum = scipy.fft.rfft(windowed[: block.shape[0]], axis=1, overwrite_x=True)
+        parts = spectrum.view(np.float32)[:, : 2 * (_MAX_BIN + 1)]
+        np.multiply(parts, parts, out=parts)
+        np.add(parts[:, 0::2], parts[:, 1::2], out=power[start : start + block.shape[0]])
+    return power
 
 
 def _running_max(values: np.ndarray, size: int, axis: int) -> np.ndarray:
@@ -142,49 +150,81 @@ def _vertex(left: np.ndarray, centre: np.ndarray, right: np.ndarray) -> np.ndarr
     return np.clip(offset, -0.5, 0.5)
 
 
+def _local_maxima(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frame, bin) of every point of bins _MIN_BIN.. that is the maximum of its neighbourhood, sorted by
+    frame then bin.
+
+    Block by block of frames (plus the neighbourhood's reach either side), so the running maxima's
+    temporaries stay small enough for the CPU cache and the allocator's free lists whatever the length.
+    """
+    reach = _PEAK_TIME_NEIGHBOURS // 2
+    frames: list[np.ndarray] = []
+    bins: list[np.ndarray] = []
+    for start in range(0, power.shape[0], _PEAK_BLOCK_FRAMES):
+        stop = min(start + _PEAK_BLOCK_FRAMES, power.shape[0])
+        lo, hi = max(start - reach, 0), min(stop + reach, power.shape[0])
+        band = power[lo:hi, _MIN_BIN:]
+        local_max = _running_max(_running_max(band, _PEAK_FREQ_NEIGHBOURS, 1), _PEAK_TIME_NEIGHBOURS, 0)
+        inner = slice(start - lo, stop - lo)
+        flat = np.flatnonzero(band[inner] == local_max[inner])
+        frames.append(flat // band.shape[1] + start)
+        bins.append(flat % band.shape[1] + _MIN_BIN)
+    if not frames:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(frames), np.concatenate(bins)
+
+
 def _pick_peaks(power: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Peaks as (frame, bin) integers and refined (time, frequency), sorted by frame then bin, thinned."""
-    # (frames, bins): the STFT's own contiguous layout (``power`` is its transpose), so the maxima run over
-    # contiguous rows, and ``nonzero`` comes out sorted by frame, then bin.
-    band = power[_MIN_BIN:].T
-    local_max = _running_max(_running_max(band, _PEAK_FREQ_NEIGHBOURS, 1), _PEAK_TIME_NEIGHBOURS, 0)
-    floor = band.max() * 10.0 ** (-_PEAK_FLOOR_DB / 10.0)
-    frames, rows = np.nonzero((band == local_max) & (band > floor))
-    bins = rows + _MIN_BIN
-    magnitude = power[bins, frames]
+    frames, bins = _local_maxima(power)
+    magnitude = power[frames, bins]
+    # Peaks more than _PEAK_FLOOR_DB below the loudest point (itself a local maximum) are floor noise.
+    loud = magnitude > magnitude.max(initial=0.0) * np.float32(10.0 ** (-_PEAK_FLOOR_DB / 10.0))
+    frames, bins, magnitude = frames[loud], bins[loud], magnitude[loud]
     # Keep a peak when fewer than the density budget of stronger peaks lie within ±_DENSITY_WINDOW
     # frames of it. A sliding window (not fixed blocks) keeps the choice independent of where the
     # recording starts, which is what makes a radio chunk pick the same peaks as the full track.
-    neighbour, peak = _window_pairs(frames, frames - _DENSITY_WINDOW, frames + _DENSITY_WINDOW)
-    stronger = np.bincount(peak, weights=magnitude[neighbour] > magnitude[peak], minlength=frames.size)
+    neighbour, counts = _window_members(frames, frames - _DENSITY_WINDOW, frames + _DENSITY_WINDOW)
+    stronger_mask = (magnitude[neighbour] > np.repeat(magnitude, counts)).view(np.uint8)
+    # Every window holds its own peak, so no run is empty and ``reduceat`` sums exactly each run.
+    stronger = np.add.reduceat(stronger_mask, np.cumsum(counts) - counts, dtype=np.int32) if frames.size else counts
     budget = PEAKS_PER_SECOND * (2 * _DENSITY_WINDOW + 1) * FRAME_SECONDS
     keep = stronger < budget
     frames, bins = frames[keep], bins[keep]
     # Sub-bin / sub-frame position from the log power of the neighbours (edges fall back to the grid).
-    log_power = lambda b, f: np.log(np.maximum(power[b, f], 1e-20))  # noqa: E731
-    centre = log_power(bins, frames)
+    log_power = lambda f, b: np.log(np.maximum(power[f, b], 1e-20))  # noqa: E731
+    centre = log_power(frames, bins)
     up, down = np.minimum(bins + 1, _MAX_BIN), bins - 1
-    df = _vertex(log_power(down, frames), centre, log_power(up, frames))
-    last = power.shape[1] - 1
+    df = _vertex(log_power(frames, down), centre, log_power(frames, up))
+    last = power.shape[0] - 1
     before, after = np.maximum(frames - 1, 0), np.minimum(frames + 1, last)
-    dt = _vertex(log_power(bins, before), centre, log_power(bins, after))
+    dt = _vertex(log_power(before, bins), centre, log_power(after, bins))
     dt[(frames == 0) | (frames == last)] = 0.0
     return frames, bins, frames + dt, bins + df
+
+
+def _window_members(frames: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each peak i in turn, every peak j whose frame lies in [first[i], last[i]]: (j for all i, run length
+    per i). ``frames`` must be sorted.
+
+    The peaks in a time window are a contiguous run of the sorted array, so all runs are expanded at
+    once with one repeat instead of a loop over peaks.
+    """
+    lo = np.searchsorted(frames, first, side="left")
+    counts = np.searchsorted(frames, last, side="right") - lo
+    # j = lo[i] + (position in the output - start of i's run in the output).
+    member = np.arange(int(counts.sum()), dtype=np.int64)
+    member += np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return member, counts
 
 
 def _window_pairs(frames: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(j, i) for every peak j whose frame lies in [first[i], last[i]]; ``frames`` must be sorted.
 
-    The peaks in a time window are a contiguous run of the sorted array, so all runs are expanded at
-    once with repeat/cumsum instead of a loop over peaks. Pairs come out ordered by i, then by j.
+    Pairs come out ordered by i, then by j.
     """
-    lo = np.searchsorted(frames, first, side="left")
-    hi = np.searchsorted(frames, last, side="right")
-    counts = hi - lo
-    owner = np.repeat(np.arange(frames.size), counts)
-    run_start = np.repeat(np.cumsum(counts) - counts, counts)
-    member = np.repeat(lo, counts) + (np.arange(owner.size) - run_start)
-    return member, owner
+    member, counts = _window_members(frames, first, last)
+    return member, np.repeat(np.arange(frames.size), counts)
 
 
 def _pair_peaks(frames: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -231,6 +231,10 @@ class FingerprintIndex:
         return self.manifest["track_id"].to_list()
 
     @property
+    def n_tracks(self) -> int:
+        return self.manifest.height
+
+    @property
     def n_hashes(self) -> int:
         return int(self._hashes.size)
 
@@ -248,6 +252,7 @@ class FingerprintIndex:
         lo = self._starts[hashes]
         counts = self._starts[hashes + 1] - lo
         query_row = np.repeat(np.arange(hashes.size), counts)
-        starts = np.repeat(np.cumsum(counts) - counts, counts)
-        position = np.repeat(lo, counts) + (np.arange(query_row.size) - starts)
+        # Entry of the j-th match overall = lo[its query] + (j - where its query's run starts).
+        position = np.arange(query_row.size, dtype=np.int64)
+        position += np.repeat(lo - (np.cumsum(counts) - counts), counts)
         return query_row, self._track_codes[position], self._times[position]

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from audio.decode import AudioDecodeError, decode_audio
-from audio.fingerprint import FRAME_SECONDS, HOP, landmarks, speed_hashes
+from audio.fingerprint import FRAME_SECONDS, HOP, Landmarks, landmarks, speed_hashes
 from audio.index import FingerprintIndex
 
 DETECTION_SCHEMA: dict[str, pl.DataType] = {
@@ -120,61 +120,13 @@ def _batches(items: Sequence[ChunkRef], size: int) -> Iterator[Sequence[ChunkRef
         yield items[start : start + size]
 
 
-_QUERY_SCHEMA = {"q": pl.UInt32, "k": pl.UInt8, "hash": pl.UInt32, "tq": pl.Float32, "dtq": pl.Float32}
-
-
-def _query_frame(q: int, samples: np.ndarray) -> pl.DataFrame:
-    """The chunk's landmarks hashed under every speed hypothesis ``k``; ``tq``/``dtq`` in chunk frames."""
-    marks = landmarks(samples)
+def _query_rows(marks: Landmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The chunk's landmarks hashed under every speed hypothesis: (hash, k, tq, dtq, speed × tq) per row,
+    row = k × landmarks + landmark; ``tq``/``dtq`` in chunk frames."""
     n = marks.size
-    return pl.DataFrame(
-        {
-            "q": np.full(n * SPEEDS.size, q, dtype=np.uint32),
-            "k": np.repeat(np.arange(SPEEDS.size, dtype=np.uint8), n),
-            "hash": speed_hashes(marks, SPEEDS).ravel(),
-            "tq": np.tile(marks.t, SPEEDS.size),
-            "dtq": np.tile(marks.dt, SPEEDS.size),
-        },
-        schema=_QUERY_SCHEMA,
-    )
-
-
-def _fingerprint_batch(batch: Sequence[ChunkRef]) -> tuple[pl.DataFrame, np.ndarray, list[ChunkFailure]]:
-    """Decode and fingerprint a batch: (query hashes tagged with batch row ``q``, frames per row, failures)."""
-    frames: list[pl.DataFrame] = []
-    n_frames = np.zeros(len(batch), dtype=np.int64)
-    failures: list[ChunkFailure] = []
-    for q, chunk in enumerate(batch):
-        try:
-            samples = decode_audio(chunk.path)
-        except AudioDecodeError as exc:
-            failures.append(ChunkFailure(chunk.chunk_id, str(chunk.path), exc.reason))
-            continue
-        n_frames[q] = samples.size // HOP + 1
-        frames.append(_query_frame(q, samples))
-    if not frames:
-        return pl.DataFrame(schema=_QUERY_SCHEMA), n_frames, failures
-    return pl.concat(frames), n_frames, failures
-
-
-def _votes(query: pl.DataFrame, index: FingerprintIndex) -> dict[str, np.ndarray]:
-    """Every (query landmark, reference landmark) pair sharing a hash, with its offset cell at the hypothesis.
-
-    ``row`` is the query row of each vote: the columns only the fit needs (hash, dtq) are gathered later,
-    for the few votes that reach it.
-    """
-    row, track, t_ref = index.lookup(query["hash"].to_numpy())
-    k = query["k"].to_numpy()[row]
-    tq = query["tq"].to_numpy()[row]
-    return {
-        "row": row,
-        "q": query["q"].to_numpy()[row],
-        "track": track.astype(np.uint32, copy=False),
-        "k": k,
-        "tq": tq,
-        "t_ref": t_ref,
-        "cell": np.floor((t_ref - SPEEDS[k] * tq) / OFFSET_CELL_FRAMES).astype(np.int64),
-    }
+    k = np.repeat(np.arange(SPEEDS.size, dtype=np.uint8), n)
+    tq = np.tile(marks.t, SPEEDS.size)
+    return speed_hashes(marks, SPEEDS).ravel(), k, tq, np.tile(marks.dt, SPEEDS.size), SPEEDS[k] * tq
 
 
 # Votes further than this from a pair's coarse line never reach the fit: its bands are 8 and then 3 frames
@@ -183,16 +135,20 @@ _PREFIT_BAND_FRAMES = 40.0
 _CELL_BITS = 24  # offset cells biased into 24 bits: ±8 M cells of 4 frames, far beyond any track
 
 
-def _best_cells(hits: dict[str, np.ndarray], n_tracks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each (chunk, track) pair id, the hypothesis and offset cell whose 3-cell window holds the most votes.
+def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each track (``group`` = track × hypotheses + k), the hypothesis and offset cell whose 3-cell window
+    holds the most votes.
 
-    Returns (pair, k, cell) for the pairs whose best window reaches half the score floor. The histogram is
-    an ``np.unique`` over one packed integer key (pair, hypothesis, cell): millions of votes per batch make
-    this the matcher's hot loop, and a radix sort of int64 beats a multi-column group-by many times over.
+    Returns (track, k, cell) for the tracks whose best window reaches half the score floor. The histogram
+    is a sort of one packed integer key (group, cell), in place: tens of thousands of votes per chunk make
+    this the matcher's hot loop, and a sort of int64 beats a multi-column group-by many times over.
     """
-    pair = hits["q"].astype(np.int64) * n_tracks + hits["track"]
-    group = pair * SPEEDS.size + hits["k"]
-    keys, counts = np.unique((group << _CELL_BITS) | (hits["cell"] + (1 << (_CELL_BITS - 1))), return_counts=True)
+    keys = group << _CELL_BITS
+    keys |= cell + (1 << (_CELL_BITS - 1))
+    keys.sort()
+    distinct = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
+    counts = np.diff(np.r_[distinct, keys.size])
+    keys = keys[distinct]
     # The keys are sorted and distinct, so a neighbouring cell, when it has votes, is the next (previous) key.
     window = counts.copy()
     follows = keys[1:] == keys[:-1] + 1
@@ -203,10 +159,74 @@ def _best_cells(hits: dict[str, np.ndarray], n_tracks: int) -> tuple[np.ndarray,
     keys, window = keys[strong], window[strong]
     group = keys >> _CELL_BITS
     order = np.lexsort((-window, group // SPEEDS.size))
-    pair_sorted = (group // SPEEDS.size)[order]
-    first = order[np.r_[True, pair_sorted[1:] != pair_sorted[:-1]]] if order.size else order
+    track_sorted = (group // SPEEDS.size)[order]
+    first = order[np.r_[True, track_sorted[1:] != track_sorted[:-1]]] if order.size else order
     cell = (keys[first] & ((1 << _CELL_BITS) - 1)) - (1 << (_CELL_BITS - 1))
     return group[first] // SPEEDS.size, group[first] % SPEEDS.size, cell
+
+
+def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str, np.ndarray]:
+    """One chunk's promising (track, hypothesis, offset cell) lines and the votes near them.
+
+    Every (query landmark, reference landmark) pair sharing a hash under a hypothesis is a vote for an
+    offset cell. Chunk by chunk, so the tens of thousands of votes stay in the CPU cache; what depends
+    only on the query row (its hypothesis, speed × tq) is computed per row and gathered once.
+
+    Returns the lines (``line_*``: track, k, cell and ``total``, the votes at the best hypothesis or a
+    neighbour, for the chance test) and the votes within ``_PREFIT_BAND_FRAMES`` of them, which are all
+    the fit needs (``track``, ``hash``, ``tq``, ``dtq``, ``t_ref``).
+    """
+    hashes, k, tq, dtq, shift = _query_rows(marks)
+    row, track, t_ref = index.lookup(hashes)
+    group = track.astype(np.int64) * SPEEDS.size
+    group += k[row]
+    cell = t_ref - shift[row]
+    cell /= OFFSET_CELL_FRAMES
+    line_track, line_k, line_cell = _best_cells(group, np.floor(cell, out=cell).astype(np.int64))
+    # Only the votes of promising tracks, at their best hypothesis or a neighbour, go on: a table over
+    # (track, hypothesis) groups holds 1 + the line's position for those, 0 elsewhere.
+    line_of_group = np.zeros(index.n_tracks * SPEEDS.size, dtype=np.int32)
+    for step in (-1, 0, 1):
+        k_near = line_k + step
+        ok = (k_near >= 0) & (k_near < SPEEDS.size)
+        line_of_group[line_track[ok] * SPEEDS.size + k_near[ok]] = np.flatnonzero(ok) + 1
+    of = line_of_group[group]
+    keep = np.flatnonzero(of)
+    of = of[keep] - 1
+    total = np.bincount(of, minlength=line_track.size)
+    rows = row[keep]
+    residual = t_ref[keep] - SPEEDS[line_k][of] * tq[rows] - (line_cell[of] + 0.5) * OFFSET_CELL_FRAMES
+    near_line = np.abs(residual) <= _PREFIT_BAND_FRAMES
+    keep, rows = keep[near_line], rows[near_line]
+    return {
+        "line_q": np.full(line_track.size, q, dtype=np.uint32), "line_track": line_track.astype(np.uint32),
+        "line_k": line_k, "line_cell": line_cell, "line_total": total.astype(np.uint32),
+        "q": np.full(keep.size, q, dtype=np.uint32), "track": track[keep].astype(np.uint32), "hash": hashes[rows],
+        "tq": tq[rows], "dtq": dtq[rows], "t_ref": t_ref[keep],
+    }
+
+
+def _fingerprint_batch(
+    batch: Sequence[ChunkRef], index: FingerprintIndex
+) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[ChunkFailure]]:
+    """Decode, fingerprint and vote a batch: (coarse lines and their votes, tagged with batch row ``q``, or
+    None when no chunk has a vote; frames per row; failures)."""
+    parts: list[dict[str, np.ndarray]] = []
+    n_frames = np.zeros(len(batch), dtype=np.int64)
+    failures: list[ChunkFailure] = []
+    for q, chunk in enumerate(batch):
+        try:
+            samples = decode_audio(chunk.path)
+        except AudioDecodeError as exc:
+            failures.append(ChunkFailure(chunk.chunk_id, str(chunk.path), exc.reason))
+            continue
+        n_frames[q] = samples.size // HOP + 1
+        part = _coarse_lines(q, landmarks(samples), index)
+        if part["q"].size:
+            parts.append(part)
+    if not parts:
+        return None, n_frames, failures
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, n_frames, failures
 
 
 def _fit(frame: pl.DataFrame, band: float) -> pl.DataFrame:
@@ -227,49 +247,25 @@ def _fit(frame: pl.DataFrame, band: float) -> pl.DataFrame:
     return frame.drop("speed", "offset").join(fitted.select("q", "track", "speed", "offset"), on=["q", "track"])
 
 
-def _detect(
-    hits: dict[str, np.ndarray], query: pl.DataFrame, n_frames: np.ndarray, track_frames: np.ndarray
-) -> pl.DataFrame:
+def _detect(lines: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np.ndarray) -> pl.DataFrame:
     """Fit and score each (chunk, track) around its best cell; keep the ones that pass both thresholds."""
-    n_tracks = track_frames.size
-    pair, best_k, best_cell = _best_cells(hits, n_tracks)
-    # Only the votes of promising pairs, at their best hypothesis or a neighbour, go on to the fit.
-    k_of_pair = np.full(n_frames.size * n_tracks, -10, dtype=np.int64)
-    k_of_pair[pair] = best_k
-    hit_pair = hits["q"].astype(np.int64) * n_tracks + hits["track"]
-    keep = np.flatnonzero(np.abs(hits["k"].astype(np.int64) - k_of_pair[hit_pair]) <= 1)
-    # Each pair's vote total (for the chance test) counts all of these; the fit only needs the votes near
-    # the coarse line, and dropping the rest here keeps the data frame work small.
-    slot = np.full(n_frames.size * n_tracks, -1, dtype=np.int64)
-    slot[pair] = np.arange(pair.size)
-    of = slot[hit_pair[keep]]
-    totals = pl.DataFrame(
-        {"q": (pair // n_tracks).astype(np.uint32), "track": (pair % n_tracks).astype(np.uint32),
-         "total": np.bincount(of, minlength=pair.size).astype(np.uint32)},
-    )
-    residual = hits["t_ref"][keep] - SPEEDS[best_k][of] * hits["tq"][keep] - (best_cell[of] + 0.5) * OFFSET_CELL_FRAMES
-    keep = keep[np.abs(residual) <= _PREFIT_BAND_FRAMES]
-    rows = hits["row"][keep]
+    key_schema = {"q": pl.UInt32, "track": pl.UInt32}
     near = pl.DataFrame(
-        {
-            "q": hits["q"][keep],
-            "track": hits["track"][keep],
-            "hash": query["hash"].to_numpy()[rows],
-            "tq": hits["tq"][keep],
-            "dtq": query["dtq"].to_numpy()[rows],
-            "t_ref": hits["t_ref"][keep],
-        },
-        schema={"q": pl.UInt32, "track": pl.UInt32, "hash": pl.UInt32, "tq": pl.Float32, "dtq": pl.Float32,
-                "t_ref": pl.Int32},
+        {name: lines[name] for name in ("q", "track", "hash", "tq", "dtq", "t_ref")},
+        schema={**key_schema, "hash": pl.UInt32, "tq": pl.Float32, "dtq": pl.Float32, "t_ref": pl.Int32},
     )
     best = pl.DataFrame(
         {
-            "q": (pair // n_tracks).astype(np.uint32),
-            "track": (pair % n_tracks).astype(np.uint32),
-            "speed": SPEEDS[best_k],
-            "offset": (best_cell + 0.5) * OFFSET_CELL_FRAMES,
+            "q": lines["line_q"],
+            "track": lines["line_track"],
+            "speed": SPEEDS[lines["line_k"]],
+            "offset": (lines["line_cell"] + 0.5) * OFFSET_CELL_FRAMES,
         },
-        schema={"q": pl.UInt32, "track": pl.UInt32, "speed": pl.Float64, "offset": pl.Float64},
+        schema={**key_schema, "speed": pl.Float64, "offset": pl.Float64},
+    )
+    totals = pl.DataFrame(
+        {"q": lines["line_q"], "track": lines["line_track"], "total": lines["line_total"]},
+        schema={**key_schema, "total": pl.UInt32},
     )
     near = near.join(best, on=["q", "track"])
     # Coarse band first (drift of a 0.5 % speed error plus the cell width), then tighter around the fit.
@@ -433,11 +429,11 @@ def match_chunks(chunks: Sequence[ChunkRef], index: FingerprintIndex, *, batch_s
     weak: list[pl.DataFrame] = []
     failures: list[ChunkFailure] = []
     for batch in _batches(chunks, batch_size):
-        query, n_frames, batch_failures = _fingerprint_batch(batch)
+        lines, n_frames, batch_failures = _fingerprint_batch(batch, index)
         failures.extend(batch_failures)
-        if query.is_empty():
+        if lines is None:
             continue
-        detected = _detect(_votes(query, index), query, n_frames, track_frames)
+        detected = _detect(lines, n_frames, track_frames)
         passed = detected.filter(pl.col("score") >= MIN_SCORE)
         below = detected.filter(pl.col("score") < MIN_SCORE)
         if not below.is_empty():

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 
 from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_duration_s
 from tests.audio.conftest import SYNTH_RATE, synth_music, write_audio, write_m4a
@@ -27,6 +28,34 @@ def test_decode_returns_mono_float32_at_11025(tmp_path: Path, three_seconds: np.
     assert samples.ndim == 1
     assert samples.size == pytest.approx(DURATION_S * SAMPLE_RATE, abs=2)
     assert probe_duration_s(path) == pytest.approx(DURATION_S, abs=0.01)
+
+
+def test_decode_reads_mp3_and_opus_in_process(tmp_path: Path, three_seconds: np.ndarray) -> None:
+    # Radio chunks arrive as MP3 (and sometimes Opus): libsndfile reads both, no ffmpeg child per chunk.
+    mp3 = write_audio(tmp_path / "clip.mp3", three_seconds)
+    at_48k = soxr.resample(three_seconds, SYNTH_RATE, 48000).astype(np.float32)  # Opus only codes 8-48 kHz
+    opus = tmp_path / "clip.opus"
+    sf.write(str(opus), at_48k, 48000, format="OGG", subtype="OPUS")
+    expected = decode_audio(write_audio(tmp_path / "clip.wav", three_seconds))
+    for path in (mp3, opus):
+        samples = decode_audio(path)
+        assert samples.dtype == np.float32 and samples.ndim == 1
+        assert samples.size == pytest.approx(DURATION_S * SAMPLE_RATE, abs=2)
+        assert probe_duration_s(path) == pytest.approx(DURATION_S, abs=0.01)
+        # Lossy, but the same music: the spectra agree where the fingerprints look.
+        spectrum, reference = np.abs(np.fft.rfft(samples)), np.abs(np.fft.rfft(expected))
+        assert np.corrcoef(spectrum, reference)[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("rate", [44100, SAMPLE_RATE])  # resampled on the way, and read as it is
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_samples_raise(tmp_path: Path, three_seconds: np.ndarray, rate: int, bad: float) -> None:
+    samples = soxr.resample(three_seconds, SYNTH_RATE, rate).astype(np.float32)
+    samples[len(samples) // 3] = bad
+    path = tmp_path / "float.wav"
+    sf.write(str(path), samples, rate, subtype="FLOAT")
+    with pytest.raises(AudioDecodeError, match="NaN or infinity"):
+        decode_audio(path)
 
 
 def test_decode_m4a_goes_through_ffmpeg(tmp_path: Path, three_seconds: np.ndarray) -> None:

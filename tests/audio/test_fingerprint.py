@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+import scipy.ndimage
 import soxr
 
+from audio import fingerprint
 from audio.decode import SAMPLE_RATE
 from audio.fingerprint import FRAME_SECONDS, HOP, landmark_hashes
 from tests.audio.conftest import SYNTH_RATE, synth_music
@@ -61,3 +63,24 @@ def test_other_sample_rates_are_resampled_and_stereo_rejected(clip: np.ndarray) 
     assert from_22k.join(native, on=["hash", "t"], how="semi").height / native.height > 0.9
     with pytest.raises(ValueError, match="mono"):
         landmark_hashes(np.stack([clip, clip]))
+
+
+def test_blockwise_peak_search_finds_the_whole_array_maxima() -> None:
+    """The peak search runs block by block of frames; across block edges it must see what a whole-array
+    maximum filter sees (the same neighbourhood, nothing beyond the spectrogram's edges)."""
+    power = np.random.default_rng(3).gamma(0.5, size=(3 * fingerprint._PEAK_BLOCK_FRAMES + 37, 512))
+    power = power.astype(np.float32)
+    band = power[:, fingerprint._MIN_BIN :]
+    size = (fingerprint._PEAK_TIME_NEIGHBOURS, fingerprint._PEAK_FREQ_NEIGHBOURS)
+    expected = np.nonzero(band == scipy.ndimage.maximum_filter(band, size=size, mode="constant", cval=-np.inf))
+    frames, bins = fingerprint._local_maxima(power)
+    assert frames.size > 500  # about one per neighbourhood
+    np.testing.assert_array_equal(frames, expected[0])
+    np.testing.assert_array_equal(bins, expected[1] + fingerprint._MIN_BIN)
+
+
+def test_block_sizes_never_change_the_landmarks(clip: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = landmark_hashes(clip)
+    monkeypatch.setattr(fingerprint, "_FFT_BLOCK_FRAMES", 37)
+    monkeypatch.setattr(fingerprint, "_PEAK_BLOCK_FRAMES", 5)
+    assert landmark_hashes(clip).equals(before)
