@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from assets.royalties.tables import ACCOUNTS
+
 NOT_NULL = {
     "fct_ledger_lines": ["batch_id", "line_no", "account", "amount_minor", "currency", "posted_for"],
     "fct_ledger_batches": ["batch_id", "currency", "balance_minor"],
@@ -49,7 +51,7 @@ def validate_finance_tables(tables: dict[str, pl.DataFrame]) -> ValidationOutcom
             )
         if name == "fct_ledger_lines":
             suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-                column="account", value_set=["station_receivable", "party_payable", "suspense"]))
+                column="account", value_set=list(ACCOUNTS)))
             suite.add_expectation(gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["batch_id", "line_no"]))
         if not suite.expectations:
             continue

@@ -1,73 +1,320 @@
-"""Rights assets: works, parties and approved splits read from split sheets."""
+"""Rights assets: the rules as a table, split sheets read with provenance, rules and reviews applied, and the
+approved splits, works, recordings, parties and contracts they give.
+
+Flow: `rights/validation_rules` (rules.yaml) and `rights/split_sheet_lines` + `rights/field_provenance`
+(every sheet in `inbox/rights/split_sheets/`, scans through OCR) feed the split-set review, which writes
+`rights/validation_issues`, `rights/review_tasks` and, for approved split sets only, `rights/splits`, plus the
+`rights/works`, `rights/recordings`, `rights/parties` and `rights/party_identifiers` registers;
+`rights/contracts` + `rights/contract_parties` come from `inbox/rights/contracts.csv`.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, asset, multi_asset
 
-from assets.common import csvfiles as f
+from assets.catalog.tables import TRACKS
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import record_rejects
-from assets.rights.tables import PARTIES, SPLITS, WORKS
-from assets.rights.validation import validate_split_rows
-from integrations.warehouse import WarehouseResource
+from assets.common.quarantine import QUARANTINE, Reject, record_rejects
+from assets.rights import intake, review, rules
+from assets.rights.identifiers import ipi_problem, isrc_problem, iswc_problem, normalise_iswc
+from assets.rights.tables import (
+    CONTRACT_PARTIES,
+    CONTRACTS,
+    FIELD_PROVENANCE,
+    PARTIES,
+    PARTY_IDENTIFIERS,
+    RECORDINGS,
+    REVIEW_TASKS,
+    SPLIT_SHEET_LINES,
+    SPLITS,
+    VALIDATION_ISSUES,
+    VALIDATION_RULES,
+    WORKS,
+)
+from assets.royalties.restatements import queue_restatements, station_days_of_recordings
+from integrations.warehouse import Warehouse, WarehouseResource
 
-SPLIT_SHEET_FIELDS = {
-    "work_id": f.text,
-    "iswc": f.text,
-    "work_title": f.text,
-    "party_id": f.text,
-    "party_name": f.text,
-    "ipi": f.optional_text,
-    "role": lambda v: f.text(v).lower(),
-    "share_percent": f.decimal,
-}
+GROUP = "rights"
+INTAKE_ASSET = "rights/split_sheet_lines"  # quarantine name of rows the intake could not read
+SPLITS_ASSET = "rights/splits"  # quarantine name of blocked split sets and of decisions that cannot apply
+PARTIES_ASSET = "rights/parties"
+CONTRACTS_ASSET = "rights/contracts"
+
+
+def _key(name: str) -> AssetKey:
+    return AssetKey([GROUP, name])
+
+
+# ---- The rules -----------------------------------------------------------------------------------------------
+
+
+@asset(key=_key("validation_rules"), group_name=GROUP, kinds={"yaml", "sql"})
+def validation_rules(warehouse: WarehouseResource) -> MaterializeResult:
+    """One row per split-sheet validation rule: code, severity (error blocks, warning sends to review, info
+    records), message template and description. Source: `assets/rights/rules.yaml` (rules as data)."""
+    frame = VALIDATION_RULES.from_rows(rules.rule_rows(rules.load_rules()))
+    warehouse.client().replace(VALIDATION_RULES, frame)
+    counts = frame.group_by("severity").len().sort("severity")
+    return MaterializeResult(metadata=table_metadata(
+        frame, **{f"{severity}_rules": n for severity, n in counts.iter_rows()}))
+
+
+# ---- Intake --------------------------------------------------------------------------------------------------
 
 
 @multi_asset(
+    name="split_sheet_intake",
     specs=[
-        AssetSpec(["rights", "works"], group_name="rights", kinds={"csv", "sql"},
-                  description="One row per musical work (composition), from the split sheets."),
-        AssetSpec(["rights", "parties"], group_name="rights", kinds={"csv", "sql"},
-                  description="One row per rights holder named on a split sheet."),
-        AssetSpec(["rights", "splits"], group_name="rights", kinds={"csv", "sql"},
-                  description="One row per approved share (work × party × role); shares of a work sum to 100 %."),
+        AssetSpec(_key("split_sheet_lines"), group_name=GROUP, kinds={"csv", "xlsx", "ocr", "sql"},
+                  description="One row per line read from a split sheet (CSV, XLSX, scanned image or PDF) with "
+                  "its provenance (file, page, row) and split set. Source: inbox/rights/split_sheets/."),
+        AssetSpec(_key("field_provenance"), group_name=GROUP, kinds={"ocr", "sql"},
+                  description="One row per field OCR read from a scanned split sheet: page, bounding box, "
+                  "confidence and whether it needs review. Source: scans in inbox/rights/split_sheets/."),
     ],
 )
-def rights_from_split_sheets(
-    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-):
-    """Works, parties and approved splits from every CSV split sheet in `inbox/rights/split_sheets/`.
-
-    A work whose rows fail validation (ISWC check digit, role, share format, shares not summing to 100 %) is
-    held back whole and its problems go to `quarantine.rejected_rows`: only approved splits move money.
-    """
-    parsed = f.ParsedFile()
-    for sheet in sorted((data_dir.inbox / "rights" / "split_sheets").glob("*.csv")):
-        parsed.extend(f.read_csv(sheet, SPLIT_SHEET_FIELDS))
-    approved, rejects = validate_split_rows(parsed.rows)
-    rejects = parsed.rejects + rejects
-
-    works = pl.DataFrame(
-        [{"work_id": r["work_id"], "iswc": r["iswc"], "title": r["work_title"], "source_file": r["_source_file"]}
-         for r in parsed.rows], schema=WORKS.polars_schema
-    ).unique("work_id", keep="first", maintain_order=True)
-    parties = pl.DataFrame(
-        [{"party_id": r["party_id"], "name": r["party_name"], "ipi": r["ipi"]} for r in parsed.rows],
-        schema=PARTIES.polars_schema,
-    ).unique("party_id", keep="first", maintain_order=True)
-    splits = pl.DataFrame(
-        [{"work_id": r["work_id"], "party_id": r["party_id"], "role": r["role"], "share_bp": r["share_bp"],
-          "source_file": r["_source_file"], "source_row": r["_row"]} for r in approved], schema=SPLITS.polars_schema
-    )
+def split_sheet_intake(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource):
+    """Every split sheet in `inbox/rights/split_sheets/` read into lines grouped in split sets; scans (PNG,
+    JPEG, TIFF, PDF) through OCR, with every field's page, box and confidence. Rows that cannot be placed in a
+    split set (no subject, a date that is not a date) and unreadable files go to quarantine."""
+    rights_inbox = data_dir.inbox / GROUP
+    register, _ = intake.read_party_register(rights_inbox / "parties.csv")
+    read = intake.read_split_sheets(rights_inbox / "split_sheets", rights_inbox, register)
+    lines = SPLIT_SHEET_LINES.from_rows(read.lines).sort("source_file", "row_number")
+    provenance = FIELD_PROVENANCE.from_rows(read.provenance).sort("source_file", "page", "row_number", "field")
     db = warehouse.client()
-    db.replace(WORKS, works)
-    db.replace(PARTIES, parties)
-    db.replace(SPLITS, splits)
-    record_rejects(db, "rights/splits", "", rejects, context.log.warning)
-    held_back = works.height - splits["work_id"].n_unique()
-    yield MaterializeResult(asset_key=["rights", "works"], metadata=table_metadata(works))
-    yield MaterializeResult(asset_key=["rights", "parties"], metadata=table_metadata(parties))
-    yield MaterializeResult(
-        asset_key=["rights", "splits"],
-        metadata=table_metadata(splits, rejected_rows=len(rejects), works_without_approved_split=held_back),
+    db.replace(SPLIT_SHEET_LINES, lines)
+    db.replace(FIELD_PROVENANCE, provenance)
+    record_rejects(db, INTAKE_ASSET, "", read.rejects, context.log.warning)
+    yield MaterializeResult(asset_key=_key("split_sheet_lines"), metadata=table_metadata(
+        lines, files=len(read.files), split_sets=lines["split_set_id"].n_unique(), rejected=len(read.rejects)))
+    yield MaterializeResult(asset_key=_key("field_provenance"), metadata=table_metadata(
+        provenance, fields_needing_review=int(provenance["needs_review"].sum() or 0)))
+
+
+# ---- Rules, reviews and what they approve --------------------------------------------------------------------
+
+_REVIEW_DEPS = [_key("split_sheet_lines"), _key("field_provenance"), _key("validation_rules"),
+                AssetKey(["catalog", "tracks"])]
+
+
+@multi_asset(
+    name="split_set_review",
+    specs=[
+        AssetSpec(_key("validation_issues"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
+                  description="One row per rule finding on a split set: rule code, severity, message, file, row "
+                  "and field."),
+        AssetSpec(_key("review_tasks"), group_name=GROUP, kinds={"csv", "sql"}, deps=_REVIEW_DEPS,
+                  description="One row per split set that needs a person: open (warnings), approved or rejected "
+                  "by a reviewer (inbox/rights/review_decisions/), or blocked (errors: fix the sheet)."),
+        AssetSpec(_key("splits"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
+                  description="One row per approved share (split set × party × role); per subject, role group "
+                  "and window the shares sum to 10000 bp. Only these move money."),
+        AssetSpec(_key("works"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
+                  description="One row per musical work (composition): from the split sheets and the catalog."),
+        AssetSpec(_key("recordings"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
+                  description="One row per recording (catalog.tracks and recording split sheets), linked to its "
+                  "work."),
+        AssetSpec(_key("parties"), group_name=GROUP, kinds={"csv", "sql"}, deps=_REVIEW_DEPS,
+                  description="One row per rights holder: the party register (inbox/rights/parties.csv) and "
+                  "parties first seen on an approved split."),
+        AssetSpec(_key("party_identifiers"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
+                  description="One row per identifier (IPI) of a party."),
+    ],
+)
+def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource):
+    """The rules applied to every split set and reviewers' decisions to the sets waiting for them: findings,
+    review tasks, the approved splits, and the works, recordings and parties registers. Sources: the split-sheet
+    lines, `inbox/rights/parties.csv`, `inbox/rights/review_decisions/*.csv` and `catalog.tracks`.
+
+    A set with an error is blocked, one with warnings waits for a reviewer, a clean one is approved by the
+    rules. When a subject's approved splits change, the station-days of its recordings' plays are queued for
+    restatement."""
+    rights_inbox = data_dir.inbox / GROUP
+    db = warehouse.client()
+    register, register_rejects = intake.read_party_register(rights_inbox / "parties.csv")
+    lines = db.read(SPLIT_SHEET_LINES).to_dicts()
+    provenance = db.read(FIELD_PROVENANCE).to_dicts()
+    tracks = db.read(TRACKS)
+    catalog = rules.Catalog(
+        recordings=dict(zip(tracks["track_id"].to_list(), tracks["isrc"].to_list(), strict=True)),
+        works=frozenset(w for w in tracks["work_id"].to_list() if w),
     )
+    unread = db.read(QUARANTINE, "asset = ? AND row_number IS NOT NULL", [INTAKE_ASSET])
+    rejected_rows = dict(unread.group_by("source_file").len().iter_rows())
+
+    findings = rules.evaluate(lines, provenance, register, catalog, rejected_rows)
+    sets = rules.split_sets(lines)
+    statuses = rules.set_statuses(sets, findings)
+    decisions, decision_rejects = review.read_decisions(rights_inbox / "review_decisions", rights_inbox)
+    approved_by_rules = [s for s, (status, _) in statuses.items() if status == "approved"]
+    tasks, applied_rejects = review.apply_decisions(review.review_tasks(sets, statuses), decisions, approved_by_rules)
+
+    issues = VALIDATION_ISSUES.from_rows(rules.finding_rows(findings))
+    task_frame = REVIEW_TASKS.from_rows(tasks)
+    splits = SPLITS.from_rows(review.approved_splits(sets, statuses, tasks))
+    recordings = RECORDINGS.from_rows(_recordings(sets, tracks))
+    works = WORKS.from_rows(_works(sets, splits, tracks))
+    parties = PARTIES.from_rows(_parties(register, sets, splits))
+    identifiers = PARTY_IDENTIFIERS.from_rows(
+        [{"party_id": p, "scheme": "IPI", "value": ipi} for p, ipi in parties.select("party_id", "ipi").iter_rows()
+         if ipi])
+
+    # Queue before writing: if the write fails the next run queues again; the reverse could lose a restatement.
+    previous_splits = db.read(SPLITS)
+    previous_recordings = db.read(RECORDINGS)
+    changed = changed_subjects(previous_splits, splits)
+    queued = _queue_restatements(db, changed, pl.concat([recordings, previous_recordings]))
+
+    db.replace(VALIDATION_ISSUES, issues)
+    db.replace(REVIEW_TASKS, task_frame)
+    db.replace(SPLITS, splits)
+    db.replace(WORKS, works)
+    db.replace(RECORDINGS, recordings)
+    db.replace(PARTIES, parties)
+    db.replace(PARTY_IDENTIFIERS, identifiers)
+    blocked = [Reject(f.source_file or "", f.row_number, f.field, f.value or "", f"{f.rule_code}: {f.message}")
+               for f in findings if f.severity == "error"]
+    record_rejects(db, SPLITS_ASSET, "", blocked + decision_rejects + applied_rejects, context.log.warning)
+    record_rejects(db, PARTIES_ASSET, "", register_rejects, context.log.warning)
+
+    status_counts = {status: 0 for status in ("approved", "open", "blocked", "rejected")}
+    for status, _ in statuses.values():
+        status_counts[status] += 1
+    for task in tasks:  # reviewers' decisions move sets from open to approved or rejected
+        if task["status"] in ("approved", "rejected"):
+            status_counts["open"] -= 1
+            status_counts[task["status"]] += 1
+    yield MaterializeResult(asset_key=_key("validation_issues"), metadata=table_metadata(
+        issues, **{f"{s}_findings": issues.filter(pl.col("severity") == s).height for s in rules.SEVERITIES}))
+    yield MaterializeResult(asset_key=_key("review_tasks"), metadata=table_metadata(
+        task_frame, decisions_read=len(decisions), decisions_rejected=len(decision_rejects) + len(applied_rejects)))
+    yield MaterializeResult(asset_key=_key("splits"), metadata=table_metadata(
+        splits, **{f"split_sets_{s}": n for s, n in status_counts.items()},
+        subjects_changed=len(changed), restatements_queued=queued))
+    yield MaterializeResult(asset_key=_key("works"), metadata=table_metadata(works))
+    yield MaterializeResult(asset_key=_key("recordings"), metadata=table_metadata(recordings))
+    yield MaterializeResult(asset_key=_key("parties"), metadata=table_metadata(
+        parties, rejected_register_rows=len(register_rejects)))
+    yield MaterializeResult(asset_key=_key("party_identifiers"), metadata=table_metadata(identifiers))
+
+
+def _first(values: Iterable[Any]) -> Any:
+    return next((v for v in values if v), None)
+
+
+def _works(sets: dict[str, rules.SplitSet], splits: pl.DataFrame, tracks: pl.DataFrame) -> list[dict[str, Any]]:
+    """Works named on a sheet (ISWC and title from approved sets first) and works only the catalog knows."""
+    approved = set(splits["split_set_id"].to_list())
+    lines_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for split_set in sorted(sets.values(), key=lambda s: (s.split_set_id not in approved, s.split_set_id)):
+        if split_set.subject_type == "work":
+            lines_of[split_set.subject_id].extend(split_set.lines)
+    rows = {}
+    for work_id, lines in sorted(lines_of.items()):
+        iswcs = (normalise_iswc(line["iswc"]) for line in lines if line["iswc"] and not iswc_problem(line["iswc"]))
+        rows[work_id] = {"work_id": work_id, "iswc": _first(iswcs), "title": _first(line["title"] for line in lines),
+                         "source_file": min(line["source_file"] for line in lines)}
+    for work_id, title in tracks.sort("track_id").select("work_id", "title").iter_rows():
+        if work_id and work_id not in rows:
+            rows[work_id] = {"work_id": work_id, "iswc": None, "title": title, "source_file": None}
+    return sorted(rows.values(), key=lambda r: r["work_id"])
+
+
+def _recordings(sets: dict[str, rules.SplitSet], tracks: pl.DataFrame) -> list[dict[str, Any]]:
+    """Catalog recordings with their work, plus recordings only a recording split sheet names."""
+    rows = {r["track_id"]: {"recording_id": r["track_id"], "isrc": r["isrc"], "work_id": r["work_id"],
+                            "title": r["title"]} for r in tracks.to_dicts()}
+    for split_set in sets.values():
+        if split_set.subject_type == "recording" and split_set.subject_id not in rows:
+            lines = split_set.lines
+            rows[split_set.subject_id] = {
+                "recording_id": split_set.subject_id, "work_id": None, "title": _first(x["title"] for x in lines),
+                "isrc": _first(x["isrc"] for x in lines if x["isrc"] and not isrc_problem(x["isrc"])),
+            }
+    return sorted(rows.values(), key=lambda r: r["recording_id"])
+
+
+def _parties(register: intake.PartyRegister, sets: dict[str, rules.SplitSet],
+             splits: pl.DataFrame) -> list[dict[str, Any]]:
+    """The register's parties, plus parties a reviewer approved on a split before they were registered."""
+    rows = {p.party_id: {"party_id": p.party_id, "name": p.name, "ipi": p.ipi, "party_type": p.party_type,
+                         "source_file": register.source_file} for p in register.parties.values()}
+    for set_id, party_id in splits.select("split_set_id", "party_id").iter_rows():
+        if party_id in rows:
+            continue
+        lines = [line for line in sets[set_id].lines if line["party_id"] == party_id]
+        rows[party_id] = {
+            "party_id": party_id, "name": _first(x["party_name"] for x in lines), "party_type": None,
+            "ipi": _first(x["ipi"] for x in lines if x["ipi"] and not ipi_problem(x["ipi"])),
+            "source_file": lines[0]["source_file"],
+        }
+    return sorted(rows.values(), key=lambda r: r["party_id"])
+
+
+def changed_subjects(before: pl.DataFrame, after: pl.DataFrame) -> list[tuple[str, str]]:
+    """(subject_type, subject_id) whose approved shares differ: new, corrected or withdrawn."""
+    columns = ["party_id", "role", "share_bp", "valid_from", "valid_to"]
+
+    def shares(frame: pl.DataFrame) -> dict[tuple[str, str], set[tuple]]:
+        grouped: dict[tuple[str, str], set[tuple]] = defaultdict(set)
+        for row in frame.select("subject_type", "subject_id", *columns).iter_rows():
+            grouped[(row[0], row[1])].add(row[2:])
+        return grouped
+
+    old, new = shares(before), shares(after)
+    return sorted(s for s in old.keys() | new.keys() if old.get(s) != new.get(s))
+
+
+def _queue_restatements(db: Warehouse, subjects: list[tuple[str, str]], recordings: pl.DataFrame) -> int:
+    """Queue the station-days of the plays of the recordings whose (or whose work's) splits changed."""
+    if not subjects or not _table_exists(db, "airplay", "playlogs"):
+        return 0
+    works = {sid for kind, sid in subjects if kind == "work"}
+    recording_ids = {sid for kind, sid in subjects if kind == "recording"}
+    recording_ids |= {rid for rid, wid in recordings.select("recording_id", "work_id").iter_rows() if wid in works}
+    names = [f"{kind} {sid}" for kind, sid in subjects]
+    reason = "approved splits changed: " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
+                                                                   else "")
+    return queue_restatements(db, station_days_of_recordings(db, recording_ids), reason)
+
+
+def _table_exists(db: Warehouse, schema: str, name: str) -> bool:
+    found = db.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                      [schema, name])
+    return bool(found)
+
+
+# ---- Contracts -----------------------------------------------------------------------------------------------
+
+
+@multi_asset(
+    name="rights_contracts",
+    specs=[
+        AssetSpec(_key("contracts"), group_name=GROUP, kinds={"csv", "sql"}, deps=[_key("parties")],
+                  description="One row per contract between parties (document, dates, terms). Source: "
+                  "inbox/rights/contracts.csv."),
+        AssetSpec(_key("contract_parties"), group_name=GROUP, kinds={"csv", "sql"}, deps=[_key("parties")],
+                  description="One row per party to a contract, with its role. Source: inbox/rights/contracts.csv."),
+    ],
+)
+def rights_contracts(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource):
+    """Contracts from `inbox/rights/contracts.csv` (contract_id, title, document, start_date, end_date, terms,
+    party_ids as `PTY001:publisher;PTY007`), their parties checked against `rights.parties`; bad rows and
+    unknown parties go to quarantine."""
+    db = warehouse.client()
+    known = set(db.read(PARTIES)["party_id"].to_list())
+    contracts, parties, rejects = intake.read_contracts(data_dir.inbox / GROUP / "contracts.csv", "contracts.csv",
+                                                        known)
+    contract_frame = CONTRACTS.from_rows(contracts).sort("contract_id")
+    party_frame = CONTRACT_PARTIES.from_rows(parties).sort("contract_id", "party_id")
+    db.replace(CONTRACTS, contract_frame)
+    db.replace(CONTRACT_PARTIES, party_frame)
+    record_rejects(db, CONTRACTS_ASSET, "", rejects, context.log.warning)
+    yield MaterializeResult(asset_key=_key("contracts"), metadata=table_metadata(contract_frame,
+                                                                                 rejected=len(rejects)))
+    yield MaterializeResult(asset_key=_key("contract_parties"), metadata=table_metadata(party_frame))

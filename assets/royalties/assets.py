@@ -3,18 +3,15 @@
 from datetime import UTC, datetime
 
 import polars as pl
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.airplay.tables import PLAYLOGS
-from assets.catalog.tables import TRACKS
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
-from assets.rights.tables import SPLITS
+from assets.royalties.ledger import post_station_days
 from assets.royalties.money import MINOR_UNIT_EXPONENT
-from assets.royalties.posting import post_plays, shares_by_work, tariff_in_force
-from assets.royalties.tables import LEDGER, TARIFFS
+from assets.royalties.tables import TARIFFS
 from integrations.warehouse import WarehouseResource
 from orchestration.partitions import station_day_partitions, station_days
 
@@ -61,51 +58,39 @@ def tariffs(context: AssetExecutionContext, data_dir: DataDirResource, warehouse
 
 @asset(
     key=["royalties", "royalty_ledger"],
-    deps=[["airplay", "playlogs"], tariffs, ["rights", "splits"], ["catalog", "tracks"]],
+    deps=[["airplay", "playlogs"], tariffs, ["rights", "splits"], ["rights", "recordings"], ["royalties", "disputes"]],
     partitions_def=station_day_partitions,
     group_name="royalties",
-    kinds={"sql"},
+    kinds={"sql", "polars"},
 )
 def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    """Double-entry ledger lines for a station-day: one batch per station, day and tariff, balancing to zero.
+    """Append-only double-entry ledger: one row per line; per station-day, one active batch balancing to zero.
 
-    Each play debits the station's receivable (seconds × rate, in integer minor units) and credits the parties
-    of the recording's work by their approved shares; plays without an approved split are credited to suspense.
-    Re-materializing replaces the station-day's batch with identical lines. Plays of a station-day with no
-    tariff in force are not posted and go to `quarantine.rejected_rows`.
+    Each play debits the station's receivable (seconds × the tariff in force that day, integer minor units) and
+    credits the parties of the recording's approved split (else its work's) by weight, largest remainder so
+    credits sum exactly to the debit; no approved split credits suspense, an open dispute credits hold, an
+    upheld dispute pays nothing. A station-day's batch is `{station}|{day}|{tariff}|r{revision}`: re-running
+    with the same inputs posts nothing; when what should be paid changed (split, dispute, tariff), the active
+    batch is reversed (`…|reversal`) and a new revision posted. Never updated or deleted. Plays with no tariff
+    in force are not posted and go to `quarantine.rejected_rows`.
     """
-    db = warehouse.client()
-    all_tariffs = db.read(TARIFFS)
-    tracks = db.read(TRACKS)
-    work_of_track = dict(zip(tracks["track_id"].to_list(), tracks["work_id"].to_list(), strict=True))
-    shares = shares_by_work(db.read(SPLITS))
-    posted_at = datetime.now(UTC).replace(tzinfo=None)
-    frames, unpriced = [], 0
-    for station, day in station_days(context.partition_keys):
-        plays = db.read(PLAYLOGS, "station_id = ? AND play_date = ?", [station, day])
-        tariff = tariff_in_force(all_tariffs, station, day)
-        rejects = []
-        if tariff is None:
-            rejects = [Reject("royalties.tariffs", None, "station_id", station,
-                              f"no tariff in force for {station} on {day}: play {p} not posted")
-                       for p in plays["play_id"].to_list()]
-            lines = LEDGER.empty_frame()
-        else:
-            lines = post_plays(plays, work_of_track, shares, tariff, station, day, posted_at)
-        db.replace(LEDGER, lines, "station_id = ? AND posted_for = ?", [station, day])
-        record_rejects(db, "royalties/royalty_ledger", f"{day}|{station}", rejects, context.log.warning)
-        frames.append(lines)
-        unpriced += len(rejects)
-    lines = LEDGER.concat(frames)
-    receivable = lines.filter(pl.col("account") == "station_receivable")
-    return MaterializeResult(
-        metadata=table_metadata(
-            lines.drop("posted_at"),
-            plays_posted=receivable.height,
-            plays_unpriced=unpriced,
-            debit_minor=int(receivable["amount_minor"].sum()) if lines.height else 0,
-            suspense_minor=int(-lines.filter(pl.col("account") == "suspense")["amount_minor"].sum())
-            if lines.height else 0,
-            balance_minor=int(lines["amount_minor"].sum()) if lines.height else 0,
-        )
-    )
+    keys = station_days(context.partition_keys)
+    reason = context.run.tags.get("backbeat/restatement_reason", "")
+    summary = post_station_days(warehouse.client(), keys, datetime.now(UTC), reason)
+    first, last = keys[0][1], keys[-1][1]
+    return MaterializeResult(metadata={
+        "station_days": summary.station_days,
+        "station_days_unchanged": summary.unchanged,
+        "batches_posted": summary.batches_posted,
+        "batches_reversed": summary.batches_reversed,
+        "plays_posted": summary.plays_posted,
+        "plays_unpriced": summary.plays_unpriced,
+        "plays_upheld_unpaid": summary.plays_upheld,
+        "plays_held": summary.plays_held,
+        "lines_written": summary.lines_written,
+        "debit_minor": MetadataValue.json(summary.debit_minor),
+        "suspense_minor": MetadataValue.json(summary.suspense_minor),
+        "hold_minor": MetadataValue.json(summary.hold_minor),
+        "balance_minor": MetadataValue.json(summary.balance_minor),
+        "window": f"{first} – {last}",
+    })

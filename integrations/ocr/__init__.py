@@ -1,26 +1,20 @@
 """OCR intake of scanned split sheets: clean the page, read words with Tesseract, parse the table.
 
-Plain Python, no Dagster: `read_split_sheet(path)` gives a `SplitSheetScan`; `to_csv_rows` turns a scan with
-nothing left to review into rows for `assets/rights/validation.validate_split_rows`.
+Plain Python, no Dagster: `read_split_sheet(path)` gives a `SplitSheetScan` whose every field keeps its page,
+box and confidence; `assets/rights/intake.py` turns it into split-sheet lines for the rights rules.
 """
 
 from integrations.ocr.fields import ExtractedField
 from integrations.ocr.pages import UnreadableScan
 from integrations.ocr.preprocess import PreparedPage, prepare_page
 from integrations.ocr.reader import OcrWord, TesseractUnavailable, configure_tesseract, ocr_words
-from integrations.ocr.split_sheet import (
-    ScannedSplitRow,
-    ScanNeedsReview,
-    SplitSheetScan,
-    read_split_sheet,
-    to_csv_rows,
-)
+from integrations.ocr.split_sheet import REVIEW_THRESHOLD, ScannedSplitRow, SplitSheetScan, read_split_sheet
 
 __all__ = [
     "ExtractedField",
     "OcrWord",
     "PreparedPage",
-    "ScanNeedsReview",
+    "REVIEW_THRESHOLD",
     "ScannedSplitRow",
     "SplitSheetScan",
     "TesseractUnavailable",
@@ -29,5 +23,4 @@ __all__ = [
     "ocr_words",
     "prepare_page",
     "read_split_sheet",
-    "to_csv_rows",
 ]

@@ -9,9 +9,11 @@ from pathlib import Path
 
 Box = tuple[int, int, int, int]
 
-# The same roles and ISWC rule as assets/rights/validation.py; repeated here because integrations must not
-# import asset packages (they pull in Dagster), and a test checks that the two stay in step.
-ROLES = frozenset({"writer", "composer", "lyricist", "arranger", "publisher", "sub-publisher"})
+# The roles of assets/rights/roles.py (ROLE_GROUP); repeated here because integrations must not import asset
+# packages (they pull in Dagster), and a test checks that the two stay in step. Identifiers are only read here:
+# their check digits are the rights rules' job (assets/rights/identifiers.py), so the rule lives in one place.
+ROLES = frozenset({"writer", "composer", "lyricist", "arranger", "publisher", "sub-publisher", "artist",
+                   "performer", "label"})
 ROLE_SYNONYMS = {"author": "lyricist", "songwriter": "writer", "sub publisher": "sub-publisher",
                  "subpublisher": "sub-publisher"}
 ISWC_PATTERN = re.compile(r"T-?([0-9]{3})\.?([0-9]{3})\.?([0-9]{3})-?([0-9])")
@@ -76,12 +78,3 @@ def find_iswc(text: str) -> str | None:
         start = compact.upper().find("T", start + 1)
     return None
 
-
-def iswc_problem(iswc: str) -> str | None:
-    """None when the ISWC's check digit is right, else what is wrong."""
-    match = ISWC_PATTERN.fullmatch(iswc)
-    if not match:
-        return f"{iswc!r} is not an ISWC (T-ddd.ddd.ddd-c)"
-    digits = [int(d) for d in "".join(match.groups()[:3])]
-    check = (10 - (1 + sum(i * d for i, d in enumerate(digits, start=1))) % 10) % 10
-    return None if check == int(match.group(4)) else f"ISWC {iswc} has check digit {match.group(4)}, expected {check}"

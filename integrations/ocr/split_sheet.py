@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from integrations.ocr import layout
-from integrations.ocr.fields import (
-    ExtractedField,
-    find_iswc,
-    iswc_problem,
-    parse_ipi,
-    parse_role,
-    parse_share,
-)
+from integrations.ocr.fields import ExtractedField, find_iswc, parse_ipi, parse_role, parse_share
 from integrations.ocr.pages import load_pages
 from integrations.ocr.preprocess import prepare_page
 from integrations.ocr.reader import OcrWord, ocr_words
 
 REVIEW_THRESHOLD = 80.0
-FULL_SHARE = Decimal("100.00")
 
 
 @dataclass(frozen=True)
@@ -59,14 +48,11 @@ class SplitSheetScan:
         return [f for f in self.all_fields() if f.problem is not None or f.confidence < threshold]
 
 
-class ScanNeedsReview(ValueError):
-    """A scan cannot become split rows until a person has checked the fields listed in the message."""
-
-
 def read_split_sheet(path: Path, work_id: str | None = None) -> SplitSheetScan:
-    """OCR every page of `path` (PNG/JPEG/TIFF) and parse the header (title, ISWC) and the parties table.
+    """OCR every page of `path` (PNG/JPEG/TIFF/PDF) and parse the header (title, ISWC) and the parties table.
 
-    Raises `UnreadableScan` naming the file when it is not an image (PDFs included, for now).
+    Values are reported as read: whether shares add up and identifiers' check digits hold is for the rights
+    rules to say. Raises `UnreadableScan` naming the file when it is neither an image nor a PDF.
     """
     path = Path(path)
     pages = load_pages(path)
@@ -105,9 +91,9 @@ def _read_header(scan: SplitSheetScan, lines: list[layout.Line], page: int) -> N
                 scan.work_title = scan.header_fields["title"].value
         if "iswc" not in scan.header_fields and (iswc := find_iswc(_after_label(line.text, "iswc"))):
             iswc_words = [w for w in line.words if w.text.lower().strip(":") != "iswc"]
-            problem = iswc_problem(iswc)
-            scan.header_fields["iswc"] = _field("iswc", iswc_words, scan.source, page, problem)
-            scan.iswc = None if problem else iswc
+            # The check digit is verified by the rights rules (assets/rights/identifiers.py), not here.
+            scan.header_fields["iswc"] = _field("iswc", iswc_words, scan.source, page)
+            scan.iswc = iswc
 
 
 def _after_label(text: str, label: str) -> str:
@@ -157,60 +143,13 @@ def _field(name: str, words: list[OcrWord], source: Path, page: int, problem: st
 
 
 def _check_completeness(scan: SplitSheetScan) -> None:
-    """Missing header fields and shares that do not add up go to review: one of them is misread."""
+    """Missing header fields and an empty table go to review.
+
+    Shares are not summed here: they add up per role group (writers, publishers), which the rights rules know.
+    """
     for key, name in (("title", "work_title"), ("iswc", "iswc")):
         if key not in scan.header_fields:
             scan.warnings.append(f"no {name} found")
             scan.header_fields[key] = ExtractedField(name, "", 1, None, 0.0, scan.source, f"no {name} found")
     if not scan.rows:
         scan.warnings.append("no party rows found")
-        return
-    shares = [row.share_percent for row in scan.rows]
-    if any(share is None for share in shares):
-        return
-    total = sum(shares, Decimal("0"))
-    if total != FULL_SHARE:
-        reason = f"shares sum to {total} %, not {FULL_SHARE} %"
-        scan.warnings.append(reason)
-        scan.rows = [
-            dataclasses.replace(row, fields={**row.fields, "share_percent": dataclasses.replace(
-                row.fields["share_percent"], problem=reason)})
-            for row in scan.rows
-        ]
-
-
-def to_csv_rows(
-    scan: SplitSheetScan,
-    work_id: str | None,
-    party_ids: Callable[[str], str],
-    threshold: float = REVIEW_THRESHOLD,
-) -> list[dict[str, Any]]:
-    """Rows in the CSV split-sheet shape (`work_id,iswc,work_title,party_id,party_name,ipi,role,share_percent`,
-    typed as `assets/rights` parses them, plus `_source_file` and `_row`) for `validate_split_rows`.
-
-    Refuses, with `ScanNeedsReview`, a scan with any field to review: guessed shares must not reach the splits.
-    """
-    work_id = work_id or scan.work_id
-    if not work_id:
-        raise ValueError(f"{scan.source}: no work_id given and none recorded on the scan")
-    doubtful = scan.needs_review(threshold)
-    if doubtful or not scan.rows:
-        listed = "; ".join(f"page {f.page} {f.name} {f.value!r}: {f.problem or f'confidence {f.confidence:.0f}'}"
-                           for f in doubtful) or "no party rows found"
-        raise ScanNeedsReview(f"{scan.source}: needs review before import: {listed}")
-    return [
-        {
-            "_source_file": str(scan.source),
-            # Row numbers as in a CSV file (heading = 1), so rejects point at "row 3" of the sheet's table.
-            "_row": number,
-            "work_id": work_id,
-            "iswc": scan.iswc,
-            "work_title": scan.work_title,
-            "party_id": party_ids(row.party_name),
-            "party_name": row.party_name,
-            "ipi": row.ipi,
-            "role": row.role,
-            "share_percent": row.share_percent,
-        }
-        for number, row in enumerate(scan.rows, start=2)
-    ]

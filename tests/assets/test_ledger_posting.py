@@ -1,52 +1,83 @@
+"""What a station-day should post, computed without a warehouse: debits, exact credits, suspense, hold, hashes."""
+
 from datetime import date, datetime
 from decimal import Decimal
 
 import polars as pl
 
-from assets.royalties.posting import Tariff, post_plays, shares_by_work, tariff_in_force
+from assets.royalties.posting import basis_hashes, desired_lines, tariff_in_force, tariffs_for_station_days
 
 DAY = date(2026, 11, 2)
+TARIFFS = pl.DataFrame({
+    "tariff_id": ["north:2026-01-01", "north:2026-11-02"], "station_id": ["north", "north"],
+    "currency": ["EUR", "EUR"], "rate_per_second": [Decimal("0.008"), Decimal("0.0125")],
+    "effective_from": [date(2026, 1, 1), DAY], "effective_to": [DAY, None],
+}, schema_overrides={"rate_per_second": pl.Decimal(18, 6)})
+RECORDINGS = pl.DataFrame({"recording_id": ["T1", "T2"], "work_id": ["W1", None]})
+SPLITS = pl.DataFrame({
+    "split_set_id": ["S1"] * 3, "subject_type": ["work"] * 3, "subject_id": ["W1"] * 3, "party_id": ["A", "B", "C"],
+    "role": ["writer"] * 3, "role_group": ["writer"] * 3, "share_bp": [3334, 3333, 3333],
+    "valid_from": [None] * 3, "valid_to": [None] * 3,
+}, schema_overrides={"valid_from": pl.Date, "valid_to": pl.Date})
+NO_DISPUTES = pl.DataFrame(schema={"play_id": pl.Utf8, "status": pl.Utf8, "resolution": pl.Utf8})
 
 
-def plays(*rows):
+def plays(*rows, day=DAY):
     return pl.DataFrame(
-        [{"play_id": p, "track_id": t, "duration_s": d, "start_utc": datetime(2026, 11, 2, 6, i)}
+        [{"play_id": p, "station_id": "north", "track_id": t, "play_date": day,
+          "start_utc": datetime(day.year, day.month, day.day, 6, i), "duration_s": d}
          for i, (p, t, d) in enumerate(rows)]
     )
 
 
 def test_each_play_debits_station_and_credits_parties_by_share_exactly():
-    splits = pl.DataFrame({"work_id": ["W1"] * 3, "party_id": ["A", "B", "C"], "share_bp": [3334, 3333, 3333]})
-    lines = post_plays(plays(("p1", "T1", 181), ("p2", "T2", 95)), {"T1": "W1", "T2": None},
-                       shares_by_work(splits), Tariff("north:2026-01-01", "EUR", Decimal("0.0125")),
-                       "north", DAY, datetime(2026, 11, 3))
+    result = desired_lines(plays(("p1", "T1", 181), ("p2", "T2", 95)), TARIFFS, RECORDINGS, SPLITS, NO_DISPUTES)
+    lines = result.lines
     assert lines["amount_minor"].sum() == 0
-    p1 = lines.filter(pl.col("play_id") == "p1")
-    assert p1.filter(pl.col("account") == "station_receivable")["amount_minor"].to_list() == [226]
-    assert p1.filter(pl.col("account") == "party_payable")["amount_minor"].to_list() == [-76, -75, -75]
-    p2 = lines.filter(pl.col("play_id") == "p2")  # no work → suspense
-    assert p2["account"].to_list() == ["station_receivable", "suspense"]
-    assert p2["amount_minor"].to_list() == [119, -119]
-    assert lines["batch_id"].unique().to_list() == ["north|2026-11-02|north:2026-01-01"]
-    assert lines["line_no"].to_list() == list(range(1, lines.height + 1))
+    assert lines.select("play_id", "account", "party_id", "amount_minor", "line_no").rows() == [
+        ("p1", "station_receivable", None, 226, 1), ("p1", "party_payable", "A", -76, 2),
+        ("p1", "party_payable", "B", -75, 3), ("p1", "party_payable", "C", -75, 4),
+        ("p2", "station_receivable", None, 119, 5), ("p2", "suspense", None, -119, 6),  # no work → suspense
+    ]
+    assert set(lines["tariff_id"]) == {"north:2026-11-02"} and lines["recording_id"].to_list()[4] == "T2"
+    assert result.unpriced.is_empty() and result.upheld.is_empty()
 
 
-def test_posting_is_deterministic():
-    splits = pl.DataFrame({"work_id": ["W1", "W1"], "party_id": ["B", "A"], "share_bp": [5000, 5000]})
-    args = ({"T1": "W1"}, shares_by_work(splits), Tariff("t", "EUR", Decimal("0.01")), "s", DAY, datetime(2026, 1, 1))
-    frame = plays(("p1", "T1", 33), ("p2", "T1", 47), ("p3", "T1", 12))
-    first = post_plays(frame, *args)
-    again = post_plays(frame.reverse(), *args)
+def test_disputed_plays_are_held_or_left_unpaid():
+    disputes = pl.DataFrame({"play_id": ["p1", "p2", "p3"], "status": ["pending", "review", "resolved"],
+                             "resolution": [None, None, "upheld"]})
+    result = desired_lines(plays(("p1", "T1", 181), ("p2", "T2", 95), ("p3", "T1", 60)), TARIFFS, RECORDINGS,
+                           SPLITS, disputes)
+    assert result.lines.select("play_id", "account", "party_id", "amount_minor").rows() == [
+        ("p1", "station_receivable", None, 226), ("p1", "hold", "A", -76), ("p1", "hold", "B", -75),
+        ("p1", "hold", "C", -75), ("p2", "station_receivable", None, 119), ("p2", "hold", None, -119),
+    ]
+    assert result.upheld["play_id"].to_list() == ["p3"]
+
+
+def test_plays_without_a_tariff_in_force_are_not_posted():
+    early = plays(("p0", "T1", 100), day=date(2025, 12, 31))
+    result = desired_lines(early, TARIFFS, RECORDINGS, SPLITS, NO_DISPUTES)
+    assert result.lines.is_empty() and result.unpriced["play_id"].to_list() == ["p0"]
+
+
+def test_lines_and_their_hash_do_not_depend_on_input_order():
+    frame = plays(("p1", "T1", 33), ("p2", "T1", 47), ("p3", "T2", 12))
+    first = desired_lines(frame, TARIFFS, RECORDINGS, SPLITS, NO_DISPUTES).lines
+    again = desired_lines(frame.reverse(), TARIFFS.reverse(), RECORDINGS, SPLITS.reverse(), NO_DISPUTES).lines
     assert first.equals(again)
+    assert basis_hashes(first).equals(basis_hashes(again))
+    changed = first.with_columns(amount_minor=pl.when(pl.col("line_no") == 1).then(5).otherwise("amount_minor"))
+    assert basis_hashes(changed)["basis_hash"][0] != basis_hashes(first)["basis_hash"][0]
 
 
 def test_tariff_in_force_respects_effective_dates():
-    tariffs = pl.DataFrame({
-        "tariff_id": ["s:2026-01-01", "s:2026-11-01"], "station_id": ["s", "s"], "currency": ["EUR", "EUR"],
-        "rate_per_second": [Decimal("0.008"), Decimal("0.01")],
-        "effective_from": [date(2026, 1, 1), date(2026, 11, 1)], "effective_to": [date(2026, 11, 1), None],
-    })
-    assert tariff_in_force(tariffs, "s", date(2026, 10, 31)).tariff_id == "s:2026-01-01"
-    assert tariff_in_force(tariffs, "s", date(2026, 11, 1)).rate_per_second == Decimal("0.01")
-    assert tariff_in_force(tariffs, "s", date(2025, 12, 31)) is None
-    assert tariff_in_force(tariffs, "other", DAY) is None
+    assert tariff_in_force(TARIFFS, "north", date(2026, 11, 1)).tariff_id == "north:2026-01-01"
+    assert tariff_in_force(TARIFFS, "north", DAY).rate_per_second == Decimal("0.0125")
+    assert tariff_in_force(TARIFFS, "north", date(2025, 12, 31)) is None
+    assert tariff_in_force(TARIFFS, "other", DAY) is None
+    keys = pl.DataFrame({"station_id": ["north", "north", "north", "other"],
+                         "posted_for": [date(2026, 11, 1), DAY, date(2025, 12, 31), DAY]})
+    set_wise = tariffs_for_station_days(TARIFFS, keys)
+    assert sorted(set_wise.select("posted_for", "tariff_id", "rate_micro").rows()) == [
+        (date(2026, 11, 1), "north:2026-01-01", 8000), (DAY, "north:2026-11-02", 12500)]

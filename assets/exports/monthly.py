@@ -1,0 +1,181 @@
+"""The monthly finance export: a folder per month with the ledger lines, the statements and the plays behind them.
+
+`data/exports/finance-monthly/YYYY-MM/` holds `ledger_lines.parquet`, `party_statements.parquet`,
+`statement_lines.parquet`, `plays.parquet`, the same four tables in `finance_YYYY-MM.duckdb`, and a `README.md`
+describing every column (generated from the warehouse table declarations, so it never drifts). The folder is
+written to a staging folder and swapped in whole. Money stays in integer minor units beside its currency.
+"""
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetExecutionContext,
+    Definitions,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+
+from assets.airplay.tables import PLAYLOGS
+from assets.common.paths import DataDirResource
+from assets.exports.finance import publish, write_export
+from assets.royalties.statements import periods_between
+from assets.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
+from integrations.warehouse import Table, Warehouse, WarehouseResource
+from orchestration.partitions import monthly_partitions
+
+MONTHLY_EXPORT_DIR = Path("finance-monthly")  # beside finance/, which the daily export replaces whole
+"""Under the exports directory; one sub-folder per month, YYYY-MM."""
+
+EXPORT_TABLES: dict[str, tuple[Table, str]] = {
+    "ledger_lines": (LEDGER, "royalties.royalty_ledger: every line whose accounting_period is the month."),
+    "party_statements": (PARTY_STATEMENTS, "royalties.party_statements: the month's statement totals."),
+    "statement_lines": (STATEMENT_LINES, "royalties.statement_lines: the month's statement detail."),
+    "plays": (PLAYLOGS, "airplay.playlogs: the plays behind the month's ledger lines."),
+}
+
+
+def monthly_tables(db: Warehouse, period: str) -> dict[str, pl.DataFrame]:
+    """The month's four export tables, typed as the warehouse declares them and sorted by their keys."""
+    ledger = db.read(LEDGER, "accounting_period = ?", [period]).sort("batch_id", "line_no")
+    plays = db.read(PLAYLOGS, f"play_id IN (SELECT play_id FROM {LEDGER.qualified_name} WHERE accounting_period = ?)",
+                    [period]).sort("play_id")
+    return {
+        "ledger_lines": ledger,
+        "party_statements": db.read(PARTY_STATEMENTS, "period = ?", [period]).sort("party_id", "currency"),
+        "statement_lines": db.read(STATEMENT_LINES, "period = ?", [period]).sort(
+            "party_id", "currency", "line_type", "recording_id", "station_id", nulls_last=True),
+        "plays": plays,
+    }
+
+
+def duckdb_name(period: str) -> str:
+    return f"finance_{period}.duckdb"
+
+
+def readme_text(period: str, tables: dict[str, pl.DataFrame]) -> str:
+    """README.md of a month's export: each file's source, grain, row count and columns with their descriptions."""
+    out = [
+        f"# Finance export {period}",
+        "",
+        f"Royalty ledger lines reported in {period}, the party statements of the month and the plays behind the "
+        f"lines. Each table is a Parquet file here and a table of the same name in `{duckdb_name(period)}`. "
+        "Money is in integer minor units (`*_minor`) with its ISO 4217 currency beside it; timestamps are UTC.",
+        "",
+    ]
+    for name, (table, source) in EXPORT_TABLES.items():
+        out += [f"## `{name}.parquet`", "", f"{table.description} Source: {source} "
+                f"Rows: {tables[name].height}.", "", "| column | type | description |", "|---|---|---|"]
+        out += [f"| `{c.name}` | {c.type} | {c.description} |" for c in table.columns]
+        out.append("")
+    return "\n".join(out)
+
+
+def write_monthly_export(tables: dict[str, pl.DataFrame], period: str, staging: Path) -> None:
+    """The month's folder in `staging`: Parquet files, the DuckDB file and the README (finance.write_export's
+    layout, flattened and renamed for the month)."""
+    write_export(tables, staging)
+    for path in (staging / "parquet").glob("*.parquet"):
+        path.rename(staging / path.name)
+    (staging / "parquet").rmdir()
+    (staging / "finance.duckdb").rename(staging / duckdb_name(period))
+    (staging / "README.md").write_text(readme_text(period, tables), encoding="utf-8")
+
+
+def months_of(context: AssetExecutionContext | AssetCheckExecutionContext) -> list[str]:
+    """The months of the run's partition window: one for a normal run, several for a range backfill."""
+    window = context.partition_time_window
+    return periods_between(window.start, window.end)
+
+
+@asset(
+    key=["exports", "monthly_finance_export"],
+    deps=[["royalties", "party_statements"], ["royalties", "royalty_ledger"], ["airplay", "playlogs"]],
+    partitions_def=monthly_partitions,
+    group_name="exports",
+    kinds={"parquet", "duckdb"},
+)
+def monthly_finance_export(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+                           ) -> MaterializeResult:
+    """One folder per month, `data/exports/finance-monthly/YYYY-MM/`: the month's ledger lines (one row per line
+    with that accounting period), party statements (one row per party and currency), statement lines (one row
+    per party, line type, recording and station) and the plays behind the ledger lines (one row per play).
+
+    Read from `royalties.royalty_ledger`, `royalties.party_statements`, `royalties.statement_lines` and
+    `airplay.playlogs`; written as Parquet files plus `finance_YYYY-MM.duckdb` and a README of the columns, to a
+    staging folder swapped in whole. Re-running a month replaces exactly that month's folder.
+    """
+    db = warehouse.client()
+    root = data_dir.exports / MONTHLY_EXPORT_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    balances: dict[str, int] = {}
+    for period in months_of(context):
+        tables = monthly_tables(db, period)
+        staging = root / f".{period}.staging"
+        try:
+            write_monthly_export(tables, period, staging)
+            publish(staging, root / period)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+        for name, frame in tables.items():
+            counts[f"rows/{name}"] = counts.get(f"rows/{name}", 0) + frame.height
+        ledger = tables["ledger_lines"]
+        for currency, amount in ledger.group_by("currency").agg(pl.col("amount_minor").sum()).iter_rows():
+            balances[currency] = balances.get(currency, 0) + int(amount)
+        context.log.info(f"monthly finance export {period} published to {root / period}")
+    last = months_of(context)[-1]
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(root / last)),
+        "duckdb_file": MetadataValue.path(str(root / last / duckdb_name(last))),
+        "ledger_balance_minor_by_currency": MetadataValue.json(balances),
+        **counts,
+    })
+
+
+@asset_check(asset=monthly_finance_export, partitions_def=monthly_partitions,
+             description="The month's folder has every Parquet file, the DuckDB file with the same row counts, "
+             "and a README naming every column.")
+def monthly_finance_export_is_complete(context: AssetCheckExecutionContext, data_dir: DataDirResource
+                                       ) -> AssetCheckResult:
+    problems: list[str] = []
+    for period in months_of(context):
+        problems += export_problems(data_dir.exports / MONTHLY_EXPORT_DIR / period, period)
+    return AssetCheckResult(passed=not problems, metadata={
+        "problems": len(problems),
+        "examples": MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]) or "_none_"),
+    })
+
+
+def export_problems(folder: Path, period: str) -> list[str]:
+    """What is missing or inconsistent in a month's export folder (empty: complete)."""
+    database = folder / duckdb_name(period)
+    readme = folder / "README.md"
+    missing = [p.name for p in (database, readme, *(folder / f"{n}.parquet" for n in EXPORT_TABLES)) if not p.exists()]
+    if missing:
+        return [f"{period}: missing {', '.join(missing)}"]
+    problems = []
+    text = readme.read_text(encoding="utf-8")
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for name, (table, _) in EXPORT_TABLES.items():
+            parquet_rows = pl.scan_parquet(folder / f"{name}.parquet").select(pl.len()).collect().item()
+            duckdb_rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            if parquet_rows != duckdb_rows:
+                problems.append(f"{period} {name}: {parquet_rows} rows in Parquet, {duckdb_rows} in DuckDB")
+            undocumented = [c for c in table.column_names if f"`{c}`" not in text]
+            if undocumented:
+                problems.append(f"{period} {name}: README lacks {', '.join(undocumented)}")
+    finally:
+        con.close()
+    return problems
+
+
+defs = Definitions(assets=[monthly_finance_export], asset_checks=[monthly_finance_export_is_complete])

@@ -1,0 +1,282 @@
+"""`backbeat royalties dispute|payout`: record dispute steps and payout requests in the royalties inbox.
+
+Every command appends one validated row to a CSV under `$BACKBEAT_DATA_DIR/inbox/royalties/` and never
+changes a row already there: a dispute's steps go to `disputes/{dispute_id}.csv`, payout requests and their
+decisions to `payout_requests.csv`. The file is rewritten through a hidden temporary file and renamed into
+place, under a lock, so a reader (the inbox sensor, the assets) sees the old file or the new one, never half.
+The `royalties/disputes` and `royalties/payouts` assets read these files; the rules that need the warehouse
+(the play exists, the party is owed enough) are applied there.
+
+This is a module-level click group; `backbeat.cli` attaches it to the `backbeat` group.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+
+from assets.common import csvfiles as f
+from assets.royalties.disputes import (
+    EVENT_COLUMNS,
+    EVENT_FIELDS,
+    RESOLUTIONS,
+    STEPS,
+    DisputeEvent,
+    StepError,
+    apply_step,
+    dispute_files,
+    read_events,
+    replay,
+    timestamp,
+)
+from assets.royalties.money import MINOR_UNIT_EXPONENT
+from assets.royalties.payouts import REQUEST_COLUMNS, REQUEST_FIELDS, exact_minor_units, merge_request_rows
+from backbeat.commands.inbox import locked
+from backbeat.settings import Settings
+
+
+def _royalties_inbox(ctx: click.Context) -> Path:
+    return ctx.obj["inbox"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def append_rows(path: Path, columns: Sequence[str], rows: Sequence[dict[str, str]]) -> None:
+    """Append `rows` to the CSV at `path` (created with a header of `columns`), atomically.
+
+    Existing bytes are kept as they are; the new file is written beside it (hidden, `.part`) and renamed over it.
+    """
+    existing = path.read_bytes() if path.exists() else b""
+    header = list(columns)
+    if existing.strip():
+        first = next(csv.reader(io.StringIO(existing.decode("utf-8"))), [])
+        if set(first) != set(columns):
+            raise click.ClickException(f"{path} has the header {first}, expected the columns {list(columns)}")
+        header = first
+        if not existing.endswith(b"\n"):
+            existing += b"\n"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+    if not existing.strip():
+        existing = b""
+        writer.writeheader()
+    writer.writerows({name: row.get(name, "") for name in header} for row in rows)
+    temporary = path.with_name(f".{path.name}.part")
+    with open(temporary, "wb") as handle:
+        handle.write(existing + buffer.getvalue().encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+@click.group()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Defaults to BACKBEAT_DATA_DIR or data/.")
+@click.pass_context
+def royalties(ctx: click.Context, data_dir: Path | None) -> None:
+    """Disputes of plays and payout requests (appended to the royalties inbox)."""
+    ctx.ensure_object(dict)
+    ctx.obj["inbox"] = (data_dir or Settings.from_env().data_dir) / "inbox" / "royalties"
+
+
+# ---- disputes --------------------------------------------------------------------------------------------
+
+
+@royalties.group()
+def dispute() -> None:
+    """Open a dispute of a play and take it through its steps: pending → verified → resolving → review → resolved."""
+
+
+def _parse_at(value: str | None) -> datetime:
+    if value is None:
+        return _now()
+    try:
+        return timestamp(value)
+    except f.FieldError as exc:
+        raise click.BadParameter(f"{value!r} {exc}", param_hint="--at") from None
+
+
+def _event_row(event: DisputeEvent) -> dict[str, str]:
+    return {"dispute_id": event.dispute_id, "play_id": event.play_id, "status": event.status,
+            "resolution": event.resolution or "", "actor": event.actor, "at": event.at.isoformat(sep=" "),
+            "note": event.note or ""}
+
+
+def _check_fields(row: dict[str, str], fields: dict[str, f.Parser]) -> None:
+    for name, parser in fields.items():
+        try:
+            parser(row.get(name, ""))
+        except f.FieldError as exc:
+            raise click.BadParameter(f"{name} {exc}: {row.get(name, '')!r}") from None
+
+
+@dispute.command("open")
+@click.argument("play_id")
+@click.option("--actor", required=True, help="Who disputes the play (station, artist, analyst).")
+@click.option("--note", default="", help="Why the play is disputed.")
+@click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
+@click.option("--dispute-id", help="Dispute id; default: generated.")
+@click.pass_context
+def dispute_open(ctx: click.Context, play_id: str, actor: str, note: str, at_text: str | None,
+                 dispute_id: str | None) -> None:
+    """Open a dispute of PLAY_ID (step pending); prints the dispute id."""
+    folder = _royalties_inbox(ctx) / "disputes"
+    at = _parse_at(at_text)
+    with locked(folder):
+        taken = {r["dispute_id"] for r in read_events(folder).rows} | {p.stem for p in dispute_files(folder)}
+        if dispute_id is None:
+            dispute_id = f"D{at:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+            while dispute_id in taken:
+                dispute_id = f"D{at:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+        elif dispute_id in taken:
+            raise click.BadParameter(f"dispute {dispute_id} already exists", param_hint="--dispute-id")
+        event = DisputeEvent(dispute_id, play_id.strip(), "pending", None, actor.strip(), at, note.strip() or None)
+        row = _event_row(event)
+        _check_fields(row, EVENT_FIELDS)
+        append_rows(folder / f"{dispute_id}.csv", EVENT_COLUMNS, [row])
+    click.echo(dispute_id)
+
+
+@dispute.command("step")
+@click.argument("dispute_id")
+@click.argument("status", type=click.Choice(STEPS[1:]))
+@click.option("--actor", required=True, help="Who takes the step.")
+@click.option("--resolution", type=click.Choice(RESOLUTIONS), help="Required with resolved: upheld or rejected.")
+@click.option("--note", default="", help="Why.")
+@click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
+@click.pass_context
+def dispute_step(ctx: click.Context, dispute_id: str, status: str, actor: str, resolution: str | None, note: str,
+                 at_text: str | None) -> None:
+    """Take DISPUTE_ID to its next STATUS (steps cannot be skipped; resolved needs --resolution)."""
+    folder = _royalties_inbox(ctx) / "disputes"
+    at = _parse_at(at_text)
+    with locked(folder):
+        parsed = read_events(folder)
+        history = replay(DisputeEvent.from_row(r) for r in parsed.rows if r["dispute_id"] == dispute_id)
+        state = history.states.get(dispute_id)
+        if state is None:
+            raise click.BadParameter(f"no dispute {dispute_id} in {folder}", param_hint="DISPUTE_ID")
+        event = DisputeEvent(dispute_id, state.play_id, status, resolution, actor.strip(), at, note.strip() or None)
+        _check_fields(_event_row(event), EVENT_FIELDS)
+        try:
+            apply_step(state, event)
+        except StepError as exc:
+            raise click.ClickException(f"{exc.field}: {exc.reason}") from None
+        file = Path(history.events[0].source_file)
+        append_rows(file, EVENT_COLUMNS, [_event_row(event)])
+    click.echo(f"{dispute_id}: {state.status} → {status}" + (f" ({resolution})" if resolution else ""))
+
+
+# ---- payouts ---------------------------------------------------------------------------------------------
+
+
+@royalties.group()
+def payout() -> None:
+    """Request payouts for a party, approve or reject them, and record when they were paid."""
+
+
+def _requests_file(ctx: click.Context) -> Path:
+    return _royalties_inbox(ctx) / "payout_requests.csv"
+
+
+def _append_request_row(path: Path, row: dict[str, str]) -> None:
+    """Validate `row` as the file's next row (fields, then against the request it adds to) and append it."""
+    _check_fields(row, REQUEST_FIELDS)
+    parsed = f.read_csv(path, REQUEST_FIELDS) if path.exists() else f.ParsedFile()
+    if parsed.rejects and any(r.row_number in (None, 1) for r in parsed.rejects):
+        raise click.ClickException(f"{path} cannot be read: {parsed.rejects[0]}")
+    next_row = 2  # the line the new row will have (header = 1), as read_csv numbers rows
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as handle:
+            next_row = sum(1 for _ in csv.DictReader(handle)) + 2
+    candidate = {**{n: p(row.get(n, "")) for n, p in REQUEST_FIELDS.items()}, "_source_file": str(path),
+                 "_row": next_row}
+    _, rejects = merge_request_rows([*parsed.rows, candidate])
+    mine = [r for r in rejects if r.row_number == next_row]
+    if mine:
+        raise click.ClickException(f"{mine[0].field}: {mine[0].reason}")
+    append_rows(path, REQUEST_COLUMNS, [row])
+
+
+@payout.command("request")
+@click.argument("party")
+@click.option("--amount", required=True, help="Amount in major units, e.g. 120.50.")
+@click.option("--currency", required=True, type=click.Choice(sorted(MINOR_UNIT_EXPONENT)), help="ISO 4217 code.")
+@click.option("--requested-on", type=click.DateTime(["%Y-%m-%d"]), help="Day of the request; default: today (UTC).")
+@click.option("--note", default="")
+@click.option("--payout-id", help="Payout id; default: generated.")
+@click.pass_context
+def payout_request(ctx: click.Context, party: str, amount: str, currency: str, requested_on: datetime | None,
+                   note: str, payout_id: str | None) -> None:
+    """Request a payout of --amount --currency to PARTY; prints the payout id."""
+    try:
+        amount_minor = exact_minor_units(Decimal(amount), currency)
+    except (InvalidOperation, ValueError) as exc:
+        raise click.BadParameter(f"{amount!r}: {exc if isinstance(exc, ValueError) else 'not a decimal number'}",
+                                 param_hint="--amount") from None
+    if amount_minor <= 0:
+        raise click.BadParameter("must be positive", param_hint="--amount")
+    day: date = requested_on.date() if requested_on else _now().date()
+    path = _requests_file(ctx)
+    with locked(path.parent):
+        taken = set()
+        if path.exists():
+            taken = {r["payout_id"] for r in f.read_csv(path, REQUEST_FIELDS).rows}
+        if payout_id is None:
+            payout_id = f"PO{day:%Y%m%d}-{secrets.token_hex(3)}"
+            while payout_id in taken:
+                payout_id = f"PO{day:%Y%m%d}-{secrets.token_hex(3)}"
+        elif payout_id in taken:
+            raise click.BadParameter(f"payout {payout_id} already exists", param_hint="--payout-id")
+        _append_request_row(path, {"payout_id": payout_id, "party_id": party, "currency": currency,
+                                   "amount": amount, "requested_on": day.isoformat(), "note": note})
+    click.echo(payout_id)
+
+
+def _request_row(path: Path, payout_id: str) -> dict:
+    rows = [r for r in f.read_csv(path, REQUEST_FIELDS).rows if r["payout_id"] == payout_id] if path.exists() else []
+    if not rows:
+        raise click.BadParameter(f"no payout request {payout_id} in {path}", param_hint="PAYOUT_ID")
+    first = rows[0]
+    return {"payout_id": payout_id, "party_id": first["party_id"], "currency": first["currency"],
+            "amount": str(first["amount"]), "requested_on": first["requested_on"].isoformat()}
+
+
+@payout.command("decide")
+@click.argument("payout_id")
+@click.argument("decision", type=click.Choice(["approve", "reject"]))
+@click.option("--by", "decided_by", required=True, help="Who decides.")
+@click.option("--note", default="", help="Why.")
+@click.pass_context
+def payout_decide(ctx: click.Context, payout_id: str, decision: str, decided_by: str, note: str) -> None:
+    """Approve or reject PAYOUT_ID (a decision cannot be changed once recorded)."""
+    path = _requests_file(ctx)
+    with locked(path.parent):
+        row = _request_row(path, payout_id)
+        _append_request_row(path, {**row, "decision": decision, "decided_by": decided_by, "note": note})
+    click.echo(f"{payout_id}: {decision} by {decided_by}")
+
+
+@payout.command("paid")
+@click.argument("payout_id")
+@click.option("--on", "paid_on", type=click.DateTime(["%Y-%m-%d"]), help="Day it was paid; default: today (UTC).")
+@click.option("--note", default="", help="E.g. the bank transfer reference.")
+@click.pass_context
+def payout_paid(ctx: click.Context, payout_id: str, paid_on: datetime | None, note: str) -> None:
+    """Record that the approved PAYOUT_ID was paid; the payouts asset then posts it to the ledger."""
+    path = _requests_file(ctx)
+    day = paid_on.date() if paid_on else _now().date()
+    with locked(path.parent):
+        row = _request_row(path, payout_id)
+        _append_request_row(path, {**row, "paid_on": day.isoformat(), "note": note})
+    click.echo(f"{payout_id}: paid on {day}")
