@@ -1,7 +1,24 @@
-"""Catalog: artists and recordings, the reference everything downstream is matched and paid against."""
+"""Catalog: artists and recordings, the reference everything downstream is matched and paid against; albums
+from Spotify and recordings from MusicBrainz, resolved into golden recordings; audio features and the
+Rekordbox export."""
 
 from dagster import Definitions
 
-from assets.catalog.assets import catalog_artists, catalog_tracks, tracks_have_unique_ids_and_isrcs
+from assets.catalog.assets import (
+    album_queue,
+    audio_features,
+    catalog_artists,
+    catalog_tracks,
+    golden_recordings,
+    musicbrainz_recordings,
+    rekordbox_export,
+    spotify_recordings,
+    tracks_have_unique_ids_and_isrcs,
+)
+from assets.catalog.checks import CATALOG_CHECKS
 
-defs = Definitions(assets=[catalog_artists, catalog_tracks], asset_checks=[tracks_have_unique_ids_and_isrcs])
+defs = Definitions(
+    assets=[catalog_artists, catalog_tracks, album_queue, spotify_recordings, musicbrainz_recordings, audio_features,
+            golden_recordings, rekordbox_export],
+    asset_checks=[tracks_have_unique_ids_and_isrcs, *CATALOG_CHECKS],
+)
