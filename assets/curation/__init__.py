@@ -1,8 +1,8 @@
-"""Curation: daily playlist snapshots under policy rules."""
+"""Curation: daily plans, playlist snapshots under policy rules, and their sync to many Spotify accounts."""
 
 from dagster import Definitions
 
-from assets.curation.assets import playlist_snapshots
-from assets.curation.checks import snapshots_respect_their_policies
+from assets.curation.assets import playlist_plan, playlist_snapshots, playlist_sync
+from assets.curation.checks import CURATION_CHECKS
 
-defs = Definitions(assets=[playlist_snapshots], asset_checks=[snapshots_respect_their_policies])
+defs = Definitions(assets=[playlist_plan, playlist_snapshots, playlist_sync], asset_checks=CURATION_CHECKS)

@@ -1,4 +1,4 @@
-"""Curation policies and the outreach contact list.
+"""Curation policies and Spotify accounts, and the outreach contact list.
 
 The contact list has exactly four bad rows for the outreach checks to reject, one problem each: an email
 without `@`, an empty name, a case-insensitive duplicate of an earlier email, and a consent value that is
@@ -23,24 +23,53 @@ COMPANIES = (
 
 
 def policies() -> dict[str, Any]:
-    """Playlist policies; `"explicit": false` admits clean tracks only, `true` admits explicit ones too."""
+    """Playlist policies (`inbox/curation/policies.json`, format in `assets/curation/policy.py`).
+
+    Sizes are small for the demo catalog; `"explicit": false` admits clean tracks only. Each policy runs one
+    playlist (floor 1) unless the catalog sustains more (P* = ceil(T / (K · R))), up to its ceiling. The first
+    keeps the first version's spelling (`playlist_id`, `min_popularity`), which the format still accepts.
+    """
     return {
+        "defaults": {"min_playlists": 1},
         "playlists": [
             {
-                "playlist_id": "focus-flow", "theme": "Focus", "size": 20, "repeat_gap_days": 2,
+                "playlist_id": "focus-flow", "theme": "Focus", "size": 12, "repeat_gap_days": 2,
                 "max_per_artist": 2, "max_per_album": 2,
                 "filters": {"genres": ["ambient", "jazz"], "explicit": False, "min_popularity": 0},
             },
             {
-                "playlist_id": "night-run", "theme": "Workout", "size": 25, "repeat_gap_days": 1,
+                "policy_id": "night-run", "theme": "Workout", "size": 12, "repeat_gap_days": 1,
+                "description": "House, hip-hop and rock that keeps getting faster.",
                 "max_per_artist": 3, "max_per_album": 2,
-                "filters": {"genres": ["house", "hip-hop", "rock"], "explicit": True, "min_popularity": 40},
+                "filters": {"genres": ["house", "hip-hop", "rock"], "explicit": True, "popularity": {"min": 40}},
+                "order": "tempo_ascending", "max_playlists": 1,
             },
             {
-                "playlist_id": "sunday-pop", "theme": "Feel-good pop", "size": 15, "repeat_gap_days": 3,
+                "policy_id": "sunday-pop", "theme": "Feel-good pop", "size": 6, "repeat_gap_days": 3,
+                "description": "Sunny pop and house, one song per artist.",
                 "max_per_artist": 1, "max_per_album": 1,
-                "filters": {"genres": ["pop", "house"], "explicit": False, "min_popularity": 30},
+                "filters": {"genres": ["pop", "house"], "explicit": False, "popularity": {"min": 30}},
+                "order": "popularity_descending", "max_playlists": 2,
             },
+        ],
+    }
+
+
+def accounts() -> dict[str, Any]:
+    """Spotify accounts playlists are published to (`inbox/curation/accounts.json`; no tokens in it).
+
+    `label-dev` belongs to an app still in development mode: Spotify refuses its playlist writes, so its
+    playlists land in `data/exports/curation/{day}/` as M3U and CSV files for a person to publish.
+    """
+    return {
+        "accounts": [
+            {"account_id": "label-main", "spotify_user_id": "backbeat-label", "display_name": "Backbeat Label",
+             "max_playlists": 1, "active": True},
+            {"account_id": "label-editorial", "spotify_user_id": "backbeat-editorial",
+             "display_name": "Backbeat Editorial", "max_playlists": 1, "active": True},
+            {"account_id": "label-dev", "spotify_user_id": "backbeat-dev",
+             "display_name": "Backbeat (development-mode app)", "max_playlists": 2, "active": True,
+             "development_mode": True},
         ]
     }
 

@@ -7,20 +7,39 @@
 - `GET /v1/tracks?ids=` (≤ 50) — full tracks: `external_ids.isrc`, `duration_ms`, `explicit`, `popularity`;
 - `GET /v1/artists?ids=` (≤ 50) — full artists with `genres`.
 
+Playlists of user accounts (authorization-code tokens; `add_user(user_id, refresh_token)` registers one):
+
+- `POST /api/token` with `grant_type=refresh_token` — a user access token (`rotate_refresh_tokens` also
+  returns a new refresh token and retires the old one, as Spotify may); an unknown one answers 400 invalid_grant;
+- `GET /v1/me` — the token's user; `GET /v1/me/playlists?offset=&limit=` (≤ 50) — a paging object of the
+  user's playlists;
+- `POST /v1/users/{user_id}/playlists` (and `POST /v1/me/playlists`) — create (201, the playlist object);
+- `GET /v1/playlists/{id}` — the playlist with its items; `PUT /v1/playlists/{id}` — change details (200, empty);
+- `PUT /v1/playlists/{id}/items` — replace items (≤ 100 URIs), `POST /v1/playlists/{id}/items` — add items
+  (201); the older `/tracks` path is accepted for both. Both answer `{"snapshot_id"}`;
+- a user registered with `development_mode=True` is refused every playlist write with 403, as Spotify refuses
+  development-mode apps since 2024-11-27; a user token is required for these endpoints (403 otherwise), and
+  writes to another user's playlist answer 403.
+
 Errors look like Spotify's: `{"error": {"status": 401, "message": "The access token expired"}}`; a rate limit
 over a rolling 30 s window answers 429 with Retry-After, as Spotify does. Faults come from a `FaultPlan`.
 """
 
 import base64
+import json
 import math
+import random
+import re
 import secrets
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from integrations.fakes._http import FakeServer, FaultPlan, Response, json_response
+from integrations.fakes._http import FakeServer, FaultPlan, Response, _Handler, json_response
 from integrations.fakes.catalog import FakeAlbum, FakeArtist, FakeCatalog, FakeTrack
 
 ENDPOINTS = ("token", "albums", "album_tracks", "tracks", "artists")
@@ -29,6 +48,79 @@ _MAX_IDS = {"albums": 20, "tracks": 50, "artists": 50}
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response(status, {"error": {"status": status, "message": message}}, headers)
+
+
+_URI = re.compile(r"^spotify:(track|episode):[0-9A-Za-z]{22}$")
+_WRITES = ("create_playlist", "playlist_details", "replace_items", "add_items")
+MAX_ITEMS = 100
+
+
+@dataclass
+class FakeUser:
+    id: str
+    display_name: str
+    development_mode: bool = False
+
+
+@dataclass
+class FakePlaylist:
+    id: str
+    owner: str
+    name: str
+    description: str
+    public: bool
+    collaborative: bool = False
+    uris: list[str] = field(default_factory=list)
+    version: int = 1
+
+    @property
+    def snapshot_id(self) -> str:
+        return base64.urlsafe_b64encode(f"{self.id}:{self.version}".encode()).decode().rstrip("=")
+
+
+def _playlist_endpoint(method: str, parts: list[str]) -> str | None:
+    """The name of a playlist endpoint (for fault plans and counts), None for the catalog endpoints."""
+    names: dict[tuple[str, ...], dict[str, str]] = {
+        ("me",): {"GET": "me"},
+        ("me", "playlists"): {"GET": "me_playlists", "POST": "create_playlist"},
+        ("users", "*", "playlists"): {"GET": "user_playlists", "POST": "create_playlist"},
+        ("playlists", "*"): {"GET": "playlist", "PUT": "playlist_details"},
+        ("playlists", "*", "items"): {"GET": "playlist_items", "PUT": "replace_items", "POST": "add_items"},
+    }
+    shape = tuple("*" if n == 1 and parts[0] in ("users", "playlists") else p for n, p in enumerate(parts))
+    if len(shape) == 3 and shape[0] == "playlists" and shape[2] == "tracks":
+        shape = ("playlists", "*", "items")  # the older name of the items endpoints
+    methods = names.get(shape)
+    if methods is None:
+        return None
+    return methods.get(method, "playlists_method_not_allowed")
+
+
+def _uris(body: bytes, query: dict[str, list[str]]) -> tuple[list[str] | None, int | None, str | None]:
+    """(uris, position, problem) from a body `{"uris": [...], "position": n}`, a bare JSON list, or `?uris=`."""
+    payload: Any = None
+    if body.strip():
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return None, None, "Error parsing JSON"
+    position = None
+    if isinstance(payload, dict):
+        uris, position = payload.get("uris"), payload.get("position")
+    elif isinstance(payload, list):
+        uris = payload
+    else:
+        uris = [u for u in ",".join(query.get("uris", [])).split(",") if u]
+    if "position" in query:
+        position = int(query["position"][0])
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        return None, None, "uris must be a list of Spotify URIs"
+    if len(uris) > MAX_ITEMS:
+        return None, None, f"Too many items: at most {MAX_ITEMS} per request"
+    bad = [u for u in uris if not _URI.match(u)]
+    if bad:
+        return None, None, f"Invalid base62 id: {bad[0]}"
+    return uris, position, None
 
 
 class RollingWindow:
@@ -69,6 +161,15 @@ class FakeSpotify(FakeServer):
         self.album_page_limit = album_page_limit
         self._tokens: dict[str, int] = {}  # access token → API requests made with it
         self._tokens_lock = threading.Lock()
+        # user accounts and their playlists (see the module docstring)
+        self.users: dict[str, FakeUser] = {}
+        self.rotate_refresh_tokens = False
+        self.refreshes: Counter[str] = Counter()  # user id → refresh-token grants served
+        self.playlists: dict[str, FakePlaylist] = {}
+        self._refresh_tokens: dict[str, str] = {}  # refresh token → user id
+        self._token_users: dict[str, str] = {}  # user access token → user id
+        self._playlists_lock = threading.Lock()
+        self._ids = random.Random(seed + 1)
 
     @property
     def api_url(self) -> str:
@@ -93,7 +194,9 @@ class FakeSpotify(FakeServer):
         parts = path.split("/")  # ['', 'v1', 'albums', ...]
         if len(parts) < 3 or parts[1] != "v1":
             return "unknown", _error(404, "Service not found")
+        playlist_endpoint = _playlist_endpoint(method, parts[2:])
         endpoint = "album_tracks" if len(parts) == 5 and parts[2] == "albums" and parts[4] == "tracks" else parts[2]
+        endpoint = playlist_endpoint or endpoint
         refused = self._check_token(headers.get("authorization", ""))
         if refused is not None:
             return endpoint, refused
@@ -108,6 +211,11 @@ class FakeSpotify(FakeServer):
                 return endpoint, Response(burst.status, burst.body.encode(), {"Content-Type": "application/json",
                                                                                **headers_out})
             return endpoint, _error(burst.status, _REASONS.get(burst.status, "error"), headers_out)
+        if playlist_endpoint is not None:
+            token = headers.get("authorization", "").removeprefix("Bearer ").strip()
+            with self._tokens_lock:
+                user = self._token_users.get(token)
+            return endpoint, self._playlist_route(endpoint, method, parts[2:], query, body, user)
         if method != "GET":
             return endpoint, _error(405, "Method not allowed")
         if endpoint == "album_tracks":
@@ -119,6 +227,8 @@ class FakeSpotify(FakeServer):
     def _token(self, method: str, headers: dict[str, str], body: bytes) -> Response:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         form = parse_qs(body.decode())
+        if method == "POST" and form.get("grant_type") == ["refresh_token"]:
+            return self._refresh_grant(headers.get("authorization", "") == f"Basic {expected}", form)
         if method != "POST" or form.get("grant_type") != ["client_credentials"]:
             return json_response(400, {"error": "unsupported_grant_type",
                                        "error_description": "grant_type must be client_credentials"})
@@ -228,6 +338,190 @@ class FakeSpotify(FakeServer):
         doc = {**self._artist_ref(artist.id), "followers": {"href": None, "total": artist.popularity * 1000},
                "genres": list(artist.genres), "images": [], "popularity": artist.popularity}
         return self.plan.apply(artist.id, doc)
+
+    # -- user accounts and playlists ----------------------------------------------------------------------
+
+    def start(self) -> "FakeSpotify":
+        """`FakeServer.start`, with PUT served too (the playlist endpoints need it)."""
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+            do_PUT = _Handler._serve
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=type(self).__name__, daemon=True)
+        self._thread.start()
+        return self
+
+
+    def add_user(self, user_id: str, refresh_token: str, *, development_mode: bool = False,
+                 display_name: str | None = None) -> FakeUser:
+        """Register a Spotify user whose app authorisation is `refresh_token`."""
+        user = FakeUser(user_id, display_name or user_id, development_mode)
+        with self._tokens_lock:
+            self.users[user_id] = user
+            self._refresh_tokens[refresh_token] = user_id
+        return user
+
+
+    def revoke_refresh_token(self, refresh_token: str) -> None:
+        """The user withdrew the app's access: the refresh token answers invalid_grant from now on."""
+        with self._tokens_lock:
+            self._refresh_tokens.pop(refresh_token, None)
+
+
+    def user_playlists(self, user_id: str) -> list[FakePlaylist]:
+        """The user's playlists in creation order."""
+        with self._playlists_lock:
+            return [p for p in self.playlists.values() if p.owner == user_id]
+
+
+    def _refresh_grant(self, client_ok: bool, form: dict[str, list[str]]) -> Response:
+        if not client_ok:
+            return json_response(400, {"error": "invalid_client", "error_description": "Invalid client"})
+        burst = self.plan.take_failure("token")
+        if burst is not None:
+            return json_response(burst.status, {"error": "server_error", "error_description": "try again"})
+        refresh_token = (form.get("refresh_token") or [""])[0]
+        with self._tokens_lock:
+            user_id = self._refresh_tokens.get(refresh_token)
+            if user_id is None:
+                return json_response(400, {"error": "invalid_grant", "error_description": "Invalid refresh token"})
+            token = "BQ" + secrets.token_urlsafe(24)
+            self._tokens[token] = 0
+            self._token_users[token] = user_id
+            self.refreshes[user_id] += 1
+            answer: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in,
+                                      "scope": "playlist-read-private playlist-modify-public playlist-modify-private"}
+            if self.rotate_refresh_tokens:
+                new_refresh = "AQ" + secrets.token_urlsafe(32)
+                del self._refresh_tokens[refresh_token]
+                self._refresh_tokens[new_refresh] = user_id
+                answer["refresh_token"] = new_refresh
+        return json_response(200, answer)
+
+
+    def _new_playlist_id(self) -> str:
+        alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        while True:
+            candidate = "".join(self._ids.choice(alphabet) for _ in range(22))
+            if candidate not in self.playlists:
+                return candidate
+
+
+    def _user_ref(self, user_id: str) -> dict[str, Any]:
+        user = self.users.get(user_id)
+        return {"display_name": user.display_name if user else user_id, "id": user_id, "type": "user",
+                "external_urls": {"spotify": f"https://open.spotify.com/user/{user_id}"},
+                "href": self._href(f"users/{user_id}"), "uri": f"spotify:user:{user_id}"}
+
+
+    def _playlist_json(self, playlist: FakePlaylist, *, full: bool = False) -> dict[str, Any]:
+        items_href = self._href(f"playlists/{playlist.id}/items")
+        items: dict[str, Any] = {"href": items_href, "total": len(playlist.uris)}
+        if full:
+            items = {**items, "limit": MAX_ITEMS, "offset": 0, "next": None, "previous": None,
+                     "items": [{"added_at": "2026-01-01T00:00:00Z", "is_local": False,
+                                "track": {"uri": uri, "id": uri.rsplit(":", 1)[1], "type": uri.split(":")[1]}}
+                               for uri in playlist.uris]}
+        return {"collaborative": playlist.collaborative, "description": playlist.description,
+                "external_urls": {"spotify": f"https://open.spotify.com/playlist/{playlist.id}"},
+                "href": self._href(f"playlists/{playlist.id}"), "id": playlist.id, "images": [],
+                "name": playlist.name, "owner": self._user_ref(playlist.owner), "public": playlist.public,
+                "snapshot_id": playlist.snapshot_id, "tracks": items, "items": items, "type": "playlist",
+                "uri": f"spotify:playlist:{playlist.id}"}
+
+
+    def _playlist_route(self, endpoint: str, method: str, parts: list[str],
+                        query: dict[str, list[str]], body: bytes, user_id: str | None) -> Response:
+        if endpoint == "playlists_method_not_allowed":
+            return _error(405, "Method not allowed")
+        if user_id is None:
+            return _error(403, "This request requires a user access token (authorization code flow)")
+        user = self.users[user_id]
+        if endpoint in _WRITES and user.development_mode:
+            return _error(403, "Forbidden: this app is in development mode and may not modify playlists "
+                               "for this user")
+        if endpoint == "me":
+            return json_response(200, {**self._user_ref(user_id), "country": "NL", "product": "premium"})
+        if endpoint in ("me_playlists", "user_playlists"):
+            owner = user_id if endpoint == "me_playlists" else parts[1]
+            return self._list_playlists(owner, query, "me/playlists" if endpoint == "me_playlists" else
+                                        f"users/{owner}/playlists")
+        if endpoint == "create_playlist":
+            if parts[0] == "users" and parts[1] != user_id:
+                return _error(403, "You cannot create a playlist for another user.")
+            try:
+                doc = json.loads(body or b"{}")
+            except ValueError:
+                return _error(400, "Error parsing JSON")
+            name = doc.get("name") if isinstance(doc, dict) else None
+            if not isinstance(name, str) or not name:
+                return _error(400, "Missing required field: name")
+            with self._playlists_lock:
+                playlist = FakePlaylist(self._new_playlist_id(), user_id, name, str(doc.get("description") or ""),
+                                        bool(doc.get("public", True)), bool(doc.get("collaborative", False)))
+                self.playlists[playlist.id] = playlist
+            return json_response(201, self._playlist_json(playlist, full=True))
+        with self._playlists_lock:
+            playlist = self.playlists.get(parts[1])
+        if playlist is None:
+            return _error(404, "Resource not found")
+        if endpoint in ("playlist", "playlist_items"):
+            doc = self._playlist_json(playlist, full=True)
+            return json_response(200, doc if endpoint == "playlist" else doc["items"])
+        if playlist.owner != user_id:
+            return _error(403, "You cannot modify another user's playlist.")
+        if endpoint == "playlist_details":
+            try:
+                doc = json.loads(body or b"{}")
+            except ValueError:
+                return _error(400, "Error parsing JSON")
+            if not isinstance(doc, dict):
+                return _error(400, "Error parsing JSON")
+            with self._playlists_lock:
+                for key in ("name", "description"):
+                    if isinstance(doc.get(key), str):
+                        setattr(playlist, key, doc[key])
+                for key in ("public", "collaborative"):
+                    if isinstance(doc.get(key), bool):
+                        setattr(playlist, key, doc[key])
+            return Response(200, b"", {})
+        uris, position, problem = _uris(body, query)
+        if problem is not None or uris is None:
+            return _error(400, problem or "Invalid request")
+        with self._playlists_lock:
+            if endpoint == "replace_items":
+                playlist.uris = list(uris)
+            else:
+                at = len(playlist.uris) if position is None else max(0, min(position, len(playlist.uris)))
+                playlist.uris[at:at] = uris
+            playlist.version += 1
+            snapshot = playlist.snapshot_id
+        return json_response(200 if endpoint == "replace_items" else 201, {"snapshot_id": snapshot})
+
+
+    def _list_playlists(self, owner: str, query: dict[str, list[str]], path: str) -> Response:
+        try:
+            offset = int(query.get("offset", ["0"])[0])
+            limit = int(query.get("limit", ["20"])[0])
+        except ValueError:
+            return _error(400, "Invalid offset or limit")
+        if offset < 0 or not 1 <= limit <= 50:
+            return _error(400, "Invalid limit")
+        mine = self.user_playlists(owner)
+        total = len(mine)
+
+        def page_url(at: int) -> str:
+            return self._href(f"{path}?offset={at}&limit={limit}")
+
+        return json_response(200, {
+            "href": page_url(offset), "items": [self._playlist_json(p) for p in mine[offset:offset + limit]],
+            "limit": limit, "next": page_url(offset + limit) if offset + limit < total else None, "offset": offset,
+            "previous": page_url(max(0, offset - limit)) if offset > 0 else None, "total": total})
 
 
 _REASONS = {429: "API rate limit exceeded", 500: "Server error", 502: "Bad gateway", 503: "Service unavailable",
