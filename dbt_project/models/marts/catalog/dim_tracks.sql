@@ -11,13 +11,42 @@ works as (
     select * from {{ ref('stg_rights__works') }}
 ),
 
-work_splits as (
+splits as (
+    select * from {{ ref('stg_rights__splits') }}
+),
+
+audio_features as (
+    select * from {{ ref('stg_catalog__audio_features') }}
+),
+
+-- a track is the `file` record of exactly one golden recording (links are keyed by source x source_id)
+golden_links as (
+    select source_id as track_id, golden_id
+    from {{ ref('stg_catalog__recording_links') }}
+    where source = 'file'
+),
+
+-- the parties sharing in a track: its work's writers and publishers, the recording's performers and label
+track_split_parties as (
+    select tracks.track_id, splits.subject_type, splits.party_id
+    from tracks
+    inner join splits
+        on splits.subject_type = 'work' and splits.subject_id = tracks.work_id
+    union all
+    select tracks.track_id, splits.subject_type, splits.party_id
+    from tracks
+    inner join splits
+        on splits.subject_type = 'recording' and splits.subject_id = tracks.track_id
+),
+
+track_splits as (
     select
-        work_id,
+        track_id,
         cast(count(distinct party_id) as bigint) as split_party_count,
-        cast(sum(share_bp) as bigint) as split_share_bp
-    from {{ ref('stg_rights__splits') }}
-    group by work_id
+        cast(count(case when subject_type = 'work' then 1 end) as bigint) as work_split_count,
+        cast(count(case when subject_type = 'recording' then 1 end) as bigint) as recording_split_count
+    from track_split_parties
+    group by track_id
 )
 
 select
@@ -36,12 +65,23 @@ select
     tracks.work_id,
     works.iswc,
     works.work_title,
-    coalesce(work_splits.split_party_count, 0) as split_party_count,
-    coalesce(work_splits.split_party_count, 0) > 0 as has_approved_split,
+    coalesce(track_splits.split_party_count, 0) as split_party_count,
+    coalesce(track_splits.split_party_count, 0) > 0 as has_approved_split,
+    coalesce(track_splits.work_split_count, 0) > 0 as has_work_split,
+    coalesce(track_splits.recording_split_count, 0) > 0 as has_recording_split,
     tracks.audio_path,
     tracks.audio_path is not null as has_reference_audio,
-    tracks.ingested_at
+    tracks.ingested_at,
+    golden_links.golden_id,
+    audio_features.tempo_bpm,
+    audio_features.dj_bpm,
+    audio_features.musical_key,
+    audio_features.camelot_key,
+    audio_features.open_key,
+    audio_features.energy
 from tracks
 left join artists on tracks.artist_id = artists.artist_id
 left join works on tracks.work_id = works.work_id
-left join work_splits on tracks.work_id = work_splits.work_id
+left join track_splits on tracks.track_id = track_splits.track_id
+left join audio_features on tracks.track_id = audio_features.track_id
+left join golden_links on tracks.track_id = golden_links.track_id

@@ -1,0 +1,35 @@
+-- grain: one row per statement: period (month) x party x currency
+with statements as (
+    select * from {{ ref('stg_royalties__party_statements') }}
+),
+
+parties as (
+    select * from {{ ref('stg_rights__parties') }}
+),
+
+statement_lines as (
+    select
+        party_statement_id,
+        cast(count(*) as bigint) as statement_line_count,
+        cast(sum(coalesce(play_count, 0)) as bigint) as play_count
+    from {{ ref('stg_royalties__statement_lines') }}
+    group by party_statement_id
+)
+
+select
+    statements.party_statement_id,
+    statements.period,
+    statements.party_id,
+    parties.party_name,
+    statements.currency,
+    statements.opening_minor,
+    statements.earnings_minor,
+    statements.adjustments_minor,
+    statements.payouts_minor,
+    statements.closing_minor,
+    statements.held_minor,
+    coalesce(statement_lines.statement_line_count, 0) as statement_line_count,
+    coalesce(statement_lines.play_count, 0) as play_count
+from statements
+left join parties on statements.party_id = parties.party_id
+left join statement_lines on statements.party_statement_id = statement_lines.party_statement_id
