@@ -48,16 +48,25 @@ def demo_run() -> None:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     from dagster import DagsterInstance
 
+    from backbeat.demo.actions import review_and_dispute
+    from backbeat.demo.services import demo_services
     from backbeat.pipeline import run_everything
-    from orchestration.definitions import defs
+    from integrations.warehouse import Warehouse
+    from orchestration.definitions import build_definitions
 
     started = time.perf_counter()
     tool_output = settings.dagster_home / "logs" / "demo-tools.log"
-    with DagsterInstance.get() as instance:
-        report = run_everything(defs, instance, curation_days=_demo_days(settings.data_dir), log=click.echo,
-                                tool_output=tool_output)
+    # Spotify and MusicBrainz are out of reach: the demo serves its albums from local fakes speaking their APIs,
+    # and the resources are built from the environment those fakes set.
+    with demo_services(settings.data_dir), DagsterInstance.get() as instance:
+        defs = build_definitions(Settings.from_env())
+        report = run_everything(
+            defs, instance, curation_days=_demo_days(settings.data_dir), log=click.echo, tool_output=tool_output,
+            people=lambda: review_and_dispute(settings.data_dir, Warehouse(settings.warehouse_url)),
+        )
     click.echo(f"{len(report.runs)} Dagster runs succeeded in {time.perf_counter() - started:.1f} s "
-               f"({len(report.station_days)} station-days); dbt output in {tool_output}")
+               f"({len(report.station_days)} station-days, {len(report.restatements)} restated); "
+               f"dbt output in {tool_output}")
     _print_summary(settings)
 
 
@@ -113,6 +122,14 @@ def dbt_parse() -> None:
     _dbt("parse", "--quiet")
 
 
+@dbt.command("sources")
+def dbt_sources() -> None:
+    """Regenerate models/staging/_sources.yml from the tables the Dagster assets declare."""
+    from backbeat.dbt_sources import write_sources
+
+    click.echo(f"wrote {write_sources()}")
+
+
 @dbt.command("docs-generate")
 def dbt_docs_generate() -> None:
     """Build the dbt docs site (models, columns, lineage) from the warehouse's current tables."""
@@ -128,9 +145,13 @@ def dbt_docs_serve(port: int) -> None:
 
 def _attach_commands() -> None:
     from backbeat.commands.capture import capture, capture_all
+    from backbeat.commands.catalog import catalog
+    from backbeat.commands.curation import curation
     from backbeat.commands.fingerprint import fingerprint, playlogs
+    from backbeat.commands.rights import rights
+    from backbeat.commands.royalties import royalties
 
-    for command in (capture, capture_all, fingerprint, playlogs):
+    for command in (capture, capture_all, catalog, curation, fingerprint, playlogs, rights, royalties):
         main.add_command(command)
 
 

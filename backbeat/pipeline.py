@@ -21,6 +21,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 class PipelineReport:
     runs: list[tuple[str, str, bool]] = field(default_factory=list)  # job, partition, success
     station_days: list[str] = field(default_factory=list)
+    restatements: list[str] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -29,9 +30,10 @@ class PipelineReport:
 
 def run_everything(
     defs: Definitions, instance: DagsterInstance, curation_days: list[date], log: Callable[[str], None] = print,
-    tool_output: Path | None = None,
+    tool_output: Path | None = None, people: Callable[[], list[str]] | None = None,
 ) -> PipelineReport:
-    """Reference data, every station-day the landing sensor finds, curation days, then analytics.
+    """Reference data, every station-day the landing sensor finds, then what people did (`people`: review
+    decisions, disputes) and the corrections it causes, curation days, monthly statements, then analytics.
 
     What tools print while a run executes (dbt's progress lines) goes to `tool_output` when one is given.
     """
@@ -50,16 +52,29 @@ def run_everything(
         if not result.success:
             raise RuntimeError(f"{job_name} [{partition_key or '-'}] failed: run {result.run_id} (see the Dagster UI)")
 
+    def evaluate(sensor_name: str) -> list:
+        sensor = defs.get_sensor_def(sensor_name)
+        with build_sensor_context(instance=instance, resources=defs.resources, sensor_name=sensor.name) as context:
+            result = sensor(context)
+        for request in getattr(result, "dynamic_partitions_requests", None) or []:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        return list(getattr(result, "run_requests", None) or [])
+
     execute("reference_data_job")
-    sensor = defs.get_sensor_def("landing_chunks_sensor")
-    with build_sensor_context(instance=instance, resources=defs.resources, sensor_name=sensor.name) as context:
-        result = sensor(context)
-    for request in getattr(result, "dynamic_partitions_requests", None) or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    for request in getattr(result, "run_requests", None) or []:
+    for request in evaluate("landing_chunks_sensor"):
         report.station_days.append(str(request.partition_key))
         execute("station_day_job", str(request.partition_key), dict(request.tags))
+    if people is not None:
+        for line in people():
+            log(f"  {line}")
+        execute("rights_job")
+        execute("royalty_adjustments_job")
+        for request in evaluate("ledger_restatement_sensor"):
+            report.restatements.append(str(request.partition_key))
+            execute("ledger_restatement_job", str(request.partition_key), dict(request.tags))
     for day in curation_days:
         execute("curation_job", day.isoformat())
+    for month in sorted({key.split("|")[0][:7] for key in report.station_days}):
+        execute("monthly_statements_job", f"{month}-01")
     execute("analytics_job")
     return report

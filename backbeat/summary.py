@@ -28,17 +28,32 @@ def demo_summary(warehouse: Warehouse, data_dir: Path) -> list[str]:
         )
     ledger = warehouse.query(
         "SELECT currency, count(*) AS lines, count(DISTINCT batch_id) AS batches, "
-        "CAST(sum(CASE WHEN amount_minor > 0 THEN amount_minor ELSE 0 END) AS BIGINT) AS debits, "
+        "count(DISTINCT CASE WHEN entry_kind = 'reversal' THEN batch_id END) AS reversals, "
+        "CAST(sum(CASE WHEN account = 'station_receivable' THEN amount_minor ELSE 0 END) AS BIGINT) AS owed, "
         "CAST(sum(amount_minor) AS BIGINT) AS balance, "
-        "CAST(sum(CASE WHEN account = 'suspense' THEN -amount_minor ELSE 0 END) AS BIGINT) AS suspense "
+        "CAST(sum(CASE WHEN account = 'suspense' THEN -amount_minor ELSE 0 END) AS BIGINT) AS suspense, "
+        "CAST(sum(CASE WHEN account = 'hold' THEN -amount_minor ELSE 0 END) AS BIGINT) AS hold "
         "FROM royalties.royalty_ledger GROUP BY currency ORDER BY currency"
     )
     for row in ledger.iter_rows(named=True):
+        cur = row["currency"]
         lines.append(
-            f"ledger {row['currency']}: {row['lines']} lines in {row['batches']} batches, "
-            f"debits {_major(row['debits'], row['currency'])}, balance {row['balance']} (must be 0), "
-            f"in suspense {_major(row['suspense'], row['currency'])}"
+            f"ledger {cur}: {row['lines']} lines in {row['batches']} batches ({row['reversals']} reversed and "
+            f"re-posted), stations owe {_major(row['owed'], cur)}, in suspense {_major(row['suspense'], cur)}, "
+            f"on hold {_major(row['hold'], cur)}, balance {row['balance']} (must be 0)"
         )
+    for sql, label in (
+        ("SELECT status, count(*) FROM rights.review_tasks GROUP BY status ORDER BY status", "split-set review tasks"),
+        ("SELECT status, count(*) FROM royalties.disputes GROUP BY status ORDER BY status", "disputes"),
+        ("SELECT status, count(*) FROM catalog.album_queue GROUP BY status ORDER BY status", "albums"),
+        ("SELECT status, count(*) FROM curation.playlist_sync GROUP BY status ORDER BY status", "playlist syncs"),
+    ):
+        counts = _maybe(warehouse, sql)
+        if counts is not None and counts.height:
+            lines.append(f"{label}: " + ", ".join(f"{n} {status}" for status, n in counts.iter_rows()))
+    statements = _maybe(warehouse, "SELECT period, count(*) FROM royalties.party_statements GROUP BY period")
+    if statements is not None and statements.height:
+        lines.append("party statements: " + ", ".join(f"{n} for {p}" for p, n in statements.iter_rows()))
     rejected = warehouse.query(
         "SELECT asset, count(*) AS n FROM quarantine.rejected_rows GROUP BY asset ORDER BY asset"
     )
@@ -46,4 +61,14 @@ def demo_summary(warehouse: Warehouse, data_dir: Path) -> list[str]:
         lines.append("quarantined: " + ", ".join(f"{a} {n}" for a, n in rejected.iter_rows()))
     export_dir = data_dir / "exports" / "finance"
     lines.append(f"finance export: {export_dir / 'parquet'} and {export_dir / 'finance.duckdb'}")
+    lines.append(f"monthly finance exports: {data_dir / 'exports' / 'finance-monthly'}; playlists not synced: "
+                 f"{data_dir / 'exports' / 'curation'}; Rekordbox: {data_dir / 'exports' / 'rekordbox'}")
     return lines
+
+
+def _maybe(warehouse: Warehouse, sql: str):
+    """The query's rows, or None when its table does not exist yet (that part of the graph has not run)."""
+    try:
+        return warehouse.query(sql)
+    except Exception:  # noqa: BLE001 - a missing table differs by engine (DuckDB CatalogException, psycopg2 error)
+        return None

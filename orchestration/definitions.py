@@ -6,15 +6,34 @@ import assets.airplay
 import assets.catalog
 import assets.curation
 import assets.exports
+import assets.exports.monthly
 import assets.outreach
 import assets.rights
 import assets.royalties
+import assets.royalties.statement_defs
 from backbeat.settings import Settings
+from orchestration.catalog_sensors import album_queue_sensor, catalog_ingest_job
+from orchestration.curation_schedules import CURATION_JOBS, CURATION_SCHEDULES
 from orchestration.dbt import analytics_models
-from orchestration.jobs import analytics_job, curation_job, reference_data_job, station_day_job
+from orchestration.jobs import (
+    analytics_job,
+    curation_job,
+    ledger_restatement_job,
+    monthly_statements_job,
+    reference_data_job,
+    rights_job,
+    royalty_adjustments_job,
+    station_day_job,
+)
 from orchestration.resources import build_resources
-from orchestration.schedules import daily_chain_schedule
-from orchestration.sensors import analytics_automation_sensor, landing_chunks_sensor
+from orchestration.schedules import daily_chain_schedule, monthly_statements_schedule
+from orchestration.sensors import (
+    analytics_automation_sensor,
+    landing_chunks_sensor,
+    ledger_restatement_sensor,
+    rights_inbox_sensor,
+    royalties_inbox_sensor,
+)
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -25,14 +44,18 @@ def build_definitions(settings: Settings) -> Definitions:
         assets.airplay.defs,
         assets.rights.defs,
         assets.royalties.defs,
+        assets.royalties.statement_defs.defs,
         assets.curation.defs,
         assets.outreach.defs,
         assets.exports.defs,
+        assets.exports.monthly.defs,
         Definitions(
             assets=[analytics_models],
-            jobs=[reference_data_job, station_day_job, analytics_job, curation_job],
-            schedules=[daily_chain_schedule],
-            sensors=[landing_chunks_sensor, analytics_automation_sensor],
+            jobs=[reference_data_job, station_day_job, analytics_job, curation_job, rights_job, royalty_adjustments_job,
+                  ledger_restatement_job, monthly_statements_job, catalog_ingest_job, *CURATION_JOBS],
+            schedules=[daily_chain_schedule, monthly_statements_schedule, *CURATION_SCHEDULES],
+            sensors=[landing_chunks_sensor, analytics_automation_sensor, rights_inbox_sensor, royalties_inbox_sensor,
+                     ledger_restatement_sensor, album_queue_sensor],
             resources=build_resources(settings),
             executor=executor,
         ),

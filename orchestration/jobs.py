@@ -1,4 +1,4 @@
-"""Jobs: reference data, the daily station chain, analytics, curation."""
+"""Jobs: reference data, the daily station chain, rights and royalty corrections, statements, analytics, curation."""
 
 from dagster import AssetSelection, define_asset_job
 
@@ -30,6 +30,34 @@ analytics_job = define_asset_job(
 
 curation_job = define_asset_job(
     "curation_job",
-    selection=AssetSelection.assets(["curation", "playlist_snapshots"]),
-    description="Daily playlist snapshots.",
+    selection=AssetSelection.assets(["curation", "playlist_plan"], ["curation", "playlist_snapshots"],
+                                    ["curation", "playlist_sync"]),
+    description="One curated day: the scaling plan, every playlist's snapshot, and its sync to Spotify accounts "
+    "(or a file export where an account refuses).",
+)
+
+rights_job = define_asset_job(
+    "rights_job",
+    selection=AssetSelection.groups("rights"),
+    description="Split sheets, party register and contracts read, validated by the rules, reviewed decisions "
+    "applied: the approved splits that move money.",
+)
+
+royalty_adjustments_job = define_asset_job(
+    "royalty_adjustments_job",
+    selection=AssetSelection.assets(["royalties", "disputes"], ["royalties", "payouts"]),
+    description="Dispute steps and payout requests read from the royalties inbox; paid payouts posted.",
+)
+
+ledger_restatement_job = define_asset_job(
+    "ledger_restatement_job",
+    selection=AssetSelection.assets(["royalties", "royalty_ledger"]),
+    description="Re-post one station-day's royalty batch after an upstream change: a reversal and a corrected "
+    "revision where what should be paid changed, nothing where it did not.",
+)
+
+monthly_statements_job = define_asset_job(
+    "monthly_statements_job",
+    selection=AssetSelection.assets(["royalties", "party_statements"], ["exports", "monthly_finance_export"]),
+    description="One month's party statements and the month's finance export.",
 )

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from dagster import (
     DailyPartitionsDefinition,
     DynamicPartitionsDefinition,
+    MonthlyPartitionsDefinition,
     MultiPartitionKey,
     MultiPartitionsDefinition,
 )
@@ -40,3 +41,8 @@ def station_days(partition_keys: list[str]) -> list[tuple[str, date]]:
         dims = station_day_partitions.get_partition_key_from_str(str(key)).keys_by_dimension
         pairs.append((dims["station"], date.fromisoformat(dims["date"])))
     return sorted(pairs)
+
+
+monthly_partitions = MonthlyPartitionsDefinition(start_date=HISTORY_START, timezone="UTC", end_offset=1)
+"""One partition per calendar month (UTC): statements and the monthly finance exports. The month in progress
+is a partition too (`end_offset=1`): its statement is provisional until the month ends and is re-run."""

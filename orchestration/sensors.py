@@ -1,4 +1,5 @@
-"""Sensors: new radio chunks in the landing folder start their station-day's chain, exactly once."""
+"""Sensors: new radio chunks start their station-day's chain exactly once; new rights and royalties files
+start their assets; queued restatements re-post the station-days they name."""
 
 import hashlib
 import json
@@ -17,7 +18,9 @@ from dagster import (
 
 from assets.airplay.landing import ChunkNameError, list_landing, parse_chunk_name
 from assets.common.paths import DataDirResource
-from orchestration.jobs import station_day_job
+from assets.royalties.tables import RESTATEMENT_QUEUE
+from integrations.warehouse import WarehouseResource
+from orchestration.jobs import ledger_restatement_job, rights_job, royalty_adjustments_job, station_day_job
 from orchestration.partitions import station_day_key, station_partitions
 
 
@@ -78,3 +81,85 @@ analytics_automation_sensor = AutomationConditionSensorDefinition(
     minimum_interval_seconds=60,
     description="Rebuilds the dbt marts and the finance export once the station-day runs that feed them finish.",
 )
+
+
+RIGHTS_INBOX = ("split_sheets", "review_decisions", "parties.csv", "contracts.csv")
+ROYALTIES_INBOX = ("disputes", "payout_requests.csv")
+
+
+def inbox_fingerprint(root, entries: tuple[str, ...]) -> str:
+    """A short hash of the names, sizes and modification times of the files under `root`/`entries`.
+
+    It changes when any watched file is added, removed or rewritten, and its size does not grow with the folder.
+    """
+    digest = hashlib.sha256()
+    for entry in entries:
+        path = root / entry
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path] if path.is_file() else []
+        for file in files:
+            if file.name.startswith(".") or file.suffix == ".part":
+                continue
+            stat = file.stat()
+            digest.update(f"{file.relative_to(root)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+def _inbox_run(context: SensorEvaluationContext, root, entries: tuple[str, ...], label: str):
+    fingerprint = inbox_fingerprint(root, entries)
+    if fingerprint == context.cursor:
+        return SensorResult(skip_reason=f"nothing new in {root}")
+    return SensorResult(run_requests=[RunRequest(run_key=f"{label}|{fingerprint}")], cursor=fingerprint)
+
+
+@sensor(job=rights_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def rights_inbox_sensor(context: SensorEvaluationContext, data_dir: DataDirResource):
+    """Watches `inbox/rights/`: a new or changed split sheet, reviewer decision file (written by
+    `backbeat rights review approve|reject`), party register or contract list re-runs the rights assets.
+
+    The rights assets queue restatements for the plays whose approved splits changed.
+    """
+    return _inbox_run(context, data_dir.inbox / "rights", RIGHTS_INBOX, "rights")
+
+
+@sensor(job=royalty_adjustments_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def royalties_inbox_sensor(context: SensorEvaluationContext, data_dir: DataDirResource):
+    """Watches `inbox/royalties/`: new dispute steps (`backbeat royalties dispute ...`) or payout requests
+    re-run the disputes and payouts assets.
+    """
+    return _inbox_run(context, data_dir.inbox / "royalties", ROYALTIES_INBOX, "royalties")
+
+
+@sensor(job=ledger_restatement_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+def ledger_restatement_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    """Turns `royalties.restatement_queue` into ledger runs: one per queued station-day, once per change.
+
+    The cursor is the latest `requested_at` handled. The ledger itself decides whether anything changed:
+    a station-day whose payments are the same posts nothing.
+    """
+    db = warehouse.client()
+    db.ensure(RESTATEMENT_QUEUE)
+    since = context.cursor or "1970-01-01T00:00:00"
+    queued = db.query(
+        "SELECT station_id, play_date, max(requested_at) AS requested_at, "
+        "string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reason "
+        "FROM royalties.restatement_queue WHERE requested_at > CAST(? AS TIMESTAMP) "
+        "GROUP BY station_id, play_date ORDER BY station_id, play_date",
+        [since],
+    )
+    if queued.is_empty():
+        return SensorResult(skip_reason="no queued restatements")
+    known = set(context.instance.get_dynamic_partitions(station_partitions.name))
+    requests, unknown = [], 0
+    for station, day, requested_at, reason in queued.iter_rows():
+        if station not in known:
+            unknown += 1
+            continue
+        requests.append(RunRequest(
+            run_key=f"restate|{day}|{station}|{requested_at.isoformat()}",
+            partition_key=station_day_key(station, day),
+            tags={"backbeat/restatement_reason": (reason or "")[:200]},
+        ))
+    if unknown:
+        context.log.warning(f"{unknown} queued station-days name stations that are not registered partitions")
+    cursor = max(queued["requested_at"].to_list()).isoformat()
+    return SensorResult(run_requests=requests, cursor=cursor)

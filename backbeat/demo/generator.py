@@ -27,7 +27,7 @@ STATIONS_HEADER = ("station_id", "name", "stream_url", "active", "timezone")
 GROUND_TRUTH_HEADER = ("station_id", "track_id", "start_utc", "end_utc")
 STATION_TIMEZONE = "Europe/Amsterdam"
 _TRACK_AUDIO = re.compile(r"^TRK\d{4}\.(ogg|flac|wav)$")
-_SPLIT_SHEET = re.compile(r"^sheet_\d{2}_[a-z0-9_]+\.csv$")
+_SPLIT_SHEET = re.compile(r"^(sheet_\d{2}_[a-z0-9_]+\.csv|recordings_[a-z0-9_]+\.xlsx|WRK\d{4}_scan\.png)$")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,10 @@ def demo_paths(data_dir: Path) -> dict[str, Path]:
         "program_overrides": inbox / "airplay" / "program_overrides.csv",
         "tariffs": inbox / "royalties" / "tariffs.csv",
         "split_sheets_dir": inbox / "rights" / "split_sheets",
+        "parties": inbox / "rights" / "parties.csv",
+        "contracts": inbox / "rights" / "contracts.csv",
         "policies": inbox / "curation" / "policies.json",
+        "accounts": inbox / "curation" / "accounts.json",
         "contacts": inbox / "outreach" / "contacts.csv",
         "landing_dir": data_dir / "landing",
         "ground_truth": data_dir / "demo" / "ground_truth_plays.csv",
@@ -122,7 +125,7 @@ def _validate(
     if n_artists < 1:
         raise ValueError("n_artists must be at least 1")
     if n_tracks < 6:
-        raise ValueError("n_tracks must be at least 6 (two remixes and three planted rights problems)")
+        raise ValueError("n_tracks must be at least 6 (two remixes and four planted rights problems)")
     if not 1 <= tracks_with_audio <= n_tracks:
         raise ValueError("tracks_with_audio must be between 1 and n_tracks")
 
@@ -185,8 +188,15 @@ def _write_reference_data(seed: int, day: date, catalog: catalog_mod.Catalog, pa
     files.remove_matching(paths["split_sheets_dir"], _SPLIT_SHEET)
     for name, rows in sheets.sheets.items():
         files.write_csv(paths["split_sheets_dir"] / name, rights.SPLIT_SHEET_HEADER, rows)
+    for name, rows in sheets.workbooks.items():
+        rights.write_xlsx(paths["split_sheets_dir"] / name, rights.RECORDING_SHEET_HEADER, rows)
+    for scan in sheets.scans:
+        rights.write_scan(paths["split_sheets_dir"] / scan.file_name, scan)
+    files.write_csv(paths["parties"], rights.PARTY_HEADER, sheets.parties)
+    files.write_csv(paths["contracts"], rights.CONTRACT_HEADER, sheets.contracts)
     files.write_csv(paths["programs"], extras.PROGRAMS_HEADER, extras.programs(north, south))
     files.write_csv(paths["program_overrides"], extras.PROGRAM_OVERRIDES_HEADER,
                     extras.program_overrides(south, day.isoformat()))
     files.write_json(paths["policies"], extras.policies())
+    files.write_json(paths["accounts"], extras.accounts())
     files.write_csv(paths["contacts"], extras.CONTACTS_HEADER, extras.contacts(seed))
