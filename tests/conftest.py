@@ -19,3 +19,17 @@ def postgres_server() -> Iterator[EmbeddedPostgres]:
     """
     with EmbeddedPostgres() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def no_inherited_dagster_state_storage() -> Iterator[None]:
+    """Each test starts without a "current" Dagster defs-state storage.
+
+    Entering a `DagsterInstance` sets that storage in a context variable; when a test leaves it behind after its
+    instance is gone, a later `dagster.materialize()` without an instance fails with "Attempted to resolve
+    undefined DagsterInstance weakref". Tests that need an instance open their own.
+    """
+    from dagster._core.storage.defs_state.base import set_defs_state_storage  # no public way to reset it
+
+    with set_defs_state_storage(None):
+        yield

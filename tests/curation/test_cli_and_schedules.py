@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from dagster import DagsterInstance, Definitions, build_schedule_context
+from dagster import Definitions, build_schedule_context, instance_for_test
 
 from assets.common.paths import DataDirResource
 from backbeat.commands.curation import curation
@@ -81,8 +81,7 @@ def test_schedules_follow_the_documented_utc_cadence(tmp_path: Path) -> None:
         "curation_sync_schedule": ("10 4 * * *", "UTC"),
     }
     repository = defs.get_repository_def()
-    (tmp_path / "home").mkdir()
-    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+    with instance_for_test() as instance:
         def tick(name: str, hour: int, minute: int):
             schedule = repository.get_schedule_def(name)
             when = datetime(2026, 11, 21, hour, minute, tzinfo=UTC)
