@@ -80,6 +80,15 @@ def credential_key(client_id: str) -> str:
     return hashlib.sha256(client_id.encode("utf-8")).hexdigest()[:12]
 
 
+def spotipy_client(auth: Any, api_url: str, timeout: float) -> spotipy.Spotify:
+    """A spotipy client on `api_url` whose own urllib3 retries are off, so the shared policy governs (with
+    them on, spotipy turns a 503 into a 429 without headers)."""
+    client = spotipy.Spotify(auth_manager=auth, requests_session=requests.Session(), retries=0,
+                             status_retries=0, requests_timeout=timeout)
+    client.prefix = api_url
+    return client
+
+
 class EncryptedTokenCache(CacheHandler):
     """spotipy's token cache, held in memory and (with a `TokenStore`) encrypted at rest under `name`.
 
@@ -186,9 +195,7 @@ class SpotifyCatalogClient:
                                   requests_timeout=timeout)
         auth.OAUTH_TOKEN_URL = token_url
         self._auth = auth
-        self._sp = spotipy.Spotify(auth_manager=auth, requests_session=requests.Session(), retries=0,
-                                   status_retries=0, requests_timeout=timeout)
-        self._sp.prefix = self.api_url
+        self._sp = spotipy_client(auth, self.api_url, timeout)
         self.policy = policy or RetryPolicy()
         self.breaker = breaker or breaker_for(f"{SERVICE}@{self.api_url}")
         self.bucket = bucket or bucket_for(f"{SERVICE}:{key}", requests_per_second, burst)

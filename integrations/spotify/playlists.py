@@ -15,16 +15,14 @@ or by name prefix among the user's playlists before anything is created.
 
 import logging
 import re
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
-import spotipy
-from spotipy.cache_handler import CacheHandler
 from spotipy.exceptions import SpotifyOauthError
 from spotipy.oauth2 import SpotifyOAuth
 
@@ -33,14 +31,13 @@ from integrations.resilience import (
     CircuitBreaker,
     PermanentError,
     RetryPolicy,
-    SecretStoreError,
     TokenBucket,
     TokenStore,
     classify,
 )
 from integrations.resilience.payload import Payload
 from integrations.resilience.secrets import install_log_redaction
-from integrations.spotify.client import DEFAULT_API_URL, DEFAULT_TOKEN_URL
+from integrations.spotify.client import DEFAULT_API_URL, DEFAULT_TOKEN_URL, EncryptedTokenCache, spotipy_client
 from integrations.spotify.models import SERVICE
 
 SCOPES = "playlist-read-private playlist-modify-public playlist-modify-private"
@@ -92,39 +89,20 @@ def store_refresh_token(store: TokenStore, account_id: str, refresh_token: str) 
                                         "token_type": "Bearer", "expires_at": 0, "scope": SCOPES})
 
 
-class AccountTokenCache(CacheHandler):
+class AccountTokenCache(EncryptedTokenCache):
     """One account's token for spotipy: in memory, and encrypted in the `TokenStore` under `token_name`."""
 
     def __init__(self, store: TokenStore | None, account_id: str) -> None:
-        self._store = store
-        self._name = token_name(account_id)
-        self._lock = threading.Lock()
-        self._token: dict[str, Any] | None = None
-        self._loaded = store is None
-        self.generation = 0
+        super().__init__(store, token_name(account_id))
         self.refreshes = 0
 
     def __repr__(self) -> str:
         return f"AccountTokenCache(name={self._name!r})"
 
-    def get_cached_token(self) -> dict[str, Any] | None:
-        with self._lock:
-            if not self._loaded:
-                self._loaded = True
-                try:
-                    self._token = self._store.load(self._name) if self._store else None
-                except SecretStoreError as exc:
-                    log.warning("ignoring the stored token of %s: %s", self._name, exc)
-            return dict(self._token) if self._token else None
-
     def save_token_to_cache(self, token_info: dict[str, Any]) -> None:
+        super().save_token_to_cache(token_info)
         with self._lock:
-            self._token = dict(token_info)
-            self._loaded = True
-            self.generation += 1
             self.refreshes += 1
-            if self._store is not None:
-                self._store.save(self._name, token_info)
 
     def expire(self, generation: int) -> None:
         """Mark the access token expired (keeping the refresh token) if it is still the one of `generation`."""
@@ -201,9 +179,7 @@ class SpotifyPlaylistClient:
                              requests_timeout=timeout, open_browser=False, account_id=account_id)
         auth.OAUTH_TOKEN_URL = token_url
         self._auth = auth
-        self._sp = spotipy.Spotify(auth_manager=auth, requests_session=requests.Session(), retries=0,
-                                   status_retries=0, requests_timeout=timeout)
-        self._sp.prefix = self.api_url
+        self._sp = spotipy_client(auth, self.api_url, timeout)
         self.policy = policy or RetryPolicy()
         self.breaker = breaker or CircuitBreaker(f"{SERVICE}:account:{account_id}")
         self.bucket = bucket or TokenBucket(5.0, 5)
@@ -218,18 +194,25 @@ class SpotifyPlaylistClient:
         token = self.token_cache.get_cached_token()
         return bool(token and token.get("refresh_token"))
 
+    @contextmanager
+    def _token_errors(self) -> Iterator[None]:
+        """A token request Spotify refuses for good (revoked, wrong client) becomes `TokenRefused`; the rest
+        (429, 5xx, network) propagate for the policy to retry."""
+        try:
+            yield
+        except SpotifyOauthError as exc:
+            error = classify(exc, service=SERVICE)
+            if isinstance(error, PermanentError):
+                raise TokenRefused(f"account {self.account_id}: {error.message}", service=SERVICE,
+                                   status=error.status) from exc
+            raise
+
     def _call(self, label: str, fn: Callable[[], T]) -> T:
         seen = {"generation": self.token_cache.generation}
 
         def attempt() -> T:
-            try:
+            with self._token_errors():
                 self._auth.get_access_token(as_dict=False)
-            except SpotifyOauthError as exc:
-                error = classify(exc, service=SERVICE)
-                if isinstance(error, PermanentError):
-                    raise TokenRefused(f"account {self.account_id}: {error.message}", service=SERVICE,
-                                       status=error.status) from exc
-                raise
             seen["generation"] = self.token_cache.generation
             return fn()
 
@@ -247,14 +230,8 @@ class SpotifyPlaylistClient:
 
         def refresh() -> int:
             current = self.token_cache.get_cached_token() or token
-            try:
+            with self._token_errors():
                 info = self._auth.refresh_access_token(current["refresh_token"])
-            except SpotifyOauthError as exc:
-                error = classify(exc, service=SERVICE)
-                if isinstance(error, PermanentError):
-                    raise TokenRefused(f"account {self.account_id}: {error.message}", service=SERVICE,
-                                       status=error.status) from exc
-                raise
             return int(info["expires_at"])
 
         return self.policy.run(refresh, service=SERVICE, breaker=self.breaker, bucket=self.bucket,
