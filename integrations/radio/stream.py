@@ -2,7 +2,8 @@
 
 One `StreamSource` per station lives for the whole capture; each `connect()` is one connection attempt and
 gives a `Connection` whose `blocks` iterate the audio bytes until the stream fails or the capture stops.
-  - Icecast/SHOUTcast (MP3, AAC): the response body itself, ICY metadata stripped if the server sends any.
+  - Icecast/SHOUTcast (MP3, AAC): the response body itself, ICY metadata stripped if the server sends any;
+    SHOUTcast v1's `ICY 200 OK` status line is accepted (`shoutcast.py`).
   - HLS (.m3u8): a master playlist picks its highest-bandwidth variant; the media playlist is re-polled and
     each new segment is downloaded whole, in order. The source remembers the next media sequence number
     across connections, so after an outage it resumes where it stopped (if the segments are still listed)
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import http.client
 import socket
 import threading
 import time
@@ -27,6 +29,7 @@ import urllib3
 from integrations.radio.hls import HLS_CONTENT_TYPES, MasterPlaylist, MediaPlaylist, PlaylistError, is_hls
 from integrations.radio.hls import parse_playlist as parse_hls
 from integrations.radio.icy import IcyStripper
+from integrations.radio.shoutcast import icy_tolerant
 
 BLOCK_BYTES = 4096  # ~0.25 s of 128 kb/s MP3: small enough that a stop is noticed quickly
 MAX_PLAYLIST_BYTES = 1 << 20
@@ -76,7 +79,7 @@ class StreamSource:
         self.url = url
         self.halt = halt
         self.timeout = (connect_timeout, read_timeout)
-        self.http = session or requests.Session()
+        self.http = icy_tolerant(session or requests.Session())
         self.http.headers.update({"User-Agent": USER_AGENT, "Icy-MetaData": "0"})
         self._hls = _HlsPosition()
 
@@ -274,6 +277,8 @@ def describe(exc: BaseException) -> str:
             return "connection refused"
         if isinstance(current, ConnectionResetError):
             return "connection reset"
+        if isinstance(current, http.client.BadStatusLine):
+            return f"not an HTTP or ICY server (status line {current.line.strip()[:60]!r})"
     text = " ".join(str(e) for e in seen).lower()
     if isinstance(exc, requests.ConnectTimeout):
         return "connect timeout"
