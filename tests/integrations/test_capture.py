@@ -6,7 +6,6 @@ The servers pace audio in real time, so chunk names can be checked against the w
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import random
@@ -16,7 +15,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import soundfile as sf
@@ -24,6 +22,7 @@ from click.testing import CliRunner
 
 from assets.airplay.landing import list_landing, parse_chunk_name
 from backbeat.commands.capture import capture_all
+from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig, capture_station
 from integrations.radio.chunker import chunk_name
 from integrations.radio.gaps import read_gaps
@@ -31,19 +30,7 @@ from integrations.radio.hls import MasterPlaylist, MediaPlaylist, parse_playlist
 from integrations.radio.icy import IcyStripper
 from integrations.retry import Backoff, retry
 
-
-def _load_servers() -> ModuleType:
-    # tests/ has no packages (importlib import mode), so the helper module is loaded from its path.
-    path = Path(__file__).parent / "radio_support" / "servers.py"
-    spec = importlib.util.spec_from_file_location("radio_support_servers", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-servers = _load_servers()
+servers = load_support_module(Path(__file__).parent / "radio_support" / "servers.py", "radio_support_servers")
 CHUNK = 2.0
 FAST = CaptureConfig(chunk_seconds=CHUNK, backoff=Backoff(base=0.2, factor=2.0, maximum=1.0), stable_seconds=60)
 SAMPLE = 1 / 44100

