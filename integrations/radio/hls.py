@@ -1,7 +1,10 @@
 """HLS playlists (RFC 8216) as plain data: master playlists list variants, media playlists list segments.
 
 Only what live audio capture needs is parsed: variants and their bandwidth, segment URIs, durations, media
-sequence numbers, program date-times and the end-of-stream marker. Encrypted streams are refused, not guessed.
+sequence numbers, program date-times, the end-of-stream marker and segment encryption (RFC 8216 4.3.2.4).
+METHOD=AES-128 with the default "identity" KEYFORMAT (whole segments, AES-128-CBC, key fetched from its URI)
+is parsed into each segment's `key`; decryption is in `hls_crypto`. SAMPLE-AES (per-sample encryption inside
+the container), other methods and DRM key formats are refused with a `PlaylistError`, not guessed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,16 @@ class PlaylistError(ValueError):
 
 
 @dataclass(frozen=True)
+class SegmentKey:
+    """How a segment is encrypted: `method` is "AES-128"; `uri` is absolute; `iv` is 16 bytes, or None when
+    the IV is the segment's media sequence number (RFC 8216 5.2). It holds where the key is, never the key."""
+
+    method: str
+    uri: str
+    iv: bytes | None = None
+
+
+@dataclass(frozen=True)
 class Variant:
     uri: str
     bandwidth: int
@@ -31,6 +44,7 @@ class Segment:
     duration: float
     sequence: int
     program_date_time: datetime | None = None
+    key: SegmentKey | None = None  # None: the segment is not encrypted
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,8 @@ def _parse_media(lines: list[str], base_url: str) -> MediaPlaylist:
     segments: list[Segment] = []
     duration: float | None = None
     stamp: datetime | None = None
+    key: SegmentKey | None = None
+    key_tags: list[dict[str, str]] = []  # consecutive #EXT-X-KEY tags: alternatives for the next segments
     for line in lines:
         tag, _, value = line.partition(":")
         if tag == "#EXT-X-TARGETDURATION":
@@ -110,8 +126,8 @@ def _parse_media(lines: list[str], base_url: str) -> MediaPlaylist:
             sequence = int(value)
         elif tag == "#EXT-X-ENDLIST":
             ended = True
-        elif tag == "#EXT-X-KEY" and _attributes(line).get("METHOD", "NONE") != "NONE":
-            raise PlaylistError("encrypted HLS segments are not supported")
+        elif tag == "#EXT-X-KEY":
+            key_tags.append(_attributes(line))
         elif tag == "#EXT-X-PROGRAM-DATE-TIME":
             stamp = _parse_time(value)
         elif tag == "#EXTINF":
@@ -119,13 +135,44 @@ def _parse_media(lines: list[str], base_url: str) -> MediaPlaylist:
         elif not line.startswith("#"):
             if duration is None:
                 raise PlaylistError(f"segment {line} has no #EXTINF duration")
-            segments.append(Segment(urljoin(base_url, line), duration, sequence + len(segments), stamp))
+            if key_tags:  # a key applies to every following segment, until the next #EXT-X-KEY
+                key, key_tags = _segment_key(key_tags, base_url), []
+            segments.append(Segment(urljoin(base_url, line), duration, sequence + len(segments), stamp, key))
             duration, stamp = None, None
     if target <= 0:
         target = max((s.duration for s in segments), default=0.0)
     if target <= 0:
         raise PlaylistError("media playlist has no #EXT-X-TARGETDURATION and no segments")
     return MediaPlaylist(target, tuple(segments), ended)
+
+
+def _segment_key(tags: list[dict[str, str]], base_url: str) -> SegmentKey | None:
+    """The key of the segments after `tags` (several tags in a row offer one key per KEYFORMAT, RFC 8216
+    4.3.2.4): the "identity" one is used; a stream offering only DRM key formats is refused."""
+    identity = [t for t in tags if t.get("KEYFORMAT", "identity") == "identity"]
+    if not identity:
+        formats = ", ".join(sorted({t.get("KEYFORMAT", "") for t in tags}))
+        raise PlaylistError(f"HLS KEYFORMAT {formats} (DRM) is not supported, only \"identity\"")
+    attributes = identity[-1]
+    method = attributes.get("METHOD", "")
+    if method == "NONE":
+        return None
+    if method != "AES-128":
+        why = " (per-sample encryption inside the container)" if method.startswith("SAMPLE-AES") else ""
+        raise PlaylistError(f"HLS encryption METHOD={method or '(missing)'}{why} is not supported, only AES-128")
+    if not attributes.get("URI"):
+        raise PlaylistError("HLS #EXT-X-KEY METHOD=AES-128 has no URI")
+    return SegmentKey(method, urljoin(base_url, attributes["URI"]), _parse_iv(attributes.get("IV")))
+
+
+def _parse_iv(value: str | None) -> bytes | None:
+    """A 0x-prefixed hexadecimal IV as 16 bytes (shorter sequences are the same number, zero-padded)."""
+    if value is None:
+        return None
+    digits = value[2:] if value[:2] in ("0x", "0X") else ""
+    if not digits or len(digits) > 32 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise PlaylistError(f"HLS #EXT-X-KEY IV {value[:40]!r} is not a 0x-prefixed 128-bit hexadecimal number")
+    return int(digits, 16).to_bytes(16, "big")
 
 
 def _parse_time(value: str) -> datetime | None:

@@ -8,6 +8,9 @@ gives a `Connection` whose `blocks` iterate the audio bytes until the stream fai
     each new segment is downloaded whole, in order. The source remembers the next media sequence number
     across connections, so after an outage it resumes where it stopped (if the segments are still listed)
     and knows how much audio was lost; a segment answering 404/410 is skipped, counted as lost audio.
+    Segments encrypted with METHOD=AES-128 (#EXT-X-KEY) are decrypted before decoding; their keys are
+    fetched through the same session and cached by URI (the last few, as a live stream rotates them) and never
+    logged. SAMPLE-AES and DRM key formats fail as "bad HLS playlist".
   - .pls / plain .m3u station files: followed once to the stream they name.
 """
 
@@ -19,6 +22,7 @@ import http.client
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -26,8 +30,17 @@ from urllib.parse import urlparse
 import requests
 import urllib3
 
-from integrations.radio.hls import HLS_CONTENT_TYPES, MasterPlaylist, MediaPlaylist, PlaylistError, is_hls
+from integrations.radio.hls import (
+    HLS_CONTENT_TYPES,
+    MasterPlaylist,
+    MediaPlaylist,
+    PlaylistError,
+    Segment,
+    SegmentKey,
+    is_hls,
+)
 from integrations.radio.hls import parse_playlist as parse_hls
+from integrations.radio.hls_crypto import KEY_BYTES, DecryptError, decrypt_segment, segment_iv
 from integrations.radio.icy import IcyStripper
 from integrations.radio.shoutcast import icy_tolerant
 
@@ -36,6 +49,7 @@ MAX_PLAYLIST_BYTES = 1 << 20
 USER_AGENT = "Backbeat-capture/0.1"
 _STATION_PLAYLIST_TYPES = ("audio/x-scpls", "application/pls+xml", "audio/x-mpegurl", "audio/mpegurl")
 _PLAYLIST_SUFFIXES = (".m3u8", ".m3u", ".pls")
+HLS_KEYS_CACHED = 8  # AES-128 keys kept by URI: a live stream rotates keys, old ones are not needed again
 
 
 class StreamError(Exception):
@@ -62,6 +76,7 @@ class _HlsPosition:
 
     next_sequence: int | None = None
     lost_seconds: float = 0.0  # audio skipped since the last segment handed out (404s, fell out of window)
+    keys: OrderedDict[str, bytes] = field(default_factory=OrderedDict)  # AES-128 keys by URI, newest last
 
 
 class StreamSource:
@@ -137,7 +152,7 @@ class StreamSource:
         quiet_since = time.monotonic()
         while True:
             for segment in pending:
-                data = self._segment(segment.uri, segment.sequence, segment.duration)
+                data = self._segment(segment)
                 position.next_sequence, position.lost_seconds = segment.sequence + 1, 0.0
                 quiet_since = time.monotonic()
                 yield data
@@ -163,19 +178,47 @@ class StreamSource:
         response = self._get(url, stream=True)
         return _parse(_read_text(response), response.url)
 
-    def _segment(self, url: str, sequence: int, duration: float) -> bytes:
+    def _segment(self, segment: Segment) -> bytes:
+        sequence = segment.sequence
         try:
-            response = self.http.get(url, timeout=self.timeout)
+            response = self.http.get(segment.uri, timeout=self.timeout)
         except requests.RequestException as exc:
             raise StreamError(describe(exc)) from exc
         if response.status_code in (404, 410):
             # A segment that is gone stays gone; skip it rather than retry it forever.
             self._hls.next_sequence = sequence + 1
-            self._hls.lost_seconds += duration
+            self._hls.lost_seconds += segment.duration
             raise StreamError(f"HTTP {response.status_code} on HLS segment {sequence}")
         if response.status_code != 200:
             raise StreamError(f"HTTP {response.status_code} on HLS segment {sequence}")
-        return response.content
+        if segment.key is None:
+            return response.content
+        key = self._hls_key(segment.key, sequence)
+        try:
+            return decrypt_segment(response.content, key, segment_iv(segment.key.iv, sequence))
+        except DecryptError as exc:
+            self._hls.keys.pop(segment.key.uri, None)  # a key changed behind its URI is fetched afresh
+            raise StreamError(f"cannot decrypt HLS segment {sequence}: {exc}") from exc
+
+    def _hls_key(self, key: SegmentKey, sequence: int) -> bytes:
+        """The 16 key bytes at `key.uri`, from the cache or fetched once; never logged, never in a message."""
+        cache = self._hls.keys
+        if key.uri in cache:
+            cache.move_to_end(key.uri)
+            return cache[key.uri]
+        try:
+            response = self.http.get(key.uri, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise StreamError(f"{describe(exc)} on HLS key") from exc
+        if response.status_code != 200:
+            raise StreamError(f"HTTP {response.status_code} on HLS key")
+        data = response.content
+        if len(data) != KEY_BYTES:
+            raise StreamError(f"HLS key for segment {sequence} is {len(data)} bytes, expected {KEY_BYTES}")
+        cache[key.uri] = data
+        while len(cache) > HLS_KEYS_CACHED:
+            cache.popitem(last=False)
+        return data
 
     def _get(self, url: str, *, stream: bool) -> requests.Response:
         try:

@@ -3,6 +3,7 @@ drops, stalls, 503s and unrequested ICY metadata) and a live HLS playlist that s
 
 from __future__ import annotations
 
+import hashlib
 import math
 import socket
 import struct
@@ -17,6 +18,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import soundfile as sf
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 MP3_BITRATE = 128_000
 MP3_BYTES_PER_SECOND = MP3_BITRATE // 8
@@ -75,7 +78,8 @@ class StreamPlan:
 
 @dataclass
 class HlsPlan:
-    """A live HLS stream made of `segments`, `initial` listed at first, one more every segment duration."""
+    """A live HLS stream made of `segments`, `initial` listed at first, one more every segment duration;
+    optionally AES-128 encrypted (`keys`), with key rotation and explicit IVs."""
 
     folder: Path
     segments: list[tuple[str, float]]
@@ -84,6 +88,46 @@ class HlsPlan:
     missing: frozenset[int] = frozenset()  # segment numbers that answer 404
     started: float | None = None
     requests: list[str] = field(default_factory=list)
+    # AES-128 (RFC 8216 5.2): segment number -> the key used from it on (None: clear again), served at
+    # `keys/<number>.key` and announced by #EXT-X-KEY lines. Empty: nothing is encrypted.
+    keys: dict[int, bytes | None] = field(default_factory=dict)
+    iv_from: int | None = None  # from this segment on, each segment has its own #EXT-X-KEY with an explicit IV
+    key_status: int = 200  # what key requests answer
+    key_body: bytes | None = None  # served at every key URI instead of the real key (a wrong key)
+
+    def key_start(self, n: int) -> int | None:
+        """The number in the URI of segment `n`'s key; None when segment `n` is not encrypted."""
+        start = max((s for s in self.keys if s <= n), default=None)
+        return None if start is None or self.keys[start] is None else start
+
+    def iv(self, n: int) -> bytes | None:
+        """Segment `n`'s explicit IV; None: the IV is its media sequence number."""
+        if self.iv_from is None or n < self.iv_from:
+            return None
+        return hashlib.sha256(f"iv {n}".encode()).digest()[:16]
+
+    def key_line(self, n: int, first: int) -> str | None:
+        """The #EXT-X-KEY line before segment `n` in a playlist listing segments from `first`, if one is due."""
+        start, iv = self.key_start(n), self.iv(n)
+        if start is not None and iv is not None:
+            return f'#EXT-X-KEY:METHOD=AES-128,URI="keys/{start}.key",IV=0x{iv.hex().upper()}'
+        if n != first and start == self.key_start(n - 1) and (start is None or self.iv(n - 1) is None):
+            return None
+        if start is None:
+            return None if n == first else "#EXT-X-KEY:METHOD=NONE"
+        return f'#EXT-X-KEY:METHOD=AES-128,URI="keys/{start}.key"'
+
+    def segment_body(self, n: int) -> bytes:
+        """Segment `n` as served: the file, AES-128-CBC encrypted with PKCS#7 padding when a key applies."""
+        data = (self.folder / self.segments[n][0]).read_bytes()
+        start = self.key_start(n)
+        if start is None:
+            return data
+        key = self.keys[start]
+        assert key is not None
+        padder = padding.PKCS7(128).padder()
+        encryptor = Cipher(algorithms.AES(key), modes.CBC(self.iv(n) or n.to_bytes(16, "big"))).encryptor()
+        return encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
 
     def playlist(self) -> str:
         if self.started is None:
@@ -93,7 +137,9 @@ class HlsPlan:
         first = max(0, available - self.window)
         lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{math.ceil(self.segments[0][1])}",
                  f"#EXT-X-MEDIA-SEQUENCE:{first}"]
-        for name, duration in self.segments[first:available]:
+        for n, (name, duration) in enumerate(self.segments[first:available], start=first):
+            key_line = self.key_line(n, first)
+            lines += [key_line] if key_line else []
             lines += [f"#EXTINF:{duration:.6f},", f"segments/{name}"]
         if available == len(self.segments):
             lines.append("#EXT-X-ENDLIST")
@@ -206,7 +252,13 @@ def _handler_for(server: RadioServer) -> type[BaseHTTPRequestHandler]:
                 if index in plan.missing:
                     self.send_error(404)
                 else:
-                    self._send((plan.folder / name[len("segments/"):]).read_bytes(), "video/mp2t")
+                    self._send(plan.segment_body(index), "video/mp2t")
+            elif name.startswith("keys/"):
+                key = plan.keys.get(int(name[len("keys/"):-len(".key")]))
+                if plan.key_status != 200 or key is None:
+                    self.send_error(plan.key_status if plan.key_status != 200 else 404)
+                else:
+                    self._send(plan.key_body if plan.key_body is not None else key, "application/octet-stream")
             else:
                 self.send_error(404)
 
