@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from integrations.radio.chunker import Chunker
+from integrations.radio.clock import ClockSettings
 from integrations.radio.decoder import Decoder, DecoderError
 from integrations.radio.gaps import Gap, record_gap, utc
 from integrations.radio.stream import Connection, StreamError, StreamSource
@@ -35,6 +36,17 @@ class CaptureConfig:
     stable_seconds: float = 30.0  # a connection that lasted this long reconnects at once and resets the backoff
     connect_timeout: float = 10.0
     read_timeout: float = 15.0  # no bytes for this long counts as a dropped stream
+    # Icecast/SHOUTcast (no source-given time): placing the audio from when the PCM arrives (`clock.py`).
+    settle_seconds: float = 3.0  # hold a connection's first PCM at most this long, until a connect burst is over
+    settle_quiet_seconds: float = 0.3  # ...or until this much audio has arrived at real-time pace
+    clock_tolerance: float = 0.5  # labels more than this off the arrival estimate move at the next boundary
+    clock_window_seconds: float = 60.0  # wall time the arrival estimate is the minimum over
+
+    @property
+    def clock(self) -> ClockSettings:
+        return ClockSettings(
+            self.settle_seconds, self.settle_quiet_seconds, self.clock_tolerance, self.clock_window_seconds
+        )
 
 
 @dataclass
@@ -177,8 +189,14 @@ def _record_connection(
     config: CaptureConfig,
     halt: threading.Event,
     audio_began: Callable[[float], None],
+    clock: Callable[[], float] = time.time,
 ) -> str:
-    """Decode one connection into chunks until it ends; return why it ended (meaningless after a halt)."""
+    """Decode one connection into chunks until it ends; return why it ended (meaningless after a halt).
+
+    Without a source-given start time (Icecast), the PCM is timed as it comes out of the decoder (`clock`)
+    and the chunker places it from those arrivals: the anchor is fixed once a connect burst is over, and it
+    follows the station's clock as the connection goes on (`clock.py`).
+    """
     decoder = Decoder(config.sample_rate, config.channels)
     first_bytes_at: list[float] = []
     failures: list[tuple[str, str]] = []
@@ -188,7 +206,7 @@ def _record_connection(
         try:
             for block in connection.blocks:
                 if not first_bytes_at:
-                    first_bytes_at.append(time.time())
+                    first_bytes_at.append(clock())
                 decoder.write(block)
                 if halt.is_set():
                     break
@@ -216,20 +234,32 @@ def _record_connection(
     feeder = threading.Thread(target=feed, daemon=True, name=f"capture-feed-{station_id}")
     feeder.start()
     threading.Thread(target=watch, daemon=True, name=f"capture-watch-{station_id}").start()
-    started = False
+    started = announced = False
+    first_pcm_at = 0.0
+
+    def announce() -> None:
+        nonlocal announced
+        anchor = chunker.run_anchor
+        if announced or not started or anchor is None:  # not started: run_anchor is a previous connection's
+            return
+        announced = True
+        first_bytes = first_bytes_at[0] if first_bytes_at else first_pcm_at
+        log.info("%s: %s audio from %s (first bytes %.2f s before the first PCM; anchor %.2f s before them)",
+                 station_id, connection.kind, utc(anchor).isoformat(timespec="milliseconds"),
+                 first_pcm_at - first_bytes, first_bytes - anchor)
+        audio_began(anchor)
+
     try:
         while pcm := decoder.read():
+            arrived = clock()
             if not started:
-                anchor = connection.start_utc
-                if anchor is None:
-                    anchor = first_bytes_at[0] if first_bytes_at else time.time()
-                anchor = chunker.begin(anchor)
-                log.info("%s: %s audio from %s (first bytes %.2f s before the first PCM)", station_id,
-                         connection.kind, utc(anchor).isoformat(timespec="milliseconds"),
-                         time.time() - (first_bytes_at[0] if first_bytes_at else time.time()))
-                audio_began(anchor)
-                started = True
-            chunker.feed(pcm)
+                first_pcm_at, started = arrived, True
+                if connection.start_utc is not None:  # HLS: the source knows; its segments arrive in bursts
+                    chunker.begin(connection.start_utc)
+                else:
+                    chunker.begin_from_arrivals(config.clock, first_bytes_at[0] if first_bytes_at else None)
+            chunker.feed(pcm, arrived_at=arrived)
+            announce()
     except BaseException:
         decoder.kill()  # the feeder then fails its next write and exits
         raise
@@ -241,6 +271,7 @@ def _record_connection(
             feeder.join(config.read_timeout + 1)
         code = decoder.finish()
     chunker.end()
+    announce()  # a connection that ended while its first PCM was held
     for kind, reason in failures:
         if kind == "stream":
             return reason

@@ -71,6 +71,7 @@ class StreamPlan:
     drop_after: float | None = None  # reset the first streaming connection after this many seconds
     stall_at: float | None = None  # stop sending (connection kept open) from this time.time() on
     metaint: int = 0  # interleave ICY metadata every metaint bytes even though the client asked for none
+    burst_seconds: float = 0.0  # send this much already-aired audio at once on connect, then real time
     requests: list[float] = field(default_factory=list)  # time.time() of every request
     audio_bytes_sent: int = 0
     streams_opened: int = 0
@@ -220,7 +221,8 @@ def _handler_for(server: RadioServer) -> type[BaseHTTPRequestHandler]:
                 if plan.stall_at is not None and time.time() >= plan.stall_at:
                     time.sleep(0.05)
                     continue
-                due = int(elapsed * MP3_BYTES_PER_SECOND) - sent  # real-time pace, no burst
+                # Real-time pace, `burst_seconds` ahead: the stream's live edge is the request time.
+                due = int((elapsed + plan.burst_seconds) * MP3_BYTES_PER_SECOND) - sent
                 if due <= 0:
                     time.sleep(0.02)
                     continue
