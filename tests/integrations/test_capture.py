@@ -165,10 +165,13 @@ def test_dropped_stream_reconnects_records_the_gap_and_names_chunks_by_utc_start
     assert abs(before[-1][0].timestamp() + before[-1][1] - gap.start_utc.timestamp()) < 1.0
     assert 0 <= after[0][0].timestamp() - gap.end_utc.replace(microsecond=0).timestamp() <= 1
     # Every chunk is finished when its last sample has arrived: its name + duration is about its write time
-    # (the name may read up to 1 s early by truncation, or late after a same-second rename; decoding lags).
+    # (the name may read up to 1 s early by truncation, or late after a same-second rename; decoding lags;
+    # labels may lead the wall clock by up to the clock tolerance, see below).
     for start, duration, path in chunks:
-        assert -1.0 < path.stat().st_mtime - (start.timestamp() + duration) < 2.0, path.name
-    assert began - 1 <= chunks[0][0].timestamp() and chunks[-1][0].timestamp() <= ended
+        assert -1.0 - FAST.clock_tolerance < path.stat().st_mtime - (start.timestamp() + duration) < 2.0, path.name
+    # Labels come from the arrival estimate (clock.py), which may run ahead of the wall clock by up to the
+    # tolerance until a boundary corrects it (a first read held up by a busy machine biases the anchor late).
+    assert began - 1 <= chunks[0][0].timestamp() and chunks[-1][0].timestamp() <= ended + FAST.clock_tolerance
     # All the audio the server sent, minus at most a frame or two cut off by the reset, is in the chunks.
     sent_seconds = plan.audio_bytes_sent / servers.MP3_BYTES_PER_SECOND
     assert sent_seconds - 0.4 <= sum(c[1] for c in chunks) <= sent_seconds + 0.1
