@@ -1,84 +1,34 @@
 """Every warehouse table the domain assets own: dbt reads them as sources, so they must exist before dbt runs."""
 
-from assets.airplay.tables import (
-    CAPTURE_GAPS,
-    DETECTION_CANDIDATES,
-    DETECTIONS,
-    PLAY_PROGRAMS,
-    PLAYLOGS,
-    PROGRAM_OVERRIDES,
-    PROGRAM_WINDOWS,
-    STATIONS,
-    STREAM_CHUNKS,
-)
-from assets.catalog.tables import (
-    ALBUM_QUEUE,
-    ARTISTS,
-    AUDIO_FEATURES,
-    GOLDEN_RECORDINGS,
-    MUSICBRAINZ_LOOKUPS,
-    RECORDING_DUPLICATES,
-    RECORDING_LINKS,
-    RESOLUTION_REVIEW,
-    SOURCE_ALBUMS,
-    SOURCE_ARTISTS,
-    SOURCE_RECORDINGS,
-    TRACKS,
-)
+from assets.airplay import tables as airplay
+from assets.catalog import tables as catalog
 from assets.common.quarantine import QUARANTINE
-from assets.curation.tables import (
-    ACCOUNT_TOKENS,
-    ACCOUNTS,
-    ASSIGNMENTS,
-    PLANS,
-    SNAPSHOT_PLAYLISTS,
-    SNAPSHOTS,
-    SYNC,
-    SYNC_SKIPS,
-)
-from assets.outreach.tables import CONTACTS
-from assets.rights.tables import (
-    CONTRACT_PARTIES,
-    CONTRACTS,
-    FIELD_PROVENANCE,
-    PARTIES,
-    PARTY_IDENTIFIERS,
-    RECORDINGS,
-    REVIEW_TASKS,
-    SPLIT_SHEET_LINES,
-    SPLITS,
-    VALIDATION_ISSUES,
-    VALIDATION_RULES,
-    WORKS,
-)
-from assets.royalties.tables import (
-    DISPUTE_EVENTS,
-    DISPUTES,
-    LEDGER,
-    LEDGER_BATCHES,
-    PARTY_STATEMENTS,
-    PAYOUTS,
-    RESTATEMENT_QUEUE,
-    STATEMENT_LINES,
-    TARIFFS,
-)
+from assets.curation import tables as curation
+from assets.outreach import tables as outreach
+from assets.rights import tables as rights
+from assets.royalties import tables as royalties
 from integrations.warehouse import Table
 
 DBT_SOURCE_TABLES: tuple[Table, ...] = (
-    ARTISTS, TRACKS, AUDIO_FEATURES, GOLDEN_RECORDINGS, RECORDING_LINKS,
-    STATIONS, PLAYLOGS, PLAY_PROGRAMS,
-    WORKS, RECORDINGS, PARTIES, SPLITS, VALIDATION_ISSUES, REVIEW_TASKS,
-    TARIFFS, LEDGER, LEDGER_BATCHES, DISPUTES, PARTY_STATEMENTS, STATEMENT_LINES, PAYOUTS,
-    SNAPSHOTS, SNAPSHOT_PLAYLISTS, PLANS, SYNC,
-    CONTACTS,
+    catalog.ARTISTS, catalog.TRACKS, catalog.AUDIO_FEATURES, catalog.GOLDEN_RECORDINGS, catalog.RECORDING_LINKS,
+    airplay.STATIONS, airplay.PLAYLOGS, airplay.PLAY_PROGRAMS,
+    rights.WORKS, rights.RECORDINGS, rights.PARTIES, rights.SPLITS, rights.VALIDATION_ISSUES, rights.REVIEW_TASKS,
+    royalties.TARIFFS, royalties.LEDGER, royalties.LEDGER_BATCHES, royalties.DISPUTES, royalties.PARTY_STATEMENTS,
+    royalties.STATEMENT_LINES, royalties.PAYOUTS,
+    curation.SNAPSHOTS, curation.SNAPSHOT_PLAYLISTS, curation.PLANS, curation.SYNC,
+    outreach.CONTACTS,
 )
 """The tables dbt reads (`_sources.yml` is generated from these, in this order)."""
 
 SOURCE_TABLES: tuple[Table, ...] = (
     *DBT_SOURCE_TABLES,
-    STREAM_CHUNKS, DETECTIONS, QUARANTINE, PROGRAM_WINDOWS, PROGRAM_OVERRIDES, DETECTION_CANDIDATES, CAPTURE_GAPS,
-    PARTY_IDENTIFIERS, CONTRACTS, CONTRACT_PARTIES, SPLIT_SHEET_LINES, FIELD_PROVENANCE, VALIDATION_RULES,
-    DISPUTE_EVENTS, RESTATEMENT_QUEUE, ALBUM_QUEUE, SOURCE_RECORDINGS, SOURCE_ALBUMS, SOURCE_ARTISTS,
-    MUSICBRAINZ_LOOKUPS, RESOLUTION_REVIEW, RECORDING_DUPLICATES, ASSIGNMENTS, ACCOUNTS, ACCOUNT_TOKENS, SYNC_SKIPS,
+    airplay.STREAM_CHUNKS, airplay.DETECTIONS, QUARANTINE, airplay.PROGRAM_WINDOWS, airplay.PROGRAM_OVERRIDES,
+    airplay.DETECTION_CANDIDATES, airplay.CAPTURE_GAPS,
+    rights.PARTY_IDENTIFIERS, rights.CONTRACTS, rights.CONTRACT_PARTIES, rights.SPLIT_SHEET_LINES,
+    rights.FIELD_PROVENANCE, rights.VALIDATION_RULES,
+    royalties.DISPUTE_EVENTS, royalties.RESTATEMENT_QUEUE,
+    catalog.ALBUM_QUEUE, catalog.SOURCE_RECORDINGS, catalog.SOURCE_ALBUMS, catalog.SOURCE_ARTISTS,
+    catalog.MUSICBRAINZ_LOOKUPS, catalog.RESOLUTION_REVIEW, catalog.RECORDING_DUPLICATES,
+    curation.ASSIGNMENTS, curation.ACCOUNTS, curation.ACCOUNT_TOKENS, curation.SYNC_SKIPS,
 )
 """Every table the assets own; the dbt step ensures they all exist before dbt runs."""

@@ -124,12 +124,8 @@ def demo_catalog(data_dir: Path, seed: int = 7) -> DemoCatalog:
                 int(row["popularity"] or 0), 1, number, _mbid(seed, "recording", row["track_id"]),
                 track_number % 7 != 0, _mbid(seed, "work", row["work_id"] or row["track_id"]),
                 _work_iswc(seed, row["work_id"]) if row.get("work_id") else None)
-            catalog.tracks[track.id] = track
+            catalog.add_track(track)
             track_ids.append(track.id)
-            if track.in_musicbrainz:
-                catalog.by_isrc[track.isrc] = track
-                catalog.by_recording[track.recording_mbid] = track
-                catalog.works[track.work_mbid] = track
             if not without_isrc and track_number % 5 == 2:
                 without_isrc = track.id
         catalog.albums[album_id] = FakeAlbum(

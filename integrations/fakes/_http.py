@@ -129,13 +129,14 @@ class FakeServer:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
+    # HTTP methods served besides GET and POST (the Spotify playlist endpoints need PUT).
+    extra_methods: tuple[str, ...] = ()
+
     def start(self) -> "FakeServer":
-        fake = self
-
-        class Handler(_Handler):
-            server_fake = fake
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        handler = type("Handler", (_Handler,), {"server_fake": self})
+        for method in self.extra_methods:
+            setattr(handler, f"do_{method}", _Handler._serve)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=type(self).__name__, daemon=True)

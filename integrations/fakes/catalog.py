@@ -72,6 +72,14 @@ class FakeCatalog:
     def album_ids(self) -> list[str]:
         return list(self.albums)
 
+    def add_track(self, track: "FakeTrack") -> None:
+        """Register a track on the Spotify side and, when MusicBrainz knows it, by ISRC, recording and work."""
+        self.tracks[track.id] = track
+        if track.in_musicbrainz:
+            self.by_isrc[track.isrc] = track
+            self.by_recording[track.recording_mbid] = track
+            self.works[track.work_mbid] = track
+
     @classmethod
     def generate(cls, albums: int = 100, *, tracks_per_album: tuple[int, int] = (10, 12), seed: int = 0,
                  long_albums: int = 0, long_album_tracks: int = 120, musicbrainz_share: float = 0.9,
@@ -121,12 +129,8 @@ class FakeCatalog:
                                   rng.randint(90_000, 420_000), rng.random() < 0.15, rng.randint(0, 100),
                                   1, number, mbid(), rng.random() < musicbrainz_share, mbid(),
                                   make_iswc(rng.randrange(10**9)) if rng.random() < iswc_share else None)
-                catalog.tracks[track.id] = track
+                catalog.add_track(track)
                 track_ids.append(track.id)
-                if track.in_musicbrainz:
-                    catalog.by_isrc[track.isrc] = track
-                    catalog.by_recording[track.recording_mbid] = track
-                    catalog.works[track.work_mbid] = track
             album.track_ids = tuple(track_ids)
             catalog.albums[album.id] = album
         return catalog

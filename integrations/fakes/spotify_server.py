@@ -35,11 +35,10 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from integrations.fakes._http import FakeServer, FaultPlan, Response, _Handler, json_response
+from integrations.fakes._http import FakeServer, FaultPlan, Response, json_response
 from integrations.fakes.catalog import FakeAlbum, FakeArtist, FakeCatalog, FakeTrack
 
 ENDPOINTS = ("token", "albums", "album_tracks", "tracks", "artists")
@@ -48,6 +47,18 @@ _MAX_IDS = {"albums": 20, "tracks": 50, "artists": 50}
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response(status, {"error": {"status": status, "message": message}}, headers)
+
+
+def _page(query: dict[str, list[str]]) -> tuple[int, int] | Response:
+    """(offset, limit) of a paged request, as Spotify bounds them (limit 1-50, default 20); else its 400."""
+    try:
+        offset = int(query.get("offset", ["0"])[0])
+        limit = int(query.get("limit", ["20"])[0])
+    except ValueError:
+        return _error(400, "Invalid offset or limit")
+    if offset < 0 or not 1 <= limit <= 50:
+        return _error(400, "Invalid limit")
+    return offset, limit
 
 
 _URI = re.compile(r"^spotify:(track|episode):[0-9A-Za-z]{22}$")
@@ -146,6 +157,8 @@ class RollingWindow:
 class FakeSpotify(FakeServer):
     """Serves `catalog`. `rate_limit=(N, 30.0)` enables the rolling-window 429; `album_page_limit` is the size
     of the tracks page embedded in albums (Spotify: 50)."""
+
+    extra_methods = ("PUT",)  # the playlist endpoints (details, replace items) are PUTs
 
     def __init__(self, catalog: FakeCatalog, plan: FaultPlan | None = None, *, client_id: str = "backbeat-test",
                  client_secret: str = "s3cret-test", expires_in: int = 3600,
@@ -268,13 +281,10 @@ class FakeSpotify(FakeServer):
         album = self.catalog.albums.get(album_id)
         if album is None:
             return _error(404, "Resource not found")
-        try:
-            offset = int(query.get("offset", ["0"])[0])
-            limit = int(query.get("limit", ["20"])[0])
-        except ValueError:
-            return _error(400, "Invalid offset or limit")
-        if offset < 0 or not 1 <= limit <= 50:
-            return _error(400, "Invalid limit")
+        page = _page(query)
+        if isinstance(page, Response):
+            return page
+        offset, limit = page
         return json_response(200, self._tracks_page(album, offset, limit))
 
     # -- documents ---------------------------------------------------------------------------------------
@@ -340,22 +350,6 @@ class FakeSpotify(FakeServer):
         return self.plan.apply(artist.id, doc)
 
     # -- user accounts and playlists ----------------------------------------------------------------------
-
-    def start(self) -> "FakeSpotify":
-        """`FakeServer.start`, with PUT served too (the playlist endpoints need it)."""
-        fake = self
-
-        class Handler(_Handler):
-            server_fake = fake
-            do_PUT = _Handler._serve
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=type(self).__name__, daemon=True)
-        self._thread.start()
-        return self
-
 
     def add_user(self, user_id: str, refresh_token: str, *, development_mode: bool = False,
                  display_name: str | None = None) -> FakeUser:
@@ -505,13 +499,10 @@ class FakeSpotify(FakeServer):
 
 
     def _list_playlists(self, owner: str, query: dict[str, list[str]], path: str) -> Response:
-        try:
-            offset = int(query.get("offset", ["0"])[0])
-            limit = int(query.get("limit", ["20"])[0])
-        except ValueError:
-            return _error(400, "Invalid offset or limit")
-        if offset < 0 or not 1 <= limit <= 50:
-            return _error(400, "Invalid limit")
+        page = _page(query)
+        if isinstance(page, Response):
+            return page
+        offset, limit = page
         mine = self.user_playlists(owner)
         total = len(mine)
 

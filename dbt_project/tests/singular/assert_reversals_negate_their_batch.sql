@@ -11,47 +11,29 @@ reversals as (
     where batch_kind = 'reversal'
 ),
 
-reversal_amounts as (
+-- The lines of both batches of each pair, marked by the side they are on.
+paired_lines as (
     select
         reversals.reversal_batch_id,
+        lines.batch_id = reversals.reversal_batch_id as on_reversal_side,
         coalesce(lines.play_id, '') as play_id,
         lines.account,
         coalesce(lines.party_id, '') as party_id,
         lines.currency,
-        cast(sum(lines.amount_minor) as bigint) as amount_minor
+        lines.amount_minor
     from reversals
-    inner join lines on lines.batch_id = reversals.reversal_batch_id
-    group by reversals.reversal_batch_id, coalesce(lines.play_id, ''), lines.account,
-        coalesce(lines.party_id, ''), lines.currency
-),
-
-reversed_amounts as (
-    select
-        reversals.reversal_batch_id,
-        coalesce(lines.play_id, '') as play_id,
-        lines.account,
-        coalesce(lines.party_id, '') as party_id,
-        lines.currency,
-        cast(sum(lines.amount_minor) as bigint) as amount_minor
-    from reversals
-    inner join lines on lines.batch_id = reversals.reverses_batch_id
-    group by reversals.reversal_batch_id, coalesce(lines.play_id, ''), lines.account,
-        coalesce(lines.party_id, ''), lines.currency
+    inner join lines
+        on lines.batch_id = reversals.reversal_batch_id or lines.batch_id = reversals.reverses_batch_id
 )
 
 select
-    coalesce(reversal_amounts.reversal_batch_id, reversed_amounts.reversal_batch_id) as reversal_batch_id,
-    coalesce(reversal_amounts.play_id, reversed_amounts.play_id) as play_id,
-    coalesce(reversal_amounts.account, reversed_amounts.account) as account,
-    coalesce(reversal_amounts.party_id, reversed_amounts.party_id) as party_id,
-    coalesce(reversal_amounts.currency, reversed_amounts.currency) as currency,
-    reversal_amounts.amount_minor as reversal_minor,
-    reversed_amounts.amount_minor as reversed_minor
-from reversal_amounts
-full outer join reversed_amounts
-    on reversal_amounts.reversal_batch_id = reversed_amounts.reversal_batch_id
-    and reversal_amounts.play_id = reversed_amounts.play_id
-    and reversal_amounts.account = reversed_amounts.account
-    and reversal_amounts.party_id = reversed_amounts.party_id
-    and reversal_amounts.currency = reversed_amounts.currency
-where coalesce(reversal_amounts.amount_minor, 0) + coalesce(reversed_amounts.amount_minor, 0) <> 0
+    reversal_batch_id,
+    play_id,
+    account,
+    party_id,
+    currency,
+    cast(sum(case when on_reversal_side then amount_minor else 0 end) as bigint) as reversal_minor,
+    cast(sum(case when on_reversal_side then 0 else amount_minor end) as bigint) as reversed_minor
+from paired_lines
+group by reversal_batch_id, play_id, account, party_id, currency
+having sum(amount_minor) <> 0
