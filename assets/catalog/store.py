@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from assets.common.quarantine import QUARANTINE, Reject
+from assets.common.quarantine import QUARANTINE, Reject, log_reject_summary
 from integrations.warehouse import Table, Warehouse, WarehouseConnection
 
 _KEYS_PER_DELETE = 1000
@@ -58,6 +58,6 @@ def append_rejects(db: Warehouse, asset: str, rejects: Sequence[Reject],
         now = datetime.now(UTC).replace(tzinfo=None)
         conn.insert(QUARANTINE, QUARANTINE.from_rows(
             [{**asdict(r), "asset": asset, "partition_key": "", "recorded_at": now} for r in new]))
-    for reject in new if log else []:
-        log(f"{asset} rejected: {reject}")
+    if log:
+        log_reject_summary(asset, new, log)
     return len(new)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,50 +86,105 @@ def in_range(parser: Parser, low: int, high: int) -> Parser:
     return parse
 
 
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FIELD_CHARS = 10_000
+
+
 @dataclass
 class ParsedFile:
-    """Rows that passed every field parser (with their line numbers), and the rejects of the others."""
+    """Rows that passed every field parser (with their line numbers), the rejects of the others, and the files
+    that could not be read as a whole (encoding, size, header, broken quoting): their rows are unknown, so a
+    caller must not read their absence as "the file removed these rows"."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    unreadable_files: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every file was read as a whole (rows may still have been rejected one by one)."""
+        return not self.unreadable_files
 
     def extend(self, other: ParsedFile) -> None:
         self.rows.extend(other.rows)
         self.rejects.extend(other.rejects)
+        self.unreadable_files.extend(other.unreadable_files)
+
+    def reject_file(self, source: str, reason: str, row: int | None = None, column: str = "", value: str = "") -> None:
+        self.rejects.append(Reject(source, row, column, value, reason))
+        self.unreadable_files.append(source)
+
+
+def decode_utf8(data: bytes) -> tuple[str | None, str]:
+    """The text of `data` read as UTF-8 (a byte-order mark is dropped), or None and a reason that names the
+    first bad byte, its offset and line, so a person can find it."""
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, (f"is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start:,} (line {line}); "
+                      "re-save the file as UTF-8")
 
 
 def read_csv(path: Path, fields: Mapping[str, Parser], label: str | None = None) -> ParsedFile:
     """Parse `path`; a row with any bad field is rejected whole, with one Reject per bad field.
 
-    Each good row carries `_source_file` and `_row` (line number, header = 1).
+    Each good row carries `_source_file` and `_row` (line number, header = 1). A file that cannot be read as a
+    whole (missing, over `MAX_FILE_BYTES`, not UTF-8, header without the required columns, broken quoting) is one
+    whole-file reject and is listed in `unreadable_files`; it never raises. A field longer than
+    `MAX_FIELD_CHARS` rejects its row, naming the field.
     """
     source = label or str(path)
     parsed = ParsedFile()
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            parsed.reject_file(source, f"is {size:,} bytes; at most {MAX_FILE_BYTES:,} are read")
+            return parsed
+        data = path.read_bytes()
     except OSError as exc:
-        parsed.rejects.append(Reject(source, None, "", "", f"cannot be read: {exc.strerror or exc}"))
+        parsed.reject_file(source, f"cannot be read: {exc.strerror or exc}")
         return parsed
-    with handle:
-        reader = csv.DictReader(handle)
+    content, problem = decode_utf8(data)
+    if content is None:
+        parsed.reject_file(source, problem)
+        return parsed
+    previous_limit = csv.field_size_limit(MAX_FILE_BYTES)
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    try:
         missing = [name for name in fields if name not in (reader.fieldnames or [])]
         if missing:
-            parsed.rejects.append(Reject(source, 1, ",".join(missing), "", "header lacks required columns"))
+            parsed.reject_file(source, "header lacks required columns", 1, ",".join(missing))
             return parsed
         for row_number, raw in enumerate(reader, start=2):
-            values: dict[str, Any] = {"_source_file": source, "_row": row_number}
-            problems = []
-            for name, parser in fields.items():
-                value = raw.get(name) or ""
-                try:
-                    values[name] = parser(value)
-                except FieldError as exc:
-                    problems.append(Reject(source, row_number, name, value, f"{name} {exc}"))
-            if problems:
-                parsed.rejects.extend(problems)
-            else:
-                parsed.rows.append(values)
+            _parse_row(parsed, source, row_number, raw, fields)
+    except csv.Error as exc:
+        good = ParsedFile()
+        good.reject_file(source, f"is not valid CSV: {exc}", reader.line_num)
+        return good
+    finally:
+        csv.field_size_limit(previous_limit)
     return parsed
+
+
+def _parse_row(parsed: ParsedFile, source: str, row_number: int, raw: Mapping[str | None, Any],
+               fields: Mapping[str, Parser]) -> None:
+    values: dict[str, Any] = {"_source_file": source, "_row": row_number}
+    problems = []
+    for name, parser in fields.items():
+        value = raw.get(name) or ""
+        if len(value) > MAX_FIELD_CHARS:
+            problems.append(Reject(source, row_number, name, value[:80] + "...",
+                                   f"{name} is {len(value):,} characters long; at most {MAX_FIELD_CHARS:,} are read"))
+            continue
+        try:
+            values[name] = parser(value)
+        except FieldError as exc:
+            problems.append(Reject(source, row_number, name, value, f"{name} {exc}"))
+    if problems:
+        parsed.rejects.extend(problems)
+    else:
+        parsed.rows.append(values)
 
 
 def reject_duplicates(parsed: ParsedFile, key: Callable[[dict[str, Any]], Any], field_name: str) -> ParsedFile:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -39,13 +40,42 @@ class Reject:
         return f"{where}{what}: {self.reason}"
 
 
+LOGGED_EXAMPLES = 5
+
+
+def summarise_rejects(asset: str, rejects: Sequence[Reject], examples: int = LOGGED_EXAMPLES) -> list[str]:
+    """A few log lines for many rejects: the count by file and reason, then the first `examples` of them.
+
+    A junk file of ten thousand rows is one problem for a person, not ten thousand warnings.
+    """
+    if not rejects:
+        return []
+    if len(rejects) <= examples:
+        return [f"{asset} rejected: {reject}" for reject in rejects]
+    files = Counter(r.source_file for r in rejects)
+    reasons = Counter(r.reason for r in rejects)
+    top = "; ".join(f"{count:,} x {reason}" for reason, count in reasons.most_common(3))
+    lines = [f"{asset} rejected {len(rejects):,} rows or fields in {len(files):,} file(s) "
+             f"(every one is in {QUARANTINE.qualified_name}): {top}"]
+    lines += [f"{asset} rejected (example {n} of {len(rejects):,}): {reject}"
+              for n, reject in enumerate(rejects[:examples], start=1)]
+    return lines
+
+
+def log_reject_summary(asset: str, rejects: Sequence[Reject], log: Callable[[str], object]) -> None:
+    """Log `summarise_rejects` line by line."""
+    for line in summarise_rejects(asset, rejects):
+        log(line)
+
+
 def record_rejects(
     warehouse: Warehouse, asset: str, partition_key: str, rejects: list[Reject],
     log: Callable[[str], object] | None = None,
 ) -> int:
-    """Replace this asset partition's rejects with `rejects` (so a re-run does not pile them up), logging each."""
-    for reject in rejects if log else []:
-        log(f"{asset} rejected: {reject}")
+    """Replace this asset partition's rejects with `rejects` (so a re-run does not pile them up), logging a
+    summary: the table keeps every reject, the log keeps a few examples."""
+    if log:
+        log_reject_summary(asset, rejects, log)
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = [{**asdict(r), "asset": asset, "partition_key": partition_key, "recorded_at": now} for r in rejects]
     frame = QUARANTINE.from_rows(rows)
