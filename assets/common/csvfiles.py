@@ -64,6 +64,29 @@ def boolean(value: str) -> bool:
     raise FieldError("is not true/false or yes/no")
 
 
+def decimal_places(places: int) -> Parser:
+    """A decimal with at most `places` digits after the point: storing it can never round it."""
+
+    def parse(value: str) -> Decimal:
+        number = decimal(value)
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places and number != number.quantize(Decimal(1).scaleb(-places)):
+            raise FieldError(f"has more than {places} decimal places and would be rounded")
+        return number
+
+    return parse
+
+
+def optional_column(parser: Parser, default: str = "") -> Parser:
+    """A field whose column may be absent from the header; an absent column reads as `default`."""
+
+    def parse(value: str) -> Any:
+        return parser(value or default)
+
+    parse.optional_column = True  # type: ignore[attr-defined]
+    return parse
+
+
 def matching(pattern: str, description: str) -> Parser:
     compiled = re.compile(pattern)
 
@@ -99,6 +122,7 @@ class ParsedFile:
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     unreadable_files: list[str] = field(default_factory=list)
+    rejected_raw: list[dict[str, Any]] = field(default_factory=list)  # rejected rows as read, with `_row`
 
     @property
     def complete(self) -> bool:
@@ -109,6 +133,19 @@ class ParsedFile:
         self.rows.extend(other.rows)
         self.rejects.extend(other.rejects)
         self.unreadable_files.extend(other.unreadable_files)
+        self.rejected_raw.extend(other.rejected_raw)
+
+    def rejected_keys(self, key_fields: Mapping[str, Parser]) -> tuple[set[tuple[Any, ...]], bool]:
+        """The keys of the rejected rows (each key field parsed as a good row's would be), and whether some
+        rejected row's key itself could not be read: then nobody knows which rows that file meant to keep."""
+        keys: set[tuple[Any, ...]] = set()
+        unknown = False
+        for raw in self.rejected_raw:
+            try:
+                keys.add(tuple(parser(raw.get(name) or "") for name, parser in key_fields.items()))
+            except FieldError:
+                unknown = True
+        return keys, unknown
 
     def reject_file(self, source: str, reason: str, row: int | None = None, column: str = "", value: str = "") -> None:
         self.rejects.append(Reject(source, row, column, value, reason))
@@ -152,7 +189,8 @@ def read_csv(path: Path, fields: Mapping[str, Parser], label: str | None = None)
     previous_limit = csv.field_size_limit(MAX_FILE_BYTES)
     reader = csv.DictReader(io.StringIO(content, newline=""))
     try:
-        missing = [name for name in fields if name not in (reader.fieldnames or [])]
+        missing = [name for name, parser in fields.items()
+                   if name not in (reader.fieldnames or []) and not getattr(parser, "optional_column", False)]
         if missing:
             parsed.reject_file(source, "header lacks required columns", 1, ",".join(missing))
             return parsed
@@ -183,6 +221,8 @@ def _parse_row(parsed: ParsedFile, source: str, row_number: int, raw: Mapping[st
             problems.append(Reject(source, row_number, name, value, f"{name} {exc}"))
     if problems:
         parsed.rejects.extend(problems)
+        parsed.rejected_raw.append({"_source_file": source, "_row": row_number,
+                                    **{k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}})
     else:
         parsed.rows.append(values)
 
@@ -190,7 +230,8 @@ def _parse_row(parsed: ParsedFile, source: str, row_number: int, raw: Mapping[st
 def reject_duplicates(parsed: ParsedFile, key: Callable[[dict[str, Any]], Any], field_name: str) -> ParsedFile:
     """Keep the first row of each key; later rows with the same key are rejected as duplicates."""
     seen: dict[Any, int] = {}
-    kept = ParsedFile(rejects=list(parsed.rejects))
+    kept = ParsedFile(rejects=list(parsed.rejects), unreadable_files=list(parsed.unreadable_files),
+                      rejected_raw=list(parsed.rejected_raw))
     for row in parsed.rows:
         k = key(row)
         if k in seen:
