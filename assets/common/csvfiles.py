@@ -192,7 +192,7 @@ def read_csv(path: Path, fields: Mapping[str, Parser], label: str | None = None)
         missing = [name for name, parser in fields.items()
                    if name not in (reader.fieldnames or []) and not getattr(parser, "optional_column", False)]
         if missing:
-            parsed.reject_file(source, "header lacks required columns", 1, ",".join(missing))
+            parsed.reject_file(source, "header lacks required columns", None, ",".join(missing))
             return parsed
         for row_number, raw in enumerate(reader, start=2):
             _parse_row(parsed, source, row_number, raw, fields)

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from integrations.warehouse import Column, Warehouse, table
+from integrations.warehouse import Column, Table, Warehouse, table
 
 REFERENCE_CHANGES = table(
     "quarantine",
@@ -206,3 +206,33 @@ def record_reference_event(warehouse: Warehouse, asset: str, result: Reconciled)
                 "rows_kept": result.kept, "examples": ", ".join(result.examples), "recorded_at": now}]))
         if event is not None:
             conn.insert(REFERENCE_CHANGES, REFERENCE_CHANGES.from_rows([event]))
+
+
+def keep_last_good(
+    warehouse: Warehouse,
+    table: Table,
+    asset: str,
+    incoming: pl.DataFrame,
+    *,
+    complete: bool,
+    inbox: Path,
+    key: Sequence[str] | None = None,
+    rejected_keys: set[tuple] | None = None,
+    unknown_rejects: bool = False,
+    routing: Sequence[str] = (),
+    log: Callable[[str], object] | None = None,
+) -> Reconciled:
+    """Reconcile `incoming` with what `table` holds, write the result and the review event, log the notes.
+
+    `key` defaults to the table's primary key. Returns the reconciliation with `frame` as written.
+    """
+    key = list(key or table.primary_key)
+    previous = warehouse.read(table)
+    result = reconcile(asset, previous, table.conform(incoming), key, complete=complete, rejected_keys=rejected_keys,
+                       unknown_rejects=unknown_rejects, routing=routing, approved=read_approvals(inbox))
+    result.frame = table.conform(result.frame)
+    warehouse.replace(table, result.frame)
+    record_reference_event(warehouse, asset, result)
+    for note in result.reasons if log else []:
+        log(f"{asset}: {note}")
+    return result

@@ -8,6 +8,7 @@ from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import record_rejects
+from assets.common.reference import keep_last_good
 from assets.outreach.tables import CONTACTS
 from integrations.warehouse import WarehouseResource
 
@@ -45,11 +46,14 @@ def contacts(context: AssetExecutionContext, data_dir: DataDirResource, warehous
           "source_row": r["_row"]} for r in parsed.rows]
     )
     db = warehouse.client()
-    db.replace(CONTACTS, frame)
+    rejected_keys, unknown = parsed.rejected_keys({"email": CONTACT_FIELDS["email"]})
+    kept = keep_last_good(db, CONTACTS, "outreach/contacts", frame, complete=parsed.complete, inbox=data_dir.inbox,
+                          key=["email"], rejected_keys=rejected_keys, unknown_rejects=unknown, log=context.log.warning)
+    frame = kept.frame
     record_rejects(db, "outreach/contacts", "", parsed.rejects, context.log.warning)
     return MaterializeResult(
         metadata=table_metadata(frame.drop("email"), rejected_rows=len(parsed.rejects),
-                                consenting=int(frame["consent"].sum()) if frame.height else 0)
+                                consenting=int(frame["consent"].sum()) if frame.height else 0, **kept.metadata())
     )
 
 

@@ -19,8 +19,10 @@ from assets.catalog.tables import TRACKS
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import QUARANTINE, Reject, record_rejects
+from assets.common.reference import keep_last_good, read_approvals, record_reference_event
 from assets.rights import intake, review, rules
 from assets.rights.identifiers import ipi_problem, isrc_problem, iswc_problem, normalise_iswc
+from assets.rights.in_force import splits_in_force
 from assets.rights.tables import (
     CONTRACT_PARTIES,
     CONTRACTS,
@@ -156,23 +158,31 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
 
     issues = VALIDATION_ISSUES.from_rows(rules.finding_rows(findings))
     task_frame = REVIEW_TASKS.from_rows(tasks)
-    splits = SPLITS.from_rows(review.approved_splits(sets, statuses, tasks))
-    recordings = RECORDINGS.from_rows(_recordings(sets, tracks))
-    works = WORKS.from_rows(_works(sets, splits, tracks))
-    parties = PARTIES.from_rows(_parties(register, sets, splits))
+    previous_splits = db.read(SPLITS)
+    unsettled = {(t["subject_type"], t["subject_id"]) for t in tasks if t["status"] in ("blocked", "open")}
+    unreadable = db.read(QUARANTINE, "asset = ? AND row_number IS NULL", [INTAKE_ASSET])["source_file"].to_list()
+    splits, in_force = splits_in_force(previous_splits, SPLITS.from_rows(review.approved_splits(sets, statuses, tasks)),
+                                       unsettled, unreadable, read_approvals(data_dir.inbox))
+    previous_recordings = db.read(RECORDINGS)
+    recordings = _with_earlier(RECORDINGS.from_rows(_recordings(sets, tracks)), previous_recordings, "recording_id",
+                               _subjects(splits, "recording"))
+    works = _with_earlier(WORKS.from_rows(_works(sets, splits, tracks)), db.read(WORKS), "work_id",
+                          _subjects(splits, "work"))
+    parties = PARTIES.from_rows(_parties(register, sets, splits, db.read(PARTIES)))
     identifiers = PARTY_IDENTIFIERS.from_rows(
         [{"party_id": p, "scheme": "IPI", "value": ipi} for p, ipi in parties.select("party_id", "ipi").iter_rows()
          if ipi])
 
     # Queue before writing: if the write fails the next run queues again; the reverse could lose a restatement.
-    previous_splits = db.read(SPLITS)
-    previous_recordings = db.read(RECORDINGS)
     changed = changed_subjects(previous_splits, splits)
     queued = _queue_restatements(db, changed, pl.concat([recordings, previous_recordings]))
 
     db.replace(VALIDATION_ISSUES, issues)
     db.replace(REVIEW_TASKS, task_frame)
     db.replace(SPLITS, splits)
+    record_reference_event(db, SPLITS_ASSET, in_force)
+    for note in in_force.reasons:
+        context.log.warning(f"{SPLITS_ASSET}: {note}")
     db.replace(WORKS, works)
     db.replace(RECORDINGS, recordings)
     db.replace(PARTIES, parties)
@@ -195,7 +205,7 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
         task_frame, decisions_read=len(decisions), decisions_rejected=len(decision_rejects) + len(applied_rejects)))
     yield MaterializeResult(asset_key=_key("splits"), metadata=table_metadata(
         splits, **{f"split_sets_{s}": n for s, n in status_counts.items()},
-        subjects_changed=len(changed), restatements_queued=queued))
+        subjects_changed=len(changed), restatements_queued=queued, **in_force.metadata()))
     yield MaterializeResult(asset_key=_key("works"), metadata=table_metadata(works))
     yield MaterializeResult(asset_key=_key("recordings"), metadata=table_metadata(recordings))
     yield MaterializeResult(asset_key=_key("parties"), metadata=table_metadata(
@@ -205,6 +215,19 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
 
 def _first(values: Iterable[Any]) -> Any:
     return next((v for v in values if v), None)
+
+
+def _subjects(splits: pl.DataFrame, kind: str) -> set[str]:
+    return set(splits.filter(pl.col("subject_type") == kind)["subject_id"].to_list())
+
+
+def _with_earlier(frame: pl.DataFrame, earlier: pl.DataFrame, key: str, wanted: set[str]) -> pl.DataFrame:
+    """`frame` plus the earlier rows of the `wanted` keys it lacks: the works and recordings of splits kept in
+    force from an earlier run stay registered."""
+    missing = wanted - set(frame[key].to_list())
+    if not missing:
+        return frame
+    return pl.concat([frame, earlier.filter(pl.col(key).is_in(sorted(missing)))]).sort(key)
 
 
 def _works(sets: dict[str, rules.SplitSet], splits: pl.DataFrame, tracks: pl.DataFrame) -> list[dict[str, Any]]:
@@ -240,12 +263,18 @@ def _recordings(sets: dict[str, rules.SplitSet], tracks: pl.DataFrame) -> list[d
 
 
 def _parties(register: intake.PartyRegister, sets: dict[str, rules.SplitSet],
-             splits: pl.DataFrame) -> list[dict[str, Any]]:
-    """The register's parties, plus parties a reviewer approved on a split before they were registered."""
+             splits: pl.DataFrame, previous: pl.DataFrame) -> list[dict[str, Any]]:
+    """The register's parties, plus parties a reviewer approved on a split before they were registered (from
+    `previous` when that split is kept in force from an earlier run)."""
     rows = {p.party_id: {"party_id": p.party_id, "name": p.name, "ipi": p.ipi, "party_type": p.party_type,
                          "source_file": register.source_file} for p in register.parties.values()}
+    earlier = {row["party_id"]: row for row in previous.to_dicts()}
     for set_id, party_id in splits.select("split_set_id", "party_id").iter_rows():
         if party_id in rows:
+            continue
+        if set_id not in sets:
+            if party_id in earlier:
+                rows[party_id] = earlier[party_id]
             continue
         lines = [line for line in sets[set_id].lines if line["party_id"] == party_id]
         rows[party_id] = {
@@ -310,10 +339,14 @@ def rights_contracts(context: AssetExecutionContext, data_dir: DataDirResource, 
     known = set(db.read(PARTIES)["party_id"].to_list())
     contracts, parties, rejects = intake.read_contracts(data_dir.inbox / GROUP / "contracts.csv", "contracts.csv",
                                                         known)
-    contract_frame = CONTRACTS.from_rows(contracts).sort("contract_id")
-    party_frame = CONTRACT_PARTIES.from_rows(parties).sort("contract_id", "party_id")
-    db.replace(CONTRACTS, contract_frame)
-    db.replace(CONTRACT_PARTIES, party_frame)
+    # Contracts are few and each is read whole: an unreadable file or any rejected row removes none of them.
+    complete = not any(r.row_number is None for r in rejects)
+    contract_frame = keep_last_good(db, CONTRACTS, CONTRACTS_ASSET, CONTRACTS.from_rows(contracts), complete=complete,
+                                    inbox=data_dir.inbox, unknown_rejects=bool(rejects),
+                                    log=context.log.warning).frame.sort("contract_id")
+    party_frame = keep_last_good(db, CONTRACT_PARTIES, "rights/contract_parties", CONTRACT_PARTIES.from_rows(parties),
+                                 complete=complete, inbox=data_dir.inbox, unknown_rejects=bool(rejects),
+                                 log=context.log.warning).frame.sort("contract_id", "party_id")
     record_rejects(db, CONTRACTS_ASSET, "", rejects, context.log.warning)
     yield MaterializeResult(asset_key=_key("contracts"), metadata=table_metadata(contract_frame,
                                                                                  rejected=len(rejects)))

@@ -187,7 +187,7 @@ def read_typed_sheet(path: Path, label: str, register: PartyRegister) -> tuple[l
     if not {"party_id", "party_name"} & set(header):
         missing.append("party_id")
     if missing:
-        return [], [Reject(label, 1, ",".join(missing), "", "header lacks required columns")]
+        return [], [Reject(label, None, ",".join(missing), "", "header lacks required columns")]
     lines, rejects = [], []
     for row_number, record in records[1:]:
         if not any(v.strip() for v in record.values()):

@@ -85,7 +85,7 @@ def test_bad_rows_and_files_are_rejected_naming_file_row_and_field(rights_inbox,
     read = intake.read_split_sheets(folder, rights_inbox, register)
     rejects = [(r.source_file.removeprefix("split_sheets/"), r.row_number, r.field) for r in read.rejects]
     assert rejects == [
-        ("broken.png", None, ""), ("broken.xlsx", None, ""), ("no_role.csv", 1, "role"), ("notes.txt", None, ""),
+        ("broken.png", None, ""), ("broken.xlsx", None, ""), ("no_role.csv", None, "role"), ("notes.txt", None, ""),
         ("rows.csv", 2, "valid_from"), ("rows.csv", 3, "recording_id"), ("rows.csv", 4, "subject_type"),
         ("rows.csv", 5, "party_id"),
     ]

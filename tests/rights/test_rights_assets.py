@@ -12,6 +12,7 @@ from assets.airplay.tables import PLAYLOGS
 from assets.catalog.tables import TRACKS
 from assets.common.paths import DataDirResource
 from assets.rights import review
+from assets.common.reference import append_approval
 from assets.rights.assets import rights_contracts, split_set_review, split_sheet_intake, validation_rules
 from assets.rights.checks import (
     approved_splits_name_known_parties,
@@ -165,9 +166,34 @@ def test_rights_assets_block_review_approve_and_restate(warehouse_url, rights_in
     new_queue = _queue(db)[len(first_queue):]
     assert sorted((s, d) for s, d, _ in new_queue) == [NORTH_DAY, SOUTH_DAY]
     assert {reason for *_, reason in new_queue} == {"approved splits changed: work W1, work W3"}
+    before_latin1 = _snapshot(db)
 
-    # Withdrawing the sheet withdraws its approvals: every subject changes, their plays are restated.
-    (rights_inbox / "split_sheets" / "sheet.csv").unlink()
+    # A correction whose shares sum to 100.01 % is blocked, and W1's approved 60/40 stays in force meanwhile.
+    _sheet(rs, rights_inbox, w1_shares=("60", "40.01"))
+    _run(warehouse_url, data_dir)
+    assert db.query("SELECT party_id, share_bp FROM rights.splits WHERE subject_id = 'W1' ORDER BY 1").rows() == w1
+    assert db.scalar("SELECT status FROM rights.review_tasks WHERE subject_id = 'W1'") == "blocked"
+    assert len(_queue(db)) == len(first_queue) + len(new_queue)
+    _sheet(rs, rights_inbox, w1_shares=("60", "40"))
+
+    # Re-saved as latin-1, the sheet cannot be read: every approved split stays in force, nothing is restated.
+    sheet = rights_inbox / "split_sheets" / "sheet.csv"
+    good = sheet.read_bytes()
+    sheet.write_bytes(good.replace(b"Newcomer", "Newcomer \xd6".encode("latin-1")))
+    _run(warehouse_url, data_dir)
+    assert _snapshot(db)["splits"] == before_latin1["splits"]
+    assert len(_queue(db)) == len(first_queue) + len(new_queue)
+    assert db.query("SELECT status, rows_kept FROM quarantine.reference_changes").rows() == [("kept", 3)]
+    sheet.write_bytes(good)
+
+    # Withdrawing the sheet would withdraw every approval: held for a person, then applied once approved; every
+    # subject changes and their plays are restated.
+    sheet.unlink()
+    _run(warehouse_url, data_dir)
+    assert db.scalar("SELECT count(*) FROM rights.splits") == 7
+    change, status, removed = db.query("SELECT change_id, status, rows_removed FROM quarantine.reference_changes").row(0)
+    assert (status, removed) == ("held", 3)
+    append_approval(data_dir / "inbox", change, "rights-manager")
     _run(warehouse_url, data_dir)
     assert db.scalar("SELECT count(*) FROM rights.splits") == 0
     assert sorted((s, d) for s, d, _ in _queue(db)[len(first_queue) + len(new_queue):]) == [NORTH_DAY, SOUTH_DAY]
