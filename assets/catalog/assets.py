@@ -4,6 +4,7 @@ audio features, golden recordings resolved across sources, and the Rekordbox exp
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 from dagster import (
@@ -52,6 +53,7 @@ from assets.common import csvfiles as f
 from assets.common.metadata import preview, table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
+from assets.common.safe_paths import PathOutsideRoot, confined_path
 from audio.decode import AudioDecodeError
 from integrations.musicbrainz import MusicBrainzResource
 from integrations.spotify import SpotifyResource
@@ -72,12 +74,22 @@ TRACK_FIELDS = {
     "explicit": f.boolean,
     "popularity": f.in_range(f.integer, 0, 100),
     "work_id": f.optional_text,
-    "audio_path": f.optional_text,
+    "audio_path": f.optional_relative_path,
 }
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _audio_path_problem(catalog_dir: Path, audio_path: str) -> tuple[str, str, str] | None:
+    """(field, value, reason) when `audio_path` leaves the catalog folder or names no file."""
+    try:
+        if not confined_path(catalog_dir, audio_path).is_file():
+            return ("audio_path", audio_path, "audio file does not exist")
+    except PathOutsideRoot as exc:
+        return ("audio_path", audio_path, str(exc))
+    return None
 
 
 @asset(
@@ -126,8 +138,8 @@ def catalog_tracks(
         problem = None
         if row["artist_id"] not in known_artists:
             problem = ("artist_id", row["artist_id"], "artist_id is not in catalog.artists")
-        elif row["audio_path"] and not (catalog_dir / row["audio_path"]).is_file():
-            problem = ("audio_path", row["audio_path"], "audio file does not exist")
+        elif row["audio_path"]:
+            problem = _audio_path_problem(catalog_dir, row["audio_path"])
         if problem:
             rejects.append(Reject(row["_source_file"], row["_row"], *problem))
         else:
@@ -371,8 +383,8 @@ def audio_features(context: AssetExecutionContext, config: AudioFeaturesConfig, 
     rows, rejects, computed, reused = [], [], 0, 0
     started = time.perf_counter()
     for track_id, audio_path, genre in tracks.select("track_id", "audio_path", "genre").iter_rows():
-        path = root / audio_path
         try:
+            path = confined_path(root, audio_path)
             digest = content_hash(path)
             before = previous.get(track_id)
             if before is not None and before.reusable(digest, provenance):

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from assets.catalog.dj import Key, KeyParseError, normalise_bpm
+from assets.common.safe_paths import confined_path
 from audio.decode import decode_audio
 from audio.features import FEATURE_RATE, PROVENANCE, AudioFeatures, compute_features
 
@@ -121,7 +122,7 @@ def rekordbox_frame(tracks: pl.DataFrame, artists: pl.DataFrame, features: pl.Da
         .join(best, on="track_id", how="left")
         .sort("track_id")
     )
-    locations = [str((audio_root / p).resolve()) for p in frame["audio_path"].to_list()]
+    locations = [str(confined_path(audio_root, p)) for p in frame["audio_path"].to_list()]
     return frame.select(
         "track_id",
         pl.coalesce("g_title", "title").alias("title"),

@@ -87,6 +87,18 @@ def optional_column(parser: Parser, default: str = "") -> Parser:
     return parse
 
 
+def optional_relative_path(value: str) -> str | None:
+    """A path relative to a data folder, or None when empty; absolute paths and `..` are refused."""
+    from assets.common.safe_paths import relative_path_problem
+
+    if not value.strip():
+        return None
+    problem = relative_path_problem(value)
+    if problem:
+        raise FieldError(problem)
+    return value.strip()
+
+
 def matching(pattern: str, description: str) -> Parser:
     compiled = re.compile(pattern)
 
