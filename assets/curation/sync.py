@@ -229,8 +229,7 @@ def sync_account(account: Account | None, jobs: Sequence[SyncJob],
         return [SyncOutcome(j, NOT_CONFIGURED, "exported", error="Spotify is not configured") for j in jobs]
     client = make_client(account)
     if not client.connected:
-        reason = (f"account {account.account_id} has no stored refresh token: run `backbeat curation account "
-                  f"connect {account.account_id} --refresh-token-env VAR`")
+        reason = client.not_connected_reason(account.account_id)
         return [SyncOutcome(j, NOT_CONNECTED, "exported", error=reason) for j in jobs]
     outcomes: list[SyncOutcome] = []
     stopped: tuple[str, str] | None = None
@@ -334,7 +333,7 @@ def refresh_account_tokens(accounts: Sequence[Account], make_client: Callable[[A
         client = make_client(account)
         try:
             if not client.connected:
-                row.update(status=NOT_CONNECTED, error="no stored refresh token")
+                row.update(status=NOT_CONNECTED, error=client.not_connected_reason(account.account_id))
             else:
                 expires = client.token_cache.expires_at
                 if not expires or expires - clock <= refresh_within_s:

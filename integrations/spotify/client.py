@@ -103,6 +103,7 @@ class EncryptedTokenCache(CacheHandler):
         self._token: dict[str, Any] | None = None
         self._loaded = store is None
         self._generation = 0
+        self.unreadable: str | None = None  # why a stored token exists but could not be decrypted
 
     def __repr__(self) -> str:
         return f"EncryptedTokenCache(name={self._name!r}, store={self._store!r})"
@@ -114,6 +115,7 @@ class EncryptedTokenCache(CacheHandler):
                 try:
                     self._token = self._store.load(self._name) if self._store else None
                 except SecretStoreError as exc:
+                    self.unreadable = str(exc)
                     log.warning("ignoring the stored Spotify token: %s", exc)
             return dict(self._token) if self._token else None
 

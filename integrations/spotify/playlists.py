@@ -194,6 +194,17 @@ class SpotifyPlaylistClient:
         token = self.token_cache.get_cached_token()
         return bool(token and token.get("refresh_token"))
 
+    def not_connected_reason(self, account_id: str) -> str:
+        """Why the account is not connected, in words a person can act on: a token that exists but cannot be
+        decrypted (the secret key changed) is not the same as no token at all."""
+        self.token_cache.get_cached_token()
+        if self.token_cache.unreadable:
+            return (f"account {account_id}: tokens exist but cannot be decrypted with this key "
+                    f"({self.token_cache.unreadable}); set the BACKBEAT_SECRET_KEY they were stored with, or "
+                    f"reconnect: `backbeat curation account connect {account_id} --refresh-token-env VAR`")
+        return (f"account {account_id} has no stored refresh token: run `backbeat curation account connect "
+                f"{account_id} --refresh-token-env VAR`")
+
     @contextmanager
     def _token_errors(self) -> Iterator[None]:
         """A token request Spotify refuses for good (revoked, wrong client) becomes `TokenRefused`; the rest

@@ -184,6 +184,19 @@ def test_unconnected_and_revoked_accounts_are_recorded_not_raised(rig: Rig) -> N
     assert rig.server.count("create_playlist") == 0
 
 
+def test_tokens_stored_under_another_key_are_named_as_such_not_as_missing(rig: Rig) -> None:
+    other_key = TokenStore(rig.store.directory, TokenStore.generate_key())
+    outcomes = sync_all(jobs_for(DAY, {"second": [1]}), ACCOUNTS, lambda a: rig.resource.client(
+        a.account_id, a.spotify_user_id, store=other_key))
+    [outcome] = outcomes
+    assert outcome.status == "not_connected"
+    assert "tokens exist but cannot be decrypted with this key" in outcome.error
+    assert "no stored refresh token" not in outcome.error
+    rows = refresh_account_tokens([SECOND], lambda a: rig.resource.client(a.account_id, a.spotify_user_id,
+                                                                          store=other_key), {})
+    assert rows[0]["status"] == "not_connected" and "cannot be decrypted" in rows[0]["error"]
+
+
 def test_the_breaker_stops_an_account_that_keeps_failing(rig: Rig) -> None:
     rig.server.plan.fail_next("create_playlist", 100, 502)
     outcomes = rig.sync(jobs_for(DAY, {"main": [1, 2, 3]}), max_attempts=5)
