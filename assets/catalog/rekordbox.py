@@ -33,6 +33,7 @@ import polars as pl
 from pyrekordbox.rbxml import Node, RekordboxXml, Track, encode_path
 
 from assets.catalog.dj import Key, KeyParseError
+from assets.common.human_exports import xml_text
 
 PRODUCT_NAME = "Backbeat"
 PRODUCT_VERSION = "1.0"
@@ -168,10 +169,10 @@ def _float_attr(element: ET.Element, name: str) -> float | None:
 
 
 def _owned_attributes(track: DjTrack, report: ExportReport) -> dict[str, str]:
-    attrs: dict[str, str] = {"Name": track.title}
+    attrs: dict[str, str] = {"Name": xml_text(track.title)}
     for name, value in (("Artist", track.artist), ("Album", track.album), ("Genre", track.genre)):
         if value:
-            attrs[name] = str(value)
+            attrs[name] = xml_text(str(value))
     kind = _KIND_BY_SUFFIX.get(Path(str(track.location)).suffix.lower())
     if kind:
         attrs["Kind"] = kind

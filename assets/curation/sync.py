@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from assets.common.human_exports import single_line, spreadsheet_row
 from assets.curation.planner import UNASSIGNED, Account
 from integrations.resilience import (
     CircuitOpen,
@@ -168,22 +169,23 @@ def write_export(folder: Path, job: SyncJob) -> tuple[Path, Path]:
     """The snapshot as an extended M3U of Spotify URIs and a CSV a person can publish from."""
     folder.mkdir(parents=True, exist_ok=True)
     m3u, table = folder / f"{export_stem(job)}.m3u", folder / f"{export_stem(job)}.csv"
-    lines = ["#EXTM3U", f"#PLAYLIST:{job.name}", f"#EXTALB:{job.description}"]
+    lines = ["#EXTM3U", f"#PLAYLIST:{single_line(job.name)}", f"#EXTALB:{single_line(job.description)}"]
     for t in job.tracks:
-        label = f"{t.artist or 'Unknown artist'} - {t.title or t.track_id}"
+        label = single_line(f"{t.artist or 'Unknown artist'} - {t.title or t.track_id}")
         seconds = round(t.duration_ms / 1000) if t.duration_ms else -1
         if t.spotify_uri:
-            lines += [f"#EXTINF:{seconds},{label}", t.spotify_uri]
+            lines += [f"#EXTINF:{seconds},{label}", single_line(t.spotify_uri)]
         else:  # players ignore comment lines; a person still sees what to add by hand
-            lines.append(f"# not on Spotify: ISRC {t.isrc or 'unknown'} — {label} ({t.skip_reason})")
+            lines.append(single_line(f"# not on Spotify: ISRC {t.isrc or 'unknown'} — {label} ({t.skip_reason})"))
     m3u.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["position", "spotify_uri", "isrc", "title", "artist", "album", "duration_ms", "track_id",
                          "note"])
         for t in job.tracks:
-            writer.writerow([t.position, t.spotify_uri or "", t.isrc or "", t.title or "", t.artist or "",
-                             t.album or "", t.duration_ms or "", t.track_id, t.skip_reason or ""])
+            writer.writerow(spreadsheet_row([t.position, t.spotify_uri or "", t.isrc or "", t.title or "",
+                                             t.artist or "", t.album or "", t.duration_ms or "", t.track_id,
+                                             t.skip_reason or ""]))
     return m3u, table
 
 
