@@ -37,7 +37,8 @@ def test_catalog_tracks_reject_hostile_audio_paths_naming_row_and_field(tmp_path
     (catalog / "audio").mkdir(parents=True)
     (catalog / "audio" / "t1.wav").write_bytes(b"RIFF")
     (catalog / "artists.csv").write_text("artist_id,name,country\nA1,Artist,NL\n")
-    header = "track_id,isrc,title,artist_id,album,release_date,duration_ms,genre,explicit,popularity,work_id,audio_path\n"
+    header = ("track_id,isrc,title,artist_id,album,release_date,duration_ms,genre,explicit,popularity,work_id,"
+              "audio_path\n")
     rows = [f"T{n},NLBB1260000{n},Song {n},A1,,2026-01-01,180000,pop,no,50,,{path}"
             for n, path in enumerate(["audio/t1.wav", "../../../../etc/passwd", "/etc/passwd"], start=1)]
     (catalog / "tracks.csv").write_text(header + "\n".join(rows) + "\n")
