@@ -11,8 +11,8 @@ import assets.rights as rights_defs
 from assets.airplay.tables import PLAYLOGS
 from assets.catalog.tables import TRACKS
 from assets.common.paths import DataDirResource
-from assets.rights import review
 from assets.common.reference import append_approval
+from assets.rights import review
 from assets.rights.assets import rights_contracts, split_set_review, split_sheet_intake, validation_rules
 from assets.rights.checks import (
     approved_splits_name_known_parties,
@@ -191,7 +191,8 @@ def test_rights_assets_block_review_approve_and_restate(warehouse_url, rights_in
     sheet.unlink()
     _run(warehouse_url, data_dir)
     assert db.scalar("SELECT count(*) FROM rights.splits") == 7
-    change, status, removed = db.query("SELECT change_id, status, rows_removed FROM quarantine.reference_changes").row(0)
+    change, status, removed = db.query(
+        "SELECT change_id, status, rows_removed FROM quarantine.reference_changes").row(0)
     assert (status, removed) == ("held", 3)
     append_approval(data_dir / "inbox", change, "rights-manager")
     _run(warehouse_url, data_dir)
