@@ -9,12 +9,13 @@ export DAGSTER_HOME
 export PATH := $(BIN):$(PATH)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help setup demo ui docs test lint clean
+.PHONY: help setup demo ui docs notebook test lint clean
 
 help:
 	@echo "make demo   set up, generate demo data, materialize the whole graph, print a summary"
 	@echo "make ui     Dagster UI on http://127.0.0.1:3000"
 	@echo "make docs   dbt docs on http://127.0.0.1:8080"
+	@echo "make notebook  JupyterLab on http://127.0.0.1:8888 with notebooks/finance_export.ipynb (after make demo)"
 	@echo "make test   set up and run the test suite"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -41,6 +42,11 @@ ui: setup
 docs: setup
 	$(BIN)/backbeat dbt docs-generate
 	$(BIN)/backbeat dbt docs-serve --port 8080
+
+# The notebook reads the published finance export of BACKBEAT_DATA_DIR (default data/): Parquet, no DuckDB lock.
+notebook: setup
+	BACKBEAT_DATA_DIR=$(or $(BACKBEAT_DATA_DIR),$(CURDIR)/data) $(BIN)/jupyter lab --ip=127.0.0.1 --port=8888 \
+		--no-browser notebooks/finance_export.ipynb
 
 test: setup
 	$(BIN)/pytest -q
