@@ -23,6 +23,7 @@ import copy
 import hashlib
 import math
 import os
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +31,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import polars as pl
-from pyrekordbox.rbxml import Node, RekordboxXml, Track, encode_path
 
 from assets.catalog.dj import Key, KeyParseError
 from assets.common.human_exports import xml_text
+
+# pyrekordbox's import runs `warnings.simplefilter("always", DeprecationWarning)` for the whole process, which
+# would print every deprecation in every library on every call: keep its filters from leaking.
+with warnings.catch_warnings():
+    from pyrekordbox.rbxml import Node, RekordboxXml, Track, encode_path
 
 PRODUCT_NAME = "Backbeat"
 PRODUCT_VERSION = "1.0"
