@@ -3,6 +3,10 @@
 Consecutive chunks of one broadcast agree on where the song *started* (chunk start − position in the
 track ÷ playback speed), even though each chunk sees a different part of it; that implied origin is what
 ties detections together. A replay of the same song later has a different origin, so it stays separate.
+
+A station airs one thing at a time as far as billing goes: the plays of one station never overlap. Where two
+songs crossfade, both fingerprints match the mixed seconds; each of those seconds goes to one of the two plays
+(``_share_crossfades``), never to both.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ END_SLACK_S = 10.0  # ... provided the piece before it reached this close to the
 # A DJ talking over an intro, a crossfade or a quiet fade can hide this much of a song's top or end from the
 # fingerprints; it can count towards a short song's play (``_unheard_edges``).
 EDGE_S = 15.0
+# Two songs heard together for at most this long are a crossfade: the seconds go to the incoming song
+# (``_share_crossfades``). A longer stretch claimed by two tracks is cut in the middle.
+CROSSFADE_S = 10.0
 
 PLAY_SCHEMA: dict[str, pl.DataType] = {
     "station_id": pl.String(),
@@ -64,6 +71,9 @@ def merge_detections(
     Pieces of one track whose airtime touches are one play even when their origins differ (repetitive music);
     an immediate replay is told apart by the song starting from its top right after it reached its end, which
     ``track_durations_s`` (seconds per track id) makes certain; without it, a restart from the top suffices.
+    Plays of one station never overlap: airtime that two plays claim is split between them, a crossfade's
+    going to the incoming song (``_share_crossfades``), and a play left with less than ``min_play_s`` of its own
+    is dropped.
     """
     missing = set(REQUIRED_DETECTION_COLUMNS) - set(detections.columns)
     if missing:
@@ -160,7 +170,8 @@ def merge_detections(
             runner_up_confidence=pl.col("runner_up_confidence").max(),
         )
         .pipe(_unheard_edges, spans, min_play_s)
-        .filter((pl.col("end") - pl.col("start")).dt.total_microseconds() >= min_play_s * 1_000_000)
+        .pipe(_share_crossfades, min_play_s)
+        # Rounding to the second is monotone: plays that do not overlap still do not.
         .with_columns(start_utc=pl.col("start").dt.round("1s"), end_utc=pl.col("end").dt.round("1s"))
     )
     return (
@@ -218,4 +229,63 @@ def _unheard_edges(plays: pl.DataFrame, spans: pl.DataFrame, min_play_s: float) 
                                     pl.min_horizontal(track_end, pl.col("reach_after"), pl.col("next_start"))))
             .otherwise(pl.col("end"))
         )
+    )
+
+
+def _share_crossfades(plays: pl.DataFrame, min_play_s: float) -> pl.DataFrame:
+    """Plays of at least ``min_play_s``, made disjoint per station: each shared second goes to one play.
+
+    Two songs crossfading are both heard in the mixed seconds, so consecutive plays can claim the same second;
+    billed per second, it would be charged and credited twice. Taking the plays of a station in order of start,
+    where a play begins before the previous one ends, the shared seconds (up to the earlier of their ends) are
+    cut: the previous play ends and the next begins at the cut. A crossfade (at most ``CROSSFADE_S`` shared) is
+    cut where the incoming song is first heard, as a station's log has it: a play starts when its song does
+    and the song before runs until then, so start times stay what was heard. A longer shared stretch (two tracks
+    claiming the same audio) is cut in the middle. Where in shared seconds one song stops counting is not
+    observable, so the cut may move within them to let both songs keep ``min_play_s`` (a short song heard for
+    31 s, 3 of them in a crossfade, stays a play). The cut never moves before the previous play's own start, so
+    a play buried in others can be left with nothing. A play left with less than ``min_play_s`` of its own is
+    not a play: it is dropped and the split redone with its neighbours' heard extents, until every play keeps
+    ``min_play_s``. The result's plays are disjoint: each ends where or before the next starts.
+    """
+    min_us = int(round(min_play_s * 1_000_000))
+    crossfade_us = int(round(CROSSFADE_S * 1_000_000))
+    length = (pl.col("end") - pl.col("start")).dt.total_microseconds()
+    kept = plays.filter(length >= min_us).sort("station_id", "start", "end", "track_id")
+    while True:
+        stations = kept["station_id"].to_list()
+        starts = kept["start"].dt.epoch("us").to_list()
+        ends = kept["end"].dt.epoch("us").to_list()
+        for i in range(1, len(starts)):
+            if stations[i] == stations[i - 1] and starts[i] < ends[i - 1]:
+                shared_from, shared_to = starts[i], min(ends[i - 1], ends[i])
+                crossfade = shared_to - shared_from <= crossfade_us
+                cut = shared_from if crossfade else (shared_from + shared_to) // 2
+                if starts[i - 1] + min_us <= ends[i] - min_us:  # both can stay plays: let them
+                    cut = min(max(cut, starts[i - 1] + min_us), ends[i] - min_us, shared_to)
+                    cut = max(cut, shared_from)
+                cut = max(cut, starts[i - 1])
+                ends[i - 1], starts[i] = cut, cut
+        long_enough = pl.Series([end - start >= min_us for start, end in zip(starts, ends, strict=True)],
+                                dtype=pl.Boolean)
+        if long_enough.all():
+            return kept.with_columns(start=pl.Series(starts, dtype=pl.Int64).cast(pl.Datetime("us")),
+                                     end=pl.Series(ends, dtype=pl.Int64).cast(pl.Datetime("us")))
+        kept = kept.filter(long_enough)
+
+
+def overlapping_plays(plays: pl.DataFrame) -> pl.DataFrame:
+    """Plays that begin before the previous play of their station ends, each beside that previous play.
+
+    ``plays`` needs ``station_id``, ``start_utc`` and ``end_utc``; every other column is carried, and the previous
+    play's columns come suffixed ``_before``, with ``overlap_s`` the seconds both claim. Plays are taken in order
+    of start, so any overlap at a station yields at least one row: empty means its plays are disjoint.
+    """
+    ordered = plays.sort("station_id", "start_utc", "end_utc")
+    before = ordered.select(pl.all().shift(1).over("station_id").name.suffix("_before"))
+    return (
+        pl.concat([ordered, before], how="horizontal")
+        .filter(pl.col("start_utc") < pl.col("end_utc_before"))
+        .with_columns(overlap_s=(pl.min_horizontal("end_utc", "end_utc_before") - pl.col("start_utc"))
+                      .dt.total_microseconds() / 1e6)
     )

@@ -1,11 +1,12 @@
 """What ``backbeat.scoring.score_plays`` does not give: the split per degradation profile, false plays per
-station-hour, recall on the plays aired at a changed speed, and plays reported more than once. The matching
-rules stay the scorer's own."""
+station-hour, recall on the plays aired at a changed speed, plays reported more than once, and plays of a station
+that overlap (their shared seconds would be billed twice). The matching rules stay the scorer's own."""
 
 from __future__ import annotations
 
 import polars as pl
 
+from audio.plays import overlapping_plays
 from backbeat.scoring import score_plays
 
 
@@ -25,6 +26,7 @@ def _score(plays: pl.DataFrame, truth: pl.DataFrame, hours: float) -> dict:
     speed_truth = truth.filter(pl.col("speed") != 1.0)
     speed = score_plays(plays, speed_truth)
     false_plays = score.predicted_plays - score.correct_predictions
+    overlaps = overlapping_plays(plays)
     return {
         "station_hours": hours,
         "truth_plays": score.truth_plays,
@@ -36,6 +38,8 @@ def _score(plays: pl.DataFrame, truth: pl.DataFrame, hours: float) -> dict:
         "false_plays_per_hour": false_plays / hours if hours else None,
         "median_start_error_s": score.median_start_error_s,
         "duplicate_plays": _duplicates(plays, truth),
+        "overlapping_plays": overlaps.height,
+        "overlapping_seconds": float(overlaps["overlap_s"].sum()),
         "speed_truth_plays": speed.truth_plays,
         "speed_found": speed.found,
         "speed_recall": speed.recall if speed.truth_plays else None,

@@ -7,7 +7,8 @@ its own child process, so its wall time, CPU time (user + system, ffmpeg childre
 are that stage's alone (``os.wait4``). Each engine's per-chunk matches become plays through the same
 ``merge_detections`` (≥ 30 s, given the catalog's track durations as the playlogs asset is) and are scored
 with the same rules (``metrics.py``). One table per profile is printed and everything lands in
-``bench/.work/airplay/results.json``.
+``bench/.work/airplay/results.json``. ``--rescore`` merges and scores the last run's detections again (after a
+change to the merge), into ``rescored.json``, without indexing, matching or timing anything.
 """
 
 from __future__ import annotations
@@ -164,20 +165,28 @@ def _fmt(value, pattern: str) -> str:
     return "–" if value is None else pattern.format(value)
 
 
-def print_tables(results: dict, profiles: list[str]) -> None:
+def _last_detections(folder: Path) -> tuple[dict, pl.DataFrame]:
+    """An engine's detections as its last full run wrote them, with no cost measured."""
+    return {}, pl.read_parquet(folder / "detections.parquet")
+
+
+def print_tables(results: dict, profiles: list[str], cost: bool = True) -> None:
     for profile in [*profiles, "overall"]:
         any_scores = next(iter(results["engines"].values()))["scores"][profile]
         print(f"\n### {profile}: {any_scores['station_hours']:g} station-hours, {any_scores['truth_plays']} "
               f"plays ≥ 30 s, {any_scores['speed_truth_plays']} of them speed-changed")
         print("| engine | recall | recall, speed-changed | precision | false plays / h | median start error s "
-              "| duplicate plays |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+              "| duplicate plays | overlapping plays (s) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for engine, data in results["engines"].items():
             s = data["scores"][profile]
             print(f"| {engine} | {s['recall']:.1%} ({s['found']}/{s['truth_plays']}) | "
                   f"{_fmt(s['speed_recall'], '{:.1%}')} ({s['speed_found']}/{s['speed_truth_plays']}) | "
                   f"{s['precision']:.1%} | {s['false_plays_per_hour']:.2f} | "
-                  f"{_fmt(s['median_start_error_s'], '{:.2f}')} | {s['duplicate_plays']} |")
+                  f"{_fmt(s['median_start_error_s'], '{:.2f}')} | {s['duplicate_plays']} | "
+                  f"{s['overlapping_plays']} ({s['overlapping_seconds']:g}) |")
+    if not cost:
+        return
     audio_s = results["dataset"]["chunks"] * CHUNK_S
     print(f"\n### cost (indexing {results['dataset']['catalog_tracks']} tracks / "
           f"{results['dataset']['catalog_minutes']:.0f} min; matching {results['dataset']['chunks']} chunks / "
@@ -200,6 +209,9 @@ def main() -> None:
     parser.add_argument("--peer-variant", action="append", default=[], metavar="NAME=ARGS",
                         help='another audfprint run with extra options for both stages, e.g. "audfprint-s4=--shifts 4"')
     parser.add_argument("--batch-size", type=int, default=32, help="Backbeat match_chunks batch size")
+    parser.add_argument("--rescore", action="store_true",
+                        help="merge and score the detections of the last run again (after a change to the merge); "
+                        "nothing is indexed, matched or timed")
     parser.add_argument("--stage", choices=["backbeat-index", "backbeat-match"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     work: Path = args.work
@@ -228,20 +240,28 @@ def main() -> None:
         "engines": {},
     }
     engines = [("backbeat", lambda: run_backbeat(work, args.batch_size))]
-    if args.audfprint:
+    if args.rescore:
+        engines = [(name, functools.partial(_last_detections, work / name))
+                   for name in ("backbeat", "audfprint", *(v.partition("=")[0] for v in args.peer_variant))
+                   if (work / name / "detections.parquet").exists()]
+    elif args.audfprint:
         for variant in ["audfprint=", *args.peer_variant]:
             name, _, extra = variant.partition("=")
             engines.append((name, functools.partial(run_audfprint, work, args.audfprint, args.peer_pythonpath,
                                                     args.peer_cores, name, shlex.split(extra))))
     track_durations = _track_durations(work)
     for name, run in engines:
-        print(f"{name}: indexing and matching ...", flush=True)
+        print(f"{name}: {'merging the last run' if args.rescore else 'indexing and matching'} ...", flush=True)
         cost, detections = run()
         plays = merge_detections(detections, min_play_s=30.0, track_durations_s=track_durations)
         plays.write_parquet(work / name / "plays.parquet")
         results["engines"][name] = {**cost, "detections": detections.height, "plays": plays.height,
                                     "scores": evaluate(plays, truth, stations)}
-        print(f"{name}: {json.dumps(cost)}", flush=True)
+        if cost:
+            print(f"{name}: {json.dumps(cost)}", flush=True)
+    if args.rescore:
+        (work / "rescored.json").write_text(json.dumps(results, indent=2, default=str))
+        return print_tables(results, stations["profile"].unique(maintain_order=True).to_list(), cost=False)
     results["dataset"]["catalog_minutes"] = results["engines"]["backbeat"]["index"]["reference_s"] / 60
     (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print_tables(results, stations["profile"].unique(maintain_order=True).to_list())

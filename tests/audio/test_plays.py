@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from audio.matcher import DETECTION_SCHEMA, ChunkRef, match_chunks
-from audio.plays import PLAY_SCHEMA, merge_detections
+from audio.plays import PLAY_SCHEMA, merge_detections, overlapping_plays
 from tests.audio.conftest import SYNTH_RATE, Catalog, add_white_noise, synth_music, write_audio
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
@@ -223,3 +223,69 @@ def test_back_to_back_short_songs_do_not_overlap() -> None:
     )
     plays = merge_detections(detections, track_durations_s={**DURATIONS, "k": 43.0})
     assert _span(plays) == [("a", 0, 51), ("j", 51, 86), ("k", 86, 129), ("b", 130, 180)]
+
+
+def test_a_crossfade_goes_to_the_incoming_song() -> None:
+    """Both songs match the mixed seconds: a is heard until 61.2 s, b from 59.4 s."""
+    detections = _detections(
+        [
+            ("r1", "a", 0, 0.0, 0.0, 30.0, 0.9), ("r1", "a", 30, 30.0, 0.0, 30.0, 0.9),
+            ("r1", "a", 60, 60.0, 0.0, 1.2, 0.6),
+            ("r1", "b", 30, -29.4, 29.4, 30.0, 0.6), ("r1", "b", 60, 0.6, 0.0, 30.0, 0.9),
+            ("r1", "b", 90, 30.6, 0.0, 30.0, 0.9),
+        ]
+    )
+    plays = merge_detections(detections, track_durations_s={"a": 61.5, "b": 200.0})
+    # The shared 59.4-61.2 s are b's: b starts when it is first heard, a runs until then. Rounded: 59 s.
+    assert _span(plays) == [("a", 0, 59), ("b", 59, 120)]
+    assert plays["duration_s"].to_list() == [59, 61]
+    assert overlapping_plays(plays).is_empty()
+
+
+def test_a_short_song_keeps_its_30_s_when_the_crossfade_allows() -> None:
+    """A 43 s jingle heard 10-41 s crossfades into b, heard from 38 s: cut there, it would keep 28 s."""
+    detections = _detections(
+        [
+            ("r1", "j", 0, -10.0, 10.0, 30.0, 0.8), ("r1", "j", 30, 20.0, 0.0, 11.0, 0.8),
+            ("r1", "b", 30, -8.0, 8.0, 30.0, 0.9), ("r1", "b", 60, 22.0, 0.0, 30.0, 0.9),
+            ("r1", "b", 90, 52.0, 0.0, 30.0, 0.9),
+        ]
+    )
+    plays = merge_detections(detections, track_durations_s={"j": 43.0, "b": 200.0})
+    # Anywhere in the shared 38-41 s is as true as b's start: the cut moves to 40 s, both stay plays.
+    assert _span(plays) == [("j", 10, 40), ("b", 40, 120)]
+
+
+def test_a_play_left_without_30_s_of_its_own_is_dropped_and_its_neighbours_keep_what_they_heard() -> None:
+    """y (heard 20-55 s) shares 25 s with x (0-45 s), more than a crossfade, so cut in the middle (32.5 s): even
+    with all it shares with z (heard from 50 s), y keeps only 22.5 s of its own."""
+    detections = _detections(
+        [
+            ("r1", "x", 0, 50.0, 0.0, 30.0, 0.9), ("r1", "x", 30, 80.0, 0.0, 15.0, 0.9),
+            ("r1", "y", 0, 80.0, 20.0, 30.0, 0.5), ("r1", "y", 30, 110.0, 0.0, 25.0, 0.5),
+            ("r1", "z", 30, -20.0, 20.0, 30.0, 0.9), ("r1", "z", 60, 10.0, 0.0, 30.0, 0.9),
+            ("r1", "z", 90, 40.0, 0.0, 30.0, 0.9), ("r1", "z", 120, 70.0, 0.0, 30.0, 0.9),
+        ]
+    )
+    durations = {"x": 200.0, "y": 300.0, "z": 300.0}
+    assert _span(merge_detections(detections, track_durations_s=durations)) == [("x", 0, 45), ("z", 50, 150)]
+    # With a lower bar y is a play, and every second still belongs to one play only.
+    shorter = merge_detections(detections, min_play_s=20, track_durations_s=durations)
+    assert [t for t, _, _ in _span(shorter)] == ["x", "y", "z"]
+    assert overlapping_plays(shorter).is_empty()
+
+
+def test_overlapping_plays_pairs_each_overlap_with_the_play_before() -> None:
+    def at(seconds: int) -> datetime:
+        return T0 + timedelta(seconds=seconds)
+
+    # r1: p1 0-61 s and p2 60-120 s share 1 s (given out of order); r2 and r3 have one play each.
+    plays = pl.DataFrame({
+        "station_id": ["r1", "r1", "r2", "r3"], "play_id": ["p2", "p1", "q1", "s1"],
+        "start_utc": [at(60), at(0), at(30), at(59)], "end_utc": [at(120), at(61), at(90), at(150)],
+    })
+    found = overlapping_plays(plays)
+    assert found.select("station_id", "play_id_before", "play_id", "overlap_s").rows() == [("r1", "p1", "p2", 1.0)]
+    assert overlapping_plays(plays.filter(pl.col("play_id") != "p1")).is_empty()
+    touching = plays.with_columns(end_utc=pl.when(pl.col("play_id") == "p1").then(at(60)).otherwise("end_utc"))
+    assert overlapping_plays(touching).is_empty()  # one ends where the next begins: no second counted twice
