@@ -34,6 +34,7 @@ from assets.royalties.posting import (
     desired_lines,
 )
 from assets.royalties.tables import DISPUTES, LEDGER, LEDGER_BATCHES, TARIFFS
+from audio.plays import overlapping_plays
 from integrations.warehouse import Warehouse, WarehouseConnection
 
 LEDGER_ASSET = "royalties/royalty_ledger"
@@ -216,6 +217,7 @@ def _post_day(conn: WarehouseConnection, day: date, stations: list[str], booked_
     """Post one day's station-days inside `conn`'s transaction: compare, reverse, re-post, quarantine."""
     _lock_station_days(conn, day, stations)
     inputs = _read_inputs(conn, day, stations)
+    _refuse_overlapping_plays(inputs["plays"])
     keys = pl.DataFrame({"station_id": stations, "posted_for": [day] * len(stations)},
                         schema={"station_id": pl.Utf8, "posted_for": pl.Date})
     desired = desired_lines(inputs["plays"], inputs["tariffs"], inputs["recordings"], inputs["splits"],
@@ -288,6 +290,19 @@ def _post_day(conn: WarehouseConnection, day: date, stations: list[str], booked_
     summary.lines_written = written.height
     summary.balance_minor = _by_currency(written)
     return summary
+
+
+def _refuse_overlapping_plays(plays: pl.DataFrame) -> None:
+    """Plays of a station that overlap would charge and credit the same seconds twice: post nothing."""
+    clash = overlapping_plays(plays.with_columns(end_utc=pl.col("start_utc") + pl.duration(seconds="duration_s")))
+    if not clash.is_empty():
+        r = clash.row(0, named=True)
+        raise ValueError(
+            f"plays of {r['station_id']} on {r['play_date']} overlap, not posting: play {r['play_id_before']} "
+            f"({r['start_utc_before']:%H:%M:%S}–{r['end_utc_before']:%H:%M:%S}) and play {r['play_id']} "
+            f"({r['start_utc']:%H:%M:%S}–{r['end_utc']:%H:%M:%S}) share {r['overlap_s']:g} s"
+            + (f" ({clash.height} overlapping pairs)" if clash.height > 1 else "")
+            + "; re-materialize airplay/playlogs for that station-day")
 
 
 def _quarantine_unpriced(conn: WarehouseConnection, keys: pl.DataFrame, unpriced: pl.DataFrame,
