@@ -11,6 +11,7 @@ import assets.outreach
 import assets.rights
 import assets.royalties
 import assets.royalties.statement_defs
+from assets.common.reference_checks import REFERENCE_CHECKS
 from backbeat.settings import Settings
 from orchestration.catalog_sensors import album_queue_sensor, catalog_ingest_job
 from orchestration.curation_schedules import CURATION_JOBS, CURATION_SCHEDULES
@@ -51,6 +52,7 @@ def build_definitions(settings: Settings) -> Definitions:
         assets.exports.monthly.defs,
         Definitions(
             assets=[analytics_models],
+            asset_checks=REFERENCE_CHECKS,
             jobs=[reference_data_job, station_day_job, analytics_job, curation_job, rights_job, royalty_adjustments_job,
                   ledger_restatement_job, monthly_statements_job, catalog_ingest_job, *CURATION_JOBS],
             schedules=[daily_chain_schedule, monthly_statements_schedule, *CURATION_SCHEDULES],
