@@ -47,7 +47,7 @@ ENRICH_SELECTION = AssetSelection.from_string(
     'key:"catalog/resolution_review" or key:"catalog/recording_duplicates"').materializable()
 
 curation_plan_job = define_asset_job(
-    "curation_plan_job", selection=AssetSelection.assets(PLAN_KEY),
+    "curation_plan_job", selection=AssetSelection.assets(PLAN_KEY).required_multi_asset_neighbors(),
     description="A day's playlist plan: how many playlists the usable catalog sustains, and their accounts.")
 curation_ingest_job = define_asset_job(
     "curation_ingest_job", selection=INGEST_SELECTION,
@@ -56,13 +56,14 @@ curation_enrich_job = define_asset_job(
     "curation_enrich_job", selection=ENRICH_SELECTION,
     description="Catalog enrichment before curation: audio features from the audio, entity resolution.")
 curation_snapshots_job = define_asset_job(
-    "curation_snapshots_job", selection=AssetSelection.assets(SNAPSHOTS_KEY),
+    "curation_snapshots_job", selection=AssetSelection.assets(SNAPSHOTS_KEY).required_multi_asset_neighbors(),
     description="A day's playlist snapshots under their policies.")
 curation_sync_job = define_asset_job(
     "curation_sync_job", selection=AssetSelection.assets(SYNC_KEY),
     description="A day's snapshots published to their Spotify accounts, or exported as M3U/CSV files.")
 curation_day_job = define_asset_job(
-    "curation_day_job", selection=AssetSelection.assets(PLAN_KEY, SNAPSHOTS_KEY, SYNC_KEY),
+    "curation_day_job",
+    selection=AssetSelection.assets(PLAN_KEY, SNAPSHOTS_KEY, SYNC_KEY).required_multi_asset_neighbors(),
     description="Plan → snapshots → sync for one day (backfills, the demo).")
 
 

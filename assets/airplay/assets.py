@@ -5,16 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from dagster import (
-    AssetDep,
-    AssetExecutionContext,
-    DimensionPartitionMapping,
-    IdentityPartitionMapping,
-    MaterializeResult,
-    MultiPartitionMapping,
-    TimeWindowPartitionMapping,
-    asset,
-)
+from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from assets.airplay.landing import chunks_for
 from assets.airplay.tables import (
@@ -25,27 +16,30 @@ from assets.airplay.tables import (
     STATIONS,
     STREAM_CHUNKS,
 )
+from assets.airplay.truncation import ChunkSize, Truncation, find_truncations
 from assets.catalog.tables import TRACKS
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
-from audio.decode import AudioDecodeError, probe_duration_s
+from assets.common.reference import keep_last_good
+from assets.common.safe_paths import PathOutsideRoot, confined_path
+from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_duration_s
 from audio.index import FingerprintIndex, build_index
 from audio.matcher import ChunkRef, match_chunks
 from audio.plays import merge_detections
 from integrations.radio.gaps import read_gaps
 from integrations.warehouse import WarehouseResource
-from orchestration.partitions import day_window, station_day_partitions, station_days, station_partitions
+from orchestration.partitions import (
+    day_window,
+    range_backfill,
+    station_day_partitions,
+    station_days,
+    station_partitions,
+)
 
 MIN_PLAY_SECONDS = 30.0
 BOUNDARY_MARGIN = timedelta(hours=1)  # longer than any play, so a play across midnight is seen whole
-SAME_STATION_NEIGHBOURING_DAYS = MultiPartitionMapping({
-    "date": DimensionPartitionMapping(
-        "date", TimeWindowPartitionMapping(start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True)
-    ),
-    "station": DimensionPartitionMapping("station", IdentityPartitionMapping()),
-})
 STATION_FIELDS = {
     "station_id": f.matching(r"[a-z0-9][a-z0-9-]*", "a station id (lowercase letters, digits, hyphens)"),
     "name": f.text,
@@ -63,16 +57,20 @@ def airplay_stations(
     parsed = f.reject_duplicates(
         f.read_csv(data_dir.inbox / "airplay" / "stations.csv", STATION_FIELDS), lambda r: r["station_id"], "station_id"
     )
-    frame = STATIONS.from_rows(parsed.rows)
     db = warehouse.client()
-    db.replace(STATIONS, frame)
+    rejected_keys, unknown = parsed.rejected_keys({"station_id": STATION_FIELDS["station_id"]})
+    kept = keep_last_good(db, STATIONS, "airplay/stations", STATIONS.from_rows(parsed.rows), complete=parsed.complete,
+                          inbox=data_dir.inbox, rejected_keys=rejected_keys, unknown_rejects=unknown,
+                          log=context.log.warning)
+    frame = kept.frame
     record_rejects(db, "airplay/stations", "", parsed.rejects, context.log.warning)
     active = frame.filter(pl.col("active"))["station_id"].to_list()
     new = [s for s in active if not context.instance.has_dynamic_partition(station_partitions.name, s)]
     if new:
         context.instance.add_dynamic_partitions(station_partitions.name, new)
     return MaterializeResult(
-        metadata=table_metadata(frame, rejected_rows=len(parsed.rejects), new_station_partitions=", ".join(new))
+        metadata=table_metadata(frame, rejected_rows=len(parsed.rejects), new_station_partitions=", ".join(new),
+                                **kept.metadata())
     )
 
 
@@ -89,11 +87,15 @@ def reference_fingerprints(
     db = warehouse.client()
     tracks = db.read(TRACKS, "audio_path IS NOT NULL")
     catalog_dir = data_dir.inbox / "catalog"
-    report = build_index(
-        [(t, catalog_dir / p) for t, p in tracks.select("track_id", "audio_path").iter_rows()],
-        data_dir.fingerprint_index,
-    )
-    rejects = [Reject(path, None, "audio_path", track_id, reason) for track_id, path, reason in report.failures]
+    sources, refused = [], []
+    for track_id, audio_path in tracks.select("track_id", "audio_path").iter_rows():
+        try:
+            sources.append((track_id, confined_path(catalog_dir, audio_path)))
+        except PathOutsideRoot as exc:
+            refused.append(Reject(audio_path, None, "audio_path", track_id, str(exc)))
+    report = build_index(sources, data_dir.fingerprint_index)
+    rejects = refused + [Reject(path, None, "audio_path", track_id, reason)
+                         for track_id, path, reason in report.failures]
     record_rejects(db, "airplay/reference_fingerprints", "", rejects, context.log.warning)
     hours = report.reference_seconds / 3600
     return MaterializeResult(
@@ -112,8 +114,8 @@ def reference_fingerprints(
     )
 
 
-@asset(key=["airplay", "stream_chunks"], partitions_def=station_day_partitions, group_name="airplay",
-       kinds={"audio", "sql"})
+@asset(key=["airplay", "stream_chunks"], partitions_def=station_day_partitions, backfill_policy=range_backfill,
+       group_name="airplay", kinds={"audio", "sql"})
 def stream_chunks(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -123,7 +125,7 @@ def stream_chunks(
     `quarantine.rejected_rows` with the file and the reason; the other chunks are stored. Stretches that
     capture missed (from `landing/_gaps/`) are stored in `airplay.capture_gaps`, never hidden.
     """
-    rows, total_rejects, gap_seconds = [], 0, 0.0
+    rows, total_rejects, gap_seconds, truncated_chunks = [], 0, 0.0, 0
     db = warehouse.client()
     for station, day in station_days(context.partition_keys):
         chunks, misnamed = chunks_for(data_dir.landing, station, day)
@@ -140,13 +142,18 @@ def stream_chunks(
                 "duration_s": duration, "path": str(chunk.path), "format": chunk.fmt,
                 "size_bytes": chunk.path.stat().st_size,
             })
+        truncated = _measure_truncated(day_rows, rejects)
         frame = STREAM_CHUNKS.from_rows(day_rows)
         db.replace(STREAM_CHUNKS, frame, "station_id = ? AND chunk_date = ?", [station, day])
         gaps = CAPTURE_GAPS.from_rows([
             {"station_id": station, "gap_date": day, "gap_start_utc": _naive(g.start_utc),
              "gap_end_utc": _naive(g.end_utc), "seconds": g.seconds, "reason": g.reason, "attempts": g.attempts}
             for g in read_gaps(data_dir.landing, station) if g.start_utc.date() == day
+        ] + [
+            {"station_id": station, "gap_date": day, "gap_start_utc": t.gap_start_utc, "gap_end_utc": t.gap_end_utc,
+             "seconds": round(t.missing_s, 3), "reason": t.reason, "attempts": 0} for t in truncated
         ]).unique(["station_id", "gap_start_utc"], keep="last", maintain_order=True)
+        truncated_chunks += len(truncated)
         db.replace(CAPTURE_GAPS, gaps, "station_id = ? AND gap_date = ?", [station, day])
         gap_seconds += float(gaps["seconds"].sum()) if gaps.height else 0.0
         record_rejects(db, "airplay/stream_chunks", f"{day}|{station}", rejects, context.log.warning)
@@ -156,12 +163,13 @@ def stream_chunks(
     audio_s = float(frame["duration_s"].sum()) if rows else 0.0
     return MaterializeResult(
         metadata=table_metadata(frame.drop("path"), rejected_files=total_rejects, audio_hours=round(audio_s / 3600, 3),
-                                capture_gap_seconds=round(gap_seconds, 1))
+                                capture_gap_seconds=round(gap_seconds, 1), truncated_chunks=truncated_chunks)
     )
 
 
 @asset(key=["airplay", "detections"], deps=[stream_chunks, reference_fingerprints],
-       partitions_def=station_day_partitions, group_name="airplay", kinds={"polars", "sql"})
+       partitions_def=station_day_partitions, backfill_policy=range_backfill, group_name="airplay",
+       kinds={"polars", "sql"})
 def detections(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
                ) -> MaterializeResult:
     """One row per chunk × catalog track heard in it, with the track offset, playback speed and confidence.
@@ -197,16 +205,19 @@ def detections(context: AssetExecutionContext, data_dir: DataDirResource, wareho
     )
 
 
-@asset(key=["airplay", "playlogs"],
-       deps=[AssetDep(detections, partition_mapping=SAME_STATION_NEIGHBOURING_DAYS), ["catalog", "tracks"]],
-       partitions_def=station_day_partitions, group_name="airplay", kinds={"polars", "sql"})
+@asset(key=["airplay", "playlogs"], deps=[detections, ["catalog", "tracks"]],
+       partitions_def=station_day_partitions, backfill_policy=range_backfill, group_name="airplay",
+       kinds={"polars", "sql"})
 def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     """One row per play: station, track, start, end (UTC, to the second), confidence.
 
     Detections in consecutive chunks whose track position advances with wall time are one play; plays shorter
     than 30 s are dropped. A play belongs to the day it starts on, and is counted once: detections from the
     last and first hour of the neighbouring days are merged too, so a play across midnight keeps its true
-    start and end and only its start day keeps it.
+    start and end and only its start day keeps it. Those neighbours are read from the warehouse when present,
+    not declared as upstream partitions: a backfill materializes exactly the days asked for, in one run, so
+    every midnight inside it is seen whole. Plays of a station never overlap: where two songs crossfade, the
+    shared seconds go to the incoming song, so no second is billed twice.
     """
     db = warehouse.client()
     tracks = db.read(TRACKS).select("track_id", "duration_ms")
@@ -234,6 +245,27 @@ def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
             mean_confidence=round(float(frame["confidence"].mean()), 3) if frame.height else 0.0,
         )
     )
+
+
+def _measure_truncated(day_rows: list[dict], rejects: list[Reject]) -> list[Truncation]:
+    """Decode the chunks whose size says they hold less than their header claims; store the seconds really
+    there (the row is updated in place) and return the truncations, whose missing seconds become gaps."""
+
+    def decoded_seconds(path: Path) -> float:
+        return decode_audio(path).size / SAMPLE_RATE
+
+    sizes = [ChunkSize(r["chunk_id"], Path(r["path"]), r["format"], r["start_utc"], r["duration_s"], r["size_bytes"])
+             for r in day_rows]
+    try:
+        truncations = find_truncations(sizes, decoded_seconds)
+    except AudioDecodeError as exc:
+        rejects.append(Reject(str(exc.path), None, "audio", Path(exc.path).name, exc.reason))
+        return []
+    by_key = {t.key: t for t in truncations}
+    for row in day_rows:
+        if row["chunk_id"] in by_key:
+            row["duration_s"] = by_key[row["chunk_id"]].decoded_s
+    return truncations
 
 
 def _naive(moment: datetime) -> datetime:

@@ -1,15 +1,23 @@
 """Facts that must hold for every station-day of airplay data."""
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, asset_check
+from datetime import timedelta
 
+import polars as pl
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, MetadataValue, asset_check
+
+from assets.airplay.tables import PLAYLOGS
 from assets.common.paths import DataDirResource
 from audio.index import FingerprintIndex
+from audio.plays import overlapping_plays
 from integrations.warehouse import WarehouseResource
-from orchestration.partitions import day_window, station_day_partitions, station_days
+from orchestration.partitions import day_window, per_partition, station_day_partitions, station_days
+
+PLAY_COLUMNS = ("play_id", "track_id", "play_date", "start_utc", "end_utc", "duration_s")
 
 
 @asset_check(asset=AssetKey(["airplay", "stream_chunks"]), partitions_def=station_day_partitions,
              description="Chunks of the station-day are unique and none overlaps the next.")
+@per_partition
 def stream_chunks_are_unique_and_ordered(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
@@ -22,28 +30,41 @@ def stream_chunks_are_unique_and_ordered(
     return AssetCheckResult(passed=row["n"] == row["starts"], metadata=row)
 
 
-@asset_check(asset=AssetKey(["airplay", "playlogs"]), partitions_def=station_day_partitions,
-             description="Plays start within their partition's day, last ≥ 30 s and never overlap at a station.")
+@asset_check(asset=AssetKey(["airplay", "playlogs"]), partitions_def=station_day_partitions, blocking=True,
+             description="Plays start within their partition's day, last ≥ 30 s and never overlap at a station "
+             "(nor the previous day's play that runs past midnight). Blocking: an overlap would bill the same "
+             "seconds twice, so a failing station-day never reaches the royalty ledger.")
+@per_partition
 def playlogs_within_partition(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    """The station-day's plays are inside its day, at least 30 s long, and disjoint in airtime."""
     (station, day), = station_days([context.partition_key])
     start, end = day_window(day)
     db = warehouse.client()
+    # The day's plays, and any play of the day before that is still on air at midnight.
     plays = db.query(
-        "SELECT start_utc, end_utc, duration_s FROM airplay.playlogs WHERE station_id = ? AND play_date = ? "
-        "ORDER BY start_utc", [station, day]
-    )
-    outside = plays.filter((plays["start_utc"] < start) | (plays["start_utc"] >= end)).height
-    short = plays.filter(plays["duration_s"] < 30).height
-    ends, starts = plays["end_utc"].to_list(), plays["start_utc"].to_list()
-    overlaps = sum(1 for prev_end, next_start in zip(ends, starts[1:], strict=False) if next_start < prev_end)
+        f"SELECT {', '.join(PLAY_COLUMNS)} FROM airplay.playlogs "
+        "WHERE station_id = ? AND (play_date = ? OR (play_date = ? AND end_utc > ?))",
+        [station, day, day - timedelta(days=1), start],
+        {k: PLAYLOGS.polars_schema[k] for k in PLAY_COLUMNS},
+    ).with_columns(station_id=pl.lit(station))
+    own = plays.filter(pl.col("play_date") == day)
+    outside = own.filter((pl.col("start_utc") < start) | (pl.col("start_utc") >= end)).height
+    short = own.filter(pl.col("duration_s") < 30).height
+    overlaps = overlapping_plays(plays)
+    shown = [f"{r['play_id_before']} ({r['track_id_before']} {r['start_utc_before']:%H:%M:%S}–"
+             f"{r['end_utc_before']:%H:%M:%S}) and {r['play_id']} ({r['track_id']} {r['start_utc']:%H:%M:%S}–"
+             f"{r['end_utc']:%H:%M:%S}): {r['overlap_s']:g} s" for r in overlaps.head(10).iter_rows(named=True)]
     return AssetCheckResult(
-        passed=outside == 0 and short == 0 and overlaps == 0,
-        metadata={"plays": plays.height, "outside_day": outside, "shorter_than_30s": short, "overlapping": overlaps},
+        passed=outside == 0 and short == 0 and overlaps.is_empty(),
+        metadata={"plays": own.height, "outside_day": outside, "shorter_than_30s": short,
+                  "overlapping": overlaps.height, "overlapping_seconds": float(overlaps["overlap_s"].sum()),
+                  "overlaps": MetadataValue.md("\n".join(f"- {line}" for line in shown) or "none")},
     )
 
 
 @asset_check(asset=AssetKey(["airplay", "playlogs"]), partitions_def=station_day_partitions,
              description="Every play names a track that is in the catalog.")
+@per_partition
 def playlogs_have_known_tracks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     (station, day), = station_days([context.partition_key])
     unknown = warehouse.client().scalar(
@@ -55,6 +76,7 @@ def playlogs_have_known_tracks(context: AssetCheckExecutionContext, warehouse: W
 
 @asset_check(asset=AssetKey(["airplay", "detections"]), partitions_def=station_day_partitions,
              description="One detection per chunk and track, for tracks in the catalog, with confidence in [0, 1].")
+@per_partition
 def detections_are_unique_and_known(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                     ) -> AssetCheckResult:
     (station, day), = station_days([context.partition_key])

@@ -11,8 +11,9 @@ from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
+from assets.common.reference import keep_last_good
 from integrations.warehouse import WarehouseResource
-from orchestration.partitions import station_day_partitions, station_days
+from orchestration.partitions import range_backfill, station_day_partitions, station_days
 
 
 def utc_timestamp(value: str) -> datetime:
@@ -57,11 +58,14 @@ def program_schedule(context: AssetExecutionContext, data_dir: DataDirResource, 
     rejects = list(parsed.rejects)
     rows = _known_station(parsed.rows, set(db.read(STATIONS)["station_id"].to_list()), rejects)
     windows, clashes = expand_windows(rows)
-    frame = PROGRAM_WINDOWS.from_rows(windows)
-    db.replace(PROGRAM_WINDOWS, frame)
+    # A row is a weekly pattern, not a table key: any rejected row means the file removes no window.
+    kept = keep_last_good(db, PROGRAM_WINDOWS, "airplay/program_schedule", PROGRAM_WINDOWS.from_rows(windows),
+                          complete=parsed.complete, inbox=data_dir.inbox, unknown_rejects=bool(rejects + clashes),
+                          log=context.log.warning)
+    frame = kept.frame
     record_rejects(db, "airplay/program_schedule", "", rejects + clashes, context.log.warning)
     return MaterializeResult(metadata=table_metadata(frame, programs=frame["program_id"].n_unique() if frame.height
-                                                     else 0, rejected_rows=len(rejects + clashes)))
+                                                     else 0, rejected_rows=len(rejects + clashes), **kept.metadata()))
 
 
 @asset(key=["airplay", "program_overrides"], deps=[["airplay", "stations"]], group_name="airplay",
@@ -77,20 +81,28 @@ def program_overrides(context: AssetExecutionContext, data_dir: DataDirResource,
     parsed = f.read_csv(data_dir.inbox / "airplay" / "program_overrides.csv", OVERRIDE_FIELDS)
     rejects = list(parsed.rejects)
     rows = []
-    for row in _known_station(parsed.rows, set(db.read(STATIONS)["station_id"].to_list()), rejects):
+    known = _known_station(parsed.rows, set(db.read(STATIONS)["station_id"].to_list()), rejects)
+    override_key = {k: OVERRIDE_FIELDS[k] for k in ("station_id", "start_utc", "changed_at")}
+    rejected_keys, unknown = parsed.rejected_keys(override_key)
+    rejected_keys |= {tuple(r[k] for k in override_key) for r in parsed.rows if r not in known}
+    for row in known:
         if row["end_utc"] <= row["start_utc"]:
+            rejected_keys.add(tuple(row[k] for k in override_key))
             rejects.append(Reject(row["_source_file"], row["_row"], "end_utc", str(row["end_utc"]),
                                   "end_utc must be after start_utc"))
         else:
             rows.append({**row, "source_file": row["_source_file"], "source_row": row["_row"]})
-    frame = PROGRAM_OVERRIDES.from_rows(rows)
-    db.replace(PROGRAM_OVERRIDES, frame)
+    kept = keep_last_good(db, PROGRAM_OVERRIDES, "airplay/program_overrides", PROGRAM_OVERRIDES.from_rows(rows),
+                          complete=parsed.complete, inbox=data_dir.inbox, rejected_keys=rejected_keys,
+                          unknown_rejects=unknown, log=context.log.warning)
+    frame = kept.frame
     record_rejects(db, "airplay/program_overrides", "", rejects, context.log.warning)
-    return MaterializeResult(metadata=table_metadata(frame.drop("source_file"), rejected_rows=len(rejects)))
+    return MaterializeResult(metadata=table_metadata(frame.drop("source_file"), rejected_rows=len(rejects),
+                                                     **kept.metadata()))
 
 
 @asset(key=["airplay", "play_programs"], deps=[["airplay", "playlogs"], program_schedule, program_overrides],
-       partitions_def=station_day_partitions, group_name="airplay", kinds={"sql"})
+       partitions_def=station_day_partitions, backfill_policy=range_backfill, group_name="airplay", kinds={"sql"})
 def play_programs(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     """One row per play of a station-day: the programme (show) it aired in, and how that was decided.
 

@@ -1,14 +1,25 @@
 """Curation assets: each day's plan, the snapshot of every logical playlist under its policy, and their sync."""
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    multi_asset,
+)
 
 from assets.catalog.tables import ARTISTS, SOURCE_RECORDINGS, TRACKS
 from assets.common.metadata import preview, table_metadata
 from assets.common.paths import DataDirResource
+from assets.common.table_specs import table_key, table_spec
 from assets.curation import store
 from assets.curation.partitions import curation_days
 from assets.curation.planner import UNASSIGNED, Account
@@ -28,10 +39,11 @@ from assets.curation.sync import (
     sync_all,
     utcnow,
 )
-from assets.curation.tables import ASSIGNMENTS, SNAPSHOT_PLAYLISTS, SNAPSHOTS, SYNC, SYNC_SKIPS
+from assets.curation.tables import ASSIGNMENTS, PLANS, SNAPSHOT_PLAYLISTS, SNAPSHOTS, SYNC, SYNC_SKIPS
 from integrations.spotify.accounts import SpotifyAccountsResource
 from integrations.spotify.playlists import SpotifyPlaylistClient
 from integrations.warehouse import Warehouse, WarehouseResource
+from orchestration.partitions import range_backfill
 
 CATALOG_TRACKS = AssetKey(["catalog", "tracks"])
 CATALOG_AUDIO_FEATURES = AssetKey(["catalog", "audio_features"])
@@ -39,16 +51,22 @@ CATALOG_SPOTIFY_RECORDINGS = AssetKey(["catalog", "spotify_recordings"])
 PLAN_KEY = AssetKey(["curation", "playlist_plan"])
 SNAPSHOTS_KEY = AssetKey(["curation", "playlist_snapshots"])
 SYNC_KEY = AssetKey(["curation", "playlist_sync"])
+PLANS_KEY = table_key(PLANS)
+SNAPSHOT_PLAYLISTS_KEY = table_key(SNAPSHOT_PLAYLISTS)
+PLAN_DEPS = [CATALOG_TRACKS, CATALOG_AUDIO_FEATURES]
+SNAPSHOTS_DEPS = [PLAN_KEY, CATALOG_TRACKS, CATALOG_AUDIO_FEATURES]
 
 
 def _days(context: AssetExecutionContext) -> list[date]:
     return sorted(date.fromisoformat(k) for k in context.partition_keys)
 
 
-@asset(key=PLAN_KEY, deps=[CATALOG_TRACKS, CATALOG_AUDIO_FEATURES], partitions_def=curation_days,
-       group_name="curation", kinds={"sql"})
+@multi_asset(name="curation__playlist_plan", partitions_def=curation_days, backfill_policy=range_backfill, specs=[
+    AssetSpec(PLAN_KEY, deps=PLAN_DEPS, group_name="curation", kinds={"sql"}),
+    table_spec(PLANS, "curation", "curation/playlist_plan", {"sql"}, deps=PLAN_DEPS),
+])
 def playlist_plan(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-                  ) -> MaterializeResult:
+                  ) -> Iterator[MaterializeResult]:
     """One row per day in `curation.playlist_plans` (T, P* = Σ ceil(T_policy / (K · R)), capacity, floor, planned)
     and one row per playlist in `curation.playlist_assignments` (its account and the action: create, keep, move,
     unassigned, retire); `curation.accounts` mirrors the registry read.
@@ -73,13 +91,16 @@ def playlist_plan(context: AssetExecutionContext, data_dir: DataDirResource, war
                            schema={"playlist_id": pl.Utf8, "action": pl.Utf8, "from_account": pl.Utf8,
                                    "to_account": pl.Utf8, "reason": pl.Utf8})
     stats = last.stats
-    return MaterializeResult(metadata={
+    yield MaterializeResult(asset_key=PLAN_KEY, metadata={
         "days": len(plans), "usable_tracks": stats["usable_tracks"], "p_star": stats["p_star"],
         "capacity": stats["capacity"], "floor": stats["floor"], "planned": stats["planned"],
         "assigned": stats["assigned"], "limited_by": stats["limited_by"],
         "actions": MetadataValue.json(stats["actions"]),
         "policies": MetadataValue.md(_policy_table(stats["policies"])),
         "changes": preview(actions, rows=20), "notes": "; ".join(inputs.notes) or "none",
+    })
+    yield MaterializeResult(asset_key=PLANS_KEY, metadata={
+        "dagster/row_count": len(plans), "days": ", ".join(p.day.isoformat() for p in plans),
     })
 
 
@@ -90,10 +111,13 @@ def _policy_table(demands: list[dict]) -> str:
     return "\n".join(lines)
 
 
-@asset(key=SNAPSHOTS_KEY, deps=[PLAN_KEY, CATALOG_TRACKS, CATALOG_AUDIO_FEATURES], partitions_def=curation_days,
-       group_name="curation", kinds={"sql", "polars"})
+@multi_asset(name="curation__playlist_snapshots", partitions_def=curation_days, backfill_policy=range_backfill,
+             specs=[
+    AssetSpec(SNAPSHOTS_KEY, deps=SNAPSHOTS_DEPS, group_name="curation", kinds={"sql", "polars"}),
+    table_spec(SNAPSHOT_PLAYLISTS, "curation", "curation/playlist_snapshots", {"sql", "polars"}, deps=SNAPSHOTS_DEPS),
+])
 def playlist_snapshots(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-                       ) -> MaterializeResult:
+                       ) -> Iterator[MaterializeResult]:
     """One row per track position of each planned playlist's snapshot for a day in `curation.playlist_snapshots`
     (batch tag YYYY-MM-DD), and one row per playlist and day in `curation.snapshot_playlists` (rules, size,
     warning).
@@ -141,7 +165,7 @@ def playlist_snapshots(context: AssetExecutionContext, data_dir: DataDirResource
     for note in notes:
         context.log.warning(note)
     frame, summary = SNAPSHOTS.concat(frames), SNAPSHOT_PLAYLISTS.concat(summaries)
-    return MaterializeResult(metadata={
+    yield MaterializeResult(asset_key=SNAPSHOTS_KEY, metadata={
         **table_metadata(frame), "days": len(days), "playlists": summary.height,
         "short_playlists": len(warnings), "warnings": MetadataValue.md("\n".join(f"- {w}" for w in warnings[:20])
                                                                        or "_none_"),
@@ -149,10 +173,13 @@ def playlist_snapshots(context: AssetExecutionContext, data_dir: DataDirResource
                                                     "available_tracks")),
         "notes": "; ".join(notes) or "none",
     })
+    yield MaterializeResult(asset_key=SNAPSHOT_PLAYLISTS_KEY, metadata=table_metadata(
+        summary.select("snapshot_date", "playlist_id", "theme", "tracks", "target_size", "warning"),
+        short_playlists=len(warnings)))
 
 
 @asset(key=SYNC_KEY, deps=[SNAPSHOTS_KEY, CATALOG_SPOTIFY_RECORDINGS], partitions_def=curation_days,
-       group_name="curation", kinds={"spotify", "sql"})
+       backfill_policy=range_backfill, group_name="curation", kinds={"spotify", "sql"})
 def playlist_sync(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource,
                   spotify_accounts: SpotifyAccountsResource) -> MaterializeResult:
     """One row per account × playlist × day in `curation.playlist_sync`: the Spotify playlist created or replaced

@@ -12,6 +12,7 @@ from assets.curation.assets import PLAN_KEY, SNAPSHOTS_KEY, SYNC_KEY
 from assets.curation.partitions import curation_days
 from assets.curation.tables import ACCOUNTS, ASSIGNMENTS, SNAPSHOT_PLAYLISTS, SNAPSHOTS, SYNC
 from integrations.warehouse import WarehouseResource
+from orchestration.partitions import per_partition
 
 MAX_LISTED = 10
 
@@ -65,6 +66,7 @@ def cap_violations(today: pl.DataFrame, rules: pl.DataFrame, tracks: pl.DataFram
              description="No track is used while it rests (a used track rests for the repeat gap of the playlist "
                          "that used it, for every playlist); no policy repeats a track within its gap; no track is "
                          "in two playlists on one day.")
+@per_partition
 def snapshots_never_repeat_within_gap(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                       ) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
@@ -83,6 +85,7 @@ def snapshots_never_repeat_within_gap(context: AssetCheckExecutionContext, wareh
 
 @asset_check(asset=SNAPSHOTS_KEY, partitions_def=curation_days,
              description="Each playlist holds no track twice and respects its caps per artist and per album.")
+@per_partition
 def snapshots_respect_their_policies(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                      ) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
@@ -94,6 +97,7 @@ def snapshots_respect_their_policies(context: AssetCheckExecutionContext, wareho
 
 @asset_check(asset=SNAPSHOTS_KEY, partitions_def=curation_days,
              description="Every planned playlist has a snapshot of K tracks, or a recorded warning saying why not.")
+@per_partition
 def snapshots_are_full_or_warned(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                  ) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
@@ -115,6 +119,7 @@ def snapshots_are_full_or_warned(context: AssetCheckExecutionContext, warehouse:
 
 @asset_check(asset=PLAN_KEY, partitions_def=curation_days,
              description="No account hosts more playlists than its max_playlists; only active accounts host any.")
+@per_partition
 def plan_fits_account_capacity(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                ) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
@@ -132,6 +137,7 @@ def plan_fits_account_capacity(context: AssetCheckExecutionContext, warehouse: W
 @asset_check(asset=SYNC_KEY, partitions_def=curation_days,
              description="The sync created no duplicate Spotify playlists: ids unique for the day and over history, "
                          "and no playlist created where one was recorded (re-runs update).")
+@per_partition
 def sync_created_no_duplicates(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                ) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
@@ -157,6 +163,7 @@ def sync_created_no_duplicates(context: AssetCheckExecutionContext, warehouse: W
 @asset_check(asset=SYNC_KEY, partitions_def=curation_days,
              description="Every playlist that did not reach Spotify (refused, failed, unassigned, ...) has its M3U "
                          "and CSV export on disk.")
+@per_partition
 def unsynced_playlists_have_file_exports(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                          ) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)

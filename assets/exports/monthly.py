@@ -2,11 +2,11 @@
 
 `data/exports/finance-monthly/YYYY-MM/` holds `ledger_lines.parquet`, `party_statements.parquet`,
 `statement_lines.parquet`, `plays.parquet`, the same four tables in `finance_YYYY-MM.duckdb`, and a `README.md`
-describing every column (generated from the warehouse table declarations, so it never drifts). The folder is
-written to a staging folder and swapped in whole. Money stays in integer minor units beside its currency.
+describing every column (generated from the warehouse table declarations, so it never drifts). The month is
+written to a staging folder, validated by a blocking Great Expectations check, and only then swapped in whole.
+Money stays in integer minor units beside its currency.
 """
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,7 +15,9 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
     Definitions,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -24,11 +26,19 @@ from dagster import (
 
 from assets.airplay.tables import PLAYLOGS
 from assets.common.paths import DataDirResource
-from assets.exports.finance import publish, write_export
+from assets.exports.expectations import MONTHLY_SUITE, validate_tables
+from assets.exports.finance import (
+    clear_stale_staging,
+    publish_staged,
+    read_parquet_files,
+    staging_dir,
+    write_export,
+)
+from assets.royalties.ledger_chain import require_sound_ledger
 from assets.royalties.statements import periods_between
 from assets.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
 from integrations.warehouse import Table, Warehouse, WarehouseResource
-from orchestration.partitions import monthly_partitions
+from orchestration.partitions import monthly_partitions, range_backfill
 
 MONTHLY_EXPORT_DIR = Path("finance-monthly")  # beside finance/, which the daily export replaces whole
 """Under the exports directory; one sub-folder per month, YYYY-MM."""
@@ -94,43 +104,104 @@ def months_of(context: AssetExecutionContext | AssetCheckExecutionContext) -> li
     return periods_between(window.start, window.end)
 
 
+STAGED_KEY = AssetKey(["exports", "staged_monthly_finance_export"])
+
+
+def month_export(period: str) -> str:
+    """A month's folder under the exports directory (and under `.staging/<run id>/`)."""
+    return str(MONTHLY_EXPORT_DIR / period)
+
+
 @asset(
-    key=["exports", "monthly_finance_export"],
+    key=STAGED_KEY,
     deps=[["royalties", "party_statements"], ["royalties", "royalty_ledger"], ["airplay", "playlogs"]],
     partitions_def=monthly_partitions,
+    backfill_policy=range_backfill,  # the same policy as the publishing asset: one run stages and publishes
     group_name="exports",
     kinds={"parquet", "duckdb"},
 )
-def monthly_finance_export(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-                           ) -> MaterializeResult:
-    """One folder per month, `data/exports/finance-monthly/YYYY-MM/`: the month's ledger lines (one row per line
-    with that accounting period), party statements (one row per party and currency), statement lines (one row
-    per party, line type, recording and station) and the plays behind the ledger lines (one row per play).
+def staged_monthly_finance_export(context: AssetExecutionContext, data_dir: DataDirResource,
+                                  warehouse: WarehouseResource) -> MaterializeResult:
+    """One folder per month, staged and not yet published: `data/exports/.staging/<run id>/finance-monthly/YYYY-MM/`
+    with the month's ledger lines (one row per line with that accounting period), party statements (one row per
+    party and currency), statement lines (one row per party, line type, recording and station) and the plays
+    behind the ledger lines (one row per play), as Parquet files plus `finance_YYYY-MM.duckdb` and a README.
 
     Read from `royalties.royalty_ledger`, `royalties.party_statements`, `royalties.statement_lines` and
-    `airplay.playlogs`; written as Parquet files plus `finance_YYYY-MM.duckdb` and a README of the columns, to a
-    staging folder swapped in whole. Re-running a month replaces exactly that month's folder.
+    `airplay.playlogs`. Validated by the blocking check `monthly_finance_export_meets_expectations`, then
+    published by `exports/monthly_finance_export` in the same run.
     """
     db = warehouse.client()
+    require_sound_ledger(db)  # an unsound ledger (tampered, unsealed, constraint broken) is never exported
+    run_id = context.run.run_id
+    counts: dict[str, int] = {}
+    for period in months_of(context):
+        clear_stale_staging(data_dir.exports, run_id, month_export(period))
+        tables = monthly_tables(db, period)
+        write_monthly_export(tables, period, staging_dir(data_dir.exports, run_id, month_export(period)))
+        for name, frame in tables.items():
+            counts[f"rows/{name}"] = counts.get(f"rows/{name}", 0) + frame.height
+    last = months_of(context)[-1]
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(staging_dir(data_dir.exports, run_id, month_export(last)))), **counts})
+
+
+@asset_check(asset=STAGED_KEY, partitions_def=monthly_partitions, blocking=True,
+             description="Great Expectations suite on each staged month: keys not null and unique, money in integer "
+             "minor units, known accounts, currencies and line types. Blocking: a failure stops the month from "
+             "being published.")
+def monthly_finance_export_meets_expectations(context: AssetCheckExecutionContext, data_dir: DataDirResource
+                                              ) -> AssetCheckResult:
+    """Validate the Parquet files this run staged for each month of the partition window."""
+    failures: list[str] = []
+    evaluated = 0
+    tables_md = []
+    for period in months_of(context):
+        staged = staging_dir(data_dir.exports, context.run.run_id, month_export(period))
+        outcome = validate_tables(read_parquet_files(staged, list(EXPORT_TABLES)), MONTHLY_SUITE)
+        evaluated += outcome.evaluated
+        failures += [f"{period} {f}" for f in outcome.failures]
+        tables_md.append(f"### {period}\n\n{outcome.markdown()}")
+    return AssetCheckResult(passed=not failures, metadata={
+        "expectations_evaluated": evaluated,
+        "expectations_failed": len(failures),
+        "failures": MetadataValue.md("\n".join(f"- {f}" for f in failures[:50]) or "_none_"),
+        "expectations": MetadataValue.md("\n\n".join(tables_md)),
+    })
+
+
+@asset(
+    key=["exports", "monthly_finance_export"],
+    deps=[STAGED_KEY],
+    partitions_def=monthly_partitions,
+    backfill_policy=range_backfill,
+    group_name="exports",
+    kinds={"parquet", "duckdb"},
+)
+def monthly_finance_export(context: AssetExecutionContext, data_dir: DataDirResource) -> MaterializeResult:
+    """One folder per month, `data/exports/finance-monthly/YYYY-MM/`: the month's ledger lines, party statements,
+    statement lines and plays as Parquet files plus `finance_YYYY-MM.duckdb` and a README of the columns.
+
+    It is the run's validated staging (`exports/staged_monthly_finance_export`) swapped in whole; a failed
+    validation skips this step and leaves the month's last good folder. Re-running a month replaces exactly
+    that month's folder. Money stays in integer minor units beside its currency.
+    """
     root = data_dir.exports / MONTHLY_EXPORT_DIR
-    root.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     balances: dict[str, int] = {}
     for period in months_of(context):
-        tables = monthly_tables(db, period)
-        staging = root / f".{period}.staging"
         try:
-            write_monthly_export(tables, period, staging)
-            publish(staging, root / period)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
-        for name, frame in tables.items():
-            counts[f"rows/{name}"] = counts.get(f"rows/{name}", 0) + frame.height
-        ledger = tables["ledger_lines"]
+            folder = publish_staged(data_dir.exports, context.run.run_id, month_export(period))
+        except FileNotFoundError as exc:
+            raise Failure(description=f"{exc}: materialize exports/staged_monthly_finance_export (and its check) "
+                          "in the same run; publication never takes files another run staged") from None
+        for name in EXPORT_TABLES:
+            rows = pl.scan_parquet(folder / f"{name}.parquet").select(pl.len()).collect().item()
+            counts[f"rows/{name}"] = counts.get(f"rows/{name}", 0) + rows
+        ledger = pl.read_parquet(folder / "ledger_lines.parquet", columns=["currency", "amount_minor"])
         for currency, amount in ledger.group_by("currency").agg(pl.col("amount_minor").sum()).iter_rows():
             balances[currency] = balances.get(currency, 0) + int(amount)
-        context.log.info(f"monthly finance export {period} published to {root / period}")
+        context.log.info(f"monthly finance export {period} published to {folder}")
     last = months_of(context)[-1]
     return MaterializeResult(metadata={
         "path": MetadataValue.path(str(root / last)),
@@ -178,4 +249,5 @@ def export_problems(folder: Path, period: str) -> list[str]:
     return problems
 
 
-defs = Definitions(assets=[monthly_finance_export], asset_checks=[monthly_finance_export_is_complete])
+defs = Definitions(assets=[staged_monthly_finance_export, monthly_finance_export],
+                   asset_checks=[monthly_finance_export_meets_expectations, monthly_finance_export_is_complete])

@@ -1,25 +1,30 @@
 """Royalty assets: station tariffs, and the ledger that pays every play exactly once."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import polars as pl
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
+from assets.common.reference import read_approvals, reconcile, record_reference_event
+from assets.common.table_specs import table_key, table_spec
 from assets.royalties.ledger import post_station_days
 from assets.royalties.money import MINOR_UNIT_EXPONENT
-from assets.royalties.tables import TARIFFS
+from assets.royalties.tables import LEDGER_BATCHES, TARIFFS
 from integrations.warehouse import WarehouseResource
-from orchestration.partitions import station_day_partitions, station_days
+from orchestration.partitions import range_backfill, station_day_partitions, station_days
 
+TARIFF_KEY = {"station_id": f.text, "effective_from": f.iso_date}
 TARIFF_FIELDS = {
-    "station_id": f.text,
+    **TARIFF_KEY,
     "currency": f.matching("|".join(MINOR_UNIT_EXPONENT), "a supported ISO 4217 currency"),
-    "rate_per_second": f.decimal,
-    "effective_from": f.iso_date,
+    "rate_per_second": f.decimal_places(6),  # the warehouse stores DECIMAL(18, 6): a finer rate would round
+    "zero_rate": f.optional_column(f.boolean, "no"),  # a rate of 0 bills nothing: the file must say so
 }
 
 
@@ -35,35 +40,62 @@ def tariffs(context: AssetExecutionContext, data_dir: DataDirResource, warehouse
         lambda r: (r["station_id"], r["effective_from"]), "effective_from",
     )
     rows, rejects = [], list(parsed.rejects)
+    rejected_keys, unknown_keys = parsed.rejected_keys(TARIFF_KEY)
     for row in parsed.rows:
-        if row["rate_per_second"] < 0:
+        problem = tariff_rate_problem(row["rate_per_second"], row["zero_rate"])
+        if problem:
             rejects.append(Reject(row["_source_file"], row["_row"], "rate_per_second", str(row["rate_per_second"]),
-                                  "rate_per_second must not be negative"))
+                                  problem))
+            rejected_keys.add((row["station_id"], row["effective_from"]))
         else:
             rows.append({**row, "tariff_id": f"{row['station_id']}:{row['effective_from']}"})
-    frame = (
-        pl.DataFrame([{k: r[k] for k in ("tariff_id", "station_id", "currency", "effective_from")} for r in rows],
-                     schema={k: TARIFFS.polars_schema[k] for k in ("tariff_id", "station_id", "currency",
-                                                                     "effective_from")})
+    columns = ("tariff_id", "station_id", "currency", "effective_from")
+    incoming = (
+        pl.DataFrame([{k: r[k] for k in columns} for r in rows], schema={k: TARIFFS.polars_schema[k] for k in columns})
         .with_columns(rate_per_second=pl.Series([r["rate_per_second"] for r in rows], dtype=pl.Decimal(18, 6)))
-        .sort("station_id", "effective_from")
+    )
+    db = warehouse.client()
+    previous = db.read(TARIFFS).drop("effective_to")
+    kept = reconcile("royalties/tariffs", previous, incoming.select(previous.columns), list(TARIFF_KEY),
+                     complete=parsed.complete, rejected_keys=rejected_keys, unknown_rejects=unknown_keys,
+                     approved=read_approvals(data_dir.inbox))
+    frame = TARIFFS.conform(
+        kept.frame.sort("station_id", "effective_from")
         .with_columns(effective_to=pl.col("effective_from").shift(-1).over("station_id"))
     )
-    frame = TARIFFS.conform(frame)
-    db = warehouse.client()
     db.replace(TARIFFS, frame)
+    record_reference_event(db, "royalties/tariffs", kept)
     record_rejects(db, "royalties/tariffs", "", rejects, context.log.warning)
-    return MaterializeResult(metadata=table_metadata(frame, rejected_rows=len(rejects)))
+    for note in kept.reasons:
+        context.log.warning(f"royalties/tariffs: {note}")
+    return MaterializeResult(metadata=table_metadata(frame, rejected_rows=len(rejects), **kept.metadata()))
 
 
-@asset(
-    key=["royalties", "royalty_ledger"],
-    deps=[["airplay", "playlogs"], tariffs, ["rights", "splits"], ["rights", "recordings"], ["royalties", "disputes"]],
+def tariff_rate_problem(rate: Decimal, zero_rate: bool) -> str | None:
+    """Why a rate cannot be used, or None: negative, or zero without the file saying `zero_rate=yes`."""
+    if rate < 0:
+        return "rate_per_second must not be negative"
+    if rate == 0 and not zero_rate:
+        return "rate_per_second is 0: a station billed nothing needs zero_rate=yes on its row"
+    if rate != 0 and zero_rate:
+        return "zero_rate=yes but rate_per_second is not 0"
+    return None
+
+
+LEDGER_DEPS = [["airplay", "playlogs"], tariffs, ["rights", "splits"], ["rights", "recordings"],
+               ["royalties", "disputes"]]
+
+
+@multi_asset(
+    name="royalties__royalty_ledger",
+    specs=[
+        AssetSpec(["royalties", "royalty_ledger"], deps=LEDGER_DEPS, group_name="royalties", kinds={"sql", "polars"}),
+        table_spec(LEDGER_BATCHES, "royalties", "royalties/royalty_ledger", {"sql"}, deps=LEDGER_DEPS),
+    ],
     partitions_def=station_day_partitions,
-    group_name="royalties",
-    kinds={"sql", "polars"},
+    backfill_policy=range_backfill,
 )
-def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
     """Append-only double-entry ledger: one row per line; per station-day, one active batch balancing to zero.
 
     Each play debits the station's receivable (seconds × the tariff in force that day, integer minor units) and
@@ -72,13 +104,13 @@ def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource)
     upheld dispute pays nothing. A station-day's batch is `{station}|{day}|{tariff}|r{revision}`: re-running
     with the same inputs posts nothing; when what should be paid changed (split, dispute, tariff), the active
     batch is reversed (`…|reversal`) and a new revision posted. Never updated or deleted. Plays with no tariff
-    in force are not posted and go to `quarantine.rejected_rows`.
+    in force are not posted and go to `quarantine.rejected_rows`. One row per batch in `royalties.ledger_batches`.
     """
     keys = station_days(context.partition_keys)
     reason = context.run.tags.get("backbeat/restatement_reason", "")
     summary = post_station_days(warehouse.client(), keys, datetime.now(UTC), reason)
     first, last = keys[0][1], keys[-1][1]
-    return MaterializeResult(metadata={
+    yield MaterializeResult(asset_key=["royalties", "royalty_ledger"], metadata={
         "station_days": summary.station_days,
         "station_days_unchanged": summary.unchanged,
         "batches_posted": summary.batches_posted,
@@ -92,5 +124,9 @@ def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource)
         "suspense_minor": MetadataValue.json(summary.suspense_minor),
         "hold_minor": MetadataValue.json(summary.hold_minor),
         "balance_minor": MetadataValue.json(summary.balance_minor),
+        "window": f"{first} – {last}",
+    })
+    yield MaterializeResult(asset_key=table_key(LEDGER_BATCHES), metadata={
+        "batches_posted": summary.batches_posted, "batches_reversed": summary.batches_reversed,
         "window": f"{first} – {last}",
     })

@@ -1,5 +1,6 @@
 """Royalty adjustments and reporting: disputes of plays, payout requests, and monthly party statements."""
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -8,18 +9,21 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetExecutionContext,
+    AssetSpec,
     Config,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
     asset_check,
+    multi_asset,
 )
 
 from assets.airplay.tables import PLAYLOGS
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import record_rejects
+from assets.common.table_specs import table_key, table_spec
 from assets.royalties.disputes import (
     STEPS,
     DisputeEvent,
@@ -30,6 +34,7 @@ from assets.royalties.disputes import (
     replay,
     step_order_violations,
 )
+from assets.royalties.ledger_chain import require_sound_ledger
 from assets.royalties.payouts import (
     DEFAULT_MINIMUM,
     PayoutRules,
@@ -57,9 +62,10 @@ from assets.royalties.tables import (
     STATEMENT_LINES,
 )
 from integrations.warehouse import Table, Warehouse, WarehouseResource
-from orchestration.partitions import monthly_partitions
+from orchestration.partitions import monthly_partitions, range_backfill
 
 LEDGER_KEY = ["royalties", "royalty_ledger"]
+STATEMENTS_KEY = ["royalties", "party_statements"]
 IN_CHUNK = 1000
 
 
@@ -190,9 +196,13 @@ BALANCES_SQL = (
 )
 
 
-@asset(key=["royalties", "party_statements"], deps=[LEDGER_KEY, payouts], partitions_def=monthly_partitions,
-       group_name="royalties", kinds={"sql", "polars"})
-def party_statements(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+@multi_asset(name="royalties__party_statements", partitions_def=monthly_partitions, backfill_policy=range_backfill,
+             specs=[
+    AssetSpec(STATEMENTS_KEY, deps=[LEDGER_KEY, payouts], group_name="royalties", kinds={"sql", "polars"}),
+    table_spec(STATEMENT_LINES, "royalties", "royalties/party_statements", {"sql", "polars"},
+               deps=[LEDGER_KEY, payouts]),
+])
+def party_statements(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
     """One row per party, month and currency (`royalties.party_statements`): opening balance, earnings,
     adjustments, payouts, closing balance and credits held for disputed plays; and the detail
     (`royalties.statement_lines`), one row per party, month, line type, recording and station with its plays.
@@ -202,7 +212,7 @@ def party_statements(context: AssetExecutionContext, warehouse: WarehouseResourc
     party (positive), in integer minor units. Re-running a month replaces exactly that month.
     """
     db = warehouse.client()
-    db.ensure(LEDGER)
+    require_sound_ledger(db)  # statements are money: never built from a ledger that fails verification
     frames, details = [], []
     for period in statement_periods(context):
         before = db.query(BALANCES_SQL, [period], schema=BALANCE_SCHEMA)
@@ -213,12 +223,14 @@ def party_statements(context: AssetExecutionContext, warehouse: WarehouseResourc
         details.append(result.lines)
     statements = PARTY_STATEMENTS.concat(frames)
     closing = statements.group_by("currency").agg(pl.col("closing_minor", "held_minor").sum()).sort("currency")
-    return MaterializeResult(metadata={
+    yield MaterializeResult(asset_key=STATEMENTS_KEY, metadata={
         **table_metadata(statements, statement_lines=sum(d.height for d in details),
                          periods=", ".join(statement_periods(context))),
         "closing_minor_by_currency": MetadataValue.json({c: int(v) for c, v, _ in closing.iter_rows()}),
         "held_minor_by_currency": MetadataValue.json({c: int(h) for c, _, h in closing.iter_rows()}),
     })
+    yield MaterializeResult(asset_key=table_key(STATEMENT_LINES), metadata=table_metadata(
+        STATEMENT_LINES.concat(details), periods=", ".join(statement_periods(context))))
 
 
 # ---- Checks ----------------------------------------------------------------------------------------------
@@ -267,7 +279,7 @@ def paid_payouts_are_posted_once(warehouse: WarehouseResource) -> AssetCheckResu
     })
 
 
-@asset_check(asset=party_statements, partitions_def=monthly_partitions,
+@asset_check(asset=STATEMENTS_KEY, partitions_def=monthly_partitions,
              description="Each statement's closing balance is its opening plus earnings, adjustments and payouts, "
              "and its detail lines sum to those totals.")
 def party_statements_add_up(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
@@ -283,7 +295,7 @@ def party_statements_add_up(context: AssetCheckExecutionContext, warehouse: Ware
     })
 
 
-@asset_check(asset=party_statements, partitions_def=monthly_partitions,
+@asset_check(asset=STATEMENTS_KEY, partitions_def=monthly_partitions,
              description="A party's closing balance of a month equals its opening balance of the next month, "
              "wherever both statements exist.")
 def party_statements_carry_forward(context: AssetCheckExecutionContext, warehouse: WarehouseResource

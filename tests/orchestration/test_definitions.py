@@ -24,10 +24,12 @@ def test_lineage_runs_from_catalog_to_finance_export():
              ("airplay/stream_chunks", "airplay/detections"), ("airplay/detections", "airplay/playlogs"),
              ("airplay/playlogs", "royalties/royalty_ledger"), ("rights/splits", "royalties/royalty_ledger"),
              ("royalties/royalty_ledger", "analytics/stg_royalties__ledger_lines"),
-             ("analytics/fct_ledger_lines", "exports/finance_export"),
+             ("analytics/fct_ledger_lines", "exports/staged_finance_export"),
+             ("exports/staged_finance_export", "exports/finance_export"),
              ("rights/split_sheet_lines", "rights/splits"), ("royalties/disputes", "royalties/royalty_ledger"),
              ("royalties/royalty_ledger", "royalties/party_statements"),
-             ("royalties/party_statements", "exports/monthly_finance_export")]
+             ("royalties/party_statements", "exports/staged_monthly_finance_export"),
+             ("exports/staged_monthly_finance_export", "exports/monthly_finance_export")]
     for upstream, downstream in edges:
         up, down = AssetKey(upstream.split("/")), AssetKey(downstream.split("/"))
         assert up in keys and down in keys

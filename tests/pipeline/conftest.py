@@ -106,7 +106,9 @@ class Backbeat:
 
         instance = bb.instance
         for key in (["royalties", "royalty_ledger"], ["airplay", "playlogs"], ["exports", "finance_export"],
-                    ["analytics", "fct_party_royalties_daily"], ["curation", "playlist_snapshots"]):
+                    ["analytics", "fct_party_royalties_daily"], ["curation", "playlist_snapshots"],
+                    ["royalties", "ledger_batches"], ["royalties", "statement_lines"], ["curation", "playlist_plans"],
+                    ["curation", "snapshot_playlists"], ["exports", "monthly_finance_export"]):
             assert instance.get_latest_materialization_event(AssetKey(key)) is not None, key
         for asset, check in ((["royalties", "royalty_ledger"], "ledger_batches_balance"),
                              (["royalties", "royalty_ledger"], "ledger_pays_every_play_once"),
@@ -117,6 +119,9 @@ class Backbeat:
                              (["rights", "splits"], "approved_splits_sum_to_full_share"),
                              (["outreach", "contacts"], "contacts_have_unique_emails"),
                              (["curation", "playlist_snapshots"], "snapshots_respect_their_policies"),
+                             (["exports", "staged_finance_export"], "finance_export_meets_expectations"),
+                             (["exports", "staged_monthly_finance_export"],
+                              "monthly_finance_export_meets_expectations"),
                              (["analytics", "fct_ledger_batches"],
                               "sums_to_zero_fct_ledger_batches_balance_minor__batch_id__currency")):
             history = instance.event_log_storage.get_asset_check_execution_history(

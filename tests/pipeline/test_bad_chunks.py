@@ -40,7 +40,8 @@ def test_bad_files_go_to_quarantine_and_the_rest_is_matched(embedded_backbeat):
     stored = db.scalar("SELECT count(*) FROM airplay.stream_chunks WHERE station_id = 'radio-north'")
     matched = db.scalar("SELECT count(DISTINCT chunk_id) FROM airplay.detections WHERE station_id = 'radio-north'")
     assert stored >= len(good) - 2 and matched > 0
-    gaps = db.query("SELECT station_id, gap_start_utc, seconds, reason FROM airplay.capture_gaps").rows()
+    gaps = db.query("SELECT station_id, gap_start_utc, seconds, reason FROM airplay.capture_gaps "
+                    "WHERE station_id = 'radio-north'").rows()  # radio-south has the demo recorder's gap
     assert gaps == [("radio-north", datetime(2026, 11, 2, 6, 3), 45.0, "connection reset")]
 
     # the partition re-runs on its own, idempotently

@@ -14,8 +14,11 @@ from assets.exports.monthly import (
     export_problems,
     monthly_finance_export,
     monthly_finance_export_is_complete,
+    monthly_finance_export_meets_expectations,
     readme_text,
+    staged_monthly_finance_export,
 )
+from assets.royalties.ledger_chain import append_lines
 from assets.royalties.statement_assets import party_statements
 from assets.royalties.tables import LEDGER, PARTY_STATEMENTS
 from integrations.warehouse import Warehouse, WarehouseResource
@@ -47,7 +50,7 @@ def warehouse(request, tmp_path) -> Warehouse:
 
 
 def seed(db: Warehouse) -> None:
-    db.replace(LEDGER, LINES)
+    append_lines(db, LINES)
     db.replace(PLAYLOGS, PLAYLOGS.from_rows([
         {"play_id": p, "station_id": "s1", "track_id": "R1", "play_date": d, "start_utc": datetime(d.year, d.month,
          d.day, 8), "end_utc": datetime(d.year, d.month, d.day, 8, 3), "duration_s": 180, "confidence": 0.91,
@@ -62,10 +65,14 @@ def test_monthly_export_writes_parquet_duckdb_and_readme(warehouse, tmp_path):
     data_dir = tmp_path / "data"
     resources = {"warehouse": WarehouseResource(url=db.url), "data_dir": DataDirResource(data_dir=str(data_dir))}
     for _ in range(2):  # a re-run replaces the month's folder whole
-        result = materialize([party_statements, monthly_finance_export, monthly_finance_export_is_complete],
+        result = materialize([party_statements, staged_monthly_finance_export,
+                              monthly_finance_export_meets_expectations, monthly_finance_export,
+                              monthly_finance_export_is_complete],
                              resources=resources, partition_key=MONTH)
         assert result.success
-        assert [c.passed for c in result.get_asset_check_evaluations()] == [True]
+        checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+        assert checks == {"monthly_finance_export_meets_expectations": True, "monthly_finance_export_is_complete": True}
+    assert not (data_dir / "exports" / ".staging" / result.run_id).exists()  # published: the staging is gone
     root = data_dir / "exports" / "finance-monthly"
     folder = root / PERIOD
     assert sorted(p.name for p in root.iterdir()) == [PERIOD]  # no staging or previous folder left behind

@@ -7,6 +7,7 @@ import pytest
 from dagster import materialize
 
 from assets.common.paths import DataDirResource
+from assets.royalties.ledger_chain import append_lines
 from assets.royalties.statement_assets import (
     disputes,
     party_statements,
@@ -146,7 +147,7 @@ def warehouse(request, tmp_path) -> Warehouse:
 
 def test_statements_asset_writes_each_month_and_its_checks_pass(warehouse):
     db = warehouse
-    db.replace(LEDGER, LINES)
+    append_lines(db, LINES)
     resources = {"warehouse": WarehouseResource(url=db.url)}
     selection = [party_statements, party_statements_add_up, party_statements_carry_forward]
     for month in ("2026-09-01", "2026-08-01", "2026-09-01"):  # out of order, and a re-run
@@ -159,9 +160,12 @@ def test_statements_asset_writes_each_month_and_its_checks_pass(warehouse):
     assert stored.rows() == expected.rows()
     lines = db.read(STATEMENT_LINES)
     assert lines.filter(pl.col("period") == "2026-09").height == 4  # replaced on re-run, not doubled
-    [metadata] = [m.metadata for m in result.asset_materializations_for_node("royalties__party_statements")]
-    assert metadata["closing_minor_by_currency"].value == {"EUR": 1000}
-    assert metadata["dagster/row_count"].value == 2
+    statements, detail = result.asset_materializations_for_node("royalties__party_statements")
+    assert [statements.asset_key.path, detail.asset_key.path] == [["royalties", "party_statements"],
+                                                                  ["royalties", "statement_lines"]]
+    assert statements.metadata["closing_minor_by_currency"].value == {"EUR": 1000}
+    assert statements.metadata["dagster/row_count"].value == 2
+    assert detail.metadata["dagster/row_count"].value == 4  # September's lines: the window of the last run
 
     # A broken carry-forward (e.g. August restated without re-running September) fails the check.
     with db.connect() as conn:
