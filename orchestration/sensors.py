@@ -59,7 +59,8 @@ def landing_chunks_sensor(context: SensorEvaluationContext, data_dir: DataDirRes
         except ChunkNameError as exc:
             context.log.warning(f"landing file ignored: {exc}")
             continue
-        touched[(chunk.station_id, chunk.day.isoformat())].append(file.path.name)
+        # the run key covers names and mtimes: rewritten chunks (a re-generated demo) are new work, not a repeat
+        touched[(chunk.station_id, chunk.day.isoformat())].append(f"{file.path.name}@{file.mtime_ns}")
     known = set(context.instance.get_dynamic_partitions(station_partitions.name))
     stations = sorted({station for station, _ in touched} - known)
     requests = [
@@ -76,7 +77,8 @@ def landing_chunks_sensor(context: SensorEvaluationContext, data_dir: DataDirRes
 
 analytics_automation_sensor = AutomationConditionSensorDefinition(
     "analytics_automation_sensor",
-    target=AssetSelection.groups("analytics") | AssetSelection.assets(["exports", "finance_export"]),
+    target=AssetSelection.key_prefixes("analytics")
+    | AssetSelection.assets(["exports", "staged_finance_export"], ["exports", "finance_export"]),
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
     description="Rebuilds the dbt marts and the finance export once the station-day runs that feed them finish.",

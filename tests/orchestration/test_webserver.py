@@ -56,7 +56,7 @@ def test_webserver_serves_the_asset_graph(tmp_path):
         assert {"airplay/playlogs", "royalties/royalty_ledger", "analytics/fct_party_royalties_daily",
                 "exports/finance_export"} <= keys
         assert {node["groupName"] for node in data["assetNodes"]} >= {
-            "catalog", "airplay", "rights", "royalties", "curation", "outreach", "analytics", "exports"}
+            "catalog", "airplay", "rights", "royalties", "curation", "outreach", "staging", "intermediate", "exports"}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
