@@ -145,6 +145,7 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
     catalog = rules.Catalog(
         recordings=dict(zip(tracks["track_id"].to_list(), tracks["isrc"].to_list(), strict=True)),
         works=frozenset(w for w in tracks["work_id"].to_list() if w),
+        work_titles=rules.work_titles(tracks["work_id"].to_list(), tracks["title"].to_list()),
     )
     unread = db.read(QUARANTINE, "asset = ? AND row_number IS NOT NULL", [INTAKE_ASSET])
     rejected_rows = dict(unread.group_by("source_file").len().iter_rows())

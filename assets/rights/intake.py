@@ -2,9 +2,10 @@
 
 Typed sheets have a header row with `work_id, iswc, work_title, party_id, party_name, ipi, role, share_percent`
 and optionally `subject_type` (work | recording, default work), `recording_id`, `isrc`, `valid_from`,
-`valid_to`. Scans go through `integrations.ocr`; a scan's work is named by its file name
-(`WRK0005.png`, `WRK0005_phone.jpg`: the text before the first `_`), and each field OCR read becomes a
-`rights.field_provenance` row (page, box, confidence).
+`valid_to`. Scans go through `integrations.ocr`; a scan's work is named by its file name (`WRK0005.png`,
+`WRK0005_phone.jpg`: the text before the first `_`; `WRK0005+WRK0006.png` for a sheet of two works), each
+work on a scan is its own split set, and each field OCR read — and each line of boilerplate or unread text —
+becomes a `rights.field_provenance` row (page, box, confidence).
 
 Lines keep what the sheet says (a share that is not a number, an unknown role): judging them is the rules'
 job (`rules.py`). Only what cannot be placed in a split set at all — an unreadable file, a row without a
@@ -307,59 +308,77 @@ def share_basis_points(text: str) -> int | None:
     return int(bp)
 
 
+def scanned_work_ids(path: Path, works: int) -> list[str]:
+    """Work ids of a scan's works, in the order they appear: the file names the first (`WRK0005.png`, the text
+    before the first `_`), or all of them joined by `+` (`WRK0005+WRK0006.png`). A work the name does not
+    cover gets `<first>-<n>` (WRK0005-2): a subject the catalog does not know, so its set waits for review."""
+    named = [part for part in path.name.split("_")[0].split(".")[0].split("+") if part]
+    return [named[i] if i < len(named) else f"{named[0]}-{i + 1}" for i in range(works)]
+
+
 def read_scanned_sheet(
     path: Path, label: str, register: PartyRegister
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Reject]]:
     """Lines and field provenance of a scanned sheet (image or PDF) read by OCR.
 
-    Table rows are numbered through the document (1, 2, ... across pages); header fields are row 0.
-    Values that did not parse are kept as read, so the rules see what the scan says.
+    Every work on the sheet becomes its own lines (its own split set), each line traced to its page and box.
+    Table rows are numbered through the document (1, 2, ... across pages and works); header fields, known
+    boilerplate and unread text are row 0. Unread text (a line that is neither a field nor boilerplate) is a
+    provenance row `unread_text` needing review, which the rules turn into a review problem on every set of the
+    file. Values that did not parse are kept as read, so the rules see what the scan says.
     """
     from integrations.ocr import REVIEW_THRESHOLD, TesseractUnavailable, UnreadableScan, read_split_sheet
 
-    work_id = path.name.split("_")[0].split(".")[0]
     try:
-        scan = read_split_sheet(path, work_id=work_id)
+        scan = read_split_sheet(path, work_id=scanned_work_ids(path, 1)[0])
     except (UnreadableScan, TesseractUnavailable) as error:
         return [], [], [Reject(label, None, "", "", str(error).replace(str(path), label))]
     if not scan.rows:
         reason = "; ".join(scan.warnings) or "no party rows found"
         return [], [], [Reject(label, None, "", "", f"no split lines could be read from the scan: {reason}")]
 
-    def provenance(fld: Any, row_number: int) -> dict[str, Any]:
+    def provenance(fld: Any, row_number: int, needs_review: bool | None = None) -> dict[str, Any]:
         return {
             "source_file": label, "page": fld.page, "row_number": row_number, "field": fld.name,
             "value": fld.value, "bbox": ",".join(str(v) for v in fld.bbox) if fld.bbox else None,
             "confidence": round(fld.confidence, 1),
-            "needs_review": fld.problem is not None or fld.confidence < REVIEW_THRESHOLD,
+            "needs_review": (fld.problem is not None or fld.confidence < REVIEW_THRESHOLD)
+            if needs_review is None else needs_review,
         }
 
-    fields = [provenance(fld, 0) for fld in scan.header_fields.values()]
+    fields = [provenance(fld, 0, True) for fld in scan.unread]
+    fields.extend(provenance(fld, 0, False) for fld in scan.boilerplate)
     lines = []
-    for row_number, row in enumerate(scan.rows, start=1):
-        fields.extend(provenance(fld, row_number) for fld in row.fields.values())
-        read = {name: fld.value for name, fld in row.fields.items()}
-        ipi = row.ipi or read.get("ipi") or None
-        share_text = f"{row.share_percent:.2f}" if row.share_percent is not None else read.get("share_percent", "")
-        lines.append({
-            "source_file": label,
-            "page": row.fields["party_name"].page,
-            "row_number": row_number,
-            "subject_type": "work",
-            "subject_id": work_id,
-            "iswc": scan.iswc,
-            "isrc": None,
-            "title": scan.work_title,
-            "party_id": register.resolve(row.party_name, row.ipi, scanned=True),
-            "party_name": row.party_name or None,
-            "ipi": ipi,
-            "role": row.role or read.get("role", "").lower(),
-            "share_text": share_text,
-            "share_bp": share_basis_points(share_text) if row.share_percent is not None else None,
-            "valid_from": None,
-            "valid_to": None,
-            "min_confidence": round(min(fld.confidence for fld in row.fields.values()), 1),
-        })
+    row_number = 0
+    for work_id, work in zip(scanned_work_ids(path, len(scan.works)), scan.works, strict=True):
+        fields.extend(provenance(fld, 0) for fld in work.header_fields.values())
+        for row in work.rows:
+            row_number += 1
+            fields.extend(provenance(fld, row_number) for fld in row.fields.values())
+            # Columns read beside the party (publisher, PRO, signature, date) move no money: kept for the record.
+            fields.extend(provenance(fld, row_number, False) for fld in row.extra.values())
+            read = {name: fld.value for name, fld in row.fields.items()}
+            ipi = row.ipi or read.get("ipi") or None
+            share_text = f"{row.share_percent:.2f}" if row.share_percent is not None else read.get("share_percent", "")
+            lines.append({
+                "source_file": label,
+                "page": row.fields["party_name"].page,
+                "row_number": row_number,
+                "subject_type": "work",
+                "subject_id": work_id,
+                "iswc": work.iswc,
+                "isrc": None,
+                "title": work.title,
+                "party_id": register.resolve(row.party_name, row.ipi, scanned=True),
+                "party_name": row.party_name or None,
+                "ipi": ipi,
+                "role": row.role or read.get("role", "").lower(),
+                "share_text": share_text,
+                "share_bp": share_basis_points(share_text) if row.share_percent is not None else None,
+                "valid_from": None,
+                "valid_to": None,
+                "min_confidence": round(min(fld.confidence for fld in row.fields.values()), 1),
+            })
     return lines, fields, []
 
 

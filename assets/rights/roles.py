@@ -3,8 +3,8 @@ divided between the pools.
 
 Music publishing convention: a work's writers share the writer pool (their shares sum to 100 %) and its
 publishers share the publisher pool (also 100 %); the money a play earns is divided between the pools by
-weight. A recording's performers and label do the same. A pool with nobody in it passes its weight to the
-pools that are present (a self-published work pays its writers everything).
+weight. A recording's performers and label do the same. A pool with nobody in it keeps its weight in suspense
+(posting.py): it is never passed to the pools present; a self-publishing writer is listed in both pools.
 """
 
 ROLE_GROUP: dict[str, str] = {

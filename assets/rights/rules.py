@@ -30,6 +30,8 @@ SEVERITIES = ("error", "warning", "info")
 OCR_REVIEW_THRESHOLD = 80.0  # as integrations.ocr.REVIEW_THRESHOLD, which flags the fields
 SCANNED_NAME_SCORE = 85.0  # rapidfuzz ratio at which a scanned name still "is" the registered one
 NAMED_POOLS = frozenset({"writer", "publisher"})  # pools whose parties carry IPI name numbers
+UNREAD_FIELD = "unread_text"  # provenance rows of scanned text read into no field (intake.read_scanned_sheet)
+TITLE_SCORE = 90.0  # rapidfuzz ratio at which a scanned title still "is" the catalog's
 # Checks whose findings must stay errors whatever rules.yaml says: a reviewer approving such a set would put
 # shares that do not add up, or lines without a party or pool, into rights.splits.
 HARD_CHECKS = frozenset({"shares_sum_to_full", "share_format", "known_role", "role_allowed_for_subject",
@@ -70,6 +72,17 @@ class Catalog:
 
     recordings: dict[str, str | None] = field(default_factory=dict)
     works: frozenset[str] = frozenset()
+    work_titles: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Titles the catalog knows a work by (its recordings' titles); empty: titles are not compared."""
+
+
+def work_titles(work_ids: Iterable[str | None], titles: Iterable[str | None]) -> dict[str, frozenset[str]]:
+    """Each work's titles from its recordings (catalog.tracks work_id, title): what RS022 compares with."""
+    known: dict[str, set[str]] = defaultdict(set)
+    for work_id, title in zip(work_ids, titles, strict=True):
+        if work_id and title:
+            known[work_id].add(title)
+    return {work_id: frozenset(names) for work_id, names in known.items()}
 
 
 @dataclass
@@ -451,7 +464,7 @@ def _ocr_confident(context: Context) -> Iterator[Hit]:
         sets_of_file[line["source_file"]].add(split_set.split_set_id)
         line_of_row[(line["source_file"], line["row_number"])] = line
     for prov in context.provenance:
-        if not prov["needs_review"]:
+        if not prov["needs_review"] or prov["field"] == UNREAD_FIELD:  # unread text is RS021's finding
             continue
         key = (prov["source_file"], prov["row_number"])
         targets = sets_of_file[prov["source_file"]] if prov["row_number"] == 0 else sets_of_row.get(key, set())
@@ -528,6 +541,56 @@ def _party_has_ipi(context: Context) -> Iterator[Hit]:
             yield Hit(split_set.split_set_id, {"party_id": line["party_id"],
                                                "name": line["party_name"] or (party.name if party else "no name")},
                       line=line, field="ipi")
+
+
+@check("page_fully_read")
+def _page_fully_read(context: Context) -> Iterator[Hit]:
+    """Every set of a scanned file with text that was read into no field: it may hold parties, shares or a
+    second work, so none of the file's sets is approved by the rules alone."""
+    sets_of_file: dict[str, set[str]] = defaultdict(set)
+    for split_set, line in _lines(context):
+        sets_of_file[line["source_file"]].add(split_set.split_set_id)
+    for prov in context.provenance:
+        if prov["field"] != UNREAD_FIELD:
+            continue
+        params = {"page": prov["page"], "bbox": prov["bbox"] or "no box"}
+        for set_id in sorted(sets_of_file.get(prov["source_file"], ())):
+            yield Hit(set_id, params, field=UNREAD_FIELD, value=prov["value"], source_file=prov["source_file"])
+
+
+@check("title_matches_catalog")
+def _title_matches_catalog(context: Context) -> Iterator[Hit]:
+    for split_set in context.sets.values():
+        known = context.catalog.work_titles.get(split_set.subject_id) if split_set.subject_type == "work" else None
+        if not known:
+            continue
+        # Typed sheets carry their work id; a scan's work is named by its file name, which the title checks.
+        if not any(line["min_confidence"] is not None for line in split_set.lines):
+            continue
+        for title in sorted({line["title"] for line in split_set.lines if line["title"]}):
+            if not any(_same_title(title, expected) for expected in known):
+                yield Hit(split_set.split_set_id, {"expected": " / ".join(sorted(known))}, field="title",
+                          value=title)
+
+
+def _same_title(read: str, expected: str) -> bool:
+    """Loosely equal (OCR misreads a letter now and then); a recording's "(Radio Edit)" or "[Remix]" is not
+    part of the work's title."""
+    from rapidfuzz import fuzz
+
+    expected = re.sub(r"\s*[(\[].*$", "", expected)
+    return fuzz.ratio(folded_name(read), folded_name(expected)) >= TITLE_SCORE
+
+
+@check("scanned_pools_read")
+def _scanned_pools_read(context: Context) -> Iterator[Hit]:
+    """A scanned set with no line in one of its subject's pools (a publishers table not read): the pool's share
+    stays in suspense (posting), and a person checks the sheet for the missing parties."""
+    for split_set in context.sets.values():
+        if not any(line["min_confidence"] is not None for line in split_set.lines):
+            continue
+        for group in sorted(SUBJECT_GROUPS.get(split_set.subject_type, frozenset()) - split_set.groups):
+            yield Hit(split_set.split_set_id, {"role_group": group}, field="role")
 
 
 def placeholders(template: str) -> set[str]:

@@ -6,6 +6,11 @@ largest remainder method so the credits always sum exactly to the debit. The spl
 recording's own approved split if it has one that day, else its work's. Without a split the credit sits in
 suspense; while the play is disputed it sits in hold; a play whose dispute was upheld is not paid at all.
 
+A missing pool is never someone else's money: a work's split covers the writer and publisher pools, a
+recording's the performer and label pools (`roles.SUBJECT_GROUPS`). The weight of a pool the split set does not
+fill — absent (a publishers table that was not read) or short of 100 % — is credited to suspense, not
+re-weighted to the pools present.
+
 `desired_lines` turns plays and their reference data into those lines; `basis_hashes` fingerprints them per
 station-day, so the ledger (`assets.royalties.ledger`) posts a station-day again only when they change.
 """
@@ -20,7 +25,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from assets.rights.roles import GROUP_WEIGHT, ROLE_GROUP
+from assets.rights.roles import FULL_SHARE_BP, GROUP_WEIGHT, ROLE_GROUP, SUBJECT_GROUPS
 from assets.royalties.money import MINOR_UNIT_EXPONENT
 
 RECEIVABLE, PAYABLE, SUSPENSE, HOLD = "station_receivable", "party_payable", "suspense", "hold"
@@ -102,9 +107,11 @@ def split_weights(track_days: pl.DataFrame, recordings: pl.DataFrame, splits: pl
     """Party weights of the split that applies to each (track_id, play_date): track_id, play_date, party_id, weight.
 
     The recording's own approved split in force that day if any, else its work's (`recordings.work_id`). A
-    party's weight is Σ over its rows of GROUP_WEIGHT[role_group] × share_bp, so a pool nobody is in passes its
-    weight to the pools present. Should two split sets of one subject overlap, the latest `valid_from` wins
-    (then the greatest split_set_id), so the choice is deterministic. Track-days without a split are absent.
+    party's weight is Σ over its rows of GROUP_WEIGHT[role_group] × share_bp. The pools the subject has
+    (`SUBJECT_GROUPS`) that the split leaves uncovered give a row with a null party_id (suspense) weighing
+    Σ GROUP_WEIGHT[pool] × (10000 − the pool's share_bp): a pool nobody is in keeps its money in suspense rather
+    than passing it to the pools present. Should two split sets of one subject overlap, the latest `valid_from`
+    wins (then the greatest split_set_id), so the choice is deterministic. Track-days without a split are absent.
     """
     out_schema = {"track_id": pl.Utf8(), "play_date": pl.Date(), "party_id": pl.Utf8(), "weight": pl.Int64()}
     if track_days.is_empty() or splits.is_empty():
@@ -112,10 +119,13 @@ def split_weights(track_days: pl.DataFrame, recordings: pl.DataFrame, splits: pl
     days = track_days.select("track_id", "play_date").unique().join(
         recordings.select(track_id="recording_id", work_id="work_id"), on="track_id", how="left")
     shares = splits.with_columns(
-        weight=pl.coalesce("role_group", pl.col("role").replace_strict(ROLE_GROUP, default=None))
-        .replace_strict(GROUP_WEIGHT, default=0, return_dtype=pl.Int64) * pl.col("share_bp").fill_null(0),
+        role_group=pl.coalesce("role_group", pl.col("role").replace_strict(ROLE_GROUP, default=None)),
+    ).with_columns(
+        weight=pl.col("role_group").replace_strict(GROUP_WEIGHT, default=0, return_dtype=pl.Int64)
+        * pl.col("share_bp").fill_null(0),
     ).filter(pl.col("weight") > 0)
-    cols = ["track_id", "play_date", "split_set_id", "valid_from", "valid_to", "party_id", "weight"]
+    cols = ["track_id", "play_date", "split_set_id", "subject_type", "valid_from", "valid_to", "party_id",
+            "role_group", "share_bp", "weight"]
     candidates = pl.concat([
         days.join(shares.filter(pl.col("subject_type") == "recording"), left_on="track_id", right_on="subject_id")
         .select(cols).with_columns(priority=pl.lit(0)),
@@ -133,10 +143,27 @@ def split_weights(track_days: pl.DataFrame, recordings: pl.DataFrame, splits: pl
         .unique(["track_id", "play_date"], keep="first", maintain_order=True)
         .select("track_id", "play_date", "priority", "split_set_id")
     )
+    picked = candidates.join(chosen, on=["track_id", "play_date", "priority", "split_set_id"], how="semi")
+    parties = picked.group_by("track_id", "play_date", "party_id").agg(pl.col("weight").sum())
+    return pl.concat([parties.select(list(out_schema)).cast(out_schema),
+                      uncovered_pools(picked).select(list(out_schema)).cast(out_schema)]).filter(pl.col("weight") > 0)
+
+
+def uncovered_pools(picked: pl.DataFrame) -> pl.DataFrame:
+    """track_id, play_date, party_id (null), weight: the weight of the subject's pools the chosen split leaves
+    uncovered — a pool with no line, or whose shares sum below 100 % — which posts to suspense."""
+    expected = pl.DataFrame(
+        [(subject, group, GROUP_WEIGHT[group]) for subject, groups in SUBJECT_GROUPS.items() for group in groups],
+        schema={"subject_type": pl.Utf8, "role_group": pl.Utf8, "pool_weight": pl.Int64}, orient="row")
+    covered = picked.group_by("track_id", "play_date", "role_group").agg(covered_bp=pl.col("share_bp").sum())
     return (
-        candidates.join(chosen, on=["track_id", "play_date", "priority", "split_set_id"], how="semi")
-        .group_by("track_id", "play_date", "party_id").agg(pl.col("weight").sum())
-        .select(list(out_schema)).cast(out_schema)
+        picked.select("track_id", "play_date", "subject_type").unique()
+        .join(expected, on="subject_type")
+        .join(covered, on=["track_id", "play_date", "role_group"], how="left")
+        .with_columns(weight=pl.col("pool_weight")
+                      * (FULL_SHARE_BP - pl.col("covered_bp").fill_null(0).cast(pl.Int64)).clip(lower_bound=0))
+        .group_by("track_id", "play_date").agg(pl.col("weight").sum())
+        .with_columns(party_id=pl.lit(None, pl.Utf8))
     )
 
 
@@ -220,7 +247,8 @@ def desired_lines(plays: pl.DataFrame, tariffs: pl.DataFrame, recordings: pl.Dat
     shared = allocate_largest_remainder(shared, ["play_id"], "amount", "weight", "party_id", into="credit")
     credits = shared.select(
         *KEY, "play_id", "track_id", "start_utc", "currency", "tariff_id",
-        account=pl.when(pl.col("held")).then(pl.lit(HOLD)).otherwise(pl.lit(PAYABLE)),
+        account=pl.when(pl.col("held")).then(pl.lit(HOLD))
+        .when(pl.col("party_id").is_null()).then(pl.lit(SUSPENSE)).otherwise(pl.lit(PAYABLE)),
         party_id="party_id", amount_minor=-pl.col("credit"),
     )
     unshared = paid.join(weights.select("track_id", "posted_for").unique(), on=["track_id", "posted_for"],

@@ -8,7 +8,13 @@ from integrations.ocr.fields import ExtractedField
 from integrations.ocr.pages import UnreadableScan
 from integrations.ocr.preprocess import PreparedPage, prepare_page
 from integrations.ocr.reader import OcrWord, TesseractUnavailable, configure_tesseract, ocr_words
-from integrations.ocr.split_sheet import REVIEW_THRESHOLD, ScannedSplitRow, SplitSheetScan, read_split_sheet
+from integrations.ocr.split_sheet import (
+    REVIEW_THRESHOLD,
+    ScannedSplitRow,
+    ScannedWork,
+    SplitSheetScan,
+    read_split_sheet,
+)
 
 __all__ = [
     "ExtractedField",
@@ -16,6 +22,7 @@ __all__ = [
     "PreparedPage",
     "REVIEW_THRESHOLD",
     "ScannedSplitRow",
+    "ScannedWork",
     "SplitSheetScan",
     "TesseractUnavailable",
     "UnreadableScan",

@@ -16,6 +16,15 @@ ROLES = frozenset({"writer", "composer", "lyricist", "arranger", "publisher", "s
                    "performer", "label"})
 ROLE_SYNONYMS = {"author": "lyricist", "songwriter": "writer", "sub publisher": "sub-publisher",
                  "subpublisher": "sub-publisher"}
+# Speckle and punctuation OCR leaves at the ends of a number ("«60.00.", "(00012345678)"); never a digit
+# look-alike such as "|" or "O".
+EDGE_NOISE = " «»“”\"'‘’.,;:~=_*()[]<>"  # not "-": a minus sign must fail, not vanish
+FRACTION_PATTERN = re.compile(r"([0-9]{1,3})/([0-9]{1,3})")
+SHARE_TOKEN = re.compile(r"(?:[0-9]{1,3}(?:\.[0-9]{1,4})?%?|[0-9]{1,3}/[0-9]{1,3}%?)")
+# Collecting societies a split sheet names beside a party; read into their own field, never into the role.
+PRO_NAMES = frozenset({"PRS", "ASCAP", "BMI", "SESAC", "GMR", "SOCAN", "GEMA", "SACEM", "SIAE", "SGAE", "BUMA",
+                       "STIM", "TONO", "KODA", "TEOSTO", "APRA", "JASRAC", "SABAM", "IMRO", "SUISA", "AKM", "MCPS",
+                       "SAMRO", "ECAD", "SADAIC", "KOMCA", "ZAIKS", "NONE"})
 ISWC_PATTERN = re.compile(r"T-?([0-9]{3})\.?([0-9]{3})\.?([0-9]{3})-?([0-9])")
 # Letters Tesseract commonly returns for digits; applied only where a field must be numeric.
 DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1"})
@@ -36,8 +45,17 @@ class ExtractedField:
 
 
 def parse_share(text: str) -> tuple[Decimal | None, str | None]:
-    """Percentage with at most two decimals in (0, 100], e.g. "33.34" or "33,34 %"; else (None, why)."""
-    cleaned = text.replace("%", "").replace(" ", "").replace(",", ".").translate(DIGIT_LOOKALIKES)
+    """A share of its pool as a percentage in (0, 100], exact: "33.34", "33,34 %", "50%" or a fraction of the
+    pool ("1/2", "1/4" → 50, 25); at most two decimals once a percentage. Else (None, why)."""
+    cleaned = text.strip(EDGE_NOISE).replace("%", "").replace(" ", "").replace(",", ".").translate(DIGIT_LOOKALIKES)
+    if fraction := FRACTION_PATTERN.fullmatch(cleaned):
+        numerator, denominator = (int(g) for g in fraction.groups())
+        if denominator == 0 or not 0 < numerator <= denominator:
+            return None, f"share {text!r} is not a fraction in (0, 1]"
+        share = Decimal(numerator * 100) / Decimal(denominator)
+        if share != share.quantize(Decimal("0.01")):
+            return None, f"share {text!r} is {share:.4f} %, not exact in hundredths of a percent"
+        return share.quantize(Decimal("0.01")), None
     try:
         share = Decimal(cleaned)
     except InvalidOperation:
@@ -47,6 +65,24 @@ def parse_share(text: str) -> tuple[Decimal | None, str | None]:
     if share != share.quantize(Decimal("0.01")):
         return None, f"share {text!r} has more than two decimals"
     return share.quantize(Decimal("0.01")), None
+
+
+def looks_like_share(text: str) -> bool:
+    """A token shaped like a share: 33.34, 33,34%, 50 %, 1/2 (not a date such as 04/03/2024)."""
+    cleaned = text.strip("()[].;:").replace(",", ".")
+    return bool(SHARE_TOKEN.fullmatch(cleaned))
+
+
+def looks_like_ipi(text: str) -> bool:
+    """A token shaped like an IPI name number: 9 to 11 digits (look-alike letters allowed, most must be digits)."""
+    cleaned = text.strip("()[].,;:#")
+    digits = sum(c.isdigit() for c in cleaned)
+    return 9 <= len(cleaned) <= 11 and digits >= len(cleaned) - 2 and \
+        bool(re.fullmatch(r"[0-9]{9,11}", cleaned.translate(DIGIT_LOOKALIKES)))
+
+
+def is_pro(text: str) -> bool:
+    return text.strip("()[].,;:").upper() in PRO_NAMES
 
 
 def parse_role(text: str) -> tuple[str | None, str | None]:
@@ -60,21 +96,27 @@ def parse_role(text: str) -> tuple[str | None, str | None]:
 
 def parse_ipi(text: str) -> tuple[str | None, str | None]:
     """An 11-digit IPI name number; spaces and look-alike letters are tolerated."""
-    digits = text.replace(" ", "").translate(DIGIT_LOOKALIKES)
+    digits = text.replace(" ", "").strip(EDGE_NOISE + "#").translate(DIGIT_LOOKALIKES)
     if re.fullmatch(r"[0-9]{11}", digits):
         return digits, None
     return None, f"IPI {text!r} is not 11 digits"
 
 
 def find_iswc(text: str) -> str | None:
-    """The first ISWC-shaped run in `text`, normalised to T-ddd.ddd.ddd-c (check digit not verified)."""
+    """The first ISWC-shaped run in `text` — a T then ten digits, dots and hyphens wherever OCR put them —
+    normalised to T-ddd.ddd.ddd-c (check digit not verified)."""
     compact = re.sub(r"\s+", "", text)
-    start = compact.upper().find("T")
-    while start != -1:
-        candidate = "T" + compact[start + 1 : start + 16].translate(DIGIT_LOOKALIKES)
-        match = ISWC_PATTERN.match(candidate)
-        if match:
-            return "T-{}.{}.{}-{}".format(*match.groups())
-        start = compact.upper().find("T", start + 1)
+    for start in (i for i, c in enumerate(compact) if c in "Tt"):
+        digits = ""
+        for char in compact[start + 1 : start + 20]:
+            if char in ".-":
+                continue
+            digit = char.translate(DIGIT_LOOKALIKES)
+            if not digit.isdigit():
+                break
+            digits += digit
+            if len(digits) == 10:
+                break
+        if len(digits) == 10 and (compact[start] == "T" or compact[start + 1 : start + 2] == "-"):
+            return f"T-{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9]}"
     return None
-

@@ -15,9 +15,11 @@ TARIFFS = pl.DataFrame({
 }, schema_overrides={"rate_per_second": pl.Decimal(18, 6)})
 RECORDINGS = pl.DataFrame({"recording_id": ["T1", "T2"], "work_id": ["W1", None]})
 SPLITS = pl.DataFrame({
-    "split_set_id": ["S1"] * 3, "subject_type": ["work"] * 3, "subject_id": ["W1"] * 3, "party_id": ["A", "B", "C"],
-    "role": ["writer"] * 3, "role_group": ["writer"] * 3, "share_bp": [3334, 3333, 3333],
-    "valid_from": [None] * 3, "valid_to": [None] * 3,
+    # Writers who are their own publishers: both pools covered, nothing of W1 left in suspense.
+    "split_set_id": ["S1"] * 6, "subject_type": ["work"] * 6, "subject_id": ["W1"] * 6,
+    "party_id": ["A", "B", "C"] * 2, "role": ["writer"] * 3 + ["publisher"] * 3,
+    "role_group": ["writer"] * 3 + ["publisher"] * 3, "share_bp": [3334, 3333, 3333] * 2,
+    "valid_from": [None] * 6, "valid_to": [None] * 6,
 }, schema_overrides={"valid_from": pl.Date, "valid_to": pl.Date})
 NO_DISPUTES = pl.DataFrame(schema={"play_id": pl.Utf8, "status": pl.Utf8, "resolution": pl.Utf8})
 

@@ -15,7 +15,16 @@ from PIL import Image
 
 from assets.rights.roles import ROLE_GROUP
 from backbeat.testing import load_support_module
-from integrations.ocr import SplitSheetScan, UnreadableScan, configure_tesseract, prepare_page, read_split_sheet
+from integrations.ocr import (
+    OcrWord,
+    SplitSheetScan,
+    UnreadableScan,
+    configure_tesseract,
+    layout,
+    prepare_page,
+    read_split_sheet,
+    regions,
+)
 from integrations.ocr.fields import ROLES, find_iswc, parse_ipi, parse_role, parse_share
 from integrations.ocr.pages import load_pages
 from integrations.ocr.preprocess import estimate_skew
@@ -218,3 +227,136 @@ def test_field_parsers_accept_ocr_quirks_and_reject_what_is_not_there():
 
 def test_roles_match_the_rights_role_groups():
     assert set(ROLE_GROUP) == ROLES
+
+
+# ---- Many tables, many works, layouts by content (issue 13) ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory) -> dict[str, SplitSheetScan]:
+    folder = tmp_path_factory.mktemp("layouts")
+    second = Sheet("Paper Moon", "T-101.202.303-4", (Party("Daniel Novak", "writer", None, Decimal("100")),
+                                                     Party("Saltmarsh Songs Ltd", "publisher", None, Decimal("100"))))
+    images = {"two_tables": render.render_two_tables(), "two_works": render.render_two_works(SHEET, second),
+              "landscape": render.render_landscape_fractions()}
+    scans = {}
+    for name, image in images.items():
+        image.save(folder / f"{name}.png", dpi=(150, 150))
+        scans[name] = read_split_sheet(folder / f"{name}.png")
+    return scans
+
+
+def test_a_separate_publishers_table_is_read_and_the_note_under_it_is_reported_unread(layouts):
+    scan = layouts["two_tables"]
+    assert len(scan.works) == 1 and scan.work_title == "Harbor Sirens" and scan.iswc == "T-034.524.680-1"
+    assert _read(scan.rows) == _expected(Sheet("", "", render.WRITERS + render.PUBLISHERS))
+    # The note holds a share and a role: it is not a party row, and not silently dropped either.
+    assert [f.value for f in scan.unread] == ["Writer shares total 100% of the writer share of the work."]
+    assert "a share" in scan.unread[0].problem and scan.unread[0].bbox is not None
+    kinds = {f.name for f in scan.boilerplate}
+    assert {"boilerplate:heading", "boilerplate:signature"} <= kinds
+
+
+def test_two_works_on_one_page_are_two_works_each_with_its_rows(layouts):
+    scan = layouts["two_works"]
+    assert [(w.title, w.iswc, len(w.rows)) for w in scan.works] == [
+        (SHEET.title, SHEET.iswc, 4), ("Paper Moon", "T-101.202.303-4", 2)]
+    assert _read(scan.works[1].rows) == [("Daniel Novak", "writer", None, Decimal("100.00")),
+                                         ("Saltmarsh Songs Ltd", "publisher", None, Decimal("100.00"))]
+    assert scan.unread == []
+
+
+def test_columns_are_found_by_their_words_extra_columns_kept_apart_and_fractions_exact(layouts):
+    scan = layouts["landscape"]
+    # The label sits above the value; the heading has no "Role" or "Share", and more columns than usual.
+    assert (scan.work_title, scan.iswc) == ("Harbor Sirens", "T-034.524.680-1")
+    assert _read(scan.rows) == [
+        ("Alice Moreno", "composer", "00087654321", Decimal("50.00")),
+        ("Benjamin Okafor", "lyricist", None, Decimal("25.00")),
+        ("Chloe Lindberg", "writer", None, Decimal("25.00")),
+        ("Tidewater Music Ltd", "publisher", "00555123409", Decimal("100.00")),  # written as a paragraph
+    ]
+    first = scan.rows[0]
+    assert {k: f.value for k, f in first.extra.items()} == {"publisher": "Tidewater", "pro": "PRS"}
+    assert first.fields["role"].value == "Composer"  # not "Composer Tidewater"
+    assert scan.unread == [] and scan.warnings == []
+
+
+def test_shares_as_fractions_are_exact_and_inexact_ones_are_refused():
+    assert parse_share("1/2") == (Decimal("50.00"), None)
+    assert parse_share("3/8") == (Decimal("37.50"), None)
+    assert parse_share("1/3")[0] is None and "not exact" in parse_share("1/3")[1]
+    assert parse_share("5/4")[0] is None
+
+
+def test_iswc_is_found_whatever_separators_ocr_left():
+    assert find_iswc("ISWC: T-32.4.334.243-6") == "T-324.334.243-6"
+    assert find_iswc("Harbor Sirens T0345246801") == "T-034.524.680-1"
+    assert find_iswc("Total 100") is None
+
+
+def _words(*cells: tuple[str, int], top: int = 100) -> list[OcrWord]:
+    """Words of one line: (text, left x) with a 40 px height on the prepared page (a 300 DPI 12 pt line)."""
+    return [OcrWord(text, 95.0, (x, top, 20 * len(text), 40), (x, top, 20 * len(text), 40), 1, 1, 1, i)
+            for i, (text, x) in enumerate(cells)]
+
+
+def test_a_narrow_heading_is_a_table_its_first_label_giving_the_role():
+    line = layout.group_lines(_words(("Songwriter", 200), ("PRO", 900), ("IPI", 1300), ("#", 1370),
+                                     ("Ownership", 1900), ("%", 2100)))[0]
+    columns = layout.find_header(line)
+    assert columns is not None and columns.default_role == "writer"
+    assert set(columns.starts) == {"party_name", "pro", "ipi", "share_percent"}
+    row = layout.group_lines(_words(("Jane", 200), ("Doe", 320), ("PRS", 900), ("00012345678", 1300),
+                                    ("1/2", 1900), top=200))
+    cells, end = layout.table_rows(row, 0, columns, lambda _: False)
+    assert end == 1 and {k: [w.text for w in v] for k, v in cells[0].items()} == {
+        "party_name": ["Jane", "Doe"], "pro": ["PRS"], "ipi": ["00012345678"], "share_percent": ["1/2"]}
+    # A first label naming nobody known still heads a table when a role or IPI column stands beside the share.
+    member = layout.find_header(layout.group_lines(_words(("Member", 200), ("Role", 900), ("Share", 1900)))[0])
+    assert member is not None and set(member.starts) == {"party_name", "role", "share_percent"}
+    # A title that happens to hold two heading-like words is no heading.
+    assert layout.find_header(layout.group_lines(_words(("Rose", 200), ("Shore", 900), ("Share", 1900)))[0]) is None
+
+
+def test_a_garbled_heading_label_is_named_by_what_its_cells_hold():
+    rows = [{"party_name": _words(("Jane", 0)), "other:rl": _words(("Composer", 500)),
+             "other:ii": _words(("00012345678", 800)), "share_percent": _words(("50", 1200))},
+            {"party_name": _words(("Tidewater", 0)), "other:rl": _words(("Publisher", 500)),
+             "share_percent": _words(("100", 1200))}]
+    named = layout.name_columns_by_content(rows)
+    assert [sorted(row) for row in named] == [["ipi", "party_name", "role", "share_percent"],
+                                              ["party_name", "role", "share_percent"]]
+
+
+def test_titles_are_read_wherever_the_label_sits_and_an_appended_iswc_is_split_off():
+    def title(*lines: list[OcrWord]) -> tuple[str, str, int]:
+        grouped = [layout.group_lines(words)[0] for words in lines]
+        label, value, used = regions.title_words(grouped, 0)
+        title_words, iswc_words = regions.split_title_and_iswc(value)
+        return " ".join(w.text for w in title_words), " ".join(w.text for w in iswc_words), used
+
+    assert title(_words(("Title", 0), ("of", 100), ("Work:", 160), ("Harbor", 400), ("Sirens", 560))) == (
+        "Harbor Sirens", "", 1)
+    # OCR lost "Title" from "Title of Work:": the rest of the label is still not part of the title.
+    assert regions.title_words([layout.group_lines(_words(("of", 100), ("Work:", 160), ("Sirens", 560)))[0]], 0) is None
+    assert title(_words(("TITLE", 0), ("OF", 130), ("WORK", 200)), _words(("Harbor", 0), ("Sirens", 170), top=160)) == (
+        "Harbor Sirens", "", 2)
+    assert title(_words(("Work", 0), ("title:", 100), ("Harbor", 300), ("Sirens", 460), ("ISWC", 700),
+                        ("T-034.524.680-1", 800))) == ("Harbor Sirens", "T-034.524.680-1", 1)
+
+
+def test_each_line_outside_tables_is_a_field_boilerplate_or_unread():
+    def kind(*cells: tuple[str, int]) -> str:
+        return regions.classify(layout.group_lines(_words(*cells))[0], first_on_page=False).kind
+
+    assert kind(("Date:", 0), ("12", 200), ("March", 260), ("2024", 400)) == "boilerplate:date"
+    assert kind(("Page", 0), ("1", 120), ("of", 160), ("2", 210), ("Confidential", 260)) == "boilerplate:footer"
+    assert kind(("Signed:", 0), ("______", 200)) == "boilerplate:signature"
+    assert kind(("PUBLISHERS", 0)) == "boilerplate:heading"
+    assert kind(("Ownership", 0), ("is", 250), ("stated", 300), ("as", 420), ("a", 470), ("fraction.", 500)) == (
+        "boilerplate:note")
+    # Text that may hold a party, a share or another work is never quietly dropped.
+    assert kind(("Tidewater", 0), ("Music", 250), ("Ltd", 400), ("25%", 900)) == "unread"
+    assert kind(("Writer", 0), ("shares", 150), ("total", 300), ("100%", 420), ("of", 540), ("the", 600),
+                ("work.", 680)) == "unread"

@@ -1,5 +1,6 @@
 """Split-sheet intake: CSV, XLSX, scanned PNG (clean and phone-like) and PDF, with provenance and rejects."""
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -204,3 +205,56 @@ def test_scanned_names_resolve_to_the_register_loosely_typed_names_exactly():
     assert register.resolve("Somebody Else", "00014107338", scanned=False) == "P2"  # IPI first
     assert register.resolve("Bram Bekker", None, scanned=True) == "P2"
     assert register.resolve("Bram", None, scanned=True) is None
+
+
+# ---- Sheets in other layouts (issue 13) ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def layout_scans(render, tmp_path_factory) -> tuple[intake.Intake, intake.PartyRegister]:
+    """A writers table + a separate publishers table with a note under it (W5), and two works on one page, named
+    by the file (W6+W7) and not (W8)."""
+    folder = tmp_path_factory.mktemp("layouts") / "inbox" / "rights"
+    sheets = folder / "split_sheets"
+    sheets.mkdir(parents=True)
+    render.render_two_tables().save(sheets / "W5.png", dpi=(150, 150))
+    second = render.Sheet("Paper Moon", "T-101.202.303-7", (replace(render.WRITERS[0], share=Decimal(100)),
+                                                            replace(render.PUBLISHERS[0], share=Decimal(100))))
+    first = render.Sheet("Harbor Sirens", "T-034.524.680-1", render.WRITERS + render.PUBLISHERS)
+    two = render.render_two_works(first, second)
+    two.save(sheets / "W6+W7.png", dpi=(150, 150))
+    two.save(sheets / "W8.png", dpi=(150, 150))
+    parties = render.WRITERS + render.PUBLISHERS
+    register = intake.PartyRegister({f"P{i}": intake.RegisteredParty(f"P{i}", p.name, p.ipi, None)
+                                     for i, p in enumerate(parties, start=1)})
+    return intake.read_split_sheets(sheets, folder, register), register
+
+
+def test_every_table_and_every_work_of_a_scan_becomes_lines_of_its_own_set(layout_scans):
+    read, _ = layout_scans
+    assert read.rejects == []
+    five = _of(read, "W5.png")
+    assert _shares(five) == [("P1", "writer", 5000), ("P2", "composer", 5000), ("P3", "publisher", 5000),
+                             ("P4", "publisher", 5000)]
+    assert {(x["subject_id"], x["title"], x["iswc"]) for x in five} == {("W5", "Harbor Sirens", "T-034.524.680-1")}
+    assert {x["subject_id"] for x in _of(read, "W6+W7.png")} == {"W6", "W7"}
+    assert [(x["subject_id"], x["party_id"], x["row_number"]) for x in _of(read, "W8.png")] == [
+        ("W8", "P1", 1), ("W8", "P2", 2), ("W8", "P3", 3), ("W8", "P4", 4), ("W8-2", "P1", 5), ("W8-2", "P3", 6)]
+    assert len({x["split_set_id"] for x in _of(read, "W8.png")}) == 2
+    unread = [p for p in read.provenance if p["field"] == "unread_text"]
+    assert [(p["source_file"], p["value"], p["needs_review"]) for p in unread] == [
+        ("split_sheets/W5.png", "Writer shares total 100% of the writer share of the work.", True)]
+
+
+def test_unread_text_a_wrong_title_or_an_unknown_second_work_keep_sets_from_approval(layout_scans):
+    read, register = layout_scans
+    catalog = rules.Catalog(works=frozenset({"W5", "W6", "W7", "W8"}),
+                            work_titles={"W5": frozenset({"Harbor Sirens (Radio Edit)"}),
+                                         "W6": frozenset({"Harbour Lights"})})
+    findings = rules.evaluate(read.lines, read.provenance, register, catalog)
+    statuses = {s.split(":")[1]: v for s, v in rules.set_statuses(rules.split_sets(read.lines), findings).items()}
+    # RS020 (info): Benjamin Okafor has no IPI anywhere; it approves nothing and blocks nothing.
+    assert statuses["W5"] == ("open", ["RS020", "RS021"])  # the note under the table: a person reads it
+    assert statuses["W6"] == ("open", ["RS020", "RS022"])  # the catalog knows W6 by another title
+    assert statuses["W7"] == ("approved", []) and statuses["W8"] == ("approved", ["RS020"])
+    assert statuses["W8-2"] == ("open", ["RS018"])  # the file name does not say which work the second one is

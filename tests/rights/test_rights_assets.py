@@ -135,7 +135,7 @@ def test_rights_assets_block_review_approve_and_restate(warehouse_url, rights_in
     assert db.scalar("SELECT count(*) FROM rights.parties WHERE party_id = 'P99'") == 0  # not approved yet
     assert db.query("SELECT party_id, value FROM rights.party_identifiers ORDER BY 1").rows() == [
         ("P1", rs.IPI["P1"]), ("P2", rs.IPI["P2"]), ("P3", rs.IPI["P3"]), ("P7", rs.IPI["P7"])]
-    assert db.scalar("SELECT count(*) FROM rights.validation_rules") == 20
+    assert db.scalar("SELECT count(*) FROM rights.validation_rules") == 23
     first_queue = _queue(db)
     assert [(s, d) for s, d, _ in first_queue] == [NORTH_DAY]  # W1 and T1 newly approved: T1's plays
     assert first_queue[0][2] == "approved splits changed: recording T1, work W1"

@@ -52,6 +52,9 @@ def crafted(rights_inbox: Path, rs) -> dict[str, object]:
         "RS018.csv": [_line("W99", *alice, "writer", "100")],
         "RS019.csv": [_line("W17", *alice, "writer", "100"), _line("", *bob, "writer", "100")],
         "RS020.csv": [_line("W18", "P4", "Dana Lyric", "", "lyricist", "100")],
+        "RS021.csv": [_line("W20", *alice, "writer", "100")],
+        "RS022.csv": [_line("W21", *alice, "writer", "100", work_title="Harbor Sirens"),
+                      _line("W21", *pub, "publisher", "100", work_title="Harbor Sirens")],  # becomes a scan below
     }
     for name, rows in sheets.items():
         rs.write_csv(rights_inbox / "split_sheets" / name, rs.FULL_HEADER, rows)
@@ -65,11 +68,27 @@ def crafted(rights_inbox: Path, rs) -> dict[str, object]:
         rejected[reject.source_file] = rejected.get(reject.source_file, 0) + 1
     # A low-confidence OCR field pointing at the clean sheet's second line (RS015 is agnostic of file type).
     provenance = [{"source_file": "split_sheets/RS015.csv", "page": 1, "row_number": 2, "field": "share_percent",
-                   "value": "5O.00", "bbox": "10,20,30,40", "confidence": 41.0, "needs_review": True}]
+                   "value": "5O.00", "bbox": "10,20,30,40", "confidence": 41.0, "needs_review": True},
+                  # A line of a scan read into no field (RS021 is agnostic of file type, like RS015).
+                  {"source_file": "split_sheets/RS021.csv", "page": 2, "row_number": 0, "field": "unread_text",
+                   "value": "Tidewater Music Ltd 50%", "bbox": "100,900,700,40", "confidence": 88.0,
+                   "needs_review": True}]
     rs.write_csv(rights_inbox / "split_sheets" / "RS015.csv", rs.FULL_HEADER,
                  [_line("W19", *alice, "writer", "100")])
     read = intake.read_split_sheets(rights_inbox / "split_sheets", rights_inbox, register)
-    catalog = rules.Catalog(catalog.recordings, catalog.works | {"W19"})
+
+    def as_scan(source: str, name: str, subject: str, title: str | None) -> list[dict]:
+        """The lines of sheet `source` as if OCR had read them from scan `name` (RS022 and RS023 are about scans)."""
+        return intake.assign_split_sets([
+            {**line, "source_file": f"split_sheets/{name}", "subject_id": subject, "page": 1, "min_confidence": 93.0,
+             "iswc": None, "title": title, "row_number": i}
+            for i, line in enumerate(read.lines, start=1) if Path(line["source_file"]).name == source])
+
+    # A scan titled differently from the catalog's work (RS022), and one whose publishers were not read (RS023).
+    scans = as_scan("RS022.csv", "RS022.png", "W21", "Harbor Sirens") + as_scan("RS021.csv", "RS023.png", "W22", None)
+    read.lines[:] = [line for line in read.lines if Path(line["source_file"]).name != "RS022.csv"] + scans
+    catalog = rules.Catalog(catalog.recordings, catalog.works | {"W19", "W20", "W21", "W22"},
+                            work_titles={"W21": frozenset({"Harbour Lights"}), "W1": frozenset({"Other Song"})})
     findings = rules.evaluate(read.lines, provenance, register, catalog, rejected)
     sets = rules.split_sets(read.lines)
     return {"read": read, "findings": findings, "sets": sets, "statuses": rules.set_statuses(sets, findings)}
@@ -109,6 +128,9 @@ def test_every_rule_fires_on_its_sheet_and_nothing_else_fires(crafted):
         "RS018.csv": {"RS018"},
         "RS019.csv": {"RS019"},
         "RS020.csv": {"RS020"},
+        "RS021.csv": {"RS021"},
+        "RS022.png": {"RS022"},
+        "RS023.png": {"RS023"},
     }
     assert {r.code for r in rules.load_rules()} == set().union(*codes.values())
 
@@ -117,7 +139,8 @@ def test_severity_decides_blocked_open_or_approved(crafted):
     by_file = {Path(s.source_files[0]).name: crafted["statuses"][i][0] for i, s in crafted["sets"].items()}
     assert by_file["clean.csv"] == "approved"
     assert by_file["RS020.csv"] == "approved"  # info only
-    assert {by_file[f] for f in ("RS008.csv", "RS011.csv", "RS012.csv", "RS015.csv", "RS018.csv")} == {"open"}
+    assert {by_file[f] for f in ("RS008.csv", "RS011.csv", "RS012.csv", "RS015.csv", "RS018.csv", "RS021.csv",
+                                 "RS022.png", "RS023.png")} == {"open"}
     assert {by_file[f] for f in ("RS001.csv", "RS002.csv", "RS005.csv", "RS007.csv", "RS013_a.csv", "RS019.csv")} == {
         "blocked"}
 
@@ -144,6 +167,17 @@ def test_findings_name_the_rule_file_row_field_and_value(crafted):
     assert len(overlap) == 2 and "from 2024-06-01 to 2024-12-31" in overlap[0].message
     unread = finding("RS019")
     assert unread.message.startswith("1 row(s) of split_sheets/RS019.csv could not be read")
+    unread_text = finding("RS021")
+    assert (unread_text.severity, unread_text.field, unread_text.value) == ("warning", "unread_text",
+                                                                            "Tidewater Music Ltd 50%")
+    assert unread_text.message == ("page 2 of the scan has text that was read into no field at 100,900,700,40: "
+                                   "'Tidewater Music Ltd 50%'; check it for parties, shares or another work")
+    title = finding("RS022")
+    assert title.message == ("the sheet gives work W21 the title 'Harbor Sirens'; the catalog knows it as "
+                             "'Harbour Lights'")
+    pool = finding("RS023")
+    assert (pool.subject_id, pool.severity) == ("W22", "warning") and "publisher pool's money stays in suspense" in (
+        pool.message)
     duplicate = finding("RS010")
     assert duplicate.message == "party P1 appears 2 times in the writer pool of this split set (rows 2, 3)"
 
@@ -155,7 +189,7 @@ def test_a_row_without_subject_is_rejected_with_file_row_and_field(crafted):
 
 def test_rules_file_is_validated(tmp_path):
     rules_yaml = rules.RULES_FILE.read_text()
-    assert len(rules.load_rules()) == 20
+    assert len(rules.load_rules()) == 23
     for broken, message in (
         (rules_yaml.replace("severity: warning", "severity: fatal", 1), "severity 'fatal'"),
         (rules_yaml.replace("code: RS002", "code: RS001", 1), "RS001 is used twice"),

@@ -78,33 +78,43 @@ RECORDINGS = pl.DataFrame({"recording_id": ["T1", "T2"], "work_id": ["W1", None]
 
 def weights(track_days, split_rows):
     frame = pl.DataFrame(track_days, schema={"track_id": pl.Utf8, "play_date": pl.Date}, orient="row")
-    return sorted(split_weights(frame, RECORDINGS, split_rows).rows())
+    # None (the suspense row of an uncovered pool) sorts first
+    return sorted(split_weights(frame, RECORDINGS, split_rows).rows(), key=lambda r: (r[0], r[1], r[2] or ""))
 
 
-def test_party_weight_sums_its_pools_and_an_absent_pool_passes_its_weight():
+def test_party_weight_sums_its_pools():
     work = splits(("S1", "work", "W1", "A", "writer", "writer", 5000, None, None),
                   ("S1", "work", "W1", "B", "composer", "writer", 5000, None, None),
                   ("S1", "work", "W1", "A", "publisher", "publisher", 10000, None, None))
     assert weights([("T1", DAY)], work) == [("T1", DAY, "A", 750_000), ("T1", DAY, "B", 250_000)]
-    self_published = splits(("S2", "work", "W1", "A", "writer", None, 10000, None, None))  # group from the role
-    assert weights([("T1", DAY)], self_published) == [("T1", DAY, "A", 500_000)]
 
 
-def test_the_recording_split_in_force_wins_and_windows_are_inclusive():
+# The old rule passed an absent pool's weight to the pools present (this test asserted the writer got 500_000 of
+# 500_000, i.e. the whole play): a writers-only sheet whose publishers table was not read paid the writers the
+# publishers' share. Now the pool's weight is a suspense row (party_id None).
+
+
+def test_recording_split_in_force_wins_and_windows_are_inclusive():
     rows = splits(("W", "work", "W1", "A", "writer", "writer", 10000, None, None),
                   ("R", "recording", "T1", "L", "label", "label", 10000, date(2026, 3, 2), date(2026, 3, 3)),
                   ("X", "recording", "T2", "P", "artist", "performer", 10000, None, date(2026, 3, 1)))
     got = weights([("T1", date(2026, 3, 1)), ("T1", DAY), ("T1", date(2026, 3, 3)), ("T1", date(2026, 3, 4)),
                    ("T2", date(2026, 3, 1)), ("T2", DAY)], rows)
-    assert got == [("T1", date(2026, 3, 1), "A", 500_000), ("T1", DAY, "L", 500_000),
-                   ("T1", date(2026, 3, 3), "L", 500_000), ("T1", date(2026, 3, 4), "A", 500_000),
+    # Each split fills one of its subject's two pools: the other pool's half is a suspense row (None).
+    assert got == [("T1", date(2026, 3, 1), None, 500_000), ("T1", date(2026, 3, 1), "A", 500_000),
+                   ("T1", DAY, None, 500_000), ("T1", DAY, "L", 500_000),
+                   ("T1", date(2026, 3, 3), None, 500_000), ("T1", date(2026, 3, 3), "L", 500_000),
+                   ("T1", date(2026, 3, 4), None, 500_000), ("T1", date(2026, 3, 4), "A", 500_000),
+                   ("T2", date(2026, 3, 1), None, 500_000),
                    ("T2", date(2026, 3, 1), "P", 500_000)]  # T2 on DAY: its split ended, no work → no split
 
 
 def test_overlapping_split_sets_resolve_to_the_latest():
     rows = splits(("OLD", "work", "W1", "A", "writer", "writer", 10000, None, None),
-                  ("NEW", "work", "W1", "B", "writer", "writer", 10000, date(2026, 3, 1), None))
-    assert weights([("T1", DAY)], rows) == [("T1", DAY, "B", 500_000)]
+                  ("OLD", "work", "W1", "A", "publisher", "publisher", 10000, None, None),
+                  ("NEW", "work", "W1", "B", "writer", "writer", 10000, date(2026, 3, 1), None),
+                  ("NEW", "work", "W1", "B", "publisher", "publisher", 10000, date(2026, 3, 1), None))
+    assert weights([("T1", DAY)], rows) == [("T1", DAY, "B", 1_000_000)]
 
 
 def test_dispute_state_upheld_wins_then_open_then_rejected():

@@ -114,3 +114,72 @@ SHEET = Sheet(
         Party("Chloe Lindberg", "lyricist", None, Decimal("8.33")),
     ),
 )
+
+
+# ---- Layouts the intake was not first built around (issue 13) ------------------------------------------------
+
+PUBLISHERS = (Party("Tidewater Music Ltd", "publisher", "00055512396", Decimal("50.00")),
+              Party("Harbour Songs Ltd", "publisher", "00001234551", Decimal("50.00")))
+WRITERS = (Party("Alice Moreno", "writer", "00087654336", Decimal("50.00")),
+           Party("Benjamin Okafor", "composer", None, Decimal("50.00")))
+
+
+def _page(size: tuple[int, int] = A4_PX) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    page = Image.new("L", size, 255)
+    return page, ImageDraw.Draw(page)
+
+
+def _table(draw: ImageDraw.ImageDraw, y: int, columns: list[tuple[str, int]], rows: list[list[str]]) -> int:
+    body = _font(12)
+    for label, x in columns:
+        draw.text((x, y), label, font=body, fill=0)
+    draw.line((100, y + 40, 1160, y + 40), fill=0, width=2)
+    for row in rows:
+        y += 60
+        for (_, x), cell in zip(columns, row, strict=True):
+            draw.text((x, y), cell, font=body, fill=0)
+    return y + 80
+
+
+def render_two_tables(title: str = "Harbor Sirens", iswc: str = "T-034.524.680-1") -> Image.Image:
+    """A writers table, a gap, then a separate publishers table; notes under it."""
+    page, draw = _page()
+    draw.text((110, 120), "SPLIT SHEET", font=_font(20), fill=0)
+    draw.text((110, 230), f"Title of Work: {title}", font=_font(12), fill=0)
+    draw.text((110, 280), f"ISWC: {iswc}", font=_font(12), fill=0)
+    columns = [("Name", 110), ("Role", 560), ("IPI", 790), ("Share %", 1040)]
+    y = _table(draw, 400, columns, [[p.name, p.role.capitalize(), p.ipi or "", f"{p.share:.2f}"] for p in WRITERS])
+    y = _table(draw, y + 120, columns, [[p.name, "Publisher", p.ipi or "", f"{p.share:.2f}"] for p in PUBLISHERS])
+    draw.text((110, y), "Writer shares total 100% of the writer share of the work.", font=_font(10), fill=0)
+    draw.text((110, y + 50), "Signatures of all parties are kept on file.", font=_font(10), fill=0)
+    return page
+
+
+def render_two_works(first: Sheet, second: Sheet) -> Image.Image:
+    """Two works on one page, each with its title, ISWC and table."""
+    page, draw = _page()
+    y = 120
+    columns = [("Party name", 110), ("Role", 560), ("IPI", 790), ("Share %", 1040)]
+    for number, sheet in enumerate((first, second), start=1):
+        draw.text((110, y), f"Work {number} title: {sheet.title}", font=_font(12), fill=0)
+        draw.text((110, y + 50), f"ISWC: {sheet.iswc}", font=_font(12), fill=0)
+        y = _table(draw, y + 130, columns, [[p.name, p.role.capitalize(), p.ipi or "", f"{p.share:.2f}"]
+                                            for p in sheet.parties]) + 60
+    return page
+
+
+def render_landscape_fractions(title: str = "Harbor Sirens", iswc: str = "T-034.524.680-1") -> Image.Image:
+    """Landscape; the title label above its value; Songwriter / Capacity / Publisher / PRO / IPI # / Ownership
+    columns with shares as fractions; a paragraph party under the table."""
+    page, draw = _page((A4_PX[1], A4_PX[0]))
+    draw.text((110, 100), "TITLE OF WORK", font=_font(10), fill=0)
+    draw.text((110, 140), title, font=_font(14), fill=0)
+    draw.text((110, 210), f"ISWC {iswc}", font=_font(12), fill=0)
+    columns = [("Songwriter", 110), ("Capacity", 520), ("Publisher", 760), ("PRO", 1060), ("IPI #", 1200),
+               ("Ownership", 1500)]
+    rows = [["Alice Moreno", "Composer", "Tidewater", "PRS", "00087654321", "1/2"],
+            ["Benjamin Okafor", "Lyricist", "Tidewater", "ASCAP", "", "1/4"],
+            ["Chloe Lindberg", "Writer", "Tidewater", "BMI", "", "1/4"]]
+    y = _table(draw, 320, columns, rows)
+    draw.text((110, y), "Tidewater Music Ltd (IPI 00555123409) - Publisher - 100%", font=_font(12), fill=0)
+    return page
