@@ -10,6 +10,9 @@ from pathlib import Path
 import click
 
 from backbeat.settings import Settings
+from backbeat.warning_filters import ignore_known_third_party_warnings
+
+ignore_known_third_party_warnings()  # before the commands import Dagster, dagster-dbt and sqlglot
 
 
 @click.group()
@@ -48,7 +51,7 @@ def demo_run() -> None:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     from dagster import DagsterInstance
 
-    from backbeat.demo.actions import review_and_dispute
+    from backbeat.demo.actions import DEMO_RUN_CONFIG, second_morning
     from backbeat.demo.services import demo_services
     from backbeat.pipeline import run_everything
     from integrations.warehouse import Warehouse
@@ -62,7 +65,8 @@ def demo_run() -> None:
         defs = build_definitions(Settings.from_env())
         report = run_everything(
             defs, instance, curation_days=_demo_days(settings.data_dir), log=click.echo, tool_output=tool_output,
-            people=lambda: review_and_dispute(settings.data_dir, Warehouse(settings.warehouse_url)),
+            people=lambda: second_morning(settings.data_dir, Warehouse(settings.warehouse_url)),
+            run_config=DEMO_RUN_CONFIG,
         )
     click.echo(f"{len(report.runs)} Dagster runs succeeded in {time.perf_counter() - started:.1f} s "
                f"({len(report.station_days)} station-days, {len(report.restatements)} restated); "
@@ -103,14 +107,15 @@ def dbt() -> None:
     """Run dbt against the configured warehouse (DuckDB file or PostgreSQL)."""
 
 
-def _dbt(*args: str) -> None:
+def _dbt(*args: str, warehouse_url: str | None = None) -> None:
     import subprocess
 
     from backbeat.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
 
     settings = Settings.from_env()
     command = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    env = {**os.environ, **dbt_environment(settings.warehouse_url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, **dbt_environment(warehouse_url or settings.warehouse_url),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     code = subprocess.run(command, env=env).returncode
     if code:
         raise SystemExit(code)
@@ -132,8 +137,17 @@ def dbt_sources() -> None:
 
 @dbt.command("docs-generate")
 def dbt_docs_generate() -> None:
-    """Build the dbt docs site (models, columns, lineage) from the warehouse's current tables."""
-    _dbt("docs", "generate")
+    """Build the dbt docs site (models, columns, lineage) from the warehouse's current tables.
+
+    On DuckDB it reads a snapshot (`backbeat warehouse snapshot`), so it never holds the pipeline's file."""
+    from backbeat.commands.warehouse import take_snapshot
+    from backbeat.settings import duckdb_path
+
+    settings = Settings.from_env()
+    if settings.warehouse_kind == "duckdb" and duckdb_path(settings.warehouse_url).exists():
+        _dbt("docs", "generate", warehouse_url=f"duckdb:///{take_snapshot(settings)}")
+    else:
+        _dbt("docs", "generate")
 
 
 @dbt.command("docs-serve")
@@ -148,10 +162,13 @@ def _attach_commands() -> None:
     from backbeat.commands.catalog import catalog
     from backbeat.commands.curation import curation
     from backbeat.commands.fingerprint import fingerprint, playlogs
+    from backbeat.commands.reference import reference
     from backbeat.commands.rights import rights
     from backbeat.commands.royalties import royalties
+    from backbeat.commands.warehouse import warehouse
 
-    for command in (capture, capture_all, catalog, curation, fingerprint, playlogs, rights, royalties):
+    for command in (capture, capture_all, catalog, curation, fingerprint, playlogs, reference, rights, royalties,
+                    warehouse):
         main.add_command(command)
 
 

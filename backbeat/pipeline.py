@@ -1,6 +1,9 @@
 """Materialize the whole graph for the data on disk, through Dagster, into a Dagster instance.
 
-Used by `backbeat demo run`: every run is a real Dagster run recorded in the instance, so it shows in the UI.
+Used by `backbeat demo run`: every run is a real Dagster run of the code location `workspace.yaml` declares, so
+it shows in the UI under its job. Work that a sensor starts in production is started here by one tick of that
+sensor, stored as the daemon stores it: afterwards every sensor finds nothing new, and opening the UI starts
+nothing until new data arrives.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from dagster import DagsterInstance, Definitions, build_sensor_context
+from dagster import AutomationConditionSensorDefinition, DagsterInstance, DagsterRunStatus, Definitions
+
+from backbeat.code_location import CodeLocation, execute_job, tick_automation_sensor, tick_sensor
 
 # Runs keep every event in the instance (see the UI); the terminal shows only warnings and errors.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+ALBUM_QUEUE_ROUNDS = 5  # bounded: each round's run key is the queue's state, and a state is run once
 
 
 @dataclass
@@ -31,50 +37,63 @@ class PipelineReport:
 def run_everything(
     defs: Definitions, instance: DagsterInstance, curation_days: list[date], log: Callable[[str], None] = print,
     tool_output: Path | None = None, people: Callable[[], list[str]] | None = None,
+    run_config: dict[str, dict] | None = None,
 ) -> PipelineReport:
-    """Reference data, every station-day the landing sensor finds, then what people did (`people`: review
-    decisions, disputes) and the corrections it causes, curation days, monthly statements, then analytics.
+    """Reference data and the album queue, every station-day the landing sensor finds, then what people did
+    (`people`: review decisions, disputes) and the corrections it causes, curation days, monthly statements,
+    analytics, and one tick of the automation sensors.
 
     What tools print while a run executes (dbt's progress lines) goes to `tool_output` when one is given.
+    `run_config` adds run config per job name (the demo's minimum payout).
     """
     report = PipelineReport()
+    repository = defs.get_repository_def()
+    location = CodeLocation.from_workspace(repository.name)
 
-    def execute(job_name: str, partition_key: str | None = None, tags: dict | None = None) -> None:
+    def execute(job_name: str, partition_key: str | None = None, tags: dict | None = None,
+                run_id: str | None = None) -> None:
         log(f"  running {job_name}" + (f" [{partition_key}]" if partition_key else ""))
         with contextlib.ExitStack() as stack:
             if tool_output is not None:
                 tool_output.parent.mkdir(parents=True, exist_ok=True)
                 stack.enter_context(contextlib.redirect_stdout(stack.enter_context(tool_output.open("a"))))
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False, run_config=QUIET
-            )
-        report.runs.append((job_name, partition_key or "", result.success))
-        if not result.success:
-            raise RuntimeError(f"{job_name} [{partition_key or '-'}] failed: run {result.run_id} (see the Dagster UI)")
+            run = execute_job(defs, job_name, instance, location, partition_key=partition_key, tags=tags,
+                              run_config={**QUIET, **(run_config or {}).get(job_name, {})}, run_id=run_id)
+        success = run.status == DagsterRunStatus.SUCCESS
+        report.runs.append((job_name, partition_key or "", success))
+        if not success:
+            raise RuntimeError(f"{job_name} [{partition_key or '-'}] failed: run {run.run_id} (see the Dagster UI)")
 
-    def evaluate(sensor_name: str) -> list:
-        sensor = defs.get_sensor_def(sensor_name)
-        with build_sensor_context(instance=instance, resources=defs.resources, sensor_name=sensor.name) as context:
-            result = sensor(context)
-        for request in getattr(result, "dynamic_partitions_requests", None) or []:
-            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-        return list(getattr(result, "run_requests", None) or [])
+    def sensor_runs(sensor_name: str) -> list[str]:
+        """One tick of the sensor, stored as the daemon stores it, then the runs it requested (partition keys)."""
+        job_name = repository.get_sensor_def(sensor_name).job_name
+        keys = []
+        for run_id, request in tick_sensor(defs, instance, location, sensor_name).requests:
+            key = str(request.partition_key) if request.partition_key else None
+            execute(request.job_name or job_name, key, dict(request.tags), run_id=run_id)
+            keys.append(key or "")
+        return keys
 
     execute("reference_data_job")
-    for request in evaluate("landing_chunks_sensor"):
-        report.station_days.append(str(request.partition_key))
-        execute("station_day_job", str(request.partition_key), dict(request.tags))
+    for _ in range(ALBUM_QUEUE_ROUNDS):  # the sensor repeats the catalog ingest while albums remain queued
+        if not sensor_runs("album_queue_sensor"):
+            break
+    report.station_days += sensor_runs("landing_chunks_sensor")
     if people is not None:
         for line in people():
             log(f"  {line}")
-        execute("rights_job")
-        execute("royalty_adjustments_job")
-        for request in evaluate("ledger_restatement_sensor"):
-            report.restatements.append(str(request.partition_key))
-            execute("ledger_restatement_job", str(request.partition_key), dict(request.tags))
+    sensor_runs("rights_inbox_sensor")
+    sensor_runs("royalties_inbox_sensor")
+    report.restatements += sensor_runs("ledger_restatement_sensor")
+    if curation_days:
+        execute("curation_token_refresh_job")  # the 30-minute refresh, before the day's playlist sync
     for day in curation_days:
         execute("curation_job", day.isoformat())
-    for month in sorted({key.split("|")[0][:7] for key in report.station_days}):
+    for month in sorted({key.split("|")[0][:7] for key in report.station_days + report.restatements}):
         execute("monthly_statements_job", f"{month}-01")
     execute("analytics_job")
+    automation = [s.name for s in repository.sensor_defs if isinstance(s, AutomationConditionSensorDefinition)]
+    for name in automation:  # one tick now, so the daemon's next tick only looks at what changes afterwards
+        if pending := tick_automation_sensor(defs, instance, location, name):
+            log(f"  {name} still requests {', '.join(pending)} (left to the daemon)")
     return report

@@ -1,8 +1,10 @@
 """What people do on the demo's second morning, through the same commands they would type.
 
-A rights manager approves the split set waiting for review, and a station disputes one play. Both only write
-files in the inbox (as `backbeat rights review approve` and `backbeat royalties dispute open` do); the rights
-and royalties assets pick them up, and the ledger posts reversing and correcting batches for what changed.
+A rights manager approves the split set waiting for review (as `backbeat rights review approve` does), takes
+two disputed plays through every step to their resolution, one upheld and one rejected
+(`backbeat.demo.disputes`), and a party's payout is requested, approved and paid (`backbeat.demo.payouts`).
+All of it only writes files in the inbox; the rights and royalties assets pick them up, the ledger posts
+reversing and correcting batches for what changed, and the payout's batch.
 """
 
 from __future__ import annotations
@@ -11,33 +13,27 @@ from datetime import datetime
 from pathlib import Path
 
 from assets.rights.review import append_decision
+from backbeat.demo.disputes import dispute_plays
+from backbeat.demo.payouts import DEMO_RUN_CONFIG, request_and_pay
 from integrations.warehouse import Warehouse
 
 DEMO_REVIEWER = "demo-reviewer"
-DEMO_DISPUTE_ID = "D-DEMO-0001"
-DEMO_DISPUTE_AT = datetime(2026, 11, 3, 9, 0)
+DEMO_REVIEW_AT = datetime(2026, 11, 3, 9, 0)
+
+__all__ = ["DEMO_RUN_CONFIG", "second_morning"]
 
 
-def review_and_dispute(data_dir: Path, warehouse: Warehouse) -> list[str]:
-    """Approve every open review task and dispute the earliest play of the day; returns what was done.
+def second_morning(data_dir: Path, warehouse: Warehouse) -> list[str]:
+    """Approve every open review task, resolve the demo disputes, request and pay the demo payout.
 
-    Idempotent: a task already decided and a dispute already filed are left alone.
+    Returns one line per thing done. Idempotent: what is already recorded is left alone.
     """
     done = []
     open_tasks = warehouse.query("SELECT task_id FROM rights.review_tasks WHERE status = 'open' ORDER BY task_id")
     for (task_id,) in open_tasks.iter_rows():
         append_decision(data_dir / "inbox" / "rights" / "review_decisions", task_id, "approve", DEMO_REVIEWER,
-                        "party checked against the publisher's agreement", now=DEMO_DISPUTE_AT)
+                        "party checked against the publisher's agreement", now=DEMO_REVIEW_AT)
         done.append(f"review task {task_id} approved by {DEMO_REVIEWER}")
-    disputes = data_dir / "inbox" / "royalties" / "disputes"
-    if not (disputes / f"{DEMO_DISPUTE_ID}.csv").exists():
-        play = warehouse.query("SELECT play_id FROM airplay.playlogs ORDER BY start_utc, play_id LIMIT 1")
-        if play.height:
-            from backbeat.commands.royalties import royalties
-
-            play_id = play.item(0, 0)
-            royalties.main(["--data-dir", str(data_dir), "dispute", "open", play_id, "--actor", "station",
-                            "--note", "the station's log shows a jingle, not this song", "--at",
-                            DEMO_DISPUTE_AT.isoformat(), "--dispute-id", DEMO_DISPUTE_ID], standalone_mode=False)
-            done.append(f"play {play_id} disputed by the station ({DEMO_DISPUTE_ID}, pending: credits on hold)")
+    done += dispute_plays(data_dir, warehouse)
+    done += request_and_pay(data_dir, warehouse)
     return done

@@ -2,7 +2,8 @@
 
 Same arguments, same bytes: every CSV and JSON file is identical between runs (audio containers may differ
 in encoder metadata, e.g. OGG stream serial numbers). Re-running overwrites in place and first removes what
-an earlier, larger run may have left: the demo stations' landing chunks, catalog audio and split sheets.
+an earlier, larger run may have left: the demo stations' landing chunks and gap logs, catalog audio and split
+sheets. The landing folder also gets the recorder's gap log (`landing/_gaps/`, see `backbeat.demo.gaps`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from backbeat.demo import catalog as catalog_mod
-from backbeat.demo import extras, files, music, rights, schedule, streams
+from backbeat.demo import extras, files, gaps, music, rights, schedule, streams
 from backbeat.demo.seeding import rng_for
 
 ARTISTS_HEADER = ("artist_id", "name", "country")
@@ -63,6 +64,7 @@ def demo_paths(data_dir: Path) -> dict[str, Path]:
         "accounts": inbox / "curation" / "accounts.json",
         "contacts": inbox / "outreach" / "contacts.csv",
         "landing_dir": data_dir / "landing",
+        "capture_gaps": gaps.gaps_path(data_dir / "landing", gaps.GAP_STATION.station_id),
         "ground_truth": data_dir / "demo" / "ground_truth_plays.csv",
     }
 
@@ -100,6 +102,7 @@ def generate_demo(
         )
         plays.extend(station_plays)
         n_chunks += station_chunks
+    gaps.write_gap_log(paths["landing_dir"], day, minutes_per_station * 60_000)
     files.write_csv(paths["ground_truth"], GROUND_TRUTH_HEADER, plays)
 
     return DemoManifest(

@@ -22,6 +22,7 @@ from scipy import signal
 
 from backbeat.demo import DemoManifest, generate_demo
 from backbeat.demo.identifiers import is_valid_iswc
+from integrations.radio.gaps import GAPS_FOLDER, Gap, read_gaps
 
 SMALL = {"minutes_per_station": 10, "n_artists": 8, "n_tracks": 12, "tracks_with_audio": 6}
 DAY = date(2026, 11, 2)
@@ -56,6 +57,8 @@ def parse_utc(text: str) -> datetime:
 def chunks_by_station(landing: Path) -> dict[str, list[tuple[datetime, Path]]]:
     found: dict[str, list[tuple[datetime, Path]]] = defaultdict(list)
     for path in landing.iterdir():
+        if path.name == GAPS_FOLDER and path.is_dir():  # the recorder's gap log, not a chunk
+            continue
         match = CHUNK_RE.match(path.name)
         assert match, f"unexpected file in landing: {path.name}"
         start = datetime.strptime(match.group(2), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
@@ -83,7 +86,7 @@ def test_another_seed_gives_another_catalog(demo: DemoManifest, tmp_path: Path) 
 def test_manifest_counts_match_the_files(demo: DemoManifest) -> None:
     assert demo.stations == ("radio-north", "radio-south")
     assert (demo.day, demo.tracks, demo.tracks_with_audio) == (DAY, 12, 6)
-    assert demo.chunks == 2 * 20 == len(list(demo.paths["landing_dir"].iterdir()))
+    assert demo.chunks == 2 * 20 == len([p for p in demo.paths["landing_dir"].iterdir() if p.is_file()])
     assert demo.audio_seconds == 2 * 10 * 60
     assert demo.ground_truth_plays == len(read_csv(demo.paths["ground_truth"]))
     for key, path in demo.paths.items():
@@ -297,6 +300,19 @@ def test_stations_tariffs_and_policies(demo: DemoManifest) -> None:
     }
 
 
+def test_the_recorder_logged_one_gap_right_after_radio_souths_last_chunk(demo: DemoManifest) -> None:
+    landing = demo.paths["landing_dir"]
+    assert sorted(p.name for p in (landing / GAPS_FOLDER).iterdir()) == ["radio-south.csv"]
+    assert demo.paths["capture_gaps"] == landing / GAPS_FOLDER / "radio-south.csv"
+    last_chunk_end = BLOCK_STARTS["radio-south"] + timedelta(seconds=30 * 20)
+    assert read_gaps(landing, "radio-south") == [Gap(
+        "radio-south", last_chunk_end, last_chunk_end + timedelta(seconds=15),
+        "server closed the stream; then HTTP 503 (x4); then capture stopped before audio resumed", 4)]
+    assert read_gaps(landing, "radio-north") == []
+    assert max(start for start, _ in chunks_by_station(landing)["radio-south"]) == last_chunk_end - timedelta(
+        seconds=30)  # no chunk falls inside the gap
+
+
 def test_rerun_with_fewer_minutes_leaves_no_stale_files(tmp_path: Path) -> None:
     small = {"n_artists": 3, "n_tracks": 6}
     generate_demo(tmp_path, minutes_per_station=3, tracks_with_audio=3, **small)
@@ -313,3 +329,5 @@ def test_rerun_with_fewer_minutes_leaves_no_stale_files(tmp_path: Path) -> None:
     assert manifest.chunks == 4
     assert all(path.read_bytes() == b"not ours" for path in foreign)
     assert sorted(p.name for p in manifest.paths["audio_dir"].iterdir()) == ["TRK0001.ogg", "TRK0002.flac"]
+    [gap] = read_gaps(tmp_path / "landing", "radio-south")  # rewritten, not appended to
+    assert gap.start_utc == BLOCK_STARTS["radio-south"] + timedelta(minutes=1)
