@@ -5,6 +5,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,7 +16,7 @@ DROP = object()  # `FaultPlan.corrupt(..., value=DROP)` removes the field
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the server saw it: arrival time (monotonic), method, path, endpoint name, answer status."""
+    """One request as the server saw it: arrival time (by the server's clock), method, path, endpoint, status."""
 
     at: float
     method: str
@@ -116,11 +117,14 @@ class FaultPlan:
 class FakeServer:
     """Base: subclasses implement `route(method, path, query, headers, body) -> (endpoint, Response)`.
 
-    `latency=(low, high)` seconds are slept before every answer; `records` keeps every request.
+    `latency=(low, high)` seconds are slept before every answer; `records` keeps every request, timed by
+    `clock` (`time.monotonic`; a test can pass a `ManualClock`'s `now` to time requests without waiting).
     """
 
-    def __init__(self, *, latency: tuple[float, float] = (0.0, 0.0), seed: int = 0) -> None:
+    def __init__(self, *, latency: tuple[float, float] = (0.0, 0.0), seed: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.latency = latency
+        self.clock = clock
         self._latency_rng = random.Random(seed)
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
@@ -203,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _serve(self) -> None:
-        arrived = time.monotonic()
+        arrived = self.server_fake.clock()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)

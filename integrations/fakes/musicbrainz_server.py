@@ -6,11 +6,14 @@
 
 Like the real service it answers 503 with its rate-limit message to a client that calls more than once per
 `min_interval` seconds, and refuses anonymous User-Agents (403). The arrival time of every request is recorded.
+Both use `clock` (`time.monotonic`): a test sharing a `ManualClock` with the client's bucket checks the rate
+rule exactly and without waiting, where real arrival times would carry the machine's scheduling noise.
 """
 
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from integrations.fakes._http import FakeServer, FaultPlan, Response, json_response
@@ -41,8 +44,9 @@ class FakeMusicBrainz(FakeServer):
     """Serves the MusicBrainz side of `catalog`; `min_interval=0` turns the rate rule off."""
 
     def __init__(self, catalog: FakeCatalog, plan: FaultPlan | None = None, *, min_interval: float = 1.0,
-                 slack: float = 0.05, latency: tuple[float, float] = (0.0, 0.0), seed: int = 0) -> None:
-        super().__init__(latency=latency, seed=seed)
+                 slack: float = 0.05, latency: tuple[float, float] = (0.0, 0.0), seed: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(latency=latency, seed=seed, clock=clock)
         self.catalog = catalog
         self.plan = plan or FaultPlan()
         self.min_interval = min_interval
@@ -69,7 +73,7 @@ class FakeMusicBrainz(FakeServer):
         self.user_agents.add(agent)
         if not agent or agent.startswith(("python-requests", "python-urllib")):
             return entity, _error(403, "Anonymous user-agents are not allowed; see the rate limiting page.")
-        if not self._admit(time.monotonic()):
+        if not self._admit(self.clock()):
             return entity, _error(503, RATE_LIMIT_MESSAGE)
         burst = self.plan.take_failure(entity)
         if burst is not None:

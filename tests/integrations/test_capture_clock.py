@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 
 from backbeat.testing import load_support_module
-from integrations.radio import CaptureConfig, capture_station
+from integrations.radio import CaptureConfig
 from integrations.radio.chunker import Chunker
 from integrations.radio.clock import ArrivalClock, ClockSettings, correction
 from integrations.retry import Backoff
@@ -249,18 +249,25 @@ def test_an_icecast_connect_burst_is_labelled_when_it_aired(tmp_path: Path) -> N
     landing = tmp_path / "landing"
     config = CaptureConfig(chunk_seconds=CHUNK, backoff=Backoff(base=0.2, factor=2.0, maximum=1.0))
     with servers.RadioServer() as server:
-        plan = servers.StreamPlan(mp3, burst_seconds=4.0)
+        # The burst, 3 s of live audio, then the end of the stream: stopped once the capture reconnects (so
+        # it has read everything), however long a busy machine takes to get there.
+        plan = servers.StreamPlan(mp3, burst_seconds=4.0, end_after=3.0)
         server.mounts["/burst.mp3"] = plan
-        result = capture_station("burst-fm", f"{server.url}/burst.mp3", landing, config=config, duration=3.0)
+        result = servers.capture_until(lambda: len(plan.requests) >= 2, "burst-fm", f"{server.url}/burst.mp3",
+                                       landing, config=config)
 
-    assert result.error is None and plan.streams_opened == 1 and result.chunks
+    assert result.error is None and result.chunks
     first = result.chunks[0]
     duration = sf.info(str(first)).duration
     named = datetime.strptime(first.stem.split("_")[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
     # The first chunk ends on a boundary, so its exact start is that boundary minus its duration.
     start = math.ceil((named + duration - 1e-3) / CHUNK) * CHUNK - duration
     connected = plan.requests[0]
-    assert abs(start - (connected - 4.0)) < 0.5, f"first sample labelled {start - connected:+.2f} s from connect"
-    # All the audio sent, burst included, is in the chunks.
-    sent_seconds = plan.audio_bytes_sent / servers.MP3_BYTES_PER_SECOND
-    assert abs(sum(sf.info(str(p)).duration for p in result.chunks) - sent_seconds) < 0.2
+    # Within a few tenths of a second on a quiet machine; labelled from the arrival of the first bytes instead,
+    # it would be 4 s off. The bound is generous: a busy machine can end the settling hold early, and the
+    # labels then reach the truth only over the next chunk boundaries (the synthetic tests above are exact).
+    assert abs(start - (connected - 4.0)) < 2.0, f"first sample labelled {start - connected:+.2f} s from connect"
+    # All the audio sent, burst included, is in the chunks written before the reconnect.
+    sent_seconds = plan.stream_bytes[0] / servers.MP3_BYTES_PER_SECOND
+    received = [p for p in result.chunks if p.stat().st_mtime < plan.requests[1]]
+    assert abs(sum(sf.info(str(p)).duration for p in received) - sent_seconds) < 0.2

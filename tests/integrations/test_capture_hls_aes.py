@@ -163,7 +163,9 @@ def test_encrypted_live_hls_with_a_key_rotation_captures_every_segment(tmp_path:
         server.hls = plan = servers.HlsPlan(media, segments, initial=3, window=3, keys={0: KEY_A, 2: KEY_B, 4: None},
                                             iv_from=2)
         assert plan.segment_body(0) != (media / segments[0][0]).read_bytes()
-        result = capture_station("aes-fm", f"{server.url}/hls/master.m3u8", landing, config=FAST, duration=6.0)
+        # Until the ended playlist was served to a reconnect: every segment has been read by then.
+        result = servers.capture_until(lambda: plan.ended_served >= 2, "aes-fm", f"{server.url}/hls/master.m3u8",
+                                       landing, config=FAST)
         requested = list(plan.requests)
 
     chunks = [sf.info(str(f.path)).duration for f in list_landing(landing)]

@@ -43,27 +43,58 @@ def fast_client(server: FakeMusicBrainz, sleeps: list[float], max_attempts: int 
 
 
 def test_at_most_one_request_per_second_measured_at_the_server(catalog: FakeCatalog) -> None:
+    # The client's bucket and the fake's rate rule share a manual clock: exact times, no waiting, no noise.
     tracks = list(catalog.by_isrc.values())[:3]
-    with FakeMusicBrainz(catalog) as server:  # enforces the rule: 503 when called faster
+    clock = ManualClock()
+    with FakeMusicBrainz(catalog, clock=clock.now) as server:  # enforces the rule: 503 when called faster
+        client = MusicBrainzClient("Backbeat", "0.1.0", CONTACT, base_url=server.api_url,
+                                   bucket=TokenBucket(1.0, clock=clock.now, sleep=clock.sleep))
+        found = [client.recordings_by_isrc(t.isrc) for t in tracks]
+        times = server.accepted_times()
+    assert [[r.id for r in recs] for recs in found] == [[t.recording_mbid] for t in tracks]
+    assert server.count(status=503) == 0 and clock.sleeps == [1.0, 1.0]
+    assert [later - earlier for earlier, later in zip(times, times[1:], strict=False)] == [1.0, 1.0]
+
+
+def test_clients_of_one_host_share_a_one_per_second_bucket() -> None:
+    url = "http://127.0.0.1:9/ws/2/"  # nothing is requested
+    first, second = (MusicBrainzClient("Backbeat", "0.1.0", CONTACT, base_url=url) for _ in range(2))
+    assert first.bucket is second.bucket and first.bucket.rate == 1.0  # the limit is per IP, not per client
+    assert MusicBrainzClient("Other", "1", CONTACT, base_url="http://127.0.0.1:10/ws/2/").bucket is not first.bucket
+
+
+def test_the_default_client_keeps_the_rate_in_real_time(catalog: FakeCatalog) -> None:
+    """End to end on the real clock, so with generous bounds: a client without its bucket sends these three
+    within milliseconds, a bucketed one a second apart; the fake refuses anything under half a second."""
+    tracks = list(catalog.by_isrc.values())[:3]
+    with FakeMusicBrainz(catalog, slack=0.5) as server:
         client = MusicBrainzClient("Backbeat", "0.1.0", CONTACT, base_url=server.api_url)
         found = [client.recordings_by_isrc(t.isrc) for t in tracks]
         times = server.accepted_times()
     assert [[r.id for r in recs] for recs in found] == [[t.recording_mbid] for t in tracks]
     assert server.count(status=503) == 0 and len(times) == 3
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
-    # Sent a second apart by the bucket; arrival adds scheduling noise (the fake tolerates 50 ms, as MB does).
-    assert min(gaps) >= 0.95 and max(gaps) < 2.0
+    assert min(later - earlier for earlier, later in zip(times, times[1:], strict=False)) >= 0.5
 
 
 def test_the_fake_refuses_a_faster_client_like_the_real_service(catalog: FakeCatalog) -> None:
     isrc = next(iter(catalog.by_isrc))
     agent = {"User-Agent": f"Probe/1 ( {CONTACT} )"}
-    with FakeMusicBrainz(catalog) as server:
-        first = requests.get(f"{server.api_url}isrc/{isrc}", params={"fmt": "json"}, headers=agent, timeout=5)
-        second = requests.get(f"{server.api_url}isrc/{isrc}", params={"fmt": "json"}, headers=agent, timeout=5)
-        anonymous = requests.get(f"{server.api_url}isrc/{isrc}", params={"fmt": "json"}, timeout=5)
+    clock = ManualClock()
+
+    def get(**headers: str) -> requests.Response:
+        return requests.get(f"{server.api_url}isrc/{isrc}", params={"fmt": "json"}, headers=headers, timeout=30)
+
+    with FakeMusicBrainz(catalog, clock=clock.now) as server:
+        first, second = get(**agent), get(**agent)
+        clock.advance(0.9)
+        early = get(**agent)  # refused requests do not count: still 0.9 s after the accepted one
+        clock.advance(0.1)
+        third = get(**agent)
+        anonymous = get()
     assert first.status_code == 200 and second.status_code == 503 and second.json()["error"] == RATE_LIMIT_MESSAGE
+    assert early.status_code == 503 and third.status_code == 200
     assert anonymous.status_code == 403
+    assert server.accepted_times() == [1000.0, 1001.0, 1001.0]  # the 403 is not a rate-limit refusal
 
 
 def test_isrc_lookup_gives_recording_credits_and_works(fast_server: FakeMusicBrainz, catalog: FakeCatalog) -> None:

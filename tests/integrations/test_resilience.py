@@ -276,7 +276,28 @@ def test_bucket_allows_a_burst_then_the_steady_rate() -> None:
     assert [bucket.try_acquire() for _ in range(4)] == [True, True, True, False]
 
 
+def test_bucket_gives_each_of_many_threads_its_own_slot() -> None:
+    clock = ManualClock()  # never advanced: each wait is exactly how far ahead its slot was reserved
+    bucket = TokenBucket(rate=200.0, capacity=1, clock=clock.now, sleep=lambda _: None)
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        for _ in range(10):
+            wait = bucket.acquire()
+            with lock:
+                waits.append(wait)
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(waits) == pytest.approx([n / 200 for n in range(40)]) and bucket.acquired == 40
+
+
 def test_bucket_limits_many_threads_to_its_rate() -> None:
+    # On the real clock, as a lower bound only: a busy machine makes this slower, never faster.
     bucket = TokenBucket(rate=200.0, capacity=1)
     start = time.monotonic()
 

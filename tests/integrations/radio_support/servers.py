@@ -1,5 +1,9 @@
 """Test media and local HTTP servers that behave like radio streams: Icecast bodies paced in real time (with
-drops, stalls, 503s and unrequested ICY metadata) and a live HLS playlist that slides forward over time."""
+drops, stalls, 503s and unrequested ICY metadata) and a live HLS playlist that slides forward over time.
+
+`capture_until` runs a capture until something has happened at the server (so much audio sent, the playlist
+ended) rather than for a fixed duration: on a busy machine the test then takes longer instead of failing.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
 import soundfile as sf
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from integrations.radio import CaptureResult, capture_station
 
 MP3_BITRATE = 128_000
 MP3_BYTES_PER_SECOND = MP3_BITRATE // 8
@@ -70,11 +77,13 @@ class StreamPlan:
     fail_first: int = 0  # answer 503 to this many requests first
     drop_after: float | None = None  # reset the first streaming connection after this many seconds
     stall_at: float | None = None  # stop sending (connection kept open) from this time.time() on
+    end_after: float | None = None  # end every streaming connection cleanly after this many seconds
     metaint: int = 0  # interleave ICY metadata every metaint bytes even though the client asked for none
     burst_seconds: float = 0.0  # send this much already-aired audio at once on connect, then real time
     requests: list[float] = field(default_factory=list)  # time.time() of every request
     audio_bytes_sent: int = 0
     streams_opened: int = 0
+    stream_bytes: list[int] = field(default_factory=list)  # audio bytes sent on each streaming connection
 
 
 @dataclass
@@ -89,6 +98,7 @@ class HlsPlan:
     missing: frozenset[int] = frozenset()  # segment numbers that answer 404
     started: float | None = None
     requests: list[str] = field(default_factory=list)
+    ended_served: int = 0  # media playlists served with #EXT-X-ENDLIST
     # AES-128 (RFC 8216 5.2): segment number -> the key used from it on (None: clear again), served at
     # `keys/<number>.key` and announced by #EXT-X-KEY lines. Empty: nothing is encrypted.
     keys: dict[int, bytes | None] = field(default_factory=dict)
@@ -144,6 +154,7 @@ class HlsPlan:
             lines += [f"#EXTINF:{duration:.6f},", f"segments/{name}"]
         if available == len(self.segments):
             lines.append("#EXT-X-ENDLIST")
+            self.ended_served += 1
         return "\n".join(lines) + "\n"
 
 
@@ -204,6 +215,7 @@ def _handler_for(server: RadioServer) -> type[BaseHTTPRequestHandler]:
                 server.count(-1)
 
         def _stream(self, plan: StreamPlan) -> None:
+            plan.stream_bytes.append(0)
             plan.streams_opened += 1
             first_stream = plan.streams_opened == 1
             self.send_response(200)
@@ -218,6 +230,8 @@ def _handler_for(server: RadioServer) -> type[BaseHTTPRequestHandler]:
                 if first_stream and plan.drop_after is not None and elapsed >= plan.drop_after:
                     self._reset()
                     return
+                if plan.end_after is not None and elapsed >= plan.end_after:
+                    return  # HTTP/1.0 without a length: the body ends when the connection closes
                 if plan.stall_at is not None and time.time() >= plan.stall_at:
                     time.sleep(0.05)
                     continue
@@ -229,6 +243,7 @@ def _handler_for(server: RadioServer) -> type[BaseHTTPRequestHandler]:
                 block = _cyclic(plan.body, sent, due)
                 sent += len(block)
                 plan.audio_bytes_sent += len(block)
+                plan.stream_bytes[-1] += len(block)
                 if plan.metaint:
                     block, until_meta = _with_metadata(block, plan.metaint, until_meta)
                 self.wfile.write(block)
@@ -314,3 +329,27 @@ def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.
             return True
         time.sleep(interval)
     return condition()
+
+
+def capture_until(
+    condition: Callable[[], bool], station_id: str, url: str, landing: Path, *, timeout: float = 60.0, **options: Any
+) -> CaptureResult:
+    """`capture_station` in a thread, stopped (its `stop` event) as soon as `condition()` holds.
+
+    Fails if the condition does not hold within `timeout` seconds, a bound meant to catch a hang, not to time
+    anything; `options` go to `capture_station` (config, rng).
+    """
+    stop = threading.Event()
+    results: list[CaptureResult] = []
+    thread = threading.Thread(
+        target=lambda: results.append(capture_station(station_id, url, landing, stop=stop, **options)),
+        daemon=True, name=f"test-capture-{station_id}",
+    )
+    thread.start()
+    reached = wait_for(lambda: condition() or not thread.is_alive(), timeout) and condition()
+    stop.set()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"{station_id}: the capture did not stop within {timeout} s of being told to"
+    assert results, f"{station_id}: capture_station raised"
+    assert reached, f"{station_id}: the awaited condition never held (capture result: {results[0]})"
+    return results[0]
