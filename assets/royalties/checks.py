@@ -1,12 +1,15 @@
-"""Facts the money must satisfy for every station-day: balanced batches, each play paid once, exact reversals."""
+"""Facts the money must satisfy for every station-day: balanced batches, each play paid once, exact reversals, and
+an intact hash chain. All blocking: in a run, nothing downstream of a failing station-day is materialized; across
+runs, statements and exports verify the whole ledger before they write (`ledger_chain.require_sound_ledger`)."""
 
 import polars as pl
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, MetadataValue, asset_check
 
 from assets.royalties.ledger import LEDGER_ASSET, active_batches
+from assets.royalties.ledger_chain import verify_ledger
 from assets.royalties.posting import RECEIVABLE, REVERSAL, dispute_states
 from integrations.warehouse import Warehouse, WarehouseResource
-from orchestration.partitions import station_day_partitions, station_days
+from orchestration.partitions import per_partition, station_day_partitions, station_days
 
 LEDGER_KEY = AssetKey(["royalties", "royalty_ledger"])
 STATION_DAY = "station_id = ? AND posted_for = ?"
@@ -22,9 +25,10 @@ def _batches(db: Warehouse, station: str, day) -> pl.DataFrame:
     )
 
 
-@asset_check(asset=LEDGER_KEY, partitions_def=station_day_partitions,
+@asset_check(asset=LEDGER_KEY, partitions_def=station_day_partitions, blocking=True,
              description="Every ledger batch of the station-day sums to zero per currency, and its header "
                          "(royalties.ledger_batches) states its line count and debit.")
+@per_partition
 def ledger_batches_balance(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     (station, day), = station_days([context.partition_key])
     db = warehouse.client()
@@ -49,9 +53,10 @@ def ledger_batches_balance(context: AssetCheckExecutionContext, warehouse: Wareh
     )
 
 
-@asset_check(asset=LEDGER_KEY, partitions_def=station_day_partitions,
+@asset_check(asset=LEDGER_KEY, partitions_def=station_day_partitions, blocking=True,
              description="Every play of the station-day has exactly one station receivable line in the active "
                          "batch, unless it was quarantined (no tariff) or its dispute was upheld (never paid).")
+@per_partition
 def ledger_pays_every_play_once(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                 ) -> AssetCheckResult:
     (station, day), = station_days([context.partition_key])
@@ -90,9 +95,10 @@ def ledger_pays_every_play_once(context: AssetCheckExecutionContext, warehouse: 
     )
 
 
-@asset_check(asset=LEDGER_KEY, partitions_def=station_day_partitions,
+@asset_check(asset=LEDGER_KEY, partitions_def=station_day_partitions, blocking=True,
              description="Every reversal batch of the station-day is the exact negation of the batch it reverses: "
                          "same lines (play, account, party, currency), opposite amounts.")
+@per_partition
 def ledger_reversals_negate_their_batches(context: AssetCheckExecutionContext, warehouse: WarehouseResource
                                           ) -> AssetCheckResult:
     (station, day), = station_days([context.partition_key])
@@ -125,3 +131,19 @@ def ledger_reversals_negate_their_batches(context: AssetCheckExecutionContext, w
         metadata={"reversals": reversals.height, "reversal_lines": reversing.height,
                   "mismatched_lines": mismatched.height},
     )
+
+
+@asset_check(asset=LEDGER_KEY, partitions_def=station_day_partitions, blocking=True,
+             description="The station-day's batches are sealed and chained (royalties.ledger_chain): each header's "
+                         "lines_hash recomputes from its lines, its chain_hash from the previous batch of the stream, "
+                         "the chain has no gap; and its lines keep the ledger's constraints (known account, currency "
+                         "and side, a header for every batch, one receivable debit per play per batch).")
+@per_partition
+def ledger_chain_intact(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    (station, day), = station_days([context.partition_key])
+    with warehouse.client().connect() as conn:
+        found = verify_ledger(conn, station, day)
+    return AssetCheckResult(passed=not found.problems, metadata={
+        "batches": found.batches, "lines": found.lines, "problems": len(found.problems),
+        "named": MetadataValue.md("\n".join(f"- {p}" for p in found.problems) or "_none_"),
+    })

@@ -22,6 +22,7 @@ import polars as pl
 from assets.airplay.tables import PLAYLOGS
 from assets.common.quarantine import QUARANTINE
 from assets.rights.tables import RECORDINGS, SPLITS
+from assets.royalties.ledger_chain import append_batches, headers_from_lines, seal_unsealed
 from assets.royalties.posting import (
     HOLD,
     KEY,
@@ -47,6 +48,10 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("royalties", "disputes_station_day", "royalties.disputes (station_id, play_date)"),
 )
 """(schema, index name, target) of the PostgreSQL indexes a station-day's queries use."""
+ONE_DEBIT_PER_PLAY = ("royalties", "royalty_ledger_one_debit_per_play",
+                      "royalties.royalty_ledger (batch_id, play_id) WHERE account = 'station_receivable'")
+"""PostgreSQL: a batch debits a play's station receivable at most once (a partial unique index; DuckDB has none,
+`ledger_chain.verify_ledger` checks it there)."""
 
 
 def ensure_indexes(conn: WarehouseConnection) -> None:
@@ -57,12 +62,14 @@ def ensure_indexes(conn: WarehouseConnection) -> None:
     """
     if conn.kind != "postgres":
         return
-    missing = [(s, n, t) for s, n, t in INDEXES if not conn.scalar("SELECT to_regclass(?) IS NOT NULL", [f"{s}.{n}"])]
+    wanted = [(s, n, t, False) for s, n, t in INDEXES] + [(*ONE_DEBIT_PER_PLAY, True)]
+    missing = [(s, n, t, u) for s, n, t, u in wanted
+               if not conn.scalar("SELECT to_regclass(?) IS NOT NULL", [f"{s}.{n}"])]
     if not missing:
         return
     conn.execute("SELECT pg_advisory_xact_lock(?)", [_PG_INDEX_LOCK])
-    for _, name, target in missing:
-        conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+    for _, name, target, unique in missing:
+        conn.execute(f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {name} ON {target}")
 
 
 @dataclass
@@ -175,18 +182,6 @@ def active_batches(batches: pl.DataFrame) -> pl.DataFrame:
     return last.join(active, on=KEY, how="left")
 
 
-def _batch_headers(lines: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
-    """One LEDGER_BATCHES row per batch of `lines`; `extra` carries batch_id → kind, revision, hash, reason..."""
-    totals = lines.group_by("batch_id").agg(
-        lines=pl.len().cast(pl.Int64),
-        debit_minor=pl.col("amount_minor").filter(pl.col("amount_minor") > 0).sum(),
-        currency=pl.col("currency").first(),
-        posted_at=pl.col("posted_at").first(),
-        accounting_period=pl.col("accounting_period").first(),
-    )
-    return LEDGER_BATCHES.conform(extra.join(totals, on="batch_id", how="inner"))
-
-
 def _lock_station_days(conn: WarehouseConnection, day: date, stations: list[str]) -> None:
     """PostgreSQL: hold a transaction lock per station-day, so two runs posting one station-day take turns.
 
@@ -278,12 +273,11 @@ def _post_day(conn: WarehouseConnection, day: date, stations: list[str], booked_
                                basis_hash="basis_hash", reverses_batch_id=pl.lit(None, pl.Utf8), reason="reason")
 
     written = LEDGER.concat([LEDGER.conform(reversal_lines), LEDGER.conform(new_lines)])
-    headers = pl.concat([
-        _batch_headers(written, reversal_meta.select(post_meta.columns)),
-        _batch_headers(written, post_meta),
+    headers = pl.concat([  # reversals first: in its stream a reversal comes before the revision that follows it
+        headers_from_lines(written, reversal_meta.select(post_meta.columns)),
+        headers_from_lines(written, post_meta),
     ])
-    conn.insert(LEDGER, written)
-    conn.insert(LEDGER_BATCHES, headers)
+    append_batches(conn, headers, written)
     summary.batches_reversed = to_reverse.height
     summary.batches_posted = to_post.height
     summary.plays_posted = new_lines.filter(pl.col("account") == RECEIVABLE).height
@@ -345,6 +339,7 @@ def post_station_days(db: Warehouse, station_days: Iterable[tuple[str, date]], b
         for table in (PLAYLOGS, TARIFFS, RECORDINGS, SPLITS, DISPUTES, LEDGER, LEDGER_BATCHES, QUARANTINE):
             conn.ensure(table)
         ensure_indexes(conn)
+        seal_unsealed(conn)
         for day in sorted(by_day):
             summary.add(_post_day(conn, day, sorted(by_day[day]), booked_at, reason))
     return summary

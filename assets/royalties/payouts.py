@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import polars as pl
 
 from assets.common import csvfiles as f
 from assets.common.quarantine import Reject
+from assets.royalties.ledger_chain import WRITTEN_HEADER, append_batches, seal_unsealed
 from assets.royalties.money import MINOR_UNIT_EXPONENT
 from assets.royalties.tables import LEDGER, LEDGER_BATCHES, PAYOUTS
 from integrations.warehouse import Warehouse
@@ -292,13 +293,13 @@ def payout_batch(decision: PayoutDecision, posted_at: datetime) -> tuple[pl.Data
         {**common, "line_no": 2, "account": CASH, "amount_minor": -amount},
     ])
     basis = f"{request.payout_id}|{request.party_id}|{request.currency}|{amount}|{paid_on}"
-    batch = LEDGER_BATCHES.from_rows([{
+    batch = pl.DataFrame([{
         "batch_id": decision.batch_id, "batch_kind": "payout", "station_id": None, "posted_for": paid_on,
         "accounting_period": period, "tariff_id": None, "revision": 1,
         "basis_hash": hashlib.sha256(basis.encode()).hexdigest()[:16], "reverses_batch_id": None,
         "reason": f"payout {request.payout_id} approved by {decision.decided_by}", "lines": 2,
         "debit_minor": amount, "currency": request.currency, "posted_at": posted_at,
-    }])
+    }], schema=WRITTEN_HEADER)
     return lines, batch
 
 
@@ -310,9 +311,11 @@ def post_payouts(db: Warehouse, decisions: list[PayoutDecision], posted_at: date
     due = [d for d in decisions if d.to_post]
     if not due:
         return []
+    if posted_at.tzinfo is not None:  # the ledger stores naive UTC
+        posted_at = posted_at.astimezone(UTC).replace(tzinfo=None)
     with db.connect() as conn:
         conn.ensure(LEDGER)
-        conn.ensure(LEDGER_BATCHES)
+        seal_unsealed(conn)
         ids = [d.batch_id for d in due]
         marks = ", ".join("?" for _ in ids)
         existing = set(conn.query(f"SELECT DISTINCT batch_id FROM {LEDGER.qualified_name} WHERE batch_id IN ({marks})",
@@ -327,6 +330,6 @@ def post_payouts(db: Warehouse, decisions: list[PayoutDecision], posted_at: date
             line_frames.append(lines)
             batch_frames.append(batch)
             posted.append(decision.batch_id)
-        conn.insert(LEDGER, LEDGER.concat(line_frames))
-        conn.insert(LEDGER_BATCHES, LEDGER_BATCHES.concat(batch_frames))
+        if batch_frames:
+            append_batches(conn, pl.concat(batch_frames), LEDGER.concat(line_frames))
     return posted

@@ -1,12 +1,20 @@
 """Warehouse tables owned by the royalties domain.
 
-The ledger is append-only: lines are never updated or deleted. A posting batch has a deterministic id
+The ledger is append-only: lines are never updated or deleted (on PostgreSQL a trigger refuses it; everywhere the
+hash chain of `ledger_chain` finds it). A posting batch has a deterministic id
 (station, day, tariff, revision); when what a station-day should pay changes (a split approved or corrected,
 a dispute opened or resolved, a tariff fixed), the active batch is reversed by a `reversal` batch and a new
 revision is posted.
 """
 
+from assets.royalties.money import MINOR_UNIT_EXPONENT
 from integrations.warehouse import Column, table
+from integrations.warehouse.tables import Check, ForeignKey
+
+
+def _one_of(column: str, values: tuple[str, ...] | list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
 
 TARIFFS = table(
     "royalties",
@@ -22,27 +30,21 @@ TARIFFS = table(
 )
 
 ACCOUNTS = ("station_receivable", "party_payable", "suspense", "hold", "cash")
-
-LEDGER = table(
-    "royalties",
-    "royalty_ledger",
-    Column("batch_id", "text", "Posting batch (royalties.ledger_batches); every batch sums to zero.", nullable=False),
-    Column("line_no", "bigint", "Line number within the batch.", nullable=False),
-    Column("entry_kind", "text", "posting, reversal or payout.", nullable=False),
-    Column("posted_for", "date", "UTC day the amount relates to: the plays' day, or the payout's day."),
-    Column("accounting_period", "text", "Month (YYYY-MM) the line is reported in on statements."),
-    Column("station_id", "text", "Station whose airplay is paid for (null for payouts)."),
-    Column("play_id", "text", "Play that earned the amount (airplay.playlogs); null for payouts."),
-    Column("recording_id", "text", "Recording played (catalog.tracks.track_id); null for payouts."),
-    Column("account", "text", "station_receivable, party_payable, suspense, hold or cash."),
-    Column("party_id", "text", "Party credited or paid (party_payable and hold lines)."),
-    Column("amount_minor", "bigint", "Signed amount in minor units: debit positive, credit negative."),
-    Column("currency", "text", "ISO 4217 currency code."),
-    Column("tariff_id", "text", "Tariff that priced the play."),
-    Column("posted_at", "timestamp", "When the batch was posted (UTC)."),
-    primary_key=("batch_id", "line_no"),
-    description="Append-only double-entry royalty ledger: one row per line; every batch sums to zero.",
+ENTRY_KINDS = ("posting", "reversal", "payout")
+CURRENCIES = tuple(sorted(MINOR_UNIT_EXPONENT))
+CHAIN_COLUMNS = ("chain_stream", "chain_seq", "lines_hash", "chain_hash")
+CREDITS = ("party_payable", "suspense", "hold")
+AMOUNT_SIGN = (
+    "amount_minor = 0 "
+    "OR (entry_kind = 'posting' AND ((account = 'station_receivable' AND amount_minor > 0) "
+    f"OR ({_one_of('account', CREDITS)} AND amount_minor < 0))) "
+    "OR (entry_kind = 'reversal' AND ((account = 'station_receivable' AND amount_minor < 0) "
+    f"OR ({_one_of('account', CREDITS)} AND amount_minor > 0))) "
+    "OR (entry_kind = 'payout' AND ((account = 'party_payable' AND amount_minor > 0) "
+    "OR (account = 'cash' AND amount_minor < 0)))"
 )
+"""Which side each account may take: postings debit the station and credit parties, suspense or hold;
+reversals the opposite; payouts debit the party's payable and credit cash. Zero is allowed (a zero rate)."""
 
 LEDGER_BATCHES = table(
     "royalties",
@@ -61,9 +63,48 @@ LEDGER_BATCHES = table(
     Column("lines", "bigint", "Number of lines in the batch."),
     Column("debit_minor", "bigint", "Sum of the batch's positive amounts, in minor units."),
     Column("currency", "text", "ISO 4217 currency code."),
-    Column("posted_at", "timestamp", "When the batch was posted (UTC)."),
+    Column("posted_at", "timestamp", "When the batch was posted (naive UTC)."),
+    Column("chain_stream", "text", "Hash chain the batch belongs to: station|{station}|{day} or party|{party}."),
+    Column("chain_seq", "bigint", "Position in its chain: 1, 2, … (a gap is a deleted batch)."),
+    Column("lines_hash", "text", "sha256 of the batch's lines (every column, by line_no)."),
+    Column("chain_hash", "text", "sha256 of the previous batch's chain_hash in the stream and this header."),
     primary_key=("batch_id",),
-    description="One row per ledger batch, append-only: what was posted, why, and what it reverses.",
+    description="One row per ledger batch, append-only: what was posted, why, and what it reverses; each header "
+                "seals its lines and chains to the previous batch of its stream (royalties.ledger_chain).",
+    checks=(Check("ledger_batches_kind_allowed", _one_of("batch_kind", ENTRY_KINDS)),
+            Check("ledger_batches_currency_allowed", _one_of("currency", CURRENCIES))),
+    append_only=True,
+    seal_columns=CHAIN_COLUMNS,
+)
+
+
+
+
+LEDGER = table(
+    "royalties",
+    "royalty_ledger",
+    Column("batch_id", "text", "Posting batch (royalties.ledger_batches); every batch sums to zero.", nullable=False),
+    Column("line_no", "bigint", "Line number within the batch.", nullable=False),
+    Column("entry_kind", "text", "posting, reversal or payout.", nullable=False),
+    Column("posted_for", "date", "UTC day the amount relates to: the plays' day, or the payout's day."),
+    Column("accounting_period", "text", "Month (YYYY-MM) the line is reported in on statements."),
+    Column("station_id", "text", "Station whose airplay is paid for (null for payouts)."),
+    Column("play_id", "text", "Play that earned the amount (airplay.playlogs); null for payouts."),
+    Column("recording_id", "text", "Recording played (catalog.tracks.track_id); null for payouts."),
+    Column("account", "text", "station_receivable, party_payable, suspense, hold or cash."),
+    Column("party_id", "text", "Party credited or paid (party_payable and hold lines)."),
+    Column("amount_minor", "bigint", "Signed amount in minor units: debit positive, credit negative."),
+    Column("currency", "text", "ISO 4217 currency code."),
+    Column("tariff_id", "text", "Tariff that priced the play."),
+    Column("posted_at", "timestamp", "When the batch was posted (naive UTC)."),
+    primary_key=("batch_id", "line_no"),
+    description="Append-only double-entry royalty ledger: one row per line; every batch sums to zero.",
+    checks=(Check("royalty_ledger_account_allowed", _one_of("account", ACCOUNTS)),
+            Check("royalty_ledger_currency_allowed", _one_of("currency", CURRENCIES)),
+            Check("royalty_ledger_entry_kind_allowed", _one_of("entry_kind", ENTRY_KINDS)),
+            Check("royalty_ledger_amount_sign", AMOUNT_SIGN)),
+    foreign_keys=(ForeignKey("royalty_ledger_batch_exists", ("batch_id",), LEDGER_BATCHES, ("batch_id",)),),
+    append_only=True,
 )
 
 RESTATEMENT_QUEUE = table(

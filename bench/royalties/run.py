@@ -9,8 +9,11 @@ first 10 days against the last 10 (a day's cost must not grow with history). The
 to post), and restates: splits are approved for a few suspense recordings, their station-days are queued and
 re-posted (reversal + new revision), and suspense must net to zero for them.
 
+Then verifies the tamper evidence (`ledger_chain.verify_ledger`): the whole ledger once (what statements and
+exports pay before they write) and single station-days (what the `ledger_chain_intact` check pays per partition).
+
 `--ledger-pk drop` creates the ledger without its PRIMARY KEY first, to measure what DuckDB's index costs;
-`--postgres` also runs a smaller slice on an embedded PostgreSQL.
+`--postgres` also runs a smaller slice on an embedded PostgreSQL; `--no-history-probe` skips the probe.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import polars as pl
 from assets.airplay.tables import PLAYLOGS
 from assets.rights.tables import RECORDINGS, SPLITS
 from assets.royalties.ledger import PostingSummary, post_station_days
+from assets.royalties.ledger_chain import verify_ledger
 from assets.royalties.restatements import queue_restatements, station_days_of_recordings
 from assets.royalties.tables import DISPUTES, LEDGER, RESTATEMENT_QUEUE, TARIFFS
 from backbeat.settings import duckdb_path
@@ -203,9 +207,11 @@ def restate(db: Warehouse, args: argparse.Namespace) -> dict[str, object]:
         "SELECT recording_id FROM rights.recordings r WHERE NOT EXISTS (SELECT 1 FROM rights.splits s WHERE "
         "(s.subject_type = 'recording' AND s.subject_id = r.recording_id) OR (s.subject_type = 'work' AND "
         "s.subject_id = r.work_id)) ORDER BY recording_id")["recording_id"].to_list()[:args.restate_recordings]
+    # Both pools of a recording (performer and label): a pool left uncovered stays in suspense (posting.py).
     rows = [{"split_set_id": f"late-{r}", "subject_type": "recording", "subject_id": r, "party_id": "P-late",
-             "role": "artist", "role_group": "performer", "share_bp": 10000, "valid_from": None, "valid_to": None,
-             "source_file": "bench", "source_row": 1, "approved_by": "reviewer"} for r in suspense]
+             "role": role, "role_group": group, "share_bp": 10000, "valid_from": None, "valid_to": None,
+             "source_file": "bench", "source_row": i, "approved_by": "reviewer"}
+            for r in suspense for i, (role, group) in enumerate((("artist", "performer"), ("label", "label")), 1)]
     started = time.perf_counter()
     with db.connect() as conn:
         conn.insert(SPLITS, SPLITS.from_rows(rows))
@@ -226,6 +232,30 @@ def restate(db: Warehouse, args: argparse.Namespace) -> dict[str, object]:
     return {"recordings": len(suspense), "station_days": queued, "queue_s": queued_s, "total_s": elapsed,
             "reversed": summary.batches_reversed, "posted": summary.batches_posted,
             "lines": summary.lines_written, "suspense_left_minor": left}
+
+
+def verification(db: Warehouse, args: argparse.Namespace, samples: int = 20) -> dict[str, object]:
+    """Time verifying the whole ledger once, and `samples` single station-days (median); both must be sound."""
+    started, cpu, rss = time.perf_counter(), time.process_time(), rss_mib()
+    with db.connect() as conn:
+        whole = verify_ledger(conn)
+    out: dict[str, object] = {
+        "full_s": time.perf_counter() - started, "full_cpu_s": time.process_time() - cpu, "lines": whole.lines,
+        "batches": whole.batches, "problems": whole.problems, "peak_rss_mib": rss_mib(), "rss_before_mib": rss}
+    rng = np.random.default_rng(args.seed)
+    timings = []
+    for _ in range(samples):
+        station, day = f"st{int(rng.integers(args.stations)):03d}", YEAR_START + timedelta(
+            days=int(rng.integers(args.days)))
+        started, cpu = time.perf_counter(), time.process_time()
+        with db.connect() as conn:
+            one = verify_ledger(conn, station, day)
+        timings.append((time.perf_counter() - started, time.process_time() - cpu))
+        if one.problems:
+            out["problems"] = [*out["problems"], *one.problems]  # type: ignore[list-item]
+    out["station_day_wall_ms"] = statistics.median(t[0] for t in timings) * 1000
+    out["station_day_cpu_ms"] = statistics.median(t[1] for t in timings) * 1000
+    return out
 
 
 def report_days(per_day: list[tuple[float, float]]) -> dict[str, float]:
@@ -302,8 +332,12 @@ def run(db: Warehouse, path: Path | None, empty: Warehouse, args: argparse.Names
         again.add(post_station_days(db, [(f"st{i:03d}", day) for i in range(args.stations)], None, "bench again"))
     again_s = (time.perf_counter() - started) / 3
     restated = restate(db, args)
-    print(f"[{label}] restated; probing the cost of history …", flush=True)
-    probe = history_probe(db, path, empty, args)
+    print(f"[{label}] restated; verifying the hash chain …", flush=True)
+    verified = verification(db, args)
+    probe = {}
+    if not args.no_history_probe:
+        print(f"[{label}] probing the cost of history …", flush=True)
+        probe = history_probe(db, path, empty, args)
     result = {
         "label": label, "plays": plays, "generate_s": generated_s, "post_s": post_s, "post_cpu_s": post_cpu,
         "plays_per_s": summary.plays_posted / post_s, "plays_posted": summary.plays_posted,
@@ -312,7 +346,7 @@ def run(db: Warehouse, path: Path | None, empty: Warehouse, args: argparse.Names
         "suspense_minor": summary.suspense_minor, "hold_minor": summary.hold_minor,
         "post_peak_rss_mib": post_rss, "peak_rss_mib": rss_mib(), **report_days(per_day), "per_day": per_day,
         "repost_day_s": again_s, "repost_batches": again.batches_posted + again.batches_reversed,
-        "restatement": restated, "history_probe": probe,
+        "restatement": restated, "history_probe": probe, "verification": verified,
     }
     if path is not None:
         result["duckdb_file_mib"] = path.stat().st_size / 2**20
@@ -344,6 +378,13 @@ def print_result(r: dict[str, object]) -> None:
     print(f"restatement: splits approved for {s['recordings']} suspense recordings → {s['station_days']:,} "
           f"station-days queued, {s['reversed']:,} reversed + {s['posted']:,} re-posted ({s['lines']:,} lines) in "
           f"{s['total_s']:.1f} s (queueing {s['queue_s']:.1f} s); suspense left for them: {s['suspense_left_minor']}")
+    v = r["verification"]
+    days = r["per_day"]
+    print(f"tamper evidence: verifying the whole ledger ({v['lines']:,} lines, {v['batches']:,} batches) "
+          f"{v['full_s']:.1f} s wall ({v['full_cpu_s']:.1f} CPU-s, {v['lines'] / v['full_s']:,.0f} lines/s, "
+          f"{v['full_s'] / len(days) * 1000:.0f} ms per posted day), peak RSS {v['peak_rss_mib']:,.0f} MiB "
+          f"(before: {v['rss_before_mib']:,.0f}); one station-day {v['station_day_cpu_ms']:.1f} ms CPU "
+          f"({v['station_day_wall_ms']:.1f} wall), median of 20; problems found: {v['problems'] or 'none'}")
 
 
 def main() -> None:
@@ -360,6 +401,7 @@ def main() -> None:
     parser.add_argument("--pg-stations", type=int, default=20)
     parser.add_argument("--pg-days", type=int, default=90)
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument("--no-history-probe", action="store_true")
     args = parser.parse_args()
     results = []
     if not args.skip_duckdb:

@@ -15,12 +15,37 @@ from typing import Any
 import polars as pl
 
 from backbeat.settings import duckdb_path, warehouse_kind
-from integrations.warehouse.tables import Table
+from integrations.warehouse.tables import SQL_TYPES, Table
 
 DUCKDB_LOCK_WAIT_S = 120.0
 # Quoted strings, quoted identifiers and comments (where a `?` is text), or a `?` placeholder.
 _PG_SQL_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?", re.S)
 _PG_DDL_LOCK = 0x6261636B62656174  # advisory lock key serialising first-time CREATE SCHEMA/TABLE
+
+
+def append_only_trigger_sql(table: Table) -> list[str]:
+    """PostgreSQL statements making `table` refuse UPDATE, DELETE and TRUNCATE (row and statement triggers).
+
+    The one UPDATE let through fills `seal_columns` that were all null and changes nothing else: sealing rows
+    written before those columns existed, once.
+    """
+    function = f"{table.schema}.{table.name}_append_only"
+    if table.seal_columns:
+        cols = ", ".join(f"'{c}'" for c in table.seal_columns)
+        sealing = (f"TG_OP = 'UPDATE' AND {' AND '.join(f'OLD.{c} IS NULL' for c in table.seal_columns)} AND "
+                   f"(to_jsonb(OLD) - ARRAY[{cols}]) = (to_jsonb(NEW) - ARRAY[{cols}])")
+    else:
+        sealing = "false"
+    return [
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF {sealing} THEN RETURN NEW; END IF; "
+        f"RAISE EXCEPTION '% on %.% refused: the table is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME "
+        f"USING ERRCODE = 'insufficient_privilege'; END $$",
+        f"CREATE OR REPLACE TRIGGER {table.name}_append_only BEFORE UPDATE OR DELETE ON {table.qualified_name} "
+        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+        f"CREATE OR REPLACE TRIGGER {table.name}_no_truncate BEFORE TRUNCATE ON {table.qualified_name} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+    ]
 
 
 class WarehouseConnection:
@@ -62,15 +87,58 @@ class WarehouseConnection:
         return frame.item(0, 0) if frame.height else None
 
     def ensure(self, table: Table) -> None:
-        if self.kind == "postgres":
-            if self.scalar("SELECT to_regclass(?) IS NOT NULL", [table.qualified_name]):
-                return
+        """Create `table` (and the tables it references) if missing; add columns and guards it lacks.
+
+        A table created before a nullable column was declared gets the column (ALTER TABLE … ADD COLUMN, both
+        engines). On PostgreSQL an older table also gets the declared constraints (NOT VALID) and, when
+        `append_only`, the trigger refusing UPDATE/DELETE/TRUNCATE.
+        """
+        for fk in table.foreign_keys:
+            if fk.references is not table:
+                self.ensure(fk.references)
+        existing = self._column_names(table)
+        if self.kind == "postgres" and (not existing or len(existing) < len(table.columns)):
             # Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL's catalogs
             # (UniqueViolation on pg_namespace/pg_type); serialise the first creation.
             self.execute("SELECT pg_advisory_xact_lock(?)", [_PG_DDL_LOCK])
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
-        self.execute(table.create_sql())
+        if not existing:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
+            self.execute(table.create_sql())
+        else:
+            for column in table.columns:
+                if column.name not in existing:
+                    if not column.nullable:
+                        raise ValueError(f"{table.qualified_name} lacks NOT NULL column {column.name}: migrate it")
+                    self.execute(f"ALTER TABLE {table.qualified_name} ADD COLUMN IF NOT EXISTS {column.name} "
+                                 f"{SQL_TYPES[column.type]}")
+        if self.kind == "postgres" and (table.checks or table.foreign_keys or table.append_only):
+            self._ensure_pg_guards(table)
 
+    def _column_names(self, table: Table) -> set[str]:
+        return set(self.query("SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+                              "AND table_name = ?", [table.schema, table.name])["column_name"].to_list())
+
+    def _pg_guard_names(self, table: Table) -> set[str]:
+        return set(self.query(
+            "SELECT conname AS name FROM pg_constraint WHERE conrelid = CAST(? AS regclass) UNION ALL "
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(? AS regclass)",
+            [table.qualified_name, table.qualified_name])["name"].to_list())
+
+    def _ensure_pg_guards(self, table: Table) -> None:
+        """PostgreSQL: add the table's missing constraints (NOT VALID) and its append-only triggers."""
+        wanted = {c.name for c in (*table.checks, *table.foreign_keys)}
+        if table.append_only:
+            wanted.add(f"{table.name}_append_only")
+        if wanted <= self._pg_guard_names(table):
+            return
+        self.execute("SELECT pg_advisory_xact_lock(?)", [_PG_DDL_LOCK])
+        have = self._pg_guard_names(table)  # another process may have added them while we waited
+        for constraint in (*table.checks, *table.foreign_keys):
+            if constraint.name not in have:
+                self.execute(f"ALTER TABLE {table.qualified_name} ADD {table.constraint_sql(constraint)} NOT VALID")
+        if table.append_only and f"{table.name}_append_only" not in have:
+            for sql in append_only_trigger_sql(table):
+                self.execute(sql)
     def insert(self, table: Table, frame: pl.DataFrame) -> int:
         frame = table.conform(frame)
         if frame.is_empty():

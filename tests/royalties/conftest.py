@@ -122,10 +122,19 @@ def postgres_world(postgres_server) -> World:
     return populated(World(Warehouse(postgres_server.create_database("royalties_pg_only"))))
 
 
+@pytest.fixture
+def duckdb_world(tmp_path) -> World:
+    """The same world, on DuckDB only (for probes PostgreSQL refuses outright)."""
+    return populated(World(Warehouse(f"duckdb:///{tmp_path / 'duckdb_world.duckdb'}")))
+
+
 def populated(w: World) -> World:
     w.tariff("s1", "0.0125")
     w.recording("T1", "W1")
     w.recording("T2", "W2")
-    w.split("SS-W1", "work", "W1", [("A", "writer", 3334), ("B", "writer", 3333), ("C", "writer", 3333)])
+    # Each writer is also their own publisher (same shares): both pools of the work are covered, so nothing of
+    # W1 goes to suspense (posting: a missing pool is never someone else's money).
+    w.split("SS-W1", "work", "W1", [("A", "writer", 3334), ("B", "writer", 3333), ("C", "writer", 3333),
+                                    ("A", "publisher", 3334), ("B", "publisher", 3333), ("C", "publisher", 3333)])
     w.plays("s1", DAY, [("p1", "T1", 181), ("p2", "T2", 95), ("p3", "T1", 200)])
     return w

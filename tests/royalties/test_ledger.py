@@ -113,11 +113,11 @@ def test_rejected_dispute_pays_the_parties_as_first_posted(world):
 def test_split_correction_reverses_and_posts_a_new_revision(world):
     world.post()
     world.withdraw_split("SS-W1")
-    world.split("SS-W1-v2", "work", "W1", [("A", "writer", 5000), ("D", "publisher", 10000)])
+    world.split("SS-W1-v2", "work", "W1", [("A", "writer", 6667), ("D", "writer", 3333), ("D", "publisher", 10000)])
     summary = world.post(booked_at=APRIL, reason="split corrected")
     assert (summary.batches_reversed, summary.batches_posted) == (1, 1)
     r2 = "s1|2026-03-02|s1:2026-01-01|r2"
-    # writer pool (A 50 %) and publisher pool (D 100 %) weigh equally: A gets 1/3, D 2/3
+    # writer pool (A 66.67 %, D 33.33 %) and publisher pool (D 100 %) weigh equally: A gets ~1/3, D ~2/3
     assert [r for r in rows(world.lines(), r2) if r[0] == "p1"] == [
         ("p1", "station_receivable", None, 226), ("p1", "party_payable", "A", -75),
         ("p1", "party_payable", "D", -151)]
@@ -129,7 +129,7 @@ def test_split_correction_reverses_and_posts_a_new_revision(world):
 
 def test_split_approved_for_a_suspense_play_releases_suspense(world):
     world.post()
-    world.split("SS-W2", "work", "W2", [("E", "writer", 10000)])
+    world.split("SS-W2", "work", "W2", [("E", "writer", 10000), ("E", "publisher", 10000)])
     world.post(booked_at=APRIL)
     net = world.net()
     assert not [k for k in net if k[1] == "suspense"]  # suspense posted, then reversed: nets to 0
@@ -206,7 +206,8 @@ def test_many_station_days_in_one_call_are_one_transaction(world, monkeypatch):
     world.plays("s2", DAY, [("x1", "T1", 60)])
     world.plays("s2", date(2026, 3, 3), [("x2", "T1", 60)])
     assert world.post(("s1", DAY), ("s2", DAY)).batches_posted == 2
-    world.split("SS-W2", "work", "W2", [("E", "writer", 10000)])  # s1's day now needs a correction
+    # s1's day now needs a correction
+    world.split("SS-W2", "work", "W2", [("E", "writer", 10000), ("E", "publisher", 10000)])
 
     post_day = ledger._post_day
 

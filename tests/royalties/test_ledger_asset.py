@@ -7,6 +7,7 @@ from dagster import AssetKey, instance_for_test, materialize
 from assets.royalties.assets import royalty_ledger
 from assets.royalties.checks import (
     ledger_batches_balance,
+    ledger_chain_intact,
     ledger_pays_every_play_once,
     ledger_reversals_negate_their_batches,
 )
@@ -15,12 +16,14 @@ from integrations.warehouse import WarehouseResource
 from orchestration.partitions import station_day_key
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`
-CHECKS = ("ledger_batches_balance", "ledger_pays_every_play_once", "ledger_reversals_negate_their_batches")
+CHECKS = ("ledger_batches_balance", "ledger_pays_every_play_once", "ledger_reversals_negate_their_batches",
+          "ledger_chain_intact")
 
 
 def run(world, instance, tags=None):
     result = materialize(
-        [royalty_ledger, ledger_batches_balance, ledger_pays_every_play_once, ledger_reversals_negate_their_batches],
+        [royalty_ledger, ledger_batches_balance, ledger_pays_every_play_once, ledger_reversals_negate_their_batches,
+         ledger_chain_intact],
         partition_key=station_day_key("s1", DAY), instance=instance, tags=tags,
         resources={"warehouse": WarehouseResource(url=world.db.url)},
     )

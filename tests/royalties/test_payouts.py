@@ -10,6 +10,7 @@ from dagster import materialize
 
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import QUARANTINE
+from assets.royalties.ledger_chain import append_lines
 from assets.royalties.payouts import (
     PayoutRequest,
     PayoutRules,
@@ -179,7 +180,7 @@ PO4,A,EUR,abc,2026-09-06,,,,
 
 def test_payouts_asset_posts_each_paid_payout_once(warehouse, tmp_path):
     db = warehouse
-    db.replace(LEDGER, LEDGER_LINES)
+    append_lines(db, LEDGER_LINES)
     inbox = tmp_path / "data" / "inbox" / "royalties"
     inbox.mkdir(parents=True)
     (inbox / "payout_requests.csv").write_text(REQUESTS_CSV)
@@ -204,7 +205,7 @@ def test_payouts_asset_posts_each_paid_payout_once(warehouse, tmp_path):
         ("payout|PO1", "party_payable", "A", 6000, date(2026, 9, 7), "2026-09"),
         ("payout|PO1", "cash", "A", -6000, date(2026, 9, 7), "2026-09"),
     ]
-    assert db.read(LEDGER_BATCHES).select("batch_id", "batch_kind", "debit_minor").rows() == [
+    assert db.read(LEDGER_BATCHES, "batch_kind = 'payout'").select("batch_id", "batch_kind", "debit_minor").rows() == [
         ("payout|PO1", "payout", 6000)]
     assert db.scalar("SELECT CAST(sum(amount_minor) AS BIGINT) FROM royalties.royalty_ledger") == 0
     rejected = db.read(QUARANTINE, "asset = 'royalties/payouts'")
