@@ -1,5 +1,5 @@
 """`backbeat demo run` end to end on a small demo: the second morning's disputes, payout, the capture gap, the
-connected Spotify accounts' tokens, and the summary that reports each.
+connected Spotify accounts' tokens, the summary that reports each, and that the UI starts nothing afterwards.
 
 One module-scoped run (2 stations x 12 minutes, 8 tracks with audio) through the real command, with the demo's
 local Spotify and MusicBrainz stand-ins; every test reads its end state.
@@ -7,20 +7,29 @@ local Spotify and MusicBrainz stand-ins; every test reads its end state.
 
 from __future__ import annotations
 
+import logging
 import shutil
+import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from dagster import AssetCheckKey, AssetKey, DagsterInstance
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, RunsFilter
+from dagster._core.scheduler.instigation import TickStatus
+from dagster._core.test_utils import freeze_time
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import WorkspaceFileTarget
+from dagster._daemon.asset_daemon import AssetDaemon
+from dagster._daemon.sensor import execute_sensor_iteration
 
 from backbeat.cli import main
+from backbeat.code_location import WORKSPACE_FILE
 from backbeat.demo import generate_demo
 from backbeat.demo.actions import second_morning
 from backbeat.demo.gaps import GAP_REASON
@@ -190,3 +199,62 @@ def test_the_second_morning_is_not_repeated(demo_run: DemoRun) -> None:
     settings = Settings.from_env({"BACKBEAT_DATA_DIR": str(demo_run.data_dir)})
     assert second_morning(demo_run.data_dir, Warehouse(settings.warehouse_url)) == []
     assert {p: p.read_bytes() for p in inbox.rglob("*.csv")} == before
+
+
+DAEMON_LOG = logging.getLogger("test_demo_quiet_ui")
+
+
+def one_daemon_tick(instance: DagsterInstance, at: float) -> dict[str, TickStatus]:
+    """One iteration of the sensor daemon and of the asset daemon, past every sensor's minimum interval; the
+    status of each sensor's newest tick."""
+    with freeze_time(at), WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(WORKSPACE_FILE)])) as ws:
+        list(execute_sensor_iteration(ws, DAEMON_LOG, threadpool_executor=None, submit_threadpool_executor=None))
+        AssetDaemon(settings=instance.get_auto_materialize_settings(), pre_sensor_interval_seconds=30
+                    )._run_iteration_impl(ws, threadpool_executor=None, amp_tick_futures={}, debug_crash_flags={})
+        sensors = [s for loc in ws.create_request_context().get_code_location_entries().values()
+                   for repo in loc.code_location.get_repositories().values() for s in repo.get_sensors()]
+    ticks = {}
+    for sensor in sensors:
+        newest = instance.get_ticks(sensor.get_remote_origin_id(), sensor.selector_id, limit=1)
+        ticks[sensor.name] = newest[0].status if newest and newest[0].timestamp >= at - 1 else None
+    return ticks
+
+
+def test_after_the_demo_no_sensor_starts_a_run_until_a_new_chunk_lands(demo_run: DemoRun) -> None:
+    """Issue 11, point 3: the daemons' own code ticks every sensor once against the workspace `make ui` loads (the
+    sensor daemon's iteration and the asset daemon's, for the automation sensor): no run may be created. Then one
+    new landing chunk must create exactly one. Last in this module: it adds a chunk and a run."""
+    data_dir, home = demo_run.data_dir, demo_run.dagster_home
+    with pytest.MonkeyPatch.context() as patch, DagsterInstance.from_config(str(home)) as instance:
+        patch.setenv("DAGSTER_HOME", str(home))
+        patch.setenv("BACKBEAT_DATA_DIR", str(data_dir))
+        patch.delenv("BACKBEAT_WAREHOUSE_URL", raising=False)
+        demo_runs = instance.get_runs()
+        assert len(demo_runs) >= 10
+        # every demo run belongs to the UI's code location, so it shows under its job and in the timeline
+        assert {r.remote_job_origin.repository_origin.get_label() for r in demo_runs if r.remote_job_origin} == {
+            "__repository__@backbeat"}
+        assert [r.job_name for r in demo_runs if r.remote_job_origin is None] == []
+        landing_runs = instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "landing_chunks_sensor"}))
+        assert sorted(r.tags["dagster/partition"] for r in landing_runs) == [
+            "2026-11-02|radio-north", "2026-11-02|radio-south"]
+        assert all(r.tags.get("dagster/run_key", "").startswith("landing|") for r in landing_runs)
+
+        first = time.time() + 600
+        ticks = one_daemon_tick(instance, first)
+        assert instance.get_runs(RunsFilter(created_after=_utc(first - 600))) == []
+        assert "analytics_automation_sensor" in ticks and "landing_chunks_sensor" in ticks
+        assert {name: status for name, status in ticks.items() if status != TickStatus.SKIPPED} == {}, ticks
+
+        landing = data_dir / "landing"
+        shutil.copy(landing / "radio-south_20261102T141130Z.flac", landing / "radio-south_20261102T141200Z.flac")
+        ticks = one_daemon_tick(instance, first + 600)
+        new_runs = instance.get_runs(RunsFilter(created_after=_utc(first - 600)))
+        assert [(r.job_name, r.tags["dagster/partition"], r.tags["backbeat/new_chunks"]) for r in new_runs] == [
+            ("station_day_job", "2026-11-02|radio-south", "1")]
+        assert new_runs[0].tags["dagster/sensor_name"] == "landing_chunks_sensor"
+        assert ticks["landing_chunks_sensor"] == TickStatus.SUCCESS
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
