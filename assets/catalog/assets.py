@@ -230,9 +230,10 @@ def album_queue(context: AssetExecutionContext, data_dir: DataDirResource,
     })
 
 
-def _known_artist_genres(db: Warehouse) -> dict[str, tuple[str, ...]]:
+def _known_artist_genres(db: Warehouse) -> dict[str, tuple[str, ...] | None]:
+    """Genres of the artists already fetched; None for those whose genres Spotify withheld."""
     artists = db.read(SOURCE_ARTISTS, "source = ?", ["spotify"])
-    return {a: tuple(g for g in (genres or "").split("; ") if g)
+    return {a: None if genres is None else tuple(g for g in genres.split("; ") if g)
             for a, genres in artists.select("artist_id", "genres").iter_rows()}
 
 
@@ -253,7 +254,9 @@ def spotify_recordings(context: AssetExecutionContext, config: SpotifyIngestConf
     not found at Spotify, or a malformed payload (quarantined with id and field). An album whose fetch failed
     after the client's retries (5xx, rate limits) stays queued with one more attempt, and fails after
     `max_attempts`. Albums already ingested are never fetched again. Without Spotify credentials the queue is
-    left as it is.
+    left as it is. For an app without extended access (Spotify refuses the deprecated batch reads) the client
+    reads album by album within the same rate budget, and popularity, genre and label stay null with
+    `withheld` saying "not provided by Spotify (extended access required)".
     """
     db = warehouse.client()
     queue = db.read(ALBUM_QUEUE)
@@ -291,6 +294,8 @@ def spotify_recordings(context: AssetExecutionContext, config: SpotifyIngestConf
         "albums_tried": len(updates), "ingested": batch.count("ingested"),
         "failed": len(failed), "retry_later": sum(1 for r in updates if r["status"] == "queued"),
         "albums_written": len(batch.albums), "new_artists": len(batch.artists), "quarantined": quarantined,
+        "rows_with_withheld_fields": recordings.filter(pl.col("withheld").is_not_null()).height,
+        "batch_reads_refused": sorted(client.batch_refused),
         "failures": preview(pl.DataFrame(failed, schema=ALBUM_QUEUE.polars_schema).select("album_id", "reason")),
         "api_calls": MetadataValue.json(client.stats.snapshot()),
         "seconds": round(time.perf_counter() - started, 2),

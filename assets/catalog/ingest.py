@@ -14,6 +14,10 @@ the service failed after the client's own retries (5xx, rate limits, an open bre
 - `retry`: stays queued with one more attempt, or fails once it has had `max_attempts`.
 
 A malformed artist is quarantined without failing its albums (only the genre is missing).
+
+Popularity, genres and label are deprecated at Spotify and left out for apps without extended access (the
+client then also reads entity by entity): those rows keep them null and say why in `withheld`, e.g.
+"popularity, genre: not provided by Spotify (extended access required)". Nothing fails for their absence.
 """
 
 import re
@@ -28,6 +32,7 @@ from assets.common.quarantine import Reject
 from integrations.musicbrainz import MusicBrainzClient, Recording, normalize_isrc
 from integrations.resilience import IntegrationError, MalformedPayload
 from integrations.spotify import Album, Artist, SpotifyCatalogClient, Track
+from integrations.spotify.models import withheld_note
 
 ALBUMS_PER_UNIT = 20  # one Get Several Albums request
 NOT_FOUND = "not found at Spotify"
@@ -99,27 +104,34 @@ def _album_row(album: Album, now: datetime) -> dict:
             "artist": _credit(a.name for a in album.artists),
             "release_date": release_date(album.release_date, album.release_date_precision),
             "release_date_precision": album.release_date_precision, "label": album.label, "upc": album.upc,
-            "total_tracks": album.total_tracks, "ingested_at": now}
+            "total_tracks": album.total_tracks, "withheld": withheld_note(album.withheld), "ingested_at": now}
 
 
 def _artist_row(artist: Artist, now: datetime) -> dict:
-    return {"source": "spotify", "artist_id": artist.id, "name": artist.name, "genres": "; ".join(artist.genres),
-            "popularity": artist.popularity, "ingested_at": now}
+    return {"source": "spotify", "artist_id": artist.id, "name": artist.name,
+            "genres": None if artist.genres is None else "; ".join(artist.genres), "popularity": artist.popularity,
+            "withheld": withheld_note(artist.withheld), "ingested_at": now}
 
 
-def _recording_row(track: Track, album: Album, genres: Mapping[str, tuple[str, ...]], now: datetime) -> dict:
-    first_genres = next((genres[a.id] for a in track.artists if genres.get(a.id)), ())
+def _recording_row(track: Track, album: Album, genres: Mapping[str, tuple[str, ...] | None],
+                   now: datetime) -> dict:
+    first_genres = next((g for a in track.artists if (g := genres.get(a.id))), ())
+    withheld = track.withheld
+    if not first_genres and any(a.id in genres and genres[a.id] is None for a in track.artists):
+        withheld = (*withheld, "genre")  # the artists' genres were left out, not empty
     return {"source": "spotify", "source_id": track.id, "isrc": track.isrc, "title": track.name,
             "artist": _credit(a.name for a in track.artists), "album": album.name, "album_id": album.id,
             "release_date": release_date(album.release_date, album.release_date_precision),
             "duration_ms": track.duration_ms, "explicit": track.explicit, "popularity": track.popularity,
-            "genre": first_genres[0] if first_genres else None, "iswc": None, "ingested_at": now}
+            "genre": first_genres[0] if first_genres else None, "iswc": None, "withheld": withheld_note(withheld),
+            "ingested_at": now}
 
 
 class _ArtistCache:
-    """Genres of artists known before the run or fetched during it, shared by the units (thread-safe)."""
+    """Genres of artists known before the run or fetched during it, shared by the units (thread-safe); None
+    when Spotify withheld them."""
 
-    def __init__(self, known: Mapping[str, tuple[str, ...]]) -> None:
+    def __init__(self, known: Mapping[str, tuple[str, ...] | None]) -> None:
         self._genres = dict(known)
         self._lock = threading.Lock()
 
@@ -127,11 +139,11 @@ class _ArtistCache:
         with self._lock:
             return sorted({i for i in ids if i not in self._genres})
 
-    def add(self, genres: Mapping[str, tuple[str, ...]]) -> None:
+    def add(self, genres: Mapping[str, tuple[str, ...] | None]) -> None:
         with self._lock:
             self._genres.update(genres)
 
-    def snapshot(self) -> dict[str, tuple[str, ...]]:
+    def snapshot(self) -> dict[str, tuple[str, ...] | None]:
         with self._lock:
             return dict(self._genres)
 
@@ -194,7 +206,8 @@ def _unit(client: SpotifyCatalogClient, album_ids: list[str], artists: _ArtistCa
     return batch
 
 
-def fetch_albums(client: SpotifyCatalogClient, album_ids: list[str], known_artists: Mapping[str, tuple[str, ...]],
+def fetch_albums(client: SpotifyCatalogClient, album_ids: list[str],
+                 known_artists: Mapping[str, tuple[str, ...] | None],
                  *, now: datetime, workers: int = 4,
                  progress: Callable[[int, int], object] | None = None) -> SpotifyBatch:
     """Albums, tracks and new artists for `album_ids`, in units of 20 run by a small thread pool.
@@ -259,7 +272,7 @@ def _musicbrainz_row(recording: Recording, isrc: str, now: datetime) -> dict:
     return {"source": "musicbrainz", "source_id": recording.id, "isrc": isrc, "title": recording.title,
             "artist": recording.artist_credit, "album": None, "album_id": None, "release_date": None,
             "duration_ms": recording.length_ms, "explicit": None, "popularity": None, "genre": None, "iswc": iswc,
-            "ingested_at": now}
+            "withheld": None, "ingested_at": now}
 
 
 def valid_isrcs(values: Iterable[str | None]) -> list[str]:

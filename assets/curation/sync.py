@@ -5,7 +5,8 @@ blocks the others) and per playlist assigned to it:
 
 1. the Spotify playlist is looked up — by the id recorded at the last sync, else by its name prefix
    `Vibe • {ThemeTag} • #{GlobalIndex:000} • ` among the user's playlists — and only created when absent, so a
-   re-run never makes a duplicate;
+   re-run never makes a duplicate (created with `POST /me/playlists`, not the deprecated
+   `POST /users/{id}/playlists`);
 2. its details are set (name with the day, public description) and its items replaced by the snapshot's
    Spotify URIs (catalog tracks are matched to `spotify:track:{id}` by ISRC; tracks without one are skipped and
    recorded, the file export still lists them);

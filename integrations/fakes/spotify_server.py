@@ -1,27 +1,41 @@
-"""A local server speaking the Spotify Web API's documented JSON for the catalog endpoints Backbeat reads.
+"""A local server speaking the Spotify Web API's published JSON (OpenAPI description 2026.5.31) for the endpoints
+Backbeat calls.
 
 - `POST /api/token` — client-credentials grant (Basic auth), answers `access_token`, `token_type`, `expires_in`;
 - `GET /v1/albums?ids=` (≤ 20) — `{"albums": [album | null]}`, each album with its first tracks page (limit 50);
 - `GET /v1/albums/{id}/tracks?offset=&limit=` (≤ 50) — a paging object: `href, items, limit, next, offset,
   previous, total`;
 - `GET /v1/tracks?ids=` (≤ 50) — full tracks: `external_ids.isrc`, `duration_ms`, `explicit`, `popularity`;
-- `GET /v1/artists?ids=` (≤ 50) — full artists with `genres`.
+- `GET /v1/artists?ids=` (≤ 50) — full artists with `genres`;
+- `GET /v1/albums/{id}`, `/v1/tracks/{id}`, `/v1/artists/{id}` — one full object each (404 when unknown).
+
+The batch reads above are deprecated in the published description. With `extended_access=False` the server
+behaves as Spotify does for apps without extended access: the batch reads and `POST /users/{id}/playlists`
+answer 403, and the single reads leave out `popularity`, `genres` and `label` (deprecated fields). Kept quirk
+(documented by Spotify, not in the schema): an unknown id in a batch read comes back as `null` in its place.
 
 Playlists of user accounts (authorization-code tokens; `add_user(user_id, refresh_token)` registers one):
 
 - `POST /api/token` with `grant_type=refresh_token` — a user access token (`rotate_refresh_tokens` also
   returns a new refresh token and retires the old one, as Spotify may); an unknown one answers 400 invalid_grant;
-- `GET /v1/me` — the token's user; `GET /v1/me/playlists?offset=&limit=` (≤ 50) — a paging object of the
-  user's playlists;
-- `POST /v1/users/{user_id}/playlists` (and `POST /v1/me/playlists`) — create (201, the playlist object);
-- `GET /v1/playlists/{id}` — the playlist with its items; `PUT /v1/playlists/{id}` — change details (200, empty);
-- `PUT /v1/playlists/{id}/items` — replace items (≤ 100 URIs), `POST /v1/playlists/{id}/items` — add items
-  (201); the older `/tracks` path is accepted for both. Both answer `{"snapshot_id"}`;
+- `GET /v1/me` — the token's user; `country` and `product` only with the `user-read-private` scope, `email`
+  only with `user-read-email` (scopes per user: `add_user(..., scopes=...)`);
+- `GET /v1/me/playlists?offset=&limit=` (≤ 50) — a paging object of the user's playlists;
+- `POST /v1/me/playlists` (and the deprecated `POST /v1/users/{user_id}/playlists`) — create (201);
+- `GET /v1/playlists/{id}` — the playlist with its first items page; `PUT /v1/playlists/{id}` — change details;
+- `GET /v1/playlists/{id}/items?limit=&offset=&fields=&market=` — a paging object (limit 1-50, default 20) of
+  playlist items `{added_at, added_by, is_local, item, track}` (`track` is the deprecated copy of `item`);
+  `fields` filters the answer as Spotify's syntax does (`items(item(uri)),next,total`);
+- `PUT /v1/playlists/{id}/items` — replace items (`{"uris": [...]}`, ≤ 100) or reorder them (`{"range_start",
+  "insert_before", "range_length", "snapshot_id"}`); `POST` — add items (201); `DELETE` — remove every
+  occurrence of `{"items": [{"uri"}]}` (older name `tracks` accepted). All answer `{"snapshot_id"}`; the older
+  `/tracks` path is accepted for each;
 - a user registered with `development_mode=True` is refused every playlist write with 403, as Spotify refuses
   development-mode apps since 2024-11-27; a user token is required for these endpoints (403 otherwise), and
   writes to another user's playlist answer 403.
 
-Errors look like Spotify's: `{"error": {"status": 401, "message": "The access token expired"}}`; a rate limit
+Errors look like Spotify's, for every path and method (never an HTML page):
+`{"error": {"status": 401, "message": "The access token expired"}}`; a rate limit
 over a rolling 30 s window answers 429 with Retry-After, as Spotify does. Faults come from a `FaultPlan`.
 """
 
@@ -34,6 +48,7 @@ import secrets
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -41,8 +56,12 @@ from urllib.parse import parse_qs
 from integrations.fakes._http import FakeServer, FaultPlan, Response, json_response
 from integrations.fakes.catalog import FakeAlbum, FakeArtist, FakeCatalog, FakeTrack
 
-ENDPOINTS = ("token", "albums", "album_tracks", "tracks", "artists")
+ENDPOINTS = ("token", "albums", "album_tracks", "tracks", "artists", "album", "track", "artist")
 _MAX_IDS = {"albums": 20, "tracks": 50, "artists": 50}
+_SINGLE = {"albums": "album", "tracks": "track", "artists": "artist"}
+DEFAULT_SCOPES = "playlist-read-private playlist-modify-public playlist-modify-private"
+EXTENDED_ACCESS_REQUIRED = "Forbidden: this endpoint requires extended access"
+_MARKET = re.compile(r"^[A-Z]{2}$")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -62,7 +81,7 @@ def _page(query: dict[str, list[str]]) -> tuple[int, int] | Response:
 
 
 _URI = re.compile(r"^spotify:(track|episode):[0-9A-Za-z]{22}$")
-_WRITES = ("create_playlist", "playlist_details", "replace_items", "add_items")
+_WRITES = ("create_playlist", "playlist_details", "replace_items", "add_items", "remove_items")
 MAX_ITEMS = 100
 
 
@@ -71,6 +90,7 @@ class FakeUser:
     id: str
     display_name: str
     development_mode: bool = False
+    scopes: str = DEFAULT_SCOPES
 
 
 @dataclass
@@ -96,7 +116,8 @@ def _playlist_endpoint(method: str, parts: list[str]) -> str | None:
         ("me", "playlists"): {"GET": "me_playlists", "POST": "create_playlist"},
         ("users", "*", "playlists"): {"GET": "user_playlists", "POST": "create_playlist"},
         ("playlists", "*"): {"GET": "playlist", "PUT": "playlist_details"},
-        ("playlists", "*", "items"): {"GET": "playlist_items", "PUT": "replace_items", "POST": "add_items"},
+        ("playlists", "*", "items"): {"GET": "playlist_items", "PUT": "replace_items", "POST": "add_items",
+                                      "DELETE": "remove_items"},
     }
     shape = tuple("*" if n == 1 and parts[0] in ("users", "playlists") else p for n, p in enumerate(parts))
     if len(shape) == 3 and shape[0] == "playlists" and shape[2] == "tracks":
@@ -158,12 +179,14 @@ class FakeSpotify(FakeServer):
     """Serves `catalog`. `rate_limit=(N, 30.0)` enables the rolling-window 429; `album_page_limit` is the size
     of the tracks page embedded in albums (Spotify: 50)."""
 
-    extra_methods = ("PUT",)  # the playlist endpoints (details, replace items) are PUTs
+    # PUT and DELETE serve playlist endpoints; PATCH is routed too so that it gets Spotify's JSON 405, not the
+    # standard library's HTML 501.
+    extra_methods = ("PUT", "DELETE", "PATCH")
 
     def __init__(self, catalog: FakeCatalog, plan: FaultPlan | None = None, *, client_id: str = "backbeat-test",
                  client_secret: str = "s3cret-test", expires_in: int = 3600,
                  rate_limit: tuple[int, float] | None = None, album_page_limit: int = 50,
-                 latency: tuple[float, float] = (0.0, 0.0), seed: int = 0) -> None:
+                 latency: tuple[float, float] = (0.0, 0.0), seed: int = 0, extended_access: bool = True) -> None:
         super().__init__(latency=latency, seed=seed)
         self.catalog = catalog
         self.plan = plan or FaultPlan()
@@ -172,6 +195,7 @@ class FakeSpotify(FakeServer):
         self.expires_in = expires_in
         self.window = RollingWindow(*rate_limit) if rate_limit else None
         self.album_page_limit = album_page_limit
+        self.extended_access = extended_access  # False: deprecated batch reads refused, deprecated fields left out
         self._tokens: dict[str, int] = {}  # access token → API requests made with it
         self._tokens_lock = threading.Lock()
         # user accounts and their playlists (see the module docstring)
@@ -209,6 +233,8 @@ class FakeSpotify(FakeServer):
             return "unknown", _error(404, "Service not found")
         playlist_endpoint = _playlist_endpoint(method, parts[2:])
         endpoint = "album_tracks" if len(parts) == 5 and parts[2] == "albums" and parts[4] == "tracks" else parts[2]
+        if len(parts) == 4 and parts[2] in _SINGLE:
+            endpoint = _SINGLE[parts[2]]
         endpoint = playlist_endpoint or endpoint
         refused = self._check_token(headers.get("authorization", ""))
         if refused is not None:
@@ -234,7 +260,11 @@ class FakeSpotify(FakeServer):
         if endpoint == "album_tracks":
             return endpoint, self._album_tracks(parts[3], query)
         if endpoint in _MAX_IDS and len(parts) == 3:
+            if not self.extended_access:
+                return endpoint, _error(403, EXTENDED_ACCESS_REQUIRED)
             return endpoint, self._several(endpoint, query)
+        if endpoint in _SINGLE.values():
+            return endpoint, self._single(parts[2], parts[3])
         return endpoint, _error(404, "Service not found")
 
     def _token(self, method: str, headers: dict[str, str], body: bytes) -> Response:
@@ -272,10 +302,22 @@ class FakeSpotify(FakeServer):
             return _error(400, "invalid id")
         if len(ids) > _MAX_IDS[endpoint]:
             return _error(400, "Too many ids requested")
-        build = {"albums": self._album_json, "tracks": self._track_json, "artists": self._artist_json}[endpoint]
-        table: dict[str, Any] = {"albums": self.catalog.albums, "tracks": self.catalog.tracks,
-                                 "artists": self.catalog.artists}[endpoint]
+        build, table = self._kind(endpoint)
         return json_response(200, {endpoint: [build(table[i]) if i in table else None for i in ids]})
+
+    def _kind(self, kind: str) -> tuple[Callable[[Any], dict[str, Any]], dict[str, Any]]:
+        """The document builder and the catalog table of `albums`, `tracks` or `artists`."""
+        builders: dict[str, Callable[[Any], dict[str, Any]]] = {
+            "albums": self._album_json, "tracks": self._track_json, "artists": self._artist_json}
+        tables: dict[str, dict[str, Any]] = {"albums": self.catalog.albums, "tracks": self.catalog.tracks,
+                                             "artists": self.catalog.artists}
+        return builders[kind], tables[kind]
+
+    def _single(self, kind: str, entity_id: str) -> Response:
+        build, table = self._kind(kind)
+        if entity_id not in table:
+            return _error(404, "Resource not found" if re.fullmatch(r"[0-9A-Za-z]{22}", entity_id) else "Invalid id")
+        return json_response(200, build(table[entity_id]))
 
     def _album_tracks(self, album_id: str, query: dict[str, list[str]]) -> Response:
         album = self.catalog.albums.get(album_id)
@@ -319,42 +361,50 @@ class FakeSpotify(FakeServer):
                 "offset": offset, "previous": page_url(max(0, offset - limit)) if offset > 0 else None,
                 "total": total}
 
+    def _simple_album_json(self, album: FakeAlbum) -> dict[str, Any]:
+        """A SimplifiedAlbumObject: every field the published description requires."""
+        return {"album_type": album.album_type, "total_tracks": len(album.track_ids),
+                "available_markets": ["DE", "GB", "US"],
+                "external_urls": {"spotify": f"https://open.spotify.com/album/{album.id}"},
+                "href": self._href(f"albums/{album.id}"), "id": album.id,
+                "images": [{"url": f"https://i.scdn.co/image/{album.id}", "height": 640, "width": 640}],
+                "name": album.name, "release_date": album.release_date, "release_date_precision": "day",
+                "type": "album", "uri": f"spotify:album:{album.id}",
+                "artists": [self._artist_ref(a) for a in album.artist_ids]}
+
     def _album_json(self, album: FakeAlbum) -> dict[str, Any]:
-        doc = {"album_type": album.album_type, "total_tracks": len(album.track_ids),
-               "available_markets": ["DE", "GB", "US"],
-               "external_urls": {"spotify": f"https://open.spotify.com/album/{album.id}"},
-               "href": self._href(f"albums/{album.id}"), "id": album.id,
-               "images": [{"url": f"https://i.scdn.co/image/{album.id}", "height": 640, "width": 640}],
-               "name": album.name, "release_date": album.release_date, "release_date_precision": "day",
-               "type": "album", "uri": f"spotify:album:{album.id}",
-               "artists": [self._artist_ref(a) for a in album.artist_ids],
+        doc = {**self._simple_album_json(album),
                "tracks": self._tracks_page(album, 0, self.album_page_limit),
                "copyrights": [{"text": f"(P) {album.release_date[:4]} {album.label}", "type": "P"}],
                "external_ids": {"upc": album.upc}, "genres": [], "label": album.label,
                "popularity": album.popularity}
+        if not self.extended_access:
+            for key in ("genres", "label", "popularity"):
+                doc.pop(key)
         return self.plan.apply(album.id, doc)
 
     def _track_json(self, track: FakeTrack) -> dict[str, Any]:
         album = self.catalog.albums[track.album_id]
-        doc = {**self._simple_track_json(track),
-               "album": {"album_type": album.album_type, "id": album.id, "name": album.name,
-                         "release_date": album.release_date, "release_date_precision": "day",
-                         "total_tracks": len(album.track_ids), "type": "album", "uri": f"spotify:album:{album.id}",
-                         "artists": [self._artist_ref(a) for a in album.artist_ids]},
+        doc = {**self._simple_track_json(track), "album": self._simple_album_json(album),
                "external_ids": {"isrc": track.isrc}, "popularity": track.popularity}
+        if not self.extended_access:
+            doc.pop("popularity")
         return self.plan.apply(track.id, doc)
 
     def _artist_json(self, artist: FakeArtist) -> dict[str, Any]:
         doc = {**self._artist_ref(artist.id), "followers": {"href": None, "total": artist.popularity * 1000},
                "genres": list(artist.genres), "images": [], "popularity": artist.popularity}
+        if not self.extended_access:
+            for key in ("followers", "genres", "popularity"):
+                doc.pop(key)
         return self.plan.apply(artist.id, doc)
 
     # -- user accounts and playlists ----------------------------------------------------------------------
 
     def add_user(self, user_id: str, refresh_token: str, *, development_mode: bool = False,
-                 display_name: str | None = None) -> FakeUser:
-        """Register a Spotify user whose app authorisation is `refresh_token`."""
-        user = FakeUser(user_id, display_name or user_id, development_mode)
+                 display_name: str | None = None, scopes: str = DEFAULT_SCOPES) -> FakeUser:
+        """Register a Spotify user whose app authorisation is `refresh_token`, granted `scopes`."""
+        user = FakeUser(user_id, display_name or user_id, development_mode, scopes)
         with self._tokens_lock:
             self.users[user_id] = user
             self._refresh_tokens[refresh_token] = user_id
@@ -389,7 +439,7 @@ class FakeSpotify(FakeServer):
             self._token_users[token] = user_id
             self.refreshes[user_id] += 1
             answer: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in,
-                                      "scope": "playlist-read-private playlist-modify-public playlist-modify-private"}
+                                      "scope": self.users[user_id].scopes}
             if self.rotate_refresh_tokens:
                 new_refresh = "AQ" + secrets.token_urlsafe(32)
                 del self._refresh_tokens[refresh_token]
@@ -413,14 +463,37 @@ class FakeSpotify(FakeServer):
                 "href": self._href(f"users/{user_id}"), "uri": f"spotify:user:{user_id}"}
 
 
+    def _playlist_item(self, playlist: FakePlaylist, uri: str, market: str | None) -> dict[str, Any]:
+        """A PlaylistTrackObject: `item` (the track or episode) and its deprecated copy `track`."""
+        kind, item_id = uri.split(":")[1], uri.rsplit(":", 1)[1]
+        if kind == "track" and item_id in self.catalog.tracks:
+            item = self._track_json(self.catalog.tracks[item_id])
+            if market is not None:  # relinked for the market: playability instead of the market list
+                item = {k: v for k, v in item.items() if k != "available_markets"}
+                item["is_playable"] = market in ("DE", "GB", "US", "from_token")
+        else:
+            item = {"id": item_id, "type": kind, "uri": uri, "name": None}
+        return {"added_at": "2026-01-01T00:00:00Z", "added_by": self._user_ref(playlist.owner), "is_local": False,
+                "item": item, "track": item}
+
+    def _items_page(self, playlist: FakePlaylist, offset: int, limit: int, market: str | None = None
+                    ) -> dict[str, Any]:
+        total = len(playlist.uris)
+
+        def page_url(at: int) -> str:
+            extra = f"&market={market}" if market else ""
+            return self._href(f"playlists/{playlist.id}/items?offset={at}&limit={limit}{extra}")
+
+        return {"href": page_url(offset),
+                "items": [self._playlist_item(playlist, u, market) for u in playlist.uris[offset:offset + limit]],
+                "limit": limit, "next": page_url(offset + limit) if offset + limit < total else None,
+                "offset": offset, "previous": page_url(max(0, offset - limit)) if offset > 0 else None,
+                "total": total}
+
     def _playlist_json(self, playlist: FakePlaylist, *, full: bool = False) -> dict[str, Any]:
-        items_href = self._href(f"playlists/{playlist.id}/items")
-        items: dict[str, Any] = {"href": items_href, "total": len(playlist.uris)}
+        items: dict[str, Any] = {"href": self._href(f"playlists/{playlist.id}/items"), "total": len(playlist.uris)}
         if full:
-            items = {**items, "limit": MAX_ITEMS, "offset": 0, "next": None, "previous": None,
-                     "items": [{"added_at": "2026-01-01T00:00:00Z", "is_local": False,
-                                "track": {"uri": uri, "id": uri.rsplit(":", 1)[1], "type": uri.split(":")[1]}}
-                               for uri in playlist.uris]}
+            items = self._items_page(playlist, 0, MAX_ITEMS)
         return {"collaborative": playlist.collaborative, "description": playlist.description,
                 "external_urls": {"spotify": f"https://open.spotify.com/playlist/{playlist.id}"},
                 "href": self._href(f"playlists/{playlist.id}"), "id": playlist.id, "images": [],
@@ -428,6 +501,22 @@ class FakeSpotify(FakeServer):
                 "snapshot_id": playlist.snapshot_id, "tracks": items, "items": items, "type": "playlist",
                 "uri": f"spotify:playlist:{playlist.id}"}
 
+    def _playlist_items(self, playlist: FakePlaylist, query: dict[str, list[str]]) -> Response:
+        page = _page(query)
+        if isinstance(page, Response):
+            return page
+        offset, limit = page
+        market = query.get("market", [None])[0]
+        if market is not None and market != "from_token" and not _MARKET.match(market):
+            return _error(400, "Invalid market code")
+        doc = self._items_page(playlist, offset, limit, market)
+        fields = query.get("fields", [None])[0]
+        if fields:
+            try:
+                doc = select_fields(doc, parse_fields(fields))
+            except ValueError as exc:
+                return _error(400, f"Invalid fields: {exc}")
+        return json_response(200, doc)
 
     def _playlist_route(self, endpoint: str, method: str, parts: list[str],
                         query: dict[str, list[str]], body: bytes, user_id: str | None) -> Response:
@@ -440,12 +529,21 @@ class FakeSpotify(FakeServer):
             return _error(403, "Forbidden: this app is in development mode and may not modify playlists "
                                "for this user")
         if endpoint == "me":
-            return json_response(200, {**self._user_ref(user_id), "country": "NL", "product": "premium"})
+            granted = set(user.scopes.split())
+            doc: dict[str, Any] = {**self._user_ref(user_id), "followers": {"href": None, "total": 0}, "images": []}
+            if "user-read-private" in granted:
+                doc.update(country="NL", product="premium",
+                           explicit_content={"filter_enabled": False, "filter_locked": False})
+            if "user-read-email" in granted:
+                doc["email"] = f"{user_id}@example.com"
+            return json_response(200, doc)
         if endpoint in ("me_playlists", "user_playlists"):
             owner = user_id if endpoint == "me_playlists" else parts[1]
             return self._list_playlists(owner, query, "me/playlists" if endpoint == "me_playlists" else
                                         f"users/{owner}/playlists")
         if endpoint == "create_playlist":
+            if parts[0] == "users" and not self.extended_access:
+                return _error(403, EXTENDED_ACCESS_REQUIRED)
             if parts[0] == "users" and parts[1] != user_id:
                 return _error(403, "You cannot create a playlist for another user.")
             try:
@@ -464,9 +562,10 @@ class FakeSpotify(FakeServer):
             playlist = self.playlists.get(parts[1])
         if playlist is None:
             return _error(404, "Resource not found")
-        if endpoint in ("playlist", "playlist_items"):
-            doc = self._playlist_json(playlist, full=True)
-            return json_response(200, doc if endpoint == "playlist" else doc["items"])
+        if endpoint == "playlist":
+            return json_response(200, self._playlist_json(playlist, full=True))
+        if endpoint == "playlist_items":
+            return self._playlist_items(playlist, query)
         if playlist.owner != user_id:
             return _error(403, "You cannot modify another user's playlist.")
         if endpoint == "playlist_details":
@@ -484,6 +583,10 @@ class FakeSpotify(FakeServer):
                     if isinstance(doc.get(key), bool):
                         setattr(playlist, key, doc[key])
             return Response(200, b"", {})
+        if endpoint == "remove_items":
+            return self._remove_items(playlist, body)
+        if endpoint == "replace_items" and _is_reorder(body):
+            return self._reorder_items(playlist, body)
         uris, position, problem = _uris(body, query)
         if problem is not None or uris is None:
             return _error(400, problem or "Invalid request")
@@ -497,6 +600,47 @@ class FakeSpotify(FakeServer):
             snapshot = playlist.snapshot_id
         return json_response(200 if endpoint == "replace_items" else 201, {"snapshot_id": snapshot})
 
+
+    def _reorder_items(self, playlist: FakePlaylist, body: bytes) -> Response:
+        """Move `range_length` items from `range_start` to before `insert_before` (Update Playlist Items)."""
+        doc = json.loads(body)
+        start, before, length = doc.get("range_start"), doc.get("insert_before"), doc.get("range_length", 1)
+        snapshot = doc.get("snapshot_id")
+        with self._playlists_lock:
+            size = len(playlist.uris)
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, before, length)):
+                return _error(400, "range_start, insert_before and range_length must be integers")
+            if not (0 <= start < size and 0 <= before <= size and length >= 1 and start + length <= size):
+                return _error(400, "Index out of bounds")
+            if snapshot is not None and not isinstance(snapshot, str):
+                return _error(400, "Invalid snapshot_id")
+            moved = playlist.uris[start:start + length]
+            rest = playlist.uris[:start] + playlist.uris[start + length:]
+            at = before if before <= start else before - length
+            playlist.uris = rest[:at] + moved + rest[at:]
+            playlist.version += 1
+            return json_response(200, {"snapshot_id": playlist.snapshot_id})
+
+    def _remove_items(self, playlist: FakePlaylist, body: bytes) -> Response:
+        """Remove every occurrence of the given URIs (Remove Playlist Items); `tracks` is the older body key."""
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError:
+            return _error(400, "Error parsing JSON")
+        entries = doc.get("items", doc.get("tracks")) if isinstance(doc, dict) else None
+        if not isinstance(entries, list) or not entries:
+            return _error(400, "Missing required field: items")
+        if len(entries) > MAX_ITEMS:
+            return _error(400, f"Too many items: at most {MAX_ITEMS} per request")
+        uris = [e.get("uri") if isinstance(e, dict) else None for e in entries]
+        bad = [u for u in uris if not isinstance(u, str) or not _URI.match(u)]
+        if bad:
+            return _error(400, f"Invalid track uri: {bad[0]}")
+        with self._playlists_lock:
+            gone = set(uris)
+            playlist.uris = [u for u in playlist.uris if u not in gone]
+            playlist.version += 1
+            return json_response(200, {"snapshot_id": playlist.snapshot_id})
 
     def _list_playlists(self, owner: str, query: dict[str, list[str]], path: str) -> Response:
         page = _page(query)
@@ -517,3 +661,50 @@ class FakeSpotify(FakeServer):
 
 _REASONS = {429: "API rate limit exceeded", 500: "Server error", 502: "Bad gateway", 503: "Service unavailable",
             504: "Gateway timeout"}
+
+
+def _is_reorder(body: bytes) -> bool:
+    """Whether a `PUT .../items` body asks to reorder (`range_start`...) rather than to replace (`uris`)."""
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "range_start" in doc and "uris" not in doc
+
+
+def parse_fields(spec: str) -> dict[str, Any]:
+    """Spotify's `fields` filter, `items(added_at,item(name,uri)),total`, as a tree: name → subtree (or {})."""
+    tree: dict[str, Any] = {}
+    stack = [tree]
+    name = ""
+    for char in spec + ",":
+        if char in ",()":
+            if name.strip():
+                stack[-1][name.strip()] = {}
+            if char == "(":
+                if not name.strip():
+                    raise ValueError("'(' without a field name")
+                stack.append(stack[-1][name.strip()])
+            elif char == ")":
+                if len(stack) == 1:
+                    raise ValueError("unbalanced ')'")
+                stack.pop()
+            name = ""
+        elif char in "!/":
+            raise ValueError(f"unsupported character {char!r}")
+        else:
+            name += char
+    if len(stack) != 1:
+        raise ValueError("unbalanced '('")
+    return tree
+
+
+def select_fields(doc: Any, tree: dict[str, Any]) -> Any:
+    """`doc` reduced to the fields of `tree` (a list keeps its entries, each reduced)."""
+    if not tree:
+        return doc
+    if isinstance(doc, list):
+        return [select_fields(d, tree) for d in doc]
+    if not isinstance(doc, dict):
+        return doc
+    return {k: select_fields(doc[k], sub) for k, sub in tree.items() if k in doc}

@@ -5,6 +5,12 @@ spotipy a plain `requests.Session` (no retry adapter) and `retries=0, status_ret
 retry adapter turns an exhausted 5xx into a 429 without headers, which would hide the real status from the
 taxonomy. The access token lives in an `EncryptedTokenCache` (a spotipy `CacheHandler`): in memory, and
 encrypted on disk when a `TokenStore` is given. Audio features are not used: Spotify refuses them to new apps.
+
+The batch reads (Get Several Albums/Tracks/Artists) are deprecated in Spotify's published description and
+refused (403, or 404/410 once removed) to apps without extended access. When one is refused the client says so
+once in the log, remembers it, and reads those entities one by one (`GET /albums/{id}`, ...) through the same
+token bucket, so the fallback stays within the rate budget. Deprecated fields (popularity, genres, label) are
+optional: an answer without them gives `None` and names the field in the entity's `withheld`.
 """
 
 import hashlib
@@ -22,6 +28,8 @@ from integrations.resilience import (
     CallStats,
     CircuitBreaker,
     MalformedPayload,
+    NotFound,
+    PermanentError,
     RetryPolicy,
     SecretStoreError,
     TokenBucket,
@@ -52,6 +60,7 @@ ALBUMS_PER_REQUEST = 20  # Get Several Albums
 TRACKS_PER_REQUEST = 50  # Get Several Tracks
 ARTISTS_PER_REQUEST = 50  # Get Several Artists
 PAGE_LIMIT = 50  # Get Album Tracks
+REFUSED_BATCH = (403, 404, 410)  # how Spotify refuses a deprecated batch read to an app without extended access
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -203,6 +212,8 @@ class SpotifyCatalogClient:
         self.bucket = bucket or bucket_for(f"{SERVICE}:{key}", requests_per_second, burst)
         self.stats = CallStats()
         self._key = key
+        self.batch_refused: set[str] = set()  # batch reads Spotify refused this client: read one by one instead
+        self._refused_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SpotifyCatalogClient(api_url={self.api_url!r}, credential={self._key})"
@@ -219,8 +230,28 @@ class SpotifyCatalogClient:
                                refresh=lambda: self.token_cache.invalidate(seen["generation"]), stats=self.stats,
                                label=label)
 
-    def _several(self, label: str, key: str, ids: list[str], fetch: Callable[[list[str]], Any]) -> list[object]:
-        return self._call(label, lambda: envelope(fetch(ids), key, ids))
+    def _several(self, label: str, key: str, ids: list[str], fetch: Callable[[list[str]], Any],
+                 fetch_one: Callable[[str], Any]) -> list[object]:
+        """One document (or None when unknown) per id: the batch read, or single reads once it is refused."""
+        if key not in self.batch_refused:
+            try:
+                return self._call(label, lambda: envelope(fetch(ids), key, ids))
+            except PermanentError as exc:
+                if isinstance(exc, MalformedPayload) or exc.status not in REFUSED_BATCH:
+                    raise
+                with self._refused_lock:
+                    first = key not in self.batch_refused
+                    self.batch_refused.add(key)
+                if first:
+                    log.warning("Spotify refused the batch read GET /%s (HTTP %s: deprecated, extended access "
+                                "required); reading %s one by one", key, exc.status, key)
+        return [self._one(key, i, fetch_one) for i in ids]
+
+    def _one(self, key: str, entity_id: str, fetch_one: Callable[[str], Any]) -> object:
+        try:
+            return self._call(key.rstrip("s"), lambda: fetch_one(entity_id))
+        except NotFound:
+            return None
 
     # -- albums ------------------------------------------------------------------------------------------
 
@@ -229,7 +260,7 @@ class SpotifyCatalogClient:
         result: Fetched[Album] = Fetched()
         for batch in _chunks(_unique_ids(album_ids), ALBUMS_PER_REQUEST):
             try:
-                docs = self._several("albums", "albums", batch, self._sp.albums)
+                docs = self._several("albums", "albums", batch, self._sp.albums, self._sp.album)
             except MalformedPayload as exc:
                 result.malformed.extend(_whole_answer_malformed("album", batch, exc))
                 continue
@@ -268,19 +299,23 @@ class SpotifyCatalogClient:
     # -- tracks and artists ------------------------------------------------------------------------------
 
     def tracks(self, track_ids: Iterable[str]) -> Fetched[Track]:
-        """Full tracks: ISRC, duration, explicit, popularity (Get Several Tracks, 50 ids per request)."""
-        return self._fetch_several("tracks", track_ids, TRACKS_PER_REQUEST, self._sp.tracks, parse_track)
+        """Full tracks: ISRC, duration, explicit, popularity when given (Get Several Tracks, 50 ids per request;
+        Get Track per id when the batch read is refused)."""
+        return self._fetch_several("tracks", track_ids, TRACKS_PER_REQUEST, self._sp.tracks, self._sp.track,
+                                   parse_track)
 
     def artists(self, artist_ids: Iterable[str]) -> Fetched[Artist]:
-        """Full artists with genres (Get Several Artists, 50 ids per request)."""
-        return self._fetch_several("artists", artist_ids, ARTISTS_PER_REQUEST, self._sp.artists, parse_artist)
+        """Full artists with genres when given (Get Several Artists, 50 ids per request; Get Artist per id when
+        the batch read is refused)."""
+        return self._fetch_several("artists", artist_ids, ARTISTS_PER_REQUEST, self._sp.artists,
+                                   self._sp.artist, parse_artist)
 
     def _fetch_several(self, key: str, ids: Iterable[str], size: int, fetch: Callable[[list[str]], Any],
-                       parse: Callable[[object, str], T]) -> Fetched[T]:
+                       fetch_one: Callable[[str], Any], parse: Callable[[object, str], T]) -> Fetched[T]:
         result: Fetched[T] = Fetched()
         for batch in _chunks(_unique_ids(ids), size):
             try:
-                docs = self._several(key, key, batch, fetch)
+                docs = self._several(key, key, batch, fetch, fetch_one)
             except MalformedPayload as exc:
                 result.malformed.extend(_whole_answer_malformed(key.rstrip("s"), batch, exc))
                 continue

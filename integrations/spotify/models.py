@@ -8,6 +8,7 @@ from integrations.resilience.errors import MalformedPayload
 from integrations.resilience.payload import Payload
 
 SERVICE = "spotify"
+WITHHELD = "not provided by Spotify (extended access required)"  # provenance of a deprecated field left out
 _ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 T = TypeVar("T")
 
@@ -45,6 +46,7 @@ class Album:
     total_tracks: int
     artists: tuple[ArtistRef, ...]
     tracks: tuple[AlbumTrack, ...]
+    withheld: tuple[str, ...] = ()  # deprecated fields the answer left out (`label`)
 
     @property
     def track_ids(self) -> list[str]:
@@ -54,7 +56,7 @@ class Album:
 @dataclass(frozen=True)
 class Track:
     """A full track: ISRC (None when Spotify has none; upper-cased, hyphens removed), duration, explicit,
-    popularity 0–100."""
+    popularity 0–100 (None when Spotify leaves out this deprecated field; then `withheld` names it)."""
 
     id: str
     name: str
@@ -62,18 +64,22 @@ class Track:
     isrc: str | None
     duration_ms: int
     explicit: bool
-    popularity: int
+    popularity: int | None
     disc_number: int
     track_number: int
     artists: tuple[ArtistRef, ...]
+    withheld: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Artist:
+    """A full artist; `genres` and `popularity` are deprecated and None when left out (named in `withheld`)."""
+
     id: str
     name: str
-    genres: tuple[str, ...]
+    genres: tuple[str, ...] | None
     popularity: int | None
+    withheld: tuple[str, ...] = ()
 
 
 @dataclass
@@ -101,6 +107,16 @@ def _artists(p: Payload, key: str = "artists") -> tuple[ArtistRef, ...]:
     if not refs:
         raise p.error(key, "is empty")
     return refs
+
+
+def _withheld(doc: object, *fields: str) -> tuple[str, ...]:
+    """The deprecated `fields` absent (or null) in `doc`; one present with a wrong type is still malformed."""
+    return tuple(f for f in fields if not isinstance(doc, dict) or doc.get(f) is None)
+
+
+def withheld_note(fields: tuple[str, ...]) -> str | None:
+    """Provenance for a row: which fields are null because Spotify did not provide them, or None."""
+    return f"{', '.join(fields)}: {WITHHELD}" if fields else None
 
 
 def _check_id(p: Payload, expected: str) -> str:
@@ -138,7 +154,8 @@ def build_album(p: Payload, tracks: list[AlbumTrack]) -> Album:
     external = p.obj("external_ids", optional=True)
     return Album(p.text("id"), p.text("name"), p.text("album_type"), p.text("release_date"),
                  p.text("release_date_precision"), p.text("label", optional=True, allow_empty=True),
-                 external.text("upc", optional=True) if external else None, total, _artists(p), tuple(tracks))
+                 external.text("upc", optional=True) if external else None, total, _artists(p), tuple(tracks),
+                 _withheld(p.data, "label"))
 
 
 def parse_track(doc: object, track_id: str) -> Track:
@@ -153,15 +170,18 @@ def parse_track(doc: object, track_id: str) -> Track:
     album = p.obj("album")
     assert album is not None  # obj() without optional=True raises instead of returning None
     return Track(track_id, p.text("name"), album.text("id"), isrc, p.integer("duration_ms", minimum=0),
-                 p.flag("explicit"), p.integer("popularity", minimum=0, maximum=100),
-                 p.integer("disc_number", minimum=0), p.integer("track_number", minimum=0), _artists(p))
+                 p.flag("explicit"), p.integer("popularity", optional=True, minimum=0, maximum=100),
+                 p.integer("disc_number", minimum=0), p.integer("track_number", minimum=0), _artists(p),
+                 _withheld(doc, "popularity"))
 
 
 def parse_artist(doc: object, artist_id: str) -> Artist:
     p = _payload(doc, "artist", artist_id)
     _check_id(p, artist_id)
-    return Artist(artist_id, p.text("name"), p.texts("genres"), p.integer("popularity", optional=True, minimum=0,
-                                                                       maximum=100))
+    withheld = _withheld(doc, "genres", "popularity")
+    genres = None if "genres" in withheld else p.texts("genres")
+    return Artist(artist_id, p.text("name"), genres, p.integer("popularity", optional=True, minimum=0, maximum=100),
+                  withheld)
 
 
 def envelope(doc: object, key: str, ids: list[str]) -> list[object]:

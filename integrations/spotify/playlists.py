@@ -11,12 +11,15 @@ Every request goes through `RetryPolicy` with the account's own `TokenBucket` (t
 `CircuitBreaker` (repeated 5xx/network failures stop the account, not the others). spotipy's own retries are
 off (see `client.py`). Create and replace are idempotent together: `find()` looks a playlist up by recorded id
 or by name prefix among the user's playlists before anything is created.
+
+Only operations the published Web API description does not deprecate: create is `POST /me/playlists` (not the
+deprecated `POST /users/{id}/playlists`), and playlist items are read from `items[].item` (not the deprecated
+`items[].track`).
 """
 
 import logging
 import re
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +45,8 @@ from integrations.spotify.models import SERVICE
 
 SCOPES = "playlist-read-private playlist-modify-public playlist-modify-private"
 PLAYLISTS_PAGE = 50  # Get Current User's Playlists: limit ≤ 50
+ITEMS_PAGE = 50  # Get Playlist Items: limit ≤ 50
+ITEM_FIELDS = "items(added_at,is_local,item(id,type,uri)),next,total"  # no deprecated `track`
 ITEMS_PER_REQUEST = 100  # Add / Replace Playlist Items: ≤ 100 URIs
 REDIRECT_URI = "http://127.0.0.1:8888/callback"  # registered with the app; never used: no code exchange here
 
@@ -272,6 +277,21 @@ class SpotifyPlaylistClient:
             next_url = p.text("next", optional=True)
             page = self._call("me_playlists", lambda url=next_url: self._sp.next({"next": url})) if next_url else None
 
+    def items(self, playlist_id: str) -> list[str | None]:
+        """The URIs of the playlist's items in order (Get Playlist Items, 50 per page, following `next`), read
+        from `item`; None for an entry whose item Spotify no longer serves (null)."""
+        page = self._call("playlist_items", lambda: self._sp.playlist_items(
+            playlist_id, fields=ITEM_FIELDS, limit=ITEMS_PAGE, offset=0, additional_types=("track", "episode")))
+        uris: list[str | None] = []
+        while page:
+            p = Payload(page, service=SERVICE, entity="playlist items", entity_id=playlist_id)
+            for entry in p.objects("items"):
+                item = entry.obj("item", optional=True)
+                uris.append(item.text("uri") if item is not None else None)
+            next_url = p.text("next", optional=True)
+            page = self._call("playlist_items", lambda url=next_url: self._sp.next({"next": url})) if next_url else None
+        return uris
+
     def find(self, *, playlist_id: str | None, name_prefix: str,
              owned: list[RemotePlaylist] | None = None) -> tuple[RemotePlaylist | None, list[RemotePlaylist]]:
         """The user's playlist with the recorded id (if it still exists), else the first whose name starts
@@ -286,13 +306,10 @@ class SpotifyPlaylistClient:
     # -- writes ------------------------------------------------------------------------------------------
 
     def create(self, name: str, description: str, public: bool = True) -> RemotePlaylist:
-        """Create Playlist (`POST /users/{user_id}/playlists`)."""
-        def create() -> Any:
-            with warnings.catch_warnings():  # spotipy marks the users/{id} form deprecated; Spotify still serves it
-                warnings.simplefilter("ignore", DeprecationWarning)
-                return self._sp.user_playlist_create(self.user_id, name, public=public, description=description)
-
-        return _parse_playlist(self._call("create_playlist", create), f"created {name!r}")
+        """Create Playlist for the token's user (`POST /me/playlists`)."""
+        doc = self._call("create_playlist", lambda: self._sp.current_user_playlist_create(
+            name, public=public, description=description))
+        return _parse_playlist(doc, f"created {name!r}")
 
     def change_details(self, playlist_id: str, name: str, description: str, public: bool = True) -> None:
         """Change Playlist Details (`PUT /playlists/{id}`)."""
@@ -306,6 +323,25 @@ class SpotifyPlaylistClient:
         for start in range(0, len(rest), ITEMS_PER_REQUEST):
             chunk = rest[start:start + ITEMS_PER_REQUEST]
             self._call("add_items", lambda chunk=chunk: self._sp.playlist_add_items(playlist_id, chunk))
+
+    def reorder(self, playlist_id: str, range_start: int, insert_before: int, range_length: int = 1,
+                snapshot_id: str | None = None) -> str:
+        """Move `range_length` items from `range_start` to before `insert_before` (`PUT /playlists/{id}/items`
+        with a reorder body); returns the new snapshot id."""
+        doc = self._call("reorder_items", lambda: self._sp.playlist_reorder_items(
+            playlist_id, range_start, insert_before, range_length=range_length, snapshot_id=snapshot_id))
+        return Payload(doc, service=SERVICE, entity="playlist", entity_id=playlist_id).text("snapshot_id")
+
+    def remove(self, playlist_id: str, uris: list[str], snapshot_id: str | None = None) -> str:
+        """Remove every occurrence of `uris` (`DELETE /playlists/{id}/items`, ≤ 100 per request); returns the
+        last snapshot id."""
+        snapshot = snapshot_id or ""
+        for start in range(0, len(uris), ITEMS_PER_REQUEST):
+            chunk = uris[start:start + ITEMS_PER_REQUEST]
+            doc = self._call("remove_items", lambda chunk=chunk: self._sp.playlist_remove_all_occurrences_of_items(
+                playlist_id, chunk, snapshot_id=snapshot_id))
+            snapshot = Payload(doc, service=SERVICE, entity="playlist", entity_id=playlist_id).text("snapshot_id")
+        return snapshot
 
 
 def expires_in_seconds(expires_at: int | None, now: float | None = None) -> float | None:

@@ -289,6 +289,7 @@ def test_albums_flow_from_requests_to_golden_records_and_rekordbox(rig: Rig, sto
     assert (row["isrc"], row["duration_ms"], row["explicit"], row["popularity"], row["album_id"]) == (
         truth.isrc, truth.duration_ms, truth.explicit, truth.popularity, a[1])
     assert row["genre"] == (artist.genres[0] if artist.genres else None)
+    assert row["withheld"] is None and spotify_meta["batch_reads_refused"] == []  # extended access: all given
     assert rows.filter(pl.col("source_id") == story.review_track.id)["isrc"].item() is None
 
     # -- MusicBrainz: recordings with ISWCs; misses remembered
@@ -398,6 +399,38 @@ def test_transient_failures_keep_albums_queued_then_fail_them(story: Story, tmp_
         assert all("Transient" in r["reason"] and "gave up after 2 attempts" in r["reason"] for r in oldest)
         waiting = [r for r in queue_of(rig.db).values() if r["attempts"] == 0]
         assert waiting and {r["status"] for r in waiting} == {"queued"}
+
+
+def test_without_extended_access_albums_are_read_one_by_one_and_nulls_say_why(story: Story, tmp_path: Path
+                                                                              ) -> None:
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    client_id = f"catalog-test-{uuid.uuid4().hex[:8]}"
+    with FakeSpotify(story.catalog, FaultPlan(), client_id=client_id, extended_access=False) as spotify, \
+            FakeMusicBrainz(story.catalog, min_interval=0) as musicbrainz, DagsterInstance.ephemeral() as instance:
+        rig = _rig(story, tmp_path, url, FaultPlan(), spotify, musicbrainz, instance)
+        result = materialize([album_queue, spotify_recordings], resources=rig.resources, instance=instance)
+        assert result.success
+        meta = metadata(result, SPOTIFY_RECORDINGS_KEY)
+        assert meta["batch_reads_refused"] == ["albums", "artists", "tracks"]
+        assert spotify.count("albums", 403) >= 1 and spotify.count("album", 200) == 5  # a[0]..a[4], a[0] is fine
+        queue = queue_of(rig.db)
+        assert {i for i, r in queue.items() if r["status"] == "ingested"} == set(story.albums[:5])
+        assert queue[UNKNOWN_ALBUM]["reason"] == "not found at Spotify"  # a 404 on the single read
+
+        rows = rig.db.query("SELECT * FROM catalog.source_recordings WHERE source = 'spotify'")
+        truth = story.isrc_track
+        row = rows.filter(pl.col("source_id") == truth.id).row(0, named=True)
+        assert (row["isrc"], row["duration_ms"], row["popularity"], row["genre"]) == (
+            truth.isrc, truth.duration_ms, None, None)
+        assert row["withheld"] == "popularity, genre: not provided by Spotify (extended access required)"
+        assert rows["popularity"].null_count() == rows.height == meta["rows_with_withheld_fields"]
+        albums = rig.db.query("SELECT label, withheld FROM catalog.source_albums")
+        assert albums.height == 5 and albums["label"].null_count() == 5
+        assert set(albums["withheld"]) == {"label: not provided by Spotify (extended access required)"}
+        artists = rig.db.query("SELECT genres, popularity, withheld FROM catalog.source_artists")
+        assert artists.height > 0 and artists["genres"].null_count() == artists["popularity"].null_count() == \
+            artists.height
+        assert set(artists["withheld"]) == {"genres, popularity: not provided by Spotify (extended access required)"}
 
 
 # ---- automation and wiring ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from assets.curation.planner import Account
 from assets.curation.sync import (
@@ -229,3 +230,81 @@ def test_no_token_reaches_a_log_line(rig: Rig, caplog) -> None:
     token = rig.store.load(token_name("main"))
     for secret in ("refresh-main", token["access_token"], *rig.server.issued_tokens):
         assert secret not in text  # ... with every credential redacted
+
+
+# -- the published description (OpenAPI 2026.5.31): non-deprecated operations, items, reorder, remove ---------
+
+def _user_token(server: FakeSpotify, refresh: str) -> dict[str, str]:
+    answer = requests.post(server.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh},
+                           auth=(server.client_id, server.client_secret), timeout=5)
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def test_playlists_are_created_with_post_me_playlists_even_without_extended_access(rig: Rig) -> None:
+    rig.server.extended_access = False  # the deprecated POST /users/{id}/playlists answers 403 now
+    outcomes = rig.sync(jobs_for(DAY, {"main": [1], "second": [2]}))
+    assert [o.status for o in outcomes] == ["synced", "synced"]
+    creates = [r for r in rig.server.records if r.endpoint == "create_playlist"]
+    assert [(r.method, r.path, r.status) for r in creates] == [("POST", "/v1/me/playlists", 201)] * 2
+    deprecated = requests.post(f"{rig.server.api_url}users/user-main/playlists", json={"name": "x"},
+                               headers=_user_token(rig.server, "refresh-main"), timeout=5)
+    assert deprecated.status_code == 403 and deprecated.json()["error"]["status"] == 403
+
+
+def test_items_are_read_from_item_page_by_page(rig: Rig) -> None:
+    [outcome] = rig.sync(jobs_for(DAY, {"main": [1]}, size=120))
+    playlist_id = outcome.spotify_playlist_id
+    client = rig.client(MAIN)
+    before = rig.server.count("playlist_items")
+    assert client.items(playlist_id) == outcome.job.uris and len(outcome.job.uris) == 120
+    pages = [r for r in rig.server.records if r.endpoint == "playlist_items"][before:]
+    assert len(pages) == 3  # limit 50: 50 + 50 + 20, following `next`
+
+    headers = _user_token(rig.server, "refresh-main")
+    url = f"{rig.server.api_url}playlists/{playlist_id}/items"
+    page = requests.get(url, params={"limit": 2, "offset": 118}, headers=headers, timeout=5).json()
+    assert (page["limit"], page["offset"], page["total"], page["next"]) == (2, 118, 120, None)
+    assert "offset=116" in page["previous"] and [i["item"]["uri"] for i in page["items"]] == outcome.job.uris[118:]
+    entry = page["items"][0]
+    assert entry["track"] == entry["item"] and entry["added_by"]["id"] == "user-main" and "added_at" in entry
+    narrow = requests.get(url, params={"limit": 1, "fields": "items(item(uri)),total"}, headers=headers,
+                          timeout=5).json()
+    assert narrow == {"items": [{"item": {"uri": outcome.job.uris[0]}}], "total": 120}
+    bad = requests.get(url, params={"limit": 51}, headers=headers, timeout=5)
+    assert bad.status_code == 400 and bad.json()["error"]["status"] == 400
+    assert requests.get(url, params={"market": "nl"}, headers=headers, timeout=5).status_code == 400
+    assert requests.get(url, params={"market": "NL"}, headers=headers, timeout=5).status_code == 200
+
+
+def test_items_are_reordered_and_removed_as_the_description_allows(rig: Rig) -> None:
+    [outcome] = rig.sync(jobs_for(DAY, {"main": [1]}, size=6))
+    playlist_id, uris = outcome.spotify_playlist_id, outcome.job.uris
+    client = rig.client(MAIN)
+    snapshot = client.reorder(playlist_id, range_start=4, insert_before=1, range_length=2)
+    assert rig.server.playlists[playlist_id].uris == [uris[0], uris[4], uris[5], uris[1], uris[2], uris[3]]
+    assert snapshot == rig.server.playlists[playlist_id].snapshot_id
+    client.remove(playlist_id, [uris[4], uris[0]], snapshot_id=snapshot)
+    assert rig.server.playlists[playlist_id].uris == [uris[5], uris[1], uris[2], uris[3]]
+
+    headers = _user_token(rig.server, "refresh-main")
+    url = f"{rig.server.api_url}playlists/{playlist_id}/items"
+    older = requests.delete(url, json={"tracks": [{"uri": uris[5]}]}, headers=headers, timeout=5)
+    assert older.status_code == 200 and "snapshot_id" in older.json()  # the older body key still works
+    assert rig.server.playlists[playlist_id].uris == uris[1:4]
+    out_of_range = requests.put(url, json={"range_start": 7, "insert_before": 0}, headers=headers, timeout=5)
+    assert out_of_range.status_code == 400 and out_of_range.headers["Content-Type"].startswith("application/json")
+    patched = requests.patch(url, json={}, headers=headers, timeout=5)
+    assert patched.status_code == 405 and patched.json()["error"]["status"] == 405
+
+
+def test_me_returns_private_fields_only_with_their_scopes(rig: Rig) -> None:
+    rig.server.add_user("user-private", "refresh-private",
+                        scopes="playlist-read-private user-read-private user-read-email")
+    plain = requests.get(f"{rig.server.api_url}me", headers=_user_token(rig.server, "refresh-main"), timeout=5)
+    assert plain.json()["id"] == "user-main"
+    assert not {"country", "product", "email"} & set(plain.json())
+    private = requests.get(f"{rig.server.api_url}me", headers=_user_token(rig.server, "refresh-private"),
+                           timeout=5).json()
+    assert (private["country"], private["product"], private["email"]) == ("NL", "premium",
+                                                                          "user-private@example.com")
+    assert rig.client(MAIN).me() == "user-main"  # Backbeat needs only the id

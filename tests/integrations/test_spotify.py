@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+import requests
 from dagster import EnvVar, asset, materialize
 
 from integrations.fakes import DROP, FakeCatalog, FakeSpotify, FaultPlan, ManualClock
@@ -220,3 +221,80 @@ def test_resource_reads_its_settings_from_env_vars(rig: Rig, catalog: FakeCatalo
 
     assert materialize([album_names], resources={"spotify": resource}).success
     assert names == [catalog.albums[i].name for i in catalog.album_ids[1:3]]
+
+
+# -- the published description (OpenAPI 2026.5.31) and apps without extended access --------------------------
+
+SIMPLIFIED_ALBUM = {"album_type", "total_tracks", "available_markets", "external_urls", "href", "id", "images",
+                    "name", "release_date", "release_date_precision", "type", "uri", "artists"}
+
+
+def _token(server: FakeSpotify) -> str:
+    answer = requests.post(server.token_url, data={"grant_type": "client_credentials"},
+                           auth=(server.client_id, server.client_secret), timeout=5)
+    return answer.json()["access_token"]
+
+
+def test_track_albums_are_whole_simplified_albums(rig: Rig, catalog: FakeCatalog) -> None:
+    track_ids = catalog.albums[catalog.album_ids[3]].track_ids[:2]
+    headers = {"Authorization": f"Bearer {_token(rig.server)}"}
+    batch = requests.get(f"{rig.server.api_url}tracks", params={"ids": ",".join(track_ids)}, headers=headers,
+                         timeout=5).json()
+    single = requests.get(f"{rig.server.api_url}tracks/{track_ids[0]}", headers=headers, timeout=5).json()
+    for doc in [*batch["tracks"], single]:
+        assert set(doc["album"]) >= SIMPLIFIED_ALBUM, SIMPLIFIED_ALBUM - set(doc["album"])
+        assert doc["album"]["href"].endswith(f"/v1/albums/{catalog.album_ids[3]}") and doc["album"]["images"]
+    unknown = requests.get(f"{rig.server.api_url}tracks/{'0' * 22}", headers=headers, timeout=5)
+    assert unknown.status_code == 404 and unknown.json() == {"error": {"status": 404,
+                                                                       "message": "Resource not found"}}
+    patched = requests.patch(f"{rig.server.api_url}tracks/{track_ids[0]}", headers=headers, timeout=5)
+    assert patched.status_code == 405 and patched.json()["error"]["status"] == 405  # JSON, not an HTML 501
+
+
+def test_with_extended_access_the_batch_reads_are_used_and_nothing_is_withheld(rig: Rig, catalog: FakeCatalog
+                                                                               ) -> None:
+    client = rig.client()
+    album = client.albums(catalog.album_ids[1:3]).found[0]
+    tracks = client.tracks(album.track_ids).found
+    artists = client.artists({a.id for t in tracks for a in t.artists}).found
+    assert album.withheld == () and album.label == catalog.albums[album.id].label
+    assert all(t.withheld == () and t.popularity == catalog.tracks[t.id].popularity for t in tracks)
+    assert all(a.withheld == () and a.genres == catalog.artists[a.id].genres for a in artists)
+    assert client.batch_refused == set() and rig.server.count("album") == rig.server.count("track") == 0
+
+
+def test_refused_batch_reads_fall_back_to_single_reads_within_the_rate_budget(rig: Rig, catalog: FakeCatalog
+                                                                              ) -> None:
+    rig.server.extended_access = False
+    policy = RetryPolicy(max_attempts=3, backoff=Backoff(base=0.5, factor=2.0, maximum=8.0),
+                         sleep=rig.sleeps.append, rng=random.Random(3))
+    bucket = TokenBucket(4.0, 1, clock=rig.clock.now, sleep=rig.clock.sleep)  # 4 requests a second
+    client = SpotifyCatalogClient(rig.server.client_id, rig.server.client_secret, api_url=rig.server.api_url,
+                                  token_url=rig.server.token_url, policy=policy, bucket=bucket,
+                                  breaker=CircuitBreaker("spotify-fallback", failure_threshold=3, cooldown=30,
+                                                         clock=rig.clock.now))
+    ids = [*catalog.album_ids[1:4], "0" * 22]  # three albums and one Spotify does not know
+    started = rig.clock.now()
+    albums = client.albums(ids)
+    assert [a.id for a in albums.found] == ids[:3] and albums.not_found == ["0" * 22] and not albums.malformed
+    assert rig.server.count("albums", 403) == 1 and rig.server.count("album") == 4
+    assert all(a.label is None and a.withheld == ("label",) for a in albums.found)
+    assert albums.found[0].track_ids == list(catalog.albums[ids[0]].track_ids)
+
+    track_ids = [t for a in albums.found for t in a.track_ids]
+    tracks = client.tracks(track_ids)
+    assert [t.id for t in tracks.found] == track_ids and rig.server.count("tracks", 403) == 1
+    assert all(t.popularity is None and t.withheld == ("popularity",) for t in tracks.found)
+    assert all(t.isrc == catalog.tracks[t.id].isrc for t in tracks.found)  # the rest is still read
+    artists = client.artists({a.id for t in tracks.found for a in t.artists})
+    assert artists.found and all(a.genres is None and a.popularity is None for a in artists.found)
+    assert all(a.withheld == ("genres", "popularity") for a in artists.found)
+
+    more = client.albums(catalog.album_ids[4:6])  # the refusal is remembered: no second batch attempt
+    assert len(more.found) == 2 and rig.server.count("albums") == 1
+    assert client.batch_refused == {"albums", "tracks", "artists"}
+    singles = rig.server.count("album") + rig.server.count("track") + rig.server.count("artist")
+    assert singles == 6 + len(track_ids) + len(artists.found)
+    # every single read took a token from the bucket: 4 a second, so the manual clock moved accordingly
+    assert rig.clock.now() - started >= (singles + 3 - 1) / 4.0 - 0.01
+    assert rig.sleeps == []  # a 403 is not retried
