@@ -19,6 +19,7 @@ _SYNONYMS = {
     "varchar": {"varchar", "character varying", "text", "string"},
     "timestamp": {"timestamp", "timestamp without time zone"},
     "double": {"double", "double precision", "float8"},
+    "double precision": {"double", "double precision", "float8"},  # the spelling both engines accept in a cast
     "decimal": {"decimal", "numeric"},
     "integer": {"integer", "int", "int4"},
     "bigint": {"bigint", "int8"},

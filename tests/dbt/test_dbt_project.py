@@ -28,7 +28,14 @@ def source_ddl() -> str:
     from assets.registry import DBT_SOURCE_TABLES
 
     schemas = sorted({t.schema for t in DBT_SOURCE_TABLES})
-    return ";\n".join([*(f"create schema {s}" for s in schemas), *(t.create_sql() for t in DBT_SOURCE_TABLES)]) + ";"
+    ordered: list = []  # a table after the tables its foreign keys reference
+    pending = list(DBT_SOURCE_TABLES)
+    while pending:
+        ready = [t for t in pending if all(fk.references in ordered or fk.references not in pending
+                                           for fk in t.foreign_keys)]
+        ordered += ready
+        pending = [t for t in pending if t not in ready]
+    return ";\n".join([*(f"create schema {s}" for s in schemas), *(t.create_sql() for t in ordered)]) + ";"
 
 SOURCE_ROWS = """
 insert into catalog.artists values
@@ -132,6 +139,20 @@ insert into royalties.tariffs values
 -- S1|2024-06-02|TF2|r1 (EUR): PL5 is disputed (D1, open): its credits sit in hold.
 -- S2|2024-06-02|TF3|r1 (USD): PL4, rounding 166.5 -> 167 / 166. PL6 is not posted yet.
 -- payout|PO1: P1 is paid 1000 EUR on 2024-07-02 (July statement).
+insert into royalties.ledger_batches (batch_id, batch_kind, station_id, posted_for, accounting_period, tariff_id,
+    revision, basis_hash, reverses_batch_id, reason, lines, debit_minor, currency, posted_at) values
+    ('S1|2024-06-01|TF2|r1', 'posting', 'S1', '2024-06-01', '2024-06', 'TF2', 1, 'h1', null, 'first posting', 8, 2500,
+     'EUR', '2024-06-02 02:00:00'),
+    ('S1|2024-06-01|TF2|r1|reversal', 'reversal', 'S1', '2024-06-01', '2024-06', 'TF2', 1, 'h1r',
+     'S1|2024-06-01|TF2|r1', 'split approved', 8, 2500, 'EUR', '2024-06-05 10:00:00'),
+    ('S1|2024-06-01|TF2|r2', 'posting', 'S1', '2024-06-01', '2024-06', 'TF2', 2, 'h2', null, 'split approved', 10,
+     2500, 'EUR', '2024-06-05 10:00:00'),
+    ('S1|2024-06-02|TF2|r1', 'posting', 'S1', '2024-06-02', '2024-06', 'TF2', 1, 'h3', null, 'first posting', 3, 300,
+     'EUR', '2024-06-03 02:00:00'),
+    ('S2|2024-06-02|TF3|r1', 'posting', 'S2', '2024-06-02', '2024-06', 'TF3', 1, 'h4', null, 'first posting', 3, 333,
+     'USD', '2024-06-03 02:00:00'),
+    ('payout|PO1', 'payout', null, '2024-07-02', '2024-07', null, 1, null, null, 'payout PO1 approved by finance', 2,
+     1000, 'EUR', '2024-07-02 12:00:00');
 insert into royalties.royalty_ledger values
     ('S1|2024-06-01|TF2|r1', 1, 'posting', '2024-06-01', '2024-06', 'S1', 'PL1', 'T1', 'station_receivable', null,
      900, 'EUR', 'TF2', '2024-06-02 02:00:00'),
@@ -201,19 +222,6 @@ insert into royalties.royalty_ledger values
      '2024-07-02 12:00:00'),
     ('payout|PO1', 2, 'payout', '2024-07-02', '2024-07', null, null, null, 'cash', null, -1000, 'EUR', null,
      '2024-07-02 12:00:00');
-insert into royalties.ledger_batches values
-    ('S1|2024-06-01|TF2|r1', 'posting', 'S1', '2024-06-01', '2024-06', 'TF2', 1, 'h1', null, 'first posting', 8, 2500,
-     'EUR', '2024-06-02 02:00:00'),
-    ('S1|2024-06-01|TF2|r1|reversal', 'reversal', 'S1', '2024-06-01', '2024-06', 'TF2', 1, 'h1r',
-     'S1|2024-06-01|TF2|r1', 'split approved', 8, 2500, 'EUR', '2024-06-05 10:00:00'),
-    ('S1|2024-06-01|TF2|r2', 'posting', 'S1', '2024-06-01', '2024-06', 'TF2', 2, 'h2', null, 'split approved', 10,
-     2500, 'EUR', '2024-06-05 10:00:00'),
-    ('S1|2024-06-02|TF2|r1', 'posting', 'S1', '2024-06-02', '2024-06', 'TF2', 1, 'h3', null, 'first posting', 3, 300,
-     'EUR', '2024-06-03 02:00:00'),
-    ('S2|2024-06-02|TF3|r1', 'posting', 'S2', '2024-06-02', '2024-06', 'TF3', 1, 'h4', null, 'first posting', 3, 333,
-     'USD', '2024-06-03 02:00:00'),
-    ('payout|PO1', 'payout', null, '2024-07-02', '2024-07', null, 1, null, null, 'payout PO1 approved by finance', 2,
-     1000, 'EUR', '2024-07-02 12:00:00');
 insert into royalties.disputes values
     ('D1', 'PL5', 'S1', '2024-06-02', 'artist', '2024-06-02 12:00:00', 'verified', null, '2024-06-04 09:00:00'),
     ('D2', 'PL1', 'S1', '2024-06-01', 'station', '2024-06-01 12:00:00', 'resolved', 'rejected', '2024-06-02 01:00:00');
@@ -782,3 +790,93 @@ def test_parse_for_postgres_target(tmp_path):
     assert manifest["metadata"]["adapter_type"] == "postgres"
     schemas = {n["schema"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     assert schemas == {"analytics"}
+
+
+# ---- Contracts, unit tests, the semantic layer and source freshness -------------------------------------
+
+
+def test_marts_the_finance_export_reads_have_enforced_contracts(built):
+    from assets.exports.assets import FINANCE_MARTS
+
+    _, target, _ = built
+    manifest = json.loads((target / "manifest.json").read_text())
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    enforced = {name for name, n in models.items() if n["config"]["contract"]["enforced"]}
+    assert enforced == set(FINANCE_MARTS)
+    for name in FINANCE_MARTS:  # every column typed, so the contract covers the whole table
+        assert all(c["data_type"] for c in models[name]["columns"].values()), name
+
+
+def test_a_mart_that_breaks_its_contract_is_not_built(built, tmp_path):
+    """Change a contracted column's type (bigint -> varchar): dbt refuses to build the mart."""
+    warehouse, _, _ = built
+    relative = Path("models") / "marts" / "royalties" / "fct_party_royalties_daily.sql"
+    broken = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR, broken, ignore=shutil.ignore_patterns("target", "logs"))
+    sql = (broken / relative).read_text()
+    typed = "cast(sum(line_count) as bigint) as line_count"
+    assert typed in sql
+    (broken / relative).write_text(sql.replace(typed, "cast(sum(line_count) as varchar) as line_count"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DBT_TARGET", "duckdb")
+        mp.setenv("BACKBEAT_DUCKDB_PATH", str(warehouse))
+        result = dbtRunner().invoke(["run", "--select", "fct_party_royalties_daily", "--project-dir", str(broken),
+                                     "--profiles-dir", str(broken), "--target-path", str(tmp_path / "target"),
+                                     "--log-path", str(tmp_path / "logs")])
+    assert not result.success
+    assert "contract" in failed_nodes(result)[0].lower(), failed_nodes(result)
+
+
+def test_unit_tests_of_the_money_logic_pass(built):
+    _, _, result = built
+    unit = {r.node.name: str(r.status) for r in result.result if r.node.resource_type == "unit_test"}
+    assert unit == {
+        "ledger_amounts_net_over_revisions": "pass",
+        "reversal_batch_negates_the_batch_it_reverses": "pass",
+        "statement_opens_on_the_previous_months_closing": "pass",
+    }
+
+
+def test_statements_say_whether_they_open_on_the_previous_closing(built):
+    warehouse, _, _ = built
+    assert query(
+        warehouse,
+        """select party_statement_id, previous_closing_minor, opens_on_previous_closing
+           from analytics.fct_party_statements where party_id = 'P1' and currency = 'EUR' order by period""",
+    ) == [("2024-06|P1|EUR", None, None), ("2024-07|P1|EUR", 1070, True)]
+
+
+def test_semantic_models_and_metrics_define_airplay_and_royalties(built):
+    _, target, _ = built
+    manifest = json.loads((target / "manifest.json").read_text())
+    semantic = {s["name"]: s for s in manifest["semantic_models"].values()}
+    assert set(semantic) == {"plays", "stations", "ledger_lines", "parties"}
+    metrics = {m["name"]: m for m in manifest["metrics"].values()}
+    assert {"plays", "airtime_seconds", "party_royalties_minor", "held_royalties_minor", "station_billed_minor",
+            "suspense_royalties_minor", "payouts_minor"} <= set(metrics)
+    ledger = semantic["ledger_lines"]
+    assert {e["name"] for e in ledger["entities"]} >= {"party", "station"}
+    assert {d["name"] for d in ledger["dimensions"]} >= {"posted_for", "currency", "accounting_period"}
+    airtime = next(m for m in semantic["plays"]["measures"] if m["name"] == "airtime_seconds")
+    assert (airtime["agg"], airtime["expr"]) == ("sum", "duration_s")
+
+
+def test_time_spine_covers_every_day(built):
+    warehouse, _, _ = built
+    assert query(warehouse, """select min(date_day), max(date_day), count(*), count(distinct date_day)
+                               from analytics.metricflow_time_spine""") == [
+        (date(2020, 1, 1), date(2035, 12, 31), 5844, 5844)]
+
+
+def test_source_freshness_flags_stale_loads(built, tmp_path):
+    """The test warehouse's rows were loaded in 2024: every source with a load time is past its error threshold."""
+    warehouse, _, _ = built
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DBT_TARGET", "duckdb")
+        mp.setenv("BACKBEAT_DUCKDB_PATH", str(warehouse))
+        run_dbt(["source", "freshness", "--output", str(tmp_path / "sources.json")], tmp_path / "target")
+    results = json.loads((tmp_path / "sources.json").read_text())["results"]
+    statuses = {r["unique_id"].split(".", 2)[2]: r["status"] for r in results}
+    assert statuses == {name: "error" for name in (
+        "catalog.artists", "catalog.tracks", "royalties.royalty_ledger", "royalties.ledger_batches",
+        "curation.playlist_sync")}

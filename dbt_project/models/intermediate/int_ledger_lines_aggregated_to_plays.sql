@@ -3,7 +3,8 @@
 -- left is what the active revision posts. Payout lines belong to no play and are left out.
 with ledger_lines as (
     select * from {{ ref('stg_royalties__ledger_lines') }}
-    where play_id is not null
+    where
+        play_id is not null
         and entry_kind <> 'payout'
 ),
 

@@ -7,13 +7,14 @@ tariffs_ranked as (
     select
         tariffs.*,
         row_number() over (
-            partition by station_id order by effective_from desc, tariff_id desc
+            partition by tariffs.station_id order by tariffs.effective_from desc, tariffs.tariff_id desc
         ) as recency_rank
     from {{ ref('stg_royalties__tariffs') }} as tariffs
 ),
 
 latest_tariffs as (
-    select * from tariffs_ranked where recency_rank = 1
+    select * from tariffs_ranked
+    where recency_rank = 1
 )
 
 select

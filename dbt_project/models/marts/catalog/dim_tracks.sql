@@ -21,22 +21,30 @@ audio_features as (
 
 -- a track is the `file` record of exactly one golden recording (links are keyed by source x source_id)
 golden_links as (
-    select source_id as track_id, golden_id
+    select
+        source_id as track_id,
+        golden_id
     from {{ ref('stg_catalog__recording_links') }}
     where source = 'file'
 ),
 
 -- the parties sharing in a track: its work's writers and publishers, the recording's performers and label
 track_split_parties as (
-    select tracks.track_id, splits.subject_type, splits.party_id
+    select
+        tracks.track_id,
+        splits.subject_type,
+        splits.party_id
     from tracks
     inner join splits
-        on splits.subject_type = 'work' and splits.subject_id = tracks.work_id
+        on splits.subject_type = 'work' and tracks.work_id = splits.subject_id
     union all
-    select tracks.track_id, splits.subject_type, splits.party_id
+    select
+        tracks.track_id,
+        splits.subject_type,
+        splits.party_id
     from tracks
     inner join splits
-        on splits.subject_type = 'recording' and splits.subject_id = tracks.track_id
+        on splits.subject_type = 'recording' and tracks.track_id = splits.subject_id
 ),
 
 track_splits as (

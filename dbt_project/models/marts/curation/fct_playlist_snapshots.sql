@@ -10,7 +10,10 @@ snapshot_playlists as (
 -- the account hosting each playlist that day; a playlist is synced to one account per day, the row_number
 -- only keeps the grain should a re-plan ever leave two
 playlist_accounts as (
-    select sync_date, playlist_id, account_id
+    select
+        sync_date,
+        playlist_id,
+        account_id
     from (
         select
             sync_date,
@@ -21,7 +24,7 @@ playlist_accounts as (
                 order by case when status = 'synced' then 0 else 1 end, account_id
             ) as account_rank
         from {{ ref('stg_curation__playlist_sync') }}
-    ) ranked
+    ) as ranked
     where account_rank = 1
 ),
 
@@ -47,8 +50,10 @@ select
 from snapshots
 left join tracks on snapshots.track_id = tracks.track_id
 left join snapshot_playlists
-    on snapshots.snapshot_date = snapshot_playlists.snapshot_date
-    and snapshots.playlist_id = snapshot_playlists.playlist_id
+    on
+        snapshots.snapshot_date = snapshot_playlists.snapshot_date
+        and snapshots.playlist_id = snapshot_playlists.playlist_id
 left join playlist_accounts
-    on snapshots.snapshot_date = playlist_accounts.sync_date
-    and snapshots.playlist_id = playlist_accounts.playlist_id
+    on
+        snapshots.snapshot_date = playlist_accounts.sync_date
+        and snapshots.playlist_id = playlist_accounts.playlist_id

@@ -19,16 +19,29 @@ issue_counts as (
 ),
 
 issue_rules as (
-    select split_set_id, string_agg(rule_code, ',' order by rule_code) as issue_rule_codes
-    from (select distinct split_set_id, rule_code from issues) as distinct_rules
+    select
+        split_set_id,
+        string_agg(rule_code, ',' order by rule_code) as issue_rule_codes
+    from (
+        select distinct
+            split_set_id,
+            rule_code
+        from issues
+    ) as distinct_rules
     group by split_set_id
 ),
 
 subjects as (
-    select 'work' as subject_type, work_id as subject_id, work_title as subject_title
+    select
+        'work' as subject_type,
+        work_id as subject_id,
+        work_title as subject_title
     from {{ ref('stg_rights__works') }}
     union all
-    select 'recording' as subject_type, recording_id as subject_id, recording_title as subject_title
+    select
+        'recording' as subject_type,
+        recording_id as subject_id,
+        recording_title as subject_title
     from {{ ref('stg_rights__recordings') }}
 )
 
@@ -53,5 +66,6 @@ from tasks
 left join issue_counts on tasks.task_id = issue_counts.split_set_id
 left join issue_rules on tasks.task_id = issue_rules.split_set_id
 left join subjects
-    on tasks.subject_type = subjects.subject_type
-    and tasks.subject_id = subjects.subject_id
+    on
+        tasks.subject_type = subjects.subject_type
+        and tasks.subject_id = subjects.subject_id

@@ -17,7 +17,8 @@ with earning_lines as (
         play_id,
         amount_minor
     from {{ ref('fct_ledger_lines') }}
-    where account in ('party_payable', 'suspense', 'hold')
+    where
+        account in ('party_payable', 'suspense', 'hold')
         and entry_kind <> 'payout'
 ),
 

@@ -20,9 +20,10 @@ numbered as (
     select
         issues.*,
         row_number() over (
-            partition by split_set_id
-            order by rule_code, source_row nulls first, field nulls first, value nulls first,
-                party_id nulls first, message nulls first
+            partition by issues.split_set_id
+            order by
+                issues.rule_code, issues.source_row nulls first, issues.field nulls first, issues.value nulls first,
+                issues.party_id nulls first, issues.message nulls first
         ) as issue_no
     from issues
 )
