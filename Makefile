@@ -9,7 +9,7 @@ export DAGSTER_HOME
 export PATH := $(BIN):$(PATH)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help setup demo ui docs notebook test lint clean
+.PHONY: help setup demo ui docs notebook test test-fast lint clean
 
 help:
 	@echo "make demo   set up, generate demo data, materialize the whole graph, print a summary"
@@ -17,6 +17,8 @@ help:
 	@echo "make docs   dbt docs on http://127.0.0.1:8080"
 	@echo "make notebook  JupyterLab on http://127.0.0.1:8888 with notebooks/finance_export.ipynb (after make demo)"
 	@echo "make test   set up and run the test suite"
+	@echo "make test-fast  the suite without the tests marked slow (about 2 minutes; CI runs everything)"
+	@echo "make lint   ruff, the type checker (mypy on the core) and the SQL linter"
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +53,14 @@ notebook: setup
 test: setup
 	$(BIN)/pytest -q
 
+# For development: skips the tests marked slow (SLOW_PATHS in tests/conftest.py); CI runs `make test`.
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
+
 lint: setup
 	$(BIN)/ruff check .
+	cd dbt_project && BACKBEAT_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint models
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .dagster_home data dbt_project/target dbt_project/logs .pytest_cache

@@ -48,7 +48,8 @@ def _check_file(path: Path) -> None:
 def _ffmpeg_exe() -> str:
     import imageio_ffmpeg  # imported lazily: it looks up the binary on import
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
 
 
 def _last_error_line(stderr: bytes) -> str:
@@ -117,7 +118,8 @@ def probe_duration_s(path: Path) -> float:
     try:
         info = sf.info(str(path))
         if info.frames > 0 and info.samplerate > 0:
-            return info.frames / info.samplerate
+            duration: float = info.frames / info.samplerate
+            return duration
     except (sf.LibsndfileError, RuntimeError, ValueError):
         pass
     # ffmpeg prints the container's duration while failing for want of an output file.

@@ -37,7 +37,7 @@ FRAME_LENGTH = 2048
 MAX_ANALYSIS_S = 240.0
 
 METHOD = "beat_track-mean-interval+chroma_cqt-krumhansl+rms"
-PROVENANCE = f"librosa-{librosa.__version__}:{METHOD}"
+PROVENANCE = f"librosa-{librosa.version.version}:{METHOD}"
 
 ENERGY_FLOOR_DB = -60.0
 LOUDNESS_FLOOR_DB = -120.0

@@ -27,7 +27,7 @@ EDGE_S = 15.0
 # (``_share_crossfades``). A longer stretch claimed by two tracks is cut in the middle.
 CROSSFADE_S = 10.0
 
-PLAY_SCHEMA: dict[str, pl.DataType] = {
+PLAY_SCHEMA = pl.Schema({
     "station_id": pl.String(),
     "track_id": pl.String(),
     "start_utc": pl.Datetime("us"),
@@ -38,7 +38,7 @@ PLAY_SCHEMA: dict[str, pl.DataType] = {
     "speed": pl.Float64(),
     "runner_up_track_id": pl.String(),
     "runner_up_confidence": pl.Float64(),
-}
+})
 
 
 def _seconds_expr(seconds: pl.Expr) -> pl.Expr:

@@ -3,10 +3,58 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from backbeat.testing import EmbeddedPostgres
+
+# ---- Markers ------------------------------------------------------------------------------------------
+
+# Tests under these paths (relative to tests/) are marked `slow`: whole-pipeline runs, the demo, dbt builds,
+# README commands, notebooks, the code location and its automation, OCR, timed live-stream captures, and the
+# modules that materialize assets on both warehouses. `make test-fast` (`pytest -m "not slow"`) keeps the pure
+# functions and the light asset tests; `make test` and CI run everything.
+SLOW_PATHS = (
+    "pipeline/",
+    "demo/",
+    "dbt/",
+    "docs/",
+    "notebooks/",
+    "orchestration/test_backfill.py",
+    "orchestration/test_run_monitoring.py",
+    "orchestration/test_webserver.py",
+    "integrations/test_capture",
+    "integrations/test_ocr.py",
+    "orchestration/",
+    "exports/",
+    "cli/",
+    "assets/test_playlogs_",
+    "assets/test_truncated_chunks.py",
+    "audio/test_features.py",
+    "catalog/test_catalog_assets.py",
+    "curation/test_assets.py",
+    "rights/test_rights_assets.py",
+    "rights/test_intake.py",
+    "royalties/test_ledger_asset.py",
+    "royalties/test_monthly_export.py",
+    "royalties/test_statements.py",
+)
+_TESTS_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` by path (SLOW_PATHS), and `postgres` where a test uses the embedded server: by its fixture,
+    or by a `postgres` parameter of the DuckDB/PostgreSQL parametrization (which fetches the server lazily)."""
+    for item in items:
+        if item.path.relative_to(_TESTS_DIR).as_posix().startswith(SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        if "postgres_server" in getattr(item, "fixturenames", ()) or (
+            callspec is not None and "postgres" in callspec.id.split("-")
+        ):
+            item.add_marker(pytest.mark.postgres)
+
 
 # ---- Real local servers -------------------------------------------------------------------------------
 

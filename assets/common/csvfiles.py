@@ -113,7 +113,7 @@ def matching(pattern: str, description: str) -> Parser:
 
 def in_range(parser: Parser, low: int, high: int) -> Parser:
     def parse(value: str) -> int:
-        number = parser(value)
+        number: int = parser(value)
         if not low <= number <= high:
             raise FieldError(f"is outside {low}..{high}")
         return number

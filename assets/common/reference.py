@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -89,11 +90,11 @@ class Reconciled:
                 "rows_kept": self.kept, "examples": ", ".join(self.examples[:5]), "recorded_at": now}
 
 
-def _keys(frame: pl.DataFrame, key: Sequence[str]) -> list[tuple]:
+def _keys(frame: pl.DataFrame, key: Sequence[str]) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in frame.select(key).iter_rows()] if frame.height else []
 
 
-def change_id(asset: str, removed: Iterable[tuple], rerouted: Iterable[tuple]) -> str:
+def change_id(asset: str, removed: Iterable[tuple[Any, ...]], rerouted: Iterable[tuple[Any, ...]]) -> str:
     """The same removals and re-routings give the same id on every run, so one approval covers them."""
     digest = hashlib.sha256(repr((sorted(map(repr, removed)), sorted(map(repr, rerouted)))).encode()).hexdigest()
     return f"{asset}:{digest[:12]}"
@@ -106,7 +107,7 @@ def reconcile(
     key: Sequence[str],
     *,
     complete: bool,
-    rejected_keys: set[tuple] | None = None,
+    rejected_keys: set[tuple[Any, ...]] | None = None,
     unknown_rejects: bool = False,
     routing: Sequence[str] = (),
     approved: set[str] | None = None,
@@ -134,7 +135,7 @@ def reconcile(
         if keep:
             result.reasons.append("rejected rows keep their previous values until a valid row replaces them")
     removed = [k for k in missing if k not in keep]
-    rerouted: list[tuple] = []
+    rerouted: list[tuple[Any, ...]] = []
     if routing and previous.height and incoming.height:
         before = {tuple(r[:len(key)]): r[len(key):] for r in previous.select(*key, *routing).iter_rows()}
         rerouted = [tuple(r[:len(key)]) for r in incoming.select(*key, *routing).iter_rows()
@@ -217,7 +218,7 @@ def keep_last_good(
     complete: bool,
     inbox: Path,
     key: Sequence[str] | None = None,
-    rejected_keys: set[tuple] | None = None,
+    rejected_keys: set[tuple[Any, ...]] | None = None,
     unknown_rejects: bool = False,
     routing: Sequence[str] = (),
     log: Callable[[str], object] | None = None,
@@ -233,6 +234,7 @@ def keep_last_good(
     result.frame = table.conform(result.frame)
     warehouse.replace(table, result.frame)
     record_reference_event(warehouse, asset, result)
-    for note in result.reasons if log else []:
-        log(f"{asset}: {note}")
+    if log is not None:
+        for note in result.reasons:
+            log(f"{asset}: {note}")
     return result

@@ -177,10 +177,11 @@ def classify(obj: BaseException | requests.Response, *, service: str = "") -> In
     if isinstance(obj, SpotifyOauthError):
         # spotipy drops the token endpoint's status; the HTTPError it was raised from still has it.
         http_error = _http_error_in_chain(obj)
-        status = http_error.response.status_code if http_error is not None else None
+        response = http_error.response if http_error is not None else None
+        status = response.status_code if response is not None else None
         detail = f"token request refused: {obj.error or 'error'}"
-        if status is not None and (status in (408, 429) or status >= 500):
-            return from_status(status, http_error.response.headers, detail=detail, service=service)
+        if response is not None and status is not None and (status in (408, 429) or status >= 500):
+            return from_status(status, response.headers, detail=detail, service=service)
         return PermanentError(detail, service=service, status=status)
     if isinstance(obj, requests.HTTPError) and obj.response is not None:
         return classify(obj.response, service=service)

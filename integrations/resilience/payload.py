@@ -1,6 +1,6 @@
 """Typed reads from a JSON document that name the entity and the field path in every `MalformedPayload`."""
 
-from typing import Any
+from typing import Any, cast
 
 from integrations.resilience.errors import MalformedPayload
 
@@ -58,7 +58,7 @@ class Payload:
         return value
 
     def flag(self, key: str) -> bool:
-        return self._get(key, bool, False)
+        return cast(bool, self._get(key, bool, False))  # _get checked the type
 
     def obj(self, key: str, *, optional: bool = False) -> "Payload | None":
         value = self._get(key, dict, optional)
@@ -69,7 +69,7 @@ class Payload:
 
     def array(self, key: str) -> list[Any]:
         """A list as it is (elements unchecked)."""
-        return self._get(key, list, False)
+        return cast(list[Any], self._get(key, list, False))  # _get checked the type
 
     def objects(self, key: str, *, optional: bool = False) -> "list[Payload]":
         """A list of objects (an absent optional list reads as empty)."""

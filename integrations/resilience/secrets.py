@@ -73,7 +73,8 @@ class TokenStore:
         except FileNotFoundError:
             return None
         try:
-            return json.loads(self._fernet.decrypt(blob))
+            data: dict[str, Any] = json.loads(self._fernet.decrypt(blob))
+            return data
         except InvalidToken:
             raise SecretStoreError(f"{path} cannot be decrypted with this key (wrong ${SECRET_KEY_ENV}, "
                                    "or the file was altered)") from None
