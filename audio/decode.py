@@ -69,8 +69,21 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
 
 def _read_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
     cmd = [
-        _ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-i", str(path), "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1",
+        _ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        str(path),
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(sample_rate),
+        "-f",
+        "f32le",
+        "pipe:1",
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=_FFMPEG_TIMEOUT_S, check=False)
@@ -125,7 +138,9 @@ def probe_duration_s(path: Path) -> float:
     # ffmpeg prints the container's duration while failing for want of an output file.
     proc = subprocess.run(
         [_ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)],
-        capture_output=True, timeout=_FFMPEG_TIMEOUT_S, check=False,
+        capture_output=True,
+        timeout=_FFMPEG_TIMEOUT_S,
+        check=False,
     )
     match = _DURATION_RE.search(proc.stderr)
     if match:

@@ -27,18 +27,20 @@ EDGE_S = 15.0
 # (``_share_crossfades``). A longer stretch claimed by two tracks is cut in the middle.
 CROSSFADE_S = 10.0
 
-PLAY_SCHEMA = pl.Schema({
-    "station_id": pl.String(),
-    "track_id": pl.String(),
-    "start_utc": pl.Datetime("us"),
-    "end_utc": pl.Datetime("us"),
-    "duration_s": pl.Int64(),
-    "confidence": pl.Float64(),
-    "detection_count": pl.Int64(),
-    "speed": pl.Float64(),
-    "runner_up_track_id": pl.String(),
-    "runner_up_confidence": pl.Float64(),
-})
+PLAY_SCHEMA = pl.Schema(
+    {
+        "station_id": pl.String(),
+        "track_id": pl.String(),
+        "start_utc": pl.Datetime("us"),
+        "end_utc": pl.Datetime("us"),
+        "duration_s": pl.Int64(),
+        "confidence": pl.Float64(),
+        "detection_count": pl.Int64(),
+        "speed": pl.Float64(),
+        "runner_up_track_id": pl.String(),
+        "runner_up_confidence": pl.Float64(),
+    }
+)
 
 
 def _seconds_expr(seconds: pl.Expr) -> pl.Expr:
@@ -85,17 +87,21 @@ def merge_detections(
     detections = detections.with_columns(
         [expr.alias(name) for name, expr in defaults.items() if name not in detections.columns]
     )
-    spans = detections.select(list(DETECTION_SCHEMA)).cast(DETECTION_SCHEMA).select(
-        "station_id",
-        "track_id",
-        "confidence",
-        "runner_up_track_id",
-        "runner_up_confidence",
-        # The song advances ``speed`` seconds of track per second of broadcast.
-        speed=pl.col("speed").fill_null(1.0),
-        origin=pl.col("chunk_start_utc") - _seconds_expr(pl.col("track_offset_s") / pl.col("speed").fill_null(1.0)),
-        span_start=pl.col("chunk_start_utc") + _seconds("query_start_s"),
-        span_end=pl.col("chunk_start_utc") + _seconds("query_end_s"),
+    spans = (
+        detections.select(list(DETECTION_SCHEMA))
+        .cast(DETECTION_SCHEMA)
+        .select(
+            "station_id",
+            "track_id",
+            "confidence",
+            "runner_up_track_id",
+            "runner_up_confidence",
+            # The song advances ``speed`` seconds of track per second of broadcast.
+            speed=pl.col("speed").fill_null(1.0),
+            origin=pl.col("chunk_start_utc") - _seconds_expr(pl.col("track_offset_s") / pl.col("speed").fill_null(1.0)),
+            span_start=pl.col("chunk_start_utc") + _seconds("query_start_s"),
+            span_end=pl.col("chunk_start_utc") + _seconds("query_end_s"),
+        )
     )
     tolerance = pl.duration(microseconds=int(round(origin_tolerance_s * 1_000_000)))
     max_gap = pl.duration(microseconds=int(round(max_gap_s * 1_000_000)))
@@ -125,8 +131,9 @@ def merge_detections(
         confidence=pl.col("confidence").max(),
         detection_count=pl.len().cast(pl.Int64),
         speed=pl.col("speed").median(),
-        runner_up_track_id=pl.col("runner_up_track_id").sort_by("runner_up_confidence", descending=True,
-                                                                nulls_last=True).first(),
+        runner_up_track_id=pl.col("runner_up_track_id")
+        .sort_by("runner_up_confidence", descending=True, nulls_last=True)
+        .first(),
         runner_up_confidence=pl.col("runner_up_confidence").max(),
     )
     # 3. Music that repeats itself (loops, choruses) can make one chunk lock onto another repetition of the
@@ -134,7 +141,8 @@ def merge_detections(
     #    one broadcast, unless the later piece starts at the top of the track: that is an immediate replay.
     touch = pl.duration(microseconds=int(round(CONTINUITY_S * 1_000_000)))
     durations = pl.DataFrame(
-        list((track_durations_s or {}).items()), schema={"track_id": pl.String(), "duration_s": pl.Float64()},
+        list((track_durations_s or {}).items()),
+        schema={"track_id": pl.String(), "duration_s": pl.Float64()},
         orient="row",
     )
     ended = (pl.col("tail_s").shift(1).over(key) >= pl.col("duration_s") - END_SLACK_S) | pl.col("duration_s").is_null()
@@ -143,8 +151,10 @@ def merge_detections(
         .sort(*key, "start")
         .with_columns(
             run=(
-                ((pl.col("start") - pl.col("end").cum_max().shift(1).over(key) > touch)
-                 | ((pl.col("head_s") < RESTART_S) & ended))
+                (
+                    (pl.col("start") - pl.col("end").cum_max().shift(1).over(key) > touch)
+                    | ((pl.col("head_s") < RESTART_S) & ended)
+                )
                 .fill_null(False)
                 .cum_sum()
                 .over(key)
@@ -165,8 +175,9 @@ def merge_detections(
             confidence=pl.col("confidence").max(),
             detection_count=pl.col("detection_count").sum(),
             speed=pl.col("speed").sort_by("detection_count").last(),
-            runner_up_track_id=pl.col("runner_up_track_id").sort_by("runner_up_confidence", descending=True,
-                                                                    nulls_last=True).first(),
+            runner_up_track_id=pl.col("runner_up_track_id")
+            .sort_by("runner_up_confidence", descending=True, nulls_last=True)
+            .first(),
             runner_up_confidence=pl.col("runner_up_confidence").max(),
         )
         .pipe(_unheard_edges, spans, min_play_s)
@@ -209,24 +220,44 @@ def _unheard_edges(plays: pl.DataFrame, spans: pl.DataFrame, min_play_s: float) 
     track_end = pl.col("end") + _seconds_expr((pl.col("track_s") - pl.col("tail_s")) / pl.col("tail_speed"))
     return (
         plays.sort("start")
-        .join_asof(reach_before, left_on="start", right_on="span_start", by="station_id", strategy="backward",
-                   allow_exact_matches=False, check_sortedness=False)
+        .join_asof(
+            reach_before,
+            left_on="start",
+            right_on="span_start",
+            by="station_id",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
         .with_columns(
             short=short,
             start=pl.when(short & (pl.col("head_s") <= EDGE_S) & (pl.col("reach_before") >= top - touch))
             .then(pl.min_horizontal(pl.col("start"), pl.max_horizontal(top, pl.col("reach_before"))))
-            .otherwise(pl.col("start"))
+            .otherwise(pl.col("start")),
         )
         .sort("station_id", "start")
         .with_columns(next_start=pl.col("start").shift(-1).over("station_id"))
         .sort("end")
-        .join_asof(reach_after, left_on="end", right_on="span_end", by="station_id", strategy="forward",
-                   allow_exact_matches=False, check_sortedness=False)
+        .join_asof(
+            reach_after,
+            left_on="end",
+            right_on="span_end",
+            by="station_id",
+            strategy="forward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
         .with_columns(
-            end=pl.when(pl.col("short") & (pl.col("track_s") - pl.col("tail_s") <= EDGE_S)
-                        & (pl.col("reach_after") <= track_end + touch))
-            .then(pl.max_horizontal(pl.col("end"),
-                                    pl.min_horizontal(track_end, pl.col("reach_after"), pl.col("next_start"))))
+            end=pl.when(
+                pl.col("short")
+                & (pl.col("track_s") - pl.col("tail_s") <= EDGE_S)
+                & (pl.col("reach_after") <= track_end + touch)
+            )
+            .then(
+                pl.max_horizontal(
+                    pl.col("end"), pl.min_horizontal(track_end, pl.col("reach_after"), pl.col("next_start"))
+                )
+            )
             .otherwise(pl.col("end"))
         )
     )
@@ -266,11 +297,14 @@ def _share_crossfades(plays: pl.DataFrame, min_play_s: float) -> pl.DataFrame:
                     cut = max(cut, shared_from)
                 cut = max(cut, starts[i - 1])
                 ends[i - 1], starts[i] = cut, cut
-        long_enough = pl.Series([end - start >= min_us for start, end in zip(starts, ends, strict=True)],
-                                dtype=pl.Boolean)
+        long_enough = pl.Series(
+            [end - start >= min_us for start, end in zip(starts, ends, strict=True)], dtype=pl.Boolean
+        )
         if long_enough.all():
-            return kept.with_columns(start=pl.Series(starts, dtype=pl.Int64).cast(pl.Datetime("us")),
-                                     end=pl.Series(ends, dtype=pl.Int64).cast(pl.Datetime("us")))
+            return kept.with_columns(
+                start=pl.Series(starts, dtype=pl.Int64).cast(pl.Datetime("us")),
+                end=pl.Series(ends, dtype=pl.Int64).cast(pl.Datetime("us")),
+            )
         kept = kept.filter(long_enough)
 
 
@@ -286,6 +320,8 @@ def overlapping_plays(plays: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat([ordered, before], how="horizontal")
         .filter(pl.col("start_utc") < pl.col("end_utc_before"))
-        .with_columns(overlap_s=(pl.min_horizontal("end_utc", "end_utc_before") - pl.col("start_utc"))
-                      .dt.total_microseconds() / 1e6)
+        .with_columns(
+            overlap_s=(pl.min_horizontal("end_utc", "end_utc_before") - pl.col("start_utc")).dt.total_microseconds()
+            / 1e6
+        )
     )

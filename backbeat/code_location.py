@@ -73,8 +73,9 @@ class CodeLocation:
         pointer = CodePointer.from_module(target.module_name, target.attribute or "defs", folder)
         return cls(
             repository_origin=RemoteRepositoryOrigin(code_location_origin=origin, repository_name=repository_name),
-            python_origin=RepositoryPythonOrigin(executable_path=target.executable_path or sys.executable,
-                                                 code_pointer=pointer),
+            python_origin=RepositoryPythonOrigin(
+                executable_path=target.executable_path or sys.executable, code_pointer=pointer
+            ),
         )
 
     def job_origin(self, job_name: str) -> RemoteJobOrigin:
@@ -84,14 +85,25 @@ class CodeLocation:
         return self.repository_origin.get_instigator_origin(sensor_name)
 
 
-def execute_job(defs: Definitions, job_name: str, instance: DagsterInstance, location: CodeLocation, *,
-                partition_key: str | None = None, tags: Mapping[str, str] | None = None,
-                run_config: Mapping[str, object] | None = None, run_id: str | None = None) -> DagsterRun:
+def execute_job(
+    defs: Definitions,
+    job_name: str,
+    instance: DagsterInstance,
+    location: CodeLocation,
+    *,
+    partition_key: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    run_config: Mapping[str, object] | None = None,
+    run_id: str | None = None,
+) -> DagsterRun:
     """Create the run as the location's job (so the UI shows it under the job) and execute it in this process."""
     job_def = defs.resolve_job_def(job_name).with_executor_def(in_process_executor)
     run_tags = merge_run_tags(job_def, partition_key, tags, None, instance, run_config)
     run = instance.create_run_for_job(
-        job_def, run_id=run_id, run_config=run_config, tags=run_tags,
+        job_def,
+        run_id=run_id,
+        run_config=run_config,
+        tags=run_tags,
         remote_job_origin=location.job_origin(job_name),
         job_code_origin=JobPythonOrigin(job_name, location.python_origin),
     )
@@ -105,9 +117,16 @@ def _state(instance: DagsterInstance, location: CodeLocation, sensor: SensorDefi
     if state is not None:
         return state
     # what the daemon stores the first time it meets a sensor that runs by default
-    state = InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.DECLARED_IN_CODE, SensorInstigatorData(
-        min_interval=sensor.minimum_interval_seconds, last_sensor_start_timestamp=time.time(),
-        sensor_type=sensor.sensor_type))
+    state = InstigatorState(
+        origin,
+        InstigatorType.SENSOR,
+        InstigatorStatus.DECLARED_IN_CODE,
+        SensorInstigatorData(
+            min_interval=sensor.minimum_interval_seconds,
+            last_sensor_start_timestamp=time.time(),
+            sensor_type=sensor.sensor_type,
+        ),
+    )
     return instance.add_instigator_state(state)
 
 
@@ -137,9 +156,15 @@ def tick_sensor(defs: Definitions, instance: DagsterInstance, location: CodeLoca
     resources = repository.get_top_level_resources()
     needed = get_transitive_required_resource_keys(sensor.required_resource_keys, resources)
     with SensorEvaluationContext(  # as the code server builds it for the daemon
-        instance_ref=instance.get_ref(), instance=instance, last_tick_completion_time=data.last_tick_timestamp,
-        last_run_key=data.last_run_key, cursor=data.cursor, log_key=None, repository_name=repository.name,
-        repository_def=repository, sensor_name=sensor.name,
+        instance_ref=instance.get_ref(),
+        instance=instance,
+        last_tick_completion_time=data.last_tick_timestamp,
+        last_run_key=data.last_run_key,
+        cursor=data.cursor,
+        log_key=None,
+        repository_name=repository.name,
+        repository_def=repository,
+        sensor_name=sensor.name,
         resources={k: v for k, v in resources.items() if k in needed},
         last_sensor_start_time=data.last_sensor_start_timestamp,
     ) as context:
@@ -150,8 +175,11 @@ def tick_sensor(defs: Definitions, instance: DagsterInstance, location: CodeLoca
         else:
             for key in request.partition_keys:
                 instance.delete_dynamic_partition(request.partitions_def_name, key)
-    requests = [(make_new_run_id(), _with_sensor_tags(r, sensor.name)) for r in result.run_requests or []
-                if not already_requested(instance, sensor.name, r.run_key)]
+    requests = [
+        (make_new_run_id(), _with_sensor_tags(r, sensor.name))
+        for r in result.run_requests or []
+        if not already_requested(instance, sensor.name, r.run_key)
+    ]
     _record_tick(instance, location, sensor, state, requests, result.cursor, result.skip_message)
     return SensorTick(requests, result.cursor, result.skip_message)
 
@@ -163,24 +191,48 @@ def _with_sensor_tags(request: RunRequest, sensor_name: str) -> RunRequest:
     return request.with_replaced_attrs(tags=tags)
 
 
-def _record_tick(instance: DagsterInstance, location: CodeLocation, sensor: SensorDefinition, state: InstigatorState,
-                 requests: Sequence[tuple[str, RunRequest]], cursor: str | None, skip_reason: str | None) -> None:
+def _record_tick(
+    instance: DagsterInstance,
+    location: CodeLocation,
+    sensor: SensorDefinition,
+    state: InstigatorState,
+    requests: Sequence[tuple[str, RunRequest]],
+    cursor: str | None,
+    skip_reason: str | None,
+) -> None:
     now = time.time()
     origin = location.sensor_origin(sensor.name)
     run_keys = [r.run_key for _, r in requests if r.run_key]
-    instance.create_tick(TickData(
-        instigator_origin_id=origin.get_id(), instigator_name=sensor.name, instigator_type=InstigatorType.SENSOR,
-        status=TickStatus.SUCCESS if requests else TickStatus.SKIPPED, timestamp=now, end_timestamp=now,
-        selector_id=origin.get_selector().get_id(), run_ids=[run_id for run_id, _ in requests], run_keys=run_keys,
-        cursor=cursor, skip_reason=None if requests else (skip_reason or "no new run requests"),
-    ))
+    instance.create_tick(
+        TickData(
+            instigator_origin_id=origin.get_id(),
+            instigator_name=sensor.name,
+            instigator_type=InstigatorType.SENSOR,
+            status=TickStatus.SUCCESS if requests else TickStatus.SKIPPED,
+            timestamp=now,
+            end_timestamp=now,
+            selector_id=origin.get_selector().get_id(),
+            run_ids=[run_id for run_id, _ in requests],
+            run_keys=run_keys,
+            cursor=cursor,
+            skip_reason=None if requests else (skip_reason or "no new run requests"),
+        )
+    )
     old = state.instigator_data if isinstance(state.instigator_data, SensorInstigatorData) else SensorInstigatorData()
-    instance.update_instigator_state(state.with_data(SensorInstigatorData(
-        last_tick_timestamp=now, last_run_key=run_keys[-1] if run_keys else old.last_run_key,
-        min_interval=sensor.minimum_interval_seconds, cursor=cursor, last_tick_start_timestamp=now,
-        last_sensor_start_timestamp=old.last_sensor_start_timestamp, sensor_type=sensor.sensor_type,
-        last_tick_success_timestamp=now,
-    )))
+    instance.update_instigator_state(
+        state.with_data(
+            SensorInstigatorData(
+                last_tick_timestamp=now,
+                last_run_key=run_keys[-1] if run_keys else old.last_run_key,
+                min_interval=sensor.minimum_interval_seconds,
+                cursor=cursor,
+                last_tick_start_timestamp=now,
+                last_sensor_start_timestamp=old.last_sensor_start_timestamp,
+                sensor_type=sensor.sensor_type,
+                last_tick_success_timestamp=now,
+            )
+        )
+    )
 
 
 def automation_cursor(instance: DagsterInstance, location: CodeLocation, sensor_name: str) -> AssetDaemonCursor | None:
@@ -193,8 +245,9 @@ def automation_cursor(instance: DagsterInstance, location: CodeLocation, sensor_
     return asset_daemon_cursor_from_instigator_serialized_cursor(data.cursor, None)
 
 
-def tick_automation_sensor(defs: Definitions, instance: DagsterInstance, location: CodeLocation,
-                           sensor_name: str) -> list[str]:
+def tick_automation_sensor(
+    defs: Definitions, instance: DagsterInstance, location: CodeLocation, sensor_name: str
+) -> list[str]:
     """Evaluate an automation sensor's conditions from its stored cursor, as the asset daemon's next tick would.
 
     When nothing is requested the new cursor is stored, so the daemon's next tick only looks at what changes
@@ -203,17 +256,29 @@ def tick_automation_sensor(defs: Definitions, instance: DagsterInstance, locatio
     sensor = defs.get_repository_def().get_sensor_def(sensor_name)
     assert isinstance(sensor, AutomationConditionSensorDefinition)
     state = _state(instance, location, sensor)
-    result = evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=sensor.asset_selection,
-                                            cursor=automation_cursor(instance, location, sensor_name))
+    result = evaluate_automation_conditions(
+        defs=defs,
+        instance=instance,
+        asset_selection=sensor.asset_selection,
+        cursor=automation_cursor(instance, location, sensor_name),
+    )
     requested = sorted(r.key.to_user_string() for r in result.results if r.true_subset.size)
     if requested:
         return requested
     old = state.instigator_data if isinstance(state.instigator_data, SensorInstigatorData) else SensorInstigatorData()
     now = time.time()
-    instance.update_instigator_state(state.with_data(SensorInstigatorData(
-        last_tick_timestamp=now, last_run_key=old.last_run_key, min_interval=sensor.minimum_interval_seconds,
-        cursor=asset_daemon_cursor_to_instigator_serialized_cursor(result.cursor), last_tick_start_timestamp=now,
-        last_sensor_start_timestamp=old.last_sensor_start_timestamp, sensor_type=sensor.sensor_type,
-        last_tick_success_timestamp=now,
-    )))
+    instance.update_instigator_state(
+        state.with_data(
+            SensorInstigatorData(
+                last_tick_timestamp=now,
+                last_run_key=old.last_run_key,
+                min_interval=sensor.minimum_interval_seconds,
+                cursor=asset_daemon_cursor_to_instigator_serialized_cursor(result.cursor),
+                last_tick_start_timestamp=now,
+                last_sensor_start_timestamp=old.last_sensor_start_timestamp,
+                sensor_type=sensor.sensor_type,
+                last_tick_success_timestamp=now,
+            )
+        )
+    )
     return []

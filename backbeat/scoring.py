@@ -39,15 +39,17 @@ def score_plays(predicted: pl.DataFrame, truth: pl.DataFrame, min_truth_s: float
         length = (end - start).total_seconds()
         best = max(
             ((_overlap_s(start, end, p[2], p[3]), p) for p in preds if p[0] == station and p[1] == track),
-            default=(0.0, None), key=lambda x: x[0],
+            default=(0.0, None),
+            key=lambda x: x[0],
         )
         if best[1] is not None and best[0] >= 0.5 * length:
             found += 1
             errors.append(abs((best[1][2] - start).total_seconds()))
     truths = list(truth.select("station_id", "track_id", "start_utc", "end_utc").iter_rows())
     correct = sum(
-        1 for p in preds if any(t[0] == p[0] and t[1] == p[1] and _overlap_s(p[2], p[3], t[2], t[3]) > 0
-                                for t in truths)
+        1
+        for p in preds
+        if any(t[0] == p[0] and t[1] == p[1] and _overlap_s(p[2], p[3], t[2], t[3]) > 0 for t in truths)
     )
     errors.sort()
     median = errors[len(errors) // 2] if errors else None

@@ -56,9 +56,7 @@ def warehouse_kind(url: str) -> str:
         return "duckdb"
     if scheme in ("postgresql", "postgres"):
         return "postgres"
-    raise ValueError(
-        f"BACKBEAT_WAREHOUSE_URL must start with duckdb:/// or postgresql://, got scheme {scheme!r}"
-    )
+    raise ValueError(f"BACKBEAT_WAREHOUSE_URL must start with duckdb:/// or postgresql://, got scheme {scheme!r}")
 
 
 def duckdb_path(url: str) -> Path:

@@ -61,8 +61,10 @@ def demo_summary(warehouse: Warehouse, data_dir: Path) -> list[str]:
         lines.append("quarantined: " + ", ".join(f"{a} {n}" for a, n in rejected.iter_rows()))
     export_dir = data_dir / "exports" / "finance"
     lines.append(f"finance export: {export_dir / 'parquet'} and {export_dir / 'finance.duckdb'}")
-    lines.append(f"monthly finance exports: {data_dir / 'exports' / 'finance-monthly'}; playlists not synced: "
-                 f"{data_dir / 'exports' / 'curation'}; Rekordbox: {data_dir / 'exports' / 'rekordbox'}")
+    lines.append(
+        f"monthly finance exports: {data_dir / 'exports' / 'finance-monthly'}; playlists not synced: "
+        f"{data_dir / 'exports' / 'curation'}; Rekordbox: {data_dir / 'exports' / 'rekordbox'}"
+    )
     return lines
 
 
@@ -102,26 +104,34 @@ def _lifecycle_lines(warehouse: Warehouse) -> list[str]:
     if payouts is not None and payouts.height:
         items = []
         for p in payouts.iter_rows(named=True):
-            item = (f"{p['payout_id']} {p['status']} {_major(p['amount_minor'], p['currency'])} {p['currency']} "
-                    f"to {p['party_id']}")
+            item = (
+                f"{p['payout_id']} {p['status']} {_major(p['amount_minor'], p['currency'])} {p['currency']} "
+                f"to {p['party_id']}"
+            )
             if p["batch_id"]:
                 item += f" on {p['paid_on']} (batch {p['batch_id']}: {p['lines']} lines, balance {p['balance']})"
             items.append(item)
         lines.append("payouts: " + "; ".join(items))
     gaps = _maybe(warehouse, GAPS_SQL)
     if gaps is not None and gaps.height:
-        lines.append("capture gaps: " + "; ".join(
-            f"{g['station_id']} {g['gap_start_utc']:%Y-%m-%d %H:%M:%S}–"
-            f"{format(g['gap_end_utc'], '%H:%M:%S') if g['gap_end_utc'] else '?'} "
-            f"({g['seconds']:.1f} s, {g['attempts']} failed reconnects: {g['reason']})"
-            for g in gaps.iter_rows(named=True)))
+        lines.append(
+            "capture gaps: "
+            + "; ".join(
+                f"{g['station_id']} {g['gap_start_utc']:%Y-%m-%d %H:%M:%S}–"
+                f"{format(g['gap_end_utc'], '%H:%M:%S') if g['gap_end_utc'] else '?'} "
+                f"({g['seconds']:.1f} s, {g['attempts']} failed reconnects: {g['reason']})"
+                for g in gaps.iter_rows(named=True)
+            )
+        )
     tokens = _maybe(warehouse, "SELECT status, account_id FROM curation.account_tokens ORDER BY status, account_id")
     if tokens is not None and tokens.height:
         by_status: dict[str, list[str]] = {}
         for status, account in tokens.iter_rows():
             by_status.setdefault(status, []).append(account)
-        lines.append("Spotify account tokens: " + ", ".join(
-            f"{len(accounts)} {status} ({', '.join(accounts)})" for status, accounts in by_status.items()))
+        lines.append(
+            "Spotify account tokens: "
+            + ", ".join(f"{len(accounts)} {status} ({', '.join(accounts)})" for status, accounts in by_status.items())
+        )
     return lines
 
 

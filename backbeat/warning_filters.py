@@ -23,16 +23,31 @@ class KnownWarning:
 
 
 KNOWN_THIRD_PARTY_WARNINGS = (
-    KnownWarning(r"AssetExecutionContext\.op is deprecated", r"dagster_dbt\.", DeprecationWarning,
-                 "dagster-dbt 0.29 reads the dbt selection tags through context.op inside DbtCliResource.cli"),
-    KnownWarning(r"sqlglotrs is deprecated", r"sqlglotrs\Z", DeprecationWarning,
-                 "sqlglot (imported by dagster-dbt) imports its optional Rust tokenizer, which warns on import"),
-    KnownWarning(r"Property `ScheduleDefinition\.environment_vars` is deprecated", r"dagster\._core\.",
-                 DeprecationWarning,
-                 "Dagster reads the deprecated property itself whenever it snapshots a schedule (UI, daemon)"),
-    KnownWarning(r"Non-compliant tag keys like \['dagster/partition/", r"dagster\._core\.", DeprecationWarning,
-                 "Dagster tags runs of multi-partitioned jobs `dagster/partition/<dimension>` and then finds its "
-                 "own keys non-compliant"),
+    KnownWarning(
+        r"AssetExecutionContext\.op is deprecated",
+        r"dagster_dbt\.",
+        DeprecationWarning,
+        "dagster-dbt 0.29 reads the dbt selection tags through context.op inside DbtCliResource.cli",
+    ),
+    KnownWarning(
+        r"sqlglotrs is deprecated",
+        r"sqlglotrs\Z",
+        DeprecationWarning,
+        "sqlglot (imported by dagster-dbt) imports its optional Rust tokenizer, which warns on import",
+    ),
+    KnownWarning(
+        r"Property `ScheduleDefinition\.environment_vars` is deprecated",
+        r"dagster\._core\.",
+        DeprecationWarning,
+        "Dagster reads the deprecated property itself whenever it snapshots a schedule (UI, daemon)",
+    ),
+    KnownWarning(
+        r"Non-compliant tag keys like \['dagster/partition/",
+        r"dagster\._core\.",
+        DeprecationWarning,
+        "Dagster tags runs of multi-partitioned jobs `dagster/partition/<dimension>` and then finds its "
+        "own keys non-compliant",
+    ),
 )
 
 

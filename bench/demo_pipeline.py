@@ -49,12 +49,15 @@ def main() -> None:
 
     settings = Settings.from_env()
     with DagsterInstance.get() as instance:
-        run_everything(build_definitions(settings), instance, curation_days=[manifest.day], log=log,
-                       tool_output=work / "tools.log")
+        run_everything(
+            build_definitions(settings), instance, curation_days=[manifest.day], log=log, tool_output=work / "tools.log"
+        )
     marks.append(("end", time.perf_counter(), cpu()))
 
-    print(f"demo: {args.minutes} min × {len(manifest.stations)} stations, {manifest.chunks} chunks, "
-          f"{manifest.tracks_with_audio} reference tracks")
+    print(
+        f"demo: {args.minutes} min × {len(manifest.stations)} stations, {manifest.chunks} chunks, "
+        f"{manifest.tracks_with_audio} reference tracks"
+    )
     print(f"{'stage':45} {'wall s':>8} {'cpu s':>8}")
     print(f"{'generate demo data':45} {marks[0][1] - started:8.1f} {marks[0][2] - started_cpu:8.1f}")
     for i in range(len(marks) - 1):

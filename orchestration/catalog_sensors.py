@@ -32,14 +32,19 @@ from assets.common.paths import DataDirResource
 from integrations.warehouse import Warehouse, WarehouseResource
 
 CATALOG_INGEST_JOB = "catalog_ingest_job"
-_ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-           DagsterRunStatus.STARTED]
+_ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 catalog_ingest_job = define_asset_job(
     CATALOG_INGEST_JOB,
-    selection=AssetSelection.assets(ALBUM_QUEUE_KEY, SPOTIFY_RECORDINGS_KEY, MUSICBRAINZ_RECORDINGS_KEY,
-                                    GOLDEN_RECORDINGS_KEY, RECORDING_LINKS_KEY, RESOLUTION_REVIEW_KEY,
-                                    RECORDING_DUPLICATES_KEY),
+    selection=AssetSelection.assets(
+        ALBUM_QUEUE_KEY,
+        SPOTIFY_RECORDINGS_KEY,
+        MUSICBRAINZ_RECORDINGS_KEY,
+        GOLDEN_RECORDINGS_KEY,
+        RECORDING_LINKS_KEY,
+        RESOLUTION_REVIEW_KEY,
+        RECORDING_DUPLICATES_KEY,
+    ),
     description="Album requests → queue; one batch of queued albums from Spotify and of ISRCs from MusicBrainz; "
     "golden recordings resolved again. album_queue_sensor repeats it while work remains.",
 )
@@ -67,13 +72,18 @@ def queue_state(db: Warehouse) -> dict[str, object]:
         "WHERE source = 'spotify' AND isrc IS NOT NULL UNION SELECT isrc FROM catalog.tracks WHERE isrc IS NOT NULL"
         ") s WHERE NOT EXISTS (SELECT 1 FROM catalog.musicbrainz_lookups l WHERE l.isrc = s.isrc)"
     )
-    return {"queued": int(queue["queued"] or 0), "albums": int(queue["albums"] or 0),
-            "changed": queue["changed"] or "", "pending_isrcs": int(pending or 0)}
+    return {
+        "queued": int(queue["queued"] or 0),
+        "albums": int(queue["albums"] or 0),
+        "changed": queue["changed"] or "",
+        "pending_isrcs": int(pending or 0),
+    }
 
 
 @sensor(job=catalog_ingest_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
-def album_queue_sensor(context: SensorEvaluationContext, data_dir: DataDirResource,
-                       warehouse: WarehouseResource) -> SensorResult:
+def album_queue_sensor(
+    context: SensorEvaluationContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> SensorResult:
     """Runs `catalog_ingest_job` while albums are queued (or ISRCs wait for MusicBrainz), and when request files in
     `inbox/catalog/album_requests/` change.
 
@@ -89,7 +99,8 @@ def album_queue_sensor(context: SensorEvaluationContext, data_dir: DataDirResour
     if active:
         return SensorResult(skip_reason=f"{CATALOG_INGEST_JOB} is already running ({active[0].run_id})")
     key = hashlib.sha256(json.dumps({"files": files, **state}, sort_keys=True).encode()).hexdigest()[:20]
-    request = RunRequest(run_key=f"catalog-ingest|{key}",
-                         tags={"backbeat/queued_albums": str(state["queued"]),
-                               "backbeat/pending_isrcs": str(state["pending_isrcs"])})
+    request = RunRequest(
+        run_key=f"catalog-ingest|{key}",
+        tags={"backbeat/queued_albums": str(state["queued"]), "backbeat/pending_isrcs": str(state["pending_isrcs"])},
+    )
     return SensorResult(run_requests=[request], cursor=json.dumps({"files": files}))

@@ -41,36 +41,55 @@ from integrations.warehouse import WarehouseResource
 # failing the code location.
 INGEST_SELECTION = AssetSelection.from_string(
     'key:"catalog/artists" or key:"catalog/tracks" or key:"catalog/album_queue" or key:"catalog/spotify_recordings" '
-    'or key:"catalog/musicbrainz_recordings"').materializable()
+    'or key:"catalog/musicbrainz_recordings"'
+).materializable()
 ENRICH_SELECTION = AssetSelection.from_string(
     'key:"catalog/audio_features" or key:"catalog/golden_recordings" or key:"catalog/recording_links" or '
-    'key:"catalog/resolution_review" or key:"catalog/recording_duplicates"').materializable()
+    'key:"catalog/resolution_review" or key:"catalog/recording_duplicates"'
+).materializable()
 
 curation_plan_job = define_asset_job(
-    "curation_plan_job", selection=AssetSelection.assets(PLAN_KEY).required_multi_asset_neighbors(),
-    description="A day's playlist plan: how many playlists the usable catalog sustains, and their accounts.")
+    "curation_plan_job",
+    selection=AssetSelection.assets(PLAN_KEY).required_multi_asset_neighbors(),
+    description="A day's playlist plan: how many playlists the usable catalog sustains, and their accounts.",
+)
 curation_ingest_job = define_asset_job(
-    "curation_ingest_job", selection=INGEST_SELECTION,
-    description="Catalog ingest before curation: catalog files, queued albums from Spotify, MusicBrainz lookups.")
+    "curation_ingest_job",
+    selection=INGEST_SELECTION,
+    description="Catalog ingest before curation: catalog files, queued albums from Spotify, MusicBrainz lookups.",
+)
 curation_enrich_job = define_asset_job(
-    "curation_enrich_job", selection=ENRICH_SELECTION,
-    description="Catalog enrichment before curation: audio features from the audio, entity resolution.")
+    "curation_enrich_job",
+    selection=ENRICH_SELECTION,
+    description="Catalog enrichment before curation: audio features from the audio, entity resolution.",
+)
 curation_snapshots_job = define_asset_job(
-    "curation_snapshots_job", selection=AssetSelection.assets(SNAPSHOTS_KEY).required_multi_asset_neighbors(),
-    description="A day's playlist snapshots under their policies.")
+    "curation_snapshots_job",
+    selection=AssetSelection.assets(SNAPSHOTS_KEY).required_multi_asset_neighbors(),
+    description="A day's playlist snapshots under their policies.",
+)
 curation_sync_job = define_asset_job(
-    "curation_sync_job", selection=AssetSelection.assets(SYNC_KEY),
-    description="A day's snapshots published to their Spotify accounts, or exported as M3U/CSV files.")
+    "curation_sync_job",
+    selection=AssetSelection.assets(SYNC_KEY),
+    description="A day's snapshots published to their Spotify accounts, or exported as M3U/CSV files.",
+)
 curation_day_job = define_asset_job(
     "curation_day_job",
     selection=AssetSelection.assets(PLAN_KEY, SNAPSHOTS_KEY, SYNC_KEY).required_multi_asset_neighbors(),
-    description="Plan → snapshots → sync for one day (backfills, the demo).")
+    description="Plan → snapshots → sync for one day (backfills, the demo).",
+)
 
 
-@op(description="Refresh the Spotify access token of every active, connected account expiring within 40 minutes; "
-                "record each account's token state in curation.account_tokens (never a token).")
-def refresh_spotify_account_tokens(context: OpExecutionContext, data_dir: DataDirResource,
-                                   warehouse: WarehouseResource, spotify_accounts: SpotifyAccountsResource) -> int:
+@op(
+    description="Refresh the Spotify access token of every active, connected account expiring within 40 minutes; "
+    "record each account's token state in curation.account_tokens (never a token)."
+)
+def refresh_spotify_account_tokens(
+    context: OpExecutionContext,
+    data_dir: DataDirResource,
+    warehouse: WarehouseResource,
+    spotify_accounts: SpotifyAccountsResource,
+) -> int:
     accounts, note = read_accounts(data_dir.inbox)
     if note:
         context.log.warning(note)
@@ -99,9 +118,12 @@ def curation_token_refresh_job() -> None:
 
 
 curation_token_refresh_schedule = ScheduleDefinition(
-    name="curation_token_refresh_schedule", job=curation_token_refresh_job, cron_schedule="*/30 * * * *",
+    name="curation_token_refresh_schedule",
+    job=curation_token_refresh_job,
+    cron_schedule="*/30 * * * *",
     execution_timezone="UTC",
-    description="Every 30 minutes (UTC): refresh Spotify account tokens.")
+    description="Every 30 minutes (UTC): refresh Spotify account tokens.",
+)
 
 
 def _today(context: ScheduleEvaluationContext) -> str:
@@ -144,7 +166,20 @@ def curation_sync_schedule(context: ScheduleEvaluationContext) -> RunRequest | S
     return RunRequest(run_key=f"curation-sync|{day}", partition_key=day)
 
 
-CURATION_JOBS = [curation_plan_job, curation_ingest_job, curation_enrich_job, curation_snapshots_job,
-                 curation_sync_job, curation_day_job, curation_token_refresh_job]
-CURATION_SCHEDULES = [curation_token_refresh_schedule, curation_plan_schedule, curation_ingest_schedule,
-                      curation_enrich_schedule, curation_snapshots_schedule, curation_sync_schedule]
+CURATION_JOBS = [
+    curation_plan_job,
+    curation_ingest_job,
+    curation_enrich_job,
+    curation_snapshots_job,
+    curation_sync_job,
+    curation_day_job,
+    curation_token_refresh_job,
+]
+CURATION_SCHEDULES = [
+    curation_token_refresh_schedule,
+    curation_plan_schedule,
+    curation_ingest_schedule,
+    curation_enrich_schedule,
+    curation_snapshots_schedule,
+    curation_sync_schedule,
+]

@@ -45,9 +45,19 @@ def ensure_manifest(project: DbtProject = dbt_project) -> None:
         if all(p.stat().st_mtime <= built for p in sources if p.is_file()):
             return
     subprocess.run(
-        [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir), "--profiles-dir",
-         str(project.profiles_dir), "--target-path", str(project.target_path)],
-        check=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        [
+            DBT_EXECUTABLE,
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(project.project_dir),
+            "--profiles-dir",
+            str(project.profiles_dir),
+            "--target-path",
+            str(project.target_path),
+        ],
+        check=True,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
     )
 
 
@@ -67,8 +77,9 @@ class BackbeatDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
         return after_upstream_updates
 
-    def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str,
-                             project: DbtProject | None) -> AssetCheckSpec | None:
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetCheckSpec | None:
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
             return None
@@ -110,10 +121,22 @@ def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, wareho
                 yield enrich_model_event(invocation, event)
         finally:
             release_adapter(invocation)
-            running = {*context.instance.get_run_ids(RunsFilter(statuses=[
-                DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING,
-                DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING])), context.run.run_id}
+            running = {
+                *context.instance.get_run_ids(
+                    RunsFilter(
+                        statuses=[
+                            DagsterRunStatus.NOT_STARTED,
+                            DagsterRunStatus.QUEUED,
+                            DagsterRunStatus.STARTING,
+                            DagsterRunStatus.STARTED,
+                            DagsterRunStatus.CANCELING,
+                        ]
+                    )
+                ),
+                context.run.run_id,
+            }
             finished = set(context.instance.get_run_ids(limit=RECENT_RUNS)) - running
-            for path in prune_run_targets(invocation.target_path.parent, context.op_execution_context.op.name,
-                                          KEEP_RUN_TARGETS, running, finished):
+            for path in prune_run_targets(
+                invocation.target_path.parent, context.op_execution_context.op.name, KEEP_RUN_TARGETS, running, finished
+            ):
                 context.log.debug(f"deleted old dbt target folder {path.name}")

@@ -31,8 +31,7 @@ def _generic(name: str, kwargs: Mapping[str, Any], column: str | None, model: st
     if name == "accepted_values":
         return f"{col} only takes the values {_columns(kwargs.get('values', []))} (or null)."
     if name == "relationships":
-        return (f"Every non-null {col} exists as `{kwargs.get('field')}` in "
-                f"`{_relation(str(kwargs.get('to', '')))}`.")
+        return f"Every non-null {col} exists as `{kwargs.get('field')}` in `{_relation(str(kwargs.get('to', '')))}`."
     if name == "unique_combination":
         return f"No two rows of `{model}` share the same ({_columns(kwargs.get('columns', []))})."
     if name == "sums_to_zero":

@@ -48,8 +48,15 @@ def declared_type_names(schema: TableSchema, node: dict[str, Any]) -> TableSchem
     for column in schema.columns:
         wanted = declared.get(column.name.lower(), "")
         kind = wanted if wanted and same_type(wanted, column.type) else column.type
-        columns.append(TableColumn(name=column.name, type=kind, description=column.description,
-                                   constraints=column.constraints, tags=column.tags))
+        columns.append(
+            TableColumn(
+                name=column.name,
+                type=kind,
+                description=column.description,
+                constraints=column.constraints,
+                tags=column.tags,
+            )
+        )
     return TableSchema(columns=columns, constraints=schema.constraints)
 
 
@@ -68,12 +75,15 @@ def in_database(manifest: Mapping[str, Any], database: str) -> dict[str, Any]:
         relation = node.get("relation_name") or ""
         for before, after in ((f'"{old}".', f'"{database}".'), (f"{old}.", f"{database}.")):
             if relation.startswith(before):
-                relation = after + relation[len(before):]
+                relation = after + relation[len(before) :]
                 break
         return {**node, "database": database, "relation_name": relation}
 
-    return {**manifest, "nodes": {k: moved(n) for k, n in manifest.get("nodes", {}).items()},
-            "sources": {k: moved(n) for k, n in manifest.get("sources", {}).items()}}
+    return {
+        **manifest,
+        "nodes": {k: moved(n) for k, n in manifest.get("nodes", {}).items()},
+        "sources": {k: moved(n) for k, n in manifest.get("sources", {}).items()},
+    }
 
 
 def point_at_run_database(invocation: DbtCliInvocation) -> None:

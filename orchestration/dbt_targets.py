@@ -25,8 +25,15 @@ def run_target_dirs(target_root: Path, op_name: str) -> list[Path]:
     return sorted(dirs, key=lambda p: (last_activity(p), p.name), reverse=True)
 
 
-def prune_run_targets(target_root: Path, op_name: str, keep: int, running: Collection[str] = (),
-                      finished: Collection[str] = (), min_age_s: float = 600.0, now: float | None = None) -> list[Path]:
+def prune_run_targets(
+    target_root: Path,
+    op_name: str,
+    keep: int,
+    running: Collection[str] = (),
+    finished: Collection[str] = (),
+    min_age_s: float = 600.0,
+    now: float | None = None,
+) -> list[Path]:
     """Delete all but the `keep` newest target folders of `op_name`; returns the folders deleted.
 
     Folders are named `<op>-<run id[:7]>-...`; `running` and `finished` hold full run ids of this Dagster
@@ -39,7 +46,7 @@ def prune_run_targets(target_root: Path, op_name: str, keep: int, running: Colle
     cutoff = (time.time() if now is None else now) - min_age_s
     deleted = []
     for path in run_target_dirs(target_root, op_name)[keep:]:
-        run_prefix = path.name[len(op_name) + 1:].split("-", 1)[0]
+        run_prefix = path.name[len(op_name) + 1 :].split("-", 1)[0]
         if run_prefix in running_prefixes:
             continue
         if run_prefix not in finished_prefixes and last_activity(path) > cutoff:

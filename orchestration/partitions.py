@@ -110,9 +110,12 @@ def combine_results(results: dict[str, AssetCheckResult]) -> AssetCheckResult:
         severity=AssetCheckSeverity.WARN if severities == {AssetCheckSeverity.WARN} else AssetCheckSeverity.ERROR,
         description=results[shown].description,
         metadata={
-            **results[shown].metadata, "partition_shown": shown, "partitions_checked": len(results),
+            **results[shown].metadata,
+            "partition_shown": shown,
+            "partitions_checked": len(results),
             "partitions_failing": len(failing),
             "failing_partitions": MetadataValue.md(
-                "\n".join(f"- {key}" for key in failing[:MAX_LISTED_PARTITIONS]) or "none"),
+                "\n".join(f"- {key}" for key in failing[:MAX_LISTED_PARTITIONS]) or "none"
+            ),
         },
     )

@@ -35,8 +35,9 @@ def musicbrainz_resource(environ: Mapping[str, str] | None = None) -> MusicBrain
         return MusicBrainzResource.from_env(env)
     # The client itself refuses more than one request per second against musicbrainz.org.
     extra = {"base_url": EnvVar("MUSICBRAINZ_URL")} if env.get("MUSICBRAINZ_URL") else {}
-    return MusicBrainzResource(contact=EnvVar("MUSICBRAINZ_CONTACT"),
-                               requests_per_second=float(env[MUSICBRAINZ_RATE_ENV]), **extra)
+    return MusicBrainzResource(
+        contact=EnvVar("MUSICBRAINZ_CONTACT"), requests_per_second=float(env[MUSICBRAINZ_RATE_ENV]), **extra
+    )
 
 
 def build_resources(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, object]:
@@ -49,8 +50,12 @@ def build_resources(settings: Settings, environ: Mapping[str, str] | None = None
     return {
         "warehouse": WarehouseResource(url=url),
         "data_dir": DataDirResource(data_dir=str(settings.data_dir)),
-        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                              target=settings.dbt_target, dbt_executable=DBT_EXECUTABLE),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            target=settings.dbt_target,
+            dbt_executable=DBT_EXECUTABLE,
+        ),
         "spotify": spotify_resource(environ),
         "musicbrainz": musicbrainz_resource(environ),
         # with no SPOTIFY_* variables it is "not configured": the sync writes file exports only

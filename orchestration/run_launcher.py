@@ -29,7 +29,7 @@ def run_worker_pid(instance: Any, run_id: str) -> tuple[int, float] | None:
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
         event = entry.dagster_event
         data = getattr(event, "engine_event_data", None) if event else None
-        pid = (data.metadata.get("pid") if data and data.metadata else None)
+        pid = data.metadata.get("pid") if data and data.metadata else None
         if pid is not None:
             return int(getattr(pid, "value", pid)), entry.timestamp
     return None

@@ -32,13 +32,17 @@ def new_landing_files(folder, cursor: str | None):
     """
     state = json.loads(cursor) if cursor else {"mtime_ns": -1, "names": []}
     seen_at_mark = set(state["names"])
-    new = [f for f in list_landing(folder)
-           if f.mtime_ns > state["mtime_ns"] or (f.mtime_ns == state["mtime_ns"] and f.path.name not in seen_at_mark)]
+    new = [
+        f
+        for f in list_landing(folder)
+        if f.mtime_ns > state["mtime_ns"] or (f.mtime_ns == state["mtime_ns"] and f.path.name not in seen_at_mark)
+    ]
     if not new:
         return [], cursor
     mark = max(state["mtime_ns"], *(f.mtime_ns for f in new))
-    names = sorted({f.path.name for f in new if f.mtime_ns == mark} | (seen_at_mark if mark == state["mtime_ns"]
-                                                                         else set()))
+    names = sorted(
+        {f.path.name for f in new if f.mtime_ns == mark} | (seen_at_mark if mark == state["mtime_ns"] else set())
+    )
     return new, json.dumps({"mtime_ns": mark, "names": names})
 
 
@@ -156,11 +160,13 @@ def ledger_restatement_sensor(context: SensorEvaluationContext, warehouse: Wareh
         if station not in known:
             unknown += 1
             continue
-        requests.append(RunRequest(
-            run_key=f"restate|{day}|{station}|{requested_at.isoformat()}",
-            partition_key=station_day_key(station, day),
-            tags={"backbeat/restatement_reason": (reason or "")[:200]},
-        ))
+        requests.append(
+            RunRequest(
+                run_key=f"restate|{day}|{station}|{requested_at.isoformat()}",
+                partition_key=station_day_key(station, day),
+                tags={"backbeat/restatement_reason": (reason or "")[:200]},
+            )
+        )
     if unknown:
         context.log.warning(f"{unknown} queued station-days name stations that are not registered partitions")
     cursor = max(queued["requested_at"].to_list()).isoformat()

@@ -13,8 +13,21 @@ from assets.airplay.checks import (
 from assets.airplay.programs import play_programs, program_overrides, program_schedule
 
 defs = Definitions(
-    assets=[airplay_stations, reference_fingerprints, stream_chunks, detections, playlogs, program_schedule,
-            program_overrides, play_programs],
-    asset_checks=[stream_chunks_are_unique_and_ordered, detections_are_unique_and_known, playlogs_within_partition,
-                  playlogs_have_known_tracks, fingerprint_index_covers_catalog_audio],
+    assets=[
+        airplay_stations,
+        reference_fingerprints,
+        stream_chunks,
+        detections,
+        playlogs,
+        program_schedule,
+        program_overrides,
+        play_programs,
+    ],
+    asset_checks=[
+        stream_chunks_are_unique_and_ordered,
+        detections_are_unique_and_known,
+        playlogs_within_partition,
+        playlogs_have_known_tracks,
+        fingerprint_index_covers_catalog_audio,
+    ],
 )

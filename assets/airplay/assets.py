@@ -59,9 +59,17 @@ def airplay_stations(
     )
     db = warehouse.client()
     rejected_keys, unknown = parsed.rejected_keys({"station_id": STATION_FIELDS["station_id"]})
-    kept = keep_last_good(db, STATIONS, "airplay/stations", STATIONS.from_rows(parsed.rows), complete=parsed.complete,
-                          inbox=data_dir.inbox, rejected_keys=rejected_keys, unknown_rejects=unknown,
-                          log=context.log.warning)
+    kept = keep_last_good(
+        db,
+        STATIONS,
+        "airplay/stations",
+        STATIONS.from_rows(parsed.rows),
+        complete=parsed.complete,
+        inbox=data_dir.inbox,
+        rejected_keys=rejected_keys,
+        unknown_rejects=unknown,
+        log=context.log.warning,
+    )
     frame = kept.frame
     record_rejects(db, "airplay/stations", "", parsed.rejects, context.log.warning)
     active = frame.filter(pl.col("active"))["station_id"].to_list()
@@ -69,13 +77,18 @@ def airplay_stations(
     if new:
         context.instance.add_dynamic_partitions(station_partitions.name, new)
     return MaterializeResult(
-        metadata=table_metadata(frame, rejected_rows=len(parsed.rejects), new_station_partitions=", ".join(new),
-                                **kept.metadata())
+        metadata=table_metadata(
+            frame, rejected_rows=len(parsed.rejects), new_station_partitions=", ".join(new), **kept.metadata()
+        )
     )
 
 
-@asset(key=["airplay", "reference_fingerprints"], deps=[["catalog", "tracks"]], group_name="airplay",
-       kinds={"parquet", "polars"})
+@asset(
+    key=["airplay", "reference_fingerprints"],
+    deps=[["catalog", "tracks"]],
+    group_name="airplay",
+    kinds={"parquet", "polars"},
+)
 def reference_fingerprints(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -94,8 +107,9 @@ def reference_fingerprints(
         except PathOutsideRoot as exc:
             refused.append(Reject(audio_path, None, "audio_path", track_id, str(exc)))
     report = build_index(sources, data_dir.fingerprint_index)
-    rejects = refused + [Reject(path, None, "audio_path", track_id, reason)
-                         for track_id, path, reason in report.failures]
+    rejects = refused + [
+        Reject(path, None, "audio_path", track_id, reason) for track_id, path, reason in report.failures
+    ]
     record_rejects(db, "airplay/reference_fingerprints", "", rejects, context.log.warning)
     hours = report.reference_seconds / 3600
     return MaterializeResult(
@@ -114,8 +128,13 @@ def reference_fingerprints(
     )
 
 
-@asset(key=["airplay", "stream_chunks"], partitions_def=station_day_partitions, backfill_policy=range_backfill,
-       group_name="airplay", kinds={"audio", "sql"})
+@asset(
+    key=["airplay", "stream_chunks"],
+    partitions_def=station_day_partitions,
+    backfill_policy=range_backfill,
+    group_name="airplay",
+    kinds={"audio", "sql"},
+)
 def stream_chunks(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -137,22 +156,48 @@ def stream_chunks(
             except AudioDecodeError as exc:
                 rejects.append(Reject(str(chunk.path), None, "audio", chunk.path.name, exc.reason))
                 continue
-            day_rows.append({
-                "chunk_id": chunk.chunk_id, "station_id": station, "chunk_date": day, "start_utc": chunk.start_utc,
-                "duration_s": duration, "path": str(chunk.path), "format": chunk.fmt,
-                "size_bytes": chunk.path.stat().st_size,
-            })
+            day_rows.append(
+                {
+                    "chunk_id": chunk.chunk_id,
+                    "station_id": station,
+                    "chunk_date": day,
+                    "start_utc": chunk.start_utc,
+                    "duration_s": duration,
+                    "path": str(chunk.path),
+                    "format": chunk.fmt,
+                    "size_bytes": chunk.path.stat().st_size,
+                }
+            )
         truncated = _measure_truncated(day_rows, rejects)
         frame = STREAM_CHUNKS.from_rows(day_rows)
         db.replace(STREAM_CHUNKS, frame, "station_id = ? AND chunk_date = ?", [station, day])
-        gaps = CAPTURE_GAPS.from_rows([
-            {"station_id": station, "gap_date": day, "gap_start_utc": _naive(g.start_utc),
-             "gap_end_utc": _naive(g.end_utc), "seconds": g.seconds, "reason": g.reason, "attempts": g.attempts}
-            for g in read_gaps(data_dir.landing, station) if g.start_utc.date() == day
-        ] + [
-            {"station_id": station, "gap_date": day, "gap_start_utc": t.gap_start_utc, "gap_end_utc": t.gap_end_utc,
-             "seconds": round(t.missing_s, 3), "reason": t.reason, "attempts": 0} for t in truncated
-        ]).unique(["station_id", "gap_start_utc"], keep="last", maintain_order=True)
+        gaps = CAPTURE_GAPS.from_rows(
+            [
+                {
+                    "station_id": station,
+                    "gap_date": day,
+                    "gap_start_utc": _naive(g.start_utc),
+                    "gap_end_utc": _naive(g.end_utc),
+                    "seconds": g.seconds,
+                    "reason": g.reason,
+                    "attempts": g.attempts,
+                }
+                for g in read_gaps(data_dir.landing, station)
+                if g.start_utc.date() == day
+            ]
+            + [
+                {
+                    "station_id": station,
+                    "gap_date": day,
+                    "gap_start_utc": t.gap_start_utc,
+                    "gap_end_utc": t.gap_end_utc,
+                    "seconds": round(t.missing_s, 3),
+                    "reason": t.reason,
+                    "attempts": 0,
+                }
+                for t in truncated
+            ]
+        ).unique(["station_id", "gap_start_utc"], keep="last", maintain_order=True)
         truncated_chunks += len(truncated)
         db.replace(CAPTURE_GAPS, gaps, "station_id = ? AND gap_date = ?", [station, day])
         gap_seconds += float(gaps["seconds"].sum()) if gaps.height else 0.0
@@ -162,16 +207,27 @@ def stream_chunks(
     frame = STREAM_CHUNKS.from_rows(rows)
     audio_s = float(frame["duration_s"].sum()) if rows else 0.0
     return MaterializeResult(
-        metadata=table_metadata(frame.drop("path"), rejected_files=total_rejects, audio_hours=round(audio_s / 3600, 3),
-                                capture_gap_seconds=round(gap_seconds, 1), truncated_chunks=truncated_chunks)
+        metadata=table_metadata(
+            frame.drop("path"),
+            rejected_files=total_rejects,
+            audio_hours=round(audio_s / 3600, 3),
+            capture_gap_seconds=round(gap_seconds, 1),
+            truncated_chunks=truncated_chunks,
+        )
     )
 
 
-@asset(key=["airplay", "detections"], deps=[stream_chunks, reference_fingerprints],
-       partitions_def=station_day_partitions, backfill_policy=range_backfill, group_name="airplay",
-       kinds={"polars", "sql"})
-def detections(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-               ) -> MaterializeResult:
+@asset(
+    key=["airplay", "detections"],
+    deps=[stream_chunks, reference_fingerprints],
+    partitions_def=station_day_partitions,
+    backfill_policy=range_backfill,
+    group_name="airplay",
+    kinds={"polars", "sql"},
+)
+def detections(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per chunk × catalog track heard in it, with the track offset, playback speed and confidence.
 
     Chunks are matched in batches against the reference fingerprint index, robust to speed changes of ±4 %;
@@ -183,13 +239,16 @@ def detections(context: AssetExecutionContext, data_dir: DataDirResource, wareho
     frames, failures, audio_s = [], 0, 0.0
     for station, day in station_days(context.partition_keys):
         chunks = db.read(STREAM_CHUNKS, "station_id = ? AND chunk_date = ?", [station, day]).sort("start_utc")
-        refs = [ChunkRef(c, s, t, Path(p)) for c, s, t, p in
-                chunks.select("chunk_id", "station_id", "start_utc", "path").iter_rows()]
+        refs = [
+            ChunkRef(c, s, t, Path(p))
+            for c, s, t, p in chunks.select("chunk_id", "station_id", "start_utc", "path").iter_rows()
+        ]
         result = match_chunks(refs, index)
         frame = DETECTIONS.conform(result.detections.with_columns(chunk_date=pl.lit(day)))
         db.replace(DETECTIONS, frame, "station_id = ? AND chunk_date = ?", [station, day])
         candidates = DETECTION_CANDIDATES.conform(
-            result.candidates.with_columns(station_id=pl.lit(station), chunk_date=pl.lit(day)))
+            result.candidates.with_columns(station_id=pl.lit(station), chunk_date=pl.lit(day))
+        )
         db.replace(DETECTION_CANDIDATES, candidates, "station_id = ? AND chunk_date = ?", [station, day])
         rejects = [Reject(x.path, None, "audio", x.chunk_id, x.reason) for x in result.failures]
         record_rejects(db, "airplay/detections", f"{day}|{station}", rejects, context.log.warning)
@@ -199,15 +258,22 @@ def detections(context: AssetExecutionContext, data_dir: DataDirResource, wareho
     frame = DETECTIONS.concat(frames)
     return MaterializeResult(
         metadata=table_metadata(
-            frame, chunks_failed=failures, audio_hours_matched=round(audio_s / 3600, 3),
+            frame,
+            chunks_failed=failures,
+            audio_hours_matched=round(audio_s / 3600, 3),
             tracks_heard=frame["track_id"].n_unique() if frame.height else 0,
         )
     )
 
 
-@asset(key=["airplay", "playlogs"], deps=[detections, ["catalog", "tracks"]],
-       partitions_def=station_day_partitions, backfill_policy=range_backfill, group_name="airplay",
-       kinds={"polars", "sql"})
+@asset(
+    key=["airplay", "playlogs"],
+    deps=[detections, ["catalog", "tracks"]],
+    partitions_def=station_day_partitions,
+    backfill_policy=range_backfill,
+    group_name="airplay",
+    kinds={"polars", "sql"},
+)
 def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     """One row per play: station, track, start, end (UTC, to the second), confidence.
 
@@ -225,10 +291,12 @@ def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
     frames = []
     for station, day in station_days(context.partition_keys):
         start, end = day_window(day)
-        found = db.read(DETECTIONS, "station_id = ? AND chunk_start_utc >= ? AND chunk_start_utc < ?",
-                        [station, start - BOUNDARY_MARGIN, end + BOUNDARY_MARGIN])
-        plays = merge_detections(found.drop("chunk_date"), min_play_s=MIN_PLAY_SECONDS,
-                                 track_durations_s=durations)
+        found = db.read(
+            DETECTIONS,
+            "station_id = ? AND chunk_start_utc >= ? AND chunk_start_utc < ?",
+            [station, start - BOUNDARY_MARGIN, end + BOUNDARY_MARGIN],
+        )
+        plays = merge_detections(found.drop("chunk_date"), min_play_s=MIN_PLAY_SECONDS, track_durations_s=durations)
         plays = plays.filter((pl.col("start_utc") >= start) & (pl.col("start_utc") < end))
         frame = PLAYLOGS.conform(
             plays.with_columns(
@@ -241,7 +309,8 @@ def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
     frame = PLAYLOGS.concat(frames)
     return MaterializeResult(
         metadata=table_metadata(
-            frame, airplay_seconds=int(frame["duration_s"].sum()) if frame.height else 0,
+            frame,
+            airplay_seconds=int(frame["duration_s"].sum()) if frame.height else 0,
             mean_confidence=round(float(frame["confidence"].mean()), 3) if frame.height else 0.0,
         )
     )
@@ -254,8 +323,10 @@ def _measure_truncated(day_rows: list[dict], rejects: list[Reject]) -> list[Trun
     def decoded_seconds(path: Path) -> float:
         return decode_audio(path).size / SAMPLE_RATE
 
-    sizes = [ChunkSize(r["chunk_id"], Path(r["path"]), r["format"], r["start_utc"], r["duration_s"], r["size_bytes"])
-             for r in day_rows]
+    sizes = [
+        ChunkSize(r["chunk_id"], Path(r["path"]), r["format"], r["start_utc"], r["duration_s"], r["size_bytes"])
+        for r in day_rows
+    ]
     try:
         truncations = find_truncations(sizes, decoded_seconds)
     except AudioDecodeError as exc:

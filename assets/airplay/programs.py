@@ -28,8 +28,13 @@ def utc_timestamp(value: str) -> datetime:
 
 
 OVERRIDE_FIELDS = {
-    "station_id": f.text, "start_utc": utc_timestamp, "end_utc": utc_timestamp, "program_id": f.text,
-    "changed_by": f.text, "changed_at": utc_timestamp, "note": f.optional_text,
+    "station_id": f.text,
+    "start_utc": utc_timestamp,
+    "end_utc": utc_timestamp,
+    "program_id": f.text,
+    "changed_by": f.text,
+    "changed_at": utc_timestamp,
+    "note": f.optional_text,
 }
 
 
@@ -39,15 +44,22 @@ def _known_station(rows: list[dict], stations: set[str], rejects: list[Reject]) 
         if row["station_id"] in stations:
             kept.append(row)
         else:
-            rejects.append(Reject(row["_source_file"], row["_row"], "station_id", row["station_id"],
-                                  "station_id is not in airplay.stations"))
+            rejects.append(
+                Reject(
+                    row["_source_file"],
+                    row["_row"],
+                    "station_id",
+                    row["station_id"],
+                    "station_id is not in airplay.stations",
+                )
+            )
     return kept
 
 
-@asset(key=["airplay", "program_schedule"], deps=[["airplay", "stations"]], group_name="airplay",
-       kinds={"csv", "sql"})
-def program_schedule(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-                     ) -> MaterializeResult:
+@asset(key=["airplay", "program_schedule"], deps=[["airplay", "stations"]], group_name="airplay", kinds={"csv", "sql"})
+def program_schedule(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per weekly programme window (station-local time), from `inbox/airplay/programs.csv`.
 
     Days like `mon-fri` or `sat,sun`; a window ending at or before its start crosses local midnight. A window
@@ -59,19 +71,32 @@ def program_schedule(context: AssetExecutionContext, data_dir: DataDirResource, 
     rows = _known_station(parsed.rows, set(db.read(STATIONS)["station_id"].to_list()), rejects)
     windows, clashes = expand_windows(rows)
     # A row is a weekly pattern, not a table key: any rejected row means the file removes no window.
-    kept = keep_last_good(db, PROGRAM_WINDOWS, "airplay/program_schedule", PROGRAM_WINDOWS.from_rows(windows),
-                          complete=parsed.complete, inbox=data_dir.inbox, unknown_rejects=bool(rejects + clashes),
-                          log=context.log.warning)
+    kept = keep_last_good(
+        db,
+        PROGRAM_WINDOWS,
+        "airplay/program_schedule",
+        PROGRAM_WINDOWS.from_rows(windows),
+        complete=parsed.complete,
+        inbox=data_dir.inbox,
+        unknown_rejects=bool(rejects + clashes),
+        log=context.log.warning,
+    )
     frame = kept.frame
     record_rejects(db, "airplay/program_schedule", "", rejects + clashes, context.log.warning)
-    return MaterializeResult(metadata=table_metadata(frame, programs=frame["program_id"].n_unique() if frame.height
-                                                     else 0, rejected_rows=len(rejects + clashes), **kept.metadata()))
+    return MaterializeResult(
+        metadata=table_metadata(
+            frame,
+            programs=frame["program_id"].n_unique() if frame.height else 0,
+            rejected_rows=len(rejects + clashes),
+            **kept.metadata(),
+        )
+    )
 
 
-@asset(key=["airplay", "program_overrides"], deps=[["airplay", "stations"]], group_name="airplay",
-       kinds={"csv", "sql"})
-def program_overrides(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-                      ) -> MaterializeResult:
+@asset(key=["airplay", "program_overrides"], deps=[["airplay", "stations"]], group_name="airplay", kinds={"csv", "sql"})
+def program_overrides(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per manual correction of which programme aired, from `inbox/airplay/program_overrides.csv`.
 
     Each keeps who made it (`changed_by`), when (`changed_at`) and why; the latest correction covering a play
@@ -88,21 +113,39 @@ def program_overrides(context: AssetExecutionContext, data_dir: DataDirResource,
     for row in known:
         if row["end_utc"] <= row["start_utc"]:
             rejected_keys.add(tuple(row[k] for k in override_key))
-            rejects.append(Reject(row["_source_file"], row["_row"], "end_utc", str(row["end_utc"]),
-                                  "end_utc must be after start_utc"))
+            rejects.append(
+                Reject(
+                    row["_source_file"], row["_row"], "end_utc", str(row["end_utc"]), "end_utc must be after start_utc"
+                )
+            )
         else:
             rows.append({**row, "source_file": row["_source_file"], "source_row": row["_row"]})
-    kept = keep_last_good(db, PROGRAM_OVERRIDES, "airplay/program_overrides", PROGRAM_OVERRIDES.from_rows(rows),
-                          complete=parsed.complete, inbox=data_dir.inbox, rejected_keys=rejected_keys,
-                          unknown_rejects=unknown, log=context.log.warning)
+    kept = keep_last_good(
+        db,
+        PROGRAM_OVERRIDES,
+        "airplay/program_overrides",
+        PROGRAM_OVERRIDES.from_rows(rows),
+        complete=parsed.complete,
+        inbox=data_dir.inbox,
+        rejected_keys=rejected_keys,
+        unknown_rejects=unknown,
+        log=context.log.warning,
+    )
     frame = kept.frame
     record_rejects(db, "airplay/program_overrides", "", rejects, context.log.warning)
-    return MaterializeResult(metadata=table_metadata(frame.drop("source_file"), rejected_rows=len(rejects),
-                                                     **kept.metadata()))
+    return MaterializeResult(
+        metadata=table_metadata(frame.drop("source_file"), rejected_rows=len(rejects), **kept.metadata())
+    )
 
 
-@asset(key=["airplay", "play_programs"], deps=[["airplay", "playlogs"], program_schedule, program_overrides],
-       partitions_def=station_day_partitions, backfill_policy=range_backfill, group_name="airplay", kinds={"sql"})
+@asset(
+    key=["airplay", "play_programs"],
+    deps=[["airplay", "playlogs"], program_schedule, program_overrides],
+    partitions_def=station_day_partitions,
+    backfill_policy=range_backfill,
+    group_name="airplay",
+    kinds={"sql"},
+)
 def play_programs(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     """One row per play of a station-day: the programme (show) it aired in, and how that was decided.
 
@@ -118,9 +161,18 @@ def play_programs(context: AssetExecutionContext, warehouse: WarehouseResource) 
         rows = []
         for play_id, start, end in plays.select("play_id", "start_utc", "end_utc").iter_rows():
             found = attribute(station, start, end, zones.get(station, "UTC"), windows, overrides)
-            rows.append({"play_id": play_id, "station_id": station, "play_date": day, "program_id": found.program_id,
-                         "program_name": found.program_name, "attribution": found.source,
-                         "override_by": found.changed_by, "override_at": found.changed_at})
+            rows.append(
+                {
+                    "play_id": play_id,
+                    "station_id": station,
+                    "play_date": day,
+                    "program_id": found.program_id,
+                    "program_name": found.program_name,
+                    "attribution": found.source,
+                    "override_by": found.changed_by,
+                    "override_at": found.changed_at,
+                }
+            )
         frame = PLAY_PROGRAMS.from_rows(rows)
         db.replace(PLAY_PROGRAMS, frame, "station_id = ? AND play_date = ?", [station, day])
         frames.append(frame)

@@ -43,8 +43,12 @@ def minute_of_day(value: str) -> int:
 
 
 PROGRAM_FIELDS = {
-    "station_id": f.text, "program_id": f.text, "name": f.text, "days": weekdays,
-    "start_local": minute_of_day, "end_local": minute_of_day,
+    "station_id": f.text,
+    "program_id": f.text,
+    "name": f.text,
+    "days": weekdays,
+    "start_local": minute_of_day,
+    "end_local": minute_of_day,
 }
 
 
@@ -63,14 +67,40 @@ def expand_windows(rows: list[dict]) -> tuple[list[dict], list[Reject]]:
                 pieces.append((day, start, end))
             else:  # crosses local midnight: the tail belongs to the next weekday
                 pieces += [(day, start, MINUTES_PER_DAY), ((day + 1) % 7, 0, end)]
-        clash = next((w for w in windows for d, s, e in pieces if w["station_id"] == row["station_id"]
-                      and w["weekday"] == d and s < w["end_minute"] and w["start_minute"] < e), None)
+        clash = next(
+            (
+                w
+                for w in windows
+                for d, s, e in pieces
+                if w["station_id"] == row["station_id"]
+                and w["weekday"] == d
+                and s < w["end_minute"]
+                and w["start_minute"] < e
+            ),
+            None,
+        )
         if clash:
-            rejects.append(Reject(row["_source_file"], row["_row"], "start_local", row["program_id"],
-                                  f"overlaps {clash['program_id']} on {WEEKDAYS[clash['weekday']]}"))
+            rejects.append(
+                Reject(
+                    row["_source_file"],
+                    row["_row"],
+                    "start_local",
+                    row["program_id"],
+                    f"overlaps {clash['program_id']} on {WEEKDAYS[clash['weekday']]}",
+                )
+            )
             continue
-        windows += [{"station_id": row["station_id"], "program_id": row["program_id"], "name": row["name"],
-                     "weekday": d, "start_minute": s, "end_minute": e} for d, s, e in pieces]
+        windows += [
+            {
+                "station_id": row["station_id"],
+                "program_id": row["program_id"],
+                "name": row["name"],
+                "weekday": d,
+                "start_minute": s,
+                "end_minute": e,
+            }
+            for d, s, e in pieces
+        ]
     return windows, rejects
 
 
@@ -84,7 +114,11 @@ class Attribution:
 
 
 def attribute(
-    station_id: str, start_utc: datetime, end_utc: datetime, timezone: str, windows: pl.DataFrame,
+    station_id: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    timezone: str,
+    windows: pl.DataFrame,
     overrides: pl.DataFrame,
 ) -> Attribution:
     """The programme a play belongs to, judged at its midpoint: a manual override first (the latest change
@@ -96,13 +130,20 @@ def attribute(
     if hits.height:
         row = hits.row(0, named=True)
         names = windows.filter(pl.col("program_id") == row["program_id"])["name"]
-        return Attribution(row["program_id"], names[0] if names.len() else row["program_id"], "override",
-                           row["changed_by"], row["changed_at"])
+        return Attribution(
+            row["program_id"],
+            names[0] if names.len() else row["program_id"],
+            "override",
+            row["changed_by"],
+            row["changed_at"],
+        )
     local = middle.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone))
     minute = local.hour * 60 + local.minute
     found = windows.filter(
-        (pl.col("station_id") == station_id) & (pl.col("weekday") == local.weekday())
-        & (pl.col("start_minute") <= minute) & (pl.col("end_minute") > minute)
+        (pl.col("station_id") == station_id)
+        & (pl.col("weekday") == local.weekday())
+        & (pl.col("start_minute") <= minute)
+        & (pl.col("end_minute") > minute)
     )
     if found.height:
         row = found.row(0, named=True)

@@ -105,8 +105,12 @@ PROGRAM_WINDOWS = table(
     Column("name", "text", "Programme name."),
     Column("weekday", "bigint", "Local weekday, Monday = 0.", nullable=False),
     Column("start_minute", "bigint", "Start, minutes after local midnight.", nullable=False),
-    Column("end_minute", "bigint", "End (exclusive), minutes after local midnight; windows crossing midnight "
-           "are split in two.", nullable=False),
+    Column(
+        "end_minute",
+        "bigint",
+        "End (exclusive), minutes after local midnight; windows crossing midnight are split in two.",
+        nullable=False,
+    ),
     primary_key=("station_id", "weekday", "start_minute"),
     description="One row per weekly programme window in the station's local time.",
 )

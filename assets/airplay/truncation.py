@@ -48,8 +48,9 @@ class Truncation:
 
     @property
     def reason(self) -> str:
-        return (f"truncated chunk: {self.decoded_s:.1f} s of the {self.claimed_s:.1f} s its header claims could "
-                "be decoded")
+        return (
+            f"truncated chunk: {self.decoded_s:.1f} s of the {self.claimed_s:.1f} s its header claims could be decoded"
+        )
 
 
 def suspects(chunks: list[ChunkSize]) -> list[ChunkSize]:
@@ -71,7 +72,13 @@ def find_truncations(chunks: list[ChunkSize], decoded_seconds: Callable[[Path], 
     for chunk in suspects(chunks):
         decoded = decoded_seconds(chunk.path)
         if chunk.claimed_s - decoded >= MIN_MISSING_S:
-            result.append(Truncation(chunk.key, decoded, chunk.claimed_s,
-                                     chunk.start_utc + timedelta(seconds=decoded),
-                                     chunk.start_utc + timedelta(seconds=chunk.claimed_s)))
+            result.append(
+                Truncation(
+                    chunk.key,
+                    decoded,
+                    chunk.claimed_s,
+                    chunk.start_utc + timedelta(seconds=decoded),
+                    chunk.start_utc + timedelta(seconds=chunk.claimed_s),
+                )
+            )
     return result

@@ -18,7 +18,15 @@ from assets.catalog.assets import (
 from assets.catalog.checks import CATALOG_CHECKS
 
 defs = Definitions(
-    assets=[catalog_artists, catalog_tracks, album_queue, spotify_recordings, musicbrainz_recordings, audio_features,
-            golden_recordings, rekordbox_export],
+    assets=[
+        catalog_artists,
+        catalog_tracks,
+        album_queue,
+        spotify_recordings,
+        musicbrainz_recordings,
+        audio_features,
+        golden_recordings,
+        rekordbox_export,
+    ],
     asset_checks=[tracks_have_unique_ids_and_isrcs, *CATALOG_CHECKS],
 )

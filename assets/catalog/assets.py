@@ -173,25 +173,35 @@ class SpotifyIngestConfig(Config):
     """How much of the album queue one run drains, and how hard it tries."""
 
     batch_size: int = Field(default=500, ge=1, description="Queued albums fetched per run (oldest first).")
-    max_attempts: int = Field(default=5, ge=1, description="Runs an album may fail transiently before it is "
-                              "marked failed.")
-    workers: int = Field(default=4, ge=1, le=16, description="Units of 20 albums fetched in parallel (they share "
-                         "the credential's rate limit).")
+    max_attempts: int = Field(
+        default=5, ge=1, description="Runs an album may fail transiently before it is marked failed."
+    )
+    workers: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Units of 20 albums fetched in parallel (they share the credential's rate limit).",
+    )
 
 
 class MusicBrainzLookupConfig(Config):
     """How many ISRCs one run asks MusicBrainz about (at one request per second)."""
 
     batch_size: int = Field(default=300, ge=1, description="ISRCs looked up per run.")
-    commit_every: int = Field(default=50, ge=1, description="Lookups written per transaction, so an "
-                              "interrupted run keeps what it learned.")
+    commit_every: int = Field(
+        default=50, ge=1, description="Lookups written per transaction, so an interrupted run keeps what it learned."
+    )
 
 
 class AudioFeaturesConfig(Config):
     """How much of each track the features are computed from."""
 
-    excerpt_s: float = Field(default=20.0, ge=0.0, description="Analyse the middle this-many seconds of each "
-                             "track (0: the whole track, up to audio.features.MAX_ANALYSIS_S).")
+    excerpt_s: float = Field(
+        default=20.0,
+        ge=0.0,
+        description="Analyse the middle this-many seconds of each "
+        "track (0: the whole track, up to audio.features.MAX_ANALYSIS_S).",
+    )
 
 
 def _queue_metadata(queue: pl.DataFrame) -> dict[str, object]:
@@ -204,8 +214,9 @@ def _queue_metadata(queue: pl.DataFrame) -> dict[str, object]:
     group_name="catalog",
     kinds={"csv", "sql"},
 )
-def album_queue(context: AssetExecutionContext, data_dir: DataDirResource,
-                warehouse: WarehouseResource) -> MaterializeResult:
+def album_queue(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per album an admin asked to ingest, and how far it got (queued, ingested or failed with a reason).
 
     Source: `inbox/catalog/album_requests/*.txt|csv` (Spotify album URIs, open.spotify.com links or bare ids;
@@ -223,18 +234,26 @@ def album_queue(context: AssetExecutionContext, data_dir: DataDirResource,
         conn.insert(ALBUM_QUEUE, ALBUM_QUEUE.from_rows(rows))
     record_rejects(db, "catalog/album_queue", "", parsed.rejects, context.log.warning)
     queue = db.read(ALBUM_QUEUE).sort("updated_at", "album_id", descending=[True, False])
-    return MaterializeResult(metadata={
-        **table_metadata(queue), **_queue_metadata(queue), "newly_queued": len(rows),
-        "request_files": parsed.files, "requests": len(parsed.requests), "repeated_requests": parsed.duplicates,
-        "rejected_lines": len(parsed.rejects),
-    })
+    return MaterializeResult(
+        metadata={
+            **table_metadata(queue),
+            **_queue_metadata(queue),
+            "newly_queued": len(rows),
+            "request_files": parsed.files,
+            "requests": len(parsed.requests),
+            "repeated_requests": parsed.duplicates,
+            "rejected_lines": len(parsed.rejects),
+        }
+    )
 
 
 def _known_artist_genres(db: Warehouse) -> dict[str, tuple[str, ...] | None]:
     """Genres of the artists already fetched; None for those whose genres Spotify withheld."""
     artists = db.read(SOURCE_ARTISTS, "source = ?", ["spotify"])
-    return {a: None if genres is None else tuple(g for g in genres.split("; ") if g)
-            for a, genres in artists.select("artist_id", "genres").iter_rows()}
+    return {
+        a: None if genres is None else tuple(g for g in genres.split("; ") if g)
+        for a, genres in artists.select("artist_id", "genres").iter_rows()
+    }
 
 
 @asset(
@@ -243,8 +262,9 @@ def _known_artist_genres(db: Warehouse) -> dict[str, tuple[str, ...] | None]:
     group_name="catalog",
     kinds={"spotify", "sql"},
 )
-def spotify_recordings(context: AssetExecutionContext, config: SpotifyIngestConfig, spotify: SpotifyResource,
-                       warehouse: WarehouseResource) -> MaterializeResult:
+def spotify_recordings(
+    context: AssetExecutionContext, config: SpotifyIngestConfig, spotify: SpotifyResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per Spotify track of an ingested album in `catalog.source_recordings` (source `spotify`): ISRC,
     title, artists, album, release date, duration, explicit, popularity and the artist's first genre; the albums
     in `catalog.source_albums`, the artists with their genres in `catalog.source_artists`.
@@ -265,16 +285,30 @@ def spotify_recordings(context: AssetExecutionContext, config: SpotifyIngestConf
     if queued.is_empty():
         return MaterializeResult(metadata={**base, **_queue_metadata(queue), "albums_tried": 0})
     if not spotify.client_id.strip():
-        context.log.warning(f"{queued.height} albums are queued but Spotify is not configured "
-                            "(set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET); the queue is left as it is")
-        return MaterializeResult(metadata={**base, **_queue_metadata(queue), "albums_tried": 0,
-                                           "skipped": "Spotify credentials are not configured"})
+        context.log.warning(
+            f"{queued.height} albums are queued but Spotify is not configured "
+            "(set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET); the queue is left as it is"
+        )
+        return MaterializeResult(
+            metadata={
+                **base,
+                **_queue_metadata(queue),
+                "albums_tried": 0,
+                "skipped": "Spotify credentials are not configured",
+            }
+        )
 
     client = spotify.client()
     started, now = time.perf_counter(), _now()
     ids = queued["album_id"].to_list()
-    batch = fetch_albums(client, ids, _known_artist_genres(db), now=now, workers=config.workers,
-                         progress=lambda done, total: context.log.debug(f"spotify: {done}/{total} units"))
+    batch = fetch_albums(
+        client,
+        ids,
+        _known_artist_genres(db),
+        now=now,
+        workers=config.workers,
+        progress=lambda done, total: context.log.debug(f"spotify: {done}/{total} units"),
+    )
     updates = queue_updates(queued.iter_rows(named=True), batch.outcomes, max_attempts=config.max_attempts, now=now)
     recordings = SOURCE_RECORDINGS.from_rows(batch.recordings)
     with db.connect() as conn:  # one transaction: an album is marked ingested exactly when its tracks are stored
@@ -282,24 +316,33 @@ def spotify_recordings(context: AssetExecutionContext, config: SpotifyIngestConf
         upsert(conn, SOURCE_ALBUMS, SOURCE_ALBUMS.from_rows(batch.albums))
         upsert(conn, SOURCE_ARTISTS, SOURCE_ARTISTS.from_rows(batch.artists))
         upsert(conn, ALBUM_QUEUE, ALBUM_QUEUE.from_rows(updates))
-    quarantined = append_rejects(db, "catalog/spotify_recordings", [malformed_reject(m) for m in batch.malformed],
-                                 context.log.warning)
+    quarantined = append_rejects(
+        db, "catalog/spotify_recordings", [malformed_reject(m) for m in batch.malformed], context.log.warning
+    )
     for row in updates:
         if row["status"] != "ingested":
             context.log.warning(f"album {row['album_id']} {row['status']}: {row['reason']}")
     after = db.read(ALBUM_QUEUE)
     failed = [r for r in updates if r["status"] == "failed"]
-    return MaterializeResult(metadata={
-        **table_metadata(recordings.drop("ingested_at")), **base, **_queue_metadata(after),
-        "albums_tried": len(updates), "ingested": batch.count("ingested"),
-        "failed": len(failed), "retry_later": sum(1 for r in updates if r["status"] == "queued"),
-        "albums_written": len(batch.albums), "new_artists": len(batch.artists), "quarantined": quarantined,
-        "rows_with_withheld_fields": recordings.filter(pl.col("withheld").is_not_null()).height,
-        "batch_reads_refused": sorted(client.batch_refused),
-        "failures": preview(pl.DataFrame(failed, schema=ALBUM_QUEUE.polars_schema).select("album_id", "reason")),
-        "api_calls": MetadataValue.json(client.stats.snapshot()),
-        "seconds": round(time.perf_counter() - started, 2),
-    })
+    return MaterializeResult(
+        metadata={
+            **table_metadata(recordings.drop("ingested_at")),
+            **base,
+            **_queue_metadata(after),
+            "albums_tried": len(updates),
+            "ingested": batch.count("ingested"),
+            "failed": len(failed),
+            "retry_later": sum(1 for r in updates if r["status"] == "queued"),
+            "albums_written": len(batch.albums),
+            "new_artists": len(batch.artists),
+            "quarantined": quarantined,
+            "rows_with_withheld_fields": recordings.filter(pl.col("withheld").is_not_null()).height,
+            "batch_reads_refused": sorted(client.batch_refused),
+            "failures": preview(pl.DataFrame(failed, schema=ALBUM_QUEUE.polars_schema).select("album_id", "reason")),
+            "api_calls": MetadataValue.json(client.stats.snapshot()),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
 
 
 @asset(
@@ -308,8 +351,12 @@ def spotify_recordings(context: AssetExecutionContext, config: SpotifyIngestConf
     group_name="catalog",
     kinds={"sql"},
 )
-def musicbrainz_recordings(context: AssetExecutionContext, config: MusicBrainzLookupConfig,
-                           musicbrainz: MusicBrainzResource, warehouse: WarehouseResource) -> MaterializeResult:
+def musicbrainz_recordings(
+    context: AssetExecutionContext,
+    config: MusicBrainzLookupConfig,
+    musicbrainz: MusicBrainzResource,
+    warehouse: WarehouseResource,
+) -> MaterializeResult:
     """One row per MusicBrainz recording found by ISRC in `catalog.source_recordings` (source `musicbrainz`):
     title, artist credit, length and the ISWC of the work it performs.
 
@@ -323,27 +370,28 @@ def musicbrainz_recordings(context: AssetExecutionContext, config: MusicBrainzLo
     file_isrcs = db.read(TRACKS)["isrc"].to_list()
     asked = set(db.read(MUSICBRAINZ_LOOKUPS)["isrc"].to_list())
     pending = [i for i in valid_isrcs([*file_isrcs, *spotify_isrcs]) if i not in asked]
-    todo = pending[:config.batch_size]
+    todo = pending[: config.batch_size]
     base = {"isrcs_pending_before": len(pending), "isrcs_asked_before": len(asked)}
     if not todo:
         return MaterializeResult(metadata={**base, "looked_up": 0})
     if not musicbrainz.contact.strip():
-        context.log.warning(f"{len(pending)} ISRCs wait for MusicBrainz, which is not configured "
-                            "(set MUSICBRAINZ_CONTACT)")
-        return MaterializeResult(metadata={**base, "looked_up": 0,
-                                           "skipped": "MusicBrainz contact is not configured"})
+        context.log.warning(
+            f"{len(pending)} ISRCs wait for MusicBrainz, which is not configured (set MUSICBRAINZ_CONTACT)"
+        )
+        return MaterializeResult(metadata={**base, "looked_up": 0, "skipped": "MusicBrainz contact is not configured"})
 
     client = musicbrainz.client()
     started = time.perf_counter()
     looked_up, found, quarantined, written, interrupted = 0, 0, 0, [], ""
     for start in range(0, len(todo), config.commit_every):
-        batch = lookup_isrcs(client, todo[start:start + config.commit_every], now=_now())
+        batch = lookup_isrcs(client, todo[start : start + config.commit_every], now=_now())
         recordings = SOURCE_RECORDINGS.from_rows(batch.recordings)
         with db.connect() as conn:
             upsert(conn, SOURCE_RECORDINGS, recordings)
             upsert(conn, MUSICBRAINZ_LOOKUPS, MUSICBRAINZ_LOOKUPS.from_rows(batch.lookups))
-        quarantined += append_rejects(db, "catalog/musicbrainz_recordings",
-                                      [malformed_reject(m) for m in batch.malformed], context.log.warning)
+        quarantined += append_rejects(
+            db, "catalog/musicbrainz_recordings", [malformed_reject(m) for m in batch.malformed], context.log.warning
+        )
         looked_up += len(batch.lookups)
         found += sum(1 for lookup in batch.lookups if lookup["status"] == "found")
         written.append(recordings)
@@ -352,13 +400,20 @@ def musicbrainz_recordings(context: AssetExecutionContext, config: MusicBrainzLo
             context.log.warning(f"MusicBrainz lookups stopped early, the rest wait for the next run: {interrupted}")
             break
     frame = SOURCE_RECORDINGS.concat(written)
-    return MaterializeResult(metadata={
-        **table_metadata(frame.select("source_id", "isrc", "title", "artist", "duration_ms", "iswc")), **base,
-        "looked_up": looked_up, "isrcs_found": found, "isrcs_not_found": looked_up - found - quarantined,
-        "quarantined": quarantined, "isrcs_pending_after": len(pending) - looked_up,
-        "interrupted": interrupted or "no", "api_calls": MetadataValue.json(client.stats.snapshot()),
-        "seconds": round(time.perf_counter() - started, 2),
-    })
+    return MaterializeResult(
+        metadata={
+            **table_metadata(frame.select("source_id", "isrc", "title", "artist", "duration_ms", "iswc")),
+            **base,
+            "looked_up": looked_up,
+            "isrcs_found": found,
+            "isrcs_not_found": looked_up - found - quarantined,
+            "quarantined": quarantined,
+            "isrcs_pending_after": len(pending) - looked_up,
+            "interrupted": interrupted or "no",
+            "api_calls": MetadataValue.json(client.stats.snapshot()),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
 
 
 # ---- audio features ---------------------------------------------------------------------------------------
@@ -370,8 +425,9 @@ def musicbrainz_recordings(context: AssetExecutionContext, config: MusicBrainzLo
     group_name="catalog",
     kinds={"python", "sql"},
 )
-def audio_features(context: AssetExecutionContext, config: AudioFeaturesConfig, data_dir: DataDirResource,
-                   warehouse: WarehouseResource) -> MaterializeResult:
+def audio_features(
+    context: AssetExecutionContext, config: AudioFeaturesConfig, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per catalog track with audio: tempo, key and energy computed by Backbeat from the audio (librosa;
     `provenance` says library, version, method and excerpt), the DJ BPM folded into the track's genre range,
     and the key in standard, Camelot and Open Key notation.
@@ -397,18 +453,37 @@ def audio_features(context: AssetExecutionContext, config: AudioFeaturesConfig, 
             else:
                 raw, computed = raw_feature_row(analyse(path, config.excerpt_s)), computed + 1
         except (OSError, AudioDecodeError, ValueError) as exc:
-            rejects.append(Reject(f"catalog/{audio_path}", None, "audio_path", audio_path,
-                                  f"audio features could not be computed: {exc}"))
+            rejects.append(
+                Reject(
+                    f"catalog/{audio_path}",
+                    None,
+                    "audio_path",
+                    audio_path,
+                    f"audio features could not be computed: {exc}",
+                )
+            )
             continue
-        rows.append({"track_id": track_id, "content_hash": digest, **raw,
-                     **dj_fields(raw["tempo_bpm"], raw["musical_key"], genre)})
+        rows.append(
+            {
+                "track_id": track_id,
+                "content_hash": digest,
+                **raw,
+                **dj_fields(raw["tempo_bpm"], raw["musical_key"], genre),
+            }
+        )
     frame = AUDIO_FEATURES.from_rows(rows)
     db.replace(AUDIO_FEATURES, frame)
     record_rejects(db, "catalog/audio_features", "", rejects, context.log.warning)
-    return MaterializeResult(metadata={
-        **table_metadata(frame.drop("content_hash", "provenance")), "computed": computed, "reused": reused,
-        "rejected": len(rejects), "provenance": provenance, "seconds": round(time.perf_counter() - started, 2),
-    })
+    return MaterializeResult(
+        metadata={
+            **table_metadata(frame.drop("content_hash", "provenance")),
+            "computed": computed,
+            "reused": reused,
+            "rejected": len(rejects),
+            "provenance": provenance,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
 
 
 # ---- golden recordings ------------------------------------------------------------------------------------
@@ -420,21 +495,37 @@ _RESOLUTION_DEPS = [catalog_tracks.key, SPOTIFY_RECORDINGS_KEY, MUSICBRAINZ_RECO
     name="golden_recordings",
     group_name="catalog",
     specs=[
-        AssetSpec(GOLDEN_RECORDINGS_KEY, deps=_RESOLUTION_DEPS, kinds={"sql"},
-                  description="One row per real recording across the file catalog, Spotify and MusicBrainz: "
-                  "ISRC, title, artist, album, duration, release date, ISWC, each with the source record "
-                  "(`source:source_id`) it was taken from. Table catalog.golden_recordings."),
-        AssetSpec(RECORDING_LINKS_KEY, deps=_RESOLUTION_DEPS, kinds={"sql"},
-                  description="One row per source record (file, spotify, musicbrainz): the golden recording it "
-                  "was resolved into and why (isrc, fuzzy with its score, or self). Table catalog.recording_links."),
-        AssetSpec(RESOLUTION_REVIEW_KEY, deps=_RESOLUTION_DEPS, kinds={"sql"},
-                  description="One row per pair of records that may be the same recording but were not merged "
-                  "(names match but durations or ISRCs differ, names only similar): for a person to decide. "
-                  "Table catalog.resolution_review."),
-        AssetSpec(RECORDING_DUPLICATES_KEY, deps=_RESOLUTION_DEPS, kinds={"sql"},
-                  description="One row per golden recording that one source lists more than once (e.g. the "
-                  "same ISRC on an album and a compilation): the duplicate report. Table "
-                  "catalog.recording_duplicates."),
+        AssetSpec(
+            GOLDEN_RECORDINGS_KEY,
+            deps=_RESOLUTION_DEPS,
+            kinds={"sql"},
+            description="One row per real recording across the file catalog, Spotify and MusicBrainz: "
+            "ISRC, title, artist, album, duration, release date, ISWC, each with the source record "
+            "(`source:source_id`) it was taken from. Table catalog.golden_recordings.",
+        ),
+        AssetSpec(
+            RECORDING_LINKS_KEY,
+            deps=_RESOLUTION_DEPS,
+            kinds={"sql"},
+            description="One row per source record (file, spotify, musicbrainz): the golden recording it "
+            "was resolved into and why (isrc, fuzzy with its score, or self). Table catalog.recording_links.",
+        ),
+        AssetSpec(
+            RESOLUTION_REVIEW_KEY,
+            deps=_RESOLUTION_DEPS,
+            kinds={"sql"},
+            description="One row per pair of records that may be the same recording but were not merged "
+            "(names match but durations or ISRCs differ, names only similar): for a person to decide. "
+            "Table catalog.resolution_review.",
+        ),
+        AssetSpec(
+            RECORDING_DUPLICATES_KEY,
+            deps=_RESOLUTION_DEPS,
+            kinds={"sql"},
+            description="One row per golden recording that one source lists more than once (e.g. the "
+            "same ISRC on an album and a compilation): the duplicate report. Table "
+            "catalog.recording_duplicates.",
+        ),
     ],
 )
 def golden_recordings(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
@@ -454,10 +545,15 @@ def golden_recordings(context: AssetExecutionContext, warehouse: WarehouseResour
     rules = {f"links_{r}": n for r, n in result.links.group_by("match_rule").len().sort("match_rule").iter_rows()}
     if result.review.height:
         context.log.info(f"{result.review.height} pairs of records wait for review in catalog.resolution_review")
-    yield MaterializeResult(asset_key=GOLDEN_RECORDINGS_KEY, metadata={
-        **table_metadata(result.golden), **by_source, "resolution_seconds": seconds,
-        "multi_source": result.golden.filter(pl.col("members") > 1).height,
-    })
+    yield MaterializeResult(
+        asset_key=GOLDEN_RECORDINGS_KEY,
+        metadata={
+            **table_metadata(result.golden),
+            **by_source,
+            "resolution_seconds": seconds,
+            "multi_source": result.golden.filter(pl.col("members") > 1).height,
+        },
+    )
     yield MaterializeResult(asset_key=RECORDING_LINKS_KEY, metadata={**table_metadata(result.links), **rules})
     yield MaterializeResult(asset_key=RESOLUTION_REVIEW_KEY, metadata=table_metadata(result.review))
     yield MaterializeResult(asset_key=RECORDING_DUPLICATES_KEY, metadata=table_metadata(result.duplicates))
@@ -472,8 +568,9 @@ def golden_recordings(context: AssetExecutionContext, warehouse: WarehouseResour
     group_name="catalog",
     kinds={"xml"},
 )
-def rekordbox_export(context: AssetExecutionContext, data_dir: DataDirResource,
-                     warehouse: WarehouseResource) -> MaterializeResult:
+def rekordbox_export(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One Rekordbox XML collection, `exports/rekordbox/backbeat.xml`: one TRACK per catalog track with audio and
     features (golden title, artist and album; DJ BPM; key), in the playlist "Backbeat catalog".
 
@@ -482,24 +579,40 @@ def rekordbox_export(context: AssetExecutionContext, data_dir: DataDirResource,
     (`assets.catalog.rekordbox`). An unreadable previous file stops the export rather than lose its cues.
     """
     db = warehouse.client()
-    frame = rekordbox_frame(db.read(TRACKS), db.read(ARTISTS), db.read(AUDIO_FEATURES), db.read(GOLDEN_RECORDINGS),
-                            db.read(RECORDING_LINKS), data_dir.inbox / "catalog")
+    frame = rekordbox_frame(
+        db.read(TRACKS),
+        db.read(ARTISTS),
+        db.read(AUDIO_FEATURES),
+        db.read(GOLDEN_RECORDINGS),
+        db.read(RECORDING_LINKS),
+        data_dir.inbox / "catalog",
+    )
     path = data_dir.exports.joinpath(*REKORDBOX_FILE)
     report = export_rekordbox_xml(frame, path, playlists={REKORDBOX_PLAYLIST: frame["track_id"].to_list()})
     if report.unparsed_keys:
         context.log.warning(f"keys not understood for tracks {report.unparsed_keys[:10]}")
-    return MaterializeResult(metadata={
-        **table_metadata(frame.drop("location")), "path": MetadataValue.path(str(path)),
-        "new_tracks": report.new_tracks, "kept_tracks": report.kept_tracks,
-        "removed_tracks": report.removed_tracks, "kept_cues": report.kept_cues, "bpm_changed": report.bpm_changed,
-    })
+    return MaterializeResult(
+        metadata={
+            **table_metadata(frame.drop("location")),
+            "path": MetadataValue.path(str(path)),
+            "new_tracks": report.new_tracks,
+            "kept_tracks": report.kept_tracks,
+            "removed_tracks": report.removed_tracks,
+            "kept_cues": report.kept_cues,
+            "bpm_changed": report.bpm_changed,
+        }
+    )
 
 
 @asset_check(asset=AssetKey(["catalog", "tracks"]), description="Track ids and ISRCs are unique.")
 def tracks_have_unique_ids_and_isrcs(warehouse: WarehouseResource) -> AssetCheckResult:
-    counts = warehouse.client().query(
-        "SELECT count(*) AS n, count(DISTINCT track_id) AS ids, count(DISTINCT isrc) AS isrcs FROM catalog.tracks"
-    ).row(0, named=True)
+    counts = (
+        warehouse.client()
+        .query(
+            "SELECT count(*) AS n, count(DISTINCT track_id) AS ids, count(DISTINCT isrc) AS isrcs FROM catalog.tracks"
+        )
+        .row(0, named=True)
+    )
     return AssetCheckResult(
         passed=counts["n"] == counts["ids"] == counts["isrcs"],
         metadata={"rows": counts["n"], "distinct_ids": counts["ids"], "distinct_isrcs": counts["isrcs"]},

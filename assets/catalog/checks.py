@@ -29,8 +29,11 @@ def _names(values: list[str]) -> str:
     return ", ".join(values[:_SAMPLE]) or "none"
 
 
-@asset_check(asset=ALBUM_QUEUE_KEY, description="Every queued album is queued, ingested or failed; failed ones "
-             "say why, ingested ones carry no reason, and attempts are never negative.")
+@asset_check(
+    asset=ALBUM_QUEUE_KEY,
+    description="Every queued album is queued, ingested or failed; failed ones "
+    "say why, ingested ones carry no reason, and attempts are never negative.",
+)
 def album_queue_statuses_are_valid(warehouse: WarehouseResource) -> AssetCheckResult:
     db = warehouse.client()
     db.ensure(ALBUM_QUEUE)
@@ -39,19 +42,28 @@ def album_queue_statuses_are_valid(warehouse: WarehouseResource) -> AssetCheckRe
         f"WHERE status NOT IN ({', '.join('?' * len(STATUSES))}) "
         "OR (status = 'failed' AND (reason IS NULL OR reason = '')) "
         "OR (status = 'ingested' AND reason IS NOT NULL) OR attempts IS NULL OR attempts < 0 ORDER BY album_id",
-        list(STATUSES), schema={"album_id": pl.Utf8, "status": pl.Utf8, "reason": pl.Utf8, "attempts": pl.Int64},
+        list(STATUSES),
+        schema={"album_id": pl.Utf8, "status": pl.Utf8, "reason": pl.Utf8, "attempts": pl.Int64},
     )
-    counts = db.query("SELECT status, count(*) AS n FROM catalog.album_queue GROUP BY status ORDER BY status",
-                      schema={"status": pl.Utf8, "n": pl.Int64})
+    counts = db.query(
+        "SELECT status, count(*) AS n FROM catalog.album_queue GROUP BY status ORDER BY status",
+        schema={"status": pl.Utf8, "n": pl.Int64},
+    )
     return AssetCheckResult(
         passed=bad.is_empty(),
-        metadata={"invalid_rows": bad.height, "invalid_albums": _names(bad["album_id"].to_list()),
-                  **{f"albums_{s}": n for s, n in counts.iter_rows()}},
+        metadata={
+            "invalid_rows": bad.height,
+            "invalid_albums": _names(bad["album_id"].to_list()),
+            **{f"albums_{s}": n for s, n in counts.iter_rows()},
+        },
     )
 
 
-@asset_check(asset=SPOTIFY_RECORDINGS_KEY, description="Every ingested album has all its tracks in "
-             "catalog.source_recordings (as many as the album's total_tracks).")
+@asset_check(
+    asset=SPOTIFY_RECORDINGS_KEY,
+    description="Every ingested album has all its tracks in "
+    "catalog.source_recordings (as many as the album's total_tracks).",
+)
 def ingested_albums_have_all_their_tracks(warehouse: WarehouseResource) -> AssetCheckResult:
     db = warehouse.client()
     db.ensure(ALBUM_QUEUE, SOURCE_ALBUMS, SOURCE_RECORDINGS)
@@ -69,8 +81,11 @@ def ingested_albums_have_all_their_tracks(warehouse: WarehouseResource) -> Asset
     )
 
 
-@asset_check(asset=RECORDING_LINKS_KEY, description="Every source record (file catalog, Spotify, MusicBrainz) is "
-             "linked to exactly one golden recording, and every link points at a golden recording that exists.")
+@asset_check(
+    asset=RECORDING_LINKS_KEY,
+    description="Every source record (file catalog, Spotify, MusicBrainz) is "
+    "linked to exactly one golden recording, and every link points at a golden recording that exists.",
+)
 def source_recordings_link_to_one_golden_recording(warehouse: WarehouseResource) -> AssetCheckResult:
     db = warehouse.client()
     db.ensure(TRACKS, SOURCE_RECORDINGS, RECORDING_LINKS, GOLDEN_RECORDINGS)
@@ -81,17 +96,24 @@ def source_recordings_link_to_one_golden_recording(warehouse: WarehouseResource)
     )
     links = db.read(RECORDING_LINKS).select("source", "source_id", "golden_id")
     golden = db.read(GOLDEN_RECORDINGS).select("golden_id")
-    per_record = records.join(links, on=["source", "source_id"], how="left").group_by("source", "source_id").agg(
-        pl.col("golden_id").drop_nulls().n_unique().alias("goldens"))
+    per_record = (
+        records.join(links, on=["source", "source_id"], how="left")
+        .group_by("source", "source_id")
+        .agg(pl.col("golden_id").drop_nulls().n_unique().alias("goldens"))
+    )
     unlinked = per_record.filter(pl.col("goldens") != 1)
     dangling = links.join(golden, on="golden_id", how="anti")
     orphan_links = links.join(records, on=["source", "source_id"], how="anti")
     keys = [f"{s}:{i}" for s, i in unlinked.sort("source", "source_id").select("source", "source_id").iter_rows()]
     return AssetCheckResult(
         passed=unlinked.is_empty() and dangling.is_empty() and orphan_links.is_empty(),
-        metadata={"source_records": records.height, "not_linked_once": unlinked.height,
-                  "records_not_linked_once": _names(keys), "links_to_missing_golden": dangling.height,
-                  "links_without_record": orphan_links.height},
+        metadata={
+            "source_records": records.height,
+            "not_linked_once": unlinked.height,
+            "records_not_linked_once": _names(keys),
+            "links_to_missing_golden": dangling.height,
+            "links_without_record": orphan_links.height,
+        },
     )
 
 
@@ -101,21 +123,28 @@ def golden_isrcs_are_unique(warehouse: WarehouseResource) -> AssetCheckResult:
     db.ensure(GOLDEN_RECORDINGS)
     repeated = db.query(
         "SELECT isrc, count(*) AS n FROM catalog.golden_recordings WHERE isrc IS NOT NULL GROUP BY isrc "
-        "HAVING count(*) > 1 ORDER BY isrc", schema={"isrc": pl.Utf8, "n": pl.Int64})
+        "HAVING count(*) > 1 ORDER BY isrc",
+        schema={"isrc": pl.Utf8, "n": pl.Int64},
+    )
     return AssetCheckResult(
         passed=repeated.is_empty(),
         metadata={"repeated_isrcs": repeated.height, "isrcs": _names(repeated["isrc"].to_list())},
     )
 
 
-@asset_check(asset=AUDIO_FEATURES_KEY, description="Every catalog track with audio has audio features (a warning: "
-             "a track whose audio cannot be read is in quarantine instead).")
+@asset_check(
+    asset=AUDIO_FEATURES_KEY,
+    description="Every catalog track with audio has audio features (a warning: "
+    "a track whose audio cannot be read is in quarantine instead).",
+)
 def audio_features_cover_catalog_audio(warehouse: WarehouseResource) -> AssetCheckResult:
     db = warehouse.client()
     db.ensure(TRACKS, AUDIO_FEATURES)
     missing = db.query(
         "SELECT t.track_id FROM catalog.tracks t LEFT JOIN catalog.audio_features a ON a.track_id = t.track_id "
-        "WHERE t.audio_path IS NOT NULL AND a.track_id IS NULL ORDER BY t.track_id", schema={"track_id": pl.Utf8})
+        "WHERE t.audio_path IS NOT NULL AND a.track_id IS NULL ORDER BY t.track_id",
+        schema={"track_id": pl.Utf8},
+    )
     return AssetCheckResult(
         passed=missing.is_empty(),
         severity=AssetCheckSeverity.WARN,
@@ -123,6 +152,10 @@ def audio_features_cover_catalog_audio(warehouse: WarehouseResource) -> AssetChe
     )
 
 
-CATALOG_CHECKS = [album_queue_statuses_are_valid, ingested_albums_have_all_their_tracks,
-                  source_recordings_link_to_one_golden_recording, golden_isrcs_are_unique,
-                  audio_features_cover_catalog_audio]
+CATALOG_CHECKS = [
+    album_queue_statuses_are_valid,
+    ingested_albums_have_all_their_tracks,
+    source_recordings_link_to_one_golden_recording,
+    golden_isrcs_are_unique,
+    audio_features_cover_catalog_audio,
+]

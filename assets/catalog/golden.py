@@ -19,11 +19,18 @@ from assets.catalog.resolution import (
 from assets.catalog.tables import GOLDEN_RECORDINGS, RECORDING_DUPLICATES, RECORDING_LINKS, RESOLUTION_REVIEW
 
 FILE_SOURCE = "file"
-RESOLUTION_COLUMNS = ("source", "source_id", "isrc", "title", "artist", "album", "duration_ms", "release_date",
-                      "iswc")
-_INPUT_SCHEMA = {"source": pl.String, "source_id": pl.String, "isrc": pl.String, "title": pl.String,
-                 "artist": pl.String, "album": pl.String, "duration_ms": pl.Int64, "release_date": pl.Date,
-                 "iswc": pl.String}
+RESOLUTION_COLUMNS = ("source", "source_id", "isrc", "title", "artist", "album", "duration_ms", "release_date", "iswc")
+_INPUT_SCHEMA = {
+    "source": pl.String,
+    "source_id": pl.String,
+    "isrc": pl.String,
+    "title": pl.String,
+    "artist": pl.String,
+    "album": pl.String,
+    "duration_ms": pl.Int64,
+    "release_date": pl.Date,
+    "iswc": pl.String,
+}
 MATCH_RULES = {"single": "self", "isrc": "isrc", "fuzzy": "fuzzy"}
 
 
@@ -60,20 +67,25 @@ class CatalogResolution:
     stats: dict[str, int]
 
 
-def _link_scores(records: pl.DataFrame, clusters: pl.DataFrame, golden: pl.DataFrame,
-                 config: ResolutionConfig) -> pl.DataFrame:
+def _link_scores(
+    records: pl.DataFrame, clusters: pl.DataFrame, golden: pl.DataFrame, config: ResolutionConfig
+) -> pl.DataFrame:
     """record_key → score 0-100: 100 for ISRC and single-record links; for a fuzzy link, the resolution's own
     score (weighted title and artist similarity) of the record against the golden title and artist."""
     keyed = records.with_columns(record_key=pl.concat_str("source", pl.lit(":"), "source_id"))
     rows = (
         clusters.select("record_key", "golden_id", "matched_by")
         .join(keyed.select("record_key", "title", "artist"), on="record_key", how="left")
-        .join(golden.select("golden_id", pl.col("title").alias("g_title"), pl.col("artist").alias("g_artist")),
-              on="golden_id", how="left")
+        .join(
+            golden.select("golden_id", pl.col("title").alias("g_title"), pl.col("artist").alias("g_artist")),
+            on="golden_id",
+            how="left",
+        )
     )
     scores: list[float] = []
     for matched_by, title, artist, g_title, g_artist in rows.select(
-            "matched_by", "title", "artist", "g_title", "g_artist").iter_rows():
+        "matched_by", "title", "artist", "g_title", "g_artist"
+    ).iter_rows():
         if matched_by != "fuzzy":
             scores.append(100.0)
             continue
@@ -88,9 +100,13 @@ def resolve_catalog(records: pl.DataFrame, config: ResolutionConfig | None = Non
     """Resolve source records into golden recordings, links, the review queue and the duplicate report."""
     config = config or resolution_config()
     if records.is_empty():
-        return CatalogResolution(GOLDEN_RECORDINGS.empty_frame(), RECORDING_LINKS.empty_frame(),
-                                 RESOLUTION_REVIEW.empty_frame(), RECORDING_DUPLICATES.empty_frame(),
-                                 {"records": 0, "golden_records": 0, "review_pairs": 0, "duplicate_groups": 0})
+        return CatalogResolution(
+            GOLDEN_RECORDINGS.empty_frame(),
+            RECORDING_LINKS.empty_frame(),
+            RESOLUTION_REVIEW.empty_frame(),
+            RECORDING_DUPLICATES.empty_frame(),
+            {"records": 0, "golden_records": 0, "review_pairs": 0, "duplicate_groups": 0},
+        )
     result = resolve(records.select(list(RESOLUTION_COLUMNS)), config)
     golden = GOLDEN_RECORDINGS.conform(result.golden.rename({"member_count": "members"}))
     scores = _link_scores(records, result.clusters, result.golden, config)
@@ -100,6 +116,7 @@ def resolve_catalog(records: pl.DataFrame, config: ResolutionConfig | None = Non
         .sort("source", "source_id")
     )
     review = RESOLUTION_REVIEW.conform(result.review.rename({"record_key_a": "left_key", "record_key_b": "right_key"}))
-    duplicates = RECORDING_DUPLICATES.conform(result.duplicates.with_columns(
-        source_ids=pl.col("source_ids").list.join(", ")))
+    duplicates = RECORDING_DUPLICATES.conform(
+        result.duplicates.with_columns(source_ids=pl.col("source_ids").list.join(", "))
+    )
     return CatalogResolution(golden, links, review, duplicates, dict(result.stats))

@@ -100,31 +100,56 @@ def _credit(names: Iterable[str]) -> str:
 
 
 def _album_row(album: Album, now: datetime) -> dict:
-    return {"source": "spotify", "album_id": album.id, "name": album.name, "album_type": album.album_type,
-            "artist": _credit(a.name for a in album.artists),
-            "release_date": release_date(album.release_date, album.release_date_precision),
-            "release_date_precision": album.release_date_precision, "label": album.label, "upc": album.upc,
-            "total_tracks": album.total_tracks, "withheld": withheld_note(album.withheld), "ingested_at": now}
+    return {
+        "source": "spotify",
+        "album_id": album.id,
+        "name": album.name,
+        "album_type": album.album_type,
+        "artist": _credit(a.name for a in album.artists),
+        "release_date": release_date(album.release_date, album.release_date_precision),
+        "release_date_precision": album.release_date_precision,
+        "label": album.label,
+        "upc": album.upc,
+        "total_tracks": album.total_tracks,
+        "withheld": withheld_note(album.withheld),
+        "ingested_at": now,
+    }
 
 
 def _artist_row(artist: Artist, now: datetime) -> dict:
-    return {"source": "spotify", "artist_id": artist.id, "name": artist.name,
-            "genres": None if artist.genres is None else "; ".join(artist.genres), "popularity": artist.popularity,
-            "withheld": withheld_note(artist.withheld), "ingested_at": now}
+    return {
+        "source": "spotify",
+        "artist_id": artist.id,
+        "name": artist.name,
+        "genres": None if artist.genres is None else "; ".join(artist.genres),
+        "popularity": artist.popularity,
+        "withheld": withheld_note(artist.withheld),
+        "ingested_at": now,
+    }
 
 
-def _recording_row(track: Track, album: Album, genres: Mapping[str, tuple[str, ...] | None],
-                   now: datetime) -> dict:
+def _recording_row(track: Track, album: Album, genres: Mapping[str, tuple[str, ...] | None], now: datetime) -> dict:
     first_genres = next((g for a in track.artists if (g := genres.get(a.id))), ())
     withheld = track.withheld
     if not first_genres and any(a.id in genres and genres[a.id] is None for a in track.artists):
         withheld = (*withheld, "genre")  # the artists' genres were left out, not empty
-    return {"source": "spotify", "source_id": track.id, "isrc": track.isrc, "title": track.name,
-            "artist": _credit(a.name for a in track.artists), "album": album.name, "album_id": album.id,
-            "release_date": release_date(album.release_date, album.release_date_precision),
-            "duration_ms": track.duration_ms, "explicit": track.explicit, "popularity": track.popularity,
-            "genre": first_genres[0] if first_genres else None, "iswc": None, "withheld": withheld_note(withheld),
-            "ingested_at": now}
+    return {
+        "source": "spotify",
+        "source_id": track.id,
+        "isrc": track.isrc,
+        "title": track.name,
+        "artist": _credit(a.name for a in track.artists),
+        "album": album.name,
+        "album_id": album.id,
+        "release_date": release_date(album.release_date, album.release_date_precision),
+        "duration_ms": track.duration_ms,
+        "explicit": track.explicit,
+        "popularity": track.popularity,
+        "genre": first_genres[0] if first_genres else None,
+        "iswc": None,
+        "withheld": withheld_note(withheld),
+        "ingested_at": now,
+    }
 
 
 class _ArtistCache:
@@ -156,8 +181,9 @@ def _unit(client: SpotifyCatalogClient, album_ids: list[str], artists: _ArtistCa
         found = {a.id: a for a in fetched.found}
         album_of_track = {t: a.id for a in fetched.found for t in a.track_ids}
         tracks = client.tracks(list(album_of_track))
-        missing = artists.missing({ref.id for t in tracks.found for ref in t.artists}
-                                  | {ref.id for a in fetched.found for ref in a.artists})
+        missing = artists.missing(
+            {ref.id for t in tracks.found for ref in t.artists} | {ref.id for a in fetched.found for ref in a.artists}
+        )
         new_artists = client.artists(missing) if missing else None
     except MalformedPayload as exc:  # the clients catch these per entity; one escaping spoils the whole unit
         batch.malformed.append(exc)
@@ -196,8 +222,10 @@ def _unit(client: SpotifyCatalogClient, album_ids: list[str], artists: _ArtistCa
         batch.albums.append(_album_row(album, now))
         issues = problems.get(album.id)
         if issues:
-            reason = (f"malformed payload: {len(issues)} of {album.total_tracks} tracks quarantined, the others "
-                      f"ingested; first: {issues[0]}")
+            reason = (
+                f"malformed payload: {len(issues)} of {album.total_tracks} tracks quarantined, the others "
+                f"ingested; first: {issues[0]}"
+            )
             batch.outcomes[album.id] = AlbumOutcome(album.id, "failed", reason)
         else:
             batch.outcomes[album.id] = AlbumOutcome(album.id, "ingested")
@@ -206,10 +234,15 @@ def _unit(client: SpotifyCatalogClient, album_ids: list[str], artists: _ArtistCa
     return batch
 
 
-def fetch_albums(client: SpotifyCatalogClient, album_ids: list[str],
-                 known_artists: Mapping[str, tuple[str, ...] | None],
-                 *, now: datetime, workers: int = 4,
-                 progress: Callable[[int, int], object] | None = None) -> SpotifyBatch:
+def fetch_albums(
+    client: SpotifyCatalogClient,
+    album_ids: list[str],
+    known_artists: Mapping[str, tuple[str, ...] | None],
+    *,
+    now: datetime,
+    workers: int = 4,
+    progress: Callable[[int, int], object] | None = None,
+) -> SpotifyBatch:
     """Albums, tracks and new artists for `album_ids`, in units of 20 run by a small thread pool.
 
     `known_artists` (artist id → genres) are not fetched again. Every request of every worker takes a token
@@ -222,7 +255,7 @@ def fetch_albums(client: SpotifyCatalogClient, album_ids: list[str],
             valid.append(album_id)
         else:  # the queue asset only queues valid ids; a row written by hand must not stop the batch
             result.outcomes[album_id] = AlbumOutcome(album_id, "failed", f"{album_id!r} is not a Spotify album id")
-    units = [valid[i:i + ALBUMS_PER_UNIT] for i in range(0, len(valid), ALBUMS_PER_UNIT)]
+    units = [valid[i : i + ALBUMS_PER_UNIT] for i in range(0, len(valid), ALBUMS_PER_UNIT)]
     cache = _ArtistCache(known_artists)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="spotify-unit") as pool:
         for done, batch in enumerate(pool.map(lambda ids: _unit(client, ids, cache, now), units), start=1):
@@ -232,8 +265,9 @@ def fetch_albums(client: SpotifyCatalogClient, album_ids: list[str],
     return result
 
 
-def queue_updates(rows: Iterable[Mapping], outcomes: Mapping[str, AlbumOutcome], *, max_attempts: int,
-                  now: datetime) -> list[dict]:
+def queue_updates(
+    rows: Iterable[Mapping], outcomes: Mapping[str, AlbumOutcome], *, max_attempts: int, now: datetime
+) -> list[dict]:
     """The queue rows of the albums this run tried, with their new status, reason and attempt count.
 
     A `retry` stays `queued` (its reason says what went wrong) until the album has had `max_attempts`.
@@ -269,10 +303,23 @@ class MusicBrainzBatch:
 
 def _musicbrainz_row(recording: Recording, isrc: str, now: datetime) -> dict:
     iswc = next((code for work in recording.works for code in work.iswcs), None)
-    return {"source": "musicbrainz", "source_id": recording.id, "isrc": isrc, "title": recording.title,
-            "artist": recording.artist_credit, "album": None, "album_id": None, "release_date": None,
-            "duration_ms": recording.length_ms, "explicit": None, "popularity": None, "genre": None, "iswc": iswc,
-            "withheld": None, "ingested_at": now}
+    return {
+        "source": "musicbrainz",
+        "source_id": recording.id,
+        "isrc": isrc,
+        "title": recording.title,
+        "artist": recording.artist_credit,
+        "album": None,
+        "album_id": None,
+        "release_date": None,
+        "duration_ms": recording.length_ms,
+        "explicit": None,
+        "popularity": None,
+        "genre": None,
+        "iswc": iswc,
+        "withheld": None,
+        "ingested_at": now,
+    }
 
 
 def valid_isrcs(values: Iterable[str | None]) -> list[str]:
@@ -301,13 +348,21 @@ def lookup_isrcs(client: MusicBrainzClient, isrcs: Iterable[str], *, now: dateti
             recordings = client.recordings_by_isrc(isrc)
         except MalformedPayload as exc:
             batch.malformed.append(exc)
-            batch.lookups.append({"isrc": isrc, "status": "malformed", "recordings": 0, "reason": exc.reason,
-                                  "looked_up_at": now})
+            batch.lookups.append(
+                {"isrc": isrc, "status": "malformed", "recordings": 0, "reason": exc.reason, "looked_up_at": now}
+            )
             continue
         except IntegrationError as exc:
             batch.interrupted = f"{type(exc).__name__} at ISRC {isrc}: {exc}"
             break
-        batch.lookups.append({"isrc": isrc, "status": "found" if recordings else "not_found",
-                              "recordings": len(recordings), "reason": None, "looked_up_at": now})
+        batch.lookups.append(
+            {
+                "isrc": isrc,
+                "status": "found" if recordings else "not_found",
+                "recordings": len(recordings),
+                "reason": None,
+                "looked_up_at": now,
+            }
+        )
         batch.recordings.extend(_musicbrainz_row(r, isrc, now) for r in recordings)
     return batch

@@ -43,7 +43,7 @@ def middle_excerpt(samples: np.ndarray, sample_rate: int, excerpt_s: float) -> n
     if excerpt_s <= 0 or samples.size <= length:
         return samples
     start = (samples.size - length) // 2
-    return samples[start:start + length]
+    return samples[start : start + length]
 
 
 def analyse(path: Path, excerpt_s: float) -> AudioFeatures:
@@ -63,8 +63,14 @@ def raw_feature_row(features: AudioFeatures) -> dict:
             key = Key.parse(features.key).standard
         except KeyParseError:
             key = None
-    return {"tempo_bpm": features.tempo_bpm, "musical_key": key, "key_confidence": features.key_confidence,
-            "energy": features.energy, "loudness_db": features.loudness_db, "provenance": features.provenance}
+    return {
+        "tempo_bpm": features.tempo_bpm,
+        "musical_key": key,
+        "key_confidence": features.key_confidence,
+        "energy": features.energy,
+        "loudness_db": features.loudness_db,
+        "provenance": features.provenance,
+    }
 
 
 def dj_fields(tempo_bpm: float | None, musical_key: str | None, genre: str | None) -> dict:
@@ -96,13 +102,22 @@ class PreviousFeatures:
 
 def previous_features(stored: pl.DataFrame) -> dict[str, PreviousFeatures]:
     """Stored feature rows by track id."""
-    return {row["track_id"]: PreviousFeatures(row["content_hash"], row["provenance"] or "",
-                                              {k: row[k] for k in (*RAW_FEATURES, "provenance")})
-            for row in stored.iter_rows(named=True)}
+    return {
+        row["track_id"]: PreviousFeatures(
+            row["content_hash"], row["provenance"] or "", {k: row[k] for k in (*RAW_FEATURES, "provenance")}
+        )
+        for row in stored.iter_rows(named=True)
+    }
 
 
-def rekordbox_frame(tracks: pl.DataFrame, artists: pl.DataFrame, features: pl.DataFrame, golden: pl.DataFrame,
-                    links: pl.DataFrame, audio_root: Path) -> pl.DataFrame:
+def rekordbox_frame(
+    tracks: pl.DataFrame,
+    artists: pl.DataFrame,
+    features: pl.DataFrame,
+    golden: pl.DataFrame,
+    links: pl.DataFrame,
+    audio_root: Path,
+) -> pl.DataFrame:
     """One row per catalog track with audio and features, as `assets.catalog.rekordbox` wants it.
 
     Title, artist and album come from the track's golden recording (the best value across sources), falling
@@ -112,8 +127,16 @@ def rekordbox_frame(tracks: pl.DataFrame, artists: pl.DataFrame, features: pl.Da
     best = (
         links.filter(pl.col("source") == "file")
         .select(pl.col("source_id").alias("track_id"), "golden_id")
-        .join(golden.select("golden_id", pl.col("title").alias("g_title"), pl.col("artist").alias("g_artist"),
-                            pl.col("album").alias("g_album")), on="golden_id", how="left")
+        .join(
+            golden.select(
+                "golden_id",
+                pl.col("title").alias("g_title"),
+                pl.col("artist").alias("g_artist"),
+                pl.col("album").alias("g_album"),
+            ),
+            on="golden_id",
+            how="left",
+        )
     )
     frame = (
         tracks.filter(pl.col("audio_path").is_not_null())

@@ -122,13 +122,15 @@ def _csv_refs(text: str, name: str) -> Iterable[tuple[int, str, str]]:
         try:
             parse_album_ref(first)
         except AlbumRefError:
-            raise AlbumRefError(f"{name} has no album column: name one of {', '.join(CSV_COLUMNS)} in the "
-                                "header, or list one reference per line without a header") from None
+            raise AlbumRefError(
+                f"{name} has no album column: name one of {', '.join(CSV_COLUMNS)} in the "
+                "header, or list one reference per line without a header"
+            ) from None
         column, start = 0, 1
         if len(rows[0]) > 1:
             raise AlbumRefError(f"{name} has several columns but no header naming the album column")
     field_name = header[column] if start == 2 else "album"
-    for number, row in enumerate(rows[start - 1:], start=start):
+    for number, row in enumerate(rows[start - 1 :], start=start):
         value = row[column].strip() if column < len(row) else ""
         if not any(cell.strip() for cell in row) or value.startswith("#"):
             continue
@@ -158,8 +160,13 @@ def request_files(folder: Path) -> list[Path]:
     """Request files under `folder` (recursively), sorted by path; dotfiles and other suffixes are skipped."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in REQUEST_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in REQUEST_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def read_requests(folder: Path, relative_to: Path | None = None) -> ParsedRequests:
@@ -196,8 +203,18 @@ def new_queue_rows(existing_ids: Iterable[str], requests: Iterable[AlbumRequest]
         if request.album_id in known:
             continue
         known.add(request.album_id)
-        rows.append({"album_id": request.album_id, "source": SOURCE, "status": "queued", "reason": None,
-                     "attempts": 0, "requested_in": request.requested_in, "requested_at": now, "updated_at": now})
+        rows.append(
+            {
+                "album_id": request.album_id,
+                "source": SOURCE,
+                "status": "queued",
+                "reason": None,
+                "attempts": 0,
+                "requested_in": request.requested_in,
+                "requested_at": now,
+                "updated_at": now,
+            }
+        )
     return rows
 
 

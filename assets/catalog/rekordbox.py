@@ -48,8 +48,15 @@ OWNED_ATTRIBUTES = frozenset(
     {"TrackID", "Name", "Artist", "Album", "Genre", "Kind", "TotalTime", "AverageBpm", "Tonality", "Location"}
 )
 _KIND_BY_SUFFIX = {
-    ".mp3": "MP3 File", ".wav": "WAV File", ".aif": "AIFF File", ".aiff": "AIFF File", ".flac": "FLAC File",
-    ".m4a": "M4A File", ".mp4": "M4A File", ".aac": "AAC File", ".ogg": "OGG File",
+    ".mp3": "MP3 File",
+    ".wav": "WAV File",
+    ".aif": "AIFF File",
+    ".aiff": "AIFF File",
+    ".flac": "FLAC File",
+    ".m4a": "M4A File",
+    ".mp4": "M4A File",
+    ".aac": "AAC File",
+    ".ogg": "OGG File",
 }
 _BPM_TOLERANCE = 0.005
 

@@ -80,18 +80,35 @@ SOURCE_PRIORITY: tuple[str, ...] = ("catalog", "musicbrainz", "discogs", "spotif
 FIELD_SOURCE_PRIORITY: dict[str, tuple[str, ...]] = {"popularity": ("spotify",)}
 
 CLUSTER_SCHEMA = {
-    "source": pl.String, "source_id": pl.String, "record_key": pl.String, "golden_id": pl.String,
-    "cluster_size": pl.UInt32, "matched_by": pl.String,
+    "source": pl.String,
+    "source_id": pl.String,
+    "record_key": pl.String,
+    "golden_id": pl.String,
+    "cluster_size": pl.UInt32,
+    "matched_by": pl.String,
 }
 REVIEW_SCHEMA = {
-    "record_key_a": pl.String, "record_key_b": pl.String, "golden_id_a": pl.String, "golden_id_b": pl.String,
-    "title_a": pl.String, "title_b": pl.String, "artist_a": pl.String, "artist_b": pl.String,
-    "title_score": pl.Float64, "artist_score": pl.Float64, "score": pl.Float64, "duration_diff_s": pl.Float64,
+    "record_key_a": pl.String,
+    "record_key_b": pl.String,
+    "golden_id_a": pl.String,
+    "golden_id_b": pl.String,
+    "title_a": pl.String,
+    "title_b": pl.String,
+    "artist_a": pl.String,
+    "artist_b": pl.String,
+    "title_score": pl.Float64,
+    "artist_score": pl.Float64,
+    "score": pl.Float64,
+    "duration_diff_s": pl.Float64,
     "reason": pl.String,
 }
 DUPLICATE_SCHEMA = {
-    "golden_id": pl.String, "source": pl.String, "records": pl.UInt32, "source_ids": pl.List(pl.String),
-    "title": pl.String, "artist": pl.String,
+    "golden_id": pl.String,
+    "source": pl.String,
+    "records": pl.UInt32,
+    "source_ids": pl.List(pl.String),
+    "title": pl.String,
+    "artist": pl.String,
 }
 
 
@@ -342,9 +359,7 @@ def _codes(series: pl.Series) -> np.ndarray:
 
 def _candidates(df: pl.DataFrame, config: ResolutionConfig) -> pl.DataFrame:
     """Candidate pairs (a < b, record indices) from the blocking passes, minus pairs that need no scoring."""
-    pairs = pl.concat(
-        [_window_pairs(df, block, config.window, config.review_duration_ms) for block in BLOCKING_PASSES]
-    )
+    pairs = pl.concat([_window_pairs(df, block, config.window, config.review_duration_ms) for block in BLOCKING_PASSES])
     # One int64 key per unordered pair: np.unique dedupes and sorts in a fraction of a polars multi-column unique's
     # memory.
     lo = np.minimum(pairs["a"].to_numpy(), pairs["b"].to_numpy())
@@ -476,9 +491,7 @@ def _golden_records(df: pl.DataFrame, fields: Sequence[str], config: ResolutionC
     for name in fields:
         order = [f"_rank_{name}", "record_key"]
         aggs.append(pl.col(name).sort_by(order, nulls_last=True).first().alias(name))
-        aggs.append(
-            pl.col("record_key").sort_by(order, nulls_last=True).first().alias(f"{name}_source")
-        )
+        aggs.append(pl.col("record_key").sort_by(order, nulls_last=True).first().alias(f"{name}_source"))
     golden = ranked.group_by("golden_id").agg(aggs)
     golden = golden.with_columns(
         [pl.when(pl.col(name).is_not_null()).then(pl.col(f"{name}_source")).alias(f"{name}_source") for name in fields]
@@ -521,20 +534,23 @@ def resolve(frame: pl.DataFrame, config: ResolutionConfig | None = None) -> Reso
     df = df.with_columns(cluster_size=pl.len().over("golden_id").cast(pl.UInt32))
     linked_by_isrc = pl.Series([i in isrc_linked for i in range(n)], dtype=pl.Boolean)
     df = df.with_columns(
-        matched_by=pl.when(pl.col("cluster_size") == 1).then(pl.lit("single"))
-        .when(linked_by_isrc).then(pl.lit("isrc"))
+        matched_by=pl.when(pl.col("cluster_size") == 1)
+        .then(pl.lit("single"))
+        .when(linked_by_isrc)
+        .then(pl.lit("isrc"))
         .otherwise(pl.lit("fuzzy"))
     )
     clusters = df.select(list(CLUSTER_SCHEMA)).cast(CLUSTER_SCHEMA)  # type: ignore[arg-type]
 
     fields = [c for c in frame.columns if c not in ("source", "source_id")]
-    fields = [*[c for c in ("title", "artist", "album", "isrc", "duration_ms") if c in fields],
-              *[c for c in fields if c not in ("title", "artist", "album", "isrc", "duration_ms")]]
+    fields = [
+        *[c for c in ("title", "artist", "album", "isrc", "duration_ms") if c in fields],
+        *[c for c in fields if c not in ("title", "artist", "album", "isrc", "duration_ms")],
+    ]
     # The golden ISRC is the normalised one (the cluster holds at most one).
     golden_input = df.with_columns(isrc=pl.col("_isrc"))
     golden = _golden_records(golden_input, fields, config)
-    golden = golden.select("golden_id", "member_count", "sources",
-                           *[c for f in fields for c in (f, f"{f}_source")])
+    golden = golden.select("golden_id", "member_count", "sources", *[c for f in fields for c in (f, f"{f}_source")])
 
     review = _review_queue(df, scored, refused, roots)
     duplicates = (
@@ -582,7 +598,8 @@ def _review_queue(
         .sort("score", "a", "b", descending=[True, False, False])
         .unique(
             [pl.min_horizontal("golden_id_a", "golden_id_b"), pl.max_horizontal("golden_id_a", "golden_id_b")],
-            keep="first", maintain_order=True,
+            keep="first",
+            maintain_order=True,
         )
         .select(list(REVIEW_SCHEMA))
         .cast(REVIEW_SCHEMA)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ _KEYS_PER_DELETE = 1000
 
 def _chunks(values: Sequence, size: int) -> Iterator[Sequence]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def upsert(conn: WarehouseConnection, table: Table, frame: pl.DataFrame) -> int:
@@ -37,13 +37,13 @@ def upsert(conn: WarehouseConnection, table: Table, frame: pl.DataFrame) -> int:
         values = group[last].unique(maintain_order=True).to_list()
         for chunk in _chunks(values, _KEYS_PER_DELETE):
             where = [f"{c} = ?" for c in prefix] + [f"{last} IN ({', '.join('?' * len(chunk))})"]
-            conn.execute(f"DELETE FROM {table.qualified_name} WHERE {' AND '.join(where)}",
-                         [*group_key, *chunk])
+            conn.execute(f"DELETE FROM {table.qualified_name} WHERE {' AND '.join(where)}", [*group_key, *chunk])
     return conn.insert(table, frame)
 
 
-def append_rejects(db: Warehouse, asset: str, rejects: Sequence[Reject],
-                   log: Callable[[str], object] | None = None) -> int:
+def append_rejects(
+    db: Warehouse, asset: str, rejects: Sequence[Reject], log: Callable[[str], object] | None = None
+) -> int:
     """Add the rejects the asset has not recorded before (unpartitioned), leaving its earlier ones; returns how
     many were new. Used by assets that see different input each run, where `record_rejects` would forget."""
     if not rejects:
@@ -52,12 +52,16 @@ def append_rejects(db: Warehouse, asset: str, rejects: Sequence[Reject],
         conn.ensure(QUARANTINE)
         seen = conn.query(
             "SELECT source_file, row_number, field, value, reason FROM quarantine.rejected_rows "
-            "WHERE asset = ? AND partition_key = ?", [asset, ""])
+            "WHERE asset = ? AND partition_key = ?",
+            [asset, ""],
+        )
         known = {Reject(*row) for row in seen.iter_rows()}
         new = list(dict.fromkeys(r for r in rejects if r not in known))
         now = datetime.now(UTC).replace(tzinfo=None)
-        conn.insert(QUARANTINE, QUARANTINE.from_rows(
-            [{**asdict(r), "asset": asset, "partition_key": "", "recorded_at": now} for r in new]))
+        conn.insert(
+            QUARANTINE,
+            QUARANTINE.from_rows([{**asdict(r), "asset": asset, "partition_key": "", "recorded_at": now} for r in new]),
+        )
     if log:
         log_reject_summary(asset, new, log)
     return len(new)

@@ -52,8 +52,9 @@ SOURCE_RECORDINGS = table(
     "catalog",
     "source_recordings",
     Column("source", "text", "Where the record comes from: file, spotify or musicbrainz.", nullable=False),
-    Column("source_id", "text", "The record's id at its source (track id, Spotify id, MusicBrainz id).",
-           nullable=False),
+    Column(
+        "source_id", "text", "The record's id at its source (track id, Spotify id, MusicBrainz id).", nullable=False
+    ),
     Column("isrc", "text", "ISRC as the source gives it; null when it gives none."),
     Column("title", "text", "Title as the source gives it."),
     Column("artist", "text", "Credited artist(s) as the source gives them."),
@@ -65,8 +66,12 @@ SOURCE_RECORDINGS = table(
     Column("popularity", "bigint", "Popularity 0-100 (Spotify)."),
     Column("genre", "text", "Genre (the artist's first genre at Spotify)."),
     Column("iswc", "text", "ISWC of the work the recording embodies (MusicBrainz work relation)."),
-    Column("withheld", "text", "Provenance of nulls: the fields the source did not provide and why, e.g. "
-                               "'popularity: not provided by Spotify (extended access required)'; null when complete."),
+    Column(
+        "withheld",
+        "text",
+        "Provenance of nulls: the fields the source did not provide and why, e.g. "
+        "'popularity: not provided by Spotify (extended access required)'; null when complete.",
+    ),
     Column("ingested_at", "timestamp", "When the record was fetched (UTC)."),
     primary_key=("source", "source_id"),
     description="One row per recording as one source describes it, before entity resolution.",
@@ -149,8 +154,12 @@ SOURCE_ALBUMS = table(
     Column("label", "text", "Record label."),
     Column("upc", "text", "Universal Product Code of the release."),
     Column("total_tracks", "bigint", "Tracks on the album, as the source counts them."),
-    Column("withheld", "text", "Provenance of nulls: the fields the source did not provide and why, e.g. "
-                               "'popularity: not provided by Spotify (extended access required)'; null when complete."),
+    Column(
+        "withheld",
+        "text",
+        "Provenance of nulls: the fields the source did not provide and why, e.g. "
+        "'popularity: not provided by Spotify (extended access required)'; null when complete.",
+    ),
     Column("ingested_at", "timestamp", "When the album was fetched (UTC)."),
     primary_key=("source", "album_id"),
     description="One row per album fetched from a streaming service (the album queue's ingested albums).",
@@ -164,8 +173,12 @@ SOURCE_ARTISTS = table(
     Column("name", "text", "Artist name."),
     Column("genres", "text", "The artist's genres at the source, '; '-separated, most specific first as given."),
     Column("popularity", "bigint", "Popularity 0-100 (Spotify)."),
-    Column("withheld", "text", "Provenance of nulls: the fields the source did not provide and why, e.g. "
-                               "'popularity: not provided by Spotify (extended access required)'; null when complete."),
+    Column(
+        "withheld",
+        "text",
+        "Provenance of nulls: the fields the source did not provide and why, e.g. "
+        "'popularity: not provided by Spotify (extended access required)'; null when complete.",
+    ),
     Column("ingested_at", "timestamp", "When the artist was fetched (UTC)."),
     primary_key=("source", "artist_id"),
     description="One row per artist credited on an ingested album or track, with genres.",

@@ -171,8 +171,10 @@ def decode_utf8(data: bytes) -> tuple[str | None, str]:
         return data.decode("utf-8-sig"), ""
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return None, (f"is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start:,} (line {line}); "
-                      "re-save the file as UTF-8")
+        return None, (
+            f"is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start:,} (line {line}); "
+            "re-save the file as UTF-8"
+        )
 
 
 def read_csv(path: Path, fields: Mapping[str, Parser], label: str | None = None) -> ParsedFile:
@@ -201,8 +203,11 @@ def read_csv(path: Path, fields: Mapping[str, Parser], label: str | None = None)
     previous_limit = csv.field_size_limit(MAX_FILE_BYTES)
     reader = csv.DictReader(io.StringIO(content, newline=""))
     try:
-        missing = [name for name, parser in fields.items()
-                   if name not in (reader.fieldnames or []) and not getattr(parser, "optional_column", False)]
+        missing = [
+            name
+            for name, parser in fields.items()
+            if name not in (reader.fieldnames or []) and not getattr(parser, "optional_column", False)
+        ]
         if missing:
             parsed.reject_file(source, "header lacks required columns", None, ",".join(missing))
             return parsed
@@ -217,15 +222,23 @@ def read_csv(path: Path, fields: Mapping[str, Parser], label: str | None = None)
     return parsed
 
 
-def _parse_row(parsed: ParsedFile, source: str, row_number: int, raw: Mapping[str | None, Any],
-               fields: Mapping[str, Parser]) -> None:
+def _parse_row(
+    parsed: ParsedFile, source: str, row_number: int, raw: Mapping[str | None, Any], fields: Mapping[str, Parser]
+) -> None:
     values: dict[str, Any] = {"_source_file": source, "_row": row_number}
     problems = []
     for name, parser in fields.items():
         value = raw.get(name) or ""
         if len(value) > MAX_FIELD_CHARS:
-            problems.append(Reject(source, row_number, name, value[:80] + "...",
-                                   f"{name} is {len(value):,} characters long; at most {MAX_FIELD_CHARS:,} are read"))
+            problems.append(
+                Reject(
+                    source,
+                    row_number,
+                    name,
+                    value[:80] + "...",
+                    f"{name} is {len(value):,} characters long; at most {MAX_FIELD_CHARS:,} are read",
+                )
+            )
             continue
         try:
             values[name] = parser(value)
@@ -233,8 +246,13 @@ def _parse_row(parsed: ParsedFile, source: str, row_number: int, raw: Mapping[st
             problems.append(Reject(source, row_number, name, value, f"{name} {exc}"))
     if problems:
         parsed.rejects.extend(problems)
-        parsed.rejected_raw.append({"_source_file": source, "_row": row_number,
-                                    **{k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}})
+        parsed.rejected_raw.append(
+            {
+                "_source_file": source,
+                "_row": row_number,
+                **{k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)},
+            }
+        )
     else:
         parsed.rows.append(values)
 
@@ -242,14 +260,18 @@ def _parse_row(parsed: ParsedFile, source: str, row_number: int, raw: Mapping[st
 def reject_duplicates(parsed: ParsedFile, key: Callable[[dict[str, Any]], Any], field_name: str) -> ParsedFile:
     """Keep the first row of each key; later rows with the same key are rejected as duplicates."""
     seen: dict[Any, int] = {}
-    kept = ParsedFile(rejects=list(parsed.rejects), unreadable_files=list(parsed.unreadable_files),
-                      rejected_raw=list(parsed.rejected_raw))
+    kept = ParsedFile(
+        rejects=list(parsed.rejects),
+        unreadable_files=list(parsed.unreadable_files),
+        rejected_raw=list(parsed.rejected_raw),
+    )
     for row in parsed.rows:
         k = key(row)
         if k in seen:
             kept.rejects.append(
-                Reject(row["_source_file"], row["_row"], field_name, str(row[field_name]),
-                       f"duplicate of row {seen[k]}")
+                Reject(
+                    row["_source_file"], row["_row"], field_name, str(row[field_name]), f"duplicate of row {seen[k]}"
+                )
             )
         else:
             seen[k] = row["_row"]

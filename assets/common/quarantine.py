@@ -55,10 +55,14 @@ def summarise_rejects(asset: str, rejects: Sequence[Reject], examples: int = LOG
     files = Counter(r.source_file for r in rejects)
     reasons = Counter(r.reason for r in rejects)
     top = "; ".join(f"{count:,} x {reason}" for reason, count in reasons.most_common(3))
-    lines = [f"{asset} rejected {len(rejects):,} rows or fields in {len(files):,} file(s) "
-             f"(every one is in {QUARANTINE.qualified_name}): {top}"]
-    lines += [f"{asset} rejected (example {n} of {len(rejects):,}): {reject}"
-              for n, reject in enumerate(rejects[:examples], start=1)]
+    lines = [
+        f"{asset} rejected {len(rejects):,} rows or fields in {len(files):,} file(s) "
+        f"(every one is in {QUARANTINE.qualified_name}): {top}"
+    ]
+    lines += [
+        f"{asset} rejected (example {n} of {len(rejects):,}): {reject}"
+        for n, reject in enumerate(rejects[:examples], start=1)
+    ]
     return lines
 
 
@@ -69,7 +73,10 @@ def log_reject_summary(asset: str, rejects: Sequence[Reject], log: Callable[[str
 
 
 def record_rejects(
-    warehouse: Warehouse, asset: str, partition_key: str, rejects: list[Reject],
+    warehouse: Warehouse,
+    asset: str,
+    partition_key: str,
+    rejects: list[Reject],
     log: Callable[[str], object] | None = None,
 ) -> int:
     """Replace this asset partition's rejects with `rejects` (so a re-run does not pile them up), logging a

@@ -28,11 +28,19 @@ from integrations.warehouse import Column, Table, Warehouse, table
 REFERENCE_CHANGES = table(
     "quarantine",
     "reference_changes",
-    Column("change_id", "text", "Stable id of the change: asset and a hash of the rows it would remove or re-route.",
-           nullable=False),
+    Column(
+        "change_id",
+        "text",
+        "Stable id of the change: asset and a hash of the rows it would remove or re-route.",
+        nullable=False,
+    ),
     Column("asset", "text", "Reference asset, e.g. royalties/tariffs."),
-    Column("status", "text", "held (waits for a person), applied (approved and applied), kept (the last good "
-           "version stayed in force because the file or rows were unreadable)."),
+    Column(
+        "status",
+        "text",
+        "held (waits for a person), applied (approved and applied), kept (the last good "
+        "version stayed in force because the file or rows were unreadable).",
+    ),
     Column("reason", "text", "What happened, in words a person can act on."),
     Column("rows_before", "bigint", "Rows in force before this run."),
     Column("rows_removed", "bigint", "Rows the file would remove."),
@@ -74,10 +82,14 @@ class Reconciled:
 
     def metadata(self) -> dict[str, object]:
         """Figures for the materialization, so the UI shows what was held or kept."""
-        return {"reference_rows_kept_in_force": self.kept, "reference_rows_removed": 0 if self.held else self.removed,
-                "reference_change_held": self.held, "reference_file_unreadable": self.unreadable,
-                **({"reference_change_id": self.change_id} if self.change_id else {}),
-                **({"reference_notes": "; ".join(self.reasons)} if self.reasons else {})}
+        return {
+            "reference_rows_kept_in_force": self.kept,
+            "reference_rows_removed": 0 if self.held else self.removed,
+            "reference_change_held": self.held,
+            "reference_file_unreadable": self.unreadable,
+            **({"reference_change_id": self.change_id} if self.change_id else {}),
+            **({"reference_notes": "; ".join(self.reasons)} if self.reasons else {}),
+        }
 
     def event(self, asset: str, now: datetime) -> dict[str, object] | None:
         """The `REFERENCE_CHANGES` row for this run, or None when everything was applied as read."""
@@ -85,9 +97,18 @@ class Reconciled:
             return None
         status = "held" if self.held else "kept"
         change_id = self.change_id or f"{asset}:kept:{now.strftime('%Y%m%d')}"
-        return {"change_id": change_id, "asset": asset, "status": status, "reason": "; ".join(self.reasons),
-                "rows_before": self.rows_before, "rows_removed": self.removed, "rows_rerouted": self.rerouted,
-                "rows_kept": self.kept, "examples": ", ".join(self.examples[:5]), "recorded_at": now}
+        return {
+            "change_id": change_id,
+            "asset": asset,
+            "status": status,
+            "reason": "; ".join(self.reasons),
+            "rows_before": self.rows_before,
+            "rows_removed": self.removed,
+            "rows_rerouted": self.rerouted,
+            "rows_kept": self.kept,
+            "examples": ", ".join(self.examples[:5]),
+            "recorded_at": now,
+        }
 
 
 def _keys(frame: pl.DataFrame, key: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -137,9 +158,12 @@ def reconcile(
     removed = [k for k in missing if k not in keep]
     rerouted: list[tuple[Any, ...]] = []
     if routing and previous.height and incoming.height:
-        before = {tuple(r[:len(key)]): r[len(key):] for r in previous.select(*key, *routing).iter_rows()}
-        rerouted = [tuple(r[:len(key)]) for r in incoming.select(*key, *routing).iter_rows()
-                    if tuple(r[:len(key)]) in before and before[tuple(r[:len(key)])] != r[len(key):]]
+        before = {tuple(r[: len(key)]): r[len(key) :] for r in previous.select(*key, *routing).iter_rows()}
+        rerouted = [
+            tuple(r[: len(key)])
+            for r in incoming.select(*key, *routing).iter_rows()
+            if tuple(r[: len(key)]) in before and before[tuple(r[: len(key)])] != r[len(key) :]
+        ]
     result.removed, result.rerouted = len(removed), len(rerouted)
     affected = len(removed) + len(rerouted)
     if previous.height and affected >= policy.min_rows and affected > policy.max_share * previous.height:
@@ -151,13 +175,13 @@ def reconcile(
             result.reasons.append(
                 f"the file would remove {len(removed)} and re-route {len(rerouted)} of {previous.height} rows "
                 f"(more than {policy.max_share:.0%}): held for review as {result.change_id}; approve with "
-                f"`backbeat reference approve {result.change_id} --reviewer NAME`")
+                f"`backbeat reference approve {result.change_id} --reviewer NAME`"
+            )
         else:
             result.reasons.append(f"{result.change_id} approved: applied")
     result.kept = len(keep)
     if keep:
-        keep_frame = pl.DataFrame(sorted(keep, key=repr),
-                                  schema={c: previous.schema[c] for c in key}, orient="row")
+        keep_frame = pl.DataFrame(sorted(keep, key=repr), schema={c: previous.schema[c] for c in key}, orient="row")
         kept_previous = previous.join(keep_frame, on=list(key), how="semi")
         incoming = incoming.join(keep_frame, on=list(key), how="anti")
         result.frame = pl.concat([incoming, kept_previous.select(incoming.columns)], how="vertical_relaxed")
@@ -197,14 +221,30 @@ def record_reference_event(warehouse: Warehouse, asset: str, result: Reconciled)
     event = result.event(asset, now)
     with warehouse.connect() as conn:
         conn.ensure(REFERENCE_CHANGES)
-        conn.execute(f"DELETE FROM {REFERENCE_CHANGES.qualified_name} WHERE asset = ? AND status IN ('held', 'kept')",
-                     [asset])
+        conn.execute(
+            f"DELETE FROM {REFERENCE_CHANGES.qualified_name} WHERE asset = ? AND status IN ('held', 'kept')", [asset]
+        )
         if result.change_id and not result.held:
             conn.execute(f"DELETE FROM {REFERENCE_CHANGES.qualified_name} WHERE change_id = ?", [result.change_id])
-            conn.insert(REFERENCE_CHANGES, REFERENCE_CHANGES.from_rows([{
-                "change_id": result.change_id, "asset": asset, "status": "applied", "reason": "; ".join(result.reasons),
-                "rows_before": result.rows_before, "rows_removed": result.removed, "rows_rerouted": result.rerouted,
-                "rows_kept": result.kept, "examples": ", ".join(result.examples), "recorded_at": now}]))
+            conn.insert(
+                REFERENCE_CHANGES,
+                REFERENCE_CHANGES.from_rows(
+                    [
+                        {
+                            "change_id": result.change_id,
+                            "asset": asset,
+                            "status": "applied",
+                            "reason": "; ".join(result.reasons),
+                            "rows_before": result.rows_before,
+                            "rows_removed": result.removed,
+                            "rows_rerouted": result.rerouted,
+                            "rows_kept": result.kept,
+                            "examples": ", ".join(result.examples),
+                            "recorded_at": now,
+                        }
+                    ]
+                ),
+            )
         if event is not None:
             conn.insert(REFERENCE_CHANGES, REFERENCE_CHANGES.from_rows([event]))
 
@@ -229,8 +269,17 @@ def keep_last_good(
     """
     key = list(key or table.primary_key)
     previous = warehouse.read(table)
-    result = reconcile(asset, previous, table.conform(incoming), key, complete=complete, rejected_keys=rejected_keys,
-                       unknown_rejects=unknown_rejects, routing=routing, approved=read_approvals(inbox))
+    result = reconcile(
+        asset,
+        previous,
+        table.conform(incoming),
+        key,
+        complete=complete,
+        rejected_keys=rejected_keys,
+        unknown_rejects=unknown_rejects,
+        routing=routing,
+        approved=read_approvals(inbox),
+    )
     result.frame = table.conform(result.frame)
     warehouse.replace(table, result.frame)
     record_reference_event(warehouse, asset, result)

@@ -18,16 +18,24 @@ def table_key(table: Table) -> AssetKey:
     return AssetKey([table.schema, table.name])
 
 
-def table_spec(table: Table, group: str, written_by: str, kinds: set[str],
-               deps: Iterable[AssetDep | AssetKey | AssetsDefinition | Sequence[str]] = ()) -> AssetSpec:
+def table_spec(
+    table: Table,
+    group: str,
+    written_by: str,
+    kinds: set[str],
+    deps: Iterable[AssetDep | AssetKey | AssetsDefinition | Sequence[str]] = (),
+) -> AssetSpec:
     """`table` as an output of the asset that writes it: its grain (the table's description), its writer, columns."""
     return AssetSpec(
         key=table_key(table),
         group_name=group,
         description=f"{table.description}\n\nTable `{table.qualified_name}`, written by `{written_by}` "
-                    "in the same step: materializing one materializes both.",
+        "in the same step: materializing one materializes both.",
         kinds=kinds,
         deps=list(deps),
-        metadata={"dagster/column_schema": TableSchema(columns=[
-            TableColumn(c.name, c.type, description=c.description) for c in table.columns])},
+        metadata={
+            "dagster/column_schema": TableSchema(
+                columns=[TableColumn(c.name, c.type, description=c.description) for c in table.columns]
+            )
+        },
     )

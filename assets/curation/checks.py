@@ -18,8 +18,10 @@ MAX_LISTED = 10
 
 
 def _result(violations: list[str], **metadata: object) -> AssetCheckResult:
-    return AssetCheckResult(passed=not violations, metadata={
-        "violations": len(violations), "details": "; ".join(violations[:MAX_LISTED]) or "none", **metadata})
+    return AssetCheckResult(
+        passed=not violations,
+        metadata={"violations": len(violations), "details": "; ".join(violations[:MAX_LISTED]) or "none", **metadata},
+    )
 
 
 def gap_violations(today: pl.DataFrame, rules: pl.DataFrame, earlier: pl.DataFrame, day: date) -> list[str]:
@@ -31,26 +33,40 @@ def gap_violations(today: pl.DataFrame, rules: pl.DataFrame, earlier: pl.DataFra
     twice = today.group_by("track_id").len().filter(pl.col("len") > 1)
     violations += [f"track {t} is in {n} playlists on {day}" for t, n in twice.iter_rows()]
     if earlier.height:
-        pairs = (today.select("playlist_id", "track_id", pl.col("policy_id").alias("policy"),
-                              pl.col("repeat_gap_days").alias("gap"))
-                 .join(earlier.select("track_id", "snapshot_date", "playlist_id", "policy_id", "repeat_gap_days"),
-                       on="track_id", how="inner", suffix="_before")
-                 .with_columns((pl.lit(day) - pl.col("snapshot_date")).dt.total_days().alias("days_since")))
+        pairs = (
+            today.select(
+                "playlist_id", "track_id", pl.col("policy_id").alias("policy"), pl.col("repeat_gap_days").alias("gap")
+            )
+            .join(
+                earlier.select("track_id", "snapshot_date", "playlist_id", "policy_id", "repeat_gap_days"),
+                on="track_id",
+                how="inner",
+                suffix="_before",
+            )
+            .with_columns((pl.lit(day) - pl.col("snapshot_date")).dt.total_days().alias("days_since"))
+        )
         resting = pairs.filter(pl.col("days_since") < pl.col("repeat_gap_days"))
-        violations += [f"{p}: track {t} was used by {q} {d} day(s) before and rests {r} day(s)" for p, t, q, d, r in
-                       resting.select("playlist_id", "track_id", "playlist_id_before", "days_since",
-                                      "repeat_gap_days").iter_rows()]
+        violations += [
+            f"{p}: track {t} was used by {q} {d} day(s) before and rests {r} day(s)"
+            for p, t, q, d, r in resting.select(
+                "playlist_id", "track_id", "playlist_id_before", "days_since", "repeat_gap_days"
+            ).iter_rows()
+        ]
         own = pairs.filter((pl.col("policy") == pl.col("policy_id")) & (pl.col("days_since") < pl.col("gap")))
-        violations += [f"{p}: track {t} repeated by its policy after {d} day(s) (gap {r})" for p, t, d, r in
-                       own.select("playlist_id", "track_id", "days_since", "gap").iter_rows()]
+        violations += [
+            f"{p}: track {t} repeated by its policy after {d} day(s) (gap {r})"
+            for p, t, d, r in own.select("playlist_id", "track_id", "days_since", "gap").iter_rows()
+        ]
     return violations
 
 
 def cap_violations(today: pl.DataFrame, rules: pl.DataFrame, tracks: pl.DataFrame) -> list[str]:
     """Playlists with a track twice, or more tracks of one artist or album than their caps."""
-    chosen = today.join(tracks.select("track_id", "artist_id", pl.col("album").str.strip_chars().replace("", None)),
-                        on="track_id", how="left").join(
-        rules.select("playlist_id", "max_per_artist", "max_per_album"), on="playlist_id", how="left")
+    chosen = today.join(
+        tracks.select("track_id", "artist_id", pl.col("album").str.strip_chars().replace("", None)),
+        on="track_id",
+        how="left",
+    ).join(rules.select("playlist_id", "max_per_artist", "max_per_album"), on="playlist_id", how="left")
     violations = []
     for (playlist,), rows in chosen.group_by("playlist_id", maintain_order=True):
         if rows["track_id"].n_unique() != rows.height:
@@ -62,32 +78,47 @@ def cap_violations(today: pl.DataFrame, rules: pl.DataFrame, tracks: pl.DataFram
     return violations
 
 
-@asset_check(asset=SNAPSHOTS_KEY, partitions_def=curation_days,
-             description="No track is used while it rests (a used track rests for the repeat gap of the playlist "
-                         "that used it, for every playlist); no policy repeats a track within its gap; no track is "
-                         "in two playlists on one day.")
+@asset_check(
+    asset=SNAPSHOTS_KEY,
+    partitions_def=curation_days,
+    description="No track is used while it rests (a used track rests for the repeat gap of the playlist "
+    "that used it, for every playlist); no policy repeats a track within its gap; no track is "
+    "in two playlists on one day.",
+)
 @per_partition
-def snapshots_never_repeat_within_gap(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                                      ) -> AssetCheckResult:
+def snapshots_never_repeat_within_gap(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
     db = warehouse.client()
     rules = db.read(SNAPSHOT_PLAYLISTS, "snapshot_date > ? AND snapshot_date <= ?", [day - timedelta(days=366), day])
     longest = int(rules["repeat_gap_days"].max() or 1)
     window = db.read(SNAPSHOTS, "snapshot_date > ? AND snapshot_date <= ?", [day - timedelta(days=longest), day])
-    rows = window.drop_nulls("track_id").join(rules.select("snapshot_date", "playlist_id", "policy_id",
-                                                           "repeat_gap_days"),
-                                              on=["snapshot_date", "playlist_id"], how="left").with_columns(
-        pl.col("repeat_gap_days").fill_null(longest), pl.col("policy_id").fill_null(pl.col("playlist_id")))
+    rows = (
+        window.drop_nulls("track_id")
+        .join(
+            rules.select("snapshot_date", "playlist_id", "policy_id", "repeat_gap_days"),
+            on=["snapshot_date", "playlist_id"],
+            how="left",
+        )
+        .with_columns(
+            pl.col("repeat_gap_days").fill_null(longest), pl.col("policy_id").fill_null(pl.col("playlist_id"))
+        )
+    )
     today = rows.filter(pl.col("snapshot_date") == day)
     earlier = rows.filter(pl.col("snapshot_date") < day)
     return _result(gap_violations(today, rules, earlier, day), tracks=today.height, window_days=longest)
 
 
-@asset_check(asset=SNAPSHOTS_KEY, partitions_def=curation_days,
-             description="Each playlist holds no track twice and respects its caps per artist and per album.")
+@asset_check(
+    asset=SNAPSHOTS_KEY,
+    partitions_def=curation_days,
+    description="Each playlist holds no track twice and respects its caps per artist and per album.",
+)
 @per_partition
-def snapshots_respect_their_policies(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                                     ) -> AssetCheckResult:
+def snapshots_respect_their_policies(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
     db = warehouse.client()
     rules = db.read(SNAPSHOT_PLAYLISTS, "snapshot_date = ?", [day])
@@ -95,51 +126,71 @@ def snapshots_respect_their_policies(context: AssetCheckExecutionContext, wareho
     return _result(cap_violations(today, rules, db.read(TRACKS)), playlists=rules.height)
 
 
-@asset_check(asset=SNAPSHOTS_KEY, partitions_def=curation_days,
-             description="Every planned playlist has a snapshot of K tracks, or a recorded warning saying why not.")
+@asset_check(
+    asset=SNAPSHOTS_KEY,
+    partitions_def=curation_days,
+    description="Every planned playlist has a snapshot of K tracks, or a recorded warning saying why not.",
+)
 @per_partition
-def snapshots_are_full_or_warned(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                                 ) -> AssetCheckResult:
+def snapshots_are_full_or_warned(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
     db = warehouse.client()
     rules = db.read(SNAPSHOT_PLAYLISTS, "snapshot_date = ?", [day])
     counts = db.read(SNAPSHOTS, "snapshot_date = ?", [day]).group_by("playlist_id").len()
     planned = db.read(ASSIGNMENTS, "plan_date = ? AND action <> ?", [day, "retire"])
-    violations = [f"{p}: planned but no snapshot" for p in sorted(set(planned["playlist_id"]) -
-                                                                 set(rules["playlist_id"]))]
+    violations = [
+        f"{p}: planned but no snapshot" for p in sorted(set(planned["playlist_id"]) - set(rules["playlist_id"]))
+    ]
     joined = rules.join(counts, on="playlist_id", how="left").with_columns(pl.col("len").fill_null(0))
-    violations += [f"{p}: {n} rows stored but {t} recorded" for p, n, t in
-                   joined.filter(pl.col("len") != pl.col("tracks")).select("playlist_id", "len", "tracks").iter_rows()]
+    violations += [
+        f"{p}: {n} rows stored but {t} recorded"
+        for p, n, t in joined.filter(pl.col("len") != pl.col("tracks"))
+        .select("playlist_id", "len", "tracks")
+        .iter_rows()
+    ]
     silent = joined.filter((pl.col("tracks") < pl.col("target_size")) & pl.col("warning").is_null())
-    violations += [f"{p}: {n} of {k} tracks without a warning" for p, n, k in
-                   silent.select("playlist_id", "tracks", "target_size").iter_rows()]
+    violations += [
+        f"{p}: {n} of {k} tracks without a warning"
+        for p, n, k in silent.select("playlist_id", "tracks", "target_size").iter_rows()
+    ]
     short = joined.filter(pl.col("tracks") < pl.col("target_size")).height
     return _result(violations, playlists=rules.height, short_with_warning=short)
 
 
-@asset_check(asset=PLAN_KEY, partitions_def=curation_days,
-             description="No account hosts more playlists than its max_playlists; only active accounts host any.")
+@asset_check(
+    asset=PLAN_KEY,
+    partitions_def=curation_days,
+    description="No account hosts more playlists than its max_playlists; only active accounts host any.",
+)
 @per_partition
-def plan_fits_account_capacity(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                               ) -> AssetCheckResult:
+def plan_fits_account_capacity(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
     db = warehouse.client()
     accounts = db.read(ACCOUNTS)
     if accounts.height and accounts["as_of"].max() != day:
         return AssetCheckResult(passed=True, metadata={"details": "the account registry was read for a later plan"})
-    load = (db.read(ASSIGNMENTS, "plan_date = ? AND account_id IS NOT NULL", [day]).group_by("account_id").len()
-            .join(accounts.select("account_id", "max_playlists", "active"), on="account_id", how="left"))
-    violations = [f"{a}: {n} playlists, capacity {c}, active {act}" for a, n, c, act in load.iter_rows()
-                  if c is None or n > c or not act]
+    load = (
+        db.read(ASSIGNMENTS, "plan_date = ? AND account_id IS NOT NULL", [day])
+        .group_by("account_id")
+        .len()
+        .join(accounts.select("account_id", "max_playlists", "active"), on="account_id", how="left")
+    )
+    violations = [
+        f"{a}: {n} playlists, capacity {c}, active {act}"
+        for a, n, c, act in load.iter_rows()
+        if c is None or n > c or not act
+    ]
     return _result(violations, accounts=load.height)
 
 
-@asset_check(asset=SYNC_KEY, partitions_def=curation_days,
-             description="The sync created no duplicate Spotify playlists: ids unique for the day and over history, "
-                         "and no playlist created where one was recorded (re-runs update).")
+@asset_check(
+    asset=SYNC_KEY,
+    partitions_def=curation_days,
+    description="The sync created no duplicate Spotify playlists: ids unique for the day and over history, "
+    "and no playlist created where one was recorded (re-runs update).",
+)
 @per_partition
-def sync_created_no_duplicates(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                               ) -> AssetCheckResult:
+def sync_created_no_duplicates(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
     db = warehouse.client()
     today = db.read(SYNC, "sync_date = ?", [day])
@@ -148,38 +199,65 @@ def sync_created_no_duplicates(context: AssetCheckExecutionContext, warehouse: W
     twice = ids.group_by("spotify_playlist_id").len().filter(pl.col("len") > 1)
     violations += [f"Spotify playlist {i} serves {n} playlists" for i, n in twice.iter_rows()]
     created = today.filter((pl.col("action") == "created") & pl.col("previous_playlist_id").is_not_null())
-    violations += [f"{a}/{p}: created although {prev} was recorded" for a, p, prev in
-                   created.select("account_id", "playlist_id", "previous_playlist_id").iter_rows()]
+    violations += [
+        f"{a}/{p}: created although {prev} was recorded"
+        for a, p, prev in created.select("account_id", "playlist_id", "previous_playlist_id").iter_rows()
+    ]
     history = db.read(SYNC, "sync_date <= ? AND spotify_playlist_id IS NOT NULL", [day])
     owners = history.group_by("spotify_playlist_id").agg(
-        pl.concat_str("account_id", pl.lit("/"), "playlist_id").unique().alias("owners"))
+        pl.concat_str("account_id", pl.lit("/"), "playlist_id").unique().alias("owners")
+    )
     shared = owners.filter(pl.col("owners").list.len() > 1)
     violations += [f"Spotify playlist {i} used for {sorted(o)}" for i, o in shared.iter_rows()]
-    return _result(violations, synced=ids.height,
-                   created=today.filter(pl.col("action") == "created").height,
-                   updated=today.filter(pl.col("action") == "updated").height)
+    return _result(
+        violations,
+        synced=ids.height,
+        created=today.filter(pl.col("action") == "created").height,
+        updated=today.filter(pl.col("action") == "updated").height,
+    )
 
 
-@asset_check(asset=SYNC_KEY, partitions_def=curation_days,
-             description="Every playlist that did not reach Spotify (refused, failed, unassigned, ...) has its M3U "
-                         "and CSV export on disk.")
+@asset_check(
+    asset=SYNC_KEY,
+    partitions_def=curation_days,
+    description="Every playlist that did not reach Spotify (refused, failed, unassigned, ...) has its M3U "
+    "and CSV export on disk.",
+)
 @per_partition
-def unsynced_playlists_have_file_exports(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                                         ) -> AssetCheckResult:
+def unsynced_playlists_have_file_exports(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> AssetCheckResult:
     day = date.fromisoformat(context.partition_key)
     today = warehouse.client().read(SYNC, "sync_date = ?", [day])
     unsynced = today.filter(pl.col("status") != "synced")
-    violations = [f"{a}/{p}: {s} without an export" for a, p, s, m3u, table in
-                  unsynced.select("account_id", "playlist_id", "status", "export_m3u", "export_csv").iter_rows()
-                  if not (m3u and table and Path(m3u).is_file() and Path(table).is_file())]
+    violations = [
+        f"{a}/{p}: {s} without an export"
+        for a, p, s, m3u, table in unsynced.select(
+            "account_id", "playlist_id", "status", "export_m3u", "export_csv"
+        ).iter_rows()
+        if not (m3u and table and Path(m3u).is_file() and Path(table).is_file())
+    ]
     refused = unsynced.filter(pl.col("status") == "refused").height
-    return AssetCheckResult(passed=not violations, severity=AssetCheckSeverity.ERROR, metadata={
-        "violations": len(violations), "details": "; ".join(violations[:MAX_LISTED]) or "none",
-        "exported": unsynced.height, "refused": refused})
+    return AssetCheckResult(
+        passed=not violations,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "violations": len(violations),
+            "details": "; ".join(violations[:MAX_LISTED]) or "none",
+            "exported": unsynced.height,
+            "refused": refused,
+        },
+    )
 
 
-CURATION_CHECKS = [snapshots_never_repeat_within_gap, snapshots_respect_their_policies, snapshots_are_full_or_warned,
-                   plan_fits_account_capacity, sync_created_no_duplicates, unsynced_playlists_have_file_exports]
+CURATION_CHECKS = [
+    snapshots_never_repeat_within_gap,
+    snapshots_respect_their_policies,
+    snapshots_are_full_or_warned,
+    plan_fits_account_capacity,
+    sync_created_no_duplicates,
+    unsynced_playlists_have_file_exports,
+]
 
 
 def verify_history(history: pl.DataFrame, rules: pl.DataFrame, tracks: pl.DataFrame) -> dict[str, int]:
@@ -195,22 +273,41 @@ def verify_history(history: pl.DataFrame, rules: pl.DataFrame, tracks: pl.DataFr
     if "policy_id" not in rules.columns:
         rules = rules.with_columns(pl.col("playlist_id").str.replace(r"-\d{3}$", "").alias("policy_id"))
     rows = history.select("snapshot_date", "playlist_id", "track_id").join(
-        rules.select(*keys, "policy_id", "repeat_gap_days", "max_per_artist", "max_per_album"), on=keys, how="left")
+        rules.select(*keys, "policy_id", "repeat_gap_days", "max_per_artist", "max_per_album"), on=keys, how="left"
+    )
     days_between = (pl.col("snapshot_date") - pl.col("previous")).dt.total_days()
-    resting = (rows.sort("track_id", "snapshot_date")
-               .with_columns(pl.col("snapshot_date").shift(1).over("track_id").alias("previous"),
-                             pl.col("repeat_gap_days").shift(1).over("track_id").alias("previous_gap"))
-               .drop_nulls("previous").filter(days_between < pl.col("previous_gap")))
-    own = (rows.sort("track_id", "policy_id", "snapshot_date")
-           .with_columns(pl.col("snapshot_date").shift(1).over("track_id", "policy_id").alias("previous"))
-           .drop_nulls("previous").filter(days_between < pl.col("repeat_gap_days")))
+    resting = (
+        rows.sort("track_id", "snapshot_date")
+        .with_columns(
+            pl.col("snapshot_date").shift(1).over("track_id").alias("previous"),
+            pl.col("repeat_gap_days").shift(1).over("track_id").alias("previous_gap"),
+        )
+        .drop_nulls("previous")
+        .filter(days_between < pl.col("previous_gap"))
+    )
+    own = (
+        rows.sort("track_id", "policy_id", "snapshot_date")
+        .with_columns(pl.col("snapshot_date").shift(1).over("track_id", "policy_id").alias("previous"))
+        .drop_nulls("previous")
+        .filter(days_between < pl.col("repeat_gap_days"))
+    )
     meta = tracks.select("track_id", "artist_id", pl.col("album").str.strip_chars().replace("", None))
     joined = rows.join(meta, on="track_id", how="left")
     counts = {}
     for column, cap in (("artist_id", "max_per_artist"), ("album", "max_per_album")):
-        over = (joined.drop_nulls(column).group_by("snapshot_date", "playlist_id", column)
-                .agg(pl.len(), pl.col(cap).first()).filter(pl.col("len") > pl.col(cap)))
+        over = (
+            joined.drop_nulls(column)
+            .group_by("snapshot_date", "playlist_id", column)
+            .agg(pl.len(), pl.col(cap).first())
+            .filter(pl.col("len") > pl.col(cap))
+        )
         counts[column] = over.height
     twice = history.group_by("snapshot_date", "playlist_id", "track_id").len().filter(pl.col("len") > 1).height
-    return {"repeat_gap": resting.height, "policy_gap": own.height, "artist_cap": counts["artist_id"],
-            "album_cap": counts["album"], "duplicate_in_playlist": twice, "rows_checked": history.height}
+    return {
+        "repeat_gap": resting.height,
+        "policy_gap": own.height,
+        "artist_cap": counts["artist_id"],
+        "album_cap": counts["album"],
+        "duplicate_in_playlist": twice,
+        "rows_checked": history.height,
+    }

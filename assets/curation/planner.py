@@ -85,12 +85,17 @@ def parse_accounts(document: Any, source: str) -> list[Account]:
             where = f"{source}: account {account_id!r} at accounts[{i}]"
         before = len(problems)
         for name in sorted(set(item) - _ACCOUNT_FIELDS):
-            hint = " (refresh tokens belong in the token store: `backbeat curation account connect`)" \
-                if "token" in name else ""
+            hint = (
+                " (refresh tokens belong in the token store: `backbeat curation account connect`)"
+                if "token" in name
+                else ""
+            )
             problems.append(f"{where}: field {name!r} is not an account field{hint}")
         if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id) or account_id == UNASSIGNED:
-            problems.append(f"{where}: field 'account_id' must be 1-64 letters, digits, '-' or '_' "
-                            f"(not {UNASSIGNED!r}), got {account_id!r}")
+            problems.append(
+                f"{where}: field 'account_id' must be 1-64 letters, digits, '-' or '_' "
+                f"(not {UNASSIGNED!r}), got {account_id!r}"
+            )
         elif account_id in seen:
             problems.append(f"{where}: field 'account_id' {account_id!r} appears twice")
         else:
@@ -109,8 +114,7 @@ def parse_accounts(document: Any, source: str) -> list[Account]:
         if not isinstance(display, str):
             problems.append(f"{where}: field 'display_name' must be a text")
         if len(problems) == before:
-            accounts.append(Account(account_id, user.strip(), cap, flags["active"], flags["development_mode"],
-                                    display))
+            accounts.append(Account(account_id, user.strip(), cap, flags["active"], flags["development_mode"], display))
     if problems:
         raise AccountsError(problems)
     return accounts
@@ -138,8 +142,9 @@ class PolicyDemand:
     planned: int = 0
 
 
-def plan_counts(policies: Sequence[PlaylistPolicy], pools: Mapping[str, np.ndarray], catalog_size: int,
-                capacity: int) -> list[PolicyDemand]:
+def plan_counts(
+    policies: Sequence[PlaylistPolicy], pools: Mapping[str, np.ndarray], catalog_size: int, capacity: int
+) -> list[PolicyDemand]:
     """Playlists per policy: P* from its (shared-out) usable tracks, clamped to floor and ceiling, then fitted to
     `capacity` in proportion — never below the floors (what the floors ask beyond capacity stays unassigned)."""
     matches = np.zeros(catalog_size, dtype=np.int64)
@@ -151,8 +156,18 @@ def plan_counts(policies: Sequence[PlaylistPolicy], pools: Mapping[str, np.ndarr
         pool = pools[policy.policy_id]
         effective = float(share[pool].sum())
         p_star = playlists_needed(effective, policy.size, policy.repeat_gap_days)
-        demands.append(PolicyDemand(policy.policy_id, len(pool), round(effective, 3), policy.size,
-                                    policy.repeat_gap_days, p_star, policy.min_playlists, policy.max_playlists))
+        demands.append(
+            PolicyDemand(
+                policy.policy_id,
+                len(pool),
+                round(effective, 3),
+                policy.size,
+                policy.repeat_gap_days,
+                p_star,
+                policy.min_playlists,
+                policy.max_playlists,
+            )
+        )
     desired = [max(d.floor, min(d.p_star, d.ceiling if d.ceiling is not None else d.p_star)) for d in demands]
     floors = [d.floor for d in demands]
     if sum(desired) <= capacity:
@@ -189,8 +204,9 @@ class LogicalPlaylist:
     global_index: int
 
 
-def number_playlists(policies: Sequence[PlaylistPolicy], demands: Sequence[PolicyDemand],
-                     known_indices: Mapping[str, int]) -> list[LogicalPlaylist]:
+def number_playlists(
+    policies: Sequence[PlaylistPolicy], demands: Sequence[PolicyDemand], known_indices: Mapping[str, int]
+) -> list[LogicalPlaylist]:
     """The plan's playlists; each keeps the global index it was first given, new ones get the next free numbers
     (retired numbers are never reused, so a name never points at two playlists)."""
     planned = {d.policy_id: d.planned for d in demands}
@@ -221,15 +237,17 @@ class PlanAction:
     reason: str
 
 
-def assign(playlist_ids: Sequence[str], accounts: Sequence[Account], previous: Mapping[str, str | None]
-           ) -> tuple[dict[str, str | None], list[PlanAction]]:
+def assign(
+    playlist_ids: Sequence[str], accounts: Sequence[Account], previous: Mapping[str, str | None]
+) -> tuple[dict[str, str | None], list[PlanAction]]:
     """Each playlist's account (None when no active account has room) and the actions against `previous`."""
     live = [a for a in accounts if a.active and a.max_playlists > 0]
     by_id = {a.account_id: a for a in live}
     held = {a for a in previous.values() if a}
     new_accounts = {a.account_id for a in live if a.account_id not in held} if held else set()
-    ranking = {p: [a.account_id for a in sorted(live, key=lambda a, p=p: (-_score(p, a), a.account_id))]
-               for p in playlist_ids}
+    ranking = {
+        p: [a.account_id for a in sorted(live, key=lambda a, p=p: (-_score(p, a), a.account_id))] for p in playlist_ids
+    }
     load: Counter[str] = Counter()
     result: dict[str, str | None] = {}
 
@@ -259,14 +277,26 @@ def assign(playlist_ids: Sequence[str], accounts: Sequence[Account], previous: M
     return result, _actions(playlist_ids, result, previous, by_id, new_accounts)
 
 
-def _actions(playlist_ids: Sequence[str], result: Mapping[str, str | None], previous: Mapping[str, str | None],
-             live: Mapping[str, Account], new_accounts: set[str]) -> list[PlanAction]:
+def _actions(
+    playlist_ids: Sequence[str],
+    result: Mapping[str, str | None],
+    previous: Mapping[str, str | None],
+    live: Mapping[str, Account],
+    new_accounts: set[str],
+) -> list[PlanAction]:
     actions = []
     for p in playlist_ids:
         now, before = result[p], previous.get(p)
         if p not in previous:
-            actions.append(PlanAction(p, "create" if now else UNASSIGNED, None, now,
-                                      "new playlist" if now else "no active account has room"))
+            actions.append(
+                PlanAction(
+                    p,
+                    "create" if now else UNASSIGNED,
+                    None,
+                    now,
+                    "new playlist" if now else "no active account has room",
+                )
+            )
         elif now is None:
             actions.append(PlanAction(p, UNASSIGNED, before, None, "no active account has room"))
         elif now == before:
@@ -299,9 +329,15 @@ class Plan:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def make_plan(day: date, policies: Sequence[PlaylistPolicy], pools: Mapping[str, np.ndarray], catalog_size: int,
-              accounts: Sequence[Account], previous: Mapping[str, str | None],
-              known_indices: Mapping[str, int]) -> Plan:
+def make_plan(
+    day: date,
+    policies: Sequence[PlaylistPolicy],
+    pools: Mapping[str, np.ndarray],
+    catalog_size: int,
+    accounts: Sequence[Account],
+    previous: Mapping[str, str | None],
+    known_indices: Mapping[str, int],
+) -> Plan:
     """The plan for `day` from the usable catalog's pools, the accounts and the previous plan."""
     live = [a for a in accounts if a.active]
     capacity = sum(a.max_playlists for a in live)
@@ -323,10 +359,16 @@ def make_plan(day: date, policies: Sequence[PlaylistPolicy], pools: Mapping[str,
     else:
         limited_by = "catalog"
     stats = {
-        "usable_tracks": catalog_size, "matching_tracks": int(matching.sum()), "p_star": p_star,
-        "capacity": capacity, "floor": sum(d.floor for d in demands), "planned": len(playlists),
-        "assigned": sum(1 for a in assignment.values() if a), "active_accounts": len(live),
-        "accounts": len(accounts), "actions": dict(sorted(kinds.items())),
+        "usable_tracks": catalog_size,
+        "matching_tracks": int(matching.sum()),
+        "p_star": p_star,
+        "capacity": capacity,
+        "floor": sum(d.floor for d in demands),
+        "planned": len(playlists),
+        "assigned": sum(1 for a in assignment.values() if a),
+        "active_accounts": len(live),
+        "accounts": len(accounts),
+        "actions": dict(sorted(kinds.items())),
         "limited_by": limited_by,
         "policies": [d.__dict__ for d in demands],
     }

@@ -42,13 +42,41 @@ from typing import Any
 import yaml
 
 POLICY_FILE_NAMES = ("policies.json", "policies.yaml", "policies.yml")
-ORDERINGS = ("shuffle", "tempo_ascending", "tempo_descending", "energy_ascending", "energy_descending",
-             "energy_arc", "popularity_descending", "release_date_descending")
+ORDERINGS = (
+    "shuffle",
+    "tempo_ascending",
+    "tempo_descending",
+    "energy_ascending",
+    "energy_descending",
+    "energy_arc",
+    "popularity_descending",
+    "release_date_descending",
+)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_POLICY_FIELDS = {"policy_id", "playlist_id", "theme", "description", "size", "repeat_gap_days", "max_per_artist",
-                  "max_per_album", "filters", "order", "min_playlists", "max_playlists"}
-_FILTER_FIELDS = {"genres", "exclude_genres", "explicit", "popularity", "min_popularity", "tempo_bpm", "energy",
-                  "release_date"}
+_POLICY_FIELDS = {
+    "policy_id",
+    "playlist_id",
+    "theme",
+    "description",
+    "size",
+    "repeat_gap_days",
+    "max_per_artist",
+    "max_per_album",
+    "filters",
+    "order",
+    "min_playlists",
+    "max_playlists",
+}
+_FILTER_FIELDS = {
+    "genres",
+    "exclude_genres",
+    "explicit",
+    "popularity",
+    "min_popularity",
+    "tempo_bpm",
+    "energy",
+    "release_date",
+}
 _ORDER_FIELDS = {"by", "no_adjacent_artist"}
 
 
@@ -98,16 +126,26 @@ class PlaylistPolicy:
 
     def parameters(self) -> dict[str, Any]:
         """The policy as plain JSON-able data (stored with plans for audit)."""
-        return {"size": self.size, "repeat_gap_days": self.repeat_gap_days, "max_per_artist": self.max_per_artist,
-                "max_per_album": self.max_per_album, "genres": list(self.genres),
-                "exclude_genres": list(self.exclude_genres), "explicit": self.allow_explicit,
-                "popularity": [self.min_popularity, self.max_popularity],
-                "tempo_bpm": list(self.tempo_bpm) if self.tempo_bpm else None,
-                "energy": list(self.energy) if self.energy else None,
-                "release_date": [str(self.released_from) if self.released_from else None,
-                                 str(self.released_to) if self.released_to else None],
-                "order": self.order, "no_adjacent_artist": self.no_adjacent_artist,
-                "min_playlists": self.min_playlists, "max_playlists": self.max_playlists}
+        return {
+            "size": self.size,
+            "repeat_gap_days": self.repeat_gap_days,
+            "max_per_artist": self.max_per_artist,
+            "max_per_album": self.max_per_album,
+            "genres": list(self.genres),
+            "exclude_genres": list(self.exclude_genres),
+            "explicit": self.allow_explicit,
+            "popularity": [self.min_popularity, self.max_popularity],
+            "tempo_bpm": list(self.tempo_bpm) if self.tempo_bpm else None,
+            "energy": list(self.energy) if self.energy else None,
+            "release_date": [
+                str(self.released_from) if self.released_from else None,
+                str(self.released_to) if self.released_to else None,
+            ],
+            "order": self.order,
+            "no_adjacent_artist": self.no_adjacent_artist,
+            "min_playlists": self.min_playlists,
+            "max_playlists": self.max_playlists,
+        }
 
 
 def find_policy_file(folder: Path) -> Path:
@@ -136,8 +174,9 @@ def read_document(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PolicyError([f"{path}: cannot be read as JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"]
-                          ) from exc
+        raise PolicyError(
+            [f"{path}: cannot be read as JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"]
+        ) from exc
 
 
 def load_policies(path: Path) -> list[PlaylistPolicy]:
@@ -172,8 +211,10 @@ def parse_policies(document: Any, source: str) -> list[PlaylistPolicy]:
             problems.append(f"{reader.where}: policy_id {name!r} already used by playlists[{seen[name]}]")
             continue
         if isinstance(theme, str) and theme.strip().casefold() in themes:
-            problems.append(f"{reader.where}: field 'theme': {theme.strip()!r} is already the theme of "
-                            f"{themes[theme.strip().casefold()]!r} (playlist names must stay unique)")
+            problems.append(
+                f"{reader.where}: field 'theme': {theme.strip()!r} is already the theme of "
+                f"{themes[theme.strip().casefold()]!r} (playlist names must stay unique)"
+            )
         if name is not None:
             seen[name] = i
             if isinstance(theme, str):
@@ -194,8 +235,9 @@ class _Reader:
         self.item = {**{k: v for k, v in defaults.items() if k not in ("policy_id", "playlist_id")}, **item}
         raw_id = item.get("policy_id", item.get("playlist_id"))
         self.name = raw_id if isinstance(raw_id, str) else None
-        self.where = f"{source}: playlist {self.name!r} at playlists[{index}]" if self.name else \
-            f"{source}: playlists[{index}]"
+        self.where = (
+            f"{source}: playlist {self.name!r} at playlists[{index}]" if self.name else f"{source}: playlists[{index}]"
+        )
         self.problems: list[str] = []
 
     def fail(self, name: str, message: str) -> None:
@@ -234,12 +276,29 @@ class _Reader:
         if self.problems or policy_id is None or theme is None:
             return None
         return PlaylistPolicy(
-            policy_id=policy_id, theme=theme.strip(), size=size, repeat_gap_days=gap, max_per_artist=per_artist,
-            max_per_album=per_album, order=order, no_adjacent_artist=no_adjacent, min_playlists=floor,
-            max_playlists=ceiling, description=description.strip(), **filters)
+            policy_id=policy_id,
+            theme=theme.strip(),
+            size=size,
+            repeat_gap_days=gap,
+            max_per_artist=per_artist,
+            max_per_album=per_album,
+            order=order,
+            no_adjacent_artist=no_adjacent,
+            min_playlists=floor,
+            max_playlists=ceiling,
+            description=description.strip(),
+            **filters,
+        )
 
-    def whole(self, name: str, item: Mapping[str, Any], default: int | None, low: int = 0,
-              high: int | None = None, prefix: str = "") -> Any:
+    def whole(
+        self,
+        name: str,
+        item: Mapping[str, Any],
+        default: int | None,
+        low: int = 0,
+        high: int | None = None,
+        prefix: str = "",
+    ) -> Any:
         value = item.get(name, default)
         if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
             bound = f"{low}..{high}" if high is not None else f"≥ {low}"
@@ -285,8 +344,9 @@ class _Reader:
             out.update(self.dates(released))
         return out
 
-    def bounds(self, name: str, raw: Any, low: float, high: float, whole: bool = False
-               ) -> tuple[float | None, float | None] | None:
+    def bounds(
+        self, name: str, raw: Any, low: float, high: float, whole: bool = False
+    ) -> tuple[float | None, float | None] | None:
         if raw is None:
             return None
         path = f"filters.{name}"
@@ -297,10 +357,10 @@ class _Reader:
         for key in ("min", "max"):
             value = raw.get(key)
             kinds = (int,) if whole else (int, float)
-            if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) or
-                                      not low <= value <= high):
-                self.fail(f"{path}.{key}", f"must be a {'whole ' if whole else ''}number {low}..{high}, "
-                                           f"got {value!r}")
+            if value is not None and (
+                not isinstance(value, kinds) or isinstance(value, bool) or not low <= value <= high
+            ):
+                self.fail(f"{path}.{key}", f"must be a {'whole ' if whole else ''}number {low}..{high}, got {value!r}")
                 return None
             values.append(value)
         if values[0] is not None and values[1] is not None and values[0] > values[1]:

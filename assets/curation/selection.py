@@ -35,9 +35,18 @@ from assets.curation.policy import PlaylistPolicy
 
 NEVER = -(10**9)  # "free from" of a track never used
 USABLE_SCHEMA: dict[str, pl.DataType] = {
-    "track_id": pl.Utf8(), "isrc": pl.Utf8(), "title": pl.Utf8(), "artist_id": pl.Utf8(), "album": pl.Utf8(),
-    "genre": pl.Utf8(), "explicit": pl.Boolean(), "popularity": pl.Int64(), "release_date": pl.Date(),
-    "duration_ms": pl.Int64(), "tempo_bpm": pl.Float64(), "energy": pl.Float64(),
+    "track_id": pl.Utf8(),
+    "isrc": pl.Utf8(),
+    "title": pl.Utf8(),
+    "artist_id": pl.Utf8(),
+    "album": pl.Utf8(),
+    "genre": pl.Utf8(),
+    "explicit": pl.Boolean(),
+    "popularity": pl.Int64(),
+    "release_date": pl.Date(),
+    "duration_ms": pl.Int64(),
+    "tempo_bpm": pl.Float64(),
+    "energy": pl.Float64(),
 }
 _MASK64 = (1 << 64) - 1
 
@@ -67,9 +76,13 @@ def usable_catalog(tracks: pl.DataFrame, features: pl.DataFrame | None = None) -
     if features is not None and features.height:
         frame = frame.drop([c for c in ("tempo_bpm", "energy") if c in frame.columns]).join(
             features.select("track_id", "tempo_bpm", "energy").unique("track_id", keep="first"),
-            on="track_id", how="left")
-    columns = [pl.col(name).cast(kind) if name in frame.columns else pl.lit(None, dtype=kind).alias(name)
-               for name, kind in USABLE_SCHEMA.items()]
+            on="track_id",
+            how="left",
+        )
+    columns = [
+        pl.col(name).cast(kind) if name in frame.columns else pl.lit(None, dtype=kind).alias(name)
+        for name, kind in USABLE_SCHEMA.items()
+    ]
     return frame.select(columns).filter(pl.col("track_id").is_not_null()).unique("track_id", keep="first")
 
 
@@ -153,9 +166,13 @@ class Usage:
         before `before`; later days are ignored, so re-running a day never looks at what was built on top of it."""
         usage = cls(len(catalog))
         if history.height:
-            free = (history.filter(pl.col("snapshot_date") < before).drop_nulls("track_id")
-                    .with_columns((pl.col("snapshot_date").cast(pl.Int64) + pl.col("repeat_gap_days")).alias("free"))
-                    .group_by("track_id").agg(pl.col("free").max()))
+            free = (
+                history.filter(pl.col("snapshot_date") < before)
+                .drop_nulls("track_id")
+                .with_columns((pl.col("snapshot_date").cast(pl.Int64) + pl.col("repeat_gap_days")).alias("free"))
+                .group_by("track_id")
+                .agg(pl.col("free").max())
+            )
             offset = date(1970, 1, 1).toordinal()  # polars counts days from 1970-01-01, Python from 0001-01-01
             for track_id, free_from in free.iter_rows():
                 i = catalog.position.get(track_id)
@@ -196,8 +213,9 @@ class Snapshot:
 
 def build_day(catalog: CatalogIndex, slots: Sequence[Slot], usage: Usage, day: date) -> list[Snapshot]:
     """Every slot's snapshot for `day` (returned in `slots` order); `usage` is updated with the day's picks."""
-    turns = sorted(range(len(slots)), key=lambda i: (stable_hash(f"turn|{day}|{slots[i].playlist_id}"),
-                                                     slots[i].playlist_id))
+    turns = sorted(
+        range(len(slots)), key=lambda i: (stable_hash(f"turn|{day}|{slots[i].playlist_id}"), slots[i].playlist_id)
+    )
     built: dict[int, Snapshot] = {}
     for i in turns:
         snapshot, chosen = _build_one(catalog, slots[i], usage, day)
@@ -229,12 +247,15 @@ def _build_one(catalog: CatalogIndex, slot: Slot, usage: Usage, day: date) -> tu
         ordered, adjacent = separate_artists(ordered, catalog.artist)
     warning = None
     if len(ordered) < want:
-        warning = (f"{slot.playlist_id} on {day}: only {len(ordered)} of {want} tracks — {len(pool)} pass the "
-                   f"filters, {len(pool) - len(free)} of them are still resting after a recent use (a used track "
-                   f"rests for the repeat gap of the playlist that used it), and the caps (≤ "
-                   f"{policy.max_per_artist} per artist, ≤ {policy.max_per_album} per album) ruled out {capped} more")
-    snapshot = Snapshot(slot.playlist_id, policy, [catalog.ids[i] for i in ordered], len(pool), len(free), warning,
-                        adjacent)
+        warning = (
+            f"{slot.playlist_id} on {day}: only {len(ordered)} of {want} tracks — {len(pool)} pass the "
+            f"filters, {len(pool) - len(free)} of them are still resting after a recent use (a used track "
+            f"rests for the repeat gap of the playlist that used it), and the caps (≤ "
+            f"{policy.max_per_artist} per artist, ≤ {policy.max_per_album} per album) ruled out {capped} more"
+        )
+    snapshot = Snapshot(
+        slot.playlist_id, policy, [catalog.ids[i] for i in ordered], len(pool), len(free), warning, adjacent
+    )
     return snapshot, np.asarray(chosen, dtype=np.int64)
 
 
@@ -272,6 +293,7 @@ def order_tracks(catalog: CatalogIndex, chosen: list[int], policy: PlaylistPolic
             value = float(values[i])
             absent = np.isnan(value) or value == missing
             return absent, (-value if descending else value) if not absent else 0.0, rank[i]
+
         return sorted(chosen, key=key)
 
     rule = policy.order
@@ -290,7 +312,7 @@ def order_tracks(catalog: CatalogIndex, chosen: list[int], policy: PlaylistPolic
     if rule == "energy_arc":
         rising = by(catalog.energy)
         known = [i for i in rising if not np.isnan(catalog.energy[i])]
-        unknown = rising[len(known):]
+        unknown = rising[len(known) :]
         # low → peak → low: every other track on the way up, the rest on the way down
         return known[0::2] + known[1::2][::-1] + unknown
     return list(chosen)

@@ -64,8 +64,9 @@ def previous_plan(db: Warehouse, day: date) -> tuple[dict[str, str | None], dict
     rows = db.read(ASSIGNMENTS, "plan_date < ?", [day])
     if not rows.height:
         return {}, {}
-    known = dict(rows.sort("plan_date").select("playlist_id", "global_index").unique("playlist_id", keep="last")
-                 .iter_rows())
+    known = dict(
+        rows.sort("plan_date").select("playlist_id", "global_index").unique("playlist_id", keep="last").iter_rows()
+    )
     latest = rows.filter((pl.col("plan_date") == pl.col("plan_date").max()) & (pl.col("action") != "retire"))
     return dict(latest.select("playlist_id", "account_id").iter_rows()), {k: int(v) for k, v in known.items()}
 
@@ -81,21 +82,42 @@ def write_plan(db: Warehouse, plan: Plan, accounts: list[Account]) -> None:
     day = plan.day
     moves = sum(1 for a in plan.actions if a.action == "move")
     stats = plan.stats
-    figures = ("usable_tracks", "matching_tracks", "p_star", "capacity", "floor", "planned", "assigned",
-               "active_accounts", "limited_by")
-    row = {"plan_date": day, **{name: stats[name] for name in figures}, "moves": moves,
-           "stats_json": json.dumps(stats, sort_keys=True, default=str), "batch_tag": day.isoformat()}
+    figures = (
+        "usable_tracks",
+        "matching_tracks",
+        "p_star",
+        "capacity",
+        "floor",
+        "planned",
+        "assigned",
+        "active_accounts",
+        "limited_by",
+    )
+    row = {
+        "plan_date": day,
+        **{name: stats[name] for name in figures},
+        "moves": moves,
+        "stats_json": json.dumps(stats, sort_keys=True, default=str),
+        "batch_tag": day.isoformat(),
+    }
     db.replace(PLANS, PLANS.from_rows([row]), "plan_date = ?", [day])
     by_id = {p.playlist_id: p for p in plan.playlists}
     rows = []
     for action in plan.actions:
         playlist = by_id.get(action.playlist_id)
-        rows.append({"plan_date": day, "playlist_id": action.playlist_id,
-                     "policy_id": playlist.policy_id if playlist else action.playlist_id.rsplit("-", 1)[0],
-                     "theme": playlist.theme if playlist else None,
-                     "global_index": playlist.global_index if playlist else None,
-                     "account_id": action.to_account, "previous_account_id": action.from_account,
-                     "action": action.action, "reason": action.reason or None})
+        rows.append(
+            {
+                "plan_date": day,
+                "playlist_id": action.playlist_id,
+                "policy_id": playlist.policy_id if playlist else action.playlist_id.rsplit("-", 1)[0],
+                "theme": playlist.theme if playlist else None,
+                "global_index": playlist.global_index if playlist else None,
+                "account_id": action.to_account,
+                "previous_account_id": action.from_account,
+                "action": action.action,
+                "reason": action.reason or None,
+            }
+        )
     if rows:
         retired = [r for r in rows if r["global_index"] is None]
         if retired:
@@ -103,10 +125,23 @@ def write_plan(db: Warehouse, plan: Plan, accounts: list[Account]) -> None:
             for r in retired:
                 r["global_index"] = known.get(r["playlist_id"])
     db.replace(ASSIGNMENTS, ASSIGNMENTS.from_rows(rows), "plan_date = ?", [day])
-    db.replace(ACCOUNTS, ACCOUNTS.from_rows([
-        {"account_id": a.account_id, "spotify_user_id": a.spotify_user_id, "display_name": a.display_name,
-         "max_playlists": a.max_playlists, "active": a.active, "development_mode": a.development_mode, "as_of": day}
-        for a in accounts]))
+    db.replace(
+        ACCOUNTS,
+        ACCOUNTS.from_rows(
+            [
+                {
+                    "account_id": a.account_id,
+                    "spotify_user_id": a.spotify_user_id,
+                    "display_name": a.display_name,
+                    "max_playlists": a.max_playlists,
+                    "active": a.active,
+                    "development_mode": a.development_mode,
+                    "as_of": day,
+                }
+                for a in accounts
+            ]
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -123,13 +158,17 @@ def stored_plan(db: Warehouse, day: date) -> list[PlannedPlaylist] | None:
     rows = db.read(ASSIGNMENTS, "plan_date = ? AND action <> ?", [day, "retire"])
     if not rows.height and not db.read(PLANS, "plan_date = ?", [day]).height:
         return None
-    return [PlannedPlaylist(r["playlist_id"], r["policy_id"], r["theme"], int(r["global_index"]), r["account_id"])
-            for r in rows.sort("global_index").iter_rows(named=True)]
+    return [
+        PlannedPlaylist(r["playlist_id"], r["policy_id"], r["theme"], int(r["global_index"]), r["account_id"])
+        for r in rows.sort("global_index").iter_rows(named=True)
+    ]
 
 
 def planned_from(plan: Plan) -> list[PlannedPlaylist]:
-    return [PlannedPlaylist(p.playlist_id, p.policy_id, p.theme, p.global_index, plan.assignment.get(p.playlist_id))
-            for p in plan.playlists]
+    return [
+        PlannedPlaylist(p.playlist_id, p.policy_id, p.theme, p.global_index, plan.assignment.get(p.playlist_id))
+        for p in plan.playlists
+    ]
 
 
 def slots_for(playlists: list[PlannedPlaylist], policies: list[PlaylistPolicy]) -> tuple[list[Slot], list[str]]:
@@ -150,13 +189,20 @@ def recent_usage(db: Warehouse, day: date, current_max_gap: int) -> pl.DataFrame
     of the playlist that used it (`track_id`, `snapshot_date`, `repeat_gap_days`). Rows written without their rules
     (the first version's) count with `current_max_gap`."""
     db.ensure(SNAPSHOT_PLAYLISTS, SNAPSHOTS)
-    stored = db.scalar("SELECT max(repeat_gap_days) FROM curation.snapshot_playlists WHERE snapshot_date >= ? "
-                       "AND snapshot_date < ?", [day - timedelta(days=366), day])
+    stored = db.scalar(
+        "SELECT max(repeat_gap_days) FROM curation.snapshot_playlists WHERE snapshot_date >= ? AND snapshot_date < ?",
+        [day - timedelta(days=366), day],
+    )
     longest = max(current_max_gap, int(stored or 0))
     since = day - timedelta(days=longest)
     rows = db.read(SNAPSHOTS, "snapshot_date >= ? AND snapshot_date < ?", [since, day])
     rules = db.read(SNAPSHOT_PLAYLISTS, "snapshot_date >= ? AND snapshot_date < ?", [since, day])
-    return (rows.join(rules.select("snapshot_date", "playlist_id", "repeat_gap_days"),
-                      on=["snapshot_date", "playlist_id"], how="left")
-            .with_columns(pl.col("repeat_gap_days").fill_null(current_max_gap))
-            .select("track_id", "snapshot_date", "repeat_gap_days"))
+    return (
+        rows.join(
+            rules.select("snapshot_date", "playlist_id", "repeat_gap_days"),
+            on=["snapshot_date", "playlist_id"],
+            how="left",
+        )
+        .with_columns(pl.col("repeat_gap_days").fill_null(current_max_gap))
+        .select("track_id", "snapshot_date", "repeat_gap_days")
+    )

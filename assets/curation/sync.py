@@ -46,8 +46,13 @@ from integrations.spotify.playlists import NotConnected, RemotePlaylist, Spotify
 
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 DESCRIPTION_LIMIT = 300  # Spotify's limit for a playlist description
-SYNCED, REFUSED, FAILED, NOT_CONNECTED, NOT_CONFIGURED = "synced", "refused", "failed", "not_connected", \
-    "not_configured"
+SYNCED, REFUSED, FAILED, NOT_CONNECTED, NOT_CONFIGURED = (
+    "synced",
+    "refused",
+    "failed",
+    "not_connected",
+    "not_configured",
+)
 
 
 def utcnow() -> datetime:
@@ -95,19 +100,26 @@ def spotify_uris_by_isrc(source_recordings: pl.DataFrame) -> dict[str, str]:
     id when Spotify lists an ISRC more than once, so the choice is stable)."""
     if not source_recordings.height:
         return {}
-    rows = (source_recordings.filter(pl.col("source") == "spotify")
-            .select(pl.col("isrc").str.replace_all("-", "").str.to_uppercase().str.strip_chars(), "source_id")
-            .drop_nulls().filter(pl.col("source_id").str.contains(SPOTIFY_ID.pattern))
-            .group_by("isrc").agg(pl.col("source_id").min()))
+    rows = (
+        source_recordings.filter(pl.col("source") == "spotify")
+        .select(pl.col("isrc").str.replace_all("-", "").str.to_uppercase().str.strip_chars(), "source_id")
+        .drop_nulls()
+        .filter(pl.col("source_id").str.contains(SPOTIFY_ID.pattern))
+        .group_by("isrc")
+        .agg(pl.col("source_id").min())
+    )
     return {isrc: f"spotify:track:{source_id}" for isrc, source_id in rows.iter_rows()}
 
 
-def resolve_tracks(snapshot: pl.DataFrame, tracks: pl.DataFrame, artists: pl.DataFrame,
-                   uris: Mapping[str, str]) -> list[ExportTrack]:
+def resolve_tracks(
+    snapshot: pl.DataFrame, tracks: pl.DataFrame, artists: pl.DataFrame, uris: Mapping[str, str]
+) -> list[ExportTrack]:
     """The snapshot's rows (`position`, `track_id`) with catalog metadata and Spotify URIs, in position order."""
     names = dict(artists.select("artist_id", "name").iter_rows()) if artists.height else {}
-    meta = {row["track_id"]: row for row in tracks.select(
-        "track_id", "isrc", "title", "artist_id", "album", "duration_ms").iter_rows(named=True)}
+    meta = {
+        row["track_id"]: row
+        for row in tracks.select("track_id", "isrc", "title", "artist_id", "album", "duration_ms").iter_rows(named=True)
+    }
     out = []
     for position, track_id in snapshot.sort("position").select("position", "track_id").iter_rows():
         row = meta.get(track_id, {})
@@ -115,11 +127,24 @@ def resolve_tracks(snapshot: pl.DataFrame, tracks: pl.DataFrame, artists: pl.Dat
         uri = uris.get(isrc) if isrc else None
         reason = None
         if uri is None:
-            reason = "track has no ISRC to match on Spotify" if not isrc else \
-                f"no Spotify track with ISRC {isrc} in catalog.source_recordings"
-        out.append(ExportTrack(position, track_id, isrc, row.get("title"),
-                               names.get(row.get("artist_id"), row.get("artist_id")), row.get("album"),
-                               row.get("duration_ms"), uri, reason))
+            reason = (
+                "track has no ISRC to match on Spotify"
+                if not isrc
+                else f"no Spotify track with ISRC {isrc} in catalog.source_recordings"
+            )
+        out.append(
+            ExportTrack(
+                position,
+                track_id,
+                isrc,
+                row.get("title"),
+                names.get(row.get("artist_id"), row.get("artist_id")),
+                row.get("album"),
+                row.get("duration_ms"),
+                uri,
+                reason,
+            )
+        )
     return out
 
 
@@ -181,12 +206,25 @@ def write_export(folder: Path, job: SyncJob) -> tuple[Path, Path]:
     m3u.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["position", "spotify_uri", "isrc", "title", "artist", "album", "duration_ms", "track_id",
-                         "note"])
+        writer.writerow(
+            ["position", "spotify_uri", "isrc", "title", "artist", "album", "duration_ms", "track_id", "note"]
+        )
         for t in job.tracks:
-            writer.writerow(spreadsheet_row([t.position, t.spotify_uri or "", t.isrc or "", t.title or "",
-                                             t.artist or "", t.album or "", t.duration_ms or "", t.track_id,
-                                             t.skip_reason or ""]))
+            writer.writerow(
+                spreadsheet_row(
+                    [
+                        t.position,
+                        t.spotify_uri or "",
+                        t.isrc or "",
+                        t.title or "",
+                        t.artist or "",
+                        t.album or "",
+                        t.duration_ms or "",
+                        t.track_id,
+                        t.skip_reason or "",
+                    ]
+                )
+            )
     return m3u, table
 
 
@@ -215,18 +253,24 @@ def _describe(error: IntegrationError) -> str:
     return str(error)[:500]
 
 
-def sync_account(account: Account | None, jobs: Sequence[SyncJob],
-                 make_client: Callable[[Account], SpotifyPlaylistClient] | None,
-                 now: Callable[[], datetime] = utcnow) -> list[SyncOutcome]:
+def sync_account(
+    account: Account | None,
+    jobs: Sequence[SyncJob],
+    make_client: Callable[[Account], SpotifyPlaylistClient] | None,
+    now: Callable[[], datetime] = utcnow,
+) -> list[SyncOutcome]:
     """Publish one account's playlists; never raises for what Spotify answers (it is recorded instead)."""
     if not jobs:
         return []
     if account is None:
-        return [SyncOutcome(j, FAILED, "exported", error=f"account {j.account_id} is not in accounts.json")
-                for j in jobs]
+        return [
+            SyncOutcome(j, FAILED, "exported", error=f"account {j.account_id} is not in accounts.json") for j in jobs
+        ]
     if account.development_mode:
-        reason = ("refused: the account's Spotify app is in development mode (declared in accounts.json); "
-                  "Spotify refuses its playlist writes since 2024-11-27")
+        reason = (
+            "refused: the account's Spotify app is in development mode (declared in accounts.json); "
+            "Spotify refuses its playlist writes since 2024-11-27"
+        )
         return [SyncOutcome(j, REFUSED, "exported", error=reason) for j in jobs]
     if make_client is None:
         return [SyncOutcome(j, NOT_CONFIGURED, "exported", error="Spotify is not configured") for j in jobs]
@@ -245,8 +289,9 @@ def sync_account(account: Account | None, jobs: Sequence[SyncJob],
         try:
             if owned is None:
                 owned = client.playlists()
-            found, duplicates = client.find(playlist_id=job.previous_playlist_id,
-                                             name_prefix=name_prefix(job.theme, job.global_index), owned=owned)
+            found, duplicates = client.find(
+                playlist_id=job.previous_playlist_id, name_prefix=name_prefix(job.theme, job.global_index), owned=owned
+            )
             if found is not None:
                 client.change_details(found.id, job.name, job.description)
                 target, action = found, "updated"
@@ -255,8 +300,18 @@ def sync_account(account: Account | None, jobs: Sequence[SyncJob],
                 owned.append(target)
                 action = "recreated" if job.previous_playlist_id else "created"
             client.replace_items(target.id, job.uris)
-            outcomes.append(SyncOutcome(job, SYNCED, action, target.id, target.url, tracks_sent=len(job.uris),
-                                        duplicates=[d.id for d in duplicates], synced_at=now()))
+            outcomes.append(
+                SyncOutcome(
+                    job,
+                    SYNCED,
+                    action,
+                    target.id,
+                    target.url,
+                    tracks_sent=len(job.uris),
+                    duplicates=[d.id for d in duplicates],
+                    synced_at=now(),
+                )
+            )
         except IntegrationError as error:
             status, stop = _failure(error)
             outcomes.append(SyncOutcome(job, status, "exported", error=_describe(error)))
@@ -266,20 +321,26 @@ def sync_account(account: Account | None, jobs: Sequence[SyncJob],
     return outcomes
 
 
-def sync_all(jobs: Iterable[SyncJob], accounts: Mapping[str, Account],
-             make_client: Callable[[Account], SpotifyPlaylistClient] | None, *, max_workers: int = 4
-             ) -> list[SyncOutcome]:
+def sync_all(
+    jobs: Iterable[SyncJob],
+    accounts: Mapping[str, Account],
+    make_client: Callable[[Account], SpotifyPlaylistClient] | None,
+    *,
+    max_workers: int = 4,
+) -> list[SyncOutcome]:
     """Every job, accounts in parallel; outcomes in (account, global index) order."""
     by_account: dict[str, list[SyncJob]] = {}
     for job in sorted(jobs, key=lambda j: (j.account_id, j.global_index, j.playlist_id)):
         by_account.setdefault(job.account_id, []).append(job)
     outcomes: list[SyncOutcome] = []
     unassigned = by_account.pop(UNASSIGNED, [])
-    outcomes += [SyncOutcome(j, UNASSIGNED, "exported", error="no active account had room for the playlist")
-                 for j in unassigned]
+    outcomes += [
+        SyncOutcome(j, UNASSIGNED, "exported", error="no active account had room for the playlist") for j in unassigned
+    ]
     if by_account:
-        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(by_account))),
-                                thread_name_prefix="spotify-sync") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(max_workers, len(by_account))), thread_name_prefix="spotify-sync"
+        ) as pool:
             futures = [pool.submit(sync_account, accounts.get(a), js, make_client) for a, js in by_account.items()]
             for future in futures:
                 outcomes += future.result()
@@ -299,19 +360,45 @@ def export_unsynced(folder: Path, outcomes: Iterable[SyncOutcome]) -> list[SyncO
 
 def outcome_rows(outcomes: Iterable[SyncOutcome], synced_at: datetime) -> list[dict[str, Any]]:
     """Rows of `curation.playlist_sync`."""
-    return [{"sync_date": o.job.day, "account_id": o.job.account_id, "playlist_id": o.job.playlist_id,
-             "global_index": o.job.global_index, "playlist_name": o.job.name,
-             "spotify_playlist_id": o.spotify_playlist_id, "spotify_url": o.spotify_url, "status": o.status,
-             "action": o.action, "error": o.error, "tracks_sent": o.tracks_sent,
-             "tracks_skipped": len(o.job.skipped), "previous_playlist_id": o.job.previous_playlist_id,
-             "export_m3u": o.export_m3u, "export_csv": o.export_csv, "requests": o.requests,
-             "synced_at": o.synced_at or synced_at} for o in outcomes]
+    return [
+        {
+            "sync_date": o.job.day,
+            "account_id": o.job.account_id,
+            "playlist_id": o.job.playlist_id,
+            "global_index": o.job.global_index,
+            "playlist_name": o.job.name,
+            "spotify_playlist_id": o.spotify_playlist_id,
+            "spotify_url": o.spotify_url,
+            "status": o.status,
+            "action": o.action,
+            "error": o.error,
+            "tracks_sent": o.tracks_sent,
+            "tracks_skipped": len(o.job.skipped),
+            "previous_playlist_id": o.job.previous_playlist_id,
+            "export_m3u": o.export_m3u,
+            "export_csv": o.export_csv,
+            "requests": o.requests,
+            "synced_at": o.synced_at or synced_at,
+        }
+        for o in outcomes
+    ]
 
 
 def skip_rows(jobs: Iterable[SyncJob]) -> list[dict[str, Any]]:
     """Rows of `curation.sync_skipped_tracks`: snapshot tracks that could not be sent to Spotify."""
-    return [{"sync_date": j.day, "playlist_id": j.playlist_id, "position": t.position, "track_id": t.track_id,
-             "isrc": t.isrc, "title": t.title, "reason": t.skip_reason} for j in jobs for t in j.skipped]
+    return [
+        {
+            "sync_date": j.day,
+            "playlist_id": j.playlist_id,
+            "position": t.position,
+            "track_id": t.track_id,
+            "isrc": t.isrc,
+            "title": t.title,
+            "reason": t.skip_reason,
+        }
+        for j in jobs
+        for t in j.skipped
+    ]
 
 
 # -- tokens -------------------------------------------------------------------------------------------------
@@ -319,9 +406,14 @@ def skip_rows(jobs: Iterable[SyncJob]) -> list[dict[str, Any]]:
 REFRESH_WITHIN_S = 40 * 60  # the refresh job runs every 30 min; Spotify's access tokens live 60 min
 
 
-def refresh_account_tokens(accounts: Sequence[Account], make_client: Callable[[Account], SpotifyPlaylistClient],
-                           previous: Mapping[str, Mapping[str, Any]], *, now: float | None = None,
-                           refresh_within_s: float = REFRESH_WITHIN_S) -> list[dict[str, Any]]:
+def refresh_account_tokens(
+    accounts: Sequence[Account],
+    make_client: Callable[[Account], SpotifyPlaylistClient],
+    previous: Mapping[str, Mapping[str, Any]],
+    *,
+    now: float | None = None,
+    refresh_within_s: float = REFRESH_WITHIN_S,
+) -> list[dict[str, Any]]:
     """Refresh the access token of every active, connected account that expires within `refresh_within_s`;
     rows of `curation.account_tokens` (status, expiry, error — never a token)."""
     clock = time.time() if now is None else now
@@ -331,8 +423,14 @@ def refresh_account_tokens(accounts: Sequence[Account], make_client: Callable[[A
         if not account.active:
             continue
         before = previous.get(account.account_id, {})
-        row: dict[str, Any] = {"account_id": account.account_id, "status": "ok", "expires_at": None,
-                               "refreshed_at": before.get("refreshed_at"), "checked_at": checked, "error": None}
+        row: dict[str, Any] = {
+            "account_id": account.account_id,
+            "status": "ok",
+            "expires_at": None,
+            "refreshed_at": before.get("refreshed_at"),
+            "checked_at": checked,
+            "error": None,
+        }
         client = make_client(account)
         try:
             if not client.connected:

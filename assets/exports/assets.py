@@ -31,8 +31,13 @@ from assets.royalties.ledger_chain import require_sound_ledger
 from integrations.warehouse import WarehouseResource
 from orchestration.automation import after_upstream_updates
 
-FINANCE_MARTS = ("fct_ledger_lines", "fct_ledger_batches", "fct_party_royalties_daily", "fct_plays",
-                 "fct_daily_airplay")
+FINANCE_MARTS = (
+    "fct_ledger_lines",
+    "fct_ledger_batches",
+    "fct_party_royalties_daily",
+    "fct_plays",
+    "fct_daily_airplay",
+)
 FINANCE_EXPORT = "finance"
 """The published folder under the exports directory, and its name under `.staging/<run id>/`."""
 STAGED_KEY = AssetKey(["exports", "staged_finance_export"])
@@ -44,10 +49,16 @@ with_its_staging = (
 """Publication is only requested together with its staging, so the blocking check always runs in between."""
 
 
-@asset(key=STAGED_KEY, deps=[["analytics", m] for m in FINANCE_MARTS], group_name="exports",
-       kinds={"parquet", "duckdb"}, automation_condition=after_upstream_updates)
-def staged_finance_export(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-                          ) -> MaterializeResult:
+@asset(
+    key=STAGED_KEY,
+    deps=[["analytics", m] for m in FINANCE_MARTS],
+    group_name="exports",
+    kinds={"parquet", "duckdb"},
+    automation_condition=after_upstream_updates,
+)
+def staged_finance_export(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """The finance marts written to staging, not yet published: `data/exports/.staging/<run id>/finance/` holds
     `parquet/<mart>.parquet` (one file per mart: ledger lines, batch balances, party royalties per day, plays,
     daily airplay) and `finance.duckdb` with the same tables.
@@ -61,35 +72,50 @@ def staged_finance_export(context: AssetExecutionContext, data_dir: DataDirResou
     cleared = clear_stale_staging(data_dir.exports, context.run.run_id, FINANCE_EXPORT)
     staged = staging_dir(data_dir.exports, context.run.run_id, FINANCE_EXPORT)
     write_export(tables, staged)
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(staged)),
-        "stale_stagings_removed": len(cleared),
-        **{f"rows/{name}": frame.height for name, frame in tables.items()},
-    })
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(staged)),
+            "stale_stagings_removed": len(cleared),
+            **{f"rows/{name}": frame.height for name, frame in tables.items()},
+        }
+    )
 
 
-@asset_check(asset=STAGED_KEY, blocking=True,
-             description="Great Expectations suite on the staged files: keys not null and unique, money in integer "
-             "minor units, known accounts and currencies, every batch balancing to zero. Blocking: a failure stops "
-             "the export from being published.")
-def finance_export_meets_expectations(context: AssetCheckExecutionContext, data_dir: DataDirResource
-                                      ) -> AssetCheckResult:
+@asset_check(
+    asset=STAGED_KEY,
+    blocking=True,
+    description="Great Expectations suite on the staged files: keys not null and unique, money in integer "
+    "minor units, known accounts and currencies, every batch balancing to zero. Blocking: a failure stops "
+    "the export from being published.",
+)
+def finance_export_meets_expectations(
+    context: AssetCheckExecutionContext, data_dir: DataDirResource
+) -> AssetCheckResult:
     """Validate the Parquet files this run staged (exactly what would be published)."""
     staged = staging_dir(data_dir.exports, context.run.run_id, FINANCE_EXPORT)
     outcome = validate_tables(read_parquet_files(staged / "parquet", list(FINANCE_MARTS)), FINANCE_SUITE)
-    return AssetCheckResult(passed=outcome.success, description=None if staged.is_dir() else
-                            "nothing staged by this run: run the check with exports/staged_finance_export",
-                            metadata={
-        "staged": MetadataValue.path(str(staged)),
-        "expectations_evaluated": outcome.evaluated,
-        "expectations_failed": len(outcome.failures),
-        "failures": MetadataValue.md("\n".join(f"- {f}" for f in outcome.failures) or "_none_"),
-        "expectations": MetadataValue.md(outcome.markdown()),
-    })
+    return AssetCheckResult(
+        passed=outcome.success,
+        description=None
+        if staged.is_dir()
+        else "nothing staged by this run: run the check with exports/staged_finance_export",
+        metadata={
+            "staged": MetadataValue.path(str(staged)),
+            "expectations_evaluated": outcome.evaluated,
+            "expectations_failed": len(outcome.failures),
+            "failures": MetadataValue.md("\n".join(f"- {f}" for f in outcome.failures) or "_none_"),
+            "expectations": MetadataValue.md(outcome.markdown()),
+        },
+    )
 
 
-@asset(key=PUBLISHED_KEY, deps=[STAGED_KEY], group_name="exports", kinds={"parquet", "duckdb"},
-       automation_condition=with_its_staging)
+@asset(
+    key=PUBLISHED_KEY,
+    deps=[STAGED_KEY],
+    group_name="exports",
+    kinds={"parquet", "duckdb"},
+    automation_condition=with_its_staging,
+)
 def finance_export(context: AssetExecutionContext, data_dir: DataDirResource) -> MaterializeResult:
     """Finance's copy of the royalty marts: `data/exports/finance/parquet/*.parquet` and `finance.duckdb`.
 
@@ -100,13 +126,17 @@ def finance_export(context: AssetExecutionContext, data_dir: DataDirResource) ->
     try:
         target = publish_staged(data_dir.exports, context.run.run_id, FINANCE_EXPORT)
     except FileNotFoundError as exc:
-        raise Failure(description=f"{exc}: materialize exports/staged_finance_export (and its check) in the same "
-                      "run; publication never takes files another run staged") from None
+        raise Failure(
+            description=f"{exc}: materialize exports/staged_finance_export (and its check) in the same "
+            "run; publication never takes files another run staged"
+        ) from None
     files = sorted((target / "parquet").glob("*.parquet"))
     rows = {f.stem: pl.scan_parquet(f).select(pl.len()).collect().item() for f in files}
     context.log.info(f"finance export published to {target}")
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(target)),
-        "duckdb_file": MetadataValue.path(str(target / "finance.duckdb")),
-        **{f"rows/{name}": n for name, n in rows.items()},
-    })
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(target)),
+            "duckdb_file": MetadataValue.path(str(target / "finance.duckdb")),
+            **{f"rows/{name}": n for name, n in rows.items()},
+        }
+    )

@@ -36,33 +36,51 @@ class TableSuite:
 FINANCE_SUITE: dict[str, TableSuite] = {
     "fct_ledger_lines": TableSuite(
         not_null=("batch_id", "line_no", "account", "amount_minor", "currency", "posted_for"),
-        integer_money=("amount_minor",), unique=("batch_id", "line_no"),
-        allowed={"account": ACCOUNTS, "currency": CURRENCIES}),
+        integer_money=("amount_minor",),
+        unique=("batch_id", "line_no"),
+        allowed={"account": ACCOUNTS, "currency": CURRENCIES},
+    ),
     "fct_ledger_batches": TableSuite(
         not_null=("batch_id", "currency", "balance_minor"),
-        integer_money=("debit_minor", "credit_minor", "balance_minor"), unique=("batch_id", "currency"),
-        zero=("balance_minor",)),
+        integer_money=("debit_minor", "credit_minor", "balance_minor"),
+        unique=("batch_id", "currency"),
+        zero=("balance_minor",),
+    ),
     "fct_party_royalties_daily": TableSuite(
-        not_null=("party_id", "currency", "amount_minor"), integer_money=("amount_minor",)),
+        not_null=("party_id", "currency", "amount_minor"), integer_money=("amount_minor",)
+    ),
     "fct_plays": TableSuite(not_null=("play_id",), unique=("play_id",)),
-    "fct_daily_airplay": TableSuite(not_null=("station_id", "track_id", "play_date"),
-                                    unique=("station_id", "track_id", "play_date")),
+    "fct_daily_airplay": TableSuite(
+        not_null=("station_id", "track_id", "play_date"), unique=("station_id", "track_id", "play_date")
+    ),
 }
 """The daily export (`exports/finance_export`): the dbt marts finance reads."""
 
 MONTHLY_SUITE: dict[str, TableSuite] = {
     "ledger_lines": TableSuite(
         not_null=("batch_id", "line_no", "account", "amount_minor", "currency", "accounting_period"),
-        integer_money=("amount_minor",), unique=("batch_id", "line_no"),
-        allowed={"account": ACCOUNTS, "currency": CURRENCIES}),
+        integer_money=("amount_minor",),
+        unique=("batch_id", "line_no"),
+        allowed={"account": ACCOUNTS, "currency": CURRENCIES},
+    ),
     "party_statements": TableSuite(
         not_null=("period", "party_id", "currency", "opening_minor", "closing_minor"),
-        integer_money=("opening_minor", "earnings_minor", "adjustments_minor", "payouts_minor", "closing_minor",
-                       "held_minor"),
-        unique=("period", "party_id", "currency"), allowed={"currency": CURRENCIES}),
+        integer_money=(
+            "opening_minor",
+            "earnings_minor",
+            "adjustments_minor",
+            "payouts_minor",
+            "closing_minor",
+            "held_minor",
+        ),
+        unique=("period", "party_id", "currency"),
+        allowed={"currency": CURRENCIES},
+    ),
     "statement_lines": TableSuite(
-        not_null=("period", "party_id", "currency", "line_type", "amount_minor"), integer_money=("amount_minor",),
-        allowed={"line_type": LINE_TYPES, "currency": CURRENCIES}),
+        not_null=("period", "party_id", "currency", "line_type", "amount_minor"),
+        integer_money=("amount_minor",),
+        allowed={"line_type": LINE_TYPES, "currency": CURRENCIES},
+    ),
     "plays": TableSuite(not_null=("play_id", "station_id", "start_utc"), unique=("play_id",)),
 }
 """The monthly export (`exports/monthly_finance_export`): ledger lines, statements and plays of a month."""
@@ -86,9 +104,12 @@ class ValidationOutcome:
     def failures(self) -> list[str]:
         """One line per failed expectation or missing table, for a person to read."""
         out = [f"{t}: table missing from the export" for t in self.missing_tables]
-        out += [f"{r.table}: {r.expectation}({r.column}) failed"
-                + (f", {r.unexpected} unexpected value(s)" if r.unexpected else "")
-                for r in self.results if not r.success]
+        out += [
+            f"{r.table}: {r.expectation}({r.column}) failed"
+            + (f", {r.unexpected} unexpected value(s)" if r.unexpected else "")
+            for r in self.results
+            if not r.success
+        ]
         return out
 
     @property
@@ -103,8 +124,10 @@ class ValidationOutcome:
         """A table of every expectation and its outcome, for the check's metadata."""
         lines = ["| table | expectation | column | outcome |", "|---|---|---|---|"]
         lines += [f"| {t} | table present | | failed |" for t in self.missing_tables]
-        lines += [f"| {r.table} | {r.expectation} | {r.column} | {'passed' if r.success else 'FAILED'} |"
-                  for r in self.results]
+        lines += [
+            f"| {r.table} | {r.expectation} | {r.column} | {'passed' if r.success else 'FAILED'} |"
+            for r in self.results
+        ]
         return "\n".join(lines)
 
 
@@ -136,11 +159,17 @@ def validate_tables(tables: dict[str, pl.DataFrame], suites: dict[str, TableSuit
         expectations = gx.ExpectationSuite(name=f"finance_export.{name}")
         for expectation in _expectations(gx, suite):
             expectations.add_expectation(expectation)
-        batch = (source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
-                 .get_batch(batch_parameters={"dataframe": tables[name].to_pandas()}))
+        batch = (
+            source.add_dataframe_asset(name)
+            .add_batch_definition_whole_dataframe("all")
+            .get_batch(batch_parameters={"dataframe": tables[name].to_pandas()})
+        )
         for r in batch.validate(expectations).results:
             kwargs = r.expectation_config.kwargs
             column = kwargs.get("column") or ", ".join(kwargs.get("column_list") or [])
-            results.append(ExpectationResult(name, r.expectation_config.type, column, bool(r.success),
-                                             (r.result or {}).get("unexpected_count")))
+            results.append(
+                ExpectationResult(
+                    name, r.expectation_config.type, column, bool(r.success), (r.result or {}).get("unexpected_count")
+                )
+            )
     return ValidationOutcome(results, [name for name in suites if name not in tables])

@@ -54,13 +54,15 @@ EXPORT_TABLES: dict[str, tuple[Table, str]] = {
 def monthly_tables(db: Warehouse, period: str) -> dict[str, pl.DataFrame]:
     """The month's four export tables, typed as the warehouse declares them and sorted by their keys."""
     ledger = db.read(LEDGER, "accounting_period = ?", [period]).sort("batch_id", "line_no")
-    plays = db.read(PLAYLOGS, f"play_id IN (SELECT play_id FROM {LEDGER.qualified_name} WHERE accounting_period = ?)",
-                    [period]).sort("play_id")
+    plays = db.read(
+        PLAYLOGS, f"play_id IN (SELECT play_id FROM {LEDGER.qualified_name} WHERE accounting_period = ?)", [period]
+    ).sort("play_id")
     return {
         "ledger_lines": ledger,
         "party_statements": db.read(PARTY_STATEMENTS, "period = ?", [period]).sort("party_id", "currency"),
         "statement_lines": db.read(STATEMENT_LINES, "period = ?", [period]).sort(
-            "party_id", "currency", "line_type", "recording_id", "station_id", nulls_last=True),
+            "party_id", "currency", "line_type", "recording_id", "station_id", nulls_last=True
+        ),
         "plays": plays,
     }
 
@@ -80,8 +82,14 @@ def readme_text(period: str, tables: dict[str, pl.DataFrame]) -> str:
         "",
     ]
     for name, (table, source) in EXPORT_TABLES.items():
-        out += [f"## `{name}.parquet`", "", f"{table.description} Source: {source} "
-                f"Rows: {tables[name].height}.", "", "| column | type | description |", "|---|---|---|"]
+        out += [
+            f"## `{name}.parquet`",
+            "",
+            f"{table.description} Source: {source} Rows: {tables[name].height}.",
+            "",
+            "| column | type | description |",
+            "|---|---|---|",
+        ]
         out += [f"| `{c.name}` | {c.type} | {c.description} |" for c in table.columns]
         out.append("")
     return "\n".join(out)
@@ -120,8 +128,9 @@ def month_export(period: str) -> str:
     group_name="exports",
     kinds={"parquet", "duckdb"},
 )
-def staged_monthly_finance_export(context: AssetExecutionContext, data_dir: DataDirResource,
-                                  warehouse: WarehouseResource) -> MaterializeResult:
+def staged_monthly_finance_export(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One folder per month, staged and not yet published: `data/exports/.staging/<run id>/finance-monthly/YYYY-MM/`
     with the month's ledger lines (one row per line with that accounting period), party statements (one row per
     party and currency), statement lines (one row per party, line type, recording and station) and the plays
@@ -142,16 +151,22 @@ def staged_monthly_finance_export(context: AssetExecutionContext, data_dir: Data
         for name, frame in tables.items():
             counts[f"rows/{name}"] = counts.get(f"rows/{name}", 0) + frame.height
     last = months_of(context)[-1]
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(staging_dir(data_dir.exports, run_id, month_export(last)))), **counts})
+    return MaterializeResult(
+        metadata={"path": MetadataValue.path(str(staging_dir(data_dir.exports, run_id, month_export(last)))), **counts}
+    )
 
 
-@asset_check(asset=STAGED_KEY, partitions_def=monthly_partitions, blocking=True,
-             description="Great Expectations suite on each staged month: keys not null and unique, money in integer "
-             "minor units, known accounts, currencies and line types. Blocking: a failure stops the month from "
-             "being published.")
-def monthly_finance_export_meets_expectations(context: AssetCheckExecutionContext, data_dir: DataDirResource
-                                              ) -> AssetCheckResult:
+@asset_check(
+    asset=STAGED_KEY,
+    partitions_def=monthly_partitions,
+    blocking=True,
+    description="Great Expectations suite on each staged month: keys not null and unique, money in integer "
+    "minor units, known accounts, currencies and line types. Blocking: a failure stops the month from "
+    "being published.",
+)
+def monthly_finance_export_meets_expectations(
+    context: AssetCheckExecutionContext, data_dir: DataDirResource
+) -> AssetCheckResult:
     """Validate the Parquet files this run staged for each month of the partition window."""
     failures: list[str] = []
     evaluated = 0
@@ -162,12 +177,15 @@ def monthly_finance_export_meets_expectations(context: AssetCheckExecutionContex
         evaluated += outcome.evaluated
         failures += [f"{period} {f}" for f in outcome.failures]
         tables_md.append(f"### {period}\n\n{outcome.markdown()}")
-    return AssetCheckResult(passed=not failures, metadata={
-        "expectations_evaluated": evaluated,
-        "expectations_failed": len(failures),
-        "failures": MetadataValue.md("\n".join(f"- {f}" for f in failures[:50]) or "_none_"),
-        "expectations": MetadataValue.md("\n\n".join(tables_md)),
-    })
+    return AssetCheckResult(
+        passed=not failures,
+        metadata={
+            "expectations_evaluated": evaluated,
+            "expectations_failed": len(failures),
+            "failures": MetadataValue.md("\n".join(f"- {f}" for f in failures[:50]) or "_none_"),
+            "expectations": MetadataValue.md("\n\n".join(tables_md)),
+        },
+    )
 
 
 @asset(
@@ -193,8 +211,10 @@ def monthly_finance_export(context: AssetExecutionContext, data_dir: DataDirReso
         try:
             folder = publish_staged(data_dir.exports, context.run.run_id, month_export(period))
         except FileNotFoundError as exc:
-            raise Failure(description=f"{exc}: materialize exports/staged_monthly_finance_export (and its check) "
-                          "in the same run; publication never takes files another run staged") from None
+            raise Failure(
+                description=f"{exc}: materialize exports/staged_monthly_finance_export (and its check) "
+                "in the same run; publication never takes files another run staged"
+            ) from None
         for name in EXPORT_TABLES:
             rows = pl.scan_parquet(folder / f"{name}.parquet").select(pl.len()).collect().item()
             counts[f"rows/{name}"] = counts.get(f"rows/{name}", 0) + rows
@@ -203,26 +223,35 @@ def monthly_finance_export(context: AssetExecutionContext, data_dir: DataDirReso
             balances[currency] = balances.get(currency, 0) + int(amount)
         context.log.info(f"monthly finance export {period} published to {folder}")
     last = months_of(context)[-1]
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(root / last)),
-        "duckdb_file": MetadataValue.path(str(root / last / duckdb_name(last))),
-        "ledger_balance_minor_by_currency": MetadataValue.json(balances),
-        **counts,
-    })
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(root / last)),
+            "duckdb_file": MetadataValue.path(str(root / last / duckdb_name(last))),
+            "ledger_balance_minor_by_currency": MetadataValue.json(balances),
+            **counts,
+        }
+    )
 
 
-@asset_check(asset=monthly_finance_export, partitions_def=monthly_partitions,
-             description="The month's folder has every Parquet file, the DuckDB file with the same row counts, "
-             "and a README naming every column.")
-def monthly_finance_export_is_complete(context: AssetCheckExecutionContext, data_dir: DataDirResource
-                                       ) -> AssetCheckResult:
+@asset_check(
+    asset=monthly_finance_export,
+    partitions_def=monthly_partitions,
+    description="The month's folder has every Parquet file, the DuckDB file with the same row counts, "
+    "and a README naming every column.",
+)
+def monthly_finance_export_is_complete(
+    context: AssetCheckExecutionContext, data_dir: DataDirResource
+) -> AssetCheckResult:
     problems: list[str] = []
     for period in months_of(context):
         problems += export_problems(data_dir.exports / MONTHLY_EXPORT_DIR / period, period)
-    return AssetCheckResult(passed=not problems, metadata={
-        "problems": len(problems),
-        "examples": MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]) or "_none_"),
-    })
+    return AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "problems": len(problems),
+            "examples": MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]) or "_none_"),
+        },
+    )
 
 
 def export_problems(folder: Path, period: str) -> list[str]:
@@ -249,5 +278,7 @@ def export_problems(folder: Path, period: str) -> list[str]:
     return problems
 
 
-defs = Definitions(assets=[staged_monthly_finance_export, monthly_finance_export],
-                   asset_checks=[monthly_finance_export_meets_expectations, monthly_finance_export_is_complete])
+defs = Definitions(
+    assets=[staged_monthly_finance_export, monthly_finance_export],
+    asset_checks=[monthly_finance_export_meets_expectations, monthly_finance_export_is_complete],
+)

@@ -32,35 +32,62 @@ CONTACT_FIELDS = {
 
 
 @asset(key=["outreach", "contacts"], group_name="outreach", kinds={"csv", "sql"})
-def contacts(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-             ) -> MaterializeResult:
+def contacts(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per prospect from `inbox/outreach/contacts.csv`, keyed by lower-cased email.
 
     Malformed emails, missing names, consent other than yes/no and duplicate emails go to
     `quarantine.rejected_rows` with file, row and field.
     """
-    parsed = f.reject_duplicates(f.read_csv(data_dir.inbox / "outreach" / "contacts.csv", CONTACT_FIELDS),
-                                 lambda r: r["email"], "email")
+    parsed = f.reject_duplicates(
+        f.read_csv(data_dir.inbox / "outreach" / "contacts.csv", CONTACT_FIELDS), lambda r: r["email"], "email"
+    )
     frame = CONTACTS.from_rows(
-        [{**r, "contact_id": hashlib.sha1(r["email"].encode()).hexdigest()[:12], "source_file": r["_source_file"],
-          "source_row": r["_row"]} for r in parsed.rows]
+        [
+            {
+                **r,
+                "contact_id": hashlib.sha1(r["email"].encode()).hexdigest()[:12],
+                "source_file": r["_source_file"],
+                "source_row": r["_row"],
+            }
+            for r in parsed.rows
+        ]
     )
     db = warehouse.client()
     rejected_keys, unknown = parsed.rejected_keys({"email": CONTACT_FIELDS["email"]})
-    kept = keep_last_good(db, CONTACTS, "outreach/contacts", frame, complete=parsed.complete, inbox=data_dir.inbox,
-                          key=["email"], rejected_keys=rejected_keys, unknown_rejects=unknown, log=context.log.warning)
+    kept = keep_last_good(
+        db,
+        CONTACTS,
+        "outreach/contacts",
+        frame,
+        complete=parsed.complete,
+        inbox=data_dir.inbox,
+        key=["email"],
+        rejected_keys=rejected_keys,
+        unknown_rejects=unknown,
+        log=context.log.warning,
+    )
     frame = kept.frame
     record_rejects(db, "outreach/contacts", "", parsed.rejects, context.log.warning)
     return MaterializeResult(
-        metadata=table_metadata(frame.drop("email"), rejected_rows=len(parsed.rejects),
-                                consenting=int(frame["consent"].sum()) if frame.height else 0, **kept.metadata())
+        metadata=table_metadata(
+            frame.drop("email"),
+            rejected_rows=len(parsed.rejects),
+            consenting=int(frame["consent"].sum()) if frame.height else 0,
+            **kept.metadata(),
+        )
     )
 
 
 @asset_check(asset=contacts, description="Contact ids and emails are unique.")
 def contacts_have_unique_emails(warehouse: WarehouseResource) -> AssetCheckResult:
-    row = warehouse.client().query(
-        "SELECT count(*) AS n, count(DISTINCT email) AS emails, count(DISTINCT contact_id) AS ids "
-        "FROM outreach.contacts"
-    ).row(0, named=True)
+    row = (
+        warehouse.client()
+        .query(
+            "SELECT count(*) AS n, count(DISTINCT email) AS emails, count(DISTINCT contact_id) AS ids "
+            "FROM outreach.contacts"
+        )
+        .row(0, named=True)
+    )
     return AssetCheckResult(passed=row["n"] == row["emails"] == row["ids"], metadata=row)

@@ -61,8 +61,9 @@ def validation_rules(warehouse: WarehouseResource) -> MaterializeResult:
     frame = VALIDATION_RULES.from_rows(rules.rule_rows(rules.load_rules()))
     warehouse.client().replace(VALIDATION_RULES, frame)
     counts = frame.group_by("severity").len().sort("severity")
-    return MaterializeResult(metadata=table_metadata(
-        frame, **{f"{severity}_rules": n for severity, n in counts.iter_rows()}))
+    return MaterializeResult(
+        metadata=table_metadata(frame, **{f"{severity}_rules": n for severity, n in counts.iter_rows()})
+    )
 
 
 # ---- Intake --------------------------------------------------------------------------------------------------
@@ -71,12 +72,20 @@ def validation_rules(warehouse: WarehouseResource) -> MaterializeResult:
 @multi_asset(
     name="split_sheet_intake",
     specs=[
-        AssetSpec(_key("split_sheet_lines"), group_name=GROUP, kinds={"csv", "xlsx", "ocr", "sql"},
-                  description="One row per line read from a split sheet (CSV, XLSX, scanned image or PDF) with "
-                  "its provenance (file, page, row) and split set. Source: inbox/rights/split_sheets/."),
-        AssetSpec(_key("field_provenance"), group_name=GROUP, kinds={"ocr", "sql"},
-                  description="One row per field OCR read from a scanned split sheet: page, bounding box, "
-                  "confidence and whether it needs review. Source: scans in inbox/rights/split_sheets/."),
+        AssetSpec(
+            _key("split_sheet_lines"),
+            group_name=GROUP,
+            kinds={"csv", "xlsx", "ocr", "sql"},
+            description="One row per line read from a split sheet (CSV, XLSX, scanned image or PDF) with "
+            "its provenance (file, page, row) and split set. Source: inbox/rights/split_sheets/.",
+        ),
+        AssetSpec(
+            _key("field_provenance"),
+            group_name=GROUP,
+            kinds={"ocr", "sql"},
+            description="One row per field OCR read from a scanned split sheet: page, bounding box, "
+            "confidence and whether it needs review. Source: scans in inbox/rights/split_sheets/.",
+        ),
     ],
 )
 def split_sheet_intake(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource):
@@ -92,40 +101,83 @@ def split_sheet_intake(context: AssetExecutionContext, data_dir: DataDirResource
     db.replace(SPLIT_SHEET_LINES, lines)
     db.replace(FIELD_PROVENANCE, provenance)
     record_rejects(db, INTAKE_ASSET, "", read.rejects, context.log.warning)
-    yield MaterializeResult(asset_key=_key("split_sheet_lines"), metadata=table_metadata(
-        lines, files=len(read.files), split_sets=lines["split_set_id"].n_unique(), rejected=len(read.rejects)))
-    yield MaterializeResult(asset_key=_key("field_provenance"), metadata=table_metadata(
-        provenance, fields_needing_review=int(provenance["needs_review"].sum() or 0)))
+    yield MaterializeResult(
+        asset_key=_key("split_sheet_lines"),
+        metadata=table_metadata(
+            lines, files=len(read.files), split_sets=lines["split_set_id"].n_unique(), rejected=len(read.rejects)
+        ),
+    )
+    yield MaterializeResult(
+        asset_key=_key("field_provenance"),
+        metadata=table_metadata(provenance, fields_needing_review=int(provenance["needs_review"].sum() or 0)),
+    )
 
 
 # ---- Rules, reviews and what they approve --------------------------------------------------------------------
 
-_REVIEW_DEPS = [_key("split_sheet_lines"), _key("field_provenance"), _key("validation_rules"),
-                AssetKey(["catalog", "tracks"])]
+_REVIEW_DEPS = [
+    _key("split_sheet_lines"),
+    _key("field_provenance"),
+    _key("validation_rules"),
+    AssetKey(["catalog", "tracks"]),
+]
 
 
 @multi_asset(
     name="split_set_review",
     specs=[
-        AssetSpec(_key("validation_issues"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
-                  description="One row per rule finding on a split set: rule code, severity, message, file, row "
-                  "and field."),
-        AssetSpec(_key("review_tasks"), group_name=GROUP, kinds={"csv", "sql"}, deps=_REVIEW_DEPS,
-                  description="One row per split set that needs a person: open (warnings), approved or rejected "
-                  "by a reviewer (inbox/rights/review_decisions/), or blocked (errors: fix the sheet)."),
-        AssetSpec(_key("splits"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
-                  description="One row per approved share (split set × party × role); per subject, role group "
-                  "and window the shares sum to 10000 bp. Only these move money."),
-        AssetSpec(_key("works"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
-                  description="One row per musical work (composition): from the split sheets and the catalog."),
-        AssetSpec(_key("recordings"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
-                  description="One row per recording (catalog.tracks and recording split sheets), linked to its "
-                  "work."),
-        AssetSpec(_key("parties"), group_name=GROUP, kinds={"csv", "sql"}, deps=_REVIEW_DEPS,
-                  description="One row per rights holder: the party register (inbox/rights/parties.csv) and "
-                  "parties first seen on an approved split."),
-        AssetSpec(_key("party_identifiers"), group_name=GROUP, kinds={"sql"}, deps=_REVIEW_DEPS,
-                  description="One row per identifier (IPI) of a party."),
+        AssetSpec(
+            _key("validation_issues"),
+            group_name=GROUP,
+            kinds={"sql"},
+            deps=_REVIEW_DEPS,
+            description="One row per rule finding on a split set: rule code, severity, message, file, row and field.",
+        ),
+        AssetSpec(
+            _key("review_tasks"),
+            group_name=GROUP,
+            kinds={"csv", "sql"},
+            deps=_REVIEW_DEPS,
+            description="One row per split set that needs a person: open (warnings), approved or rejected "
+            "by a reviewer (inbox/rights/review_decisions/), or blocked (errors: fix the sheet).",
+        ),
+        AssetSpec(
+            _key("splits"),
+            group_name=GROUP,
+            kinds={"sql"},
+            deps=_REVIEW_DEPS,
+            description="One row per approved share (split set × party × role); per subject, role group "
+            "and window the shares sum to 10000 bp. Only these move money.",
+        ),
+        AssetSpec(
+            _key("works"),
+            group_name=GROUP,
+            kinds={"sql"},
+            deps=_REVIEW_DEPS,
+            description="One row per musical work (composition): from the split sheets and the catalog.",
+        ),
+        AssetSpec(
+            _key("recordings"),
+            group_name=GROUP,
+            kinds={"sql"},
+            deps=_REVIEW_DEPS,
+            description="One row per recording (catalog.tracks and recording split sheets), linked to its work.",
+        ),
+        AssetSpec(
+            _key("parties"),
+            group_name=GROUP,
+            kinds={"csv", "sql"},
+            deps=_REVIEW_DEPS,
+            description="One row per rights holder: the party register (inbox/rights/parties.csv) and "
+            "parties first seen on an approved split.",
+        ),
+        AssetSpec(
+            _key("party_identifiers"),
+            group_name=GROUP,
+            kinds={"sql"},
+            deps=_REVIEW_DEPS,
+            description="One row per identifier (IPI) of a party.",
+        ),
     ],
 )
 def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource):
@@ -162,17 +214,31 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
     previous_splits = db.read(SPLITS)
     unsettled = {(t["subject_type"], t["subject_id"]) for t in tasks if t["status"] in ("blocked", "open")}
     unreadable = db.read(QUARANTINE, "asset = ? AND row_number IS NULL", [INTAKE_ASSET])["source_file"].to_list()
-    splits, in_force = splits_in_force(previous_splits, SPLITS.from_rows(review.approved_splits(sets, statuses, tasks)),
-                                       unsettled, unreadable, read_approvals(data_dir.inbox))
+    splits, in_force = splits_in_force(
+        previous_splits,
+        SPLITS.from_rows(review.approved_splits(sets, statuses, tasks)),
+        unsettled,
+        unreadable,
+        read_approvals(data_dir.inbox),
+    )
     previous_recordings = db.read(RECORDINGS)
-    recordings = _with_earlier(RECORDINGS.from_rows(_recordings(sets, tracks)), previous_recordings, "recording_id",
-                               _subjects(splits, "recording"))
-    works = _with_earlier(WORKS.from_rows(_works(sets, splits, tracks)), db.read(WORKS), "work_id",
-                          _subjects(splits, "work"))
+    recordings = _with_earlier(
+        RECORDINGS.from_rows(_recordings(sets, tracks)),
+        previous_recordings,
+        "recording_id",
+        _subjects(splits, "recording"),
+    )
+    works = _with_earlier(
+        WORKS.from_rows(_works(sets, splits, tracks)), db.read(WORKS), "work_id", _subjects(splits, "work")
+    )
     parties = PARTIES.from_rows(_parties(register, sets, splits, db.read(PARTIES)))
     identifiers = PARTY_IDENTIFIERS.from_rows(
-        [{"party_id": p, "scheme": "IPI", "value": ipi} for p, ipi in parties.select("party_id", "ipi").iter_rows()
-         if ipi])
+        [
+            {"party_id": p, "scheme": "IPI", "value": ipi}
+            for p, ipi in parties.select("party_id", "ipi").iter_rows()
+            if ipi
+        ]
+    )
 
     # Queue before writing: if the write fails the next run queues again; the reverse could lose a restatement.
     changed = changed_subjects(previous_splits, splits)
@@ -188,8 +254,11 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
     db.replace(RECORDINGS, recordings)
     db.replace(PARTIES, parties)
     db.replace(PARTY_IDENTIFIERS, identifiers)
-    blocked = [Reject(f.source_file or "", f.row_number, f.field, f.value or "", f"{f.rule_code}: {f.message}")
-               for f in findings if f.severity == "error"]
+    blocked = [
+        Reject(f.source_file or "", f.row_number, f.field, f.value or "", f"{f.rule_code}: {f.message}")
+        for f in findings
+        if f.severity == "error"
+    ]
     record_rejects(db, SPLITS_ASSET, "", blocked + decision_rejects + applied_rejects, context.log.warning)
     record_rejects(db, PARTIES_ASSET, "", register_rejects, context.log.warning)
 
@@ -200,17 +269,33 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
         if task["status"] in ("approved", "rejected"):
             status_counts["open"] -= 1
             status_counts[task["status"]] += 1
-    yield MaterializeResult(asset_key=_key("validation_issues"), metadata=table_metadata(
-        issues, **{f"{s}_findings": issues.filter(pl.col("severity") == s).height for s in rules.SEVERITIES}))
-    yield MaterializeResult(asset_key=_key("review_tasks"), metadata=table_metadata(
-        task_frame, decisions_read=len(decisions), decisions_rejected=len(decision_rejects) + len(applied_rejects)))
-    yield MaterializeResult(asset_key=_key("splits"), metadata=table_metadata(
-        splits, **{f"split_sets_{s}": n for s, n in status_counts.items()},
-        subjects_changed=len(changed), restatements_queued=queued, **in_force.metadata()))
+    yield MaterializeResult(
+        asset_key=_key("validation_issues"),
+        metadata=table_metadata(
+            issues, **{f"{s}_findings": issues.filter(pl.col("severity") == s).height for s in rules.SEVERITIES}
+        ),
+    )
+    yield MaterializeResult(
+        asset_key=_key("review_tasks"),
+        metadata=table_metadata(
+            task_frame, decisions_read=len(decisions), decisions_rejected=len(decision_rejects) + len(applied_rejects)
+        ),
+    )
+    yield MaterializeResult(
+        asset_key=_key("splits"),
+        metadata=table_metadata(
+            splits,
+            **{f"split_sets_{s}": n for s, n in status_counts.items()},
+            subjects_changed=len(changed),
+            restatements_queued=queued,
+            **in_force.metadata(),
+        ),
+    )
     yield MaterializeResult(asset_key=_key("works"), metadata=table_metadata(works))
     yield MaterializeResult(asset_key=_key("recordings"), metadata=table_metadata(recordings))
-    yield MaterializeResult(asset_key=_key("parties"), metadata=table_metadata(
-        parties, rejected_register_rows=len(register_rejects)))
+    yield MaterializeResult(
+        asset_key=_key("parties"), metadata=table_metadata(parties, rejected_register_rows=len(register_rejects))
+    )
     yield MaterializeResult(asset_key=_key("party_identifiers"), metadata=table_metadata(identifiers))
 
 
@@ -241,8 +326,12 @@ def _works(sets: dict[str, rules.SplitSet], splits: pl.DataFrame, tracks: pl.Dat
     rows = {}
     for work_id, lines in sorted(lines_of.items()):
         iswcs = (normalise_iswc(line["iswc"]) for line in lines if line["iswc"] and not iswc_problem(line["iswc"]))
-        rows[work_id] = {"work_id": work_id, "iswc": _first(iswcs), "title": _first(line["title"] for line in lines),
-                         "source_file": min(line["source_file"] for line in lines)}
+        rows[work_id] = {
+            "work_id": work_id,
+            "iswc": _first(iswcs),
+            "title": _first(line["title"] for line in lines),
+            "source_file": min(line["source_file"] for line in lines),
+        }
     for work_id, title in tracks.sort("track_id").select("work_id", "title").iter_rows():
         if work_id and work_id not in rows:
             rows[work_id] = {"work_id": work_id, "iswc": None, "title": title, "source_file": None}
@@ -251,24 +340,37 @@ def _works(sets: dict[str, rules.SplitSet], splits: pl.DataFrame, tracks: pl.Dat
 
 def _recordings(sets: dict[str, rules.SplitSet], tracks: pl.DataFrame) -> list[dict[str, Any]]:
     """Catalog recordings with their work, plus recordings only a recording split sheet names."""
-    rows = {r["track_id"]: {"recording_id": r["track_id"], "isrc": r["isrc"], "work_id": r["work_id"],
-                            "title": r["title"]} for r in tracks.to_dicts()}
+    rows = {
+        r["track_id"]: {"recording_id": r["track_id"], "isrc": r["isrc"], "work_id": r["work_id"], "title": r["title"]}
+        for r in tracks.to_dicts()
+    }
     for split_set in sets.values():
         if split_set.subject_type == "recording" and split_set.subject_id not in rows:
             lines = split_set.lines
             rows[split_set.subject_id] = {
-                "recording_id": split_set.subject_id, "work_id": None, "title": _first(x["title"] for x in lines),
+                "recording_id": split_set.subject_id,
+                "work_id": None,
+                "title": _first(x["title"] for x in lines),
                 "isrc": _first(x["isrc"] for x in lines if x["isrc"] and not isrc_problem(x["isrc"])),
             }
     return sorted(rows.values(), key=lambda r: r["recording_id"])
 
 
-def _parties(register: intake.PartyRegister, sets: dict[str, rules.SplitSet],
-             splits: pl.DataFrame, previous: pl.DataFrame) -> list[dict[str, Any]]:
+def _parties(
+    register: intake.PartyRegister, sets: dict[str, rules.SplitSet], splits: pl.DataFrame, previous: pl.DataFrame
+) -> list[dict[str, Any]]:
     """The register's parties, plus parties a reviewer approved on a split before they were registered (from
     `previous` when that split is kept in force from an earlier run)."""
-    rows = {p.party_id: {"party_id": p.party_id, "name": p.name, "ipi": p.ipi, "party_type": p.party_type,
-                         "source_file": register.source_file} for p in register.parties.values()}
+    rows = {
+        p.party_id: {
+            "party_id": p.party_id,
+            "name": p.name,
+            "ipi": p.ipi,
+            "party_type": p.party_type,
+            "source_file": register.source_file,
+        }
+        for p in register.parties.values()
+    }
     earlier = {row["party_id"]: row for row in previous.to_dicts()}
     for set_id, party_id in splits.select("split_set_id", "party_id").iter_rows():
         if party_id in rows:
@@ -279,7 +381,9 @@ def _parties(register: intake.PartyRegister, sets: dict[str, rules.SplitSet],
             continue
         lines = [line for line in sets[set_id].lines if line["party_id"] == party_id]
         rows[party_id] = {
-            "party_id": party_id, "name": _first(x["party_name"] for x in lines), "party_type": None,
+            "party_id": party_id,
+            "name": _first(x["party_name"] for x in lines),
+            "party_type": None,
             "ipi": _first(x["ipi"] for x in lines if x["ipi"] and not ipi_problem(x["ipi"])),
             "source_file": lines[0]["source_file"],
         }
@@ -308,14 +412,16 @@ def _queue_restatements(db: Warehouse, subjects: list[tuple[str, str]], recordin
     recording_ids = {sid for kind, sid in subjects if kind == "recording"}
     recording_ids |= {rid for rid, wid in recordings.select("recording_id", "work_id").iter_rows() if wid in works}
     names = [f"{kind} {sid}" for kind, sid in subjects]
-    reason = "approved splits changed: " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
-                                                                   else "")
+    reason = (
+        "approved splits changed: " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    )
     return queue_restatements(db, station_days_of_recordings(db, recording_ids), reason)
 
 
 def _table_exists(db: Warehouse, schema: str, name: str) -> bool:
-    found = db.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                      [schema, name])
+    found = db.scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+    )
     return bool(found)
 
 
@@ -325,11 +431,21 @@ def _table_exists(db: Warehouse, schema: str, name: str) -> bool:
 @multi_asset(
     name="rights_contracts",
     specs=[
-        AssetSpec(_key("contracts"), group_name=GROUP, kinds={"csv", "sql"}, deps=[_key("parties")],
-                  description="One row per contract between parties (document, dates, terms). Source: "
-                  "inbox/rights/contracts.csv."),
-        AssetSpec(_key("contract_parties"), group_name=GROUP, kinds={"csv", "sql"}, deps=[_key("parties")],
-                  description="One row per party to a contract, with its role. Source: inbox/rights/contracts.csv."),
+        AssetSpec(
+            _key("contracts"),
+            group_name=GROUP,
+            kinds={"csv", "sql"},
+            deps=[_key("parties")],
+            description="One row per contract between parties (document, dates, terms). Source: "
+            "inbox/rights/contracts.csv.",
+        ),
+        AssetSpec(
+            _key("contract_parties"),
+            group_name=GROUP,
+            kinds={"csv", "sql"},
+            deps=[_key("parties")],
+            description="One row per party to a contract, with its role. Source: inbox/rights/contracts.csv.",
+        ),
     ],
 )
 def rights_contracts(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource):
@@ -338,17 +454,31 @@ def rights_contracts(context: AssetExecutionContext, data_dir: DataDirResource, 
     unknown parties go to quarantine."""
     db = warehouse.client()
     known = set(db.read(PARTIES)["party_id"].to_list())
-    contracts, parties, rejects = intake.read_contracts(data_dir.inbox / GROUP / "contracts.csv", "contracts.csv",
-                                                        known)
+    contracts, parties, rejects = intake.read_contracts(
+        data_dir.inbox / GROUP / "contracts.csv", "contracts.csv", known
+    )
     # Contracts are few and each is read whole: an unreadable file or any rejected row removes none of them.
     complete = not any(r.row_number is None for r in rejects)
-    contract_frame = keep_last_good(db, CONTRACTS, CONTRACTS_ASSET, CONTRACTS.from_rows(contracts), complete=complete,
-                                    inbox=data_dir.inbox, unknown_rejects=bool(rejects),
-                                    log=context.log.warning).frame.sort("contract_id")
-    party_frame = keep_last_good(db, CONTRACT_PARTIES, "rights/contract_parties", CONTRACT_PARTIES.from_rows(parties),
-                                 complete=complete, inbox=data_dir.inbox, unknown_rejects=bool(rejects),
-                                 log=context.log.warning).frame.sort("contract_id", "party_id")
+    contract_frame = keep_last_good(
+        db,
+        CONTRACTS,
+        CONTRACTS_ASSET,
+        CONTRACTS.from_rows(contracts),
+        complete=complete,
+        inbox=data_dir.inbox,
+        unknown_rejects=bool(rejects),
+        log=context.log.warning,
+    ).frame.sort("contract_id")
+    party_frame = keep_last_good(
+        db,
+        CONTRACT_PARTIES,
+        "rights/contract_parties",
+        CONTRACT_PARTIES.from_rows(parties),
+        complete=complete,
+        inbox=data_dir.inbox,
+        unknown_rejects=bool(rejects),
+        log=context.log.warning,
+    ).frame.sort("contract_id", "party_id")
     record_rejects(db, CONTRACTS_ASSET, "", rejects, context.log.warning)
-    yield MaterializeResult(asset_key=_key("contracts"), metadata=table_metadata(contract_frame,
-                                                                                 rejected=len(rejects)))
+    yield MaterializeResult(asset_key=_key("contracts"), metadata=table_metadata(contract_frame, rejected=len(rejects)))
     yield MaterializeResult(asset_key=_key("contract_parties"), metadata=table_metadata(party_frame))

@@ -9,15 +9,24 @@ SPLITS_KEY = AssetKey(["rights", "splits"])
 REVIEW_TASKS_KEY = AssetKey(["rights", "review_tasks"])
 
 
-@asset_check(asset=SPLITS_KEY, description="Approved shares sum to exactly 10000 basis points (100 %) per subject, "
-             "role group and validity window.")
+@asset_check(
+    asset=SPLITS_KEY,
+    description="Approved shares sum to exactly 10000 basis points (100 %) per subject, "
+    "role group and validity window.",
+)
 def approved_splits_sum_to_full_share(warehouse: WarehouseResource) -> AssetCheckResult:
     pools = warehouse.client().query(
         "SELECT subject_type, subject_id, role_group, valid_from, valid_to, CAST(sum(share_bp) AS BIGINT) AS total "
         "FROM rights.splits GROUP BY subject_type, subject_id, role_group, valid_from, valid_to "
         "ORDER BY subject_type, subject_id, role_group",
-        schema={"subject_type": pl.Utf8, "subject_id": pl.Utf8, "role_group": pl.Utf8, "valid_from": pl.Date,
-                "valid_to": pl.Date, "total": pl.Int64},  # typed even when empty (PostgreSQL gives no types then)
+        schema={
+            "subject_type": pl.Utf8,
+            "subject_id": pl.Utf8,
+            "role_group": pl.Utf8,
+            "valid_from": pl.Date,
+            "valid_to": pl.Date,
+            "total": pl.Int64,
+        },  # typed even when empty (PostgreSQL gives no types then)
     )
     wrong = pools.filter(pools["total"] != 10_000)
     named = [f"{t}:{s} {g} = {total / 100:.2f} %" for t, s, g, _, _, total in wrong.iter_rows()]
@@ -40,8 +49,11 @@ def approved_splits_name_known_parties(warehouse: WarehouseResource) -> AssetChe
     )
 
 
-@asset_check(asset=REVIEW_TASKS_KEY, description="No split set waits for a reviewer: open tasks keep their plays in "
-             "suspense (a warning, not a failure of the data).")
+@asset_check(
+    asset=REVIEW_TASKS_KEY,
+    description="No split set waits for a reviewer: open tasks keep their plays in "
+    "suspense (a warning, not a failure of the data).",
+)
 def no_split_sets_await_review(warehouse: WarehouseResource) -> AssetCheckResult:
     tasks = warehouse.client().query(
         "SELECT task_id, status, rule_codes FROM rights.review_tasks WHERE status IN ('open', 'blocked') "

@@ -28,8 +28,11 @@ def _by_subject(splits: pl.DataFrame) -> pl.DataFrame:
     rows: dict[tuple[str, str], list[str]] = {}
     for row in splits.select(*SUBJECT, *SHARE_COLUMNS).iter_rows():
         rows.setdefault((row[0], row[1]), []).append(repr(row[2:]))
-    return pl.DataFrame([(t, s, "|".join(sorted(v))) for (t, s), v in rows.items()],
-                        schema={"subject_type": pl.Utf8, "subject_id": pl.Utf8, "shares": pl.Utf8}, orient="row")
+    return pl.DataFrame(
+        [(t, s, "|".join(sorted(v))) for (t, s), v in rows.items()],
+        schema={"subject_type": pl.Utf8, "subject_id": pl.Utf8, "shares": pl.Utf8},
+        orient="row",
+    )
 
 
 def splits_in_force(
@@ -43,10 +46,20 @@ def splits_in_force(
     (their set is blocked or waits for a reviewer) or whose sheet could not be read, and of subjects whose
     withdrawal or re-routing is held for review."""
     unreadable = set(unreadable_files)
-    keep = set(unsettled) | {(t, s) for t, s, f in previous.select(*SUBJECT, "source_file").iter_rows()
-                             if f in unreadable}
-    result = reconcile("rights/splits", _by_subject(previous), _by_subject(approved), SUBJECT, complete=True,
-                       rejected_keys=keep, routing=["shares"], approved=approvals, policy=SPLITS_POLICY)
+    keep = set(unsettled) | {
+        (t, s) for t, s, f in previous.select(*SUBJECT, "source_file").iter_rows() if f in unreadable
+    }
+    result = reconcile(
+        "rights/splits",
+        _by_subject(previous),
+        _by_subject(approved),
+        SUBJECT,
+        complete=True,
+        rejected_keys=keep,
+        routing=["shares"],
+        approved=approvals,
+        policy=SPLITS_POLICY,
+    )
     new_shares = dict(((t, s), v) for t, s, v in _by_subject(approved).iter_rows())
     chosen = {(t, s): v for t, s, v in result.frame.iter_rows()}
     from_new = {k for k, v in chosen.items() if new_shares.get(k) == v}

@@ -84,10 +84,14 @@ class PartyRegister:
             return None
         from rapidfuzz import fuzz
 
-        scored = sorted(((fuzz.ratio(folded_name(name), folded_name(p.name)), p.party_id)
-                         for p in self.parties.values()), key=lambda item: (-item[0], item[1]))
-        if scored and scored[0][0] >= FUZZY_NAME_SCORE and (
-            len(scored) == 1 or scored[0][0] - scored[1][0] >= FUZZY_MARGIN
+        scored = sorted(
+            ((fuzz.ratio(folded_name(name), folded_name(p.name)), p.party_id) for p in self.parties.values()),
+            key=lambda item: (-item[0], item[1]),
+        )
+        if (
+            scored
+            and scored[0][0] >= FUZZY_NAME_SCORE
+            and (len(scored) == 1 or scored[0][0] - scored[1][0] >= FUZZY_MARGIN)
         ):
             return scored[0][1]
         return None
@@ -147,8 +151,9 @@ def sheet_files(folder: Path) -> list[Path]:
     """Every file under `folder` (recursively), in name order; hidden and half-written (`.part`) files skipped."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() != ".part")
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix.lower() != ".part"
+    )
 
 
 def read_split_sheets(folder: Path, rights_inbox: Path, register: PartyRegister) -> Intake:
@@ -163,8 +168,15 @@ def read_split_sheets(folder: Path, rights_inbox: Path, register: PartyRegister)
         elif suffix in SCAN_SUFFIXES:
             lines, provenance, rejects = read_scanned_sheet(path, label, register)
         else:
-            intake.rejects.append(Reject(label, None, "", path.suffix, "not a split sheet: expected .csv, .xlsx, "
-                                         ".png, .jpg, .jpeg, .tif, .tiff or .pdf"))
+            intake.rejects.append(
+                Reject(
+                    label,
+                    None,
+                    "",
+                    path.suffix,
+                    "not a split sheet: expected .csv, .xlsx, .png, .jpg, .jpeg, .tif, .tiff or .pdf",
+                )
+            )
             continue
         intake.files.append(label)
         intake.lines.extend(assign_split_sets(lines))
@@ -226,8 +238,10 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                 header = [str(v or "").strip().lower() for v in row]
                 yield 1, {name: name for name in header}
                 continue
-            yield row_number, {name: _cell_text(name, row[i] if i < len(row) else None)
-                               for i, name in enumerate(header)}
+            yield (
+                row_number,
+                {name: _cell_text(name, row[i] if i < len(row) else None) for i, name in enumerate(header)},
+            )
     finally:
         workbook.close()
 
@@ -249,15 +263,38 @@ def _cell_text(column: str, value: object) -> str:
 def _typed_line(
     record: dict[str, str], label: str, row_number: int, register: PartyRegister
 ) -> tuple[dict[str, Any], list[Reject]]:
-    value = {name: (record.get(name) or "").strip() for name in (
-        "subject_type", "work_id", "recording_id", "iswc", "isrc", "work_title", "title", "party_id", "party_name",
-        "ipi", "role", "share_percent", "valid_from", "valid_to")}
+    value = {
+        name: (record.get(name) or "").strip()
+        for name in (
+            "subject_type",
+            "work_id",
+            "recording_id",
+            "iswc",
+            "isrc",
+            "work_title",
+            "title",
+            "party_id",
+            "party_name",
+            "ipi",
+            "role",
+            "share_percent",
+            "valid_from",
+            "valid_to",
+        )
+    }
     problems = []
     subject_type = value["subject_type"].lower() or "work"
     subject_id = value["recording_id"] if subject_type == "recording" else value["work_id"]
     if subject_type not in SUBJECT_TYPES:
-        problems.append(Reject(label, row_number, "subject_type", value["subject_type"],
-                               f"subject_type must be one of {', '.join(SUBJECT_TYPES)}"))
+        problems.append(
+            Reject(
+                label,
+                row_number,
+                "subject_type",
+                value["subject_type"],
+                f"subject_type must be one of {', '.join(SUBJECT_TYPES)}",
+            )
+        )
     elif not subject_id:
         id_field = "recording_id" if subject_type == "recording" else "work_id"
         problems.append(Reject(label, row_number, id_field, "", f"{id_field} is required for a {subject_type} split"))
@@ -339,11 +376,16 @@ def read_scanned_sheet(
 
     def provenance(fld: Any, row_number: int, needs_review: bool | None = None) -> dict[str, Any]:
         return {
-            "source_file": label, "page": fld.page, "row_number": row_number, "field": fld.name,
-            "value": fld.value, "bbox": ",".join(str(v) for v in fld.bbox) if fld.bbox else None,
+            "source_file": label,
+            "page": fld.page,
+            "row_number": row_number,
+            "field": fld.name,
+            "value": fld.value,
+            "bbox": ",".join(str(v) for v in fld.bbox) if fld.bbox else None,
             "confidence": round(fld.confidence, 1),
             "needs_review": (fld.problem is not None or fld.confidence < REVIEW_THRESHOLD)
-            if needs_review is None else needs_review,
+            if needs_review is None
+            else needs_review,
         }
 
     fields = [provenance(fld, 0, True) for fld in scan.unread]
@@ -360,25 +402,27 @@ def read_scanned_sheet(
             read = {name: fld.value for name, fld in row.fields.items()}
             ipi = row.ipi or read.get("ipi") or None
             share_text = f"{row.share_percent:.2f}" if row.share_percent is not None else read.get("share_percent", "")
-            lines.append({
-                "source_file": label,
-                "page": row.fields["party_name"].page,
-                "row_number": row_number,
-                "subject_type": "work",
-                "subject_id": work_id,
-                "iswc": work.iswc,
-                "isrc": None,
-                "title": work.title,
-                "party_id": register.resolve(row.party_name, row.ipi, scanned=True),
-                "party_name": row.party_name or None,
-                "ipi": ipi,
-                "role": row.role or read.get("role", "").lower(),
-                "share_text": share_text,
-                "share_bp": share_basis_points(share_text) if row.share_percent is not None else None,
-                "valid_from": None,
-                "valid_to": None,
-                "min_confidence": round(min(fld.confidence for fld in row.fields.values()), 1),
-            })
+            lines.append(
+                {
+                    "source_file": label,
+                    "page": row.fields["party_name"].page,
+                    "row_number": row_number,
+                    "subject_type": "work",
+                    "subject_id": work_id,
+                    "iswc": work.iswc,
+                    "isrc": None,
+                    "title": work.title,
+                    "party_id": register.resolve(row.party_name, row.ipi, scanned=True),
+                    "party_name": row.party_name or None,
+                    "ipi": ipi,
+                    "role": row.role or read.get("role", "").lower(),
+                    "share_text": share_text,
+                    "share_bp": share_basis_points(share_text) if row.share_percent is not None else None,
+                    "valid_from": None,
+                    "valid_to": None,
+                    "min_confidence": round(min(fld.confidence for fld in row.fields.values()), 1),
+                }
+            )
     return lines, fields, []
 
 
@@ -414,8 +458,13 @@ def content_hash(lines: list[dict[str, Any]]) -> str:
         "iswc": sorted({line["iswc"] or "" for line in lines}),
         "isrc": sorted({line["isrc"] or "" for line in lines}),
         "shares": sorted(
-            [line["party_id"] or "", "" if line["party_id"] else normalise_name(line["party_name"] or ""),
-             line["ipi"] or "", line["role"], str(line["share_bp"]) if line["share_bp"] else line["share_text"]]
+            [
+                line["party_id"] or "",
+                "" if line["party_id"] else normalise_name(line["party_name"] or ""),
+                line["ipi"] or "",
+                line["role"],
+                str(line["share_bp"]) if line["share_bp"] else line["share_text"],
+            ]
             for line in lines
         ),
     }
@@ -450,8 +499,15 @@ def read_contracts(
     contracts, parties, rejects = [], [], list(parsed.rejects)
     for row in parsed.rows:
         if row["start_date"] and row["end_date"] and row["end_date"] < row["start_date"]:
-            rejects.append(Reject(label, row["_row"], "end_date", row["end_date"].isoformat(),
-                                  f"end_date is before start_date {row['start_date'].isoformat()}"))
+            rejects.append(
+                Reject(
+                    label,
+                    row["_row"],
+                    "end_date",
+                    row["end_date"].isoformat(),
+                    f"end_date is before start_date {row['start_date'].isoformat()}",
+                )
+            )
             continue
         contracts.append({**row, "source_file": label})
         seen: set[str] = set()

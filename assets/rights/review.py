@@ -56,8 +56,13 @@ def _decision(value: str) -> str:
     return decision
 
 
-DECISION_FIELDS = {"task_id": f.text, "decision": _decision, "reviewer": f.text, "decided_at": utc_timestamp,
-                   "note": f.optional_text}
+DECISION_FIELDS = {
+    "task_id": f.text,
+    "decision": _decision,
+    "reviewer": f.text,
+    "decided_at": utc_timestamp,
+    "note": f.optional_text,
+}
 
 
 def read_decisions(folder: Path, rights_inbox: Path) -> tuple[list[Decision], list[Reject]]:
@@ -70,18 +75,29 @@ def read_decisions(folder: Path, rights_inbox: Path) -> tuple[list[Decision], li
             continue
         parsed = f.read_csv(path, DECISION_FIELDS, label)
         rejects.extend(parsed.rejects)
-        decisions.extend(Decision(r["task_id"], r["decision"], r["reviewer"], r["decided_at"], r["note"], label,
-                                  r["_row"]) for r in parsed.rows)
+        decisions.extend(
+            Decision(r["task_id"], r["decision"], r["reviewer"], r["decided_at"], r["note"], label, r["_row"])
+            for r in parsed.rows
+        )
     return decisions, rejects
 
 
 def review_tasks(sets: dict[str, SplitSet], statuses: dict[str, tuple[str, list[str]]]) -> list[dict[str, Any]]:
     """`rights.review_tasks` rows for the sets that need a person: blocked or open (before decisions)."""
     return [
-        {"task_id": set_id, "subject_type": sets[set_id].subject_type, "subject_id": sets[set_id].subject_id,
-         "status": status, "rule_codes": ",".join(codes), "source_file": sets[set_id].source_files[0],
-         "decided_by": None, "decided_at": None, "note": None}
-        for set_id, (status, codes) in sorted(statuses.items()) if status in ("blocked", "open")
+        {
+            "task_id": set_id,
+            "subject_type": sets[set_id].subject_type,
+            "subject_id": sets[set_id].subject_id,
+            "status": status,
+            "rule_codes": ",".join(codes),
+            "source_file": sets[set_id].source_files[0],
+            "decided_by": None,
+            "decided_at": None,
+            "note": None,
+        }
+        for set_id, (status, codes) in sorted(statuses.items())
+        if status in ("blocked", "open")
     ]
 
 
@@ -99,18 +115,26 @@ def apply_decisions(
         if task is None and decision.task_id in clean:
             reason = "the split set was approved by the rules: there is nothing to review"
         elif task is None:
-            reason = ("no review task has this id (a corrected sheet is a new split set with a new task: "
-                      "see `backbeat rights review list`)")
+            reason = (
+                "no review task has this id (a corrected sheet is a new split set with a new task: "
+                "see `backbeat rights review list`)"
+            )
         elif task["status"] == "blocked":
-            reason = (f"the split set is blocked by rule(s) {task['rule_codes']}: errors need a corrected sheet, "
-                      "a review cannot approve or reject it")
+            reason = (
+                f"the split set is blocked by rule(s) {task['rule_codes']}: errors need a corrected sheet, "
+                "a review cannot approve or reject it"
+            )
         if reason:
             rejects.append(Reject(decision.source_file, decision.row_number, "task_id", decision.task_id, reason))
         else:
             latest[decision.task_id] = decision
     for task_id, decision in latest.items():
-        by_id[task_id].update(status=STATUS_OF_DECISION[decision.decision], decided_by=decision.reviewer,
-                              decided_at=decision.decided_at, note=decision.note)
+        by_id[task_id].update(
+            status=STATUS_OF_DECISION[decision.decision],
+            decided_by=decision.reviewer,
+            decided_at=decision.decided_at,
+            note=decision.note,
+        )
     return [by_id[task["task_id"]] for task in tasks], rejects
 
 
@@ -125,12 +149,22 @@ def approved_splits(
     rows = []
     for set_id, approver in sorted(approvers.items()):
         for line in sets[set_id].lines:
-            rows.append({
-                "split_set_id": set_id, "subject_type": line["subject_type"], "subject_id": line["subject_id"],
-                "party_id": line["party_id"], "role": line["role"], "role_group": ROLE_GROUP[line["role"]],
-                "share_bp": line["share_bp"], "valid_from": line["valid_from"], "valid_to": line["valid_to"],
-                "source_file": line["source_file"], "source_row": line["row_number"], "approved_by": approver,
-            })
+            rows.append(
+                {
+                    "split_set_id": set_id,
+                    "subject_type": line["subject_type"],
+                    "subject_id": line["subject_id"],
+                    "party_id": line["party_id"],
+                    "role": line["role"],
+                    "role_group": ROLE_GROUP[line["role"]],
+                    "share_bp": line["share_bp"],
+                    "valid_from": line["valid_from"],
+                    "valid_to": line["valid_to"],
+                    "source_file": line["source_file"],
+                    "source_row": line["row_number"],
+                    "approved_by": approver,
+                }
+            )
     return rows
 
 
@@ -166,8 +200,9 @@ def append_decision(
             writer.writerow(DECISION_HEADER)
         elif not existing.endswith("\n"):
             buffer.write("\n")
-        writer.writerow([task_id.strip(), decision, reviewer.strip(), now.isoformat(timespec="seconds") + "Z",
-                         (note or "").strip()])
+        writer.writerow(
+            [task_id.strip(), decision, reviewer.strip(), now.isoformat(timespec="seconds") + "Z", (note or "").strip()]
+        )
         partial = target.with_name(target.name + ".part")
         with open(partial, "w", encoding="utf-8", newline="") as handle:
             handle.write(existing + buffer.getvalue())

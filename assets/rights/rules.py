@@ -34,8 +34,18 @@ UNREAD_FIELD = "unread_text"  # provenance rows of scanned text read into no fie
 TITLE_SCORE = 90.0  # rapidfuzz ratio at which a scanned title still "is" the catalog's
 # Checks whose findings must stay errors whatever rules.yaml says: a reviewer approving such a set would put
 # shares that do not add up, or lines without a party or pool, into rights.splits.
-HARD_CHECKS = frozenset({"shares_sum_to_full", "share_format", "known_role", "role_allowed_for_subject",
-                         "party_identified", "party_once_per_pool", "no_overlapping_sets", "window_valid"})
+HARD_CHECKS = frozenset(
+    {
+        "shares_sum_to_full",
+        "share_format",
+        "known_role",
+        "role_allowed_for_subject",
+        "party_identified",
+        "party_once_per_pool",
+        "no_overlapping_sets",
+        "window_valid",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -160,8 +170,13 @@ def load_rules(path: Path = RULES_FILE) -> list[Rule]:
         missing = {"code", "check", "severity", "message", "description"} - set(entry)
         if missing:
             raise ValueError(f"{path.name}: rule {entry.get('code', '?')} lacks {', '.join(sorted(missing))}")
-        rule = Rule(str(entry["code"]), str(entry["check"]), str(entry["severity"]), str(entry["message"]),
-                    " ".join(str(entry["description"]).split()))
+        rule = Rule(
+            str(entry["code"]),
+            str(entry["check"]),
+            str(entry["severity"]),
+            str(entry["message"]),
+            " ".join(str(entry["description"]).split()),
+        )
         if rule.code in seen:
             raise ValueError(f"{path.name}: rule code {rule.code} is used twice")
         if rule.severity not in SEVERITIES:
@@ -169,8 +184,10 @@ def load_rules(path: Path = RULES_FILE) -> list[Rule]:
         if rule.check not in CHECKS:
             raise ValueError(f"{path.name}: rule {rule.code} names no known check {rule.check!r}")
         if rule.check in HARD_CHECKS and rule.severity != "error":
-            raise ValueError(f"{path.name}: rule {rule.code} ({rule.check}) must be an error: approving such a split "
-                             "set would break the approved splits")
+            raise ValueError(
+                f"{path.name}: rule {rule.code} ({rule.check}) must be an error: approving such a split "
+                "set would break the approved splits"
+            )
         seen.add(rule.code)
         rules.append(rule)
     return rules
@@ -178,8 +195,7 @@ def load_rules(path: Path = RULES_FILE) -> list[Rule]:
 
 def rule_rows(rules: list[Rule]) -> list[dict[str, Any]]:
     """`rights.validation_rules` rows."""
-    return [{"code": r.code, "severity": r.severity, "message": r.message, "description": r.description}
-            for r in rules]
+    return [{"code": r.code, "severity": r.severity, "message": r.message, "description": r.description} for r in rules]
 
 
 # ---- Evaluating ----------------------------------------------------------------------------------------------
@@ -191,8 +207,14 @@ def split_sets(lines: list[dict[str, Any]]) -> dict[str, SplitSet]:
     for line in sorted(lines, key=lambda x: (x["source_file"], x["row_number"])):
         grouped[line["split_set_id"]].append(line)
     return {
-        set_id: SplitSet(set_id, members[0]["subject_type"], members[0]["subject_id"], members[0]["valid_from"],
-                         members[0]["valid_to"], members)
+        set_id: SplitSet(
+            set_id,
+            members[0]["subject_type"],
+            members[0]["subject_id"],
+            members[0]["valid_from"],
+            members[0]["valid_to"],
+            members,
+        )
         for set_id, members in sorted(grouped.items())
     }
 
@@ -211,14 +233,21 @@ def evaluate(
     for rule in rules if rules is not None else load_rules():
         for hit in CHECKS[rule.check](context):
             findings.append(_finding(rule, hit, context.sets[hit.split_set_id]))
-    return sorted(findings, key=lambda f: (f.split_set_id, f.rule_code, f.source_file or "", f.row_number or 0,
-                                           f.field, f.message))
+    return sorted(
+        findings,
+        key=lambda f: (f.split_set_id, f.rule_code, f.source_file or "", f.row_number or 0, f.field, f.message),
+    )
 
 
 def _finding(rule: Rule, hit: Hit, split_set: SplitSet) -> Finding:
     line = hit.line or {}
-    params = {"subject_type": split_set.subject_type, "subject_id": split_set.subject_id,
-              "window": split_set.window, "value": hit.value, **hit.params}
+    params = {
+        "subject_type": split_set.subject_type,
+        "subject_id": split_set.subject_id,
+        "window": split_set.window,
+        "value": hit.value,
+        **hit.params,
+    }
     return Finding(
         split_set_id=hit.split_set_id,
         rule_code=rule.code,
@@ -274,8 +303,12 @@ def _shares_sum_to_full(context: Context) -> Iterator[Hit]:
                 continue  # a share that is not a number is its own finding; a sum would mislead
             total = sum(line["share_bp"] for line in members)
             if total != FULL_SHARE_BP:
-                yield Hit(split_set.split_set_id, {"role_group": group, "total": _pct(total)},
-                          field="share_percent", value=_pct(total))
+                yield Hit(
+                    split_set.split_set_id,
+                    {"role_group": group, "total": _pct(total)},
+                    field="share_percent",
+                    value=_pct(total),
+                )
 
 
 @check("share_format")
@@ -299,13 +332,18 @@ def _role_allowed_for_subject(context: Context) -> Iterator[Hit]:
         group = ROLE_GROUP.get(line["role"])
         allowed = SUBJECT_GROUPS.get(split_set.subject_type, frozenset())
         if group is not None and group not in allowed:
-            yield Hit(split_set.split_set_id, {"role": line["role"], "role_group": group,
-                                               "allowed": " and ".join(sorted(allowed))},
-                      line=line, field="role", value=line["role"])
+            yield Hit(
+                split_set.split_set_id,
+                {"role": line["role"], "role_group": group, "allowed": " and ".join(sorted(allowed))},
+                line=line,
+                field="role",
+                value=line["role"],
+            )
 
 
-def _identifier_hits(context: Context, column: str, problem_of: Callable[[str], str | None],
-                     once_per_set: bool) -> Iterator[Hit]:
+def _identifier_hits(
+    context: Context, column: str, problem_of: Callable[[str], str | None], once_per_set: bool
+) -> Iterator[Hit]:
     for split_set in context.sets.values():
         seen = set()
         for line in split_set.lines:
@@ -337,16 +375,26 @@ def _ipi_valid(context: Context) -> Iterator[Hit]:
 def _party_registered(context: Context) -> Iterator[Hit]:
     for split_set, line in _lines(context):
         if line["party_id"] and line["party_id"] not in context.register:
-            yield Hit(split_set.split_set_id, {"party_id": line["party_id"], "name": line["party_name"] or "no name"},
-                      line=line, field="party_id", value=line["party_id"])
+            yield Hit(
+                split_set.split_set_id,
+                {"party_id": line["party_id"], "name": line["party_name"] or "no name"},
+                line=line,
+                field="party_id",
+                value=line["party_id"],
+            )
 
 
 @check("party_identified")
 def _party_identified(context: Context) -> Iterator[Hit]:
     for split_set, line in _lines(context):
         if not line["party_id"]:
-            yield Hit(split_set.split_set_id, {"name": line["party_name"] or ""}, line=line, field="party_name",
-                      value=line["party_name"])
+            yield Hit(
+                split_set.split_set_id,
+                {"name": line["party_name"] or ""},
+                line=line,
+                field="party_name",
+                value=line["party_name"],
+            )
 
 
 @check("party_once_per_pool")
@@ -359,10 +407,16 @@ def _party_once_per_pool(context: Context) -> Iterator[Hit]:
         for (group, party_id), members in sorted(seen.items()):
             if len(members) > 1:
                 several_files = len({m["source_file"] for m in members}) > 1
-                rows = ", ".join(f"{m['source_file']}:{m['row_number']}" if several_files else str(m["row_number"])
-                                 for m in members)
-                yield Hit(split_set.split_set_id, {"party_id": party_id, "count": len(members), "role_group": group,
-                                                   "rows": rows}, line=members[1], field="party_id", value=party_id)
+                rows = ", ".join(
+                    f"{m['source_file']}:{m['row_number']}" if several_files else str(m["row_number"]) for m in members
+                )
+                yield Hit(
+                    split_set.split_set_id,
+                    {"party_id": party_id, "count": len(members), "role_group": group, "rows": rows},
+                    line=members[1],
+                    field="party_id",
+                    value=party_id,
+                )
 
 
 @check("ipi_unique_to_party")
@@ -390,8 +444,13 @@ def _ipi_unique_to_party(context: Context) -> Iterator[Hit]:
             owners = registered[ipi] | in_set[ipi]
             if len(owners) > 1:
                 reported.add(ipi)
-                yield Hit(split_set.split_set_id, {"ipi": ipi, "parties": ", ".join(sorted(owners))},
-                          line=line, field="ipi", value=ipi)
+                yield Hit(
+                    split_set.split_set_id,
+                    {"ipi": ipi, "parties": ", ".join(sorted(owners))},
+                    line=line,
+                    field="ipi",
+                    value=ipi,
+                )
 
 
 def _same_name(written: str, registered: str, scanned: bool) -> bool:
@@ -410,11 +469,21 @@ def _party_matches_register(context: Context) -> Iterator[Hit]:
             continue
         scanned = line["min_confidence"] is not None
         if line["party_name"] and not _same_name(line["party_name"], party.name, scanned):
-            yield Hit(split_set.split_set_id, {"party_id": party.party_id, "field": "name", "expected": party.name},
-                      line=line, field="party_name", value=line["party_name"])
+            yield Hit(
+                split_set.split_set_id,
+                {"party_id": party.party_id, "field": "name", "expected": party.name},
+                line=line,
+                field="party_name",
+                value=line["party_name"],
+            )
         if line["ipi"] and party.ipi and line["ipi"] != party.ipi:
-            yield Hit(split_set.split_set_id, {"party_id": party.party_id, "field": "IPI", "expected": party.ipi},
-                      line=line, field="ipi", value=line["ipi"])
+            yield Hit(
+                split_set.split_set_id,
+                {"party_id": party.party_id, "field": "IPI", "expected": party.ipi},
+                line=line,
+                field="ipi",
+                value=line["ipi"],
+            )
 
 
 def _overlap(a: SplitSet, b: SplitSet) -> tuple[date | None, date | None] | None:
@@ -440,18 +509,31 @@ def _no_overlapping_sets(context: Context) -> Iterator[Hit]:
                 if a is b or (shared := _overlap(a, b)) is None:
                     continue
                 for group in sorted(a.groups & b.groups):
-                    yield Hit(a.split_set_id, {"other": b.split_set_id, "other_file": ", ".join(b.source_files),
-                                               "role_group": group, "start": shared[0] or "the start",
-                                               "end": shared[1] or "open end"},
-                              field="valid_from", value=a.valid_from, source_file=a.source_files[0])
+                    yield Hit(
+                        a.split_set_id,
+                        {
+                            "other": b.split_set_id,
+                            "other_file": ", ".join(b.source_files),
+                            "role_group": group,
+                            "start": shared[0] or "the start",
+                            "end": shared[1] or "open end",
+                        },
+                        field="valid_from",
+                        value=a.valid_from,
+                        source_file=a.source_files[0],
+                    )
 
 
 @check("window_valid")
 def _window_valid(context: Context) -> Iterator[Hit]:
     for split_set in context.sets.values():
         if split_set.valid_from and split_set.valid_to and split_set.valid_to < split_set.valid_from:
-            yield Hit(split_set.split_set_id, {"valid_from": split_set.valid_from, "valid_to": split_set.valid_to},
-                      field="valid_to", value=split_set.valid_to)
+            yield Hit(
+                split_set.split_set_id,
+                {"valid_from": split_set.valid_from, "valid_to": split_set.valid_to},
+                field="valid_to",
+                value=split_set.valid_to,
+            )
 
 
 @check("ocr_confident")
@@ -469,12 +551,22 @@ def _ocr_confident(context: Context) -> Iterator[Hit]:
         key = (prov["source_file"], prov["row_number"])
         targets = sets_of_file[prov["source_file"]] if prov["row_number"] == 0 else sets_of_row.get(key, set())
         confidence = prov["confidence"]
-        params = {"field": prov["field"], "page": prov["page"],
-                  "confidence": "none" if confidence is None else f"{confidence:.0f}",
-                  "threshold": f"{OCR_REVIEW_THRESHOLD:.0f}", "bbox": prov["bbox"] or "no box (not found)"}
+        params = {
+            "field": prov["field"],
+            "page": prov["page"],
+            "confidence": "none" if confidence is None else f"{confidence:.0f}",
+            "threshold": f"{OCR_REVIEW_THRESHOLD:.0f}",
+            "bbox": prov["bbox"] or "no box (not found)",
+        }
         for set_id in sorted(targets):
-            yield Hit(set_id, params, line=line_of_row.get(key), field=prov["field"], value=prov["value"],
-                      source_file=prov["source_file"])
+            yield Hit(
+                set_id,
+                params,
+                line=line_of_row.get(key),
+                field=prov["field"],
+                value=prov["value"],
+                source_file=prov["source_file"],
+            )
 
 
 @check("iswc_consistent")
@@ -495,8 +587,13 @@ def _iswc_consistent(context: Context) -> Iterator[Hit]:
                 continue
             reported.add(value)
             other = min(iswc for iswc in known if iswc != value)
-            yield Hit(split_set.split_set_id, {"other": other, "other_file": ", ".join(sorted(set(known[other])))},
-                      line=line, field="iswc", value=value)
+            yield Hit(
+                split_set.split_set_id,
+                {"other": other, "other_file": ", ".join(sorted(set(known[other])))},
+                line=line,
+                field="iswc",
+                value=value,
+            )
 
 
 @check("isrc_matches_catalog")
@@ -508,8 +605,12 @@ def _isrc_matches_catalog(context: Context) -> Iterator[Hit]:
         reported = set()
         for line in split_set.lines:
             # A malformed ISRC is RS006's finding; only well-formed ones are compared with the catalog.
-            if (line["isrc"] and not isrc_problem(line["isrc"]) and line["isrc"] != expected
-                    and line["isrc"] not in reported):
+            if (
+                line["isrc"]
+                and not isrc_problem(line["isrc"])
+                and line["isrc"] != expected
+                and line["isrc"] not in reported
+            ):
                 reported.add(line["isrc"])
                 yield Hit(split_set.split_set_id, {"expected": expected}, line=line, field="isrc", value=line["isrc"])
 
@@ -528,19 +629,25 @@ def _file_fully_read(context: Context) -> Iterator[Hit]:
     for split_set in context.sets.values():
         for source_file in split_set.source_files:
             if count := context.rejected_rows.get(source_file, 0):
-                yield Hit(split_set.split_set_id, {"count": count, "source_file": source_file},
-                          source_file=source_file)
+                yield Hit(split_set.split_set_id, {"count": count, "source_file": source_file}, source_file=source_file)
 
 
 @check("party_has_ipi")
 def _party_has_ipi(context: Context) -> Iterator[Hit]:
     for split_set, line in _lines(context):
         party = context.register.get(line["party_id"])
-        if (line["party_id"] and ROLE_GROUP.get(line["role"]) in NAMED_POOLS and not line["ipi"]
-                and not (party and party.ipi)):
-            yield Hit(split_set.split_set_id, {"party_id": line["party_id"],
-                                               "name": line["party_name"] or (party.name if party else "no name")},
-                      line=line, field="ipi")
+        if (
+            line["party_id"]
+            and ROLE_GROUP.get(line["role"]) in NAMED_POOLS
+            and not line["ipi"]
+            and not (party and party.ipi)
+        ):
+            yield Hit(
+                split_set.split_set_id,
+                {"party_id": line["party_id"], "name": line["party_name"] or (party.name if party else "no name")},
+                line=line,
+                field="ipi",
+            )
 
 
 @check("page_fully_read")
@@ -569,8 +676,7 @@ def _title_matches_catalog(context: Context) -> Iterator[Hit]:
             continue
         for title in sorted({line["title"] for line in split_set.lines if line["title"]}):
             if not any(_same_title(title, expected) for expected in known):
-                yield Hit(split_set.split_set_id, {"expected": " / ".join(sorted(known))}, field="title",
-                          value=title)
+                yield Hit(split_set.split_set_id, {"expected": " / ".join(sorted(known))}, field="title", value=title)
 
 
 def _same_title(read: str, expected: str) -> bool:

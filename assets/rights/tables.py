@@ -79,8 +79,7 @@ CONTRACT_PARTIES = table(
 SPLIT_SHEET_LINES = table(
     "rights",
     "split_sheet_lines",
-    Column("split_set_id", "text", "Split set the line belongs to (subject, window and content hash).",
-           nullable=False),
+    Column("split_set_id", "text", "Split set the line belongs to (subject, window and content hash).", nullable=False),
     Column("source_file", "text", "Split sheet file, relative to the rights inbox.", nullable=False),
     Column("page", "bigint", "Page of a scanned sheet (1-based); null for CSV/XLSX."),
     Column("row_number", "bigint", "CSV/XLSX line (header is 1) or table row of a scanned page.", nullable=False),

@@ -10,6 +10,12 @@ from assets.royalties.checks import (
     ledger_reversals_negate_their_batches,
 )
 
-defs = Definitions(assets=[tariffs, royalty_ledger], asset_checks=[ledger_batches_balance, ledger_pays_every_play_once,
-                                                                   ledger_reversals_negate_their_batches,
-                                                                   ledger_chain_intact])
+defs = Definitions(
+    assets=[tariffs, royalty_ledger],
+    asset_checks=[
+        ledger_batches_balance,
+        ledger_pays_every_play_once,
+        ledger_reversals_negate_their_batches,
+        ledger_chain_intact,
+    ],
+)

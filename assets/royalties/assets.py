@@ -29,39 +29,49 @@ TARIFF_FIELDS = {
 
 
 @asset(key=["royalties", "tariffs"], group_name="royalties", kinds={"csv", "sql"})
-def tariffs(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-            ) -> MaterializeResult:
+def tariffs(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per station rate (currency per second of airplay) and the days it is in force.
 
     Read from `inbox/royalties/tariffs.csv`; a new rate for a station ends the previous one on its start date.
     """
     parsed = f.reject_duplicates(
         f.read_csv(data_dir.inbox / "royalties" / "tariffs.csv", TARIFF_FIELDS),
-        lambda r: (r["station_id"], r["effective_from"]), "effective_from",
+        lambda r: (r["station_id"], r["effective_from"]),
+        "effective_from",
     )
     rows, rejects = [], list(parsed.rejects)
     rejected_keys, unknown_keys = parsed.rejected_keys(TARIFF_KEY)
     for row in parsed.rows:
         problem = tariff_rate_problem(row["rate_per_second"], row["zero_rate"])
         if problem:
-            rejects.append(Reject(row["_source_file"], row["_row"], "rate_per_second", str(row["rate_per_second"]),
-                                  problem))
+            rejects.append(
+                Reject(row["_source_file"], row["_row"], "rate_per_second", str(row["rate_per_second"]), problem)
+            )
             rejected_keys.add((row["station_id"], row["effective_from"]))
         else:
             rows.append({**row, "tariff_id": f"{row['station_id']}:{row['effective_from']}"})
     columns = ("tariff_id", "station_id", "currency", "effective_from")
-    incoming = (
-        pl.DataFrame([{k: r[k] for k in columns} for r in rows], schema={k: TARIFFS.polars_schema[k] for k in columns})
-        .with_columns(rate_per_second=pl.Series([r["rate_per_second"] for r in rows], dtype=pl.Decimal(18, 6)))
-    )
+    incoming = pl.DataFrame(
+        [{k: r[k] for k in columns} for r in rows], schema={k: TARIFFS.polars_schema[k] for k in columns}
+    ).with_columns(rate_per_second=pl.Series([r["rate_per_second"] for r in rows], dtype=pl.Decimal(18, 6)))
     db = warehouse.client()
     previous = db.read(TARIFFS).drop("effective_to")
-    kept = reconcile("royalties/tariffs", previous, incoming.select(previous.columns), list(TARIFF_KEY),
-                     complete=parsed.complete, rejected_keys=rejected_keys, unknown_rejects=unknown_keys,
-                     approved=read_approvals(data_dir.inbox))
+    kept = reconcile(
+        "royalties/tariffs",
+        previous,
+        incoming.select(previous.columns),
+        list(TARIFF_KEY),
+        complete=parsed.complete,
+        rejected_keys=rejected_keys,
+        unknown_rejects=unknown_keys,
+        approved=read_approvals(data_dir.inbox),
+    )
     frame = TARIFFS.conform(
-        kept.frame.sort("station_id", "effective_from")
-        .with_columns(effective_to=pl.col("effective_from").shift(-1).over("station_id"))
+        kept.frame.sort("station_id", "effective_from").with_columns(
+            effective_to=pl.col("effective_from").shift(-1).over("station_id")
+        )
     )
     db.replace(TARIFFS, frame)
     record_reference_event(db, "royalties/tariffs", kept)
@@ -82,8 +92,13 @@ def tariff_rate_problem(rate: Decimal, zero_rate: bool) -> str | None:
     return None
 
 
-LEDGER_DEPS = [["airplay", "playlogs"], tariffs, ["rights", "splits"], ["rights", "recordings"],
-               ["royalties", "disputes"]]
+LEDGER_DEPS = [
+    ["airplay", "playlogs"],
+    tariffs,
+    ["rights", "splits"],
+    ["rights", "recordings"],
+    ["royalties", "disputes"],
+]
 
 
 @multi_asset(
@@ -110,23 +125,30 @@ def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource)
     reason = context.run.tags.get("backbeat/restatement_reason", "")
     summary = post_station_days(warehouse.client(), keys, datetime.now(UTC), reason)
     first, last = keys[0][1], keys[-1][1]
-    yield MaterializeResult(asset_key=["royalties", "royalty_ledger"], metadata={
-        "station_days": summary.station_days,
-        "station_days_unchanged": summary.unchanged,
-        "batches_posted": summary.batches_posted,
-        "batches_reversed": summary.batches_reversed,
-        "plays_posted": summary.plays_posted,
-        "plays_unpriced": summary.plays_unpriced,
-        "plays_upheld_unpaid": summary.plays_upheld,
-        "plays_held": summary.plays_held,
-        "lines_written": summary.lines_written,
-        "debit_minor": MetadataValue.json(summary.debit_minor),
-        "suspense_minor": MetadataValue.json(summary.suspense_minor),
-        "hold_minor": MetadataValue.json(summary.hold_minor),
-        "balance_minor": MetadataValue.json(summary.balance_minor),
-        "window": f"{first} – {last}",
-    })
-    yield MaterializeResult(asset_key=table_key(LEDGER_BATCHES), metadata={
-        "batches_posted": summary.batches_posted, "batches_reversed": summary.batches_reversed,
-        "window": f"{first} – {last}",
-    })
+    yield MaterializeResult(
+        asset_key=["royalties", "royalty_ledger"],
+        metadata={
+            "station_days": summary.station_days,
+            "station_days_unchanged": summary.unchanged,
+            "batches_posted": summary.batches_posted,
+            "batches_reversed": summary.batches_reversed,
+            "plays_posted": summary.plays_posted,
+            "plays_unpriced": summary.plays_unpriced,
+            "plays_upheld_unpaid": summary.plays_upheld,
+            "plays_held": summary.plays_held,
+            "lines_written": summary.lines_written,
+            "debit_minor": MetadataValue.json(summary.debit_minor),
+            "suspense_minor": MetadataValue.json(summary.suspense_minor),
+            "hold_minor": MetadataValue.json(summary.hold_minor),
+            "balance_minor": MetadataValue.json(summary.balance_minor),
+            "window": f"{first} – {last}",
+        },
+    )
+    yield MaterializeResult(
+        asset_key=table_key(LEDGER_BATCHES),
+        metadata={
+            "batches_posted": summary.batches_posted,
+            "batches_reversed": summary.batches_reversed,
+            "window": f"{first} – {last}",
+        },
+    )

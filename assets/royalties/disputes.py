@@ -85,8 +85,17 @@ class DisputeEvent:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> DisputeEvent:
-        return cls(row["dispute_id"], row["play_id"], row["status"], row["resolution"], row["actor"], row["at"],
-                   row.get("note"), row.get("_source_file", ""), row.get("_row"))
+        return cls(
+            row["dispute_id"],
+            row["play_id"],
+            row["status"],
+            row["resolution"],
+            row["actor"],
+            row["at"],
+            row.get("note"),
+            row.get("_source_file", ""),
+            row.get("_row"),
+        )
 
 
 @dataclass(frozen=True)
@@ -125,8 +134,9 @@ def next_step(status: str | None) -> str | None:
     return STEPS[index + 1] if index + 1 < len(STEPS) else None
 
 
-def apply_step(state: DisputeState | None, event: DisputeEvent, known_plays: Mapping[str, Any] | None = None
-               ) -> DisputeState:
+def apply_step(
+    state: DisputeState | None, event: DisputeEvent, known_plays: Mapping[str, Any] | None = None
+) -> DisputeState:
     """The dispute's state after `event`, or StepError naming the field that breaks a rule.
 
     `known_plays` (play ids, e.g. a mapping to their station-day) rejects steps for plays that do not exist;
@@ -135,8 +145,9 @@ def apply_step(state: DisputeState | None, event: DisputeEvent, known_plays: Map
     if known_plays is not None and event.play_id not in known_plays:
         raise StepError("play_id", event.play_id, f"play {event.play_id} is not in airplay.playlogs")
     if state is not None and event.play_id != state.play_id:
-        raise StepError("play_id", event.play_id,
-                        f"dispute {event.dispute_id} is about play {state.play_id}, not {event.play_id}")
+        raise StepError(
+            "play_id", event.play_id, f"dispute {event.dispute_id} is about play {state.play_id}, not {event.play_id}"
+        )
     expected = next_step(state.status if state else None)
     if event.status != expected:
         if expected is None:
@@ -150,11 +161,15 @@ def apply_step(state: DisputeState | None, event: DisputeEvent, known_plays: Map
     if event.status == "resolved" and event.resolution is None:
         raise StepError("resolution", "", f"resolved needs a resolution: {' or '.join(RESOLUTIONS)}")
     if event.status != "resolved" and event.resolution is not None:
-        raise StepError("resolution", event.resolution,
-                        f"a resolution belongs to the resolved step, not to {event.status}")
+        raise StepError(
+            "resolution", event.resolution, f"a resolution belongs to the resolved step, not to {event.status}"
+        )
     if state is not None and event.at < state.updated_at:
-        raise StepError("at", event.at.isoformat(sep=" "),
-                        f"{event.status} at {event.at} is before the {state.status} step at {state.updated_at}")
+        raise StepError(
+            "at",
+            event.at.isoformat(sep=" "),
+            f"{event.status} at {event.at} is before the {state.status} step at {state.updated_at}",
+        )
     if state is None:
         return DisputeState(event.dispute_id, event.play_id, event.actor, event.at, event.status, None, event.at)
     return replace(state, status=event.status, resolution=event.resolution, updated_at=event.at)
@@ -169,8 +184,9 @@ class DisputeHistory:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def replay(events: Iterable[DisputeEvent], known_plays: Mapping[str, Any] | None = None,
-           rejects: Iterable[Reject] = ()) -> DisputeHistory:
+def replay(
+    events: Iterable[DisputeEvent], known_plays: Mapping[str, Any] | None = None, rejects: Iterable[Reject] = ()
+) -> DisputeHistory:
     """Apply `events` in order; a step that breaks a rule becomes a Reject and leaves its dispute unchanged."""
     history = DisputeHistory(rejects=list(rejects))
     for event in events:
@@ -207,11 +223,22 @@ def read_disputes(folder: Path, known_plays: Mapping[str, Any] | None = None) ->
 
 def events_frame(history: DisputeHistory) -> pl.DataFrame:
     """The accepted steps as rows of royalties.dispute_events."""
-    return DISPUTE_EVENTS.from_rows([
-        {"dispute_id": e.dispute_id, "play_id": e.play_id, "status": e.status, "resolution": e.resolution,
-         "actor": e.actor, EVENT_TIME: e.at, "note": e.note, "source_file": e.source_file, "source_row": e.source_row}
-        for e in history.events
-    ])
+    return DISPUTE_EVENTS.from_rows(
+        [
+            {
+                "dispute_id": e.dispute_id,
+                "play_id": e.play_id,
+                "status": e.status,
+                "resolution": e.resolution,
+                "actor": e.actor,
+                EVENT_TIME: e.at,
+                "note": e.note,
+                "source_file": e.source_file,
+                "source_row": e.source_row,
+            }
+            for e in history.events
+        ]
+    )
 
 
 def disputes_frame(history: DisputeHistory, play_station_days: Mapping[str, tuple[str, date]]) -> pl.DataFrame:
@@ -219,9 +246,19 @@ def disputes_frame(history: DisputeHistory, play_station_days: Mapping[str, tupl
     rows = []
     for state in sorted(history.states.values(), key=lambda s: s.dispute_id):
         station, day = play_station_days.get(state.play_id, (None, None))
-        rows.append({"dispute_id": state.dispute_id, "play_id": state.play_id, "station_id": station,
-                     "play_date": day, "opened_by": state.opened_by, "opened_at": state.opened_at,
-                     "status": state.status, "resolution": state.resolution, "updated_at": state.updated_at})
+        rows.append(
+            {
+                "dispute_id": state.dispute_id,
+                "play_id": state.play_id,
+                "station_id": station,
+                "play_date": day,
+                "opened_by": state.opened_by,
+                "opened_at": state.opened_at,
+                "status": state.status,
+                "resolution": state.resolution,
+                "updated_at": state.updated_at,
+            }
+        )
     return DISPUTES.from_rows(rows)
 
 
@@ -230,14 +267,21 @@ def dispute_changes(before: pl.DataFrame, after: pl.DataFrame) -> tuple[list[str
 
     Both frames have royalties.disputes' columns; what the ledger holds or pays for a play depends on them.
     """
+
     def keyed(frame: pl.DataFrame) -> dict[str, tuple]:
-        return {r["dispute_id"]: (r["play_id"], r["status"], r["resolution"], r["station_id"], r["play_date"])
-                for r in frame.iter_rows(named=True)}
+        return {
+            r["dispute_id"]: (r["play_id"], r["status"], r["resolution"], r["station_id"], r["play_date"])
+            for r in frame.iter_rows(named=True)
+        }
 
     old, new = keyed(before), keyed(after)
     changed = sorted(d for d in old.keys() | new.keys() if old.get(d) != new.get(d))
-    pairs = {(state[3], state[4]) for d in changed for state in (old.get(d), new.get(d))
-             if state is not None and state[3] is not None and state[4] is not None}
+    pairs = {
+        (state[3], state[4])
+        for d in changed
+        for state in (old.get(d), new.get(d))
+        if state is not None and state[3] is not None and state[4] is not None
+    }
     return changed, sorted(pairs)
 
 

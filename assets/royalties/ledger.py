@@ -48,8 +48,11 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("royalties", "disputes_station_day", "royalties.disputes (station_id, play_date)"),
 )
 """(schema, index name, target) of the PostgreSQL indexes a station-day's queries use."""
-ONE_DEBIT_PER_PLAY = ("royalties", "royalty_ledger_one_debit_per_play",
-                      "royalties.royalty_ledger (batch_id, play_id) WHERE account = 'station_receivable'")
+ONE_DEBIT_PER_PLAY = (
+    "royalties",
+    "royalty_ledger_one_debit_per_play",
+    "royalties.royalty_ledger (batch_id, play_id) WHERE account = 'station_receivable'",
+)
 """PostgreSQL: a batch debits a play's station receivable at most once (a partial unique index; DuckDB has none,
 `ledger_chain.verify_ledger` checks it there)."""
 
@@ -63,8 +66,9 @@ def ensure_indexes(conn: WarehouseConnection) -> None:
     if conn.kind != "postgres":
         return
     wanted = [(s, n, t, False) for s, n, t in INDEXES] + [(*ONE_DEBIT_PER_PLAY, True)]
-    missing = [(s, n, t, u) for s, n, t, u in wanted
-               if not conn.scalar("SELECT to_regclass(?) IS NOT NULL", [f"{s}.{n}"])]
+    missing = [
+        (s, n, t, u) for s, n, t, u in wanted if not conn.scalar("SELECT to_regclass(?) IS NOT NULL", [f"{s}.{n}"])
+    ]
     if not missing:
         return
     conn.execute("SELECT pg_advisory_xact_lock(?)", [_PG_INDEX_LOCK])
@@ -138,30 +142,66 @@ def _read_inputs(conn: WarehouseConnection, day: date, stations: list[str]) -> d
     return {
         "plays": conn.query(
             f"SELECT play_id, station_id, track_id, play_date, start_utc, duration_s FROM airplay.playlogs "
-            f"WHERE {where_plays}", params,
-            {k: PLAYLOGS.polars_schema[k] for k in ("play_id", "station_id", "track_id", "play_date", "start_utc",
-                                                      "duration_s")}),
+            f"WHERE {where_plays}",
+            params,
+            {
+                k: PLAYLOGS.polars_schema[k]
+                for k in ("play_id", "station_id", "track_id", "play_date", "start_utc", "duration_s")
+            },
+        ),
         "tariffs": conn.query(
-            f"SELECT {', '.join(TARIFFS.column_names)} FROM royalties.tariffs "
-            f"WHERE station_id IN ({_marks(stations)})", stations, TARIFFS.polars_schema),
+            f"SELECT {', '.join(TARIFFS.column_names)} FROM royalties.tariffs WHERE station_id IN ({_marks(stations)})",
+            stations,
+            TARIFFS.polars_schema,
+        ),
         "recordings": conn.query(
-            f"SELECT recording_id, work_id FROM rights.recordings WHERE recording_id IN ({played})", params,
-            {k: RECORDINGS.polars_schema[k] for k in ("recording_id", "work_id")}),
+            f"SELECT recording_id, work_id FROM rights.recordings WHERE recording_id IN ({played})",
+            params,
+            {k: RECORDINGS.polars_schema[k] for k in ("recording_id", "work_id")},
+        ),
         "splits": conn.query(
             f"SELECT split_set_id, subject_type, subject_id, party_id, role, role_group, share_bp, valid_from, "
             f"valid_to FROM rights.splits WHERE (subject_type = 'recording' AND subject_id IN ({played})) "
             f"OR (subject_type = 'work' AND subject_id IN (SELECT work_id FROM rights.recordings "
-            f"WHERE recording_id IN ({played})))", params + params,
-            {k: SPLITS.polars_schema[k] for k in ("split_set_id", "subject_type", "subject_id", "party_id", "role",
-                                                    "role_group", "share_bp", "valid_from", "valid_to")}),
+            f"WHERE recording_id IN ({played})))",
+            params + params,
+            {
+                k: SPLITS.polars_schema[k]
+                for k in (
+                    "split_set_id",
+                    "subject_type",
+                    "subject_id",
+                    "party_id",
+                    "role",
+                    "role_group",
+                    "share_bp",
+                    "valid_from",
+                    "valid_to",
+                )
+            },
+        ),
         "disputes": conn.query(
-            f"SELECT play_id, status, resolution FROM royalties.disputes WHERE {where_plays}", params,
-            {k: DISPUTES.polars_schema[k] for k in ("play_id", "status", "resolution")}),
+            f"SELECT play_id, status, resolution FROM royalties.disputes WHERE {where_plays}",
+            params,
+            {k: DISPUTES.polars_schema[k] for k in ("play_id", "status", "resolution")},
+        ),
         "batches": conn.query(
             f"SELECT batch_id, batch_kind, station_id, posted_for, revision, basis_hash, reverses_batch_id "
-            f"FROM royalties.ledger_batches WHERE posted_for = ? AND station_id IN ({_marks(stations)})", params,
-            {k: LEDGER_BATCHES.polars_schema[k] for k in ("batch_id", "batch_kind", "station_id", "posted_for",
-                                                            "revision", "basis_hash", "reverses_batch_id")}),
+            f"FROM royalties.ledger_batches WHERE posted_for = ? AND station_id IN ({_marks(stations)})",
+            params,
+            {
+                k: LEDGER_BATCHES.polars_schema[k]
+                for k in (
+                    "batch_id",
+                    "batch_kind",
+                    "station_id",
+                    "posted_for",
+                    "revision",
+                    "basis_hash",
+                    "reverses_batch_id",
+                )
+            },
+        ),
     }
 
 
@@ -191,9 +231,11 @@ def _lock_station_days(conn: WarehouseConnection, day: date, stations: list[str]
     """
     if conn.kind != "postgres":
         return
-    conn.execute("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
-                 "(SELECT unnest(CAST(? AS text[])) AS k ORDER BY 1) AS keys",
-                 [[f"ledger|{day}|{s}" for s in stations]])
+    conn.execute(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
+        "(SELECT unnest(CAST(? AS text[])) AS k ORDER BY 1) AS keys",
+        [[f"ledger|{day}|{s}" for s in stations]],
+    )
 
 
 def _active_lines(conn: WarehouseConnection, day: date, to_reverse: pl.DataFrame) -> pl.DataFrame:
@@ -204,19 +246,25 @@ def _active_lines(conn: WarehouseConnection, day: date, to_reverse: pl.DataFrame
     return conn.query(
         f"SELECT {', '.join(LEDGER.column_names)} FROM royalties.royalty_ledger WHERE posted_for = ? "
         f"AND station_id IN ({_marks(stations)}) AND batch_id IN ({_marks(ids)})",
-        [day, *stations, *ids], LEDGER.polars_schema)
+        [day, *stations, *ids],
+        LEDGER.polars_schema,
+    )
 
 
-def _post_day(conn: WarehouseConnection, day: date, stations: list[str], booked_at: datetime, reason: str
-              ) -> PostingSummary:
+def _post_day(
+    conn: WarehouseConnection, day: date, stations: list[str], booked_at: datetime, reason: str
+) -> PostingSummary:
     """Post one day's station-days inside `conn`'s transaction: compare, reverse, re-post, quarantine."""
     _lock_station_days(conn, day, stations)
     inputs = _read_inputs(conn, day, stations)
     _refuse_overlapping_plays(inputs["plays"])
-    keys = pl.DataFrame({"station_id": stations, "posted_for": [day] * len(stations)},
-                        schema={"station_id": pl.Utf8, "posted_for": pl.Date})
-    desired = desired_lines(inputs["plays"], inputs["tariffs"], inputs["recordings"], inputs["splits"],
-                            inputs["disputes"])
+    keys = pl.DataFrame(
+        {"station_id": stations, "posted_for": [day] * len(stations)},
+        schema={"station_id": pl.Utf8, "posted_for": pl.Date},
+    )
+    desired = desired_lines(
+        inputs["plays"], inputs["tariffs"], inputs["recordings"], inputs["splits"], inputs["disputes"]
+    )
     lines = desired.lines
     plan = (
         keys.join(basis_hashes(lines), on=KEY, how="left")
@@ -225,8 +273,10 @@ def _post_day(conn: WarehouseConnection, day: date, stations: list[str], booked_
         .filter(pl.col("basis_hash").ne_missing(pl.col("active_hash")))
     )
     summary = PostingSummary(
-        station_days=keys.height, unchanged=keys.height - plan.height,
-        plays_unpriced=desired.unpriced.height, plays_upheld=desired.upheld.height,
+        station_days=keys.height,
+        unchanged=keys.height - plan.height,
+        plays_unpriced=desired.unpriced.height,
+        plays_upheld=desired.upheld.height,
         plays_held=lines.filter(pl.col("account") == HOLD)["play_id"].n_unique(),
         debit_minor=_by_currency(lines, pl.col("account") == RECEIVABLE),
         suspense_minor={c: -a for c, a in _by_currency(lines, pl.col("account") == SUSPENSE).items()},
@@ -240,43 +290,72 @@ def _post_day(conn: WarehouseConnection, day: date, stations: list[str], booked_
     old_lines = _active_lines(conn, day, plan.filter(pl.col("active_batch_id").is_not_null()))
     changes = describe_changes(old_lines, lines.join(plan.select(KEY), on=KEY, how="semi"), desired.upheld)
     plan = plan.join(changes, on=KEY, how="left").with_columns(
-        reason=pl.concat_str([pl.col("changes").replace("", None), pl.lit(reason or None, pl.Utf8)],
-                             separator=" — ", ignore_nulls=True).fill_null("re-posted"))
+        reason=pl.concat_str(
+            [pl.col("changes").replace("", None), pl.lit(reason or None, pl.Utf8)], separator=" — ", ignore_nulls=True
+        ).fill_null("re-posted")
+    )
 
     reversal_lines = old_lines.with_columns(
-        batch_id=pl.col("batch_id") + "|reversal", entry_kind=pl.lit(REVERSAL), amount_minor=-pl.col("amount_minor"),
-        accounting_period=correction_period, posted_at=pl.lit(booked_at, pl.Datetime("us")),
+        batch_id=pl.col("batch_id") + "|reversal",
+        entry_kind=pl.lit(REVERSAL),
+        amount_minor=-pl.col("amount_minor"),
+        accounting_period=correction_period,
+        posted_at=pl.lit(booked_at, pl.Datetime("us")),
     )
     to_reverse = plan.filter(pl.col("active_batch_id").is_not_null())
-    reversal_meta = to_reverse.select(
-        batch_id=pl.col("active_batch_id") + "|reversal", batch_kind=pl.lit(REVERSAL), station_id="station_id",
-        posted_for="posted_for", revision="active_revision", reverses_batch_id="active_batch_id", reason="reason",
-    ).join(
-        reversal_lines.group_by("batch_id").agg(pl.col("tariff_id").first()), on="batch_id", how="left"
-    ).join(basis_hashes(reversal_lines, by=["batch_id"]), on="batch_id", how="left")
+    reversal_meta = (
+        to_reverse.select(
+            batch_id=pl.col("active_batch_id") + "|reversal",
+            batch_kind=pl.lit(REVERSAL),
+            station_id="station_id",
+            posted_for="posted_for",
+            revision="active_revision",
+            reverses_batch_id="active_batch_id",
+            reason="reason",
+        )
+        .join(reversal_lines.group_by("batch_id").agg(pl.col("tariff_id").first()), on="batch_id", how="left")
+        .join(basis_hashes(reversal_lines, by=["batch_id"]), on="batch_id", how="left")
+    )
 
     to_post = plan.filter(pl.col("basis_hash").is_not_null()).with_columns(
-        revision=pl.col("last_revision").fill_null(0) + 1)
+        revision=pl.col("last_revision").fill_null(0) + 1
+    )
     to_post = to_post.with_columns(
-        batch_id=pl.concat_str([pl.col("station_id"), pl.col("posted_for").cast(pl.Utf8), pl.col("tariff_id"),
-                                pl.format("r{}", pl.col("revision"))], separator="|"),
+        batch_id=pl.concat_str(
+            [
+                pl.col("station_id"),
+                pl.col("posted_for").cast(pl.Utf8),
+                pl.col("tariff_id"),
+                pl.format("r{}", pl.col("revision")),
+            ],
+            separator="|",
+        ),
         reason=pl.when(pl.col("revision") == 1).then(pl.lit("first posting")).otherwise(pl.col("reason")),
     )
     new_lines = lines.join(to_post.select(*KEY, "batch_id", "revision"), on=KEY, how="inner").with_columns(
         entry_kind=pl.lit(POSTING),
-        accounting_period=pl.when(pl.col("revision") == 1).then(_period("posted_for"))
-        .otherwise(correction_period),
+        accounting_period=pl.when(pl.col("revision") == 1).then(_period("posted_for")).otherwise(correction_period),
         posted_at=pl.lit(booked_at, pl.Datetime("us")),
     )
-    post_meta = to_post.select("batch_id", batch_kind=pl.lit(POSTING), station_id="station_id",
-                               posted_for="posted_for", tariff_id="tariff_id", revision="revision",
-                               basis_hash="basis_hash", reverses_batch_id=pl.lit(None, pl.Utf8), reason="reason")
+    post_meta = to_post.select(
+        "batch_id",
+        batch_kind=pl.lit(POSTING),
+        station_id="station_id",
+        posted_for="posted_for",
+        tariff_id="tariff_id",
+        revision="revision",
+        basis_hash="basis_hash",
+        reverses_batch_id=pl.lit(None, pl.Utf8),
+        reason="reason",
+    )
 
     written = LEDGER.concat([LEDGER.conform(reversal_lines), LEDGER.conform(new_lines)])
-    headers = pl.concat([  # reversals first: in its stream a reversal comes before the revision that follows it
-        headers_from_lines(written, reversal_meta.select(post_meta.columns)),
-        headers_from_lines(written, post_meta),
-    ])
+    headers = pl.concat(
+        [  # reversals first: in its stream a reversal comes before the revision that follows it
+            headers_from_lines(written, reversal_meta.select(post_meta.columns)),
+            headers_from_lines(written, post_meta),
+        ]
+    )
     append_batches(conn, headers, written)
     summary.batches_reversed = to_reverse.height
     summary.batches_posted = to_post.height
@@ -296,31 +375,37 @@ def _refuse_overlapping_plays(plays: pl.DataFrame) -> None:
             f"({r['start_utc_before']:%H:%M:%S}–{r['end_utc_before']:%H:%M:%S}) and play {r['play_id']} "
             f"({r['start_utc']:%H:%M:%S}–{r['end_utc']:%H:%M:%S}) share {r['overlap_s']:g} s"
             + (f" ({clash.height} overlapping pairs)" if clash.height > 1 else "")
-            + "; re-materialize airplay/playlogs for that station-day")
+            + "; re-materialize airplay/playlogs for that station-day"
+        )
 
 
-def _quarantine_unpriced(conn: WarehouseConnection, keys: pl.DataFrame, unpriced: pl.DataFrame,
-                         recorded_at: datetime) -> None:
+def _quarantine_unpriced(
+    conn: WarehouseConnection, keys: pl.DataFrame, unpriced: pl.DataFrame, recorded_at: datetime
+) -> None:
     """Replace the station-days' quarantined plays with the ones that have no tariff in force now."""
     partition_keys = [f"{d}|{s}" for s, d in keys.select(KEY).iter_rows()]
-    conn.execute(f"DELETE FROM {QUARANTINE.qualified_name} WHERE asset = ? AND partition_key IN "
-                 f"({_marks(partition_keys)})", [LEDGER_ASSET, *partition_keys])
+    conn.execute(
+        f"DELETE FROM {QUARANTINE.qualified_name} WHERE asset = ? AND partition_key IN ({_marks(partition_keys)})",
+        [LEDGER_ASSET, *partition_keys],
+    )
     if unpriced.is_empty():
         return
     rejects = unpriced.sort("station_id", "posted_for", "play_id").select(
         asset=pl.lit(LEDGER_ASSET),
         partition_key=pl.concat_str([pl.col("posted_for").cast(pl.Utf8), pl.col("station_id")], separator="|"),
-        source_file=pl.lit("royalties.tariffs"), row_number=pl.lit(None, pl.Int64), field=pl.lit("station_id"),
+        source_file=pl.lit("royalties.tariffs"),
+        row_number=pl.lit(None, pl.Int64),
+        field=pl.lit("station_id"),
         value="station_id",
-        reason=pl.format("no tariff in force for {} on {}: play {} not posted", "station_id", "posted_for",
-                         "play_id"),
+        reason=pl.format("no tariff in force for {} on {}: play {} not posted", "station_id", "posted_for", "play_id"),
         recorded_at=pl.lit(recorded_at, pl.Datetime("us")),
     )
     conn.insert(QUARANTINE, rejects)
 
 
-def post_station_days(db: Warehouse, station_days: Iterable[tuple[str, date]], booked_at: datetime | None = None,
-                      reason: str = "") -> PostingSummary:
+def post_station_days(
+    db: Warehouse, station_days: Iterable[tuple[str, date]], booked_at: datetime | None = None, reason: str = ""
+) -> PostingSummary:
     """Post (or correct) the ledger batches of `station_days`, all in one transaction; returns what was done.
 
     `booked_at` (naive UTC; default now) is the lines' `posted_at` and decides the accounting period of

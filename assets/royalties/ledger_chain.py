@@ -67,8 +67,11 @@ def lines_hashes(lines: pl.DataFrame, slice_lines: int = 20_000) -> pl.DataFrame
         while cut < len(ends) - 1 and ends[cut] - start < slice_lines:
             cut += 1
         part = lines.slice(start, ends[cut] - start)
-        texts = (part.select("batch_id", row=_json_rows(LEDGER.column_names, LEDGER.polars_schema))
-                 .group_by("batch_id", maintain_order=True).agg(pl.col("row").str.join("\n")))["row"].to_list()
+        texts = (
+            part.select("batch_id", row=_json_rows(LEDGER.column_names, LEDGER.polars_schema))
+            .group_by("batch_id", maintain_order=True)
+            .agg(pl.col("row").str.join("\n"))
+        )["row"].to_list()
         digests += [hashlib.sha256(text.encode()).hexdigest() for text in texts]
         start, cut = ends[cut], cut + 1
     return counts.with_columns(lines_hash=pl.Series(digests, dtype=pl.Utf8)).select(list(schema))
@@ -84,12 +87,17 @@ def chain_hash(previous: str | None, header_text: str) -> str:
 
 def _streams(headers: pl.DataFrame, lines: pl.DataFrame) -> pl.Expr:
     party = lines.group_by("batch_id").agg(party=pl.col("party_id").drop_nulls().first())
-    return headers.join(party, on="batch_id", how="left").select(
-        pl.when(pl.col("station_id").is_not_null() & pl.col("posted_for").is_not_null())
-        .then(pl.format("station|{}|{}", "station_id", pl.col("posted_for").cast(pl.Utf8)))
-        .when(pl.col("party").is_not_null()).then(pl.format("party|{}", "party"))
-        .otherwise(pl.format("batch|{}", "batch_id"))
-    ).to_series()
+    return (
+        headers.join(party, on="batch_id", how="left")
+        .select(
+            pl.when(pl.col("station_id").is_not_null() & pl.col("posted_for").is_not_null())
+            .then(pl.format("station|{}|{}", "station_id", pl.col("posted_for").cast(pl.Utf8)))
+            .when(pl.col("party").is_not_null())
+            .then(pl.format("party|{}", "party"))
+            .otherwise(pl.format("batch|{}", "batch_id"))
+        )
+        .to_series()
+    )
 
 
 def _heads(conn: WarehouseConnection, streams: list[str], headers: pl.DataFrame) -> dict[str, tuple[int, str]]:
@@ -103,13 +111,17 @@ def _heads(conn: WarehouseConnection, streams: list[str], headers: pl.DataFrame)
     if on_station.height:  # read through the (station_id, posted_for) index
         stations = on_station["station_id"].unique().to_list()
         days = on_station["posted_for"].unique().to_list()
-        frames.append(conn.query(
-            sql + f"station_id IN ({', '.join('?' for _ in stations)}) AND posted_for IN "
-            f"({', '.join('?' for _ in days)}) AND chain_stream LIKE 'station|%'", [*stations, *days], schema))
+        frames.append(
+            conn.query(
+                sql + f"station_id IN ({', '.join('?' for _ in stations)}) AND posted_for IN "
+                f"({', '.join('?' for _ in days)}) AND chain_stream LIKE 'station|%'",
+                [*stations, *days],
+                schema,
+            )
+        )
     others = [s for s in streams if not s.startswith("station|")]
     if others:
-        frames.append(conn.query(sql + f"chain_stream IN ({', '.join('?' for _ in others)})",
-                                 others, schema))
+        frames.append(conn.query(sql + f"chain_stream IN ({', '.join('?' for _ in others)})", others, schema))
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
     last = rows.sort("chain_seq").group_by("chain_stream").last()
     return {s: (int(q), h) for s, q, h in last.iter_rows()}
@@ -119,7 +131,8 @@ def seal(conn: WarehouseConnection, headers: pl.DataFrame, lines: pl.DataFrame) 
     """`headers` (WRITTEN_HEADER columns, in posting order) with chain_stream, chain_seq, lines_hash, chain_hash."""
     headers = headers.select([pl.col(c).cast(t) for c, t in WRITTEN_HEADER.items()])
     headers = headers.with_columns(chain_stream=_streams(headers, lines)).join(
-        lines_hashes(lines).select("batch_id", "lines_hash"), on="batch_id", how="left", maintain_order="left")
+        lines_hashes(lines).select("batch_id", "lines_hash"), on="batch_id", how="left", maintain_order="left"
+    )
     heads = _heads(conn, headers["chain_stream"].unique().to_list(), headers)
     last_seq = {s: q for s, (q, _) in heads.items()}
     seqs = []
@@ -148,18 +161,22 @@ def headers_from_lines(lines: pl.DataFrame, extra: pl.DataFrame | None = None) -
     """One header per batch of `lines` (totals from the lines); `extra` (batch_id → kind, revision, reason, …)
     overrides the defaults taken from the lines."""
     totals = lines.group_by("batch_id", maintain_order=True).agg(
-        batch_kind=pl.col("entry_kind").first(), station_id=pl.col("station_id").first(),
-        posted_for=pl.col("posted_for").first(), tariff_id=pl.col("tariff_id").first(),
+        batch_kind=pl.col("entry_kind").first(),
+        station_id=pl.col("station_id").first(),
+        posted_for=pl.col("posted_for").first(),
+        tariff_id=pl.col("tariff_id").first(),
         lines=pl.len().cast(pl.Int64),
         debit_minor=pl.col("amount_minor").filter(pl.col("amount_minor") > 0).sum(),
-        currency=pl.col("currency").first(), posted_at=pl.col("posted_at").first(),
+        currency=pl.col("currency").first(),
+        posted_at=pl.col("posted_at").first(),
         accounting_period=pl.col("accounting_period").first(),
     )
     if extra is not None:
         derived = totals.drop([c for c in extra.columns if c != "batch_id"], strict=False)
         totals = extra.join(derived, on="batch_id", how="inner", maintain_order="left")
-    return totals.with_columns([pl.lit(None, t).alias(c) for c, t in WRITTEN_HEADER.items()
-                                if c not in totals.columns]).select(list(WRITTEN_HEADER))
+    return totals.with_columns(
+        [pl.lit(None, t).alias(c) for c, t in WRITTEN_HEADER.items() if c not in totals.columns]
+    ).select(list(WRITTEN_HEADER))
 
 
 def seal_unsealed(conn: WarehouseConnection) -> int:
@@ -168,14 +185,19 @@ def seal_unsealed(conn: WarehouseConnection) -> int:
     Per stream in (posted_at, reversal first, batch_id) order, from the lines as they are now: tampering before
     the upgrade cannot be found, only after it. The PostgreSQL trigger lets this one UPDATE through.
     """
-    unsealed = conn.query(f"SELECT {', '.join(LEDGER_BATCHES.column_names)} FROM {LEDGER_BATCHES.qualified_name} "
-                          "WHERE chain_hash IS NULL", schema=LEDGER_BATCHES.polars_schema)
+    unsealed = conn.query(
+        f"SELECT {', '.join(LEDGER_BATCHES.column_names)} FROM {LEDGER_BATCHES.qualified_name} "
+        "WHERE chain_hash IS NULL",
+        schema=LEDGER_BATCHES.polars_schema,
+    )
     if unsealed.is_empty():
         return 0
     ids = unsealed["batch_id"].to_list()
-    lines = conn.query(f"SELECT {', '.join(LEDGER.column_names)} FROM {LEDGER.qualified_name} WHERE batch_id IN "
-                       f"(SELECT batch_id FROM {LEDGER_BATCHES.qualified_name} WHERE chain_hash IS NULL)",
-                       schema=LEDGER.polars_schema)
+    lines = conn.query(
+        f"SELECT {', '.join(LEDGER.column_names)} FROM {LEDGER.qualified_name} WHERE batch_id IN "
+        f"(SELECT batch_id FROM {LEDGER_BATCHES.qualified_name} WHERE chain_hash IS NULL)",
+        schema=LEDGER.polars_schema,
+    )
     ordered = unsealed.sort(["posted_at", pl.col("batch_kind") != "reversal", "batch_id"])
     sealed = seal(conn, ordered, lines).select("batch_id", *CHAIN_COLUMNS)
     sets = ", ".join(f"{c} = ?" for c in CHAIN_COLUMNS)
@@ -200,8 +222,10 @@ class Verification:
     @property
     def problems(self) -> list[str]:
         """One sentence per problem, naming up to SHOWN batches."""
-        return [f"{what}: " + ", ".join(sorted(ids)[:SHOWN]) + (f" … ({len(ids)} in all)" if len(ids) > SHOWN else "")
-                for what, ids in self.found.items()]
+        return [
+            f"{what}: " + ", ".join(sorted(ids)[:SHOWN]) + (f" … ({len(ids)} in all)" if len(ids) > SHOWN else "")
+            for what, ids in self.found.items()
+        ]
 
     def raise_if_unsound(self) -> None:
         if self.problems:
@@ -214,23 +238,43 @@ def _ids(frame: pl.DataFrame, column: str = "batch_id") -> list[str]:
 
 def _check_lines(v: Verification, lines: pl.DataFrame, headers: pl.DataFrame) -> None:
     """What the database constraints say, for a warehouse (DuckDB, older table) that cannot hold them."""
-    v.problem("lines whose batch has no header (inserted?)",
-              _ids(lines.join(headers.select("batch_id"), on="batch_id", how="anti")))
+    v.problem(
+        "lines whose batch has no header (inserted?)",
+        _ids(lines.join(headers.select("batch_id"), on="batch_id", how="anti")),
+    )
     v.problem("lines on an account not in the ledger's set", _ids(lines.filter(~pl.col("account").is_in(ACCOUNTS))))
-    v.problem("lines in a currency not in the ledger's set",
-              _ids(lines.filter(~pl.col("currency").is_in(CURRENCIES))))
+    v.problem("lines in a currency not in the ledger's set", _ids(lines.filter(~pl.col("currency").is_in(CURRENCIES))))
     v.problem("lines of an unknown entry kind", _ids(lines.filter(~pl.col("entry_kind").is_in(ENTRY_KINDS))))
     amount, account, kind = pl.col("amount_minor"), pl.col("account"), pl.col("entry_kind")
-    debit_side = ((kind == "posting") & (account == "station_receivable")) | (
-        (kind == "reversal") & account.is_in(CREDITS)) | ((kind == "payout") & (account == "party_payable"))
-    credit_side = ((kind == "posting") & account.is_in(CREDITS)) | (
-        (kind == "reversal") & (account == "station_receivable")) | ((kind == "payout") & (account == "cash"))
-    v.problem("lines on the wrong side of their account",
-              _ids(lines.filter((amount != 0) & ~((debit_side & (amount > 0)) | (credit_side & (amount < 0))))))
-    v.problem("batches that do not sum to zero in a currency", _ids(
-        lines.group_by("batch_id", "currency").agg(pl.col("amount_minor").sum()).filter(pl.col("amount_minor") != 0)))
-    v.problem("batches debiting one play's receivable more than once", _ids(
-        lines.filter(account == "station_receivable").group_by("batch_id", "play_id").len().filter(pl.col("len") > 1)))
+    debit_side = (
+        ((kind == "posting") & (account == "station_receivable"))
+        | ((kind == "reversal") & account.is_in(CREDITS))
+        | ((kind == "payout") & (account == "party_payable"))
+    )
+    credit_side = (
+        ((kind == "posting") & account.is_in(CREDITS))
+        | ((kind == "reversal") & (account == "station_receivable"))
+        | ((kind == "payout") & (account == "cash"))
+    )
+    v.problem(
+        "lines on the wrong side of their account",
+        _ids(lines.filter((amount != 0) & ~((debit_side & (amount > 0)) | (credit_side & (amount < 0))))),
+    )
+    v.problem(
+        "batches that do not sum to zero in a currency",
+        _ids(
+            lines.group_by("batch_id", "currency").agg(pl.col("amount_minor").sum()).filter(pl.col("amount_minor") != 0)
+        ),
+    )
+    v.problem(
+        "batches debiting one play's receivable more than once",
+        _ids(
+            lines.filter(account == "station_receivable")
+            .group_by("batch_id", "play_id")
+            .len()
+            .filter(pl.col("len") > 1)
+        ),
+    )
 
 
 def _check_chain(v: Verification, headers: pl.DataFrame, lines: pl.DataFrame) -> None:
@@ -238,23 +282,33 @@ def _check_chain(v: Verification, headers: pl.DataFrame, lines: pl.DataFrame) ->
     sealed = headers.filter(pl.col("chain_hash").is_not_null())
     recomputed = lines_hashes(lines)
     joined = sealed.join(recomputed.rename({"lines_hash": "recomputed"}), on="batch_id", how="left")
-    v.problem("batches whose lines do not match their hash (a line edited, added or removed)", _ids(
-        joined.filter(pl.col("recomputed").ne_missing(pl.col("lines_hash")))))
+    v.problem(
+        "batches whose lines do not match their hash (a line edited, added or removed)",
+        _ids(joined.filter(pl.col("recomputed").ne_missing(pl.col("lines_hash")))),
+    )
     ordered = sealed.sort("chain_stream", "chain_seq")
-    v.problem("streams with a batch missing before the batches named (a batch removed)", _ids(
-        ordered.filter(pl.col("chain_seq") != pl.int_range(1, pl.len() + 1).over("chain_stream"))))
+    v.problem(
+        "streams with a batch missing before the batches named (a batch removed)",
+        _ids(ordered.filter(pl.col("chain_seq") != pl.int_range(1, pl.len() + 1).over("chain_stream"))),
+    )
     previous: dict[str, str] = {}
     broken = []
-    for batch_id, stream, stored, text in zip(ordered["batch_id"].to_list(), ordered["chain_stream"].to_list(),
-                                              ordered["chain_hash"].to_list(), _header_texts(ordered), strict=True):
+    for batch_id, stream, stored, text in zip(
+        ordered["batch_id"].to_list(),
+        ordered["chain_stream"].to_list(),
+        ordered["chain_hash"].to_list(),
+        _header_texts(ordered),
+        strict=True,
+    ):
         if chain_hash(previous.get(stream), text) != stored:
             broken.append(batch_id)
         previous[stream] = stored
     v.problem("batch headers whose chain hash does not recompute (the header edited)", broken)
 
 
-def verify_ledger(conn: WarehouseConnection, station: str | None = None, day: date | None = None,
-                  chunk_days: int = 1) -> Verification:
+def verify_ledger(
+    conn: WarehouseConnection, station: str | None = None, day: date | None = None, chunk_days: int = 1
+) -> Verification:
     """Recompute the ledger's seals and chains and check its constraints; one station-day's stream, or all.
 
     The whole ledger is read `chunk_days` of `posted_for` at a time (station-day streams never span days; party
@@ -264,26 +318,37 @@ def verify_ledger(conn: WarehouseConnection, station: str | None = None, day: da
     cols = ", ".join(LEDGER_BATCHES.column_names)
     if station is not None:
         where, params = "station_id = ? AND posted_for = ?", [station, day]
-        headers = conn.query(f"SELECT {cols} FROM {LEDGER_BATCHES.qualified_name} WHERE {where}", params,
-                             LEDGER_BATCHES.polars_schema)
-        lines = conn.query(f"SELECT {', '.join(LEDGER.column_names)} FROM {LEDGER.qualified_name} WHERE {where}",
-                           params, LEDGER.polars_schema)
+        headers = conn.query(
+            f"SELECT {cols} FROM {LEDGER_BATCHES.qualified_name} WHERE {where}", params, LEDGER_BATCHES.polars_schema
+        )
+        lines = conn.query(
+            f"SELECT {', '.join(LEDGER.column_names)} FROM {LEDGER.qualified_name} WHERE {where}",
+            params,
+            LEDGER.polars_schema,
+        )
         _verify_chunk(v, headers, lines, headers)
         return v
     headers = conn.query(f"SELECT {cols} FROM {LEDGER_BATCHES.qualified_name}", schema=LEDGER_BATCHES.polars_schema)
-    bounds = conn.query(f"SELECT min(posted_for) AS lo, max(posted_for) AS hi FROM {LEDGER.qualified_name}",
-                        schema={"lo": pl.Date, "hi": pl.Date})
+    bounds = conn.query(
+        f"SELECT min(posted_for) AS lo, max(posted_for) AS hi FROM {LEDGER.qualified_name}",
+        schema={"lo": pl.Date, "hi": pl.Date},
+    )
     lo, hi = bounds.row(0) if bounds.height else (None, None)
     chunks: list[tuple[str, list[object]]] = []
     if lo is not None and hi is not None:
         starts = pl.date_range(lo, hi, f"{chunk_days}d", eager=True).to_list()
-        chunks = [("station_id IS NOT NULL AND posted_for BETWEEN ? AND ?",
-                   [s, min(hi, s + timedelta(days=chunk_days - 1))]) for s in starts]
+        chunks = [
+            ("station_id IS NOT NULL AND posted_for BETWEEN ? AND ?", [s, min(hi, s + timedelta(days=chunk_days - 1))])
+            for s in starts
+        ]
     chunks.append(("station_id IS NULL OR posted_for IS NULL", []))
     on_station = pl.col("station_id").is_not_null() & pl.col("posted_for").is_not_null()
     for where, params in chunks:
-        lines = conn.query(f"SELECT {', '.join(LEDGER.column_names)} FROM {LEDGER.qualified_name} WHERE {where}",
-                           params, LEDGER.polars_schema)
+        lines = conn.query(
+            f"SELECT {', '.join(LEDGER.column_names)} FROM {LEDGER.qualified_name} WHERE {where}",
+            params,
+            LEDGER.polars_schema,
+        )
         if params:
             mine = headers.filter(on_station & pl.col("posted_for").is_between(*params))
         else:

@@ -33,8 +33,17 @@ PAYABLE, CASH = "party_payable", "cash"
 DEFAULT_MINIMUM = Decimal("50.00")
 DECISIONS = ("approve", "reject")
 RULES_ACTOR = "rules"
-REQUEST_COLUMNS = ("payout_id", "party_id", "currency", "amount", "requested_on", "decision", "decided_by",
-                   "paid_on", "note")
+REQUEST_COLUMNS = (
+    "payout_id",
+    "party_id",
+    "currency",
+    "amount",
+    "requested_on",
+    "decision",
+    "decided_by",
+    "paid_on",
+    "note",
+)
 PAYOUT_ID = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,79}"
 
 
@@ -105,8 +114,9 @@ def _row_problem(request: PayoutRequest) -> tuple[str, str, str] | None:
     return None
 
 
-def merge_request_rows(rows: list[dict], rejects: list[Reject] | None = None) -> tuple[list[PayoutRequest],
-                                                                                    list[Reject]]:
+def merge_request_rows(
+    rows: list[dict], rejects: list[Reject] | None = None
+) -> tuple[list[PayoutRequest], list[Reject]]:
     """Fold the file's rows into one PayoutRequest per payout_id, in first-seen order.
 
     The first row of an id is the request; later rows may add a decision, decided_by, paid_on or note, but
@@ -123,17 +133,30 @@ def merge_request_rows(rows: list[dict], rejects: list[Reject] | None = None) ->
             continue
         seen = merged.get(row["payout_id"])
         if seen is None:
-            candidate = PayoutRequest(row["payout_id"], row["party_id"], row["currency"], amount_minor,
-                                      row["requested_on"], row["decision"], row["decided_by"], row["paid_on"],
-                                      row["note"], *where)
+            candidate = PayoutRequest(
+                row["payout_id"],
+                row["party_id"],
+                row["currency"],
+                amount_minor,
+                row["requested_on"],
+                row["decision"],
+                row["decided_by"],
+                row["paid_on"],
+                row["note"],
+                *where,
+            )
         else:
             problem = _update_problem(seen, row, amount_minor)
             if problem:
                 rejects.append(Reject(*where, *problem))
                 continue
-            candidate = replace(seen, decision=row["decision"] or seen.decision,
-                                decided_by=row["decided_by"] or seen.decided_by,
-                                paid_on=row["paid_on"] or seen.paid_on, note=row["note"] or seen.note)
+            candidate = replace(
+                seen,
+                decision=row["decision"] or seen.decision,
+                decided_by=row["decided_by"] or seen.decided_by,
+                paid_on=row["paid_on"] or seen.paid_on,
+                note=row["note"] or seen.note,
+            )
         problem = _row_problem(candidate)
         if problem:
             rejects.append(Reject(*where, *problem))
@@ -144,9 +167,12 @@ def merge_request_rows(rows: list[dict], rejects: list[Reject] | None = None) ->
 
 def _update_problem(seen: PayoutRequest, row: dict, amount_minor: int) -> tuple[str, str, str] | None:
     first = f"row {seen.source_row}"
-    for name, old, new in (("party_id", seen.party_id, row["party_id"]), ("currency", seen.currency, row["currency"]),
-                           ("amount", seen.amount_minor, amount_minor),
-                           ("requested_on", seen.requested_on, row["requested_on"])):
+    for name, old, new in (
+        ("party_id", seen.party_id, row["party_id"]),
+        ("currency", seen.currency, row["currency"]),
+        ("amount", seen.amount_minor, amount_minor),
+        ("requested_on", seen.requested_on, row["requested_on"]),
+    ):
         if old != new:
             return name, str(row["amount"] if name == "amount" else new), f"{name} differs from the request ({first})"
     if row["decision"] and seen.decision and row["decision"] != seen.decision:
@@ -191,11 +217,13 @@ class PayoutDecision:
 def payable_lines(ledger: pl.DataFrame) -> pl.DataFrame:
     """The party_payable lines of `ledger` (batch_id, entry_kind, party_id, currency, posted_for, amount_minor)."""
     return ledger.filter((pl.col("account") == PAYABLE) & pl.col("party_id").is_not_null()).select(
-        "batch_id", "entry_kind", "party_id", "currency", "posted_for", "amount_minor")
+        "batch_id", "entry_kind", "party_id", "currency", "posted_for", "amount_minor"
+    )
 
 
-def decide_payouts(requests: list[PayoutRequest], ledger: pl.DataFrame, rules: PayoutRules | None = None
-                   ) -> list[PayoutDecision]:
+def decide_payouts(
+    requests: list[PayoutRequest], ledger: pl.DataFrame, rules: PayoutRules | None = None
+) -> list[PayoutDecision]:
     """Each request's status, in request order (day, then file order).
 
     `ledger` holds party_payable lines (at least batch_id, entry_kind, account, party_id, currency, posted_for,
@@ -206,9 +234,16 @@ def decide_payouts(requests: list[PayoutRequest], ledger: pl.DataFrame, rules: P
     payable = payable_lines(ledger)
     earned = payable.filter(pl.col("entry_kind") != "payout")
     paid_batches = {
-        r["batch_id"]: r for r in payable.filter(pl.col("entry_kind") == "payout")
-        .group_by("batch_id").agg(pl.col("party_id").first(), pl.col("currency").first(),
-                                  pl.col("posted_for").min(), pl.col("amount_minor").sum()).iter_rows(named=True)
+        r["batch_id"]: r
+        for r in payable.filter(pl.col("entry_kind") == "payout")
+        .group_by("batch_id")
+        .agg(
+            pl.col("party_id").first(),
+            pl.col("currency").first(),
+            pl.col("posted_for").min(),
+            pl.col("amount_minor").sum(),
+        )
+        .iter_rows(named=True)
     }
     known_batches = {batch_id_of(r.payout_id) for r in requests}
     # Payouts in the ledger that no request in the file explains still reduce what is owed.
@@ -224,8 +259,16 @@ def decide_payouts(requests: list[PayoutRequest], ledger: pl.DataFrame, rules: P
             note = request.note
             if amount != request.amount_minor:
                 note = f"ledger paid {amount} minor units, the request says {request.amount_minor}"
-            decisions.append(PayoutDecision(replace(request, paid_on=request.paid_on or paid["posted_for"]), "paid",
-                                            request.decided_by, note, batch_id, amount))
+            decisions.append(
+                PayoutDecision(
+                    replace(request, paid_on=request.paid_on or paid["posted_for"]),
+                    "paid",
+                    request.decided_by,
+                    note,
+                    batch_id,
+                    amount,
+                )
+            )
             reserved[key] = reserved.get(key, 0) + amount
             continue
         if request.decision == "reject":
@@ -237,8 +280,11 @@ def decide_payouts(requests: list[PayoutRequest], ledger: pl.DataFrame, rules: P
             continue
         reserved[key] = reserved.get(key, 0) + request.amount_minor
         if request.decision == "approve" and request.paid_on is not None:
-            decisions.append(PayoutDecision(request, "paid", request.decided_by, request.note, batch_id,
-                                            request.amount_minor, to_post=True))
+            decisions.append(
+                PayoutDecision(
+                    request, "paid", request.decided_by, request.note, batch_id, request.amount_minor, to_post=True
+                )
+            )
         elif request.decision == "approve":
             decisions.append(PayoutDecision(request, "approved", request.decided_by, request.note))
         else:
@@ -246,8 +292,9 @@ def decide_payouts(requests: list[PayoutRequest], ledger: pl.DataFrame, rules: P
     return decisions
 
 
-def _rule_problems(request: PayoutRequest, earned: pl.DataFrame, foreign: list[dict], reserved: int,
-                   rules: PayoutRules) -> list[str]:
+def _rule_problems(
+    request: PayoutRequest, earned: pl.DataFrame, foreign: list[dict], reserved: int, rules: PayoutRules
+) -> list[str]:
     party = earned.filter(pl.col("party_id") == request.party_id)
     currencies = sorted(set(party["currency"].to_list()))
     if request.currency not in currencies:
@@ -257,26 +304,45 @@ def _rule_problems(request: PayoutRequest, earned: pl.DataFrame, foreign: list[d
     minimum = rules.minimum_minor(request.currency)
     if request.amount_minor < minimum:
         problems.append(f"below the minimum payout of {minimum} minor units ({request.currency})")
-    owed = -int(party.filter((pl.col("currency") == request.currency)
-                             & (pl.col("posted_for") <= request.requested_on))["amount_minor"].sum())
-    paid_elsewhere = sum(int(b["amount_minor"]) for b in foreign if b["party_id"] == request.party_id
-                         and b["currency"] == request.currency and b["posted_for"] <= request.requested_on)
+    owed = -int(
+        party.filter((pl.col("currency") == request.currency) & (pl.col("posted_for") <= request.requested_on))[
+            "amount_minor"
+        ].sum()
+    )
+    paid_elsewhere = sum(
+        int(b["amount_minor"])
+        for b in foreign
+        if b["party_id"] == request.party_id
+        and b["currency"] == request.currency
+        and b["posted_for"] <= request.requested_on
+    )
     available = owed - paid_elsewhere - reserved
     if request.amount_minor > available:
-        problems.append(f"exceeds the balance owed on {request.requested_on}: {available} minor units "
-                        f"({request.currency})")
+        problems.append(
+            f"exceeds the balance owed on {request.requested_on}: {available} minor units ({request.currency})"
+        )
     return problems
 
 
 def payouts_frame(decisions: list[PayoutDecision]) -> pl.DataFrame:
     """royalties.payouts rows, one per request."""
-    return PAYOUTS.from_rows([
-        {"payout_id": d.request.payout_id, "party_id": d.request.party_id, "currency": d.request.currency,
-         "amount_minor": d.amount_minor if d.amount_minor is not None else d.request.amount_minor,
-         "requested_on": d.request.requested_on, "status": d.status, "decided_by": d.decided_by, "note": d.note,
-         "paid_on": d.request.paid_on if d.status == "paid" else None, "batch_id": d.batch_id}
-        for d in sorted(decisions, key=lambda d: d.request.payout_id)
-    ])
+    return PAYOUTS.from_rows(
+        [
+            {
+                "payout_id": d.request.payout_id,
+                "party_id": d.request.party_id,
+                "currency": d.request.currency,
+                "amount_minor": d.amount_minor if d.amount_minor is not None else d.request.amount_minor,
+                "requested_on": d.request.requested_on,
+                "status": d.status,
+                "decided_by": d.decided_by,
+                "note": d.note,
+                "paid_on": d.request.paid_on if d.status == "paid" else None,
+                "batch_id": d.batch_id,
+            }
+            for d in sorted(decisions, key=lambda d: d.request.payout_id)
+        ]
+    )
 
 
 def payout_batch(decision: PayoutDecision, posted_at: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -285,21 +351,47 @@ def payout_batch(decision: PayoutDecision, posted_at: datetime) -> tuple[pl.Data
     paid_on = request.paid_on
     assert paid_on is not None and decision.batch_id is not None, "only paid payouts are posted"
     period = f"{paid_on:%Y-%m}"
-    common = {"batch_id": decision.batch_id, "entry_kind": "payout", "posted_for": paid_on,
-              "accounting_period": period, "station_id": None, "play_id": None, "recording_id": None,
-              "party_id": request.party_id, "currency": request.currency, "tariff_id": None, "posted_at": posted_at}
-    lines = LEDGER.from_rows([
-        {**common, "line_no": 1, "account": PAYABLE, "amount_minor": amount},
-        {**common, "line_no": 2, "account": CASH, "amount_minor": -amount},
-    ])
+    common = {
+        "batch_id": decision.batch_id,
+        "entry_kind": "payout",
+        "posted_for": paid_on,
+        "accounting_period": period,
+        "station_id": None,
+        "play_id": None,
+        "recording_id": None,
+        "party_id": request.party_id,
+        "currency": request.currency,
+        "tariff_id": None,
+        "posted_at": posted_at,
+    }
+    lines = LEDGER.from_rows(
+        [
+            {**common, "line_no": 1, "account": PAYABLE, "amount_minor": amount},
+            {**common, "line_no": 2, "account": CASH, "amount_minor": -amount},
+        ]
+    )
     basis = f"{request.payout_id}|{request.party_id}|{request.currency}|{amount}|{paid_on}"
-    batch = pl.DataFrame([{
-        "batch_id": decision.batch_id, "batch_kind": "payout", "station_id": None, "posted_for": paid_on,
-        "accounting_period": period, "tariff_id": None, "revision": 1,
-        "basis_hash": hashlib.sha256(basis.encode()).hexdigest()[:16], "reverses_batch_id": None,
-        "reason": f"payout {request.payout_id} approved by {decision.decided_by}", "lines": 2,
-        "debit_minor": amount, "currency": request.currency, "posted_at": posted_at,
-    }], schema=WRITTEN_HEADER)
+    batch = pl.DataFrame(
+        [
+            {
+                "batch_id": decision.batch_id,
+                "batch_kind": "payout",
+                "station_id": None,
+                "posted_for": paid_on,
+                "accounting_period": period,
+                "tariff_id": None,
+                "revision": 1,
+                "basis_hash": hashlib.sha256(basis.encode()).hexdigest()[:16],
+                "reverses_batch_id": None,
+                "reason": f"payout {request.payout_id} approved by {decision.decided_by}",
+                "lines": 2,
+                "debit_minor": amount,
+                "currency": request.currency,
+                "posted_at": posted_at,
+            }
+        ],
+        schema=WRITTEN_HEADER,
+    )
     return lines, batch
 
 
@@ -318,10 +410,20 @@ def post_payouts(db: Warehouse, decisions: list[PayoutDecision], posted_at: date
         seal_unsealed(conn)
         ids = [d.batch_id for d in due]
         marks = ", ".join("?" for _ in ids)
-        existing = set(conn.query(f"SELECT DISTINCT batch_id FROM {LEDGER.qualified_name} WHERE batch_id IN ({marks})",
-                                  ids)["batch_id"].to_list()) if ids else set()
-        existing |= set(conn.query(f"SELECT batch_id FROM {LEDGER_BATCHES.qualified_name} WHERE batch_id IN ({marks})",
-                                   ids)["batch_id"].to_list())
+        existing = (
+            set(
+                conn.query(f"SELECT DISTINCT batch_id FROM {LEDGER.qualified_name} WHERE batch_id IN ({marks})", ids)[
+                    "batch_id"
+                ].to_list()
+            )
+            if ids
+            else set()
+        )
+        existing |= set(
+            conn.query(f"SELECT batch_id FROM {LEDGER_BATCHES.qualified_name} WHERE batch_id IN ({marks})", ids)[
+                "batch_id"
+            ].to_list()
+        )
         posted, line_frames, batch_frames = [], [], []
         for decision in due:
             if decision.batch_id in existing:

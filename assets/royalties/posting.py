@@ -34,9 +34,16 @@ RATE_SCALE = 6  # tariffs store DECIMAL(18, 6): a rate is an integer number of m
 KEY = ["station_id", "posted_for"]
 
 LINE_SCHEMA: dict[str, pl.DataType] = {
-    "station_id": pl.Utf8(), "posted_for": pl.Date(), "play_id": pl.Utf8(), "recording_id": pl.Utf8(),
-    "account": pl.Utf8(), "party_id": pl.Utf8(), "amount_minor": pl.Int64(), "currency": pl.Utf8(),
-    "tariff_id": pl.Utf8(), "line_no": pl.Int64(),
+    "station_id": pl.Utf8(),
+    "posted_for": pl.Date(),
+    "play_id": pl.Utf8(),
+    "recording_id": pl.Utf8(),
+    "account": pl.Utf8(),
+    "party_id": pl.Utf8(),
+    "amount_minor": pl.Int64(),
+    "currency": pl.Utf8(),
+    "tariff_id": pl.Utf8(),
+    "line_no": pl.Int64(),
 }
 """Desired lines: what a station-day's batch should hold, before batch id, period and time are assigned."""
 
@@ -74,20 +81,32 @@ def tariffs_for_station_days(tariffs: pl.DataFrame, keys: pl.DataFrame) -> pl.Da
 
     Station-days without a tariff in force are absent. Same rule as `tariff_in_force`, set-wise.
     """
-    schema = {**{k: keys.schema[k] for k in KEY}, "tariff_id": pl.Utf8(), "currency": pl.Utf8(),
-              "rate_micro": pl.Int64(), "exponent": pl.Int64()}
+    schema = {
+        **{k: keys.schema[k] for k in KEY},
+        "tariff_id": pl.Utf8(),
+        "currency": pl.Utf8(),
+        "rate_micro": pl.Int64(),
+        "exponent": pl.Int64(),
+    }
     if tariffs.is_empty() or keys.is_empty():
         return pl.DataFrame(schema=schema)
     priced = tariffs.select(
-        "tariff_id", "station_id", "currency", "effective_from", "effective_to",
+        "tariff_id",
+        "station_id",
+        "currency",
+        "effective_from",
+        "effective_to",
         rate_micro=pl.Series([rate_in_millionths(r) for r in tariffs["rate_per_second"].to_list()], dtype=pl.Int64),
         exponent=pl.col("currency").replace_strict(MINOR_UNIT_EXPONENT, return_dtype=pl.Int64),
     )
     return (
-        keys.select(KEY).unique()
+        keys.select(KEY)
+        .unique()
         .join(priced, on="station_id", how="inner")
-        .filter((pl.col("effective_from") <= pl.col("posted_for"))
-                & (pl.col("effective_to").is_null() | (pl.col("effective_to") > pl.col("posted_for"))))
+        .filter(
+            (pl.col("effective_from") <= pl.col("posted_for"))
+            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > pl.col("posted_for")))
+        )
         .sort([*KEY, "effective_from"], descending=[False, False, True])
         .unique(KEY, keep="first", maintain_order=True)
         .select(list(schema))
@@ -116,37 +135,66 @@ def split_weights(track_days: pl.DataFrame, recordings: pl.DataFrame, splits: pl
     out_schema = {"track_id": pl.Utf8(), "play_date": pl.Date(), "party_id": pl.Utf8(), "weight": pl.Int64()}
     if track_days.is_empty() or splits.is_empty():
         return pl.DataFrame(schema=out_schema)
-    days = track_days.select("track_id", "play_date").unique().join(
-        recordings.select(track_id="recording_id", work_id="work_id"), on="track_id", how="left")
-    shares = splits.with_columns(
-        role_group=pl.coalesce("role_group", pl.col("role").replace_strict(ROLE_GROUP, default=None)),
-    ).with_columns(
-        weight=pl.col("role_group").replace_strict(GROUP_WEIGHT, default=0, return_dtype=pl.Int64)
-        * pl.col("share_bp").fill_null(0),
-    ).filter(pl.col("weight") > 0)
-    cols = ["track_id", "play_date", "split_set_id", "subject_type", "valid_from", "valid_to", "party_id",
-            "role_group", "share_bp", "weight"]
-    candidates = pl.concat([
-        days.join(shares.filter(pl.col("subject_type") == "recording"), left_on="track_id", right_on="subject_id")
-        .select(cols).with_columns(priority=pl.lit(0)),
-        days.filter(pl.col("work_id").is_not_null())
-        .join(shares.filter(pl.col("subject_type") == "work"), left_on="work_id", right_on="subject_id")
-        .select(cols).with_columns(priority=pl.lit(1)),
-    ]).filter(
+    days = (
+        track_days.select("track_id", "play_date")
+        .unique()
+        .join(recordings.select(track_id="recording_id", work_id="work_id"), on="track_id", how="left")
+    )
+    shares = (
+        splits.with_columns(
+            role_group=pl.coalesce("role_group", pl.col("role").replace_strict(ROLE_GROUP, default=None)),
+        )
+        .with_columns(
+            weight=pl.col("role_group").replace_strict(GROUP_WEIGHT, default=0, return_dtype=pl.Int64)
+            * pl.col("share_bp").fill_null(0),
+        )
+        .filter(pl.col("weight") > 0)
+    )
+    cols = [
+        "track_id",
+        "play_date",
+        "split_set_id",
+        "subject_type",
+        "valid_from",
+        "valid_to",
+        "party_id",
+        "role_group",
+        "share_bp",
+        "weight",
+    ]
+    candidates = pl.concat(
+        [
+            days.join(shares.filter(pl.col("subject_type") == "recording"), left_on="track_id", right_on="subject_id")
+            .select(cols)
+            .with_columns(priority=pl.lit(0)),
+            days.filter(pl.col("work_id").is_not_null())
+            .join(shares.filter(pl.col("subject_type") == "work"), left_on="work_id", right_on="subject_id")
+            .select(cols)
+            .with_columns(priority=pl.lit(1)),
+        ]
+    ).filter(
         (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("play_date")))
         & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= pl.col("play_date")))
     )
     chosen = (
-        candidates.select("track_id", "play_date", "priority", "valid_from", "split_set_id").unique()
-        .sort(["track_id", "play_date", "priority", "valid_from", "split_set_id"],
-              descending=[False, False, False, True, True], nulls_last=True)
+        candidates.select("track_id", "play_date", "priority", "valid_from", "split_set_id")
+        .unique()
+        .sort(
+            ["track_id", "play_date", "priority", "valid_from", "split_set_id"],
+            descending=[False, False, False, True, True],
+            nulls_last=True,
+        )
         .unique(["track_id", "play_date"], keep="first", maintain_order=True)
         .select("track_id", "play_date", "priority", "split_set_id")
     )
     picked = candidates.join(chosen, on=["track_id", "play_date", "priority", "split_set_id"], how="semi")
     parties = picked.group_by("track_id", "play_date", "party_id").agg(pl.col("weight").sum())
-    return pl.concat([parties.select(list(out_schema)).cast(out_schema),
-                      uncovered_pools(picked).select(list(out_schema)).cast(out_schema)]).filter(pl.col("weight") > 0)
+    return pl.concat(
+        [
+            parties.select(list(out_schema)).cast(out_schema),
+            uncovered_pools(picked).select(list(out_schema)).cast(out_schema),
+        ]
+    ).filter(pl.col("weight") > 0)
 
 
 def uncovered_pools(picked: pl.DataFrame) -> pl.DataFrame:
@@ -154,21 +202,28 @@ def uncovered_pools(picked: pl.DataFrame) -> pl.DataFrame:
     uncovered — a pool with no line, or whose shares sum below 100 % — which posts to suspense."""
     expected = pl.DataFrame(
         [(subject, group, GROUP_WEIGHT[group]) for subject, groups in SUBJECT_GROUPS.items() for group in groups],
-        schema={"subject_type": pl.Utf8, "role_group": pl.Utf8, "pool_weight": pl.Int64}, orient="row")
+        schema={"subject_type": pl.Utf8, "role_group": pl.Utf8, "pool_weight": pl.Int64},
+        orient="row",
+    )
     covered = picked.group_by("track_id", "play_date", "role_group").agg(covered_bp=pl.col("share_bp").sum())
     return (
-        picked.select("track_id", "play_date", "subject_type").unique()
+        picked.select("track_id", "play_date", "subject_type")
+        .unique()
         .join(expected, on="subject_type")
         .join(covered, on=["track_id", "play_date", "role_group"], how="left")
-        .with_columns(weight=pl.col("pool_weight")
-                      * (FULL_SHARE_BP - pl.col("covered_bp").fill_null(0).cast(pl.Int64)).clip(lower_bound=0))
-        .group_by("track_id", "play_date").agg(pl.col("weight").sum())
+        .with_columns(
+            weight=pl.col("pool_weight")
+            * (FULL_SHARE_BP - pl.col("covered_bp").fill_null(0).cast(pl.Int64)).clip(lower_bound=0)
+        )
+        .group_by("track_id", "play_date")
+        .agg(pl.col("weight").sum())
         .with_columns(party_id=pl.lit(None, pl.Utf8))
     )
 
 
-def allocate_largest_remainder(frame: pl.DataFrame, group: list[str], total: str, weight: str, order: str,
-                               into: str = "part") -> pl.DataFrame:
+def allocate_largest_remainder(
+    frame: pl.DataFrame, group: list[str], total: str, weight: str, order: str, into: str = "part"
+) -> pl.DataFrame:
     """`frame` plus column `into`: each group's `total` split over its rows in proportion to `weight`.
 
     Set-wise twin of `money.allocate`: everyone gets the floor of their exact share, the units left over go one
@@ -197,14 +252,19 @@ def dispute_states(disputes: pl.DataFrame) -> pl.DataFrame:
     if disputes.is_empty():
         return pl.DataFrame(schema={"play_id": pl.Utf8(), "dispute_state": pl.Utf8()})
     rank = (
-        pl.when((pl.col("status") == "resolved") & (pl.col("resolution") == "upheld")).then(3)
-        .when((pl.col("status") == "resolved") & (pl.col("resolution") == "rejected")).then(1)
+        pl.when((pl.col("status") == "resolved") & (pl.col("resolution") == "upheld"))
+        .then(3)
+        .when((pl.col("status") == "resolved") & (pl.col("resolution") == "rejected"))
+        .then(1)
         .otherwise(2)
     )
     return (
-        disputes.group_by("play_id").agg(rank.max().alias("_rank"))
-        .select("play_id", dispute_state=pl.col("_rank").replace_strict({3: "upheld", 2: "open", 1: "rejected"},
-                                                                         return_dtype=pl.Utf8))
+        disputes.group_by("play_id")
+        .agg(rank.max().alias("_rank"))
+        .select(
+            "play_id",
+            dispute_state=pl.col("_rank").replace_strict({3: "upheld", 2: "open", 1: "rejected"}, return_dtype=pl.Utf8),
+        )
     )
 
 
@@ -220,8 +280,9 @@ class DesiredPostings:
     """station_id, posted_for, play_id of plays whose dispute was upheld: not paid."""
 
 
-def desired_lines(plays: pl.DataFrame, tariffs: pl.DataFrame, recordings: pl.DataFrame, splits: pl.DataFrame,
-                  disputes: pl.DataFrame) -> DesiredPostings:
+def desired_lines(
+    plays: pl.DataFrame, tariffs: pl.DataFrame, recordings: pl.DataFrame, splits: pl.DataFrame, disputes: pl.DataFrame
+) -> DesiredPostings:
     """The lines the plays' station-days should hold.
 
     `plays`: play_id, station_id, track_id, play_date, start_utc, duration_s. `tariffs`: royalties.tariffs rows
@@ -238,38 +299,72 @@ def desired_lines(plays: pl.DataFrame, tariffs: pl.DataFrame, recordings: pl.Dat
     )
     upheld = priced.filter(pl.col("dispute_state") == "upheld").select(*KEY, "play_id")
     paid = priced.filter(pl.col("dispute_state").is_null() | (pl.col("dispute_state") != "upheld")).with_columns(
-        held=pl.col("dispute_state") == "open")
+        held=pl.col("dispute_state") == "open"
+    )
     paid = paid.with_columns(held=pl.col("held").fill_null(False))
 
     weights = split_weights(paid.select("track_id", play_date="posted_for"), recordings, splits).rename(
-        {"play_date": "posted_for"})
+        {"play_date": "posted_for"}
+    )
     shared = paid.join(weights, on=["track_id", "posted_for"], how="inner")
     shared = allocate_largest_remainder(shared, ["play_id"], "amount", "weight", "party_id", into="credit")
     credits = shared.select(
-        *KEY, "play_id", "track_id", "start_utc", "currency", "tariff_id",
-        account=pl.when(pl.col("held")).then(pl.lit(HOLD))
-        .when(pl.col("party_id").is_null()).then(pl.lit(SUSPENSE)).otherwise(pl.lit(PAYABLE)),
-        party_id="party_id", amount_minor=-pl.col("credit"),
+        *KEY,
+        "play_id",
+        "track_id",
+        "start_utc",
+        "currency",
+        "tariff_id",
+        account=pl.when(pl.col("held"))
+        .then(pl.lit(HOLD))
+        .when(pl.col("party_id").is_null())
+        .then(pl.lit(SUSPENSE))
+        .otherwise(pl.lit(PAYABLE)),
+        party_id="party_id",
+        amount_minor=-pl.col("credit"),
     )
-    unshared = paid.join(weights.select("track_id", "posted_for").unique(), on=["track_id", "posted_for"],
-                         how="anti")
+    unshared = paid.join(weights.select("track_id", "posted_for").unique(), on=["track_id", "posted_for"], how="anti")
     parked = unshared.select(
-        *KEY, "play_id", "track_id", "start_utc", "currency", "tariff_id",
+        *KEY,
+        "play_id",
+        "track_id",
+        "start_utc",
+        "currency",
+        "tariff_id",
         account=pl.when(pl.col("held")).then(pl.lit(HOLD)).otherwise(pl.lit(SUSPENSE)),
-        party_id=pl.lit(None, pl.Utf8), amount_minor=-pl.col("amount"),
+        party_id=pl.lit(None, pl.Utf8),
+        amount_minor=-pl.col("amount"),
     )
     debits = paid.select(
-        *KEY, "play_id", "track_id", "start_utc", "currency", "tariff_id",
-        account=pl.lit(RECEIVABLE), party_id=pl.lit(None, pl.Utf8), amount_minor=pl.col("amount"),
+        *KEY,
+        "play_id",
+        "track_id",
+        "start_utc",
+        "currency",
+        "tariff_id",
+        account=pl.lit(RECEIVABLE),
+        party_id=pl.lit(None, pl.Utf8),
+        amount_minor=pl.col("amount"),
     )
-    lines = pl.concat([debits, credits.filter(pl.col("amount_minor") != 0),
-                       parked.filter(pl.col("amount_minor") != 0)], how="vertical_relaxed")
+    lines = pl.concat(
+        [debits, credits.filter(pl.col("amount_minor") != 0), parked.filter(pl.col("amount_minor") != 0)],
+        how="vertical_relaxed",
+    )
     lines = (
         lines.with_columns(_debit_first=(pl.col("account") != RECEIVABLE).cast(pl.Int8))
         .sort([*KEY, "start_utc", "play_id", "_debit_first", "party_id"], nulls_last=False)
         .with_columns(line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(KEY))
-        .select(*KEY, "play_id", recording_id="track_id", account="account", party_id="party_id",
-                amount_minor="amount_minor", currency="currency", tariff_id="tariff_id", line_no="line_no")
+        .select(
+            *KEY,
+            "play_id",
+            recording_id="track_id",
+            account="account",
+            party_id="party_id",
+            amount_minor="amount_minor",
+            currency="currency",
+            tariff_id="tariff_id",
+            line_no="line_no",
+        )
         .cast(LINE_SCHEMA)
     )
     return DesiredPostings(lines, unpriced, upheld)
@@ -285,13 +380,17 @@ def basis_hashes(lines: pl.DataFrame, by: Sequence[str] = tuple(KEY)) -> pl.Data
     if lines.is_empty():
         return pl.DataFrame(schema={**{k: lines.schema[k] for k in by}, "basis_hash": pl.Utf8()})
     text = pl.concat_str(
-        [pl.col(c).cast(pl.Utf8).fill_null("") for c in ("play_id", "recording_id", "account", "party_id",
-                                                          "amount_minor", "currency", "tariff_id")],
+        [
+            pl.col(c).cast(pl.Utf8).fill_null("")
+            for c in ("play_id", "recording_id", "account", "party_id", "amount_minor", "currency", "tariff_id")
+        ],
         separator="\t",
     )
     joined = (
-        lines.sort([*by, "line_no"]).select(*by, _text=text)
-        .group_by(by, maintain_order=True).agg(pl.col("_text").str.join("\n"))
+        lines.sort([*by, "line_no"])
+        .select(*by, _text=text)
+        .group_by(by, maintain_order=True)
+        .agg(pl.col("_text").str.join("\n"))
     )
     digests = [hashlib.sha256(t.encode()).hexdigest() for t in joined["_text"].to_list()]
     return joined.select(by).with_columns(basis_hash=pl.Series(digests, dtype=pl.Utf8))
@@ -303,16 +402,22 @@ def describe_changes(old: pl.DataFrame, new: pl.DataFrame, upheld: pl.DataFrame)
     Compares play by play: plays added or removed, a dispute opened / resolved / upheld, a tariff changed,
     suspense released to parties or taken back, party credits changed.
     """
+
     def per_play(lines: pl.DataFrame) -> pl.DataFrame:
         credit = pl.col("account").is_in([PAYABLE, HOLD])
         return lines.group_by(*KEY, "play_id").agg(
             debit=pl.col("amount_minor").filter(pl.col("account") == RECEIVABLE).sum(),
             tariff=pl.col("tariff_id").first(),
             held=(pl.col("account") == HOLD).any(),
-            suspense=((pl.col("account") == SUSPENSE) | ((pl.col("account") == HOLD) & pl.col("party_id").is_null()))
-            .any(),
-            credits=pl.concat_str([pl.col("party_id").fill_null(""), pl.col("amount_minor").cast(pl.Utf8)],
-                                  separator=":").filter(credit).sort().str.join(","),
+            suspense=(
+                (pl.col("account") == SUSPENSE) | ((pl.col("account") == HOLD) & pl.col("party_id").is_null())
+            ).any(),
+            credits=pl.concat_str(
+                [pl.col("party_id").fill_null(""), pl.col("amount_minor").cast(pl.Utf8)], separator=":"
+            )
+            .filter(credit)
+            .sort()
+            .str.join(","),
         )
 
     both = per_play(old).join(per_play(new), on=[*KEY, "play_id"], how="full", coalesce=True, suffix="_new")
@@ -325,17 +430,23 @@ def describe_changes(old: pl.DataFrame, new: pl.DataFrame, upheld: pl.DataFrame)
         "play removed": present & ~present_new & ~pl.col("_upheld").fill_null(False),
         "dispute opened, credits held": kept & ~pl.col("held") & pl.col("held_new"),
         "dispute rejected, credits released": kept & pl.col("held") & ~pl.col("held_new"),
-        "tariff changed": kept & ((pl.col("tariff") != pl.col("tariff_new"))
-                                  | (pl.col("debit") != pl.col("debit_new"))),
+        "tariff changed": kept
+        & ((pl.col("tariff") != pl.col("tariff_new")) | (pl.col("debit") != pl.col("debit_new"))),
         "split approved, suspense released": kept & pl.col("suspense") & ~pl.col("suspense_new"),
         "split withdrawn, credits to suspense": kept & ~pl.col("suspense") & pl.col("suspense_new"),
-        "split changed": kept & ~pl.col("suspense") & ~pl.col("suspense_new") & (pl.col("held") == pl.col("held_new"))
-        & (pl.col("debit") == pl.col("debit_new")) & (pl.col("credits") != pl.col("credits_new")),
+        "split changed": kept
+        & ~pl.col("suspense")
+        & ~pl.col("suspense_new")
+        & (pl.col("held") == pl.col("held_new"))
+        & (pl.col("debit") == pl.col("debit_new"))
+        & (pl.col("credits") != pl.col("credits_new")),
     }
     counts = both.group_by(KEY).agg(**{f"_{i}": flag.fill_null(False).sum() for i, flag in enumerate(labels.values())})
     parts = [
-        pl.when(pl.col(f"_{i}") == 1).then(pl.lit(f"{label} (1 play)"))
-        .when(pl.col(f"_{i}") > 1).then(pl.format(f"{label} ({{}} plays)", pl.col(f"_{i}")))
+        pl.when(pl.col(f"_{i}") == 1)
+        .then(pl.lit(f"{label} (1 play)"))
+        .when(pl.col(f"_{i}") > 1)
+        .then(pl.format(f"{label} ({{}} plays)", pl.col(f"_{i}")))
         for i, label in enumerate(labels)
     ]
     return counts.select(*KEY, changes=pl.concat_str(parts, separator="; ", ignore_nulls=True).fill_null(""))

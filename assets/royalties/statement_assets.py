@@ -79,15 +79,19 @@ def play_station_days(db: Warehouse, play_ids: list[str]) -> dict[str, tuple[str
     with db.connect() as conn:
         conn.ensure(PLAYLOGS)
         for start in range(0, len(play_ids), IN_CHUNK):
-            chunk = play_ids[start:start + IN_CHUNK]
-            frame = conn.query(f"SELECT play_id, station_id, play_date FROM {PLAYLOGS.qualified_name} "
-                               f"WHERE play_id IN ({', '.join('?' for _ in chunk)})", chunk)
+            chunk = play_ids[start : start + IN_CHUNK]
+            frame = conn.query(
+                f"SELECT play_id, station_id, play_date FROM {PLAYLOGS.qualified_name} "
+                f"WHERE play_id IN ({', '.join('?' for _ in chunk)})",
+                chunk,
+            )
             found.update({p: (s, d) for p, s, d in frame.iter_rows()})
     return found
 
 
-def replace_tables(db: Warehouse, frames: dict[Table, pl.DataFrame], where: str = "", params: list | None = None
-                   ) -> None:
+def replace_tables(
+    db: Warehouse, frames: dict[Table, pl.DataFrame], where: str = "", params: list | None = None
+) -> None:
     """Replace each table's rows matching `where` (all when empty) with its frame, all in one transaction."""
     with db.connect() as conn:
         for table, frame in frames.items():
@@ -97,8 +101,9 @@ def replace_tables(db: Warehouse, frames: dict[Table, pl.DataFrame], where: str 
 
 
 @asset(key=["royalties", "disputes"], deps=[["airplay", "playlogs"]], group_name="royalties", kinds={"csv", "sql"})
-def disputes(context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-             ) -> MaterializeResult:
+def disputes(
+    context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per dispute of a play at its current step (`royalties.disputes`), and one row per step taken
     (`royalties.dispute_events`).
 
@@ -120,12 +125,19 @@ def disputes(context: AssetExecutionContext, data_dir: DataDirResource, warehous
     replace_tables(db, {DISPUTE_EVENTS: events, DISPUTES: current})
     record_rejects(db, "royalties/disputes", "", history.rejects, context.log.warning)
     by_status = current.group_by("status").len().sort("status")
-    return MaterializeResult(metadata={
-        **table_metadata(current, events=events.height, rejected_rows=len(history.rejects),
-                         disputes_changed=len(moved), station_days_queued=queued,
-                         open_disputes=current.filter(pl.col("status") != "resolved").height),
-        "by_status": MetadataValue.json({s: n for s, n in by_status.iter_rows()}),
-    })
+    return MaterializeResult(
+        metadata={
+            **table_metadata(
+                current,
+                events=events.height,
+                rejected_rows=len(history.rejects),
+                disputes_changed=len(moved),
+                station_days_queued=queued,
+                open_disputes=current.filter(pl.col("status") != "resolved").height,
+            ),
+            "by_status": MetadataValue.json({s: n for s, n in by_status.iter_rows()}),
+        }
+    )
 
 
 class PayoutConfig(Config):
@@ -136,11 +148,14 @@ class PayoutConfig(Config):
 
     def rules(self) -> PayoutRules:
         try:
-            return PayoutRules({c: Decimal(v) for c, v in self.minimum_payout.items()},
-                               Decimal(self.default_minimum_payout))
+            return PayoutRules(
+                {c: Decimal(v) for c, v in self.minimum_payout.items()}, Decimal(self.default_minimum_payout)
+            )
         except InvalidOperation:
-            raise Failure(description=f"minimum payouts must be decimal numbers, got {self.minimum_payout} and "
-                                      f"{self.default_minimum_payout!r}") from None
+            raise Failure(
+                description=f"minimum payouts must be decimal numbers, got {self.minimum_payout} and "
+                f"{self.default_minimum_payout!r}"
+            ) from None
 
 
 PAYABLE_SQL = (
@@ -149,13 +164,21 @@ PAYABLE_SQL = (
     "WHERE account = 'party_payable' AND party_id IS NOT NULL "
     "GROUP BY CASE WHEN entry_kind = 'payout' THEN batch_id END, entry_kind, account, party_id, currency, posted_for"
 )
-PAYABLE_SCHEMA = {"batch_id": pl.Utf8(), "entry_kind": pl.Utf8(), "account": pl.Utf8(), "party_id": pl.Utf8(),
-                  "currency": pl.Utf8(), "posted_for": pl.Date(), "amount_minor": pl.Int64()}
+PAYABLE_SCHEMA = {
+    "batch_id": pl.Utf8(),
+    "entry_kind": pl.Utf8(),
+    "account": pl.Utf8(),
+    "party_id": pl.Utf8(),
+    "currency": pl.Utf8(),
+    "posted_for": pl.Date(),
+    "amount_minor": pl.Int64(),
+}
 
 
 @asset(key=["royalties", "payouts"], deps=[LEDGER_KEY], group_name="royalties", kinds={"csv", "sql"})
-def payouts(context: AssetExecutionContext, config: PayoutConfig, data_dir: DataDirResource,
-            warehouse: WarehouseResource) -> MaterializeResult:
+def payouts(
+    context: AssetExecutionContext, config: PayoutConfig, data_dir: DataDirResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     """One row per payout request and what became of it: requested, approved, rejected (with the reason) or paid.
 
     Read from `inbox/royalties/payout_requests.csv` (written by `backbeat royalties payout ...`) and checked
@@ -174,11 +197,13 @@ def payouts(context: AssetExecutionContext, config: PayoutConfig, data_dir: Data
     record_rejects(db, "royalties/payouts", "", rejects, context.log.warning)
     by_status = frame.group_by("status").len().sort("status")
     paid = frame.filter(pl.col("status") == "paid").group_by("currency").agg(pl.col("amount_minor").sum())
-    return MaterializeResult(metadata={
-        **table_metadata(frame, rejected_rows=len(rejects), batches_posted=len(posted)),
-        "by_status": MetadataValue.json({s: n for s, n in by_status.iter_rows()}),
-        "paid_minor_by_currency": MetadataValue.json({c: int(a) for c, a in paid.iter_rows()}),
-    })
+    return MaterializeResult(
+        metadata={
+            **table_metadata(frame, rejected_rows=len(rejects), batches_posted=len(posted)),
+            "by_status": MetadataValue.json({s: n for s, n in by_status.iter_rows()}),
+            "paid_minor_by_currency": MetadataValue.json({c: int(a) for c, a in paid.iter_rows()}),
+        }
+    )
 
 
 def statement_periods(context: AssetExecutionContext | AssetCheckExecutionContext) -> list[str]:
@@ -196,12 +221,17 @@ BALANCES_SQL = (
 )
 
 
-@multi_asset(name="royalties__party_statements", partitions_def=monthly_partitions, backfill_policy=range_backfill,
-             specs=[
-    AssetSpec(STATEMENTS_KEY, deps=[LEDGER_KEY, payouts], group_name="royalties", kinds={"sql", "polars"}),
-    table_spec(STATEMENT_LINES, "royalties", "royalties/party_statements", {"sql", "polars"},
-               deps=[LEDGER_KEY, payouts]),
-])
+@multi_asset(
+    name="royalties__party_statements",
+    partitions_def=monthly_partitions,
+    backfill_policy=range_backfill,
+    specs=[
+        AssetSpec(STATEMENTS_KEY, deps=[LEDGER_KEY, payouts], group_name="royalties", kinds={"sql", "polars"}),
+        table_spec(
+            STATEMENT_LINES, "royalties", "royalties/party_statements", {"sql", "polars"}, deps=[LEDGER_KEY, payouts]
+        ),
+    ],
+)
 def party_statements(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
     """One row per party, month and currency (`royalties.party_statements`): opening balance, earnings,
     adjustments, payouts, closing balance and credits held for disputed plays; and the detail
@@ -223,21 +253,32 @@ def party_statements(context: AssetExecutionContext, warehouse: WarehouseResourc
         details.append(result.lines)
     statements = PARTY_STATEMENTS.concat(frames)
     closing = statements.group_by("currency").agg(pl.col("closing_minor", "held_minor").sum()).sort("currency")
-    yield MaterializeResult(asset_key=STATEMENTS_KEY, metadata={
-        **table_metadata(statements, statement_lines=sum(d.height for d in details),
-                         periods=", ".join(statement_periods(context))),
-        "closing_minor_by_currency": MetadataValue.json({c: int(v) for c, v, _ in closing.iter_rows()}),
-        "held_minor_by_currency": MetadataValue.json({c: int(h) for c, _, h in closing.iter_rows()}),
-    })
-    yield MaterializeResult(asset_key=table_key(STATEMENT_LINES), metadata=table_metadata(
-        STATEMENT_LINES.concat(details), periods=", ".join(statement_periods(context))))
+    yield MaterializeResult(
+        asset_key=STATEMENTS_KEY,
+        metadata={
+            **table_metadata(
+                statements,
+                statement_lines=sum(d.height for d in details),
+                periods=", ".join(statement_periods(context)),
+            ),
+            "closing_minor_by_currency": MetadataValue.json({c: int(v) for c, v, _ in closing.iter_rows()}),
+            "held_minor_by_currency": MetadataValue.json({c: int(h) for c, _, h in closing.iter_rows()}),
+        },
+    )
+    yield MaterializeResult(
+        asset_key=table_key(STATEMENT_LINES),
+        metadata=table_metadata(STATEMENT_LINES.concat(details), periods=", ".join(statement_periods(context))),
+    )
 
 
 # ---- Checks ----------------------------------------------------------------------------------------------
 
 
-@asset_check(asset=disputes, description="Every dispute's steps follow Pending → Verified → Resolving → Review → "
-             "Resolved without skipping, in time order, with a resolution only on the resolved step.")
+@asset_check(
+    asset=disputes,
+    description="Every dispute's steps follow Pending → Verified → Resolving → Review → "
+    "Resolved without skipping, in time order, with a resolution only on the resolved step.",
+)
 def disputes_follow_step_order(warehouse: WarehouseResource) -> AssetCheckResult:
     db = warehouse.client()
     events = db.read(DISPUTE_EVENTS)
@@ -245,18 +286,28 @@ def disputes_follow_step_order(warehouse: WarehouseResource) -> AssetCheckResult
     current = db.read(DISPUTES)
     rank = {s: i for i, s in enumerate(STEPS)}
     last = events.group_by("dispute_id").agg(
-        pl.col("status").sort_by(pl.col("status").replace_strict(rank, return_dtype=pl.Int64)).last())
+        pl.col("status").sort_by(pl.col("status").replace_strict(rank, return_dtype=pl.Int64)).last()
+    )
     mismatched = current.join(last, on="dispute_id", how="left").filter(
-        pl.col("status_right").is_null() | (pl.col("status") != pl.col("status_right")))
+        pl.col("status_right").is_null() | (pl.col("status") != pl.col("status_right"))
+    )
     problems += [f"{d}: current step is not its latest event" for d in mismatched["dispute_id"].to_list()]
-    return AssetCheckResult(passed=not problems, metadata={
-        "disputes": current.height, "events": events.height, "violations": len(problems),
-        "examples": MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]) or "_none_"),
-    })
+    return AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "disputes": current.height,
+            "events": events.height,
+            "violations": len(problems),
+            "examples": MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]) or "_none_"),
+        },
+    )
 
 
-@asset_check(asset=payouts, description="Every paid payout has exactly one payout batch in the ledger, debiting the "
-             "party's payable by its amount and balancing to zero; no payout batch lacks a paid request.")
+@asset_check(
+    asset=payouts,
+    description="Every paid payout has exactly one payout batch in the ledger, debiting the "
+    "party's payable by its amount and balancing to zero; no payout batch lacks a paid request.",
+)
 def paid_payouts_are_posted_once(warehouse: WarehouseResource) -> AssetCheckResult:
     db = warehouse.client()
     db.ensure(LEDGER)
@@ -270,18 +321,29 @@ def paid_payouts_are_posted_once(warehouse: WarehouseResource) -> AssetCheckResu
     joined = paid.join(batches, on="batch_id", how="full", coalesce=True)
     unposted = joined.filter(pl.col("debit").is_null()).height
     orphan = joined.filter(pl.col("payout_id").is_null()).height
-    wrong = joined.filter(pl.col("debit").is_not_null() & pl.col("payout_id").is_not_null()
-                          & ((pl.col("balance") != 0) | (pl.col("debit") != pl.col("amount_minor"))
-                             | (pl.col("lines") != 2))).height
-    return AssetCheckResult(passed=unposted == orphan == wrong == 0, metadata={
-        "paid_payouts": paid.height, "payout_batches": batches.height, "paid_but_not_posted": unposted,
-        "batches_without_paid_request": orphan, "batches_wrong_or_unbalanced": wrong,
-    })
+    wrong = joined.filter(
+        pl.col("debit").is_not_null()
+        & pl.col("payout_id").is_not_null()
+        & ((pl.col("balance") != 0) | (pl.col("debit") != pl.col("amount_minor")) | (pl.col("lines") != 2))
+    ).height
+    return AssetCheckResult(
+        passed=unposted == orphan == wrong == 0,
+        metadata={
+            "paid_payouts": paid.height,
+            "payout_batches": batches.height,
+            "paid_but_not_posted": unposted,
+            "batches_without_paid_request": orphan,
+            "batches_wrong_or_unbalanced": wrong,
+        },
+    )
 
 
-@asset_check(asset=STATEMENTS_KEY, partitions_def=monthly_partitions,
-             description="Each statement's closing balance is its opening plus earnings, adjustments and payouts, "
-             "and its detail lines sum to those totals.")
+@asset_check(
+    asset=STATEMENTS_KEY,
+    partitions_def=monthly_partitions,
+    description="Each statement's closing balance is its opening plus earnings, adjustments and payouts, "
+    "and its detail lines sum to those totals.",
+)
 def party_statements_add_up(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     db = warehouse.client()
     periods = statement_periods(context)
@@ -289,27 +351,44 @@ def party_statements_add_up(context: AssetCheckExecutionContext, warehouse: Ware
     statements = db.read(PARTY_STATEMENTS, f"period IN ({marks})", periods)
     lines = db.read(STATEMENT_LINES, f"period IN ({marks})", periods)
     problems = movements_add_up(statements, lines)
-    return AssetCheckResult(passed=not problems, metadata={
-        "statements": statements.height, "lines": lines.height, "problems": len(problems),
-        "examples": MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]) or "_none_"),
-    })
+    return AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "statements": statements.height,
+            "lines": lines.height,
+            "problems": len(problems),
+            "examples": MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]) or "_none_"),
+        },
+    )
 
 
-@asset_check(asset=STATEMENTS_KEY, partitions_def=monthly_partitions,
-             description="A party's closing balance of a month equals its opening balance of the next month, "
-             "wherever both statements exist.")
-def party_statements_carry_forward(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                                   ) -> AssetCheckResult:
+@asset_check(
+    asset=STATEMENTS_KEY,
+    partitions_def=monthly_partitions,
+    description="A party's closing balance of a month equals its opening balance of the next month, "
+    "wherever both statements exist.",
+)
+def party_statements_carry_forward(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> AssetCheckResult:
     periods = statement_periods(context)
     around = sorted({previous_period(periods[0]), *periods, next_period(periods[-1])})
     statements = warehouse.client().read(PARTY_STATEMENTS, f"period IN ({', '.join('?' for _ in around)})", around)
     breaks = carry_forward_breaks(statements)
-    return AssetCheckResult(passed=not breaks, metadata={
-        "periods_compared": ", ".join(sorted(set(statements["period"].to_list()))), "breaks": len(breaks),
-        "examples": MetadataValue.md("\n".join(f"- {b}" for b in breaks[:20]) or "_none_"),
-    })
+    return AssetCheckResult(
+        passed=not breaks,
+        metadata={
+            "periods_compared": ", ".join(sorted(set(statements["period"].to_list()))),
+            "breaks": len(breaks),
+            "examples": MetadataValue.md("\n".join(f"- {b}" for b in breaks[:20]) or "_none_"),
+        },
+    )
 
 
 STATEMENT_ASSETS = [disputes, payouts, party_statements]
-STATEMENT_CHECKS = [disputes_follow_step_order, paid_payouts_are_posted_once, party_statements_add_up,
-                    party_statements_carry_forward]
+STATEMENT_CHECKS = [
+    disputes_follow_step_order,
+    paid_payouts_are_posted_once,
+    party_statements_add_up,
+    party_statements_carry_forward,
+]

@@ -40,7 +40,8 @@ class Statements:
 def line_type() -> pl.Expr:
     """earnings, adjustment or payout for a party_payable ledger line."""
     return (
-        pl.when(pl.col("entry_kind") == "payout").then(pl.lit("payout"))
+        pl.when(pl.col("entry_kind") == "payout")
+        .then(pl.lit("payout"))
         .when((pl.col("entry_kind") == "posting") & pl.col("batch_id").str.ends_with(FIRST_REVISION_SUFFIX))
         .then(pl.lit("earnings"))
         .otherwise(pl.lit("adjustment"))
@@ -59,8 +60,10 @@ def balances_before(lines: pl.DataFrame, period: str) -> pl.DataFrame:
     earlier = _party_lines(lines).filter(pl.col("accounting_period") < period)
     return (
         earlier.group_by("party_id", "currency")
-        .agg(payable_minor=-pl.col("amount_minor").filter(pl.col("account") == PAYABLE).sum(),
-             hold_minor=-pl.col("amount_minor").filter(pl.col("account") == HOLD).sum())
+        .agg(
+            payable_minor=-pl.col("amount_minor").filter(pl.col("account") == PAYABLE).sum(),
+            hold_minor=-pl.col("amount_minor").filter(pl.col("account") == HOLD).sum(),
+        )
         .select([pl.col(n).cast(t) for n, t in BALANCE_SCHEMA.items()])
     )
 
@@ -73,10 +76,14 @@ def build_statements(period: str, period_lines: pl.DataFrame, before: pl.DataFra
     """
     current = _party_lines(period_lines).filter(pl.col("accounting_period") == period)
     payable = current.filter(pl.col("account") == PAYABLE).with_columns(line_type=line_type())
-    held = current.filter(pl.col("account") == HOLD).group_by("party_id", "currency").agg(
-        held_in_period=-pl.col("amount_minor").sum())
+    held = (
+        current.filter(pl.col("account") == HOLD)
+        .group_by("party_id", "currency")
+        .agg(held_in_period=-pl.col("amount_minor").sum())
+    )
     totals = payable.group_by("party_id", "currency").agg(
-        [(-pl.col("amount_minor").filter(pl.col("line_type") == kind).sum()).alias(kind) for kind in LINE_TYPES])
+        [(-pl.col("amount_minor").filter(pl.col("line_type") == kind).sum()).alias(kind) for kind in LINE_TYPES]
+    )
     keys = pl.concat([before.select("party_id", "currency"), current.select("party_id", "currency")]).unique()
     statements = (
         keys.join(before, on=["party_id", "currency"], how="left")
@@ -84,13 +91,16 @@ def build_statements(period: str, period_lines: pl.DataFrame, before: pl.DataFra
         .join(held, on=["party_id", "currency"], how="left")
         .with_columns(pl.col("payable_minor", "hold_minor", *LINE_TYPES, "held_in_period").fill_null(0))
         .select(
-            pl.lit(period).alias("period"), "party_id", "currency",
+            pl.lit(period).alias("period"),
+            "party_id",
+            "currency",
             pl.col("payable_minor").alias("opening_minor"),
             pl.col("earnings").alias("earnings_minor"),
             pl.col("adjustment").alias("adjustments_minor"),
             pl.col("payout").alias("payouts_minor"),
-            (pl.col("payable_minor") + pl.col("earnings") + pl.col("adjustment") + pl.col("payout"))
-            .alias("closing_minor"),
+            (pl.col("payable_minor") + pl.col("earnings") + pl.col("adjustment") + pl.col("payout")).alias(
+                "closing_minor"
+            ),
             (pl.col("hold_minor") + pl.col("held_in_period")).alias("held_minor"),
         )
         .sort("party_id", "currency")
@@ -114,16 +124,22 @@ def movements_add_up(statements: pl.DataFrame, lines: pl.DataFrame) -> list[str]
     problems = [
         f"{r['period']} {r['party_id']} {r['currency']}: closing {r['closing_minor']} != opening + movements"
         for r in statements.filter(
-            pl.col("closing_minor") != pl.col("opening_minor") + pl.col("earnings_minor")
-            + pl.col("adjustments_minor") + pl.col("payouts_minor")
+            pl.col("closing_minor")
+            != pl.col("opening_minor")
+            + pl.col("earnings_minor")
+            + pl.col("adjustments_minor")
+            + pl.col("payouts_minor")
         ).iter_rows(named=True)
     ]
     detail = lines.group_by("period", "party_id", "currency").agg(
-        [pl.col("amount_minor").filter(pl.col("line_type") == kind).sum().alias(kind) for kind in LINE_TYPES])
+        [pl.col("amount_minor").filter(pl.col("line_type") == kind).sum().alias(kind) for kind in LINE_TYPES]
+    )
     joined = statements.join(detail, on=["period", "party_id", "currency"], how="left").with_columns(
-        pl.col(*LINE_TYPES).fill_null(0))
+        pl.col(*LINE_TYPES).fill_null(0)
+    )
     for r in joined.filter(
-        (pl.col("earnings") != pl.col("earnings_minor")) | (pl.col("adjustment") != pl.col("adjustments_minor"))
+        (pl.col("earnings") != pl.col("earnings_minor"))
+        | (pl.col("adjustment") != pl.col("adjustments_minor"))
         | (pl.col("payout") != pl.col("payouts_minor"))
     ).iter_rows(named=True):
         problems.append(f"{r['period']} {r['party_id']} {r['currency']}: detail lines do not sum to the totals")
@@ -141,8 +157,11 @@ def carry_forward_breaks(statements: pl.DataFrame) -> list[str]:
         & (pl.col("next_period") == _next_month(pl.col("period")))
         & (pl.col("next_opening") != pl.col("closing_minor"))
     )
-    return [f"{r['party_id']} {r['currency']}: closing {r['closing_minor']} in {r['period']} != opening "
-            f"{r['next_opening']} in {r['next_period']}" for r in broken.iter_rows(named=True)]
+    return [
+        f"{r['party_id']} {r['currency']}: closing {r['closing_minor']} in {r['period']} != opening "
+        f"{r['next_opening']} in {r['next_period']}"
+        for r in broken.iter_rows(named=True)
+    ]
 
 
 def _next_month(period: pl.Expr) -> pl.Expr:

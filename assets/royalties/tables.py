@@ -49,8 +49,13 @@ reversals the opposite; payouts debit the party's payable and credit cash. Zero 
 LEDGER_BATCHES = table(
     "royalties",
     "ledger_batches",
-    Column("batch_id", "text", "Deterministic batch id: {station}|{day}|{tariff}|r{revision}, "
-           "{reversed batch}|reversal, or payout|{payout_id}.", nullable=False),
+    Column(
+        "batch_id",
+        "text",
+        "Deterministic batch id: {station}|{day}|{tariff}|r{revision}, "
+        "{reversed batch}|reversal, or payout|{payout_id}.",
+        nullable=False,
+    ),
     Column("batch_kind", "text", "posting, reversal or payout.", nullable=False),
     Column("station_id", "text", "Station of the station-day (null for payouts)."),
     Column("posted_for", "date", "UTC day the batch relates to."),
@@ -70,14 +75,14 @@ LEDGER_BATCHES = table(
     Column("chain_hash", "text", "sha256 of the previous batch's chain_hash in the stream and this header."),
     primary_key=("batch_id",),
     description="One row per ledger batch, append-only: what was posted, why, and what it reverses; each header "
-                "seals its lines and chains to the previous batch of its stream (royalties.ledger_chain).",
-    checks=(Check("ledger_batches_kind_allowed", _one_of("batch_kind", ENTRY_KINDS)),
-            Check("ledger_batches_currency_allowed", _one_of("currency", CURRENCIES))),
+    "seals its lines and chains to the previous batch of its stream (royalties.ledger_chain).",
+    checks=(
+        Check("ledger_batches_kind_allowed", _one_of("batch_kind", ENTRY_KINDS)),
+        Check("ledger_batches_currency_allowed", _one_of("currency", CURRENCIES)),
+    ),
     append_only=True,
     seal_columns=CHAIN_COLUMNS,
 )
-
-
 
 
 LEDGER = table(
@@ -99,10 +104,12 @@ LEDGER = table(
     Column("posted_at", "timestamp", "When the batch was posted (naive UTC)."),
     primary_key=("batch_id", "line_no"),
     description="Append-only double-entry royalty ledger: one row per line; every batch sums to zero.",
-    checks=(Check("royalty_ledger_account_allowed", _one_of("account", ACCOUNTS)),
-            Check("royalty_ledger_currency_allowed", _one_of("currency", CURRENCIES)),
-            Check("royalty_ledger_entry_kind_allowed", _one_of("entry_kind", ENTRY_KINDS)),
-            Check("royalty_ledger_amount_sign", AMOUNT_SIGN)),
+    checks=(
+        Check("royalty_ledger_account_allowed", _one_of("account", ACCOUNTS)),
+        Check("royalty_ledger_currency_allowed", _one_of("currency", CURRENCIES)),
+        Check("royalty_ledger_entry_kind_allowed", _one_of("entry_kind", ENTRY_KINDS)),
+        Check("royalty_ledger_amount_sign", AMOUNT_SIGN),
+    ),
     foreign_keys=(ForeignKey("royalty_ledger_batch_exists", ("batch_id",), LEDGER_BATCHES, ("batch_id",)),),
     append_only=True,
 )

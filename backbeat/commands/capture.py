@@ -75,7 +75,11 @@ def capture(station_id: str, url: str, landing: Path | None, duration: float | N
     _configure_logging()
     with _stop_on_signals() as stop:
         result = capture_station(
-            station_id, url, _landing(landing), config=CaptureConfig(chunk_seconds=chunk_seconds), stop=stop,
+            station_id,
+            url,
+            _landing(landing),
+            config=CaptureConfig(chunk_seconds=chunk_seconds),
+            stop=stop,
             duration=duration,
         )
     click.echo(_summary(result))
@@ -84,8 +88,13 @@ def capture(station_id: str, url: str, landing: Path | None, duration: float | N
 
 
 @click.command("capture-all")
-@click.option("--stations", "stations_csv", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              required=True, help="CSV with station_id,name,stream_url,active,timezone.")
+@click.option(
+    "--stations",
+    "stations_csv",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="CSV with station_id,name,stream_url,active,timezone.",
+)
 @click.option("--max-concurrent", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--landing", type=click.Path(path_type=Path, file_okay=False), help=_LANDING_HELP)
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help=_DURATION_HELP + " Per station.")
@@ -106,8 +115,12 @@ def capture_all(
         raise click.ClickException(f"{stations_csv}: no active stations")
     with _stop_on_signals() as stop:
         results = capture_stations(
-            active, _landing(landing), max_concurrent=max_concurrent, config=CaptureConfig(chunk_seconds=chunk_seconds),
-            stop=stop, duration=duration,
+            active,
+            _landing(landing),
+            max_concurrent=max_concurrent,
+            config=CaptureConfig(chunk_seconds=chunk_seconds),
+            stop=stop,
+            duration=duration,
         )
     for result in results:
         click.echo(_summary(result))

@@ -34,9 +34,11 @@ def _token_dir(data_dir: Path) -> Path:
 def _store(data_dir: Path) -> TokenStore:
     key = os.environ.get(SECRET_KEY_ENV, "")
     if not key:
-        raise click.ClickException(f"${SECRET_KEY_ENV} is not set: it holds the Fernet key tokens are encrypted "
-                                   "with (generate one with `python -c 'from integrations.resilience import "
-                                   "TokenStore; print(TokenStore.generate_key())'`)")
+        raise click.ClickException(
+            f"${SECRET_KEY_ENV} is not set: it holds the Fernet key tokens are encrypted "
+            "with (generate one with `python -c 'from integrations.resilience import "
+            "TokenStore; print(TokenStore.generate_key())'`)"
+        )
     try:
         return TokenStore(_token_dir(data_dir), key)
     except SecretStoreError as exc:
@@ -63,8 +65,9 @@ def _account(data_dir: Path, account_id: str) -> Account:
 
 
 @click.group()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Defaults to BACKBEAT_DATA_DIR or data/.")
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Defaults to BACKBEAT_DATA_DIR or data/."
+)
 @click.pass_context
 def curation(ctx: click.Context, data_dir: Path | None) -> None:
     """Curation: the Spotify accounts daily playlists are published to."""
@@ -79,11 +82,20 @@ def account() -> None:
 
 @account.command("connect")
 @click.argument("account_id")
-@click.option("--refresh-token-env", "env_var", required=True, metavar="VAR",
-              help="Name of the environment variable holding the account's Spotify refresh token.")
-@click.option("--verify/--no-verify", default=False, show_default=True,
-              help="Refresh the token once now and check that it belongs to the account's Spotify user "
-                   "(needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET).")
+@click.option(
+    "--refresh-token-env",
+    "env_var",
+    required=True,
+    metavar="VAR",
+    help="Name of the environment variable holding the account's Spotify refresh token.",
+)
+@click.option(
+    "--verify/--no-verify",
+    default=False,
+    show_default=True,
+    help="Refresh the token once now and check that it belongs to the account's Spotify user "
+    "(needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET).",
+)
 @click.pass_context
 def connect(ctx: click.Context, account_id: str, env_var: str, verify: bool) -> None:
     """Encrypt ACCOUNT_ID's refresh token (read from $VAR) into the token store."""
@@ -103,10 +115,14 @@ def _verify(chosen: Account, store: TokenStore) -> None:
     client_id, secret = os.environ.get("SPOTIFY_CLIENT_ID", ""), os.environ.get("SPOTIFY_CLIENT_SECRET", "")
     if not (client_id and secret):
         raise click.ClickException("--verify needs $SPOTIFY_CLIENT_ID and $SPOTIFY_CLIENT_SECRET")
-    optional = {k: os.environ[v] for k, v in (("api_url", "SPOTIFY_API_URL"), ("token_url", "SPOTIFY_TOKEN_URL"))
-                if os.environ.get(v)}
-    resource = SpotifyAccountsResource(client_id=client_id, client_secret=secret, token_dir=str(store.directory),
-                                       **optional)
+    optional = {
+        k: os.environ[v]
+        for k, v in (("api_url", "SPOTIFY_API_URL"), ("token_url", "SPOTIFY_TOKEN_URL"))
+        if os.environ.get(v)
+    }
+    resource = SpotifyAccountsResource(
+        client_id=client_id, client_secret=secret, token_dir=str(store.directory), **optional
+    )
     client = resource.client(chosen.account_id, chosen.spotify_user_id, store=store)
     try:
         client.refresh_token()
@@ -114,8 +130,9 @@ def _verify(chosen: Account, store: TokenStore) -> None:
     except IntegrationError as exc:
         raise click.ClickException(f"the token was stored, but Spotify refused it: {exc}") from None
     if user != chosen.spotify_user_id:
-        raise click.ClickException(f"the token belongs to Spotify user {user!r}, but {ACCOUNTS_FILE} says "
-                                   f"{chosen.spotify_user_id!r}")
+        raise click.ClickException(
+            f"the token belongs to Spotify user {user!r}, but {ACCOUNTS_FILE} says {chosen.spotify_user_id!r}"
+        )
     click.echo(f"verified: the token works for Spotify user {user}")
 
 
@@ -134,8 +151,10 @@ def list_accounts(ctx: click.Context) -> None:
         flags = [] if item.active else ["inactive"]
         flags += ["development-mode app"] if item.development_mode else []
         extra = f" ({', '.join(flags)})" if flags else ""
-        click.echo(f"{item.account_id}: Spotify user {item.spotify_user_id}, up to {item.max_playlists} playlists, "
-                   f"{state}{extra}")
+        click.echo(
+            f"{item.account_id}: Spotify user {item.spotify_user_id}, up to {item.max_playlists} playlists, "
+            f"{state}{extra}"
+        )
 
 
 @account.command("disconnect")

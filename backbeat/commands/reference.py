@@ -39,8 +39,10 @@ def list_command(show_all: bool) -> None:
         click.echo("no reference changes wait for review")
         return
     for row in rows.iter_rows(named=True):
-        click.echo(f"{row['change_id']}  [{row['status']}]  {row['asset']}  before {row['rows_before']}, "
-                   f"removed {row['rows_removed']}, re-routed {row['rows_rerouted']}, kept {row['rows_kept']}")
+        click.echo(
+            f"{row['change_id']}  [{row['status']}]  {row['asset']}  before {row['rows_before']}, "
+            f"removed {row['rows_removed']}, re-routed {row['rows_rerouted']}, kept {row['rows_kept']}"
+        )
         click.echo(f"    {row['reason']}")
         if row["examples"]:
             click.echo(f"    e.g. {row['examples']}")

@@ -14,8 +14,18 @@ import click
 
 from backbeat.settings import Settings
 
-TASK_COLUMNS = ("task_id", "status", "subject_type", "subject_id", "source_file", "decided_by", "rule_code",
-                "severity", "message", "row_number")
+TASK_COLUMNS = (
+    "task_id",
+    "status",
+    "subject_type",
+    "subject_id",
+    "source_file",
+    "decided_by",
+    "rule_code",
+    "severity",
+    "message",
+    "row_number",
+)
 OPEN_STATUSES = ("open",)
 ALL_STATUSES = ("open", "blocked", "approved", "rejected")
 
@@ -41,8 +51,10 @@ def _tasks(settings: Settings, statuses: tuple[str, ...], task_id: str | None = 
     import polars as pl
 
     db = _warehouse(settings)
-    exists = db.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'rights' "
-                       "AND table_name IN ('review_tasks', 'validation_issues')")
+    exists = db.scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'rights' "
+        "AND table_name IN ('review_tasks', 'validation_issues')"
+    )
     if exists != 2:
         return None
     marks = ", ".join("?" for _ in statuses)

@@ -80,8 +80,9 @@ def append_rows(path: Path, columns: Sequence[str], rows: Sequence[dict[str, str
 
 
 @click.group()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Defaults to BACKBEAT_DATA_DIR or data/.")
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Defaults to BACKBEAT_DATA_DIR or data/."
+)
 @click.pass_context
 def royalties(ctx: click.Context, data_dir: Path | None) -> None:
     """Disputes of plays and payout requests (appended to the royalties inbox)."""
@@ -107,9 +108,15 @@ def _parse_at(value: str | None) -> datetime:
 
 
 def _event_row(event: DisputeEvent) -> dict[str, str]:
-    return {"dispute_id": event.dispute_id, "play_id": event.play_id, "status": event.status,
-            "resolution": event.resolution or "", "actor": event.actor, "at": event.at.isoformat(sep=" "),
-            "note": event.note or ""}
+    return {
+        "dispute_id": event.dispute_id,
+        "play_id": event.play_id,
+        "status": event.status,
+        "resolution": event.resolution or "",
+        "actor": event.actor,
+        "at": event.at.isoformat(sep=" "),
+        "note": event.note or "",
+    }
 
 
 def _check_fields(row: dict[str, str], fields: dict[str, f.Parser]) -> None:
@@ -127,8 +134,9 @@ def _check_fields(row: dict[str, str], fields: dict[str, f.Parser]) -> None:
 @click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
 @click.option("--dispute-id", help="Dispute id; default: generated.")
 @click.pass_context
-def dispute_open(ctx: click.Context, play_id: str, actor: str, note: str, at_text: str | None,
-                 dispute_id: str | None) -> None:
+def dispute_open(
+    ctx: click.Context, play_id: str, actor: str, note: str, at_text: str | None, dispute_id: str | None
+) -> None:
     """Open a dispute of PLAY_ID (step pending); prints the dispute id."""
     folder = _royalties_inbox(ctx) / "disputes"
     at = _parse_at(at_text)
@@ -155,8 +163,9 @@ def dispute_open(ctx: click.Context, play_id: str, actor: str, note: str, at_tex
 @click.option("--note", default="", help="Why.")
 @click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
 @click.pass_context
-def dispute_step(ctx: click.Context, dispute_id: str, status: str, actor: str, resolution: str | None, note: str,
-                 at_text: str | None) -> None:
+def dispute_step(
+    ctx: click.Context, dispute_id: str, status: str, actor: str, resolution: str | None, note: str, at_text: str | None
+) -> None:
     """Take DISPUTE_ID to its next STATUS (steps cannot be skipped; resolved needs --resolution)."""
     folder = _royalties_inbox(ctx) / "disputes"
     at = _parse_at(at_text)
@@ -199,8 +208,11 @@ def _append_request_row(path: Path, row: dict[str, str]) -> None:
     if path.exists():
         with open(path, newline="", encoding="utf-8") as handle:
             next_row = sum(1 for _ in csv.DictReader(handle)) + 2
-    candidate = {**{n: p(row.get(n, "")) for n, p in REQUEST_FIELDS.items()}, "_source_file": str(path),
-                 "_row": next_row}
+    candidate = {
+        **{n: p(row.get(n, "")) for n, p in REQUEST_FIELDS.items()},
+        "_source_file": str(path),
+        "_row": next_row,
+    }
     _, rejects = merge_request_rows([*parsed.rows, candidate])
     mine = [r for r in rejects if r.row_number == next_row]
     if mine:
@@ -216,14 +228,22 @@ def _append_request_row(path: Path, row: dict[str, str]) -> None:
 @click.option("--note", default="")
 @click.option("--payout-id", help="Payout id; default: generated.")
 @click.pass_context
-def payout_request(ctx: click.Context, party: str, amount: str, currency: str, requested_on: datetime | None,
-                   note: str, payout_id: str | None) -> None:
+def payout_request(
+    ctx: click.Context,
+    party: str,
+    amount: str,
+    currency: str,
+    requested_on: datetime | None,
+    note: str,
+    payout_id: str | None,
+) -> None:
     """Request a payout of --amount --currency to PARTY; prints the payout id."""
     try:
         amount_minor = exact_minor_units(Decimal(amount), currency)
     except (InvalidOperation, ValueError) as exc:
-        raise click.BadParameter(f"{amount!r}: {exc if isinstance(exc, ValueError) else 'not a decimal number'}",
-                                 param_hint="--amount") from None
+        raise click.BadParameter(
+            f"{amount!r}: {exc if isinstance(exc, ValueError) else 'not a decimal number'}", param_hint="--amount"
+        ) from None
     if amount_minor <= 0:
         raise click.BadParameter("must be positive", param_hint="--amount")
     day: date = requested_on.date() if requested_on else _now().date()
@@ -238,8 +258,17 @@ def payout_request(ctx: click.Context, party: str, amount: str, currency: str, r
                 payout_id = f"PO{day:%Y%m%d}-{secrets.token_hex(3)}"
         elif payout_id in taken:
             raise click.BadParameter(f"payout {payout_id} already exists", param_hint="--payout-id")
-        _append_request_row(path, {"payout_id": payout_id, "party_id": party, "currency": currency,
-                                   "amount": amount, "requested_on": day.isoformat(), "note": note})
+        _append_request_row(
+            path,
+            {
+                "payout_id": payout_id,
+                "party_id": party,
+                "currency": currency,
+                "amount": amount,
+                "requested_on": day.isoformat(),
+                "note": note,
+            },
+        )
     click.echo(payout_id)
 
 
@@ -248,8 +277,13 @@ def _request_row(path: Path, payout_id: str) -> dict:
     if not rows:
         raise click.BadParameter(f"no payout request {payout_id} in {path}", param_hint="PAYOUT_ID")
     first = rows[0]
-    return {"payout_id": payout_id, "party_id": first["party_id"], "currency": first["currency"],
-            "amount": str(first["amount"]), "requested_on": first["requested_on"].isoformat()}
+    return {
+        "payout_id": payout_id,
+        "party_id": first["party_id"],
+        "currency": first["currency"],
+        "amount": str(first["amount"]),
+        "requested_on": first["requested_on"].isoformat(),
+    }
 
 
 @payout.command("decide")

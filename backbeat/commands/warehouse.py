@@ -32,8 +32,13 @@ def warehouse() -> None:
 
 
 @warehouse.command("snapshot")
-@click.option("--to", "folder", type=click.Path(path_type=Path), default=None,
-              help="Folder for the copy (default: data/snapshots/).")
+@click.option(
+    "--to",
+    "folder",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for the copy (default: data/snapshots/).",
+)
 def snapshot_command(folder: Path | None) -> None:
     """Copy the DuckDB warehouse (a second or so), so a reader never holds the pipeline's file."""
     path = take_snapshot(Settings.from_env(), folder)

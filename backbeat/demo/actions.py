@@ -31,8 +31,14 @@ def second_morning(data_dir: Path, warehouse: Warehouse) -> list[str]:
     done = []
     open_tasks = warehouse.query("SELECT task_id FROM rights.review_tasks WHERE status = 'open' ORDER BY task_id")
     for (task_id,) in open_tasks.iter_rows():
-        append_decision(data_dir / "inbox" / "rights" / "review_decisions", task_id, "approve", DEMO_REVIEWER,
-                        "party checked against the publisher's agreement", now=DEMO_REVIEW_AT)
+        append_decision(
+            data_dir / "inbox" / "rights" / "review_decisions",
+            task_id,
+            "approve",
+            DEMO_REVIEWER,
+            "party checked against the publisher's agreement",
+            now=DEMO_REVIEW_AT,
+        )
         done.append(f"review task {task_id} approved by {DEMO_REVIEWER}")
     done += dispute_plays(data_dir, warehouse)
     done += request_and_pay(data_dir, warehouse)

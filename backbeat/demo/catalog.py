@@ -72,9 +72,7 @@ class Catalog:
         return tuple(t for t in self.tracks if t.audio_format)
 
 
-def build_catalog(
-    seed: int, *, n_artists: int, n_tracks: int, tracks_with_audio: int, before: date
-) -> Catalog:
+def build_catalog(seed: int, *, n_artists: int, n_tracks: int, tracks_with_audio: int, before: date) -> Catalog:
     """Artists `ART001`.., tracks `TRK0001`.., works `WRK0001`..; everything released before `before`."""
     taken: set[str] = set()
     artists = []
@@ -112,20 +110,22 @@ def build_catalog(
             album = names.pick(rng, albums[artist_id])
             release = FIRST_RELEASE + timedelta(days=int(rng.integers(0, days - 30)))
         country, registrant = _LABELS[int(artist_id[3:]) % len(_LABELS)]
-        tracks.append(Track(
-            track_id=f"TRK{i:04d}",
-            isrc=identifiers.isrc(country, registrant, release.year, i),
-            title=title,
-            artist_id=artist_id,
-            album=album,
-            release_date=release,
-            duration_ms=duration_ms,
-            genre=genre,
-            explicit=bool(rng.random() < (0.35 if genre in ("hip-hop", "rock") else 0.05)),
-            popularity=int(round(100 * rng.beta(2.0, 2.5))),
-            work_id=work_id,
-            audio_format=audio_format,
-        ))
+        tracks.append(
+            Track(
+                track_id=f"TRK{i:04d}",
+                isrc=identifiers.isrc(country, registrant, release.year, i),
+                title=title,
+                artist_id=artist_id,
+                album=album,
+                release_date=release,
+                duration_ms=duration_ms,
+                genre=genre,
+                explicit=bool(rng.random() < (0.35 if genre in ("hip-hop", "rock") else 0.05)),
+                popularity=int(round(100 * rng.beta(2.0, 2.5))),
+                work_id=work_id,
+                audio_format=audio_format,
+            )
+        )
     remixed = tuple(tracks[original - 1].work_id for original in remix_of.values())
     return Catalog(tuple(artists), tuple(works), tuple(tracks), remixed)
 
@@ -141,4 +141,3 @@ def render_track(seed: int, track: Track, sr: int = music.MUSIC_SR) -> np.ndarra
     production = music.produce(rng_for(seed, "production", track.track_id), track.genre)
     n_samples = int(round(track.duration_ms * sr / 1000))
     return music.render(composition, production, n_samples, sr, rng_for(seed, "performance", track.track_id))
-

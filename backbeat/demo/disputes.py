@@ -39,23 +39,32 @@ class DemoDispute:
 
 DISPUTES = (
     DemoDispute(
-        "D-DEMO-0001", datetime(2026, 11, 3, 9, 0), "station", "the station's log shows a jingle, not this song",
+        "D-DEMO-0001",
+        datetime(2026, 11, 3, 9, 0),
+        "station",
+        "the station's log shows a jingle, not this song",
         "SELECT play_id FROM airplay.playlogs WHERE station_id = 'radio-north' ORDER BY start_utc, play_id",
         "rejected",
-        {"verified": ("demo-analyst", "the fingerprint matches the recording for the whole play"),
-         "resolving": ("demo-rights-manager", "station sent its log; the jingle ran before the song"),
-         "review": ("demo-rights-manager", "proposed: reject, the song aired"),
-         "resolved": ("demo-rights-manager", "the play stands: paid as posted")},
+        {
+            "verified": ("demo-analyst", "the fingerprint matches the recording for the whole play"),
+            "resolving": ("demo-rights-manager", "station sent its log; the jingle ran before the song"),
+            "review": ("demo-rights-manager", "proposed: reject, the song aired"),
+            "resolved": ("demo-rights-manager", "the play stands: paid as posted"),
+        },
     ),
     DemoDispute(
-        "D-DEMO-0002", datetime(2026, 11, 3, 9, 5), "station",
+        "D-DEMO-0002",
+        datetime(2026, 11, 3, 9, 5),
+        "station",
         "a bed under the traffic news, not a featured play; the licence pays featured plays only",
         "SELECT play_id FROM airplay.playlogs ORDER BY end_utc - start_utc, play_id",
         "upheld",
-        {"verified": ("demo-analyst", "the play is the shortest of the day"),
-         "resolving": ("demo-rights-manager", "programme log requested from the station"),
-         "review": ("demo-rights-manager", "the programme log shows the traffic news over it"),
-         "resolved": ("demo-rights-manager", "background use: the play is not paid")},
+        {
+            "verified": ("demo-analyst", "the play is the shortest of the day"),
+            "resolving": ("demo-rights-manager", "programme log requested from the station"),
+            "review": ("demo-rights-manager", "the programme log shows the traffic news over it"),
+            "resolved": ("demo-rights-manager", "background use: the play is not paid"),
+        },
     ),
 )
 
@@ -74,22 +83,43 @@ def dispute_plays(data_dir: Path, warehouse: Warehouse) -> list[str]:
             play = next((p for p in warehouse.query(dispute.plays_sql)["play_id"] if p not in taken), None)
             if play is None:
                 continue
-            royalties_command(data_dir, "dispute", "open", play, "--actor", dispute.opened_by,
-                              "--note", dispute.claim, "--at", dispute.opened_at.isoformat(),
-                              "--dispute-id", dispute.dispute_id)
+            royalties_command(
+                data_dir,
+                "dispute",
+                "open",
+                play,
+                "--actor",
+                dispute.opened_by,
+                "--note",
+                dispute.claim,
+                "--at",
+                dispute.opened_at.isoformat(),
+                "--dispute-id",
+                dispute.dispute_id,
+            )
             state = read_disputes(folder).states[dispute.dispute_id]
-            done.append(f"play {state.play_id} disputed by the {dispute.opened_by} ({dispute.dispute_id}): "
-                        f"{dispute.claim}")
-        steps = STEPS[STEPS.index(state.status) + 1:]
+            done.append(
+                f"play {state.play_id} disputed by the {dispute.opened_by} ({dispute.dispute_id}): {dispute.claim}"
+            )
+        steps = STEPS[STEPS.index(state.status) + 1 :]
         for number, step in enumerate(steps, start=STEPS.index(state.status) + 1):
             actor, note = dispute.notes[step]
-            args = ["dispute", "step", dispute.dispute_id, step, "--actor", actor, "--note", note,
-                    "--at", (dispute.opened_at + number * STEP_INTERVAL).isoformat()]
+            args = [
+                "dispute",
+                "step",
+                dispute.dispute_id,
+                step,
+                "--actor",
+                actor,
+                "--note",
+                note,
+                "--at",
+                (dispute.opened_at + number * STEP_INTERVAL).isoformat(),
+            ]
             if step == "resolved":
                 args += ["--resolution", dispute.resolution]
             royalties_command(data_dir, *args)
         if steps:
             paid = "not paid" if dispute.resolution == "upheld" else "paid as posted"
-            done.append(f"{dispute.dispute_id} {' → '.join(steps)}: {dispute.resolution} (play {state.play_id} "
-                        f"{paid})")
+            done.append(f"{dispute.dispute_id} {' → '.join(steps)}: {dispute.resolution} (play {state.play_id} {paid})")
     return done

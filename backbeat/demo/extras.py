@@ -17,8 +17,16 @@ from backbeat.demo.seeding import rng_for
 CONTACTS_HEADER = ("email", "name", "company", "country", "consent")
 N_CONTACTS = 40
 COMPANIES = (
-    "Polderbeat Records", "Radio Kanaal", "Harbour Sessions", "Dune Booking", "Velvet Venue", "Lantern Blog",
-    "Signal Media", "Orbit Festival", "Canal Sound", "Meadow Management",
+    "Polderbeat Records",
+    "Radio Kanaal",
+    "Harbour Sessions",
+    "Dune Booking",
+    "Velvet Venue",
+    "Lantern Blog",
+    "Signal Media",
+    "Orbit Festival",
+    "Canal Sound",
+    "Meadow Management",
 )
 
 
@@ -33,23 +41,37 @@ def policies() -> dict[str, Any]:
         "defaults": {"min_playlists": 1},
         "playlists": [
             {
-                "playlist_id": "focus-flow", "theme": "Focus", "size": 12, "repeat_gap_days": 2,
-                "max_per_artist": 2, "max_per_album": 2,
+                "playlist_id": "focus-flow",
+                "theme": "Focus",
+                "size": 12,
+                "repeat_gap_days": 2,
+                "max_per_artist": 2,
+                "max_per_album": 2,
                 "filters": {"genres": ["ambient", "jazz"], "explicit": False, "min_popularity": 0},
             },
             {
-                "policy_id": "night-run", "theme": "Workout", "size": 12, "repeat_gap_days": 1,
+                "policy_id": "night-run",
+                "theme": "Workout",
+                "size": 12,
+                "repeat_gap_days": 1,
                 "description": "House, hip-hop and rock that keeps getting faster.",
-                "max_per_artist": 3, "max_per_album": 2,
+                "max_per_artist": 3,
+                "max_per_album": 2,
                 "filters": {"genres": ["house", "hip-hop", "rock"], "explicit": True, "popularity": {"min": 40}},
-                "order": "tempo_ascending", "max_playlists": 1,
+                "order": "tempo_ascending",
+                "max_playlists": 1,
             },
             {
-                "policy_id": "sunday-pop", "theme": "Feel-good pop", "size": 6, "repeat_gap_days": 3,
+                "policy_id": "sunday-pop",
+                "theme": "Feel-good pop",
+                "size": 6,
+                "repeat_gap_days": 3,
                 "description": "Sunny pop and house, one song per artist.",
-                "max_per_artist": 1, "max_per_album": 1,
+                "max_per_artist": 1,
+                "max_per_album": 1,
                 "filters": {"genres": ["pop", "house"], "explicit": False, "popularity": {"min": 30}},
-                "order": "popularity_descending", "max_playlists": 2,
+                "order": "popularity_descending",
+                "max_playlists": 2,
             },
         ],
     }
@@ -63,13 +85,28 @@ def accounts() -> dict[str, Any]:
     """
     return {
         "accounts": [
-            {"account_id": "label-main", "spotify_user_id": "backbeat-label", "display_name": "Backbeat Label",
-             "max_playlists": 1, "active": True},
-            {"account_id": "label-editorial", "spotify_user_id": "backbeat-editorial",
-             "display_name": "Backbeat Editorial", "max_playlists": 1, "active": True},
-            {"account_id": "label-dev", "spotify_user_id": "backbeat-dev",
-             "display_name": "Backbeat (development-mode app)", "max_playlists": 2, "active": True,
-             "development_mode": True},
+            {
+                "account_id": "label-main",
+                "spotify_user_id": "backbeat-label",
+                "display_name": "Backbeat Label",
+                "max_playlists": 1,
+                "active": True,
+            },
+            {
+                "account_id": "label-editorial",
+                "spotify_user_id": "backbeat-editorial",
+                "display_name": "Backbeat Editorial",
+                "max_playlists": 1,
+                "active": True,
+            },
+            {
+                "account_id": "label-dev",
+                "spotify_user_id": "backbeat-dev",
+                "display_name": "Backbeat (development-mode app)",
+                "max_playlists": 2,
+                "active": True,
+                "development_mode": True,
+            },
         ]
     }
 
@@ -122,5 +159,14 @@ def programs(north: str, south: str) -> list[tuple[str, str, str, str, str, str]
 
 def program_overrides(south: str, day_iso: str) -> list[tuple[str, str, str, str, str, str, str]]:
     """A manual correction: a live session replaced part of the scheduled programme, with who and when."""
-    return [(south, f"{day_iso}T15:40:00Z", f"{day_iso}T16:00:00Z", "live-session", "editor@radio-south.example",
-             f"{day_iso}T18:05:00Z", "Live session replaced the start of Drive Time")]
+    return [
+        (
+            south,
+            f"{day_iso}T15:40:00Z",
+            f"{day_iso}T16:00:00Z",
+            "live-session",
+            "editor@radio-south.example",
+            f"{day_iso}T18:05:00Z",
+            "Live session replaced the start of Drive Time",
+        )
+    ]

@@ -44,7 +44,7 @@ def write_audio(path: Path, audio: np.ndarray, sr: int) -> None:
     extension = path.suffix.lstrip(".").lower()
     with sf.SoundFile(path, "w", sr, 1, subtype=AUDIO_SUBTYPES[extension], format=extension.upper()) as out:
         for start in range(0, audio.size, _AUDIO_BLOCK):
-            out.write(audio[start:start + _AUDIO_BLOCK])
+            out.write(audio[start : start + _AUDIO_BLOCK])
 
 
 def remove_matching(folder: Path, pattern: re.Pattern[str]) -> int:

@@ -21,8 +21,18 @@ from backbeat.demo.seeding import rng_for
 
 ARTISTS_HEADER = ("artist_id", "name", "country")
 TRACKS_HEADER = (
-    "track_id", "isrc", "title", "artist_id", "album", "release_date", "duration_ms", "genre", "explicit",
-    "popularity", "work_id", "audio_path",
+    "track_id",
+    "isrc",
+    "title",
+    "artist_id",
+    "album",
+    "release_date",
+    "duration_ms",
+    "genre",
+    "explicit",
+    "popularity",
+    "work_id",
+    "audio_path",
 )
 STATIONS_HEADER = ("station_id", "name", "stream_url", "active", "timezone")
 GROUND_TRUTH_HEADER = ("station_id", "track_id", "start_utc", "end_utc")
@@ -118,9 +128,7 @@ def generate_demo(
     )
 
 
-def _validate(
-    seed: int, minutes_per_station: int, n_artists: int, n_tracks: int, tracks_with_audio: int
-) -> None:
+def _validate(seed: int, minutes_per_station: int, n_artists: int, n_tracks: int, tracks_with_audio: int) -> None:
     if seed < 0:
         raise ValueError("seed must be a non-negative integer")
     if minutes_per_station < 1:
@@ -145,8 +153,13 @@ def _write_track_audio(seed: int, catalog: catalog_mod.Catalog, audio_dir: Path)
 
 
 def _write_station(
-    seed: int, station: streams.Station, day: date, block_ms: int, catalog: catalog_mod.Catalog,
-    stream_audio: dict[str, np.ndarray], landing_dir: Path,
+    seed: int,
+    station: streams.Station,
+    day: date,
+    block_ms: int,
+    catalog: catalog_mod.Catalog,
+    stream_audio: dict[str, np.ndarray],
+    landing_dir: Path,
 ) -> tuple[list[tuple[str, str, str, str]], int]:
     """Plan, render and write one station's block; return its ground-truth rows and its chunk count."""
     durations = [(t.track_id, t.duration_ms) for t in catalog.tracks_with_audio]
@@ -159,9 +172,14 @@ def _write_station(
         files.write_audio(landing_dir / name, chunk, streams.STREAM_SR)
         n_chunks += 1
     plays = [
-        (station.station_id, str(s.track_id), streams.utc_ms(start + timedelta(milliseconds=s.start_ms)),
-         streams.utc_ms(start + timedelta(milliseconds=s.end_ms)))
-        for s in segments if s.kind == "play"
+        (
+            station.station_id,
+            str(s.track_id),
+            streams.utc_ms(start + timedelta(milliseconds=s.start_ms)),
+            streams.utc_ms(start + timedelta(milliseconds=s.end_ms)),
+        )
+        for s in segments
+        if s.kind == "play"
     ]
     return plays, n_chunks
 
@@ -170,8 +188,20 @@ def _write_catalog(catalog: catalog_mod.Catalog, paths: dict[str, Path]) -> None
     artists = ((a.artist_id, a.name, a.country) for a in catalog.artists)
     files.write_csv(paths["artists"], ARTISTS_HEADER, artists)
     tracks = (
-        (t.track_id, t.isrc, t.title, t.artist_id, t.album, t.release_date.isoformat(), t.duration_ms,
-         t.genre, t.explicit, t.popularity, t.work_id, t.audio_path)
+        (
+            t.track_id,
+            t.isrc,
+            t.title,
+            t.artist_id,
+            t.album,
+            t.release_date.isoformat(),
+            t.duration_ms,
+            t.genre,
+            t.explicit,
+            t.popularity,
+            t.work_id,
+            t.audio_path,
+        )
         for t in catalog.tracks
     )
     files.write_csv(paths["tracks"], TRACKS_HEADER, tracks)
@@ -179,14 +209,20 @@ def _write_catalog(catalog: catalog_mod.Catalog, paths: dict[str, Path]) -> None
 
 def _write_reference_data(seed: int, day: date, catalog: catalog_mod.Catalog, paths: dict[str, Path]) -> None:
     """Stations, programme schedules and overrides, tariffs, split sheets, playlist policies and contacts."""
-    files.write_csv(paths["stations"], STATIONS_HEADER, (
-        (s.station_id, s.name, s.stream_url, True, STATION_TIMEZONE) for s in streams.STATIONS
-    ))
+    files.write_csv(
+        paths["stations"],
+        STATIONS_HEADER,
+        ((s.station_id, s.name, s.stream_url, True, STATION_TIMEZONE) for s in streams.STATIONS),
+    )
     north, south = (s.station_id for s in streams.STATIONS)
-    files.write_csv(paths["tariffs"], rights.TARIFF_HEADER, (
-        (t.station_id, t.currency, t.rate_per_second, t.effective_from.isoformat())
-        for t in rights.tariffs(north, south)
-    ))
+    files.write_csv(
+        paths["tariffs"],
+        rights.TARIFF_HEADER,
+        (
+            (t.station_id, t.currency, t.rate_per_second, t.effective_from.isoformat())
+            for t in rights.tariffs(north, south)
+        ),
+    )
     sheets = rights.build_split_sheets(seed, catalog)
     files.remove_matching(paths["split_sheets_dir"], _SPLIT_SHEET)
     for name, rows in sheets.sheets.items():
@@ -198,8 +234,9 @@ def _write_reference_data(seed: int, day: date, catalog: catalog_mod.Catalog, pa
     files.write_csv(paths["parties"], rights.PARTY_HEADER, sheets.parties)
     files.write_csv(paths["contracts"], rights.CONTRACT_HEADER, sheets.contracts)
     files.write_csv(paths["programs"], extras.PROGRAMS_HEADER, extras.programs(north, south))
-    files.write_csv(paths["program_overrides"], extras.PROGRAM_OVERRIDES_HEADER,
-                    extras.program_overrides(south, day.isoformat()))
+    files.write_csv(
+        paths["program_overrides"], extras.PROGRAM_OVERRIDES_HEADER, extras.program_overrides(south, day.isoformat())
+    )
     files.write_json(paths["policies"], extras.policies())
     files.write_json(paths["accounts"], extras.accounts())
     files.write_csv(paths["contacts"], extras.CONTACTS_HEADER, extras.contacts(seed))

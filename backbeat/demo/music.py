@@ -28,11 +28,22 @@ _SCALES = (
 )
 # Scale degrees of the chord roots, one per bar of a four-bar phrase.
 _PROGRESSIONS = (
-    (0, 4, 5, 3), (0, 5, 3, 4), (0, 3, 4, 4), (5, 3, 0, 4), (1, 4, 0, 0), (0, 3, 0, 4), (0, 2, 3, 4),
-    (5, 4, 3, 4), (0, 0, 3, 5),
+    (0, 4, 5, 3),
+    (0, 5, 3, 4),
+    (0, 3, 4, 4),
+    (5, 3, 0, 4),
+    (1, 4, 0, 0),
+    (0, 3, 0, 4),
+    (0, 2, 3, 4),
+    (5, 4, 3, 4),
+    (0, 0, 3, 5),
 )
 _TEMPO_RANGES = {
-    "ambient": (70, 92), "house": (118, 128), "pop": (92, 126), "jazz": (80, 150), "rock": (104, 160),
+    "ambient": (70, 92),
+    "house": (118, 128),
+    "pop": (92, 126),
+    "jazz": (80, 150),
+    "rock": (104, 160),
     "hip-hop": (78, 100),
 }
 # Drum patterns on the 16-step grid: (kick, snare, hat) steps per bar.
@@ -46,8 +57,12 @@ _DRUM_PATTERNS = {
 }
 # Mix levels (melody, pad, bass, drums) per genre.
 _LEVELS = {
-    "ambient": (0.55, 0.35, 0.30, 0.12), "house": (0.45, 0.18, 0.45, 0.55), "pop": (0.55, 0.20, 0.40, 0.45),
-    "jazz": (0.55, 0.22, 0.40, 0.25), "rock": (0.50, 0.25, 0.45, 0.55), "hip-hop": (0.50, 0.15, 0.50, 0.55),
+    "ambient": (0.55, 0.35, 0.30, 0.12),
+    "house": (0.45, 0.18, 0.45, 0.55),
+    "pop": (0.55, 0.20, 0.40, 0.45),
+    "jazz": (0.55, 0.22, 0.40, 0.25),
+    "rock": (0.50, 0.25, 0.45, 0.55),
+    "hip-hop": (0.50, 0.15, 0.50, 0.55),
 }
 
 
@@ -106,7 +121,8 @@ def _melody(rng: np.random.Generator, chords: tuple[int, ...]) -> tuple[Note, ..
     """A four-bar melody on the eighth-note grid: a random walk over the scale, landing on chord tones."""
     onset_probability = {0: 0.95, 4: 0.7, 8: 0.8, 12: 0.7}
     onsets = [
-        step for step in range(0, PHRASE_BARS * STEPS_PER_BAR, 2)
+        step
+        for step in range(0, PHRASE_BARS * STEPS_PER_BAR, 2)
         if rng.random() < onset_probability.get(step % STEPS_PER_BAR, 0.45)
     ]
     notes = []
@@ -127,7 +143,7 @@ def produce(rng: np.random.Generator, genre: str) -> Production:
     low, high = _TEMPO_RANGES[genre]
     n_harmonics = int(rng.integers(3, 7))
     rolloff = rng.uniform(0.6, 1.4)
-    harmonics = tuple(float(k ** -rolloff * rng.uniform(0.6, 1.0)) for k in range(1, n_harmonics + 1))
+    harmonics = tuple(float(k**-rolloff * rng.uniform(0.6, 1.0)) for k in range(1, n_harmonics + 1))
     kick, snare, hat = (set(steps) for steps in _DRUM_PATTERNS[genre])
     # Each recording gets a few extra hits so two songs of one genre do not share a groove.
     kick |= {int(s) for s in rng.choice(np.arange(2, 16, 2), size=int(rng.integers(0, 2)), replace=False)}
@@ -185,8 +201,7 @@ def render(
                     degree = note.degree + (int(rng.choice([-1, 1])) if rng.random() < 0.06 else 0)
                     length = int(round(note.length * step_samples))
                     velocity = melody_level * (1.0 if note.step % 4 == 0 else 0.8)
-                    _add(out, onset(bar, note.step - first), voices.lead(_midi(composition, degree), length),
-                         velocity)
+                    _add(out, onset(bar, note.step - first), voices.lead(_midi(composition, degree), length), velocity)
         for steps, template, level in (
             (production.kick_steps, voices.kick, 1.0),
             (production.snare_steps, voices.snare, 0.6),
@@ -222,7 +237,7 @@ def _master(audio: np.ndarray, sr: int) -> np.ndarray:
     """
     fade_in, fade_out = min(int(0.3 * sr), audio.size // 4), min(int(1.5 * sr), audio.size // 4)
     audio[:fade_in] *= np.linspace(0.0, 1.0, fade_in, dtype=np.float32)
-    audio[audio.size - fade_out:] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)
+    audio[audio.size - fade_out :] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)
     rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
     if rms == 0.0:
         return audio
@@ -256,8 +271,15 @@ class _Voices:
         return self._tone("bass", midi, length, (1.0, 0.5, 0.25, 0.1), 0.006, 0.25, 0.35, 0.03)
 
     def _tone(
-        self, voice: str, midi: int, length: int, harmonics: tuple[float, ...], attack_s: float,
-        decay_s: float, sustain: float, release_s: float,
+        self,
+        voice: str,
+        midi: int,
+        length: int,
+        harmonics: tuple[float, ...],
+        attack_s: float,
+        decay_s: float,
+        sustain: float,
+        release_s: float,
     ) -> np.ndarray:
         key = (voice, midi, length)
         if key not in self._cache:
@@ -279,9 +301,7 @@ def _wave(freq: float, n: int, sr: int, harmonics: tuple[float, ...]) -> np.ndar
     return cycle.astype(np.float32)[index]
 
 
-def _envelope(
-    length: int, sr: int, attack_s: float, decay_s: float, sustain: float, release_s: float
-) -> np.ndarray:
+def _envelope(length: int, sr: int, attack_s: float, decay_s: float, sustain: float, release_s: float) -> np.ndarray:
     """Attack, decay to the sustain level, then a linear release after `length` samples."""
     release = int(release_s * sr)
     t = np.arange(length + release, dtype=np.float32) / np.float32(sr)

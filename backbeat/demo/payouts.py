@@ -55,28 +55,63 @@ def request_and_pay(data_dir: Path, warehouse: Warehouse) -> list[str]:
     if request is None:
         disputed = {s.play_id for s in read_disputes(data_dir / "inbox" / "royalties" / "disputes").states.values()}
         # Credits on disputed plays left out: an upheld dispute restated later must not take back paid money.
-        owed = (warehouse.query(PAYABLE_SQL, [PAYOUT_DAY])
-                .filter(pl.col("play_id").is_null() | ~pl.col("play_id").is_in(list(disputed)))
-                .group_by("party_id", "currency").agg(owed=-pl.col("amount_minor").sum())
-                .sort(["owed", "party_id", "currency"], descending=[True, False, False]))
+        owed = (
+            warehouse.query(PAYABLE_SQL, [PAYOUT_DAY])
+            .filter(pl.col("play_id").is_null() | ~pl.col("play_id").is_in(list(disputed)))
+            .group_by("party_id", "currency")
+            .agg(owed=-pl.col("amount_minor").sum())
+            .sort(["owed", "party_id", "currency"], descending=[True, False, False])
+        )
         if not owed.height or int(owed["owed"][0]) < 2:
             return done
         party, currency, balance = owed.row(0)
         amount = _major(int(balance) // 2, currency)
-        royalties_command(data_dir, "payout", "request", party, "--amount", amount, "--currency", currency,
-                          "--requested-on", PAYOUT_DAY.isoformat(), "--payout-id", PAYOUT_ID,
-                          "--note", "half of what the ledger owes")
-        done.append(f"payout {PAYOUT_ID} of {amount} {currency} requested by {party} "
-                    f"(owed {_major(int(balance), currency)} for undisputed plays)")
+        royalties_command(
+            data_dir,
+            "payout",
+            "request",
+            party,
+            "--amount",
+            amount,
+            "--currency",
+            currency,
+            "--requested-on",
+            PAYOUT_DAY.isoformat(),
+            "--payout-id",
+            PAYOUT_ID,
+            "--note",
+            "half of what the ledger owes",
+        )
+        done.append(
+            f"payout {PAYOUT_ID} of {amount} {currency} requested by {party} "
+            f"(owed {_major(int(balance), currency)} for undisputed plays)"
+        )
         request = next(r for r in read_requests(path)[0] if r.payout_id == PAYOUT_ID)
     decision = request.decision
     if decision is None:
-        royalties_command(data_dir, "payout", "decide", PAYOUT_ID, "approve", "--by", FINANCE,
-                          "--note", "balance checked against the ledger")
+        royalties_command(
+            data_dir,
+            "payout",
+            "decide",
+            PAYOUT_ID,
+            "approve",
+            "--by",
+            FINANCE,
+            "--note",
+            "balance checked against the ledger",
+        )
         decision = "approve"
         done.append(f"payout {PAYOUT_ID} approved by {FINANCE}")
     if decision == "approve" and request.paid_on is None:
-        royalties_command(data_dir, "payout", "paid", PAYOUT_ID, "--on", PAYOUT_DAY.isoformat(),
-                          "--note", "bank transfer DEMO-TX-0001")
+        royalties_command(
+            data_dir,
+            "payout",
+            "paid",
+            PAYOUT_ID,
+            "--on",
+            PAYOUT_DAY.isoformat(),
+            "--note",
+            "bank transfer DEMO-TX-0001",
+        )
         done.append(f"payout {PAYOUT_ID} paid on {PAYOUT_DAY} (bank transfer DEMO-TX-0001)")
     return done

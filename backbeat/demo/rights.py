@@ -30,11 +30,27 @@ from backbeat.demo.seeding import rng_for
 PUBLISHERS = ("Northern Publishing", "Polder Songs", "Harbour Music Rights", "Southside Editions")
 LABEL = "Backbeat Records"
 SPLIT_SHEET_HEADER = (
-    "work_id", "iswc", "work_title", "party_id", "party_name", "ipi", "role", "share_percent",
+    "work_id",
+    "iswc",
+    "work_title",
+    "party_id",
+    "party_name",
+    "ipi",
+    "role",
+    "share_percent",
 )
 RECORDING_SHEET_HEADER = (
-    "subject_type", "recording_id", "isrc", "work_title", "party_id", "party_name", "ipi", "role", "share_percent",
-    "valid_from", "valid_to",
+    "subject_type",
+    "recording_id",
+    "isrc",
+    "work_title",
+    "party_id",
+    "party_name",
+    "ipi",
+    "role",
+    "share_percent",
+    "valid_from",
+    "valid_to",
 )
 PARTY_HEADER = ("party_id", "name", "ipi", "party_type")
 CONTRACT_HEADER = ("contract_id", "title", "document", "start_date", "end_date", "terms", "party_ids")
@@ -127,14 +143,17 @@ def build_split_sheets(seed: int, catalog: Catalog) -> SplitSheets:
             continue
         rng = rng_for(seed, "split", work.work_id)
         publisher = publishers[work.number % n_sheets]  # round robin, so no publisher's sheet is empty
-        chosen = rng.choice(len(writers), size=int(rng.integers(1, 4)), replace=False,
-                            p=writer_weights / writer_weights.sum())
+        chosen = rng.choice(
+            len(writers), size=int(rng.integers(1, 4)), replace=False, p=writer_weights / writer_weights.sum()
+        )
         members = [writers[int(i)] for i in sorted(chosen)]
         if work.work_id == review and guest is not None:
             members = [*members[:2], guest]
         total = INVALID_TOTAL_CENTS if work.work_id == invalid else 10_000
-        rows = [(party, "writer" if rng.random() < 0.6 else "composer", cents)
-                for party, cents in zip(members, _shares(rng, len(members), total), strict=True)]
+        rows = [
+            (party, "writer" if rng.random() < 0.6 else "composer", cents)
+            for party, cents in zip(members, _shares(rng, len(members), total), strict=True)
+        ]
         rows_of[work.work_id] = (publisher, [*rows, (publisher, "publisher", 10_000)])
         writers_of_publisher[publisher.party_id].update(p.party_id for p in members if p is not guest)
     # The scanned work: the first clean one whose names are plain ASCII. The bundled English OCR model reads
@@ -147,8 +166,14 @@ def build_split_sheets(seed: int, catalog: Catalog) -> SplitSheets:
         publisher, rows = rows_of[work.work_id]
         iswc = iswc_for(seed, work)
         if work.work_id == scanned:
-            scans.append(ScannedSheet(work.work_id, work.title, iswc, tuple(
-                (party.name, role, party.ipi, _percent(cents)) for party, role, cents in rows)))
+            scans.append(
+                ScannedSheet(
+                    work.work_id,
+                    work.title,
+                    iswc,
+                    tuple((party.name, role, party.ipi, _percent(cents)) for party, role, cents in rows),
+                )
+            )
             continue
         for party, role, cents in rows:
             sheets[_sheet_name(publishers.index(publisher), publisher.name)].append(
@@ -158,19 +183,29 @@ def build_split_sheets(seed: int, catalog: Catalog) -> SplitSheets:
     label, artist_parties, workbook = _recording_splits(catalog, parties, planted)
     register = sorted((p.party_id, p.name, p.ipi, p.party_type) for p in [*parties, *artist_parties, label])
     contracts = [
-        (f"CTR{i + 1:03d}", "Exclusive songwriting and publishing agreement", f"contracts/CTR{i + 1:03d}.pdf",
-         CONTRACTS_FROM.isoformat(), "", "World; the publisher administers 100 % of the publisher share; 3 years, "
-         "renewable", ";".join([f"{p.party_id}:publisher", *(f"{w}:writer" for w in sorted(writers_of_publisher[
-             p.party_id]))]))
+        (
+            f"CTR{i + 1:03d}",
+            "Exclusive songwriting and publishing agreement",
+            f"contracts/CTR{i + 1:03d}.pdf",
+            CONTRACTS_FROM.isoformat(),
+            "",
+            "World; the publisher administers 100 % of the publisher share; 3 years, renewable",
+            ";".join([f"{p.party_id}:publisher", *(f"{w}:writer" for w in sorted(writers_of_publisher[p.party_id]))]),
+        )
         for i, p in enumerate(publishers)
     ]
     if artist_parties:
-        contracts.append((
-            f"CTR{len(publishers) + 1:03d}", "Exclusive recording agreement",
-            f"contracts/CTR{len(publishers) + 1:03d}.pdf", CONTRACTS_FROM.isoformat(), "",
-            "World; master recordings owned by the label; artist royalty on the performer share",
-            ";".join([f"{label.party_id}:label", *(f"{a.party_id}:artist" for a in artist_parties)]),
-        ))
+        contracts.append(
+            (
+                f"CTR{len(publishers) + 1:03d}",
+                "Exclusive recording agreement",
+                f"contracts/CTR{len(publishers) + 1:03d}.pdf",
+                CONTRACTS_FROM.isoformat(),
+                "",
+                "World; master recordings owned by the label; artist royalty on the performer share",
+                ";".join([f"{label.party_id}:label", *(f"{a.party_id}:artist" for a in artist_parties)]),
+            )
+        )
     return SplitSheets(
         sheets=sheets,
         workbooks={"recordings_backbeat_records.xlsx": workbook} if workbook else {},
@@ -206,8 +241,9 @@ def _parties(seed: int, n_publishers: int, n_writers: int) -> list[Party]:
     for i in range(n_publishers + n_writers):
         is_publisher = i < n_publishers
         name = PUBLISHERS[i] if is_publisher else names.unique(lambda: names.person(rng), taken)
-        parties.append(Party(f"PTY{i + 1:03d}", name, ipi_name_number(ipi_base + i + 1),
-                             "publisher" if is_publisher else "writer"))
+        parties.append(
+            Party(f"PTY{i + 1:03d}", name, ipi_name_number(ipi_base + i + 1), "publisher" if is_publisher else "writer")
+        )
     return parties
 
 
@@ -236,8 +272,21 @@ def _recording_splits(
     for track in chosen:
         artist = artists[track.artist_id]
         for party, role in ((artist, "artist"), (label, "label")):
-            rows.append(("recording", track.track_id, track.isrc, track.title, party.party_id, party.name, party.ipi,
-                         role, "100.00", RECORDING_SPLITS_FROM.isoformat(), ""))
+            rows.append(
+                (
+                    "recording",
+                    track.track_id,
+                    track.isrc,
+                    track.title,
+                    party.party_id,
+                    party.name,
+                    party.ipi,
+                    role,
+                    "100.00",
+                    RECORDING_SPLITS_FROM.isoformat(),
+                    "",
+                )
+            )
     return label, list(artists.values()), rows
 
 

@@ -48,8 +48,10 @@ def plan_block(rng: np.random.Generator, block_ms: int, tracks: Sequence[tuple[s
     n_plays = min(max(3, int(round(block_ms / rng.uniform(*CYCLE_MS)))), max_plays)
     cap_ms = max(MIN_PLAY_MS, int(0.6 * block_ms / max(n_plays, 1)))
     plays = [_play(rng, track, cap_ms) for track in _rotation(rng, tracks, n_plays)]
-    crossfades = [int(rng.integers(CROSSFADE_MS[0], CROSSFADE_MS[1] + 1)) if rng.random() < 0.2 else 0
-                  for _ in range(max(n_plays - 1, 0))]
+    crossfades = [
+        int(rng.integers(CROSSFADE_MS[0], CROSSFADE_MS[1] + 1)) if rng.random() < 0.2 else 0
+        for _ in range(max(n_plays - 1, 0))
+    ]
 
     # Breaks: before the first play, between plays that do not crossfade, and after the last one.
     n_breaks = 1 + crossfades.count(0) + 1
@@ -68,13 +70,19 @@ def plan_block(rng: np.random.Generator, block_ms: int, tracks: Sequence[tuple[s
         crossfade_in = crossfades[i - 1] if i > 0 else 0
         crossfade_out = crossfades[i] if i < len(crossfades) else 0
         cut_short = offset + length < durations[track_id]
-        segments.append(Segment(
-            kind="play", index=len(segments), start_ms=t, length_ms=length,
-            gain_db=float(rng.uniform(-1.5, 1.5)),
-            fade_in_ms=crossfade_in or (EXCERPT_FADE_IN_MS if offset > 0 else 0),
-            fade_out_ms=crossfade_out or (EXCERPT_FADE_OUT_MS if cut_short else 0),
-            track_id=track_id, offset_ms=offset,
-        ))
+        segments.append(
+            Segment(
+                kind="play",
+                index=len(segments),
+                start_ms=t,
+                length_ms=length,
+                gain_db=float(rng.uniform(-1.5, 1.5)),
+                fade_in_ms=crossfade_in or (EXCERPT_FADE_IN_MS if offset > 0 else 0),
+                fade_out_ms=crossfade_out or (EXCERPT_FADE_OUT_MS if cut_short else 0),
+                track_id=track_id,
+                offset_ms=offset,
+            )
+        )
         t += length
         t = t - crossfade_out if crossfade_out else _fill(rng, segments, t, breaks.pop(0))
     assert t == block_ms and not breaks, "the plan must cover the block exactly"

@@ -101,8 +101,13 @@ def demo_catalog(data_dir: Path, seed: int = 7) -> DemoCatalog:
     catalog = FakeCatalog()
     for artist_id, row in sorted(artists.items()):
         top = tuple(g for g, _ in genres[artist_id].most_common(2))
-        artist = FakeArtist(_spotify_id(seed, "artist", artist_id), row["name"], top, 40 + len(top) * 10,
-                            _mbid(seed, "artist", artist_id))
+        artist = FakeArtist(
+            _spotify_id(seed, "artist", artist_id),
+            row["name"],
+            top,
+            40 + len(top) * 10,
+            _mbid(seed, "artist", artist_id),
+        )
         catalog.artists[artist.id] = artist
         catalog.artists_by_mbid[artist.mbid] = artist
 
@@ -119,18 +124,36 @@ def demo_catalog(data_dir: Path, seed: int = 7) -> DemoCatalog:
             track_number = int(row["track_id"][3:]) if row["track_id"][3:].isdigit() else number
             name = row["title"] + (f" - Remastered {released[:4]}" if track_number % 3 == 0 else "")
             track = FakeTrack(
-                _spotify_id(seed, "track", row["track_id"]), name, album_id, (artist_sid,), row["isrc"],
-                int(row["duration_ms"]) + (track_number * 137) % 900 - 450, row["explicit"].lower() == "true",
-                int(row["popularity"] or 0), 1, number, _mbid(seed, "recording", row["track_id"]),
-                track_number % 7 != 0, _mbid(seed, "work", row["work_id"] or row["track_id"]),
-                _work_iswc(seed, row["work_id"]) if row.get("work_id") else None)
+                _spotify_id(seed, "track", row["track_id"]),
+                name,
+                album_id,
+                (artist_sid,),
+                row["isrc"],
+                int(row["duration_ms"]) + (track_number * 137) % 900 - 450,
+                row["explicit"].lower() == "true",
+                int(row["popularity"] or 0),
+                1,
+                number,
+                _mbid(seed, "recording", row["track_id"]),
+                track_number % 7 != 0,
+                _mbid(seed, "work", row["work_id"] or row["track_id"]),
+                _work_iswc(seed, row["work_id"]) if row.get("work_id") else None,
+            )
             catalog.add_track(track)
             track_ids.append(track.id)
             if not without_isrc and track_number % 5 == 2:
                 without_isrc = track.id
         catalog.albums[album_id] = FakeAlbum(
-            album_id, title, "single" if len(rows) == 1 else "album", (artist_sid,), tuple(track_ids), released,
-            "Backbeat Demo Records", f"{8_700_000_000_00 + n:012d}", 50)
+            album_id,
+            title,
+            "single" if len(rows) == 1 else "album",
+            (artist_sid,),
+            tuple(track_ids),
+            released,
+            "Backbeat Demo Records",
+            f"{8_700_000_000_00 + n:012d}",
+            50,
+        )
 
     extra = FakeCatalog.generate(EXTRA_ALBUMS, seed=seed, tracks_per_album=(4, 6))
     catalog.albums.update(extra.albums)
@@ -142,8 +165,13 @@ def demo_catalog(data_dir: Path, seed: int = 7) -> DemoCatalog:
     catalog.artists_by_mbid.update(extra.artists_by_mbid)
 
     requested = tuple(catalog.albums)
-    return DemoCatalog(catalog, requested, malformed_album=requested[len(requested) // 2],
-                       unknown_album=_spotify_id(seed, "album", "not at spotify"), track_without_isrc=without_isrc)
+    return DemoCatalog(
+        catalog,
+        requested,
+        malformed_album=requested[len(requested) // 2],
+        unknown_album=_spotify_id(seed, "album", "not at spotify"),
+        track_without_isrc=without_isrc,
+    )
 
 
 def request_lines(demo: DemoCatalog) -> list[str]:
@@ -188,8 +216,9 @@ def connect_demo_accounts(spotify: FakeSpotify, data_dir: Path) -> list[str]:
     connected = []
     for account in json.loads(accounts_file.read_text(encoding="utf-8")).get("accounts", []):
         refresh_token = f"demo-refresh-{account['account_id']}"
-        spotify.add_user(account["spotify_user_id"], refresh_token,
-                         development_mode=bool(account.get("development_mode")))
+        spotify.add_user(
+            account["spotify_user_id"], refresh_token, development_mode=bool(account.get("development_mode"))
+        )
         store_refresh_token(store, account["account_id"], refresh_token)
         connected.append(account["account_id"])
     return connected
@@ -234,12 +263,20 @@ def demo_services(data_dir: Path, *, seed: int = 7, set_environ: bool = True) ->
         plan.corrupt(demo.track_without_isrc, "external_ids.isrc")
     plan.fail_next("albums", 1, 429, retry_after=0)
     plan.fail_next("tracks", 2, 503)
-    with FakeSpotify(demo.catalog, plan, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as spotify, \
-            FakeMusicBrainz(demo.catalog, min_interval=0) as musicbrainz:
-        env = {"SPOTIFY_CLIENT_ID": CLIENT_ID, "SPOTIFY_CLIENT_SECRET": CLIENT_SECRET,
-               "SPOTIFY_API_URL": spotify.api_url, "SPOTIFY_TOKEN_URL": spotify.token_url,
-               "MUSICBRAINZ_CONTACT": CONTACT, "MUSICBRAINZ_URL": musicbrainz.api_url,
-               "MUSICBRAINZ_REQUESTS_PER_SECOND": "50", SECRET_KEY_ENV: DEMO_SECRET_KEY}
+    with (
+        FakeSpotify(demo.catalog, plan, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as spotify,
+        FakeMusicBrainz(demo.catalog, min_interval=0) as musicbrainz,
+    ):
+        env = {
+            "SPOTIFY_CLIENT_ID": CLIENT_ID,
+            "SPOTIFY_CLIENT_SECRET": CLIENT_SECRET,
+            "SPOTIFY_API_URL": spotify.api_url,
+            "SPOTIFY_TOKEN_URL": spotify.token_url,
+            "MUSICBRAINZ_CONTACT": CONTACT,
+            "MUSICBRAINZ_URL": musicbrainz.api_url,
+            "MUSICBRAINZ_REQUESTS_PER_SECOND": "50",
+            SECRET_KEY_ENV: DEMO_SECRET_KEY,
+        }
         connect_demo_accounts(spotify, Path(data_dir))
         services = DemoServices(env, spotify, musicbrainz, demo, request_file)
         if set_environ:

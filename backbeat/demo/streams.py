@@ -102,14 +102,14 @@ def render_chunks(
         for key, (start, audio) in list(live.items()):
             lo, hi = max(start, first), min(start + audio.size, last)
             if lo < hi:
-                chunk[lo - first:hi - first] += audio[lo - start:hi - start]
+                chunk[lo - first : hi - first] += audio[lo - start : hi - start]
             if start + audio.size <= last:
                 del live[key]
         edges_s = np.array([index, index + 1]) * CHUNK_S
         gains = 10 ** (0.75 * np.sin(2 * np.pi * edges_s / drift_period_s + drift_phase) / 20)  # ±0.75 dB
         chunk *= np.linspace(gains[0], gains[1], chunk_size, dtype=np.float32)
         offset = int(rng_for(seed, "chunk", station_id, index).integers(0, noise.size - chunk_size))
-        chunk += noise[offset:offset + chunk_size]
+        chunk += noise[offset : offset + chunk_size]
         yield index, np.clip(chunk, -1.0, 1.0, out=chunk)
 
 
@@ -125,7 +125,7 @@ def _segment_audio(
     rng = rng_for(seed, segment.kind, station_id, segment.index)
     if segment.kind == "play":
         first = _samples(segment.offset_ms)
-        audio = tracks[segment.track_id][first:first + n].copy()
+        audio = tracks[segment.track_id][first : first + n].copy()
     elif segment.kind == "talk":
         audio = talk.render_talk(voices[int(rng.integers(len(voices)))], n, STREAM_SR, rng)
     else:  # non-catalog music: its own seed stream, never one the catalog uses
@@ -151,4 +151,4 @@ def _fade(audio: np.ndarray, fade_in: int, fade_out: int) -> None:
     if fade_in:
         audio[:fade_in] *= np.linspace(0.0, 1.0, fade_in, dtype=np.float32)
     if fade_out:
-        audio[audio.size - fade_out:] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)
+        audio[audio.size - fade_out :] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)

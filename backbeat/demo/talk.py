@@ -55,7 +55,7 @@ def render_talk(voice: Voice, n_samples: int, sr: int, rng: np.random.Generator)
             burst = int(rng.uniform(0.02, 0.07) * sr)
             lo = max(start - burst // 2, 0)
             noise = np.diff(rng.standard_normal(burst + 1)) * np.hanning(burst)
-            out[lo:lo + burst] += (0.02 * noise[: min(burst, n_samples - lo)]).astype(np.float32)
+            out[lo : lo + burst] += (0.02 * noise[: min(burst, n_samples - lo)]).astype(np.float32)
     return _level(out)
 
 
@@ -80,7 +80,12 @@ def _syllables(
 
 
 def _glottal_source(
-    voice: Voice, n_samples: int, sr: int, starts: list[int], lengths: list[int], accents: list[float],
+    voice: Voice,
+    n_samples: int,
+    sr: int,
+    starts: list[int],
+    lengths: list[int],
+    accents: list[float],
     rng: np.random.Generator,
 ) -> np.ndarray:
     """A glottal pulse train whose pitch glides per syllable, falls across phrases and carries accents."""
@@ -101,7 +106,8 @@ def _glottal_table() -> np.ndarray:
     x = np.arange(_GLOTTAL_TABLE_SIZE) / _GLOTTAL_TABLE_SIZE
     opening, closing = 0.4, 0.16
     pulse = np.where(
-        x < opening, 0.5 * (1 - np.cos(np.pi * x / opening)),
+        x < opening,
+        0.5 * (1 - np.cos(np.pi * x / opening)),
         np.where(x < opening + closing, np.cos(np.pi * (x - opening) / (2 * closing)), 0.0),
     )
     return np.diff(pulse, append=pulse[0]).astype(np.float32) * 20
@@ -123,7 +129,7 @@ def _syllable_envelope(length: int, total: int) -> np.ndarray:
     rise, fall = max(length // 4, 1), max(length // 3, 1)
     env[:length] = 1.0
     env[:rise] = np.linspace(0.0, 1.0, rise, dtype=np.float32)
-    env[length - fall:length] = np.linspace(1.0, 0.0, fall, dtype=np.float32)
+    env[length - fall : length] = np.linspace(1.0, 0.0, fall, dtype=np.float32)
     return env
 
 

@@ -30,8 +30,23 @@ def index_command(python: str, audfprint: Path, db: Path, list_file: Path) -> li
 
 def match_command(python: str, audfprint: Path, db: Path, list_file: Path, out: Path, cores: int) -> list[str]:
     # -R: report where in the chunk the match lies; -x 5: up to 5 tracks per chunk (crossfades, talk-overs).
-    return [python, str(audfprint), "match", "--dbase", str(db), "--list", str(list_file), "--find-time-range",
-            "--max-matches", "5", "--ncores", str(cores), "--opfile", str(out), "--continue-on-error"]
+    return [
+        python,
+        str(audfprint),
+        "match",
+        "--dbase",
+        str(db),
+        "--list",
+        str(list_file),
+        "--find-time-range",
+        "--max-matches",
+        "5",
+        "--ncores",
+        str(cores),
+        "--opfile",
+        str(out),
+        "--continue-on-error",
+    ]
 
 
 def detections_from_output(text: str, track_of_path: dict[str, str]) -> pl.DataFrame:
@@ -47,17 +62,19 @@ def detections_from_output(text: str, track_of_path: dict[str, str]) -> pl.DataF
             raise ValueError(f"audfprint matched a file that is not in the catalog: {ref}")
         chunk = parse_chunk_name(Path(match["query"]))
         q0, dur, n = float(match["q0"]), float(match["dur"]), int(match["n"])
-        rows.append({
-            "chunk_id": chunk.chunk_id,
-            "station_id": chunk.station_id,
-            "chunk_start_utc": chunk.start_utc,
-            "track_id": track,
-            "track_offset_s": float(match["ref_t"]) - q0,
-            "query_start_s": q0,
-            "query_end_s": q0 + dur,
-            "score": n,
-            "confidence": n / (n + MIN_COUNT),
-        })
+        rows.append(
+            {
+                "chunk_id": chunk.chunk_id,
+                "station_id": chunk.station_id,
+                "chunk_start_utc": chunk.start_utc,
+                "track_id": track,
+                "track_offset_s": float(match["ref_t"]) - q0,
+                "query_start_s": q0,
+                "query_end_s": q0 + dur,
+                "score": n,
+                "confidence": n / (n + MIN_COUNT),
+            }
+        )
     frame = pl.DataFrame(rows, schema=DETECTION_SCHEMA)
     return (
         frame.sort("score", descending=True)

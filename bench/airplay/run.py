@@ -69,6 +69,7 @@ def measured(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> di
 
 # Stages run inside the child processes.
 
+
 def stage_backbeat_index(work: Path) -> None:
     from audio.index import build_index
 
@@ -78,8 +79,12 @@ def stage_backbeat_index(work: Path) -> None:
     report = build_index(_catalog(work), index_dir)
     if report.failures:
         raise SystemExit(f"catalog files failed to index: {report.failures}")
-    summary = {"tracks": report.tracks_total, "reference_s": report.reference_seconds,
-               "n_hashes": report.n_hashes, "index_bytes": report.index_bytes}
+    summary = {
+        "tracks": report.tracks_total,
+        "reference_s": report.reference_seconds,
+        "n_hashes": report.n_hashes,
+        "index_bytes": report.index_bytes,
+    }
     (work / "backbeat" / "index_report.json").write_text(json.dumps(summary, indent=2))
 
 
@@ -100,6 +105,7 @@ def stage_backbeat_match(work: Path, batch_size: int) -> None:
 
 # The parent: run both engines' stages, merge, score, print.
 
+
 def run_backbeat(work: Path, batch_size: int) -> tuple[dict, pl.DataFrame]:
     # Chunk names are parsed here, so the measured match stage imports only `audio` (not the Dagster assets).
     from assets.airplay.landing import parse_chunk_name
@@ -114,8 +120,9 @@ def run_backbeat(work: Path, batch_size: int) -> tuple[dict, pl.DataFrame]:
     me = [sys.executable, str(Path(__file__).resolve()), "--work", str(work)]
     index = measured([*me, "--stage", "backbeat-index"], work / "backbeat" / "index.log")
     index.update(json.loads((work / "backbeat" / "index_report.json").read_text()))
-    match = measured([*me, "--stage", "backbeat-match", "--batch-size", str(batch_size)],
-                     work / "backbeat" / "match.log")
+    match = measured(
+        [*me, "--stage", "backbeat-match", "--batch-size", str(batch_size)], work / "backbeat" / "match.log"
+    )
     return {"index": index, "match": match}, pl.read_parquet(work / "backbeat" / "detections.parquet")
 
 
@@ -145,14 +152,22 @@ def run_audfprint(
     (out / "catalog.txt").write_text("".join(f"{path}\n" for _, path in catalog))
     (out / "chunks.txt").write_text("".join(f"{path}\n" for path in _chunk_paths(work)))
     db = out / "db.pklz"
-    index = measured([*audfprint_peer.index_command(sys.executable, audfprint, db, out / "catalog.txt"), *extra],
-                     out / "index.log", env)
+    index = measured(
+        [*audfprint_peer.index_command(sys.executable, audfprint, db, out / "catalog.txt"), *extra],
+        out / "index.log",
+        env,
+    )
     skipped = (out / "index.log").read_text().count("Error reading")
     index.update({"tracks": len(catalog) - skipped, "skipped_files": skipped, "index_bytes": db.stat().st_size})
     match = measured(
-        [*audfprint_peer.match_command(sys.executable, audfprint, db, out / "chunks.txt", out / "matches.txt", cores),
-         *extra],
-        out / "match.log", env,
+        [
+            *audfprint_peer.match_command(
+                sys.executable, audfprint, db, out / "chunks.txt", out / "matches.txt", cores
+            ),
+            *extra,
+        ],
+        out / "match.log",
+        env,
     )
     match.update({"cores": cores, "extra_args": extra})
     track_of_path = {str(path): track for track, path in catalog}
@@ -173,31 +188,43 @@ def _last_detections(folder: Path) -> tuple[dict, pl.DataFrame]:
 def print_tables(results: dict, profiles: list[str], cost: bool = True) -> None:
     for profile in [*profiles, "overall"]:
         any_scores = next(iter(results["engines"].values()))["scores"][profile]
-        print(f"\n### {profile}: {any_scores['station_hours']:g} station-hours, {any_scores['truth_plays']} "
-              f"plays ≥ 30 s, {any_scores['speed_truth_plays']} of them speed-changed")
-        print("| engine | recall | recall, speed-changed | precision | false plays / h | median start error s "
-              "| duplicate plays | overlapping plays (s) |")
+        print(
+            f"\n### {profile}: {any_scores['station_hours']:g} station-hours, {any_scores['truth_plays']} "
+            f"plays ≥ 30 s, {any_scores['speed_truth_plays']} of them speed-changed"
+        )
+        print(
+            "| engine | recall | recall, speed-changed | precision | false plays / h | median start error s "
+            "| duplicate plays | overlapping plays (s) |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for engine, data in results["engines"].items():
             s = data["scores"][profile]
-            print(f"| {engine} | {s['recall']:.1%} ({s['found']}/{s['truth_plays']}) | "
-                  f"{_fmt(s['speed_recall'], '{:.1%}')} ({s['speed_found']}/{s['speed_truth_plays']}) | "
-                  f"{s['precision']:.1%} | {s['false_plays_per_hour']:.2f} | "
-                  f"{_fmt(s['median_start_error_s'], '{:.2f}')} | {s['duplicate_plays']} | "
-                  f"{s['overlapping_plays']} ({s['overlapping_seconds']:g}) |")
+            print(
+                f"| {engine} | {s['recall']:.1%} ({s['found']}/{s['truth_plays']}) | "
+                f"{_fmt(s['speed_recall'], '{:.1%}')} ({s['speed_found']}/{s['speed_truth_plays']}) | "
+                f"{s['precision']:.1%} | {s['false_plays_per_hour']:.2f} | "
+                f"{_fmt(s['median_start_error_s'], '{:.2f}')} | {s['duplicate_plays']} | "
+                f"{s['overlapping_plays']} ({s['overlapping_seconds']:g}) |"
+            )
     if not cost:
         return
     audio_s = results["dataset"]["chunks"] * CHUNK_S
-    print(f"\n### cost (indexing {results['dataset']['catalog_tracks']} tracks / "
-          f"{results['dataset']['catalog_minutes']:.0f} min; matching {results['dataset']['chunks']} chunks / "
-          f"{audio_s / 3600:g} h)")
-    print("| engine | index wall s | index CPU s | index peak MiB | match wall s | match CPU s | match peak MiB "
-          "| audio-s per CPU-s |")
+    print(
+        f"\n### cost (indexing {results['dataset']['catalog_tracks']} tracks / "
+        f"{results['dataset']['catalog_minutes']:.0f} min; matching {results['dataset']['chunks']} chunks / "
+        f"{audio_s / 3600:g} h)"
+    )
+    print(
+        "| engine | index wall s | index CPU s | index peak MiB | match wall s | match CPU s | match peak MiB "
+        "| audio-s per CPU-s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for engine, data in results["engines"].items():
         i, m = data["index"], data["match"]
-        print(f"| {engine} | {i['wall_s']:.1f} | {i['cpu_s']:.1f} | {i['peak_rss_mib']:.0f} | {m['wall_s']:.1f} | "
-              f"{m['cpu_s']:.1f} | {m['peak_rss_mib']:.0f} | {audio_s / m['cpu_s']:.0f} |")
+        print(
+            f"| {engine} | {i['wall_s']:.1f} | {i['cpu_s']:.1f} | {i['peak_rss_mib']:.0f} | {m['wall_s']:.1f} | "
+            f"{m['cpu_s']:.1f} | {m['peak_rss_mib']:.0f} | {audio_s / m['cpu_s']:.0f} |"
+        )
 
 
 def main() -> None:
@@ -206,12 +233,20 @@ def main() -> None:
     parser.add_argument("--audfprint", type=Path, help="path to a checkout's audfprint.py (kept outside the repo)")
     parser.add_argument("--peer-pythonpath", help="PYTHONPATH for the peer's own dependencies (docopt)")
     parser.add_argument("--peer-cores", type=int, default=1, help="audfprint --ncores for matching")
-    parser.add_argument("--peer-variant", action="append", default=[], metavar="NAME=ARGS",
-                        help='another audfprint run with extra options for both stages, e.g. "audfprint-s4=--shifts 4"')
+    parser.add_argument(
+        "--peer-variant",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help='another audfprint run with extra options for both stages, e.g. "audfprint-s4=--shifts 4"',
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="Backbeat match_chunks batch size")
-    parser.add_argument("--rescore", action="store_true",
-                        help="merge and score the detections of the last run again (after a change to the merge); "
-                        "nothing is indexed, matched or timed")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="merge and score the detections of the last run again (after a change to the merge); "
+        "nothing is indexed, matched or timed",
+    )
     parser.add_argument("--stage", choices=["backbeat-index", "backbeat-match"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     work: Path = args.work
@@ -241,22 +276,40 @@ def main() -> None:
     }
     engines = [("backbeat", lambda: run_backbeat(work, args.batch_size))]
     if args.rescore:
-        engines = [(name, functools.partial(_last_detections, work / name))
-                   for name in ("backbeat", "audfprint", *(v.partition("=")[0] for v in args.peer_variant))
-                   if (work / name / "detections.parquet").exists()]
+        engines = [
+            (name, functools.partial(_last_detections, work / name))
+            for name in ("backbeat", "audfprint", *(v.partition("=")[0] for v in args.peer_variant))
+            if (work / name / "detections.parquet").exists()
+        ]
     elif args.audfprint:
         for variant in ["audfprint=", *args.peer_variant]:
             name, _, extra = variant.partition("=")
-            engines.append((name, functools.partial(run_audfprint, work, args.audfprint, args.peer_pythonpath,
-                                                    args.peer_cores, name, shlex.split(extra))))
+            engines.append(
+                (
+                    name,
+                    functools.partial(
+                        run_audfprint,
+                        work,
+                        args.audfprint,
+                        args.peer_pythonpath,
+                        args.peer_cores,
+                        name,
+                        shlex.split(extra),
+                    ),
+                )
+            )
     track_durations = _track_durations(work)
     for name, run in engines:
         print(f"{name}: {'merging the last run' if args.rescore else 'indexing and matching'} ...", flush=True)
         cost, detections = run()
         plays = merge_detections(detections, min_play_s=30.0, track_durations_s=track_durations)
         plays.write_parquet(work / name / "plays.parquet")
-        results["engines"][name] = {**cost, "detections": detections.height, "plays": plays.height,
-                                    "scores": evaluate(plays, truth, stations)}
+        results["engines"][name] = {
+            **cost,
+            "detections": detections.height,
+            "plays": plays.height,
+            "scores": evaluate(plays, truth, stations),
+        }
         if cost:
             print(f"{name}: {json.dumps(cost)}", flush=True)
     if args.rescore:

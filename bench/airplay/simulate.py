@@ -134,7 +134,11 @@ def _speed_change(audio: np.ndarray, speed: float) -> np.ndarray:
 
 
 def program(
-    rng: np.random.Generator, profile: Profile, total: int, catalog: list[Track], outside: list[Track],
+    rng: np.random.Generator,
+    profile: Profile,
+    total: int,
+    catalog: list[Track],
+    outside: list[Track],
     talk: list[Path],
 ) -> tuple[np.ndarray, list[Item]]:
     """One station's undegraded air: a song after another with crossfades, DJ breaks and talk-overs."""
@@ -203,7 +207,7 @@ def degrade(rng: np.random.Generator, profile: Profile, air: np.ndarray) -> np.n
         power = float(np.mean(air.astype(np.float64) ** 2))
         noise = rng.standard_normal(air.size, dtype=np.float32)
         air = air + noise * np.float32(np.sqrt(power / 10 ** (profile.snr_db / 10)))
-    peak = float(np.quantile(np.abs(air[:: 97]), 0.9999)) or 1.0
+    peak = float(np.quantile(np.abs(air[::97]), 0.9999)) or 1.0
     return np.clip(air * np.float32(0.95 / peak), -1.0, 1.0)
 
 
@@ -215,8 +219,26 @@ def encode_chunks(air: np.ndarray, station: str, bitrate: int, folder: Path, job
     def one(i: int) -> None:
         start = START_UTC + timedelta(seconds=i * CHUNK_S)
         out = folder / f"{station}_{start:%Y%m%dT%H%M%SZ}.mp3"
-        cmd = [ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-f", "f32le", "-ar", str(SR), "-ac", "1",
-               "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", str(out)]
+        cmd = [
+            ffmpeg,
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "f32le",
+            "-ar",
+            str(SR),
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            f"{bitrate}k",
+            str(out),
+        ]
         subprocess.run(cmd, input=air[i * step : (i + 1) * step].tobytes(), check=True)
 
     n = air.size // step
@@ -267,19 +289,32 @@ def main() -> None:
             n_chunks = encode_chunks(air, station, bitrate, chunks, args.jobs)
             station_rows.append((station, name, bitrate, n_chunks, args.hours))
             for item in items:
-                row = (station, item.kind, item.name, _iso(item.start), _iso(item.start + item.length),
-                       f"{item.speed:.4f}", f"{item.track_offset_s:.3f}")
+                row = (
+                    station,
+                    item.kind,
+                    item.name,
+                    _iso(item.start),
+                    _iso(item.start + item.length),
+                    f"{item.speed:.4f}",
+                    f"{item.track_offset_s:.3f}",
+                )
                 schedule_rows.append(row)
                 if item.kind == "catalog":
                     truth_rows.append((station, item.name, row[3], row[4], name, f"{item.speed:.4f}"))
             plays = sum(1 for i in items if i.kind == "catalog")
-            print(f"{station}: {n_chunks} chunks at {bitrate} kbps, {plays} catalog plays, "
-                  f"{len(items) - plays} other items ({time.perf_counter() - began:.1f} s)", flush=True)
+            print(
+                f"{station}: {n_chunks} chunks at {bitrate} kbps, {plays} catalog plays, "
+                f"{len(items) - plays} other items ({time.perf_counter() - began:.1f} s)",
+                flush=True,
+            )
 
     for filename, header, rows in (
         ("truth.csv", ["station_id", "track_id", "start_utc", "end_utc", "profile", "speed"], truth_rows),
-        ("schedule.csv", ["station_id", "kind", "name", "start_utc", "end_utc", "speed", "track_offset_s"],
-         schedule_rows),
+        (
+            "schedule.csv",
+            ["station_id", "kind", "name", "start_utc", "end_utc", "speed", "track_offset_s"],
+            schedule_rows,
+        ),
         ("stations.csv", ["station_id", "profile", "bitrate_kbps", "chunks", "hours"], station_rows),
     ):
         with open(out / filename, "w", newline="") as handle:

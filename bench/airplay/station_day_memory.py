@@ -37,9 +37,11 @@ def main() -> None:
     started = time.process_time()
     result = match_chunks(refs, index, batch_size=args.batch_size)
     cpu = time.process_time() - started
-    print(f"{len(refs)} chunks ({len(refs) * 30 / 3600:.0f} h of one station), {result.detections.height} detections, "
-          f"{cpu:.1f} CPU-s, {len(refs) * 30 / cpu:.0f} audio-s per CPU-s, "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"{len(refs)} chunks ({len(refs) * 30 / 3600:.0f} h of one station), {result.detections.height} detections, "
+        f"{cpu:.1f} CPU-s, {len(refs) * 30 / cpu:.0f} audio-s per CPU-s, "
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -79,27 +79,40 @@ def ingest_artists(client: SpotifyCatalogClient, artist_ids: list[str], tally: T
 
 def run_spotify(args: argparse.Namespace, catalog: FakeCatalog) -> None:
     plan = FaultPlan(error_rate=args.error_rate, error_status=503, token_uses=args.token_uses, seed=args.seed)
-    server = FakeSpotify(catalog, plan, rate_limit=(args.window_limit, 30.0), latency=(args.latency_min,
-                         args.latency_max), seed=args.seed)
+    server = FakeSpotify(
+        catalog,
+        plan,
+        rate_limit=(args.window_limit, 30.0),
+        latency=(args.latency_min, args.latency_max),
+        seed=args.seed,
+    )
     with server:
         client = SpotifyCatalogClient(
-            server.client_id, server.client_secret, api_url=server.api_url, token_url=server.token_url,
-            policy=RetryPolicy(max_attempts=6), breaker=CircuitBreaker("spotify-bench", failure_threshold=5,
-                                                                       cooldown=5.0),
-            bucket=TokenBucket(args.bucket_rate, args.burst))
+            server.client_id,
+            server.client_secret,
+            api_url=server.api_url,
+            token_url=server.token_url,
+            policy=RetryPolicy(max_attempts=6),
+            breaker=CircuitBreaker("spotify-bench", failure_threshold=5, cooldown=5.0),
+            bucket=TokenBucket(args.bucket_rate, args.burst),
+        )
         tally = Tally()
         ids = catalog.album_ids[: args.albums]
-        units = [ids[i:i + 20] for i in range(0, len(ids), 20)]
+        units = [ids[i : i + 20] for i in range(0, len(ids), 20)]
         start = time.monotonic()
         with ThreadPoolExecutor(args.workers) as pool:
-            for future in [pool.submit(with_unit_retries, tally, "albums",
-                                       lambda u=u: ingest_albums(client, catalog, u, tally)) for u in units]:
+            for future in [
+                pool.submit(with_unit_retries, tally, "albums", lambda u=u: ingest_albums(client, catalog, u, tally))
+                for u in units
+            ]:
                 future.result()
             albums_done = time.monotonic()
             artist_ids = sorted(tally.artists)
-            batches = [artist_ids[i:i + 50] for i in range(0, len(artist_ids), 50)]
-            for future in [pool.submit(with_unit_retries, tally, "artists",
-                                       lambda b=b: ingest_artists(client, b, tally)) for b in batches]:
+            batches = [artist_ids[i : i + 50] for i in range(0, len(artist_ids), 50)]
+            for future in [
+                pool.submit(with_unit_retries, tally, "artists", lambda b=b: ingest_artists(client, b, tally))
+                for b in batches
+            ]:
                 future.result()
         elapsed = time.monotonic() - start
         counts, statuses = server.counts(), server.statuses()
@@ -171,8 +184,10 @@ def main() -> None:
     args = parser.parse_args()
     start = time.monotonic()
     catalog = FakeCatalog.generate(args.albums, seed=args.seed)
-    print(f"catalog generated in {time.monotonic() - start:.1f} s: {len(catalog.albums):,} albums, "
-          f"{len(catalog.tracks):,} tracks, {len(catalog.artists):,} artists")
+    print(
+        f"catalog generated in {time.monotonic() - start:.1f} s: {len(catalog.albums):,} albums, "
+        f"{len(catalog.tracks):,} tracks, {len(catalog.artists):,} artists"
+    )
     run_spotify(args, catalog)
     if args.mb_sample:
         run_musicbrainz(args, catalog)

@@ -40,49 +40,364 @@ SOURCES = ("catalog", "spotify", "deezer", "musicbrainz")
 ISRC_SHARE = {"catalog": 0.95, "spotify": 0.9, "deezer": 0.6, "musicbrainz": 0.45}
 
 FIRST = (
-    "Anna", "Ben", "Carla", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Kasper", "Lena", "Marco",
-    "Nina", "Oscar", "Paula", "Rafael", "Sofia", "Tomas", "Ula", "Victor", "Wanda", "Xavier", "Yara", "Zoe", "Amelie",
-    "Bjorn", "Chloe", "Dario", "Emil", "Freya", "Goran", "Hana", "Ivan", "Julia", "Kai", "Lucia", "Mateo", "Noemi",
-    "Otto", "Pia", "Quentin", "Rosa", "Stefan", "Tara", "Uma", "Vera", "William", "Ximena", "Yusuf", "Zara", "Andres",
-    "Beatriz", "Celine", "Dmitri", "Esther", "Fatima", "Gael", "Helena", "Ibrahim", "Jana", "Kenji", "Laila", "Mika",
-    "Nadia", "Olivia", "Pablo", "Renee", "Sven", "Thea", "Valentina"
+    "Anna",
+    "Ben",
+    "Carla",
+    "David",
+    "Elena",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kasper",
+    "Lena",
+    "Marco",
+    "Nina",
+    "Oscar",
+    "Paula",
+    "Rafael",
+    "Sofia",
+    "Tomas",
+    "Ula",
+    "Victor",
+    "Wanda",
+    "Xavier",
+    "Yara",
+    "Zoe",
+    "Amelie",
+    "Bjorn",
+    "Chloe",
+    "Dario",
+    "Emil",
+    "Freya",
+    "Goran",
+    "Hana",
+    "Ivan",
+    "Julia",
+    "Kai",
+    "Lucia",
+    "Mateo",
+    "Noemi",
+    "Otto",
+    "Pia",
+    "Quentin",
+    "Rosa",
+    "Stefan",
+    "Tara",
+    "Uma",
+    "Vera",
+    "William",
+    "Ximena",
+    "Yusuf",
+    "Zara",
+    "Andres",
+    "Beatriz",
+    "Celine",
+    "Dmitri",
+    "Esther",
+    "Fatima",
+    "Gael",
+    "Helena",
+    "Ibrahim",
+    "Jana",
+    "Kenji",
+    "Laila",
+    "Mika",
+    "Nadia",
+    "Olivia",
+    "Pablo",
+    "Renee",
+    "Sven",
+    "Thea",
+    "Valentina",
 )
 LAST = (
-    "Lund", "Berg", "Moreau", "Rossi", "Novak", "Silva", "Jensen", "Costa", "Weber", "Fischer", "Laine", "Kowalski",
-    "Horvat", "Ibarra", "Janssen", "Kaur", "Larsen", "Mendes", "Nilsen", "Okafor", "Petrov", "Quinn", "Ramos",
-    "Santos", "Tanaka", "Urban", "Varga", "Wagner", "Young", "Zimmer", "Abbott", "Brennan", "Castillo", "Dubois",
-    "Eriksen", "Fontaine", "Garcia", "Hoffmann", "Ivanova", "Jovanovic", "Keller", "Lopez", "Meyer", "Nakamura",
-    "Olsen", "Pereira", "Richter", "Schmidt", "Torres", "Vidal", "Walsh", "Yilmaz", "Zhang", "Bauer", "Carter",
-    "Dalton", "Evans", "Ford", "Grant", "Hughes"
+    "Lund",
+    "Berg",
+    "Moreau",
+    "Rossi",
+    "Novak",
+    "Silva",
+    "Jensen",
+    "Costa",
+    "Weber",
+    "Fischer",
+    "Laine",
+    "Kowalski",
+    "Horvat",
+    "Ibarra",
+    "Janssen",
+    "Kaur",
+    "Larsen",
+    "Mendes",
+    "Nilsen",
+    "Okafor",
+    "Petrov",
+    "Quinn",
+    "Ramos",
+    "Santos",
+    "Tanaka",
+    "Urban",
+    "Varga",
+    "Wagner",
+    "Young",
+    "Zimmer",
+    "Abbott",
+    "Brennan",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fontaine",
+    "Garcia",
+    "Hoffmann",
+    "Ivanova",
+    "Jovanovic",
+    "Keller",
+    "Lopez",
+    "Meyer",
+    "Nakamura",
+    "Olsen",
+    "Pereira",
+    "Richter",
+    "Schmidt",
+    "Torres",
+    "Vidal",
+    "Walsh",
+    "Yilmaz",
+    "Zhang",
+    "Bauer",
+    "Carter",
+    "Dalton",
+    "Evans",
+    "Ford",
+    "Grant",
+    "Hughes",
 )
-ACCENTED = {"Bjorn": "Björn", "Amelie": "Amélie", "Renee": "Renée", "Celine": "Céline", "Ines": "Inés",
-            "Zoe": "Zoë", "Mateo": "Matéo", "Goran": "Goran", "Yilmaz": "Yılmaz", "Horvat": "Horvát",
-            "Jovanovic": "Jovanović", "Dubois": "Dubois", "Eriksen": "Eriksén"}
+ACCENTED = {
+    "Bjorn": "Björn",
+    "Amelie": "Amélie",
+    "Renee": "Renée",
+    "Celine": "Céline",
+    "Ines": "Inés",
+    "Zoe": "Zoë",
+    "Mateo": "Matéo",
+    "Goran": "Goran",
+    "Yilmaz": "Yılmaz",
+    "Horvat": "Horvát",
+    "Jovanovic": "Jovanović",
+    "Dubois": "Dubois",
+    "Eriksen": "Eriksén",
+}
 ADJ = (
-    "Black", "Silver", "Golden", "Broken", "Electric", "Velvet", "Neon", "Crystal", "Hollow", "Wild", "Quiet",
-    "Burning", "Frozen", "Midnight", "Crimson", "Paper", "Lonely", "Distant", "Violet", "Savage", "Secret", "Endless",
-    "Hidden", "Northern", "Southern", "Little", "Bright", "Cold", "Heavy", "Sweet"
+    "Black",
+    "Silver",
+    "Golden",
+    "Broken",
+    "Electric",
+    "Velvet",
+    "Neon",
+    "Crystal",
+    "Hollow",
+    "Wild",
+    "Quiet",
+    "Burning",
+    "Frozen",
+    "Midnight",
+    "Crimson",
+    "Paper",
+    "Lonely",
+    "Distant",
+    "Violet",
+    "Savage",
+    "Secret",
+    "Endless",
+    "Hidden",
+    "Northern",
+    "Southern",
+    "Little",
+    "Bright",
+    "Cold",
+    "Heavy",
+    "Sweet",
 )
 NOUN = (
-    "Keys", "Wolves", "Rivers", "Lights", "Echoes", "Horses", "Saints", "Tigers", "Ghosts", "Engines", "Mirrors",
-    "Sparrows", "Giants", "Shadows", "Dreamers", "Pilots", "Strangers", "Lovers", "Kings", "Owls", "Arrows", "Stones",
-    "Waves", "Foxes", "Machines", "Bells", "Sirens", "Heroes"
+    "Keys",
+    "Wolves",
+    "Rivers",
+    "Lights",
+    "Echoes",
+    "Horses",
+    "Saints",
+    "Tigers",
+    "Ghosts",
+    "Engines",
+    "Mirrors",
+    "Sparrows",
+    "Giants",
+    "Shadows",
+    "Dreamers",
+    "Pilots",
+    "Strangers",
+    "Lovers",
+    "Kings",
+    "Owls",
+    "Arrows",
+    "Stones",
+    "Waves",
+    "Foxes",
+    "Machines",
+    "Bells",
+    "Sirens",
+    "Heroes",
 )
 TITLE_WORDS = (
-    "love", "night", "heart", "fire", "time", "home", "light", "dream", "dance", "rain", "summer", "forever", "stay",
-    "gone", "falling", "higher", "golden", "run", "city", "lost", "wild", "young", "blue", "shadow", "star", "ocean",
-    "river", "moon", "sun", "sky", "storm", "heaven", "angel", "ghost", "money", "radio", "highway", "tonight",
-    "morning", "silence", "memory", "echo", "paradise", "island", "diamond", "thunder", "wonder", "stranger",
-    "promise", "secret", "mirror", "window", "garden", "winter", "fever", "alive", "hold", "break", "burn", "shine",
-    "crazy", "better", "lonely", "sweet", "bitter", "broken", "hollow", "electric", "neon", "velvet", "crystal",
-    "paper", "silver", "midnight", "sunrise", "sunset", "north", "south", "east", "west", "road", "train", "station",
-    "letter", "story", "song", "melody", "rhythm", "drum", "guitar", "piano", "voice", "whisper", "scream", "kiss",
-    "touch", "hand", "eyes", "smile", "tears", "blood", "bones", "soul", "mind", "body", "world", "universe",
-    "galaxy", "planet", "don't", "can't", "won't", "let", "me", "go", "back", "down", "up", "out", "over", "again",
-    "never", "always", "tomorrow", "yesterday", "together"
+    "love",
+    "night",
+    "heart",
+    "fire",
+    "time",
+    "home",
+    "light",
+    "dream",
+    "dance",
+    "rain",
+    "summer",
+    "forever",
+    "stay",
+    "gone",
+    "falling",
+    "higher",
+    "golden",
+    "run",
+    "city",
+    "lost",
+    "wild",
+    "young",
+    "blue",
+    "shadow",
+    "star",
+    "ocean",
+    "river",
+    "moon",
+    "sun",
+    "sky",
+    "storm",
+    "heaven",
+    "angel",
+    "ghost",
+    "money",
+    "radio",
+    "highway",
+    "tonight",
+    "morning",
+    "silence",
+    "memory",
+    "echo",
+    "paradise",
+    "island",
+    "diamond",
+    "thunder",
+    "wonder",
+    "stranger",
+    "promise",
+    "secret",
+    "mirror",
+    "window",
+    "garden",
+    "winter",
+    "fever",
+    "alive",
+    "hold",
+    "break",
+    "burn",
+    "shine",
+    "crazy",
+    "better",
+    "lonely",
+    "sweet",
+    "bitter",
+    "broken",
+    "hollow",
+    "electric",
+    "neon",
+    "velvet",
+    "crystal",
+    "paper",
+    "silver",
+    "midnight",
+    "sunrise",
+    "sunset",
+    "north",
+    "south",
+    "east",
+    "west",
+    "road",
+    "train",
+    "station",
+    "letter",
+    "story",
+    "song",
+    "melody",
+    "rhythm",
+    "drum",
+    "guitar",
+    "piano",
+    "voice",
+    "whisper",
+    "scream",
+    "kiss",
+    "touch",
+    "hand",
+    "eyes",
+    "smile",
+    "tears",
+    "blood",
+    "bones",
+    "soul",
+    "mind",
+    "body",
+    "world",
+    "universe",
+    "galaxy",
+    "planet",
+    "don't",
+    "can't",
+    "won't",
+    "let",
+    "me",
+    "go",
+    "back",
+    "down",
+    "up",
+    "out",
+    "over",
+    "again",
+    "never",
+    "always",
+    "tomorrow",
+    "yesterday",
+    "together",
 )
-COMMON_TITLES = ("Home", "Stay", "Intro", "Forever", "Alive", "Runaway", "Hold On", "Without You", "Closer",
-                 "Outro", "Tonight", "Hallelujah", "Interlude", "Wonderwall", "Dreams", "Angel", "Paradise")
+COMMON_TITLES = (
+    "Home",
+    "Stay",
+    "Intro",
+    "Forever",
+    "Alive",
+    "Runaway",
+    "Hold On",
+    "Without You",
+    "Closer",
+    "Outro",
+    "Tonight",
+    "Hallelujah",
+    "Interlude",
+    "Wonderwall",
+    "Dreams",
+    "Angel",
+    "Paradise",
+)
 VENUES = ("Wembley", "Red Rocks", "the BBC", "Glastonbury", "Paradiso", "Montreux", "the Roundhouse")
 
 
@@ -174,8 +489,16 @@ def _vary(rng: np.random.Generator, title: str, artist: str, guests: list[str]) 
             artist = f"{artist} feat. {rng.choice(guests)}"
         elif roll < 0.35:
             year = int(rng.integers(1995, 2024))
-            title = str(rng.choice([f"{title} (Remastered {year})", f"{title} - {year} Remaster",
-                                    f"{title} - Remastered", f"{title} [Remastered]"]))
+            title = str(
+                rng.choice(
+                    [
+                        f"{title} (Remastered {year})",
+                        f"{title} - {year} Remaster",
+                        f"{title} - Remastered",
+                        f"{title} [Remastered]",
+                    ]
+                )
+            )
         elif roll < 0.40:
             title = f"{title} (Original Mix)"
         elif roll < 0.52:
@@ -211,8 +534,9 @@ def generate(records: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     def new_truth(artist: str, title: str, duration: int, kind: str, base: int | None) -> Truth:
         real_id = len(truths)
-        truth = Truth(real_id, artist, title, duration, _isrc(real_id + seed * 7919), kind,
-                      real_id if base is None else base)
+        truth = Truth(
+            real_id, artist, title, duration, _isrc(real_id + seed * 7919), kind, real_id if base is None else base
+        )
         truths.append(truth)
         return truth
 
@@ -227,18 +551,20 @@ def generate(records: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
                 title, artist = _vary(rng, title, artist, guests)
                 duration += int(rng.integers(-2000, 2001))
             per_source_seq[source] += 1
-            rows.append({
-                "source": source,
-                "source_id": f"{source[:2]}{per_source_seq[source]:08d}",
-                "isrc": truth.isrc if rng.random() < ISRC_SHARE[source] else None,
-                "title": title,
-                "artist": artist,
-                "album": None if rng.random() < 0.3 else f"{truth.title.split(' ')[0]} {rng.choice(NOUN)}",
-                "duration_ms": duration,
-                "popularity": int(rng.integers(0, 101)) if source == "spotify" else None,
-                "real_id": truth.real_id,
-                "kind": truth.kind,
-            })
+            rows.append(
+                {
+                    "source": source,
+                    "source_id": f"{source[:2]}{per_source_seq[source]:08d}",
+                    "isrc": truth.isrc if rng.random() < ISRC_SHARE[source] else None,
+                    "title": title,
+                    "artist": artist,
+                    "album": None if rng.random() < 0.3 else f"{truth.title.split(' ')[0]} {rng.choice(NOUN)}",
+                    "duration_ms": duration,
+                    "popularity": int(rng.integers(0, 101)) if source == "spotify" else None,
+                    "real_id": truth.real_id,
+                    "kind": truth.kind,
+                }
+            )
 
     by_artist_titles: dict[str, set[str]] = {}
     while len(rows) < records:
@@ -255,30 +581,51 @@ def generate(records: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         # Hard negatives: ~14 % of songs get a sibling that must not be merged with them.
         close = int(rng.integers(-2500, 2501)) if rng.random() < 0.5 else int(rng.integers(8_000, 60_000))
         if roll < 0.03:
-            variant = str(rng.choice([f"{title} (Live)", f"{title} - Live at {rng.choice(VENUES)}",
-                                      f"{title} (Live at {rng.choice(VENUES)})"]))
+            variant = str(
+                rng.choice(
+                    [
+                        f"{title} (Live)",
+                        f"{title} - Live at {rng.choice(VENUES)}",
+                        f"{title} (Live at {rng.choice(VENUES)})",
+                    ]
+                )
+            )
             emit(new_truth(artist, variant, duration + close, "version", original.real_id))
         elif roll < 0.06:
             remixer = artists[int(rng.integers(len(artists)))]
-            variant = str(rng.choice([f"{title} ({remixer} Remix)", f"{title} - {remixer} Remix",
-                                      f"{title} (Extended Mix)", f"{title} (Club Mix)"]))
+            variant = str(
+                rng.choice(
+                    [
+                        f"{title} ({remixer} Remix)",
+                        f"{title} - {remixer} Remix",
+                        f"{title} (Extended Mix)",
+                        f"{title} (Club Mix)",
+                    ]
+                )
+            )
             emit(new_truth(artist, variant, duration + close, "version", original.real_id))
         elif roll < 0.08:
-            variant = str(rng.choice([f"{title} (Acoustic)", f"{title} - Acoustic Version", f"{title} (Radio Edit)",
-                                      f"{title} (Instrumental)"]))
+            variant = str(
+                rng.choice(
+                    [
+                        f"{title} (Acoustic)",
+                        f"{title} - Acoustic Version",
+                        f"{title} (Radio Edit)",
+                        f"{title} (Instrumental)",
+                    ]
+                )
+            )
             emit(new_truth(artist, variant, duration + close, "version", original.real_id))
         elif roll < 0.11:
             other = artists[int(rng.integers(len(artists)))]
             if other != artist and title.lower() not in by_artist_titles.setdefault(other, set()):
                 by_artist_titles[other].add(title.lower())
-                emit(new_truth(other, title, duration + int(rng.integers(-2000, 2001)), "same_title",
-                               original.real_id))
+                emit(new_truth(other, title, duration + int(rng.integers(-2000, 2001)), "same_title", original.real_id))
         elif roll < 0.14:
             other = artists[int(rng.integers(len(artists)))]
             if other != artist and title.lower() not in by_artist_titles.setdefault(other, set()):
                 by_artist_titles[other].add(title.lower())
-                emit(new_truth(other, title, duration + int(rng.integers(-30_000, 30_001)), "cover",
-                               original.real_id))
+                emit(new_truth(other, title, duration + int(rng.integers(-30_000, 30_001)), "cover", original.real_id))
     frame = pl.DataFrame(rows[:records], infer_schema_length=None)
     truth_frame = pl.DataFrame([t.__dict__ for t in truths])
     return frame, truth_frame
@@ -292,7 +639,8 @@ def score(clusters: pl.DataFrame, records: pl.DataFrame, truths: pl.DataFrame) -
     """Pairwise precision and recall of the clustering against ``real_id``; recall split by whether a true
     pair shares an ISRC; false merges split by the kind of hard negative."""
     joined = records.select(
-        pl.concat_str("source", pl.lit(":"), "source_id").alias("record_key"), "real_id",
+        pl.concat_str("source", pl.lit(":"), "source_id").alias("record_key"),
+        "real_id",
         pl.col("isrc").is_not_null().alias("has_isrc"),
     ).join(clusters.select("record_key", "golden_id"), on="record_key")
 
@@ -309,8 +657,9 @@ def score(clusters: pl.DataFrame, records: pl.DataFrame, truths: pl.DataFrame) -
     predicted = golds.select(_pairs(pl.col("n")).sum()).item()
 
     # False merges: pairs of different real recordings in one cluster, by the kind of the non-original one.
-    mixed = cells.join(cells.group_by("golden_id").agg(pl.len().alias("reals")).filter(pl.col("reals") > 1),
-                       on="golden_id")
+    mixed = cells.join(
+        cells.group_by("golden_id").agg(pl.len().alias("reals")).filter(pl.col("reals") > 1), on="golden_id"
+    )
     kind_of = dict(zip(truths["real_id"].to_list(), truths["kind"].to_list(), strict=True))
     base_of = dict(zip(truths["real_id"].to_list(), truths["base"].to_list(), strict=True))
     false_by_kind: dict[str, float] = {}
@@ -346,8 +695,13 @@ def resolve_only(input_path: Path, out_dir: Path, workers: int) -> None:
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     result.clusters.write_parquet(out_dir / "clusters.parquet")
     result.review.write_parquet(out_dir / "review.parquet")
-    figures = {"wall_s": wall, "cpu_s": cpu, "peak_mib": _peak_mib(), "duplicates": result.duplicates.height,
-               "stats": result.stats}
+    figures = {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_mib": _peak_mib(),
+        "duplicates": result.duplicates.height,
+        "stats": result.stats,
+    }
     (out_dir / "figures.json").write_text(json.dumps(figures))
 
 
@@ -365,30 +719,48 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     records, truths = generate(args.records, args.seed)
     kinds = truths.group_by("kind").len().sort("kind")
-    print(f"generated {records.height:,} records of {truths.height:,} recordings in {time.perf_counter() - t0:.1f} s "
-          f"({', '.join(f'{k}: {n:,}' for k, n in kinds.iter_rows())})")
+    print(
+        f"generated {records.height:,} records of {truths.height:,} recordings in {time.perf_counter() - t0:.1f} s "
+        f"({', '.join(f'{k}: {n:,}' for k, n in kinds.iter_rows())})"
+    )
 
     # Resolve in a fresh process, so its peak RSS is resolution's own (reading the records included), not the
     # generator's.
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         records.drop("real_id", "kind").write_parquet(work / "records.parquet")
-        subprocess.run([sys.executable, __file__, "--workers", str(args.workers),
-                        "--resolve-only", str(work / "records.parquet"), str(work)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--workers",
+                str(args.workers),
+                "--resolve-only",
+                str(work / "records.parquet"),
+                str(work),
+            ],
+            check=True,
+        )
         run = json.loads((work / "figures.json").read_text())
         clusters = pl.read_parquet(work / "clusters.parquet")
         review = pl.read_parquet(work / "review.parquet")
     figures = score(clusters, records, truths)
 
-    print(f"resolve: {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} s CPU, {records.height / run['wall_s']:,.0f} "
-          f"records/s wall ({records.height / run['cpu_s']:,.0f} per CPU-s), peak RSS {run['peak_mib']:.0f} MiB")
+    print(
+        f"resolve: {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} s CPU, {records.height / run['wall_s']:,.0f} "
+        f"records/s wall ({records.height / run['cpu_s']:,.0f} per CPU-s), peak RSS {run['peak_mib']:.0f} MiB"
+    )
     for name, value in run["stats"].items():
         print(f"  {name}: {value:,}")
-    print(f"pairwise precision {figures['precision']:.5f}, recall {figures['recall']:.4f} "
-          f"({figures['true_positive_pairs']:,.0f} of {figures['true_pairs']:,.0f} true pairs; "
-          f"{figures['predicted_pairs']:,.0f} predicted)")
-    print(f"  recall on pairs sharing an ISRC: {figures['recall_shared_isrc']:.4f}; on pairs without "
-          f"({figures['true_pairs_without_shared_isrc']:,.0f}): {figures['recall_without_shared_isrc']:.4f}")
+    print(
+        f"pairwise precision {figures['precision']:.5f}, recall {figures['recall']:.4f} "
+        f"({figures['true_positive_pairs']:,.0f} of {figures['true_pairs']:,.0f} true pairs; "
+        f"{figures['predicted_pairs']:,.0f} predicted)"
+    )
+    print(
+        f"  recall on pairs sharing an ISRC: {figures['recall_shared_isrc']:.4f}; on pairs without "
+        f"({figures['true_pairs_without_shared_isrc']:,.0f}): {figures['recall_without_shared_isrc']:.4f}"
+    )
     false_kinds = {k: v for k, v in figures.items() if k.startswith("false_pairs_")}
     print("  false merged pairs: " + (", ".join(f"{k[12:]} {v:,.0f}" for k, v in false_kinds.items()) or "none"))
     real_of = records.select(pl.concat_str("source", pl.lit(":"), "source_id").alias("key"), "real_id")
@@ -404,12 +776,18 @@ def main(argv: list[str] | None = None) -> None:
     injected = keyed.group_by("real_id", "source").agg(pl.len().alias("n"), pl.col("golden_id").n_unique().alias("g"))
     injected = injected.filter(pl.col("n") > 1)
     found = injected.filter(pl.col("g") == 1).height
-    print(f"review queue: {review.height:,} pairs ({reviewed_true:,} of them true duplicates); "
-          f"duplicates report: {run['duplicates']:,} groups, {found:,} of {injected.height:,} injected "
-          f"same-source duplicates found whole")
+    print(
+        f"review queue: {review.height:,} pairs ({reviewed_true:,} of them true duplicates); "
+        f"duplicates report: {run['duplicates']:,} groups, {found:,} of {injected.height:,} injected "
+        f"same-source duplicates found whole"
+    )
     if review.height:
-        reasons = (review.with_columns(pl.col("reason").str.replace(r"\d.*$", "…"))
-                   .group_by("reason").len().sort("len", descending=True))
+        reasons = (
+            review.with_columns(pl.col("reason").str.replace(r"\d.*$", "…"))
+            .group_by("reason")
+            .len()
+            .sort("len", descending=True)
+        )
         for reason, n in reasons.iter_rows():
             print(f"  {n:>7,}  {reason}")
 

@@ -42,24 +42,67 @@ from assets.curation.selection import CatalogIndex, Slot, Usage, build_day  # no
 
 GENRES = ("ambient", "jazz", "house", "pop", "rock", "hip-hop")
 START = date(2026, 9, 1)
-POLICIES = {"defaults": {"size": 50, "max_per_artist": 2, "max_per_album": 2}, "playlists": [
-    {"policy_id": "chill", "theme": "Chill", "repeat_gap_days": 7, "order": "energy_arc",
-     "filters": {"genres": ["ambient", "jazz"], "energy": {"max": 0.6}}},
-    {"policy_id": "workout", "theme": "Workout", "repeat_gap_days": 5, "order": "tempo_ascending",
-     "filters": {"genres": ["house", "hip-hop"], "tempo_bpm": {"min": 115, "max": 150}}},
-    {"policy_id": "pop-hits", "theme": "Pop Hits", "repeat_gap_days": 7, "order": "popularity_descending",
-     "filters": {"genres": ["pop"], "popularity": {"min": 40}}},
-    {"policy_id": "rock", "theme": "Rock", "repeat_gap_days": 10, "max_per_album": 1,
-     "filters": {"genres": ["rock"]}},
-    {"policy_id": "deep-focus", "theme": "Deep Focus", "repeat_gap_days": 14, "order": "tempo_ascending",
-     "filters": {"genres": ["ambient"], "explicit": False, "tempo_bpm": {"max": 110}}},
-    {"policy_id": "everything", "theme": "Everything Clean", "repeat_gap_days": 10, "max_per_artist": 1,
-     "filters": {"explicit": False}},
-    {"policy_id": "new", "theme": "New Releases", "repeat_gap_days": 7, "order": "release_date_descending",
-     "filters": {"release_date": {"from": "2015-01-01"}}},
-    {"policy_id": "late-night", "theme": "Late Night", "repeat_gap_days": 7, "order": "energy_descending",
-     "filters": {"genres": ["jazz", "hip-hop"], "energy": {"max": 0.5}}},
-]}
+POLICIES = {
+    "defaults": {"size": 50, "max_per_artist": 2, "max_per_album": 2},
+    "playlists": [
+        {
+            "policy_id": "chill",
+            "theme": "Chill",
+            "repeat_gap_days": 7,
+            "order": "energy_arc",
+            "filters": {"genres": ["ambient", "jazz"], "energy": {"max": 0.6}},
+        },
+        {
+            "policy_id": "workout",
+            "theme": "Workout",
+            "repeat_gap_days": 5,
+            "order": "tempo_ascending",
+            "filters": {"genres": ["house", "hip-hop"], "tempo_bpm": {"min": 115, "max": 150}},
+        },
+        {
+            "policy_id": "pop-hits",
+            "theme": "Pop Hits",
+            "repeat_gap_days": 7,
+            "order": "popularity_descending",
+            "filters": {"genres": ["pop"], "popularity": {"min": 40}},
+        },
+        {
+            "policy_id": "rock",
+            "theme": "Rock",
+            "repeat_gap_days": 10,
+            "max_per_album": 1,
+            "filters": {"genres": ["rock"]},
+        },
+        {
+            "policy_id": "deep-focus",
+            "theme": "Deep Focus",
+            "repeat_gap_days": 14,
+            "order": "tempo_ascending",
+            "filters": {"genres": ["ambient"], "explicit": False, "tempo_bpm": {"max": 110}},
+        },
+        {
+            "policy_id": "everything",
+            "theme": "Everything Clean",
+            "repeat_gap_days": 10,
+            "max_per_artist": 1,
+            "filters": {"explicit": False},
+        },
+        {
+            "policy_id": "new",
+            "theme": "New Releases",
+            "repeat_gap_days": 7,
+            "order": "release_date_descending",
+            "filters": {"release_date": {"from": "2015-01-01"}},
+        },
+        {
+            "policy_id": "late-night",
+            "theme": "Late Night",
+            "repeat_gap_days": 7,
+            "order": "energy_descending",
+            "filters": {"genres": ["jazz", "hip-hop"], "energy": {"max": 0.5}},
+        },
+    ],
+}
 
 
 def generate_tracks(n: int, seed: int) -> pl.DataFrame:
@@ -69,16 +112,22 @@ def generate_tracks(n: int, seed: int) -> pl.DataFrame:
     artist = i // 8
     has_features = rng.random(n) < 0.85
     days = rng.integers(0, 20_000, n)
-    return pl.DataFrame({
-        "track_id": [f"T{k:07d}" for k in i], "isrc": [f"QZB{k % 100:02d}{k // 100 % 100:02d}{k:05d}"[:12] for k in i],
-        "title": [f"Track {k}" for k in i], "artist_id": [f"A{a:06d}" for a in artist],
-        "album": [f"Album {k // 4}" for k in i], "genre": [GENRES[a % 6] for a in artist],
-        "explicit": rng.random(n) < 0.15, "popularity": rng.integers(0, 101, n),
-        "release_date": [date(1970, 1, 1) + timedelta(days=int(d)) for d in days],
-        "duration_ms": rng.integers(120_000, 360_000, n),
-        "tempo_bpm": np.where(has_features, np.round(rng.uniform(60, 180, n), 1), np.nan),
-        "energy": np.where(has_features, np.round(rng.random(n), 3), np.nan),
-    }).with_columns(pl.col("tempo_bpm").fill_nan(None), pl.col("energy").fill_nan(None))
+    return pl.DataFrame(
+        {
+            "track_id": [f"T{k:07d}" for k in i],
+            "isrc": [f"QZB{k % 100:02d}{k // 100 % 100:02d}{k:05d}"[:12] for k in i],
+            "title": [f"Track {k}" for k in i],
+            "artist_id": [f"A{a:06d}" for a in artist],
+            "album": [f"Album {k // 4}" for k in i],
+            "genre": [GENRES[a % 6] for a in artist],
+            "explicit": rng.random(n) < 0.15,
+            "popularity": rng.integers(0, 101, n),
+            "release_date": [date(1970, 1, 1) + timedelta(days=int(d)) for d in days],
+            "duration_ms": rng.integers(120_000, 360_000, n),
+            "tempo_bpm": np.where(has_features, np.round(rng.uniform(60, 180, n), 1), np.nan),
+            "energy": np.where(has_features, np.round(rng.random(n), 3), np.nan),
+        }
+    ).with_columns(pl.col("tempo_bpm").fill_nan(None), pl.col("energy").fill_nan(None))
 
 
 def accounts(n: int = 30, cap: int = 10) -> list[Account]:
@@ -108,15 +157,35 @@ def engine_pass(tracks: pl.DataFrame, policies: list[PlaylistPolicy], days: int)
         per_day.append(time.perf_counter() - t0)
         short += sum(s.short for s in snapshots)
         plans.append(plan.stats)
-        rows.append(pl.DataFrame({"snapshot_date": [day] * sum(len(s.track_ids) for s in snapshots),
-                                  "playlist_id": [s.playlist_id for s in snapshots for _ in s.track_ids],
-                                  "track_id": [t for s in snapshots for t in s.track_ids]}))
+        rows.append(
+            pl.DataFrame(
+                {
+                    "snapshot_date": [day] * sum(len(s.track_ids) for s in snapshots),
+                    "playlist_id": [s.playlist_id for s in snapshots for _ in s.track_ids],
+                    "track_id": [t for s in snapshots for t in s.track_ids],
+                }
+            )
+        )
     history = pl.concat(rows)
-    rules = pl.DataFrame([{"playlist_id": s.playlist_id, "repeat_gap_days": s.policy.repeat_gap_days,
-                           "max_per_artist": s.policy.max_per_artist, "max_per_album": s.policy.max_per_album}
-                          for s in slots])
-    return {"index_s": index_s, "per_day": per_day, "history": history, "rules": rules, "short": short,
-            "plan": plans[0]}
+    rules = pl.DataFrame(
+        [
+            {
+                "playlist_id": s.playlist_id,
+                "repeat_gap_days": s.policy.repeat_gap_days,
+                "max_per_artist": s.policy.max_per_artist,
+                "max_per_album": s.policy.max_per_album,
+            }
+            for s in slots
+        ]
+    )
+    return {
+        "index_s": index_s,
+        "per_day": per_day,
+        "history": history,
+        "rules": rules,
+        "short": short,
+        "plan": plans[0],
+    }
 
 
 def dagster_pass(tracks: pl.DataFrame, days: int, workdir: Path) -> dict:
@@ -143,30 +212,47 @@ def dagster_pass(tracks: pl.DataFrame, days: int, workdir: Path) -> dict:
     db.replace(TRACKS, TRACKS.conform(tracks.with_columns([pl.lit(v).alias(c) for c, v in extra.items()])))
     features = tracks.filter(pl.col("tempo_bpm").is_not_null()).with_columns(pl.lit("bench").alias("content_hash"))
     extra = {c: None for c in AUDIO_FEATURES.column_names if c not in features.columns}
-    db.replace(AUDIO_FEATURES, AUDIO_FEATURES.conform(features.with_columns(
-        [pl.lit(v).alias(c) for c, v in extra.items()])))
+    db.replace(
+        AUDIO_FEATURES, AUDIO_FEATURES.conform(features.with_columns([pl.lit(v).alias(c) for c, v in extra.items()]))
+    )
     load_s = time.perf_counter() - t0
     resources = {"data_dir": DataDirResource(data_dir=str(workdir / "data")), "warehouse": WarehouseResource(url=url)}
-    checks = [plan_fits_account_capacity, snapshots_never_repeat_within_gap, snapshots_respect_their_policies,
-              snapshots_are_full_or_warned]
+    checks = [
+        plan_fits_account_capacity,
+        snapshots_never_repeat_within_gap,
+        snapshots_respect_their_policies,
+        snapshots_are_full_or_warned,
+    ]
     per_day, check_failures = [], []
     with DagsterInstance.ephemeral() as instance:
         for n in range(days):
             day = START + timedelta(days=n)
             t0 = time.perf_counter()
-            result = materialize([playlist_plan, playlist_snapshots, *checks],
-                                 resources=resources, partition_key=day.isoformat(), instance=instance,
-                                 run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+            result = materialize(
+                [playlist_plan, playlist_snapshots, *checks],
+                resources=resources,
+                partition_key=day.isoformat(),
+                instance=instance,
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            )
             per_day.append(time.perf_counter() - t0)
             if not result.success:
                 raise SystemExit(f"{day}: run failed")
             check_failures += [f"{day} {e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed]
             print(f"  {day}: {per_day[-1]:.2f} s", flush=True)
     history = db.query("SELECT snapshot_date, playlist_id, position, track_id FROM curation.playlist_snapshots")
-    rules = db.query("SELECT snapshot_date, playlist_id, repeat_gap_days, max_per_artist, max_per_album, tracks, "
-                     "target_size, warning FROM curation.snapshot_playlists")
-    return {"load_s": load_s, "per_day": per_day, "history": history, "rules": rules,
-            "check_failures": check_failures, "warehouse_mib": (workdir / "warehouse.duckdb").stat().st_size / 2**20}
+    rules = db.query(
+        "SELECT snapshot_date, playlist_id, repeat_gap_days, max_per_artist, max_per_album, tracks, "
+        "target_size, warning FROM curation.snapshot_playlists"
+    )
+    return {
+        "load_s": load_s,
+        "per_day": per_day,
+        "history": history,
+        "rules": rules,
+        "check_failures": check_failures,
+        "warehouse_mib": (workdir / "warehouse.duckdb").stat().st_size / 2**20,
+    }
 
 
 def replay_check(history: pl.DataFrame, rules: pl.DataFrame, tracks: pl.DataFrame) -> Counter:
@@ -177,8 +263,17 @@ def replay_check(history: pl.DataFrame, rules: pl.DataFrame, tracks: pl.DataFram
     artist = dict(zip(tracks["track_id"].to_list(), tracks["artist_id"].to_list(), strict=True))
     album = dict(zip(tracks["track_id"].to_list(), tracks["album"].to_list(), strict=True))
     rule = {r["playlist_id"]: r for r in rules.unique("playlist_id").iter_rows(named=True)}
-    found: Counter = Counter({"repeat_gap": 0, "policy_gap": 0, "same_day_twice": 0, "artist_cap": 0,
-                              "album_cap": 0, "duplicate_in_playlist": 0, "rows": 0})
+    found: Counter = Counter(
+        {
+            "repeat_gap": 0,
+            "policy_gap": 0,
+            "same_day_twice": 0,
+            "artist_cap": 0,
+            "album_cap": 0,
+            "duplicate_in_playlist": 0,
+            "rows": 0,
+        }
+    )
     free_from: dict[str, date] = {}
     own_last: dict[tuple[str, str], date] = {}
     current, counts, day, day_uses = None, None, None, set()
@@ -214,19 +309,31 @@ def corrupted_copy_is_caught(history: pl.DataFrame, rules: pl.DataFrame, tracks:
     """Both verifiers must fail on a history with one planted repeat (so their zeros above mean something)."""
     first = history.filter(pl.col("snapshot_date") == START).sort("playlist_id", "position").row(0, named=True)
     planted = history.with_columns(
-        pl.when((pl.col("snapshot_date") == START + timedelta(days=1)) & (pl.col("playlist_id") == first["playlist_id"])
-                & (pl.col("position") == 1)).then(pl.lit(first["track_id"])).otherwise(pl.col("track_id"))
-        .alias("track_id"))
+        pl.when(
+            (pl.col("snapshot_date") == START + timedelta(days=1))
+            & (pl.col("playlist_id") == first["playlist_id"])
+            & (pl.col("position") == 1)
+        )
+        .then(pl.lit(first["track_id"]))
+        .otherwise(pl.col("track_id"))
+        .alias("track_id")
+    )
     found, replay = verify_history(planted, rules, tracks), replay_check(planted, rules, tracks)
-    return found["repeat_gap"] >= 1 and found["policy_gap"] >= 1 and replay["repeat_gap"] >= 1 and \
-        replay["policy_gap"] >= 1
+    return (
+        found["repeat_gap"] >= 1
+        and found["policy_gap"] >= 1
+        and replay["repeat_gap"] >= 1
+        and replay["policy_gap"] >= 1
+    )
 
 
 def summary(label: str, per_day: list[float]) -> str:
     ordered = sorted(per_day)
     p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-    return (f"{label}: {len(per_day)} days, mean {statistics.mean(per_day):.3f} s/day, median "
-            f"{statistics.median(per_day):.3f}, p95 {p95:.3f}, max {max(per_day):.3f}, total {sum(per_day):.1f} s")
+    return (
+        f"{label}: {len(per_day)} days, mean {statistics.mean(per_day):.3f} s/day, median "
+        f"{statistics.median(per_day):.3f}, p95 {p95:.3f}, max {max(per_day):.3f}, total {sum(per_day):.1f} s"
+    )
 
 
 def main() -> None:
@@ -240,18 +347,24 @@ def main() -> None:
     t0 = time.perf_counter()
     tracks = generate_tracks(args.tracks, args.seed)
     policies = parse_policies(POLICIES, "bench policies")
-    print(f"generated {tracks.height:,} tracks ({tracks['artist_id'].n_unique():,} artists) in "
-          f"{time.perf_counter() - t0:.1f} s")
+    print(
+        f"generated {tracks.height:,} tracks ({tracks['artist_id'].n_unique():,} artists) in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     ok, engine_history = True, None
     if args.mode in ("engine", "both"):
         result = engine_pass(tracks, policies, args.days)
         plan = result["plan"]
-        print(f"plan: T = {plan['usable_tracks']:,} usable ({plan['matching_tracks']:,} match a policy), "
-              f"P* = {plan['p_star']}, capacity {plan['capacity']}, planned {plan['planned']} "
-              f"(limited by {plan['limited_by']})")
+        print(
+            f"plan: T = {plan['usable_tracks']:,} usable ({plan['matching_tracks']:,} match a policy), "
+            f"P* = {plan['p_star']}, capacity {plan['capacity']}, planned {plan['planned']} "
+            f"(limited by {plan['limited_by']})"
+        )
         for d in plan["policies"]:
-            print(f"  {d['policy_id']:<11} T {d['usable_tracks']:>7,} shared {d['effective_tracks']:>9,.1f} "
-                  f"K {d['size']} R {d['gap_days']:>2}  P* {d['p_star']:>3}  planned {d['planned']:>3}")
+            print(
+                f"  {d['policy_id']:<11} T {d['usable_tracks']:>7,} shared {d['effective_tracks']:>9,.1f} "
+                f"K {d['size']} R {d['gap_days']:>2}  P* {d['p_star']:>3}  planned {d['planned']:>3}"
+            )
         print(f"catalog index + pools: {result['index_s']:.2f} s")
         print(summary("engine", result["per_day"]))
         found = verify_history(result["history"], result["rules"], tracks)
@@ -271,17 +384,23 @@ def main() -> None:
             replay = replay_check(history, rules, tracks)
             full = rules.filter(pl.col("tracks") == pl.col("target_size")).height
             warned = rules.filter((pl.col("tracks") < pl.col("target_size")) & pl.col("warning").is_not_null()).height
-            print(f"history: {history.height:,} rows, {rules.height:,} playlist-days ({full:,} full, {warned} short "
-                  f"with a warning, {rules.height - full - warned} short without), "
-                  f"{history['track_id'].n_unique():,} distinct tracks used")
-            short = (rules.filter(pl.col("tracks") < pl.col("target_size"))
-                     .with_columns(pl.col("playlist_id").str.replace(r"-\d{3}$", "").alias("policy"))
-                     .group_by("policy").agg(pl.len().alias("short_days"),
-                                             (pl.col("target_size") - pl.col("tracks")).sum().alias("missing"))
-                     .sort("policy"))
-            print("short snapshots by policy: " + (", ".join(
-                f"{p} {n} ({m} tracks)" for p, n, m in short.iter_rows()) or "none") +
-                  f"; fill {history.height / rules['target_size'].sum():.2%}")
+            print(
+                f"history: {history.height:,} rows, {rules.height:,} playlist-days ({full:,} full, {warned} short "
+                f"with a warning, {rules.height - full - warned} short without), "
+                f"{history['track_id'].n_unique():,} distinct tracks used"
+            )
+            short = (
+                rules.filter(pl.col("tracks") < pl.col("target_size"))
+                .with_columns(pl.col("playlist_id").str.replace(r"-\d{3}$", "").alias("policy"))
+                .group_by("policy")
+                .agg(pl.len().alias("short_days"), (pl.col("target_size") - pl.col("tracks")).sum().alias("missing"))
+                .sort("policy")
+            )
+            print(
+                "short snapshots by policy: "
+                + (", ".join(f"{p} {n} ({m} tracks)" for p, n, m in short.iter_rows()) or "none")
+                + f"; fill {history.height / rules['target_size'].sum():.2%}"
+            )
             print(f"verification (polars): {found}")
             print(f"verification (plain-Python replay): {dict(sorted(replay.items()))}")
             print(f"asset checks failed: {len(result['check_failures'])} {result['check_failures'][:5]}")
@@ -290,8 +409,10 @@ def main() -> None:
             ok &= caught
             if engine_history is not None:  # two runs, two code paths, one answer: the rotation is deterministic
                 same = engine_history.sort("snapshot_date", "playlist_id", "track_id").equals(
-                    history.select("snapshot_date", "playlist_id", "track_id")
-                    .sort("snapshot_date", "playlist_id", "track_id"))
+                    history.select("snapshot_date", "playlist_id", "track_id").sort(
+                        "snapshot_date", "playlist_id", "track_id"
+                    )
+                )
                 print(f"dagster history identical to the engine pass: {same}")
                 ok &= same
             ok &= found["repeat_gap"] == found["policy_gap"] == found["artist_cap"] == found["album_cap"] == 0

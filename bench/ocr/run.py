@@ -95,8 +95,12 @@ def score_sheet(sheet: Sheet, lines: list[dict], statuses: dict[str, tuple[str, 
                 count("wrong", line["split_set_id"])
     approved = {s for s in {line["split_set_id"] for line in lines} if statuses[s][0] == "approved"}
     silent = {s for s in approved if s in bad_sets or dropped}
-    return {"counts": counts, "sets": len({line["split_set_id"] for line in lines}), "approved": len(approved),
-            "approved_silent": len(silent)}
+    return {
+        "counts": counts,
+        "sets": len({line["split_set_id"] for line in lines}),
+        "approved": len(approved),
+        "approved_silent": len(silent),
+    }
 
 
 def score_work(work: Work, lines: list[dict], count) -> None:
@@ -144,9 +148,17 @@ def main() -> None:
     sheets = generate(args.per_layout)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     register, catalog = register_of(sheets), catalog_of(sheets)
-    per_layout: dict[str, dict] = defaultdict(lambda: {"counts": Counter(), "sets": 0, "approved": 0,
-                                                       "approved_silent": 0, "seconds": 0.0, "pages": 0,
-                                                       "quarantined": 0})
+    per_layout: dict[str, dict] = defaultdict(
+        lambda: {
+            "counts": Counter(),
+            "sets": 0,
+            "approved": 0,
+            "approved_silent": 0,
+            "seconds": 0.0,
+            "pages": 0,
+            "quarantined": 0,
+        }
+    )
     for sheet in sheets:
         path = WORK_DIR / sheet.file_name
         if len(sheet.pages) == 1:
@@ -169,13 +181,16 @@ def main() -> None:
         row["quarantined"] += bool(rejects and not lines)
     print_table(per_layout)
     if args.json:
-        args.json.write_text(json.dumps({k: {**v, "counts": dict(v["counts"])} for k, v in per_layout.items()},
-                                        indent=2))
+        args.json.write_text(
+            json.dumps({k: {**v, "counts": dict(v["counts"])} for k, v in per_layout.items()}, indent=2)
+        )
 
 
 def print_table(per_layout: dict[str, dict]) -> None:
-    header = ("| layout | fields | right | wrong, flagged | wrong, silent | missing | files quarantined "
-              "| sets approved | approved with a silent error | s/page |")
+    header = (
+        "| layout | fields | right | wrong, flagged | wrong, silent | missing | files quarantined "
+        "| sets approved | approved with a silent error | s/page |"
+    )
     print(header)
     print("|" + "|".join("---" for _ in range(10)) + "|")
     total: Counter[str] = Counter()
@@ -186,12 +201,18 @@ def print_table(per_layout: dict[str, dict]) -> None:
         for key in ("approved", "approved_silent", "pages", "quarantined"):
             totals[key] += row[key]
         totals["seconds"] += row["seconds"]
-        print(f"| {layout} | {sum(counts.values())} | " + " | ".join(str(counts[k]) for k in KINDS)
-              + f" | {row['quarantined']} | {row['approved']} | {row['approved_silent']} "
-              f"| {row['seconds'] / row['pages']:.1f} |")
-    print(f"| **all** | {sum(total.values())} | " + " | ".join(str(total[k]) for k in KINDS)
-          + f" | {totals['quarantined']} | {totals['approved']} | {totals['approved_silent']} "
-          f"| {totals['seconds'] / max(totals['pages'], 1):.1f} |")
+        print(
+            f"| {layout} | {sum(counts.values())} | "
+            + " | ".join(str(counts[k]) for k in KINDS)
+            + f" | {row['quarantined']} | {row['approved']} | {row['approved_silent']} "
+            f"| {row['seconds'] / row['pages']:.1f} |"
+        )
+    print(
+        f"| **all** | {sum(total.values())} | "
+        + " | ".join(str(total[k]) for k in KINDS)
+        + f" | {totals['quarantined']} | {totals['approved']} | {totals['approved_silent']} "
+        f"| {totals['seconds'] / max(totals['pages'], 1):.1f} |"
+    )
 
 
 if __name__ == "__main__":

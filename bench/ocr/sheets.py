@@ -21,14 +21,82 @@ DPI = 150
 A4 = (round(8.27 * DPI), round(11.69 * DPI))
 A4_LANDSCAPE = (A4[1], A4[0])
 
-FIRST = ["Alice", "Benjamin", "Chloe", "Daniel", "Elena", "Farid", "Grace", "Hugo", "Imani", "Jonas", "Keiko",
-         "Liam", "Maya", "Nikolai", "Olivia", "Pavel", "Rosa", "Samuel", "Tara", "Victor"]
-LAST = ["Moreno", "Okafor", "Lindberg", "Novak", "Haddad", "Brennan", "Castillo", "Dubois", "Eriksen", "Fischer",
-        "Garner", "Holm", "Ibarra", "Jensen", "Kowalski", "Larsen", "Mendes", "Nakamura", "Osei", "Petrov"]
-COMPANY = ["Harbour Songs", "Tidewater Music", "Northlight Publishing", "Blue Quarry Music", "Saltmarsh Songs",
-           "Copperfield Music", "Lantern Row Publishing", "Greyhound Songs"]
-WORDS = ["Midnight", "Harbor", "Sirens", "Golden", "River", "Paper", "Moon", "Velvet", "Thunder", "Echoes", "Glass",
-         "Hearts", "Summer", "Wires", "Lonely", "Avenue", "Silver", "Rain", "Northern", "Lights"]
+FIRST = [
+    "Alice",
+    "Benjamin",
+    "Chloe",
+    "Daniel",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Imani",
+    "Jonas",
+    "Keiko",
+    "Liam",
+    "Maya",
+    "Nikolai",
+    "Olivia",
+    "Pavel",
+    "Rosa",
+    "Samuel",
+    "Tara",
+    "Victor",
+]
+LAST = [
+    "Moreno",
+    "Okafor",
+    "Lindberg",
+    "Novak",
+    "Haddad",
+    "Brennan",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garner",
+    "Holm",
+    "Ibarra",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Mendes",
+    "Nakamura",
+    "Osei",
+    "Petrov",
+]
+COMPANY = [
+    "Harbour Songs",
+    "Tidewater Music",
+    "Northlight Publishing",
+    "Blue Quarry Music",
+    "Saltmarsh Songs",
+    "Copperfield Music",
+    "Lantern Row Publishing",
+    "Greyhound Songs",
+]
+WORDS = [
+    "Midnight",
+    "Harbor",
+    "Sirens",
+    "Golden",
+    "River",
+    "Paper",
+    "Moon",
+    "Velvet",
+    "Thunder",
+    "Echoes",
+    "Glass",
+    "Hearts",
+    "Summer",
+    "Wires",
+    "Lonely",
+    "Avenue",
+    "Silver",
+    "Rain",
+    "Northern",
+    "Lights",
+]
 PROS = ["PRS", "ASCAP", "BMI", "SOCAN", "GEMA", "SACEM"]
 WRITER_ROLES = ["writer", "composer", "lyricist"]
 WRITER_SPLITS = [["50", "50"], ["33.34", "33.33", "33.33"], ["25", "25", "50"], ["60", "40"], ["100"]]
@@ -93,14 +161,32 @@ def make_work(rng: random.Random, work_id: str, fractions: bool = False, publish
     parties = []
     for i, (name, share) in enumerate(zip(names, splits, strict=True)):
         party_ipi = ipi(rng) if rng.random() < 0.85 else None
-        parties.append(Party(f"P-{work_id}-{i}", name, rng.choice(WRITER_ROLES), party_ipi, percent(share),
-                             share if fractions else _pct_text(share), rng.choice(PROS)))
+        parties.append(
+            Party(
+                f"P-{work_id}-{i}",
+                name,
+                rng.choice(WRITER_ROLES),
+                party_ipi,
+                percent(share),
+                share if fractions else _pct_text(share),
+                rng.choice(PROS),
+            )
+        )
     count = publishers if publishers is not None else rng.choice([1, 2])
     pub_shares = (["1/2", "1/2"] if fractions else ["50", "50"]) if count == 2 else (["1/1"] if fractions else ["100"])
     for j, company in enumerate(rng.sample(COMPANY, count)):
         text = pub_shares[j] if not fractions or count == 2 else "100%"
-        parties.append(Party(f"P-{work_id}-p{j}", f"{company} Ltd", "publisher", ipi(rng), percent(pub_shares[j]),
-                             text if fractions else _pct_text(pub_shares[j]), rng.choice(PROS)))
+        parties.append(
+            Party(
+                f"P-{work_id}-p{j}",
+                f"{company} Ltd",
+                "publisher",
+                ipi(rng),
+                percent(pub_shares[j]),
+                text if fractions else _pct_text(pub_shares[j]),
+                rng.choice(PROS),
+            )
+        )
     title = " ".join(rng.sample(WORDS, rng.choice([2, 3])))
     return Work(work_id, title, iswc(rng), tuple(parties))
 
@@ -193,12 +279,14 @@ def two_tables(rng: random.Random, work_id: str) -> Sheet:
     page.text(110, f"ISWC: {work.iswc}", advance=100)
     cols = [("Name", 110), ("Role", 560), ("IPI", 790), ("Share %", 1040)]
     page.text(110, "WRITERS", points=14, advance=60)
-    page.table(cols, [[p.name, role_text(p.role), p.ipi or "", p.share_text]
-                      for p in work.parties if p.role != "publisher"])
+    page.table(
+        cols, [[p.name, role_text(p.role), p.ipi or "", p.share_text] for p in work.parties if p.role != "publisher"]
+    )
     page.y += 120
     page.text(110, "PUBLISHERS", points=14, advance=60)
-    page.table(cols, [[p.name, role_text(p.role), p.ipi or "", p.share_text]
-                      for p in work.parties if p.role == "publisher"])
+    page.table(
+        cols, [[p.name, role_text(p.role), p.ipi or "", p.share_text] for p in work.parties if p.role == "publisher"]
+    )
     return Sheet("two_tables", f"{work_id}.png", [page.image], [work])
 
 
@@ -221,16 +309,18 @@ def notes_footer(rng: random.Random, work_id: str) -> Sheet:
     work = make_work(rng, work_id)
     page = Page()
     page.text(110, "NORTHERN HARBOUR MUSIC PUBLISHING LTD", points=16, advance=50)
-    page.text(110, "12 Quay Street, Bristol BS1 4DJ  -  +44 117 496 0000  -  rights@nhmusic.example", points=9,
-              advance=90)
+    page.text(
+        110, "12 Quay Street, Bristol BS1 4DJ  -  +44 117 496 0000  -  rights@nhmusic.example", points=9, advance=90
+    )
     heading(page, "Split Confirmation")
     page.text(110, f"Title: {work.title}")
     page.text(110, f"ISWC: {work.iswc}", advance=90)
     cols = [("Party name", 110), ("Role", 560), ("IPI", 790), ("Share %", 1040)]
     page.table(cols, [[p.name, role_text(p.role), p.ipi or "", p.share_text] for p in work.parties])
     page.text(110, "Writer shares total 100% of the writer share of the work.", points=10, advance=40)
-    page.text(110, "Publisher shares are administered under agreement NH-2019-07 dated 4 May 2019.", points=10,
-              advance=100)
+    page.text(
+        110, "Publisher shares are administered under agreement NH-2019-07 dated 4 May 2019.", points=10, advance=100
+    )
     page.text(110, "Signed: ______________________      Date: ______________", points=11, advance=60)
     page.y = page.image.height - 120
     page.text(110, "Page 1 of 1  -  Confidential  -  Registered in England No. 04512345", points=8)
@@ -246,8 +336,17 @@ def extra_columns(rng: random.Random, work_id: str) -> Sheet:
     page.text(110, f"Title of Work: {work.title}")
     page.text(110, f"ISWC: {work.iswc}", advance=90)
     cols = [("Name", 110), ("Role", 380), ("Publisher", 530), ("PRO", 750), ("IPI", 880), ("Share", 1070)]
-    rows = [[p.name, role_text(p.role), publisher.name.split()[0] if p.role != "publisher" else "", p.pro,
-             p.ipi or "", p.share_text] for p in work.parties]
+    rows = [
+        [
+            p.name,
+            role_text(p.role),
+            publisher.name.split()[0] if p.role != "publisher" else "",
+            p.pro,
+            p.ipi or "",
+            p.share_text,
+        ]
+        for p in work.parties
+    ]
     page.table(cols, rows, pitch=60, grid=True)
     page.y += 40
     page.text(110, "Signatures", points=12, advance=60)
@@ -292,8 +391,9 @@ def phone_photo_sheet(rng: random.Random, work_id: str) -> Sheet:
     """The classic form photographed with a phone: tilt, uneven light, grain, blur, JPEG."""
     sheet = classic(rng, work_id)
     angle = rng.uniform(-3.5, 3.5)
-    return Sheet("phone_photo", f"{work_id}_phone.jpg", [phone_photo(sheet.pages[0], angle, rng.randint(0, 99))],
-                 sheet.works)
+    return Sheet(
+        "phone_photo", f"{work_id}_phone.jpg", [phone_photo(sheet.pages[0], angle, rng.randint(0, 99))], sheet.works
+    )
 
 
 def fax(rng: random.Random, work_id: str) -> Sheet:
@@ -309,8 +409,9 @@ def fax(rng: random.Random, work_id: str) -> Sheet:
     cols = [("Writer / Publisher", 110), ("Role", 560), ("IPI", 790), ("Share %", 1040)]
     page.table(cols, [[p.name, role_text(p.role), p.ipi or "", p.share_text] for p in work.parties])
     dpi = rng.choice([120, 150, 200])
-    low = page.image.resize((round(page.image.width * dpi / DPI), round(page.image.height * dpi / DPI)),
-                            Image.Resampling.BILINEAR)
+    low = page.image.resize(
+        (round(page.image.width * dpi / DPI), round(page.image.height * dpi / DPI)), Image.Resampling.BILINEAR
+    )
     pixels = np.asarray(low, dtype=np.float64)
     noisy = pixels + np.random.default_rng(rng.randint(0, 99)).normal(0, 35, pixels.shape)
     bw = Image.fromarray(np.where(noisy > 150, 255, 0).astype(np.uint8))
@@ -335,9 +436,15 @@ def phone_photo(page: Image.Image, angle: float = 3.0, seed: int = 7) -> Image.I
 
 
 LAYOUTS: dict[str, Callable[[random.Random, str], Sheet]] = {
-    "classic": classic, "two_tables": two_tables, "two_works": two_works, "notes_footer": notes_footer,
-    "extra_columns": extra_columns, "paragraph": paragraph, "landscape_fractions": landscape_fractions,
-    "phone_photo": phone_photo_sheet, "fax": fax,
+    "classic": classic,
+    "two_tables": two_tables,
+    "two_works": two_works,
+    "notes_footer": notes_footer,
+    "extra_columns": extra_columns,
+    "paragraph": paragraph,
+    "landscape_fractions": landscape_fractions,
+    "phone_photo": phone_photo_sheet,
+    "fax": fax,
 }
 
 

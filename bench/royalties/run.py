@@ -67,25 +67,47 @@ def reference_data(stations: int, recordings: int, seed: int) -> dict[str, pl.Da
         if change:
             tariffs.append((sid, rate * Decimal("1.05"), change, None))
     tariff_frame = pl.DataFrame(
-        {"tariff_id": [f"{s}:{f}" for s, _, f, _ in tariffs], "station_id": [s for s, *_ in tariffs],
-         "currency": ["EUR"] * len(tariffs),
-         "rate_per_second": [r.quantize(Decimal("0.000001")) for _, r, _, _ in tariffs],
-         "effective_from": [f for _, _, f, _ in tariffs], "effective_to": [t for *_, t in tariffs]},
+        {
+            "tariff_id": [f"{s}:{f}" for s, _, f, _ in tariffs],
+            "station_id": [s for s, *_ in tariffs],
+            "currency": ["EUR"] * len(tariffs),
+            "rate_per_second": [r.quantize(Decimal("0.000001")) for _, r, _, _ in tariffs],
+            "effective_from": [f for _, _, f, _ in tariffs],
+            "effective_to": [t for *_, t in tariffs],
+        },
         schema=TARIFFS.polars_schema,
     )
     works = int(recordings * 0.9)
     rec_rows, split_rows = [], []
     shares = [[10000], [5000, 5000], [3334, 3333, 3333], [6667, 3333], [2500, 2500, 2500, 2500]]
     for i in range(recordings):
-        rec_rows.append({"recording_id": f"R{i:05d}", "isrc": None, "title": None,
-                         "work_id": None if rng.random() < 0.04 else f"W{i % works:05d}"})
+        rec_rows.append(
+            {
+                "recording_id": f"R{i:05d}",
+                "isrc": None,
+                "title": None,
+                "work_id": None if rng.random() < 0.04 else f"W{i % works:05d}",
+            }
+        )
 
     def add(set_id: str, subject_type: str, subject_id: str, role: str, group: str, parts: list[int]) -> None:
         for j, bp in enumerate(parts):
-            split_rows.append({"split_set_id": set_id, "subject_type": subject_type, "subject_id": subject_id,
-                               "party_id": f"P{int(rng.integers(0, 3000)):05d}", "role": role, "role_group": group,
-                               "share_bp": bp, "valid_from": None, "valid_to": None, "source_file": "bench",
-                               "source_row": j, "approved_by": "rules"})
+            split_rows.append(
+                {
+                    "split_set_id": set_id,
+                    "subject_type": subject_type,
+                    "subject_id": subject_id,
+                    "party_id": f"P{int(rng.integers(0, 3000)):05d}",
+                    "role": role,
+                    "role_group": group,
+                    "share_bp": bp,
+                    "valid_from": None,
+                    "valid_to": None,
+                    "source_file": "bench",
+                    "source_row": j,
+                    "approved_by": "rules",
+                }
+            )
 
     for w in range(works):
         if rng.random() < 0.06:
@@ -98,8 +120,9 @@ def reference_data(stations: int, recordings: int, seed: int) -> dict[str, pl.Da
             add(f"SR{i:05d}", "recording", f"R{i:05d}", "artist", "performer", shares[int(rng.integers(0, 3))])
             add(f"SR{i:05d}", "recording", f"R{i:05d}", "label", "label", [10000])
     # a party drawn twice for one set and role would break the key: keep its first share
-    splits = SPLITS.from_rows(split_rows).unique(["split_set_id", "party_id", "role"], keep="first",
-                                                 maintain_order=True)
+    splits = SPLITS.from_rows(split_rows).unique(
+        ["split_set_id", "party_id", "role"], keep="first", maintain_order=True
+    )
     return {"tariffs": tariff_frame, "recordings": RECORDINGS.from_rows(rec_rows), "splits": splits}
 
 
@@ -119,21 +142,27 @@ def plays_for_days(stations: int, recordings: int, first: date, days: int, per_d
     ends = np.cumsum(duration + gap)
     group_start = np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
     before = np.concatenate([[0], ends[:-1]]) - np.concatenate([[0], ends])[group_start]
-    start = (np.datetime64(first, "s") + day_index.astype("timedelta64[D]") + before.astype("timedelta64[s]"))
+    start = np.datetime64(first, "s") + day_index.astype("timedelta64[D]") + before.astype("timedelta64[s]")
     track = rotations[station_index, rng.choice(ROTATION, n, p=popularity)]
-    frame = pl.DataFrame({
-        "station_id": pl.Series([f"st{i:03d}" for i in range(stations)]).gather(station_index),
-        "track_id": pl.Series([f"R{i:05d}" for i in range(recordings)]).gather(track),
-        "start_utc": pl.Series(start.astype("datetime64[us]")),
-        "duration_s": pl.Series(duration, dtype=pl.Int64),
-    })
+    frame = pl.DataFrame(
+        {
+            "station_id": pl.Series([f"st{i:03d}" for i in range(stations)]).gather(station_index),
+            "track_id": pl.Series([f"R{i:05d}" for i in range(recordings)]).gather(track),
+            "start_utc": pl.Series(start.astype("datetime64[us]")),
+            "duration_s": pl.Series(duration, dtype=pl.Int64),
+        }
+    )
     return frame.with_columns(
         play_date=pl.col("start_utc").dt.date(),
         end_utc=pl.col("start_utc") + pl.duration(seconds=pl.col("duration_s")),
-        play_id=pl.concat_str([pl.col("station_id"), pl.col("track_id"),
-                               pl.col("start_utc").dt.strftime("%Y%m%dT%H%M%S")], separator="|"),
-        confidence=pl.lit(0.9), detection_count=pl.lit(4, pl.Int64), speed=pl.lit(1.0),
-        runner_up_track_id=pl.lit(None, pl.Utf8), runner_up_confidence=pl.lit(None, pl.Float64),
+        play_id=pl.concat_str(
+            [pl.col("station_id"), pl.col("track_id"), pl.col("start_utc").dt.strftime("%Y%m%dT%H%M%S")], separator="|"
+        ),
+        confidence=pl.lit(0.9),
+        detection_count=pl.lit(4, pl.Int64),
+        speed=pl.lit(1.0),
+        runner_up_track_id=pl.lit(None, pl.Utf8),
+        runner_up_confidence=pl.lit(None, pl.Float64),
     ).select(PLAYLOGS.column_names)
 
 
@@ -142,12 +171,19 @@ def disputes_for(plays: pl.DataFrame, seed: int) -> pl.DataFrame:
     sample = plays.sample(fraction=1e-4, seed=seed)
     states = [("pending", None), ("resolved", "upheld"), ("resolved", "rejected"), ("review", None)]
     picks = [states[i % len(states)] for i in range(sample.height)]
-    return DISPUTES.conform(sample.select(
-        dispute_id=pl.format("D{}", pl.int_range(pl.len())) + pl.lit(f"-{seed}"), play_id="play_id",
-        station_id="station_id", play_date="play_date", opened_by=pl.lit("station"),
-        opened_at=pl.col("start_utc"), status=pl.Series([s for s, _ in picks], dtype=pl.Utf8),
-        resolution=pl.Series([r for _, r in picks], dtype=pl.Utf8), updated_at=pl.col("start_utc"),
-    ))
+    return DISPUTES.conform(
+        sample.select(
+            dispute_id=pl.format("D{}", pl.int_range(pl.len())) + pl.lit(f"-{seed}"),
+            play_id="play_id",
+            station_id="station_id",
+            play_date="play_date",
+            opened_by=pl.lit("station"),
+            opened_at=pl.col("start_utc"),
+            status=pl.Series([s for s, _ in picks], dtype=pl.Utf8),
+            resolution=pl.Series([r for _, r in picks], dtype=pl.Utf8),
+            updated_at=pl.col("start_utc"),
+        )
+    )
 
 
 def load_duckdb(path: Path, table: Table, frame: pl.DataFrame) -> None:
@@ -159,8 +195,14 @@ def load_duckdb(path: Path, table: Table, frame: pl.DataFrame) -> None:
         con.close()
 
 
-def generate(db: Warehouse, path: Path | None, args: argparse.Namespace, first: int = 0, days: int | None = None,
-             reference: bool = True) -> None:
+def generate(
+    db: Warehouse,
+    path: Path | None,
+    args: argparse.Namespace,
+    first: int = 0,
+    days: int | None = None,
+    reference: bool = True,
+) -> None:
     """Write the reference data and the plays of days [first, first + days) of the year into the warehouse."""
     if reference:
         ref = reference_data(args.stations, args.recordings, args.seed)
@@ -170,8 +212,9 @@ def generate(db: Warehouse, path: Path | None, args: argparse.Namespace, first: 
     chunk, end = 31, first + (args.days if days is None else days)
     for offset in range(first, end, chunk):
         n_days = min(chunk, end - offset)
-        plays = plays_for_days(args.stations, args.recordings, YEAR_START + timedelta(days=offset), n_days,
-                               args.plays_per_day, args.seed)
+        plays = plays_for_days(
+            args.stations, args.recordings, YEAR_START + timedelta(days=offset), n_days, args.plays_per_day, args.seed
+        )
         disputes = disputes_for(plays, args.seed + offset)
         if path is not None:  # DuckDB: bulk-load through Arrow
             load_duckdb(path, PLAYLOGS, plays)
@@ -192,12 +235,21 @@ def post_year(db: Warehouse, args: argparse.Namespace) -> tuple[PostingSummary, 
     for d in range(args.days):
         day = YEAR_START + timedelta(days=d)
         started, cpu = time.perf_counter(), time.process_time()
-        summary.add(post_station_days(db, [(s, day) for s in stations], datetime.combine(day, datetime.min.time())
-                                      + timedelta(days=1, hours=2), "bench"))
+        summary.add(
+            post_station_days(
+                db,
+                [(s, day) for s in stations],
+                datetime.combine(day, datetime.min.time()) + timedelta(days=1, hours=2),
+                "bench",
+            )
+        )
         per_day.append((time.perf_counter() - started, time.process_time() - cpu))
         if (d + 1) % 30 == 0 or d + 1 == args.days:
-            print(f"  day {d + 1:3d}: {per_day[-1][0] * 1000:6.0f} ms wall, {per_day[-1][1] * 1000:6.0f} ms CPU, "
-                  f"{summary.plays_posted:,} plays posted, peak RSS {rss_mib():,.0f} MiB", flush=True)
+            print(
+                f"  day {d + 1:3d}: {per_day[-1][0] * 1000:6.0f} ms wall, {per_day[-1][1] * 1000:6.0f} ms CPU, "
+                f"{summary.plays_posted:,} plays posted, peak RSS {rss_mib():,.0f} MiB",
+                flush=True,
+            )
     return summary, per_day
 
 
@@ -206,12 +258,27 @@ def restate(db: Warehouse, args: argparse.Namespace) -> dict[str, object]:
     suspense = db.query(
         "SELECT recording_id FROM rights.recordings r WHERE NOT EXISTS (SELECT 1 FROM rights.splits s WHERE "
         "(s.subject_type = 'recording' AND s.subject_id = r.recording_id) OR (s.subject_type = 'work' AND "
-        "s.subject_id = r.work_id)) ORDER BY recording_id")["recording_id"].to_list()[:args.restate_recordings]
+        "s.subject_id = r.work_id)) ORDER BY recording_id"
+    )["recording_id"].to_list()[: args.restate_recordings]
     # Both pools of a recording (performer and label): a pool left uncovered stays in suspense (posting.py).
-    rows = [{"split_set_id": f"late-{r}", "subject_type": "recording", "subject_id": r, "party_id": "P-late",
-             "role": role, "role_group": group, "share_bp": 10000, "valid_from": None, "valid_to": None,
-             "source_file": "bench", "source_row": i, "approved_by": "reviewer"}
-            for r in suspense for i, (role, group) in enumerate((("artist", "performer"), ("label", "label")), 1)]
+    rows = [
+        {
+            "split_set_id": f"late-{r}",
+            "subject_type": "recording",
+            "subject_id": r,
+            "party_id": "P-late",
+            "role": role,
+            "role_group": group,
+            "share_bp": 10000,
+            "valid_from": None,
+            "valid_to": None,
+            "source_file": "bench",
+            "source_row": i,
+            "approved_by": "reviewer",
+        }
+        for r in suspense
+        for i, (role, group) in enumerate((("artist", "performer"), ("label", "label")), 1)
+    ]
     started = time.perf_counter()
     with db.connect() as conn:
         conn.insert(SPLITS, SPLITS.from_rows(rows))
@@ -227,11 +294,21 @@ def restate(db: Warehouse, args: argparse.Namespace) -> dict[str, object]:
         summary.add(post_station_days(db, [(s, day) for s in by_day[day]], booked, "split approved"))
     elapsed = time.perf_counter() - started
     marks = ", ".join("?" for _ in suspense)
-    left = db.scalar(f"SELECT CAST(coalesce(sum(amount_minor), 0) AS BIGINT) FROM royalties.royalty_ledger "
-                     f"WHERE account = 'suspense' AND recording_id IN ({marks})", suspense)
-    return {"recordings": len(suspense), "station_days": queued, "queue_s": queued_s, "total_s": elapsed,
-            "reversed": summary.batches_reversed, "posted": summary.batches_posted,
-            "lines": summary.lines_written, "suspense_left_minor": left}
+    left = db.scalar(
+        f"SELECT CAST(coalesce(sum(amount_minor), 0) AS BIGINT) FROM royalties.royalty_ledger "
+        f"WHERE account = 'suspense' AND recording_id IN ({marks})",
+        suspense,
+    )
+    return {
+        "recordings": len(suspense),
+        "station_days": queued,
+        "queue_s": queued_s,
+        "total_s": elapsed,
+        "reversed": summary.batches_reversed,
+        "posted": summary.batches_posted,
+        "lines": summary.lines_written,
+        "suspense_left_minor": left,
+    }
 
 
 def verification(db: Warehouse, args: argparse.Namespace, samples: int = 20) -> dict[str, object]:
@@ -240,13 +317,21 @@ def verification(db: Warehouse, args: argparse.Namespace, samples: int = 20) -> 
     with db.connect() as conn:
         whole = verify_ledger(conn)
     out: dict[str, object] = {
-        "full_s": time.perf_counter() - started, "full_cpu_s": time.process_time() - cpu, "lines": whole.lines,
-        "batches": whole.batches, "problems": whole.problems, "peak_rss_mib": rss_mib(), "rss_before_mib": rss}
+        "full_s": time.perf_counter() - started,
+        "full_cpu_s": time.process_time() - cpu,
+        "lines": whole.lines,
+        "batches": whole.batches,
+        "problems": whole.problems,
+        "peak_rss_mib": rss_mib(),
+        "rss_before_mib": rss,
+    }
     rng = np.random.default_rng(args.seed)
     timings = []
     for _ in range(samples):
-        station, day = f"st{int(rng.integers(args.stations)):03d}", YEAR_START + timedelta(
-            days=int(rng.integers(args.days)))
+        station, day = (
+            f"st{int(rng.integers(args.stations)):03d}",
+            YEAR_START + timedelta(days=int(rng.integers(args.days))),
+        )
         started, cpu = time.perf_counter(), time.process_time()
         with db.connect() as conn:
             one = verify_ledger(conn, station, day)
@@ -285,8 +370,9 @@ def create_ledger(db: Warehouse, args: argparse.Namespace) -> None:
             conn.execute(LEDGER.create_sql().replace(", PRIMARY KEY (batch_id, line_no)", ""))
 
 
-def history_probe(db: Warehouse, path: Path | None, empty: Warehouse, args: argparse.Namespace, days: int = 10
-                  ) -> dict[str, float]:
+def history_probe(
+    db: Warehouse, path: Path | None, empty: Warehouse, args: argparse.Namespace, days: int = 10
+) -> dict[str, float]:
     """The same 10 new days posted on top of the year and into the `empty` warehouse, interleaved.
 
     Interleaving puts both under the same machine load, so the difference is what history costs.
@@ -310,8 +396,7 @@ def history_probe(db: Warehouse, path: Path | None, empty: Warehouse, args: argp
     return out
 
 
-def run(db: Warehouse, path: Path | None, empty: Warehouse, args: argparse.Namespace, label: str
-        ) -> dict[str, object]:
+def run(db: Warehouse, path: Path | None, empty: Warehouse, args: argparse.Namespace, label: str) -> dict[str, object]:
     """Generate, post the year, re-post, restate and probe; `empty` is a second, empty warehouse for the probe."""
     print(f"[{label}] generating {args.stations} stations × {args.days} days …", flush=True)
     started = time.perf_counter()
@@ -339,14 +424,29 @@ def run(db: Warehouse, path: Path | None, empty: Warehouse, args: argparse.Names
         print(f"[{label}] probing the cost of history …", flush=True)
         probe = history_probe(db, path, empty, args)
     result = {
-        "label": label, "plays": plays, "generate_s": generated_s, "post_s": post_s, "post_cpu_s": post_cpu,
-        "plays_per_s": summary.plays_posted / post_s, "plays_posted": summary.plays_posted,
-        "plays_unpriced": summary.plays_unpriced, "plays_upheld": summary.plays_upheld,
-        "ledger_lines": lines, "ledger_balance": balance, "batches": summary.batches_posted,
-        "suspense_minor": summary.suspense_minor, "hold_minor": summary.hold_minor,
-        "post_peak_rss_mib": post_rss, "peak_rss_mib": rss_mib(), **report_days(per_day), "per_day": per_day,
-        "repost_day_s": again_s, "repost_batches": again.batches_posted + again.batches_reversed,
-        "restatement": restated, "history_probe": probe, "verification": verified,
+        "label": label,
+        "plays": plays,
+        "generate_s": generated_s,
+        "post_s": post_s,
+        "post_cpu_s": post_cpu,
+        "plays_per_s": summary.plays_posted / post_s,
+        "plays_posted": summary.plays_posted,
+        "plays_unpriced": summary.plays_unpriced,
+        "plays_upheld": summary.plays_upheld,
+        "ledger_lines": lines,
+        "ledger_balance": balance,
+        "batches": summary.batches_posted,
+        "suspense_minor": summary.suspense_minor,
+        "hold_minor": summary.hold_minor,
+        "post_peak_rss_mib": post_rss,
+        "peak_rss_mib": rss_mib(),
+        **report_days(per_day),
+        "per_day": per_day,
+        "repost_day_s": again_s,
+        "repost_batches": again.batches_posted + again.batches_reversed,
+        "restatement": restated,
+        "history_probe": probe,
+        "verification": verified,
     }
     if path is not None:
         result["duckdb_file_mib"] = path.stat().st_size / 2**20
@@ -355,36 +455,52 @@ def run(db: Warehouse, path: Path | None, empty: Warehouse, args: argparse.Names
 
 def print_result(r: dict[str, object]) -> None:
     print(f"\n== {r['label']} ==")
-    print(f"plays: {r['plays']:,} generated in {r['generate_s']:.0f} s; posted {r['plays_posted']:,} "
-          f"(upheld-disputed unpaid {r['plays_upheld']}, unpriced {r['plays_unpriced']})")
-    print(f"posting: {r['post_s']:.0f} s wall ({r['post_cpu_s']:.0f} CPU-s), {r['plays_per_s']:,.0f} plays/s, "
-          f"peak RSS {r['post_peak_rss_mib']:,.0f} MiB (whole run, restatement included: "
-          f"{r['peak_rss_mib']:,.0f} MiB)")
-    print(f"ledger: {r['ledger_lines']:,} lines in {r['batches']:,} batches, balance {r['ledger_balance']}, "
-          f"suspense {r['suspense_minor']}, hold {r['hold_minor']}"
-          + (f", DuckDB file {r['duckdb_file_mib']:,.0f} MiB" if "duckdb_file_mib" in r else ""))
+    print(
+        f"plays: {r['plays']:,} generated in {r['generate_s']:.0f} s; posted {r['plays_posted']:,} "
+        f"(upheld-disputed unpaid {r['plays_upheld']}, unpriced {r['plays_unpriced']})"
+    )
+    print(
+        f"posting: {r['post_s']:.0f} s wall ({r['post_cpu_s']:.0f} CPU-s), {r['plays_per_s']:,.0f} plays/s, "
+        f"peak RSS {r['post_peak_rss_mib']:,.0f} MiB (whole run, restatement included: "
+        f"{r['peak_rss_mib']:,.0f} MiB)"
+    )
+    print(
+        f"ledger: {r['ledger_lines']:,} lines in {r['batches']:,} batches, balance {r['ledger_balance']}, "
+        f"suspense {r['suspense_minor']}, hold {r['hold_minor']}"
+        + (f", DuckDB file {r['duckdb_file_mib']:,.0f} MiB" if "duckdb_file_mib" in r else "")
+    )
     for kind in ("wall", "cpu"):
-        print(f"per day ({kind}): first 10 median {r[f'first10_{kind}_median_ms']:.0f} ms "
-              f"(mean {r[f'first10_{kind}_mean_ms']:.0f}), last 10 median {r[f'last10_{kind}_median_ms']:.0f} ms "
-              f"(mean {r[f'last10_{kind}_mean_ms']:.0f})")
-    print(f"re-posting a day with nothing changed: {r['repost_day_s'] * 1000:.0f} ms, "
-          f"{r['repost_batches']} batches written")
+        print(
+            f"per day ({kind}): first 10 median {r[f'first10_{kind}_median_ms']:.0f} ms "
+            f"(mean {r[f'first10_{kind}_mean_ms']:.0f}), last 10 median {r[f'last10_{kind}_median_ms']:.0f} ms "
+            f"(mean {r[f'last10_{kind}_mean_ms']:.0f})"
+        )
+    print(
+        f"re-posting a day with nothing changed: {r['repost_day_s'] * 1000:.0f} ms, "
+        f"{r['repost_batches']} batches written"
+    )
     if r["history_probe"]:
         p = r["history_probe"]
-        print(f"the same 10 new days, interleaved: on top of the history {p['history_cpu_median_ms']:.0f} ms CPU "
-              f"({p['history_wall_median_ms']:.0f} wall), into an empty warehouse {p['empty_cpu_median_ms']:.0f} ms "
-              f"CPU ({p['empty_wall_median_ms']:.0f} wall), medians per day")
+        print(
+            f"the same 10 new days, interleaved: on top of the history {p['history_cpu_median_ms']:.0f} ms CPU "
+            f"({p['history_wall_median_ms']:.0f} wall), into an empty warehouse {p['empty_cpu_median_ms']:.0f} ms "
+            f"CPU ({p['empty_wall_median_ms']:.0f} wall), medians per day"
+        )
     s = r["restatement"]
-    print(f"restatement: splits approved for {s['recordings']} suspense recordings → {s['station_days']:,} "
-          f"station-days queued, {s['reversed']:,} reversed + {s['posted']:,} re-posted ({s['lines']:,} lines) in "
-          f"{s['total_s']:.1f} s (queueing {s['queue_s']:.1f} s); suspense left for them: {s['suspense_left_minor']}")
+    print(
+        f"restatement: splits approved for {s['recordings']} suspense recordings → {s['station_days']:,} "
+        f"station-days queued, {s['reversed']:,} reversed + {s['posted']:,} re-posted ({s['lines']:,} lines) in "
+        f"{s['total_s']:.1f} s (queueing {s['queue_s']:.1f} s); suspense left for them: {s['suspense_left_minor']}"
+    )
     v = r["verification"]
     days = r["per_day"]
-    print(f"tamper evidence: verifying the whole ledger ({v['lines']:,} lines, {v['batches']:,} batches) "
-          f"{v['full_s']:.1f} s wall ({v['full_cpu_s']:.1f} CPU-s, {v['lines'] / v['full_s']:,.0f} lines/s, "
-          f"{v['full_s'] / len(days) * 1000:.0f} ms per posted day), peak RSS {v['peak_rss_mib']:,.0f} MiB "
-          f"(before: {v['rss_before_mib']:,.0f}); one station-day {v['station_day_cpu_ms']:.1f} ms CPU "
-          f"({v['station_day_wall_ms']:.1f} wall), median of 20; problems found: {v['problems'] or 'none'}")
+    print(
+        f"tamper evidence: verifying the whole ledger ({v['lines']:,} lines, {v['batches']:,} batches) "
+        f"{v['full_s']:.1f} s wall ({v['full_cpu_s']:.1f} CPU-s, {v['lines'] / v['full_s']:,.0f} lines/s, "
+        f"{v['full_s'] / len(days) * 1000:.0f} ms per posted day), peak RSS {v['peak_rss_mib']:,.0f} MiB "
+        f"(before: {v['rss_before_mib']:,.0f}); one station-day {v['station_day_cpu_ms']:.1f} ms CPU "
+        f"({v['station_day_wall_ms']:.1f} wall), median of 20; problems found: {v['problems'] or 'none'}"
+    )
 
 
 def main() -> None:
@@ -410,8 +526,13 @@ def main() -> None:
         for stale in (path, empty):
             stale.unlink(missing_ok=True)
             stale.with_name(stale.name + ".wal").unlink(missing_ok=True)
-        result = run(Warehouse(f"duckdb:///{path}"), path, Warehouse(f"duckdb:///{empty}"), args,
-                     f"DuckDB, ledger PK {args.ledger_pk}")
+        result = run(
+            Warehouse(f"duckdb:///{path}"),
+            path,
+            Warehouse(f"duckdb:///{empty}"),
+            args,
+            f"DuckDB, ledger PK {args.ledger_pk}",
+        )
         print_result(result)
         results.append(result)
     if args.postgres:

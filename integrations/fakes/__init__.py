@@ -12,5 +12,16 @@ from integrations.fakes.clock import ManualClock
 from integrations.fakes.musicbrainz_server import FakeMusicBrainz
 from integrations.fakes.spotify_server import FakeSpotify
 
-__all__ = ["DROP", "FakeAlbum", "FakeArtist", "FakeCatalog", "FakeMusicBrainz", "FakeSpotify", "FakeTrack",
-           "FaultPlan", "ManualClock", "RequestRecord", "make_iswc"]
+__all__ = [
+    "DROP",
+    "FakeAlbum",
+    "FakeArtist",
+    "FakeCatalog",
+    "FakeMusicBrainz",
+    "FakeSpotify",
+    "FakeTrack",
+    "FaultPlan",
+    "ManualClock",
+    "RequestRecord",
+    "make_iswc",
+]

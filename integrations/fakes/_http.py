@@ -44,8 +44,11 @@ class Response:
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, json.dumps(payload).encode("utf-8"),
-                    {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+    return Response(
+        status,
+        json.dumps(payload).encode("utf-8"),
+        {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
 
 
 class FaultPlan:
@@ -59,8 +62,15 @@ class FaultPlan:
     - `refuse_tokens`: every API request answers 401, however fresh the token.
     """
 
-    def __init__(self, *, error_rate: float = 0.0, error_status: int = 503, token_uses: int | None = None,
-                 refuse_tokens: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        error_rate: float = 0.0,
+        error_status: int = 503,
+        token_uses: int | None = None,
+        refuse_tokens: bool = False,
+        seed: int = 0,
+    ) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._bursts: list[Burst] = []
@@ -70,8 +80,15 @@ class FaultPlan:
         self.token_uses = token_uses
         self.refuse_tokens = refuse_tokens
 
-    def fail_next(self, endpoint: str, count: int = 1, status: int = 503, *, retry_after: float | None = None,
-                  body: str | None = None) -> None:
+    def fail_next(
+        self,
+        endpoint: str,
+        count: int = 1,
+        status: int = 503,
+        *,
+        retry_after: float | None = None,
+        body: str | None = None,
+    ) -> None:
         with self._lock:
             self._bursts.append(Burst(endpoint, count, status, retry_after, body))
 
@@ -121,8 +138,9 @@ class FakeServer:
     `clock` (`time.monotonic`; a test can pass a `ManualClock`'s `now` to time requests without waiting).
     """
 
-    def __init__(self, *, latency: tuple[float, float] = (0.0, 0.0), seed: int = 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, latency: tuple[float, float] = (0.0, 0.0), seed: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.latency = latency
         self.clock = clock
         self._latency_rng = random.Random(seed)
@@ -142,8 +160,9 @@ class FakeServer:
             setattr(handler, f"do_{method}", _Handler._serve)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -177,8 +196,11 @@ class FakeServer:
             return list(self._records)
 
     def count(self, endpoint: str | None = None, status: int | None = None) -> int:
-        return sum(1 for r in self.records
-                   if (endpoint is None or r.endpoint == endpoint) and (status is None or r.status == status))
+        return sum(
+            1
+            for r in self.records
+            if (endpoint is None or r.endpoint == endpoint) and (status is None or r.status == status)
+        )
 
     def counts(self) -> Counter[str]:
         """Requests per endpoint."""
@@ -194,8 +216,9 @@ class FakeServer:
                 delay = self._latency_rng.uniform(low, high)
             time.sleep(delay)
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
-              body: bytes) -> tuple[str, Response]:
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> tuple[str, Response]:
         raise NotImplementedError
 
 

@@ -10,10 +10,46 @@ import uuid
 from dataclasses import dataclass, field
 
 _BASE62 = string.digits + string.ascii_letters
-_GENRES = ("pop", "indie rock", "afrobeats", "techno", "jazz", "soul", "hip hop", "folk", "ambient", "latin pop",
-           "drum and bass", "k-pop", "country", "metal", "reggaeton", "house")
-_WORDS = ("night", "river", "gold", "echo", "summer", "static", "velvet", "neon", "paper", "ghost", "harbor",
-          "signal", "honey", "glass", "wild", "blue", "machine", "orbit", "saint", "low")
+_GENRES = (
+    "pop",
+    "indie rock",
+    "afrobeats",
+    "techno",
+    "jazz",
+    "soul",
+    "hip hop",
+    "folk",
+    "ambient",
+    "latin pop",
+    "drum and bass",
+    "k-pop",
+    "country",
+    "metal",
+    "reggaeton",
+    "house",
+)
+_WORDS = (
+    "night",
+    "river",
+    "gold",
+    "echo",
+    "summer",
+    "static",
+    "velvet",
+    "neon",
+    "paper",
+    "ghost",
+    "harbor",
+    "signal",
+    "honey",
+    "glass",
+    "wild",
+    "blue",
+    "machine",
+    "orbit",
+    "saint",
+    "low",
+)
 
 
 @dataclass(slots=True)
@@ -81,9 +117,17 @@ class FakeCatalog:
             self.works[track.work_mbid] = track
 
     @classmethod
-    def generate(cls, albums: int = 100, *, tracks_per_album: tuple[int, int] = (10, 12), seed: int = 0,
-                 long_albums: int = 0, long_album_tracks: int = 120, musicbrainz_share: float = 0.9,
-                 iswc_share: float = 0.8) -> "FakeCatalog":
+    def generate(
+        cls,
+        albums: int = 100,
+        *,
+        tracks_per_album: tuple[int, int] = (10, 12),
+        seed: int = 0,
+        long_albums: int = 0,
+        long_album_tracks: int = 120,
+        musicbrainz_share: float = 0.9,
+        iswc_share: float = 0.8,
+    ) -> "FakeCatalog":
         """`albums` albums of 10–12 tracks, the first `long_albums` of them with `long_album_tracks` tracks
         (more than one page). About one artist per four albums; a fifth of tracks feature a second artist."""
         rng = random.Random(seed)
@@ -104,8 +148,9 @@ class FakeCatalog:
             return " ".join(rng.choice(_WORDS) for _ in range(words)).title()
 
         for n in range(max(1, albums // 4)):
-            artist = FakeArtist(new_id(), f"{title(2)} {n}", tuple(rng.sample(_GENRES, rng.randint(0, 3))),
-                                rng.randint(0, 100), mbid())
+            artist = FakeArtist(
+                new_id(), f"{title(2)} {n}", tuple(rng.sample(_GENRES, rng.randint(0, 3))), rng.randint(0, 100), mbid()
+            )
             catalog.artists[artist.id] = artist
             catalog.artists_by_mbid[artist.mbid] = artist
         artist_ids = list(catalog.artists)
@@ -115,9 +160,17 @@ class FakeCatalog:
             count = long_album_tracks if n < long_albums else rng.randint(*tracks_per_album)
             released = f"{rng.randint(1965, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
             kind = rng.choice(("album", "album", "single", "compilation"))
-            album = FakeAlbum(new_id(), title(rng.randint(1, 3)), kind,
-                              (main,), (), released, f"{rng.choice(_WORDS).title()} Records",
-                              f"{rng.randrange(10**12):012d}", rng.randint(0, 100))
+            album = FakeAlbum(
+                new_id(),
+                title(rng.randint(1, 3)),
+                kind,
+                (main,),
+                (),
+                released,
+                f"{rng.choice(_WORDS).title()} Records",
+                f"{rng.randrange(10**12):012d}",
+                rng.randint(0, 100),
+            )
             track_ids = []
             for number in range(1, count + 1):
                 featured = (rng.choice(artist_ids),) if rng.random() < 0.2 else ()
@@ -125,10 +178,22 @@ class FakeCatalog:
                 # country QZ + 3-character registrant + 2-digit year + 5-digit designation, unique by serial
                 registrant = f"{string.ascii_uppercase[isrc_serial // 100_000 % 26]}{seed % 100:02d}"
                 isrc = f"QZ{registrant}{rng.randint(0, 99):02d}{isrc_serial % 100_000:05d}"
-                track = FakeTrack(new_id(), title(rng.randint(1, 4)), album.id, (main, *featured), isrc,
-                                  rng.randint(90_000, 420_000), rng.random() < 0.15, rng.randint(0, 100),
-                                  1, number, mbid(), rng.random() < musicbrainz_share, mbid(),
-                                  make_iswc(rng.randrange(10**9)) if rng.random() < iswc_share else None)
+                track = FakeTrack(
+                    new_id(),
+                    title(rng.randint(1, 4)),
+                    album.id,
+                    (main, *featured),
+                    isrc,
+                    rng.randint(90_000, 420_000),
+                    rng.random() < 0.15,
+                    rng.randint(0, 100),
+                    1,
+                    number,
+                    mbid(),
+                    rng.random() < musicbrainz_share,
+                    mbid(),
+                    make_iswc(rng.randrange(10**9)) if rng.random() < iswc_share else None,
+                )
                 catalog.add_track(track)
                 track_ids.append(track.id)
             album.track_ids = tuple(track_ids)

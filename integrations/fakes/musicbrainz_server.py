@@ -19,17 +19,41 @@ from typing import Any
 from integrations.fakes._http import FakeServer, FaultPlan, Response, json_response
 from integrations.fakes.catalog import FakeArtist, FakeCatalog, FakeTrack
 
-RATE_LIMIT_MESSAGE = ("Your requests are exceeding the allowable rate limit. Please see "
-                      "https://musicbrainz.org/doc/MusicBrainz_API/Rate_Limiting for more information.")
+RATE_LIMIT_MESSAGE = (
+    "Your requests are exceeding the allowable rate limit. Please see "
+    "https://musicbrainz.org/doc/MusicBrainz_API/Rate_Limiting for more information."
+)
 _HELP = "For usage, please see: https://musicbrainz.org/development/mmd"
 _ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 _MBID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_RELS = {"artist-rels", "label-rels", "recording-rels", "release-rels", "release-group-rels", "url-rels",
-         "work-rels", "place-rels", "event-rels", "series-rels", "instrument-rels", "area-rels"}
+_RELS = {
+    "artist-rels",
+    "label-rels",
+    "recording-rels",
+    "release-rels",
+    "release-group-rels",
+    "url-rels",
+    "work-rels",
+    "place-rels",
+    "event-rels",
+    "series-rels",
+    "instrument-rels",
+    "area-rels",
+}
 _INC = {
     "isrc": {"artists", "releases", "isrcs", "artist-credits", "aliases", "tags", "ratings", "genres"} | _RELS,
-    "recording": {"artists", "releases", "isrcs", "artist-credits", "aliases", "tags", "ratings", "genres",
-                  "annotation"} | _RELS,
+    "recording": {
+        "artists",
+        "releases",
+        "isrcs",
+        "artist-credits",
+        "aliases",
+        "tags",
+        "ratings",
+        "genres",
+        "annotation",
+    }
+    | _RELS,
     "work": {"aliases", "annotation", "tags", "ratings", "genres"} | _RELS,
 }
 PERFORMANCE = "a3005666-a872-32c3-ad06-98af558e99b0"
@@ -43,9 +67,17 @@ def _error(status: int, message: str) -> Response:
 class FakeMusicBrainz(FakeServer):
     """Serves the MusicBrainz side of `catalog`; `min_interval=0` turns the rate rule off."""
 
-    def __init__(self, catalog: FakeCatalog, plan: FaultPlan | None = None, *, min_interval: float = 1.0,
-                 slack: float = 0.05, latency: tuple[float, float] = (0.0, 0.0), seed: int = 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        catalog: FakeCatalog,
+        plan: FaultPlan | None = None,
+        *,
+        min_interval: float = 1.0,
+        slack: float = 0.05,
+        latency: tuple[float, float] = (0.0, 0.0),
+        seed: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(latency=latency, seed=seed, clock=clock)
         self.catalog = catalog
         self.plan = plan or FaultPlan()
@@ -63,8 +95,9 @@ class FakeMusicBrainz(FakeServer):
         """Arrival times of requests that got past the rate rule (status other than 503)."""
         return [r.at for r in self.records if r.status != 503 and (endpoint is None or r.endpoint == endpoint)]
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
-              body: bytes) -> tuple[str, Response]:
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> tuple[str, Response]:
         parts = path.strip("/").split("/")  # ['ws', '2', entity, id]
         if len(parts) != 4 or parts[:2] != ["ws", "2"] or parts[2] not in _INC:
             return "unknown", _error(404, "Not Found")
@@ -117,38 +150,84 @@ class FakeMusicBrainz(FakeServer):
         return json_response(200, {"isrc": isrc, "recordings": [self._recording(track, incs)]})
 
     def _artist(self, artist: FakeArtist) -> dict[str, Any]:
-        return {"id": artist.mbid, "name": artist.name, "sort-name": artist.name, "disambiguation": "",
-                "type": "Group", "type-id": "e431f5f6-b5d2-343d-8b36-72607fffb74b"}
+        return {
+            "id": artist.mbid,
+            "name": artist.name,
+            "sort-name": artist.name,
+            "disambiguation": "",
+            "type": "Group",
+            "type-id": "e431f5f6-b5d2-343d-8b36-72607fffb74b",
+        }
 
     def _work_ref(self, track: FakeTrack) -> dict[str, Any]:
-        return {"id": track.work_mbid, "title": track.name, "type": "Song",
-                "type-id": "f061270a-2fd6-32f1-a641-f0f8676d14e6", "language": "eng", "languages": ["eng"],
-                "iswcs": [track.iswc] if track.iswc else [], "disambiguation": "", "attributes": []}
+        return {
+            "id": track.work_mbid,
+            "title": track.name,
+            "type": "Song",
+            "type-id": "f061270a-2fd6-32f1-a641-f0f8676d14e6",
+            "language": "eng",
+            "languages": ["eng"],
+            "iswcs": [track.iswc] if track.iswc else [],
+            "disambiguation": "",
+            "attributes": [],
+        }
 
     def _recording(self, track: FakeTrack, incs: set[str]) -> dict[str, Any]:
         album = self.catalog.albums[track.album_id]
-        doc: dict[str, Any] = {"id": track.recording_mbid, "title": track.name, "length": track.duration_ms,
-                               "disambiguation": "", "video": False, "first-release-date": album.release_date}
+        doc: dict[str, Any] = {
+            "id": track.recording_mbid,
+            "title": track.name,
+            "length": track.duration_ms,
+            "disambiguation": "",
+            "video": False,
+            "first-release-date": album.release_date,
+        }
         if incs & {"artist-credits", "artists"}:
             artists = [self.catalog.artists[a] for a in track.artist_ids]
             doc["artist-credit"] = [
                 {"name": a.name, "joinphrase": " feat. " if i < len(artists) - 1 else "", "artist": self._artist(a)}
-                for i, a in enumerate(artists)]
+                for i, a in enumerate(artists)
+            ]
         if "isrcs" in incs:
             doc["isrcs"] = [track.isrc]
         if "work-rels" in incs:
-            doc["relations"] = [{"type": "performance", "type-id": PERFORMANCE, "target-type": "work",
-                                 "direction": "forward", "attributes": [], "attribute-ids": {},
-                                 "attribute-values": {}, "begin": None, "end": None, "ended": False,
-                                 "source-credit": "", "target-credit": "", "work": self._work_ref(track)}]
+            doc["relations"] = [
+                {
+                    "type": "performance",
+                    "type-id": PERFORMANCE,
+                    "target-type": "work",
+                    "direction": "forward",
+                    "attributes": [],
+                    "attribute-ids": {},
+                    "attribute-values": {},
+                    "begin": None,
+                    "end": None,
+                    "ended": False,
+                    "source-credit": "",
+                    "target-credit": "",
+                    "work": self._work_ref(track),
+                }
+            ]
         return self.plan.apply(track.recording_mbid, doc)
 
     def _work(self, track: FakeTrack, incs: set[str]) -> dict[str, Any]:
         doc = self._work_ref(track)
         if "artist-rels" in incs:
             main = self.catalog.artists[track.artist_ids[0]]
-            doc["relations"] = [{"type": role, "type-id": type_id, "target-type": "artist", "direction": "backward",
-                                 "attributes": [], "begin": None, "end": None, "ended": False,
-                                 "source-credit": "", "target-credit": "", "artist": self._artist(main)}
-                                for role, type_id in WRITER_ROLES.items()]
+            doc["relations"] = [
+                {
+                    "type": role,
+                    "type-id": type_id,
+                    "target-type": "artist",
+                    "direction": "backward",
+                    "attributes": [],
+                    "begin": None,
+                    "end": None,
+                    "ended": False,
+                    "source-credit": "",
+                    "target-credit": "",
+                    "artist": self._artist(main),
+                }
+                for role, type_id in WRITER_ROLES.items()
+            ]
         return self.plan.apply(track.work_mbid, doc)

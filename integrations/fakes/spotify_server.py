@@ -116,8 +116,12 @@ def _playlist_endpoint(method: str, parts: list[str]) -> str | None:
         ("me", "playlists"): {"GET": "me_playlists", "POST": "create_playlist"},
         ("users", "*", "playlists"): {"GET": "user_playlists", "POST": "create_playlist"},
         ("playlists", "*"): {"GET": "playlist", "PUT": "playlist_details"},
-        ("playlists", "*", "items"): {"GET": "playlist_items", "PUT": "replace_items", "POST": "add_items",
-                                      "DELETE": "remove_items"},
+        ("playlists", "*", "items"): {
+            "GET": "playlist_items",
+            "PUT": "replace_items",
+            "POST": "add_items",
+            "DELETE": "remove_items",
+        },
     }
     shape = tuple("*" if n == 1 and parts[0] in ("users", "playlists") else p for n, p in enumerate(parts))
     if len(shape) == 3 and shape[0] == "playlists" and shape[2] == "tracks":
@@ -183,10 +187,20 @@ class FakeSpotify(FakeServer):
     # standard library's HTML 501.
     extra_methods = ("PUT", "DELETE", "PATCH")
 
-    def __init__(self, catalog: FakeCatalog, plan: FaultPlan | None = None, *, client_id: str = "backbeat-test",
-                 client_secret: str = "s3cret-test", expires_in: int = 3600,
-                 rate_limit: tuple[int, float] | None = None, album_page_limit: int = 50,
-                 latency: tuple[float, float] = (0.0, 0.0), seed: int = 0, extended_access: bool = True) -> None:
+    def __init__(
+        self,
+        catalog: FakeCatalog,
+        plan: FaultPlan | None = None,
+        *,
+        client_id: str = "backbeat-test",
+        client_secret: str = "s3cret-test",
+        expires_in: int = 3600,
+        rate_limit: tuple[int, float] | None = None,
+        album_page_limit: int = 50,
+        latency: tuple[float, float] = (0.0, 0.0),
+        seed: int = 0,
+        extended_access: bool = True,
+    ) -> None:
         super().__init__(latency=latency, seed=seed)
         self.catalog = catalog
         self.plan = plan or FaultPlan()
@@ -223,8 +237,9 @@ class FakeSpotify(FakeServer):
 
     # -- routing -----------------------------------------------------------------------------------------
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
-              body: bytes) -> tuple[str, Response]:
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> tuple[str, Response]:
         path = path.rstrip("/")
         if path == "/api/token":
             return "token", self._token(method, headers, body)
@@ -247,8 +262,9 @@ class FakeSpotify(FakeServer):
         if burst is not None:
             headers_out = {"Retry-After": f"{burst.retry_after:g}"} if burst.retry_after is not None else {}
             if burst.body is not None:
-                return endpoint, Response(burst.status, burst.body.encode(), {"Content-Type": "application/json",
-                                                                               **headers_out})
+                return endpoint, Response(
+                    burst.status, burst.body.encode(), {"Content-Type": "application/json", **headers_out}
+                )
             return endpoint, _error(burst.status, _REASONS.get(burst.status, "error"), headers_out)
         if playlist_endpoint is not None:
             token = headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -273,8 +289,9 @@ class FakeSpotify(FakeServer):
         if method == "POST" and form.get("grant_type") == ["refresh_token"]:
             return self._refresh_grant(headers.get("authorization", "") == f"Basic {expected}", form)
         if method != "POST" or form.get("grant_type") != ["client_credentials"]:
-            return json_response(400, {"error": "unsupported_grant_type",
-                                       "error_description": "grant_type must be client_credentials"})
+            return json_response(
+                400, {"error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials"}
+            )
         if headers.get("authorization", "") != f"Basic {expected}":
             return json_response(400, {"error": "invalid_client", "error_description": "Invalid client"})
         burst = self.plan.take_failure("token")
@@ -308,9 +325,15 @@ class FakeSpotify(FakeServer):
     def _kind(self, kind: str) -> tuple[Callable[[Any], dict[str, Any]], dict[str, Any]]:
         """The document builder and the catalog table of `albums`, `tracks` or `artists`."""
         builders: dict[str, Callable[[Any], dict[str, Any]]] = {
-            "albums": self._album_json, "tracks": self._track_json, "artists": self._artist_json}
-        tables: dict[str, dict[str, Any]] = {"albums": self.catalog.albums, "tracks": self.catalog.tracks,
-                                             "artists": self.catalog.artists}
+            "albums": self._album_json,
+            "tracks": self._track_json,
+            "artists": self._artist_json,
+        }
+        tables: dict[str, dict[str, Any]] = {
+            "albums": self.catalog.albums,
+            "tracks": self.catalog.tracks,
+            "artists": self.catalog.artists,
+        }
         return builders[kind], tables[kind]
 
     def _single(self, kind: str, entity_id: str) -> Response:
@@ -336,48 +359,79 @@ class FakeSpotify(FakeServer):
 
     def _artist_ref(self, artist_id: str) -> dict[str, Any]:
         artist = self.catalog.artists[artist_id]
-        return {"external_urls": {"spotify": f"https://open.spotify.com/artist/{artist.id}"},
-                "href": self._href(f"artists/{artist.id}"), "id": artist.id, "name": artist.name,
-                "type": "artist", "uri": f"spotify:artist:{artist.id}"}
+        return {
+            "external_urls": {"spotify": f"https://open.spotify.com/artist/{artist.id}"},
+            "href": self._href(f"artists/{artist.id}"),
+            "id": artist.id,
+            "name": artist.name,
+            "type": "artist",
+            "uri": f"spotify:artist:{artist.id}",
+        }
 
     def _simple_track_json(self, track: FakeTrack) -> dict[str, Any]:
-        doc = {"artists": [self._artist_ref(a) for a in track.artist_ids], "available_markets": ["DE", "GB", "US"],
-               "disc_number": track.disc_number, "duration_ms": track.duration_ms, "explicit": track.explicit,
-               "external_urls": {"spotify": f"https://open.spotify.com/track/{track.id}"},
-               "href": self._href(f"tracks/{track.id}"), "id": track.id, "is_local": False, "name": track.name,
-               "preview_url": None, "track_number": track.track_number, "type": "track",
-               "uri": f"spotify:track:{track.id}"}
+        doc = {
+            "artists": [self._artist_ref(a) for a in track.artist_ids],
+            "available_markets": ["DE", "GB", "US"],
+            "disc_number": track.disc_number,
+            "duration_ms": track.duration_ms,
+            "explicit": track.explicit,
+            "external_urls": {"spotify": f"https://open.spotify.com/track/{track.id}"},
+            "href": self._href(f"tracks/{track.id}"),
+            "id": track.id,
+            "is_local": False,
+            "name": track.name,
+            "preview_url": None,
+            "track_number": track.track_number,
+            "type": "track",
+            "uri": f"spotify:track:{track.id}",
+        }
         return self.plan.apply(track.id, doc)
 
     def _tracks_page(self, album: FakeAlbum, offset: int, limit: int) -> dict[str, Any]:
-        ids = album.track_ids[offset:offset + limit]
+        ids = album.track_ids[offset : offset + limit]
         total = len(album.track_ids)
 
         def page_url(at: int) -> str:
             return self._href(f"albums/{album.id}/tracks?offset={at}&limit={limit}")
 
-        return {"href": page_url(offset), "items": [self._simple_track_json(self.catalog.tracks[t]) for t in ids],
-                "limit": limit, "next": page_url(offset + limit) if offset + limit < total else None,
-                "offset": offset, "previous": page_url(max(0, offset - limit)) if offset > 0 else None,
-                "total": total}
+        return {
+            "href": page_url(offset),
+            "items": [self._simple_track_json(self.catalog.tracks[t]) for t in ids],
+            "limit": limit,
+            "next": page_url(offset + limit) if offset + limit < total else None,
+            "offset": offset,
+            "previous": page_url(max(0, offset - limit)) if offset > 0 else None,
+            "total": total,
+        }
 
     def _simple_album_json(self, album: FakeAlbum) -> dict[str, Any]:
         """A SimplifiedAlbumObject: every field the published description requires."""
-        return {"album_type": album.album_type, "total_tracks": len(album.track_ids),
-                "available_markets": ["DE", "GB", "US"],
-                "external_urls": {"spotify": f"https://open.spotify.com/album/{album.id}"},
-                "href": self._href(f"albums/{album.id}"), "id": album.id,
-                "images": [{"url": f"https://i.scdn.co/image/{album.id}", "height": 640, "width": 640}],
-                "name": album.name, "release_date": album.release_date, "release_date_precision": "day",
-                "type": "album", "uri": f"spotify:album:{album.id}",
-                "artists": [self._artist_ref(a) for a in album.artist_ids]}
+        return {
+            "album_type": album.album_type,
+            "total_tracks": len(album.track_ids),
+            "available_markets": ["DE", "GB", "US"],
+            "external_urls": {"spotify": f"https://open.spotify.com/album/{album.id}"},
+            "href": self._href(f"albums/{album.id}"),
+            "id": album.id,
+            "images": [{"url": f"https://i.scdn.co/image/{album.id}", "height": 640, "width": 640}],
+            "name": album.name,
+            "release_date": album.release_date,
+            "release_date_precision": "day",
+            "type": "album",
+            "uri": f"spotify:album:{album.id}",
+            "artists": [self._artist_ref(a) for a in album.artist_ids],
+        }
 
     def _album_json(self, album: FakeAlbum) -> dict[str, Any]:
-        doc = {**self._simple_album_json(album),
-               "tracks": self._tracks_page(album, 0, self.album_page_limit),
-               "copyrights": [{"text": f"(P) {album.release_date[:4]} {album.label}", "type": "P"}],
-               "external_ids": {"upc": album.upc}, "genres": [], "label": album.label,
-               "popularity": album.popularity}
+        doc = {
+            **self._simple_album_json(album),
+            "tracks": self._tracks_page(album, 0, self.album_page_limit),
+            "copyrights": [{"text": f"(P) {album.release_date[:4]} {album.label}", "type": "P"}],
+            "external_ids": {"upc": album.upc},
+            "genres": [],
+            "label": album.label,
+            "popularity": album.popularity,
+        }
         if not self.extended_access:
             for key in ("genres", "label", "popularity"):
                 doc.pop(key)
@@ -385,15 +439,24 @@ class FakeSpotify(FakeServer):
 
     def _track_json(self, track: FakeTrack) -> dict[str, Any]:
         album = self.catalog.albums[track.album_id]
-        doc = {**self._simple_track_json(track), "album": self._simple_album_json(album),
-               "external_ids": {"isrc": track.isrc}, "popularity": track.popularity}
+        doc = {
+            **self._simple_track_json(track),
+            "album": self._simple_album_json(album),
+            "external_ids": {"isrc": track.isrc},
+            "popularity": track.popularity,
+        }
         if not self.extended_access:
             doc.pop("popularity")
         return self.plan.apply(track.id, doc)
 
     def _artist_json(self, artist: FakeArtist) -> dict[str, Any]:
-        doc = {**self._artist_ref(artist.id), "followers": {"href": None, "total": artist.popularity * 1000},
-               "genres": list(artist.genres), "images": [], "popularity": artist.popularity}
+        doc = {
+            **self._artist_ref(artist.id),
+            "followers": {"href": None, "total": artist.popularity * 1000},
+            "genres": list(artist.genres),
+            "images": [],
+            "popularity": artist.popularity,
+        }
         if not self.extended_access:
             for key in ("followers", "genres", "popularity"):
                 doc.pop(key)
@@ -401,8 +464,15 @@ class FakeSpotify(FakeServer):
 
     # -- user accounts and playlists ----------------------------------------------------------------------
 
-    def add_user(self, user_id: str, refresh_token: str, *, development_mode: bool = False,
-                 display_name: str | None = None, scopes: str = DEFAULT_SCOPES) -> FakeUser:
+    def add_user(
+        self,
+        user_id: str,
+        refresh_token: str,
+        *,
+        development_mode: bool = False,
+        display_name: str | None = None,
+        scopes: str = DEFAULT_SCOPES,
+    ) -> FakeUser:
         """Register a Spotify user whose app authorisation is `refresh_token`, granted `scopes`."""
         user = FakeUser(user_id, display_name or user_id, development_mode, scopes)
         with self._tokens_lock:
@@ -410,18 +480,15 @@ class FakeSpotify(FakeServer):
             self._refresh_tokens[refresh_token] = user_id
         return user
 
-
     def revoke_refresh_token(self, refresh_token: str) -> None:
         """The user withdrew the app's access: the refresh token answers invalid_grant from now on."""
         with self._tokens_lock:
             self._refresh_tokens.pop(refresh_token, None)
 
-
     def user_playlists(self, user_id: str) -> list[FakePlaylist]:
         """The user's playlists in creation order."""
         with self._playlists_lock:
             return [p for p in self.playlists.values() if p.owner == user_id]
-
 
     def _refresh_grant(self, client_ok: bool, form: dict[str, list[str]]) -> Response:
         if not client_ok:
@@ -438,15 +505,18 @@ class FakeSpotify(FakeServer):
             self._tokens[token] = 0
             self._token_users[token] = user_id
             self.refreshes[user_id] += 1
-            answer: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in,
-                                      "scope": self.users[user_id].scopes}
+            answer: dict[str, Any] = {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.expires_in,
+                "scope": self.users[user_id].scopes,
+            }
             if self.rotate_refresh_tokens:
                 new_refresh = "AQ" + secrets.token_urlsafe(32)
                 del self._refresh_tokens[refresh_token]
                 self._refresh_tokens[new_refresh] = user_id
                 answer["refresh_token"] = new_refresh
         return json_response(200, answer)
-
 
     def _new_playlist_id(self) -> str:
         alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -455,13 +525,16 @@ class FakeSpotify(FakeServer):
             if candidate not in self.playlists:
                 return candidate
 
-
     def _user_ref(self, user_id: str) -> dict[str, Any]:
         user = self.users.get(user_id)
-        return {"display_name": user.display_name if user else user_id, "id": user_id, "type": "user",
-                "external_urls": {"spotify": f"https://open.spotify.com/user/{user_id}"},
-                "href": self._href(f"users/{user_id}"), "uri": f"spotify:user:{user_id}"}
-
+        return {
+            "display_name": user.display_name if user else user_id,
+            "id": user_id,
+            "type": "user",
+            "external_urls": {"spotify": f"https://open.spotify.com/user/{user_id}"},
+            "href": self._href(f"users/{user_id}"),
+            "uri": f"spotify:user:{user_id}",
+        }
 
     def _playlist_item(self, playlist: FakePlaylist, uri: str, market: str | None) -> dict[str, Any]:
         """A PlaylistTrackObject: `item` (the track or episode) and its deprecated copy `track`."""
@@ -473,33 +546,51 @@ class FakeSpotify(FakeServer):
                 item["is_playable"] = market in ("DE", "GB", "US", "from_token")
         else:
             item = {"id": item_id, "type": kind, "uri": uri, "name": None}
-        return {"added_at": "2026-01-01T00:00:00Z", "added_by": self._user_ref(playlist.owner), "is_local": False,
-                "item": item, "track": item}
+        return {
+            "added_at": "2026-01-01T00:00:00Z",
+            "added_by": self._user_ref(playlist.owner),
+            "is_local": False,
+            "item": item,
+            "track": item,
+        }
 
-    def _items_page(self, playlist: FakePlaylist, offset: int, limit: int, market: str | None = None
-                    ) -> dict[str, Any]:
+    def _items_page(self, playlist: FakePlaylist, offset: int, limit: int, market: str | None = None) -> dict[str, Any]:
         total = len(playlist.uris)
 
         def page_url(at: int) -> str:
             extra = f"&market={market}" if market else ""
             return self._href(f"playlists/{playlist.id}/items?offset={at}&limit={limit}{extra}")
 
-        return {"href": page_url(offset),
-                "items": [self._playlist_item(playlist, u, market) for u in playlist.uris[offset:offset + limit]],
-                "limit": limit, "next": page_url(offset + limit) if offset + limit < total else None,
-                "offset": offset, "previous": page_url(max(0, offset - limit)) if offset > 0 else None,
-                "total": total}
+        return {
+            "href": page_url(offset),
+            "items": [self._playlist_item(playlist, u, market) for u in playlist.uris[offset : offset + limit]],
+            "limit": limit,
+            "next": page_url(offset + limit) if offset + limit < total else None,
+            "offset": offset,
+            "previous": page_url(max(0, offset - limit)) if offset > 0 else None,
+            "total": total,
+        }
 
     def _playlist_json(self, playlist: FakePlaylist, *, full: bool = False) -> dict[str, Any]:
         items: dict[str, Any] = {"href": self._href(f"playlists/{playlist.id}/items"), "total": len(playlist.uris)}
         if full:
             items = self._items_page(playlist, 0, MAX_ITEMS)
-        return {"collaborative": playlist.collaborative, "description": playlist.description,
-                "external_urls": {"spotify": f"https://open.spotify.com/playlist/{playlist.id}"},
-                "href": self._href(f"playlists/{playlist.id}"), "id": playlist.id, "images": [],
-                "name": playlist.name, "owner": self._user_ref(playlist.owner), "public": playlist.public,
-                "snapshot_id": playlist.snapshot_id, "tracks": items, "items": items, "type": "playlist",
-                "uri": f"spotify:playlist:{playlist.id}"}
+        return {
+            "collaborative": playlist.collaborative,
+            "description": playlist.description,
+            "external_urls": {"spotify": f"https://open.spotify.com/playlist/{playlist.id}"},
+            "href": self._href(f"playlists/{playlist.id}"),
+            "id": playlist.id,
+            "images": [],
+            "name": playlist.name,
+            "owner": self._user_ref(playlist.owner),
+            "public": playlist.public,
+            "snapshot_id": playlist.snapshot_id,
+            "tracks": items,
+            "items": items,
+            "type": "playlist",
+            "uri": f"spotify:playlist:{playlist.id}",
+        }
 
     def _playlist_items(self, playlist: FakePlaylist, query: dict[str, list[str]]) -> Response:
         page = _page(query)
@@ -518,29 +609,37 @@ class FakeSpotify(FakeServer):
                 return _error(400, f"Invalid fields: {exc}")
         return json_response(200, doc)
 
-    def _playlist_route(self, endpoint: str, method: str, parts: list[str],
-                        query: dict[str, list[str]], body: bytes, user_id: str | None) -> Response:
+    def _playlist_route(
+        self,
+        endpoint: str,
+        method: str,
+        parts: list[str],
+        query: dict[str, list[str]],
+        body: bytes,
+        user_id: str | None,
+    ) -> Response:
         if endpoint == "playlists_method_not_allowed":
             return _error(405, "Method not allowed")
         if user_id is None:
             return _error(403, "This request requires a user access token (authorization code flow)")
         user = self.users[user_id]
         if endpoint in _WRITES and user.development_mode:
-            return _error(403, "Forbidden: this app is in development mode and may not modify playlists "
-                               "for this user")
+            return _error(403, "Forbidden: this app is in development mode and may not modify playlists for this user")
         if endpoint == "me":
             granted = set(user.scopes.split())
             doc: dict[str, Any] = {**self._user_ref(user_id), "followers": {"href": None, "total": 0}, "images": []}
             if "user-read-private" in granted:
-                doc.update(country="NL", product="premium",
-                           explicit_content={"filter_enabled": False, "filter_locked": False})
+                doc.update(
+                    country="NL", product="premium", explicit_content={"filter_enabled": False, "filter_locked": False}
+                )
             if "user-read-email" in granted:
                 doc["email"] = f"{user_id}@example.com"
             return json_response(200, doc)
         if endpoint in ("me_playlists", "user_playlists"):
             owner = user_id if endpoint == "me_playlists" else parts[1]
-            return self._list_playlists(owner, query, "me/playlists" if endpoint == "me_playlists" else
-                                        f"users/{owner}/playlists")
+            return self._list_playlists(
+                owner, query, "me/playlists" if endpoint == "me_playlists" else f"users/{owner}/playlists"
+            )
         if endpoint == "create_playlist":
             if parts[0] == "users" and not self.extended_access:
                 return _error(403, EXTENDED_ACCESS_REQUIRED)
@@ -554,8 +653,14 @@ class FakeSpotify(FakeServer):
             if not isinstance(name, str) or not name:
                 return _error(400, "Missing required field: name")
             with self._playlists_lock:
-                playlist = FakePlaylist(self._new_playlist_id(), user_id, name, str(doc.get("description") or ""),
-                                        bool(doc.get("public", True)), bool(doc.get("collaborative", False)))
+                playlist = FakePlaylist(
+                    self._new_playlist_id(),
+                    user_id,
+                    name,
+                    str(doc.get("description") or ""),
+                    bool(doc.get("public", True)),
+                    bool(doc.get("collaborative", False)),
+                )
                 self.playlists[playlist.id] = playlist
             return json_response(201, self._playlist_json(playlist, full=True))
         with self._playlists_lock:
@@ -600,7 +705,6 @@ class FakeSpotify(FakeServer):
             snapshot = playlist.snapshot_id
         return json_response(200 if endpoint == "replace_items" else 201, {"snapshot_id": snapshot})
 
-
     def _reorder_items(self, playlist: FakePlaylist, body: bytes) -> Response:
         """Move `range_length` items from `range_start` to before `insert_before` (Update Playlist Items)."""
         doc = json.loads(body)
@@ -614,8 +718,8 @@ class FakeSpotify(FakeServer):
                 return _error(400, "Index out of bounds")
             if snapshot is not None and not isinstance(snapshot, str):
                 return _error(400, "Invalid snapshot_id")
-            moved = playlist.uris[start:start + length]
-            rest = playlist.uris[:start] + playlist.uris[start + length:]
+            moved = playlist.uris[start : start + length]
+            rest = playlist.uris[:start] + playlist.uris[start + length :]
             at = before if before <= start else before - length
             playlist.uris = rest[:at] + moved + rest[at:]
             playlist.version += 1
@@ -653,14 +757,27 @@ class FakeSpotify(FakeServer):
         def page_url(at: int) -> str:
             return self._href(f"{path}?offset={at}&limit={limit}")
 
-        return json_response(200, {
-            "href": page_url(offset), "items": [self._playlist_json(p) for p in mine[offset:offset + limit]],
-            "limit": limit, "next": page_url(offset + limit) if offset + limit < total else None, "offset": offset,
-            "previous": page_url(max(0, offset - limit)) if offset > 0 else None, "total": total})
+        return json_response(
+            200,
+            {
+                "href": page_url(offset),
+                "items": [self._playlist_json(p) for p in mine[offset : offset + limit]],
+                "limit": limit,
+                "next": page_url(offset + limit) if offset + limit < total else None,
+                "offset": offset,
+                "previous": page_url(max(0, offset - limit)) if offset > 0 else None,
+                "total": total,
+            },
+        )
 
 
-_REASONS = {429: "API rate limit exceeded", 500: "Server error", 502: "Bad gateway", 503: "Service unavailable",
-            504: "Gateway timeout"}
+_REASONS = {
+    429: "API rate limit exceeded",
+    500: "Server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
 
 
 def _is_reorder(body: bytes) -> bool:

@@ -4,5 +4,13 @@ from integrations.musicbrainz.client import MusicBrainzClient, normalize_isrc
 from integrations.musicbrainz.models import ArtistCredit, Recording, Work, WorkRef, Writer
 from integrations.musicbrainz.resource import MusicBrainzResource
 
-__all__ = ["ArtistCredit", "MusicBrainzClient", "MusicBrainzResource", "Recording", "Work", "WorkRef", "Writer",
-           "normalize_isrc"]
+__all__ = [
+    "ArtistCredit",
+    "MusicBrainzClient",
+    "MusicBrainzResource",
+    "Recording",
+    "Work",
+    "WorkRef",
+    "Writer",
+    "normalize_isrc",
+]

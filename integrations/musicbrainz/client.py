@@ -60,10 +60,19 @@ class MusicBrainzClient:
     """Read-only MusicBrainz client. 503s (its rate-limit answer) and 5xx back off from 1 s; a 404 means
     "not in MusicBrainz" and reads as an empty result, not an error."""
 
-    def __init__(self, app_name: str, app_version: str, contact: str, *, base_url: str = DEFAULT_BASE_URL,
-                 requests_per_second: float = 1.0, policy: RetryPolicy | None = None,
-                 breaker: CircuitBreaker | None = None, bucket: TokenBucket | None = None,
-                 timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        app_name: str,
+        app_version: str,
+        contact: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        requests_per_second: float = 1.0,
+        policy: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        bucket: TokenBucket | None = None,
+        timeout: float = 15.0,
+    ) -> None:
         if not (app_name.strip() and app_version.strip() and contact.strip()):
             raise ValueError("MusicBrainz needs an application name, version and contact for its User-Agent")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -99,8 +108,9 @@ class MusicBrainzClient:
             return parse(doc)
 
         try:
-            return self.policy.run(once, service=SERVICE, breaker=self.breaker, bucket=self.bucket,
-                                   stats=self.stats, label=label)
+            return self.policy.run(
+                once, service=SERVICE, breaker=self.breaker, bucket=self.bucket, stats=self.stats, label=label
+            )
         except NotFound:
             return None
 
@@ -108,15 +118,20 @@ class MusicBrainzClient:
         """Recordings carrying `isrc`, each with its artist credit and the works it performs (with ISWCs);
         [] when MusicBrainz does not know the ISRC. MalformedPayload names the ISRC and field."""
         isrc = normalize_isrc(isrc)
-        found = self._get("isrc", f"isrc/{quote(isrc)}", "artist-credits+work-rels",
-                          lambda doc: parse_isrc_lookup(doc, isrc))
+        found = self._get(
+            "isrc", f"isrc/{quote(isrc)}", "artist-credits+work-rels", lambda doc: parse_isrc_lookup(doc, isrc)
+        )
         return found or []
 
     def recording(self, mbid: str) -> Recording | None:
         """One recording by MBID with artist credits, ISRCs and works."""
         mbid = check_mbid(mbid, "recording")
-        return self._get("recording", f"recording/{mbid}", "artist-credits+isrcs+work-rels",
-                         lambda doc: parse_recording_lookup(doc, mbid))
+        return self._get(
+            "recording",
+            f"recording/{mbid}",
+            "artist-credits+isrcs+work-rels",
+            lambda doc: parse_recording_lookup(doc, mbid),
+        )
 
     def work(self, mbid: str) -> Work | None:
         """One work by MBID: title, ISWCs, language and writers (composer, lyricist, … relationships)."""

@@ -85,7 +85,9 @@ def parse_recording(p: Payload, *, with_credits: bool = True) -> Recording:
     credits = tuple(
         ArtistCredit(_mbid(artist), artist.text("name"), c.text("name"), c.text("joinphrase", allow_empty=True))
         for c in p.objects("artist-credit", optional=not with_credits)
-        for artist in [c.obj("artist")] if artist is not None)
+        for artist in [c.obj("artist")]
+        if artist is not None
+    )
     if with_credits and not credits:
         raise p.error("artist-credit", "is empty")
     works = []

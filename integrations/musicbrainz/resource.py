@@ -18,8 +18,13 @@ class MusicBrainzResource(ConfigurableResource):
     requests_per_second: float = 1.0
 
     def client(self) -> MusicBrainzClient:
-        return MusicBrainzClient(self.app_name, self.app_version, self.contact, base_url=self.base_url,
-                                 requests_per_second=self.requests_per_second)
+        return MusicBrainzClient(
+            self.app_name,
+            self.app_version,
+            self.contact,
+            base_url=self.base_url,
+            requests_per_second=self.requests_per_second,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "MusicBrainzResource":

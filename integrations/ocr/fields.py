@@ -12,19 +12,53 @@ Box = tuple[int, int, int, int]
 # The roles of assets/rights/roles.py (ROLE_GROUP); repeated here because integrations must not import asset
 # packages (they pull in Dagster), and a test checks that the two stay in step. Identifiers are only read here:
 # their check digits are the rights rules' job (assets/rights/identifiers.py), so the rule lives in one place.
-ROLES = frozenset({"writer", "composer", "lyricist", "arranger", "publisher", "sub-publisher", "artist",
-                   "performer", "label"})
-ROLE_SYNONYMS = {"author": "lyricist", "songwriter": "writer", "sub publisher": "sub-publisher",
-                 "subpublisher": "sub-publisher"}
+ROLES = frozenset(
+    {"writer", "composer", "lyricist", "arranger", "publisher", "sub-publisher", "artist", "performer", "label"}
+)
+ROLE_SYNONYMS = {
+    "author": "lyricist",
+    "songwriter": "writer",
+    "sub publisher": "sub-publisher",
+    "subpublisher": "sub-publisher",
+}
 # Speckle and punctuation OCR leaves at the ends of a number ("«60.00.", "(00012345678)"); never a digit
 # look-alike such as "|" or "O".
 EDGE_NOISE = " «»“”\"'‘’.,;:~=_*()[]<>"  # not "-": a minus sign must fail, not vanish
 FRACTION_PATTERN = re.compile(r"([0-9]{1,3})/([0-9]{1,3})")
 SHARE_TOKEN = re.compile(r"(?:[0-9]{1,3}(?:\.[0-9]{1,4})?%?|[0-9]{1,3}/[0-9]{1,3}%?)")
 # Collecting societies a split sheet names beside a party; read into their own field, never into the role.
-PRO_NAMES = frozenset({"PRS", "ASCAP", "BMI", "SESAC", "GMR", "SOCAN", "GEMA", "SACEM", "SIAE", "SGAE", "BUMA",
-                       "STIM", "TONO", "KODA", "TEOSTO", "APRA", "JASRAC", "SABAM", "IMRO", "SUISA", "AKM", "MCPS",
-                       "SAMRO", "ECAD", "SADAIC", "KOMCA", "ZAIKS", "NONE"})
+PRO_NAMES = frozenset(
+    {
+        "PRS",
+        "ASCAP",
+        "BMI",
+        "SESAC",
+        "GMR",
+        "SOCAN",
+        "GEMA",
+        "SACEM",
+        "SIAE",
+        "SGAE",
+        "BUMA",
+        "STIM",
+        "TONO",
+        "KODA",
+        "TEOSTO",
+        "APRA",
+        "JASRAC",
+        "SABAM",
+        "IMRO",
+        "SUISA",
+        "AKM",
+        "MCPS",
+        "SAMRO",
+        "ECAD",
+        "SADAIC",
+        "KOMCA",
+        "ZAIKS",
+        "NONE",
+    }
+)
 ISWC_PATTERN = re.compile(r"T-?([0-9]{3})\.?([0-9]{3})\.?([0-9]{3})-?([0-9])")
 # Letters Tesseract commonly returns for digits; applied only where a field must be numeric.
 DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1"})
@@ -77,8 +111,11 @@ def looks_like_ipi(text: str) -> bool:
     """A token shaped like an IPI name number: 9 to 11 digits (look-alike letters allowed, most must be digits)."""
     cleaned = text.strip("()[].,;:#")
     digits = sum(c.isdigit() for c in cleaned)
-    return 9 <= len(cleaned) <= 11 and digits >= len(cleaned) - 2 and \
-        bool(re.fullmatch(r"[0-9]{9,11}", cleaned.translate(DIGIT_LOOKALIKES)))
+    return (
+        9 <= len(cleaned) <= 11
+        and digits >= len(cleaned) - 2
+        and bool(re.fullmatch(r"[0-9]{9,11}", cleaned.translate(DIGIT_LOOKALIKES)))
+    )
 
 
 def is_pro(text: str) -> bool:

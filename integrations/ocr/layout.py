@@ -20,20 +20,44 @@ from integrations.ocr.reader import OcrWord
 # Fields a table column can hold; the first four make a party line, the others are read beside it.
 COLUMNS = ("party_name", "role", "ipi", "share_percent", "publisher", "pro", "signature", "date")
 HEADING_WORDS: dict[str, frozenset[str]] = {
-    "party_name": frozenset({"name", "names", "party", "parties", "writer", "writers", "songwriter", "songwriters",
-                             "payee", "rightsholder", "holder", "contributor", "contributors", "author"}),
+    "party_name": frozenset(
+        {
+            "name",
+            "names",
+            "party",
+            "parties",
+            "writer",
+            "writers",
+            "songwriter",
+            "songwriters",
+            "payee",
+            "rightsholder",
+            "holder",
+            "contributor",
+            "contributors",
+            "author",
+        }
+    ),
     "role": frozenset({"role", "roles", "capacity", "function", "type"}),
     "ipi": frozenset({"ipi", "ip", "cae", "ipi/cae", "ipi#"}),
-    "share_percent": frozenset({"share", "shares", "ownership", "split", "splits", "percentage", "percent",
-                                "interest", "%"}),
+    "share_percent": frozenset(
+        {"share", "shares", "ownership", "split", "splits", "percentage", "percent", "interest", "%"}
+    ),
     "publisher": frozenset({"publisher", "publishers", "publishing"}),
     "pro": frozenset({"pro", "society", "affiliation", "pro/society"}),
     "signature": frozenset({"signature", "signatures", "signed", "sign"}),
     "date": frozenset({"date", "dated"}),
 }
 # A heading with no role column names its parties' role in its first label ("Songwriter", "Publisher").
-DEFAULT_ROLES = {"songwriter": "writer", "songwriters": "writer", "writer": "writer", "writers": "writer",
-                 "composer": "composer", "publisher": "publisher", "publishers": "publisher"}
+DEFAULT_ROLES = {
+    "songwriter": "writer",
+    "songwriters": "writer",
+    "writer": "writer",
+    "writers": "writer",
+    "composer": "composer",
+    "publisher": "publisher",
+    "publishers": "publisher",
+}
 WORD_SIMILARITY = 0.75  # one letter wrong in a four-letter word ("Rote" for "Role")
 
 
@@ -117,8 +141,9 @@ def _is_word(text: str, vocabulary: frozenset[str]) -> bool:
     word = _bare(text)
     if word in vocabulary or word.replace("l", "i").replace("1", "i") in vocabulary:
         return True
-    return len(word) >= 4 and any(len(v) >= 4 and SequenceMatcher(None, word, v).ratio() >= WORD_SIMILARITY
-                                  for v in vocabulary)
+    return len(word) >= 4 and any(
+        len(v) >= 4 and SequenceMatcher(None, word, v).ratio() >= WORD_SIMILARITY for v in vocabulary
+    )
 
 
 def _column_of_label(label: list[OcrWord]) -> str | None:
@@ -180,9 +205,11 @@ def name_columns_by_content(rows: list[dict[str, list[OcrWord]]]) -> list[dict[s
     renamed: dict[str, str] = {}
     for other in others:
         cells = [" ".join(w.text for w in row[other]) for row in rows if row.get(other)]
-        votes = {"role": sum(parse_role(c)[0] in ROLES for c in cells),
-                 "ipi": sum(looks_like_ipi(c.replace(" ", "")) for c in cells),
-                 "pro": sum(is_pro(c) for c in cells)}
+        votes = {
+            "role": sum(parse_role(c)[0] in ROLES for c in cells),
+            "ipi": sum(looks_like_ipi(c.replace(" ", "")) for c in cells),
+            "pro": sum(is_pro(c) for c in cells),
+        }
         kind, count = max(votes.items(), key=lambda item: item[1])
         if cells and count * 2 >= len(cells) and kind not in present and kind not in renamed.values():
             renamed[other] = kind
@@ -201,12 +228,14 @@ def has_role_word(line: Line) -> bool:
 
 def row_like(line: Line) -> bool:
     """Values a party line carries: a share, an IPI, a role or a society."""
-    return any(looks_like_share(w.text) or looks_like_ipi(w.text) or is_pro(w.text) for w in line.words) \
-        or has_role_word(line)
+    return any(
+        looks_like_share(w.text) or looks_like_ipi(w.text) or is_pro(w.text) for w in line.words
+    ) or has_role_word(line)
 
 
-def table_rows(lines: list[Line], start: int, columns: TableColumns,
-               ends: Callable[[Line], bool]) -> tuple[list[dict[str, list[OcrWord]]], int]:
+def table_rows(
+    lines: list[Line], start: int, columns: TableColumns, ends: Callable[[Line], bool]
+) -> tuple[list[dict[str, list[OcrWord]]], int]:
     """Cells of each table row from `lines[start]`, and the index of the first line after the table.
 
     The table ends at a total, a sentence, a paragraph (no gap between its words wide enough to part cells), a

@@ -61,9 +61,7 @@ def ocr_words(prepared: PreparedPage, psm: int = DEFAULT_PSM) -> list[OcrWord]:
     configure_tesseract()
     # The prepared page is already 300 DPI-equivalent; saying so stops Tesseract guessing from missing metadata.
     config = f"{_tessdata_option()} --psm {psm} --oem 1 -c user_defined_dpi=300"
-    data = pytesseract.image_to_data(
-        prepared.image, lang=LANGUAGE, config=config, output_type=pytesseract.Output.DICT
-    )
+    data = pytesseract.image_to_data(prepared.image, lang=LANGUAGE, config=config, output_type=pytesseract.Output.DICT)
     words = []
     for i, text in enumerate(data["text"]):
         confidence = float(data["conf"][i])

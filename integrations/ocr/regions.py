@@ -14,8 +14,11 @@ from integrations.ocr.layout import Line, has_role_word
 from integrations.ocr.reader import OcrWord
 
 TITLE_LABEL_WORDS = frozenset({"song", "work", "title", "of", "the", "composition", "track", "name"})
-FOOTER_PATTERN = re.compile(r"(page \d+ of \d+|confidential|registered in|company no|vat no|www\.|@|tel[:.]|"
-                            r"fax[:.]|^from[:\s]|p\.\d{3})", re.IGNORECASE)
+FOOTER_PATTERN = re.compile(
+    r"(page \d+ of \d+|confidential|registered in|company no|vat no|www\.|@|tel[:.]|"
+    r"fax[:.]|^from[:\s]|p\.\d{3})",
+    re.IGNORECASE,
+)
 SIGNATURE_WORDS = frozenset({"signed", "signature", "signatures", "agreed", "witness", "witnessed", "sign"})
 GLUED_IPI = re.compile(r"[Ii1l][Pp][Ii1l][:#]?([0-9OoIl]{9,11})")
 POOL_HEADINGS = frozenset({"writers", "writer", "songwriters", "publishers", "publisher", "composers"})
@@ -39,8 +42,9 @@ def title_words(lines: list[Line], index: int) -> tuple[list[OcrWord], list[OcrW
     "Title of Work:", "Song title", "Work 2 title", "TITLE OF WORK" with the value on the next line)."""
     words = list(lines[index].words)
     label_end = 0
-    while label_end < len(words) and (_bare(words[label_end].text) in TITLE_LABEL_WORDS
-                                      or _bare(words[label_end].text).isdigit() and label_end > 0):
+    while label_end < len(words) and (
+        _bare(words[label_end].text) in TITLE_LABEL_WORDS or _bare(words[label_end].text).isdigit() and label_end > 0
+    ):
         label_end += 1
         if words[label_end - 1].text.endswith(":"):
             break
@@ -53,8 +57,10 @@ def title_words(lines: list[Line], index: int) -> tuple[list[OcrWord], list[OcrW
         return label, value, 1
     if index + 1 < len(lines):
         below = lines[index + 1]
-        if not any(looks_like_share(w.text) or looks_like_ipi(w.text) for w in below.words) and \
-                find_iswc(below.text) is None:
+        if (
+            not any(looks_like_share(w.text) or looks_like_ipi(w.text) for w in below.words)
+            and find_iswc(below.text) is None
+        ):
             return label, list(below.words), 2
     return label, [], 1
 
@@ -63,8 +69,9 @@ def split_title_and_iswc(value: list[OcrWord]) -> tuple[list[OcrWord], list[OcrW
     """A title with its ISWC appended ("Harbor Sirens  ISWC T-123.456.789-0") as (title words, ISWC words)."""
     for at, word in enumerate(value):
         rest = " ".join(w.text for w in value[at:])
-        if _bare(word.text) == "iswc" or (word.text[:1] in "Tt" and ISWC_PATTERN.match(
-                re.sub(r"\s+", "", rest).upper())):
+        if _bare(word.text) == "iswc" or (
+            word.text[:1] in "Tt" and ISWC_PATTERN.match(re.sub(r"\s+", "", rest).upper())
+        ):
             return value[:at], [w for w in value[at:] if _bare(w.text) != "iswc"]
     return value, []
 
@@ -113,8 +120,10 @@ def classify(line: Line, first_on_page: bool) -> Region:
     if letters and len(letters) == len(words) and all(t.isupper() for t in letters) and len(words) <= 6:
         return Region("boilerplate:heading", words)
     holds = []
-    if any(looks_like_share(w.text) and not w.text.isdigit() or re.fullmatch(r"\d{1,3}", w.text) and "%" in text
-           for w in words):
+    if any(
+        looks_like_share(w.text) and not w.text.isdigit() or re.fullmatch(r"\d{1,3}", w.text) and "%" in text
+        for w in words
+    ):
         holds.append("a share")
     if any(looks_like_ipi(w.text) for w in words):
         holds.append("an IPI")

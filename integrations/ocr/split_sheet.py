@@ -76,8 +76,11 @@ class SplitSheetScan:
         return self.works[0].iswc if self.works else None
 
     def all_fields(self) -> list[ExtractedField]:
-        return [f for work in self.works for f in [*work.header_fields.values(),
-                                                   *(f for row in work.rows for f in row.fields.values())]]
+        return [
+            f
+            for work in self.works
+            for f in [*work.header_fields.values(), *(f for row in work.rows for f in row.fields.values())]
+        ]
 
     def needs_review(self, threshold: float = REVIEW_THRESHOLD) -> list[ExtractedField]:
         """Fields that must be checked by a person: OCR confidence below `threshold` or a value that fails."""
@@ -118,8 +121,9 @@ class _Reader:
             if line.words[0].text.lower().strip(":.") == "iswc" and "iswc" not in self.work.header_fields:
                 # Labelled but not ISWC-shaped as read: kept as read, for a person to check.
                 words = list(line.words[1:])
-                self.work.header_fields["iswc"] = _field("iswc", words, self.scan.source, page,
-                                                         f"ISWC {_text(words)!r} is not T-ddd.ddd.ddd-c as read")
+                self.work.header_fields["iswc"] = _field(
+                    "iswc", words, self.scan.source, page, f"ISWC {_text(words)!r} is not T-ddd.ddd.ddd-c as read"
+                )
                 index += 1
                 continue
             if (cells := regions.party_paragraph(line)) is not None:
@@ -127,8 +131,13 @@ class _Reader:
                 index += 1
                 continue
             # A continuation page repeats no heading: its rows line up with the previous page's columns.
-            if (not header_seen and self.columns is not None and layout.row_like(line)
-                    and not layout.is_sentence(line) and not _ends_table(line)):
+            if (
+                not header_seen
+                and self.columns is not None
+                and layout.row_like(line)
+                and not layout.is_sentence(line)
+                and not _ends_table(line)
+            ):
                 index = self.read_table(lines, index, page)
                 header_seen = True
                 continue
@@ -148,13 +157,17 @@ class _Reader:
         known = {(w.title or "").casefold() for w in self.scan.works}
         if text.casefold() in known and text:
             # A continuation page repeating the work's title continues that work.
-            self.scan.works.append(self.scan.works.pop(next(i for i, w in enumerate(self.scan.works)
-                                                            if (w.title or "").casefold() == text.casefold())))
+            self.scan.works.append(
+                self.scan.works.pop(
+                    next(i for i, w in enumerate(self.scan.works) if (w.title or "").casefold() == text.casefold())
+                )
+            )
         else:
             self.start_work()
             problem = None if title_words else "no title after the label"
-            self.work.header_fields["title"] = _field("work_title", title_words or label, self.scan.source, page,
-                                                      problem)
+            self.work.header_fields["title"] = _field(
+                "work_title", title_words or label, self.scan.source, page, problem
+            )
             self.work.title = text or None
         if iswc_words:
             self.read_iswc(iswc_words, page)
@@ -173,8 +186,15 @@ class _Reader:
 
     def account(self, region: regions.Region, page: int) -> None:
         if region.kind == "unread":
-            self.scan.unread.append(_field("unread_text", list(region.words), self.scan.source, page,
-                                           f"text not read into any field; it may hold {region.reason}"))
+            self.scan.unread.append(
+                _field(
+                    "unread_text",
+                    list(region.words),
+                    self.scan.source,
+                    page,
+                    f"text not read into any field; it may hold {region.reason}",
+                )
+            )
         else:
             self.scan.boilerplate.append(_field(region.kind, list(region.words), self.scan.source, page))
 
@@ -184,7 +204,11 @@ def _ends_table(line: layout.Line) -> bool:
     if layout.find_header(line) is not None or regions.title_words([line], 0) is not None or find_iswc(line.text):
         return True
     return regions.classify(line, first_on_page=False).kind in {
-        "boilerplate:date", "boilerplate:footer", "boilerplate:signature", "boilerplate:total"}
+        "boilerplate:date",
+        "boilerplate:footer",
+        "boilerplate:signature",
+        "boilerplate:total",
+    }
 
 
 def read_split_sheet(path: Path, work_id: str | None = None) -> SplitSheetScan:
@@ -225,10 +249,10 @@ def _row(cells: dict[str, list[OcrWord]], default_role: str | None, source: Path
         fields["ipi"] = _field("ipi", cells["ipi"], source, page, ipi_problem)
     share_words = cells.get("share_percent", [])
     share, share_problem = parse_share(_text(share_words))
-    fields["share_percent"] = _field("share_percent", share_words, source, page,
-                                     share_problem if share_words else "no share")
-    extra = {name: _field(name, words, source, page) for name, words in cells.items()
-             if name not in fields and words}
+    fields["share_percent"] = _field(
+        "share_percent", share_words, source, page, share_problem if share_words else "no share"
+    )
+    extra = {name: _field(name, words, source, page) for name, words in cells.items() if name not in fields and words}
     words = [w for column in cells.values() for w in column]
     return ScannedSplitRow(
         party_name=_text(name_words),

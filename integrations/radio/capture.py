@@ -98,9 +98,7 @@ def capture_station(
     outage = _Outage(start=time.time())
     try:
         chunker = Chunker(station_id, landing, config.chunk_seconds, config.sample_rate, config.channels)
-        source = StreamSource(
-            url, halt=halt, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout
-        )
+        source = StreamSource(url, halt=halt, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
         attempt = 0
         while not halt.is_set():
             try:
@@ -244,9 +242,14 @@ def _record_connection(
             return
         announced = True
         first_bytes = first_bytes_at[0] if first_bytes_at else first_pcm_at
-        log.info("%s: %s audio from %s (first bytes %.2f s before the first PCM; anchor %.2f s before them)",
-                 station_id, connection.kind, utc(anchor).isoformat(timespec="milliseconds"),
-                 first_pcm_at - first_bytes, first_bytes - anchor)
+        log.info(
+            "%s: %s audio from %s (first bytes %.2f s before the first PCM; anchor %.2f s before them)",
+            station_id,
+            connection.kind,
+            utc(anchor).isoformat(timespec="milliseconds"),
+            first_pcm_at - first_bytes,
+            first_bytes - anchor,
+        )
         audio_began(anchor)
 
     try:

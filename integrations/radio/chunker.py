@@ -237,5 +237,8 @@ class Chunker:
         ppm = (self._settled_estimate - estimate) / elapsed * 1e6 if elapsed > 0 else 0.0
         log.info(
             "%s: clock correction: labels moved %+.3f s from %s on (station clock %+.0f ppm against ours)",
-            self.station_id, amount, datetime.fromtimestamp(boundary, UTC).isoformat(timespec="milliseconds"), ppm,
+            self.station_id,
+            amount,
+            datetime.fromtimestamp(boundary, UTC).isoformat(timespec="milliseconds"),
+            ppm,
         )

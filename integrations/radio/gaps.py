@@ -50,10 +50,16 @@ def record_gap(landing: Path, gap: Gap) -> None:
             writer = csv.writer(handle)
             if new:
                 writer.writerow(FIELDS)
-            writer.writerow([
-                gap.station_id, _stamp(gap.start_utc), _stamp(gap.end_utc), f"{gap.seconds:.3f}", gap.reason,
-                gap.attempts,
-            ])
+            writer.writerow(
+                [
+                    gap.station_id,
+                    _stamp(gap.start_utc),
+                    _stamp(gap.end_utc),
+                    f"{gap.seconds:.3f}",
+                    gap.reason,
+                    gap.attempts,
+                ]
+            )
 
 
 def read_gaps(landing: Path, station_id: str) -> list[Gap]:
@@ -62,8 +68,13 @@ def read_gaps(landing: Path, station_id: str) -> list[Gap]:
         return []
     with path.open(newline="", encoding="utf-8") as handle:
         return [
-            Gap(row["station_id"], _parse(row["gap_start_utc"]), _parse(row["gap_end_utc"]), row["reason"],
-                int(row["attempts"]))
+            Gap(
+                row["station_id"],
+                _parse(row["gap_start_utc"]),
+                _parse(row["gap_end_utc"]),
+                row["reason"],
+                int(row["attempts"]),
+            )
             for row in csv.DictReader(handle)
         ]
 

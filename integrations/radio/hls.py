@@ -152,7 +152,7 @@ def _segment_key(tags: list[dict[str, str]], base_url: str) -> SegmentKey | None
     identity = [t for t in tags if t.get("KEYFORMAT", "identity") == "identity"]
     if not identity:
         formats = ", ".join(sorted({t.get("KEYFORMAT", "") for t in tags}))
-        raise PlaylistError(f"HLS KEYFORMAT {formats} (DRM) is not supported, only \"identity\"")
+        raise PlaylistError(f'HLS KEYFORMAT {formats} (DRM) is not supported, only "identity"')
     attributes = identity[-1]
     method = attributes.get("METHOD", "")
     if method == "NONE":

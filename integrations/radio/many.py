@@ -33,14 +33,17 @@ def capture_stations(
     stop = stop or threading.Event()
     if len(stations) > max_concurrent:
         log.warning(
-            "%d stations, at most %d at a time: the others wait for a free slot%s", len(stations), max_concurrent,
+            "%d stations, at most %d at a time: the others wait for a free slot%s",
+            len(stations),
+            max_concurrent,
             "" if duration else " (and without --duration a slot never frees)",
         )
     config = config or CaptureConfig()
     with ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="capture") as pool:
         futures = [
-            pool.submit(capture_station, s.station_id, s.stream_url, landing, config=config, stop=stop,
-                        duration=duration)
+            pool.submit(
+                capture_station, s.station_id, s.stream_url, landing, config=config, stop=stop, duration=duration
+            )
             for s in stations
         ]
         return [future.result() for future in futures]

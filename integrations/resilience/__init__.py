@@ -19,7 +19,24 @@ from integrations.resilience.policy import CallStats, RetryPolicy
 from integrations.resilience.secrets import SECRET_KEY_ENV, SecretStoreError, TokenStore
 
 __all__ = [
-    "SECRET_KEY_ENV", "AuthExpired", "CallStats", "CircuitBreaker", "CircuitOpen", "IntegrationError",
-    "MalformedPayload", "NotFound", "PermanentError", "RateLimited", "RetryPolicy", "SecretStoreError", "State",
-    "TokenBucket", "TokenStore", "Transient", "breaker_for", "bucket_for", "classify", "parse_retry_after",
+    "SECRET_KEY_ENV",
+    "AuthExpired",
+    "CallStats",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "IntegrationError",
+    "MalformedPayload",
+    "NotFound",
+    "PermanentError",
+    "RateLimited",
+    "RetryPolicy",
+    "SecretStoreError",
+    "State",
+    "TokenBucket",
+    "TokenStore",
+    "Transient",
+    "breaker_for",
+    "bucket_for",
+    "classify",
+    "parse_retry_after",
 ]

@@ -25,8 +25,14 @@ class State(Enum):
 class CircuitBreaker:
     """Thread-safe breaker; `clock` is injectable for tests."""
 
-    def __init__(self, service: str, *, failure_threshold: int = 5, cooldown: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        service: str,
+        *,
+        failure_threshold: int = 5,
+        cooldown: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if failure_threshold < 1 or cooldown < 0:
             raise ValueError("failure_threshold must be >= 1 and cooldown >= 0")
         self.service = service
@@ -64,8 +70,11 @@ class CircuitBreaker:
                 self._trial_in_flight = True
                 return
             retry_in = max(0.0, self._opened_at + self.cooldown - self._clock()) if state is State.OPEN else 0.0
-            raise CircuitOpen(f"circuit open after {self._failures} consecutive failures; "
-                              f"next trial in {retry_in:.1f} s", retry_in=retry_in, service=self.service)
+            raise CircuitOpen(
+                f"circuit open after {self._failures} consecutive failures; next trial in {retry_in:.1f} s",
+                retry_in=retry_in,
+                service=self.service,
+            )
 
     def record_success(self) -> None:
         """The service answered properly: close the circuit and forget past failures."""
@@ -100,6 +109,7 @@ def breaker_for(service: str, *, failure_threshold: int = 5, cooldown: float = 3
     with _breakers_lock:
         breaker = _breakers.get(service)
         if breaker is None:
-            breaker = _breakers[service] = CircuitBreaker(service, failure_threshold=failure_threshold,
-                                                          cooldown=cooldown)
+            breaker = _breakers[service] = CircuitBreaker(
+                service, failure_threshold=failure_threshold, cooldown=cooldown
+            )
         return breaker

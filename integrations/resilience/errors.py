@@ -113,8 +113,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None, default: f
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def from_status(status: int, headers: Mapping[str, str] | None = None, *, detail: str = "",
-                service: str = "") -> IntegrationError | None:
+def from_status(
+    status: int, headers: Mapping[str, str] | None = None, *, detail: str = "", service: str = ""
+) -> IntegrationError | None:
     """The taxonomy class for an HTTP status (None for success and redirects)."""
     headers = headers or {}
     message = f"HTTP {status}" + (f": {detail}" if detail else "")
@@ -173,7 +174,8 @@ def classify(obj: BaseException | requests.Response, *, service: str = "") -> In
     if isinstance(obj, SpotifyException):
         detail = str(obj.msg).strip().splitlines()[-1].strip() if obj.msg else ""
         return from_status(obj.http_status, obj.headers, detail=detail, service=service) or PermanentError(
-            f"HTTP {obj.http_status}: {detail}", service=service, status=obj.http_status)
+            f"HTTP {obj.http_status}: {detail}", service=service, status=obj.http_status
+        )
     if isinstance(obj, SpotifyOauthError):
         # spotipy drops the token endpoint's status; the HTTPError it was raised from still has it.
         http_error = _http_error_in_chain(obj)
@@ -187,7 +189,15 @@ def classify(obj: BaseException | requests.Response, *, service: str = "") -> In
         return classify(obj.response, service=service)
     if isinstance(obj, requests.exceptions.RetryError):
         return Transient(f"transport gave up: {type(obj).__name__}", service=service)
-    if isinstance(obj, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                        ConnectionError, TimeoutError)):
+    if isinstance(
+        obj,
+        (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+            ConnectionError,
+            TimeoutError,
+        ),
+    ):
         return Transient(f"network: {type(obj).__name__}", service=service)
     return None

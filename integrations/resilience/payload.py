@@ -30,8 +30,9 @@ class Payload:
 
     def error(self, key: str, problem: str) -> MalformedPayload:
         field = self._at(key) if key else (self.path or "(document)")
-        return MalformedPayload(service=self.service, entity=self.entity, entity_id=self.entity_id, field=field,
-                                problem=problem)
+        return MalformedPayload(
+            service=self.service, entity=self.entity, entity_id=self.entity_id, field=field, problem=problem
+        )
 
     def _get(self, key: str, kind: type, optional: bool) -> Any:
         if key not in self.data or self.data[key] is None:
@@ -49,11 +50,13 @@ class Payload:
             raise self.error(key, "is empty")
         return value
 
-    def integer(self, key: str, *, optional: bool = False, minimum: int | None = None,
-                maximum: int | None = None) -> Any:
+    def integer(
+        self, key: str, *, optional: bool = False, minimum: int | None = None, maximum: int | None = None
+    ) -> Any:
         value = self._get(key, int, optional)
-        if value is not None and ((minimum is not None and value < minimum)
-                                  or (maximum is not None and value > maximum)):
+        if value is not None and (
+            (minimum is not None and value < minimum) or (maximum is not None and value > maximum)
+        ):
             raise self.error(key, f"is {value}, outside [{minimum}, {maximum}]")
         return value
 
@@ -64,8 +67,7 @@ class Payload:
         value = self._get(key, dict, optional)
         if value is None:
             return None
-        return Payload(value, service=self.service, entity=self.entity, entity_id=self.entity_id,
-                       path=self._at(key))
+        return Payload(value, service=self.service, entity=self.entity, entity_id=self.entity_id, path=self._at(key))
 
     def array(self, key: str) -> list[Any]:
         """A list as it is (elements unchecked)."""
@@ -74,8 +76,10 @@ class Payload:
     def objects(self, key: str, *, optional: bool = False) -> "list[Payload]":
         """A list of objects (an absent optional list reads as empty)."""
         values = self._get(key, list, optional) or []
-        return [Payload(v, service=self.service, entity=self.entity, entity_id=self.entity_id,
-                        path=f"{self._at(key)}[{i}]") for i, v in enumerate(values)]
+        return [
+            Payload(v, service=self.service, entity=self.entity, entity_id=self.entity_id, path=f"{self._at(key)}[{i}]")
+            for i, v in enumerate(values)
+        ]
 
     def texts(self, key: str, *, optional: bool = False) -> tuple[str, ...]:
         values = self._get(key, list, optional) or []

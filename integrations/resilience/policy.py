@@ -45,8 +45,12 @@ log = logging.getLogger(__name__)
 def outcome_kind(error: BaseException | None) -> str:
     """A short label for counting outcomes: ok, rate_limited, transient, auth_expired, not_found, ..."""
     kinds: list[tuple[type[BaseException], str]] = [
-        (RateLimited, "rate_limited"), (Transient, "transient"), (AuthExpired, "auth_expired"),
-        (NotFound, "not_found"), (MalformedPayload, "malformed"), (CircuitOpen, "circuit_open"),
+        (RateLimited, "rate_limited"),
+        (Transient, "transient"),
+        (AuthExpired, "auth_expired"),
+        (NotFound, "not_found"),
+        (MalformedPayload, "malformed"),
+        (CircuitOpen, "circuit_open"),
         (IntegrationError, "permanent"),
     ]
     if error is None:
@@ -89,8 +93,13 @@ class CallStats:
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:
-            return {"calls": dict(self.calls), "attempts": dict(self.attempts), "outcomes": dict(self.outcomes),
-                    "refreshes": self.refreshes, "slept_s": round(self.slept, 3)}
+            return {
+                "calls": dict(self.calls),
+                "attempts": dict(self.attempts),
+                "outcomes": dict(self.outcomes),
+                "refreshes": self.refreshes,
+                "slept_s": round(self.slept, 3),
+            }
 
 
 @dataclass
@@ -112,9 +121,17 @@ class RetryPolicy:
     sleep: Callable[[float], object] = time.sleep
     rng: random.Random | None = None
 
-    def run(self, fn: Callable[[], T], *, service: str = "", breaker: CircuitBreaker | None = None,
-            bucket: TokenBucket | None = None, refresh: Callable[[], object] | None = None,
-            stats: CallStats | None = None, label: str = "call") -> T:
+    def run(
+        self,
+        fn: Callable[[], T],
+        *,
+        service: str = "",
+        breaker: CircuitBreaker | None = None,
+        bucket: TokenBucket | None = None,
+        refresh: Callable[[], object] | None = None,
+        stats: CallStats | None = None,
+        label: str = "call",
+    ) -> T:
         """Call `fn` under the policy and return its result, or raise the final taxonomy error."""
         state = _CallState()
         note = stats.count if stats is not None else (lambda *args, **kwargs: None)
@@ -172,8 +189,9 @@ class RetryPolicy:
         def before_sleep(retry_state: tenacity.RetryCallState) -> None:
             outcome = retry_state.outcome
             error = outcome.exception() if outcome is not None else None
-            log.info("%s %s: %s; retry %d in %.2f s", service, label, error, retry_state.attempt_number,
-                     state.next_wait)
+            log.info(
+                "%s %s: %s; retry %d in %.2f s", service, label, error, retry_state.attempt_number, state.next_wait
+            )
             if isinstance(error, AuthExpired) and refresh is not None:
                 state.refreshed = True
                 note("refresh")
@@ -184,8 +202,14 @@ class RetryPolicy:
                 note("sleep", seconds=seconds)
                 self.sleep(seconds)
 
-        retrying = tenacity.Retrying(retry=decide, wait=lambda _: state.next_wait, stop=tenacity.stop_never,
-                                     before_sleep=before_sleep, sleep=sleep, reraise=True)
+        retrying = tenacity.Retrying(
+            retry=decide,
+            wait=lambda _: state.next_wait,
+            stop=tenacity.stop_never,
+            before_sleep=before_sleep,
+            sleep=sleep,
+            reraise=True,
+        )
         return retrying(attempt)
 
     @staticmethod

@@ -32,8 +32,10 @@ class TokenStore:
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError):
-            raise SecretStoreError(f"the secret key (e.g. ${SECRET_KEY_ENV}) is not a Fernet key: "
-                                   "generate one with TokenStore.generate_key()") from None
+            raise SecretStoreError(
+                f"the secret key (e.g. ${SECRET_KEY_ENV}) is not a Fernet key: "
+                "generate one with TokenStore.generate_key()"
+            ) from None
         self.directory = Path(directory)
 
     def __repr__(self) -> str:
@@ -76,15 +78,17 @@ class TokenStore:
             data: dict[str, Any] = json.loads(self._fernet.decrypt(blob))
             return data
         except InvalidToken:
-            raise SecretStoreError(f"{path} cannot be decrypted with this key (wrong ${SECRET_KEY_ENV}, "
-                                   "or the file was altered)") from None
+            raise SecretStoreError(
+                f"{path} cannot be decrypted with this key (wrong ${SECRET_KEY_ENV}, or the file was altered)"
+            ) from None
 
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
 
 
-_CREDENTIAL = re.compile(r"((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+|(access_token['\"]?\s*[:=]\s*['\"]?)[^'\",\s}]+",
-                         re.IGNORECASE)
+_CREDENTIAL = re.compile(
+    r"((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+|(access_token['\"]?\s*[:=]\s*['\"]?)[^'\",\s}]+", re.IGNORECASE
+)
 
 
 def redact(text: str) -> str:

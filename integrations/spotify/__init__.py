@@ -4,5 +4,14 @@ from integrations.spotify.client import EncryptedTokenCache, SpotifyCatalogClien
 from integrations.spotify.models import Album, AlbumTrack, Artist, ArtistRef, Fetched, Track
 from integrations.spotify.resource import SpotifyResource
 
-__all__ = ["Album", "AlbumTrack", "Artist", "ArtistRef", "EncryptedTokenCache", "Fetched", "SpotifyCatalogClient",
-           "SpotifyResource", "Track"]
+__all__ = [
+    "Album",
+    "AlbumTrack",
+    "Artist",
+    "ArtistRef",
+    "EncryptedTokenCache",
+    "Fetched",
+    "SpotifyCatalogClient",
+    "SpotifyResource",
+    "Track",
+]

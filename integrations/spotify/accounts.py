@@ -51,8 +51,12 @@ class SpotifyAccountsResource(ConfigurableResource):
 
     def missing(self) -> list[str]:
         """The settings that keep the resource from being configured (names only)."""
-        names = {"SPOTIFY_CLIENT_ID": self.client_id.strip(), "SPOTIFY_CLIENT_SECRET": self.client_secret,
-                 SECRET_KEY_ENV: self.secret_key, TOKEN_DIR_ENV: self.token_dir}
+        names = {
+            "SPOTIFY_CLIENT_ID": self.client_id.strip(),
+            "SPOTIFY_CLIENT_SECRET": self.client_secret,
+            SECRET_KEY_ENV: self.secret_key,
+            TOKEN_DIR_ENV: self.token_dir,
+        }
         return [name for name, value in names.items() if not value]
 
     def token_store(self) -> TokenStore:
@@ -60,28 +64,51 @@ class SpotifyAccountsResource(ConfigurableResource):
             raise ValueError(f"no token store: set ${TOKEN_DIR_ENV} and ${SECRET_KEY_ENV}")
         return TokenStore(self.token_dir, self.secret_key)
 
-    def client(self, account_id: str, user_id: str, *, policy: RetryPolicy | None = None,
-               store: TokenStore | None = None, bucket: TokenBucket | None = None) -> SpotifyPlaylistClient:
+    def client(
+        self,
+        account_id: str,
+        user_id: str,
+        *,
+        policy: RetryPolicy | None = None,
+        store: TokenStore | None = None,
+        bucket: TokenBucket | None = None,
+    ) -> SpotifyPlaylistClient:
         """A client for one account with its own bucket and breaker, so one account never slows the others
         (`policy` and `bucket` are injectable for tests)."""
         api = self.api_url if self.api_url.endswith("/") else self.api_url + "/"
         return SpotifyPlaylistClient(
-            self.client_id, self.client_secret, account_id=account_id, user_id=user_id,
-            token_store=store or self.token_store(), api_url=api, token_url=self.token_url,
+            self.client_id,
+            self.client_secret,
+            account_id=account_id,
+            user_id=user_id,
+            token_store=store or self.token_store(),
+            api_url=api,
+            token_url=self.token_url,
             policy=policy or RetryPolicy(max_attempts=self.max_attempts, max_retry_after=self.max_retry_after),
-            breaker=CircuitBreaker(f"spotify:account:{account_id}@{api}", failure_threshold=self.breaker_threshold,
-                                   cooldown=self.breaker_cooldown),
-            bucket=bucket or TokenBucket(self.requests_per_second, self.burst), timeout=self.timeout)
+            breaker=CircuitBreaker(
+                f"spotify:account:{account_id}@{api}",
+                failure_threshold=self.breaker_threshold,
+                cooldown=self.breaker_cooldown,
+            ),
+            bucket=bucket or TokenBucket(self.requests_per_second, self.burst),
+            timeout=self.timeout,
+        )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, data_dir: str | Path | None = None
-                 ) -> "SpotifyAccountsResource":
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, data_dir: str | Path | None = None
+    ) -> "SpotifyAccountsResource":
         """Each present variable is passed as an `EnvVar` (the UI shows names, never values); the token
         directory defaults to `default_token_dir(data_dir)`."""
         env = os.environ if environ is None else environ
-        names = {"client_id": "SPOTIFY_CLIENT_ID", "client_secret": "SPOTIFY_CLIENT_SECRET",
-                 "api_url": "SPOTIFY_API_URL", "token_url": "SPOTIFY_TOKEN_URL", "token_dir": TOKEN_DIR_ENV,
-                 "secret_key": SECRET_KEY_ENV}
+        names = {
+            "client_id": "SPOTIFY_CLIENT_ID",
+            "client_secret": "SPOTIFY_CLIENT_SECRET",
+            "api_url": "SPOTIFY_API_URL",
+            "token_url": "SPOTIFY_TOKEN_URL",
+            "token_dir": TOKEN_DIR_ENV,
+            "secret_key": SECRET_KEY_ENV,
+        }
         values: dict[str, object] = {name: EnvVar(var) for name, var in names.items() if env.get(var)}
         if "token_dir" not in values and data_dir is not None:
             values["token_dir"] = str(default_token_dir(data_dir))

@@ -67,7 +67,6 @@ T = TypeVar("T")
 _BASE62_ID = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-
 class _QuietHttpErrors(logging.Filter):
     """spotipy logs every HTTP error at ERROR, even a 503 the policy then retries successfully; the policy
     decides what is an error, so those lines are lowered to DEBUG."""
@@ -92,8 +91,9 @@ def credential_key(client_id: str) -> str:
 def spotipy_client(auth: Any, api_url: str, timeout: float) -> spotipy.Spotify:
     """A spotipy client on `api_url` whose own urllib3 retries are off, so the shared policy governs (with
     them on, spotipy turns a 503 into a 429 without headers)."""
-    client = spotipy.Spotify(auth_manager=auth, requests_session=requests.Session(), retries=0,
-                             status_retries=0, requests_timeout=timeout)
+    client = spotipy.Spotify(
+        auth_manager=auth, requests_session=requests.Session(), retries=0, status_retries=0, requests_timeout=timeout
+    )
     client.prefix = api_url
     return client
 
@@ -174,7 +174,7 @@ class _ClientCredentials(SpotifyClientCredentials):
 
 def _chunks(ids: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
 def _unique_ids(ids: Iterable[str]) -> list[str]:
@@ -193,17 +193,31 @@ class SpotifyCatalogClient:
     `stats` counts logical calls and HTTP attempts by endpoint, outcomes, refreshes and time slept.
     """
 
-    def __init__(self, client_id: str, client_secret: str, *, api_url: str = DEFAULT_API_URL,
-                 token_url: str = DEFAULT_TOKEN_URL, token_store: TokenStore | None = None,
-                 policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
-                 bucket: TokenBucket | None = None, requests_per_second: float = 10.0, burst: int = 5,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        token_url: str = DEFAULT_TOKEN_URL,
+        token_store: TokenStore | None = None,
+        policy: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        bucket: TokenBucket | None = None,
+        requests_per_second: float = 10.0,
+        burst: int = 5,
+        timeout: float = 10.0,
+    ) -> None:
         key = credential_key(client_id)
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
         self.token_cache = EncryptedTokenCache(token_store, f"spotify-{key}")
-        auth = _ClientCredentials(client_id=client_id, client_secret=client_secret,
-                                  cache_handler=self.token_cache, requests_session=requests.Session(),
-                                  requests_timeout=timeout)
+        auth = _ClientCredentials(
+            client_id=client_id,
+            client_secret=client_secret,
+            cache_handler=self.token_cache,
+            requests_session=requests.Session(),
+            requests_timeout=timeout,
+        )
         auth.OAUTH_TOKEN_URL = token_url
         self._auth = auth
         self._sp = spotipy_client(auth, self.api_url, timeout)
@@ -226,12 +240,19 @@ class SpotifyCatalogClient:
             seen["generation"] = self.token_cache.generation
             return fn()
 
-        return self.policy.run(attempt, service=SERVICE, breaker=self.breaker, bucket=self.bucket,
-                               refresh=lambda: self.token_cache.invalidate(seen["generation"]), stats=self.stats,
-                               label=label)
+        return self.policy.run(
+            attempt,
+            service=SERVICE,
+            breaker=self.breaker,
+            bucket=self.bucket,
+            refresh=lambda: self.token_cache.invalidate(seen["generation"]),
+            stats=self.stats,
+            label=label,
+        )
 
-    def _several(self, label: str, key: str, ids: list[str], fetch: Callable[[list[str]], Any],
-                 fetch_one: Callable[[str], Any]) -> list[object]:
+    def _several(
+        self, label: str, key: str, ids: list[str], fetch: Callable[[list[str]], Any], fetch_one: Callable[[str], Any]
+    ) -> list[object]:
         """One document (or None when unknown) per id: the batch read, or single reads once it is refused."""
         if key not in self.batch_refused:
             try:
@@ -243,8 +264,13 @@ class SpotifyCatalogClient:
                     first = key not in self.batch_refused
                     self.batch_refused.add(key)
                 if first:
-                    log.warning("Spotify refused the batch read GET /%s (HTTP %s: deprecated, extended access "
-                                "required); reading %s one by one", key, exc.status, key)
+                    log.warning(
+                        "Spotify refused the batch read GET /%s (HTTP %s: deprecated, extended access "
+                        "required); reading %s one by one",
+                        key,
+                        exc.status,
+                        key,
+                    )
         return [self._one(key, i, fetch_one) for i in ids]
 
     def _one(self, key: str, entity_id: str, fetch_one: Callable[[str], Any]) -> object:
@@ -283,8 +309,13 @@ class SpotifyCatalogClient:
         tracks, next_url, total = parse_tracks_page(_page(page, album_id))
         tracks.extend(self._remaining_pages(album_id, next_url))
         if len(tracks) != total:
-            raise MalformedPayload(service=SERVICE, entity="album", entity_id=album_id, field="tracks.total",
-                                   problem=f"is {total}, but the pages held {len(tracks)} tracks")
+            raise MalformedPayload(
+                service=SERVICE,
+                entity="album",
+                entity_id=album_id,
+                field="tracks.total",
+                problem=f"is {total}, but the pages held {len(tracks)} tracks",
+            )
         return tracks
 
     def _remaining_pages(self, album_id: str, next_url: str | None) -> list[AlbumTrack]:
@@ -301,17 +332,26 @@ class SpotifyCatalogClient:
     def tracks(self, track_ids: Iterable[str]) -> Fetched[Track]:
         """Full tracks: ISRC, duration, explicit, popularity when given (Get Several Tracks, 50 ids per request;
         Get Track per id when the batch read is refused)."""
-        return self._fetch_several("tracks", track_ids, TRACKS_PER_REQUEST, self._sp.tracks, self._sp.track,
-                                   parse_track)
+        return self._fetch_several(
+            "tracks", track_ids, TRACKS_PER_REQUEST, self._sp.tracks, self._sp.track, parse_track
+        )
 
     def artists(self, artist_ids: Iterable[str]) -> Fetched[Artist]:
         """Full artists with genres when given (Get Several Artists, 50 ids per request; Get Artist per id when
         the batch read is refused)."""
-        return self._fetch_several("artists", artist_ids, ARTISTS_PER_REQUEST, self._sp.artists,
-                                   self._sp.artist, parse_artist)
+        return self._fetch_several(
+            "artists", artist_ids, ARTISTS_PER_REQUEST, self._sp.artists, self._sp.artist, parse_artist
+        )
 
-    def _fetch_several(self, key: str, ids: Iterable[str], size: int, fetch: Callable[[list[str]], Any],
-                       fetch_one: Callable[[str], Any], parse: Callable[[object, str], T]) -> Fetched[T]:
+    def _fetch_several(
+        self,
+        key: str,
+        ids: Iterable[str],
+        size: int,
+        fetch: Callable[[list[str]], Any],
+        fetch_one: Callable[[str], Any],
+        parse: Callable[[object, str], T],
+    ) -> Fetched[T]:
         result: Fetched[T] = Fetched()
         for batch in _chunks(_unique_ids(ids), size):
             try:
@@ -336,5 +376,13 @@ def _page(doc: object, album_id: str) -> Payload:
 
 def _whole_answer_malformed(entity: str, ids: list[str], exc: MalformedPayload) -> list[MalformedPayload]:
     """One entry per requested id when the answer for the whole batch is unusable: nobody is silently lost."""
-    return [MalformedPayload(service=SERVICE, entity=entity, entity_id=i, field=exc.field,
-                             problem=f"{exc.problem} (in the answer for {len(ids)} ids)") for i in ids]
+    return [
+        MalformedPayload(
+            service=SERVICE,
+            entity=entity,
+            entity_id=i,
+            field=exc.field,
+            problem=f"{exc.problem} (in the answer for {len(ids)} ids)",
+        )
+        for i in ids
+    ]

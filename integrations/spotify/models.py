@@ -127,15 +127,24 @@ def _check_id(p: Payload, expected: str) -> str:
 
 
 def parse_album_track(p: Payload) -> AlbumTrack:
-    return AlbumTrack(p.text("id"), p.text("name"), p.integer("disc_number", minimum=0),
-                      p.integer("track_number", minimum=0), p.integer("duration_ms", minimum=0), p.flag("explicit"),
-                      _artists(p))
+    return AlbumTrack(
+        p.text("id"),
+        p.text("name"),
+        p.integer("disc_number", minimum=0),
+        p.integer("track_number", minimum=0),
+        p.integer("duration_ms", minimum=0),
+        p.flag("explicit"),
+        _artists(p),
+    )
 
 
 def parse_tracks_page(p: Payload) -> tuple[list[AlbumTrack], str | None, int]:
     """(tracks, next URL, total) from a paging object of simplified tracks."""
-    return [parse_album_track(item) for item in p.objects("items")], p.text("next", optional=True), p.integer(
-        "total", minimum=0)
+    return (
+        [parse_album_track(item) for item in p.objects("items")],
+        p.text("next", optional=True),
+        p.integer("total", minimum=0),
+    )
 
 
 def parse_album_head(doc: object, album_id: str) -> tuple[Payload, list[AlbumTrack], str | None]:
@@ -152,10 +161,19 @@ def build_album(p: Payload, tracks: list[AlbumTrack]) -> Album:
     if len(tracks) != total:
         raise p.error("tracks", f"has {len(tracks)} tracks over all pages, but total_tracks is {total}")
     external = p.obj("external_ids", optional=True)
-    return Album(p.text("id"), p.text("name"), p.text("album_type"), p.text("release_date"),
-                 p.text("release_date_precision"), p.text("label", optional=True, allow_empty=True),
-                 external.text("upc", optional=True) if external else None, total, _artists(p), tuple(tracks),
-                 _withheld(p.data, "label"))
+    return Album(
+        p.text("id"),
+        p.text("name"),
+        p.text("album_type"),
+        p.text("release_date"),
+        p.text("release_date_precision"),
+        p.text("label", optional=True, allow_empty=True),
+        external.text("upc", optional=True) if external else None,
+        total,
+        _artists(p),
+        tuple(tracks),
+        _withheld(p.data, "label"),
+    )
 
 
 def parse_track(doc: object, track_id: str) -> Track:
@@ -169,10 +187,19 @@ def parse_track(doc: object, track_id: str) -> Track:
             raise external.error("isrc", f"is {isrc!r}, not an ISRC (CC-XXX-YY-NNNNN)")  # type: ignore[union-attr]
     album = p.obj("album")
     assert album is not None  # obj() without optional=True raises instead of returning None
-    return Track(track_id, p.text("name"), album.text("id"), isrc, p.integer("duration_ms", minimum=0),
-                 p.flag("explicit"), p.integer("popularity", optional=True, minimum=0, maximum=100),
-                 p.integer("disc_number", minimum=0), p.integer("track_number", minimum=0), _artists(p),
-                 _withheld(doc, "popularity"))
+    return Track(
+        track_id,
+        p.text("name"),
+        album.text("id"),
+        isrc,
+        p.integer("duration_ms", minimum=0),
+        p.flag("explicit"),
+        p.integer("popularity", optional=True, minimum=0, maximum=100),
+        p.integer("disc_number", minimum=0),
+        p.integer("track_number", minimum=0),
+        _artists(p),
+        _withheld(doc, "popularity"),
+    )
 
 
 def parse_artist(doc: object, artist_id: str) -> Artist:
@@ -180,8 +207,9 @@ def parse_artist(doc: object, artist_id: str) -> Artist:
     _check_id(p, artist_id)
     withheld = _withheld(doc, "genres", "popularity")
     genres = None if "genres" in withheld else p.texts("genres")
-    return Artist(artist_id, p.text("name"), genres, p.integer("popularity", optional=True, minimum=0, maximum=100),
-                  withheld)
+    return Artist(
+        artist_id, p.text("name"), genres, p.integer("popularity", optional=True, minimum=0, maximum=100), withheld
+    )
 
 
 def envelope(doc: object, key: str, ids: list[str]) -> list[object]:

@@ -90,8 +90,16 @@ def store_refresh_token(store: TokenStore, account_id: str, refresh_token: str) 
     """Connect an account: its refresh token, encrypted; the access token is fetched at first use."""
     if not refresh_token.strip():
         raise ValueError("the refresh token is empty")
-    store.save(token_name(account_id), {"refresh_token": refresh_token.strip(), "access_token": "",
-                                        "token_type": "Bearer", "expires_at": 0, "scope": SCOPES})
+    store.save(
+        token_name(account_id),
+        {
+            "refresh_token": refresh_token.strip(),
+            "access_token": "",
+            "token_type": "Bearer",
+            "expires_at": 0,
+            "scope": SCOPES,
+        },
+    )
 
 
 class AccountTokenCache(EncryptedTokenCache):
@@ -136,9 +144,11 @@ class _AccountOAuth(SpotifyOAuth):
         return token_info
 
     def get_auth_response(self, open_browser: bool | None = None) -> str:
-        raise NotConnected(f"account {self.account_id} has no stored Spotify token: connect it with "
-                           f"`backbeat curation account connect {self.account_id} --refresh-token-env VAR`",
-                           service=SERVICE)
+        raise NotConnected(
+            f"account {self.account_id} has no stored Spotify token: connect it with "
+            f"`backbeat curation account connect {self.account_id} --refresh-token-env VAR`",
+            service=SERVICE,
+        )
 
 
 @dataclass(frozen=True)
@@ -161,27 +171,49 @@ def _parse_playlist(doc: object, where: str) -> RemotePlaylist:
     url = urls.text("spotify", optional=True) if urls else None
     tracks = p.obj("tracks", optional=True) or p.obj("items", optional=True)
     public = doc.get("public") if isinstance(doc, dict) else None
-    return RemotePlaylist(p.text("id"), p.text("name", allow_empty=True), owner.text("id"),
-                          url or f"https://open.spotify.com/playlist/{p.text('id')}",
-                          public if isinstance(public, bool) else None,
-                          tracks.integer("total", optional=True) if tracks else None)
+    return RemotePlaylist(
+        p.text("id"),
+        p.text("name", allow_empty=True),
+        owner.text("id"),
+        url or f"https://open.spotify.com/playlist/{p.text('id')}",
+        public if isinstance(public, bool) else None,
+        tracks.integer("total", optional=True) if tracks else None,
+    )
 
 
 class SpotifyPlaylistClient:
     """The playlists of one Spotify user, resiliently. `stats` counts calls and attempts per endpoint."""
 
-    def __init__(self, client_id: str, client_secret: str, *, account_id: str, user_id: str,
-                 token_store: TokenStore | None, api_url: str = DEFAULT_API_URL,
-                 token_url: str = DEFAULT_TOKEN_URL, policy: RetryPolicy | None = None,
-                 breaker: CircuitBreaker | None = None, bucket: TokenBucket | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        account_id: str,
+        user_id: str,
+        token_store: TokenStore | None,
+        api_url: str = DEFAULT_API_URL,
+        token_url: str = DEFAULT_TOKEN_URL,
+        policy: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        bucket: TokenBucket | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.account_id = account_id
         self.user_id = user_id
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
         self.token_cache = AccountTokenCache(token_store, account_id)
-        auth = _AccountOAuth(client_id=client_id, client_secret=client_secret, redirect_uri=REDIRECT_URI,
-                             scope=SCOPES, cache_handler=self.token_cache, requests_session=requests.Session(),
-                             requests_timeout=timeout, open_browser=False, account_id=account_id)
+        auth = _AccountOAuth(
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=REDIRECT_URI,
+            scope=SCOPES,
+            cache_handler=self.token_cache,
+            requests_session=requests.Session(),
+            requests_timeout=timeout,
+            open_browser=False,
+            account_id=account_id,
+        )
         auth.OAUTH_TOKEN_URL = token_url
         self._auth = auth
         self._sp = spotipy_client(auth, self.api_url, timeout)
@@ -204,11 +236,15 @@ class SpotifyPlaylistClient:
         decrypted (the secret key changed) is not the same as no token at all."""
         self.token_cache.get_cached_token()
         if self.token_cache.unreadable:
-            return (f"account {account_id}: tokens exist but cannot be decrypted with this key "
-                    f"({self.token_cache.unreadable}); set the BACKBEAT_SECRET_KEY they were stored with, or "
-                    f"reconnect: `backbeat curation account connect {account_id} --refresh-token-env VAR`")
-        return (f"account {account_id} has no stored refresh token: run `backbeat curation account connect "
-                f"{account_id} --refresh-token-env VAR`")
+            return (
+                f"account {account_id}: tokens exist but cannot be decrypted with this key "
+                f"({self.token_cache.unreadable}); set the BACKBEAT_SECRET_KEY they were stored with, or "
+                f"reconnect: `backbeat curation account connect {account_id} --refresh-token-env VAR`"
+            )
+        return (
+            f"account {account_id} has no stored refresh token: run `backbeat curation account connect "
+            f"{account_id} --refresh-token-env VAR`"
+        )
 
     @contextmanager
     def _token_errors(self) -> Iterator[None]:
@@ -219,8 +255,9 @@ class SpotifyPlaylistClient:
         except SpotifyOauthError as exc:
             error = classify(exc, service=SERVICE)
             if isinstance(error, PermanentError):
-                raise TokenRefused(f"account {self.account_id}: {error.message}", service=SERVICE,
-                                   status=error.status) from exc
+                raise TokenRefused(
+                    f"account {self.account_id}: {error.message}", service=SERVICE, status=error.status
+                ) from exc
             raise
 
     def _call(self, label: str, fn: Callable[[], T]) -> T:
@@ -232,9 +269,15 @@ class SpotifyPlaylistClient:
             seen["generation"] = self.token_cache.generation
             return fn()
 
-        return self.policy.run(attempt, service=SERVICE, breaker=self.breaker, bucket=self.bucket,
-                               refresh=lambda: self.token_cache.expire(seen["generation"]), stats=self.stats,
-                               label=label)
+        return self.policy.run(
+            attempt,
+            service=SERVICE,
+            breaker=self.breaker,
+            bucket=self.bucket,
+            refresh=lambda: self.token_cache.expire(seen["generation"]),
+            stats=self.stats,
+            label=label,
+        )
 
     # -- token -------------------------------------------------------------------------------------------
 
@@ -250,8 +293,9 @@ class SpotifyPlaylistClient:
                 info = self._auth.refresh_access_token(current["refresh_token"])
             return int(info["expires_at"])
 
-        return self.policy.run(refresh, service=SERVICE, breaker=self.breaker, bucket=self.bucket,
-                               stats=self.stats, label="token")
+        return self.policy.run(
+            refresh, service=SERVICE, breaker=self.breaker, bucket=self.bucket, stats=self.stats, label="token"
+        )
 
     # -- reads -------------------------------------------------------------------------------------------
 
@@ -280,8 +324,12 @@ class SpotifyPlaylistClient:
     def items(self, playlist_id: str) -> list[str | None]:
         """The URIs of the playlist's items in order (Get Playlist Items, 50 per page, following `next`), read
         from `item`; None for an entry whose item Spotify no longer serves (null)."""
-        page = self._call("playlist_items", lambda: self._sp.playlist_items(
-            playlist_id, fields=ITEM_FIELDS, limit=ITEMS_PAGE, offset=0, additional_types=("track", "episode")))
+        page = self._call(
+            "playlist_items",
+            lambda: self._sp.playlist_items(
+                playlist_id, fields=ITEM_FIELDS, limit=ITEMS_PAGE, offset=0, additional_types=("track", "episode")
+            ),
+        )
         uris: list[str | None] = []
         while page:
             p = Payload(page, service=SERVICE, entity="playlist items", entity_id=playlist_id)
@@ -292,8 +340,9 @@ class SpotifyPlaylistClient:
             page = self._call("playlist_items", lambda url=next_url: self._sp.next({"next": url})) if next_url else None
         return uris
 
-    def find(self, *, playlist_id: str | None, name_prefix: str,
-             owned: list[RemotePlaylist] | None = None) -> tuple[RemotePlaylist | None, list[RemotePlaylist]]:
+    def find(
+        self, *, playlist_id: str | None, name_prefix: str, owned: list[RemotePlaylist] | None = None
+    ) -> tuple[RemotePlaylist | None, list[RemotePlaylist]]:
         """The user's playlist with the recorded id (if it still exists), else the first whose name starts
         with `name_prefix`; and every other playlist carrying the prefix (duplicates a person should look at)."""
         owned = self.playlists() if owned is None else owned
@@ -307,29 +356,43 @@ class SpotifyPlaylistClient:
 
     def create(self, name: str, description: str, public: bool = True) -> RemotePlaylist:
         """Create Playlist for the token's user (`POST /me/playlists`)."""
-        doc = self._call("create_playlist", lambda: self._sp.current_user_playlist_create(
-            name, public=public, description=description))
+        doc = self._call(
+            "create_playlist",
+            lambda: self._sp.current_user_playlist_create(name, public=public, description=description),
+        )
         return _parse_playlist(doc, f"created {name!r}")
 
     def change_details(self, playlist_id: str, name: str, description: str, public: bool = True) -> None:
         """Change Playlist Details (`PUT /playlists/{id}`)."""
-        self._call("playlist_details", lambda: self._sp.playlist_change_details(
-            playlist_id, name=name, public=public, description=description))
+        self._call(
+            "playlist_details",
+            lambda: self._sp.playlist_change_details(playlist_id, name=name, public=public, description=description),
+        )
 
     def replace_items(self, playlist_id: str, uris: list[str]) -> None:
         """Replace the playlist's items (`PUT /playlists/{id}/items`, ≤ 100), then add the rest in order."""
         first, rest = uris[:ITEMS_PER_REQUEST], uris[ITEMS_PER_REQUEST:]
         self._call("replace_items", lambda: self._sp.playlist_replace_items(playlist_id, first))
         for start in range(0, len(rest), ITEMS_PER_REQUEST):
-            chunk = rest[start:start + ITEMS_PER_REQUEST]
+            chunk = rest[start : start + ITEMS_PER_REQUEST]
             self._call("add_items", lambda chunk=chunk: self._sp.playlist_add_items(playlist_id, chunk))
 
-    def reorder(self, playlist_id: str, range_start: int, insert_before: int, range_length: int = 1,
-                snapshot_id: str | None = None) -> str:
+    def reorder(
+        self,
+        playlist_id: str,
+        range_start: int,
+        insert_before: int,
+        range_length: int = 1,
+        snapshot_id: str | None = None,
+    ) -> str:
         """Move `range_length` items from `range_start` to before `insert_before` (`PUT /playlists/{id}/items`
         with a reorder body); returns the new snapshot id."""
-        doc = self._call("reorder_items", lambda: self._sp.playlist_reorder_items(
-            playlist_id, range_start, insert_before, range_length=range_length, snapshot_id=snapshot_id))
+        doc = self._call(
+            "reorder_items",
+            lambda: self._sp.playlist_reorder_items(
+                playlist_id, range_start, insert_before, range_length=range_length, snapshot_id=snapshot_id
+            ),
+        )
         return Payload(doc, service=SERVICE, entity="playlist", entity_id=playlist_id).text("snapshot_id")
 
     def remove(self, playlist_id: str, uris: list[str], snapshot_id: str | None = None) -> str:
@@ -337,9 +400,13 @@ class SpotifyPlaylistClient:
         last snapshot id."""
         snapshot = snapshot_id or ""
         for start in range(0, len(uris), ITEMS_PER_REQUEST):
-            chunk = uris[start:start + ITEMS_PER_REQUEST]
-            doc = self._call("remove_items", lambda chunk=chunk: self._sp.playlist_remove_all_occurrences_of_items(
-                playlist_id, chunk, snapshot_id=snapshot_id))
+            chunk = uris[start : start + ITEMS_PER_REQUEST]
+            doc = self._call(
+                "remove_items",
+                lambda chunk=chunk: self._sp.playlist_remove_all_occurrences_of_items(
+                    playlist_id, chunk, snapshot_id=snapshot_id
+                ),
+            )
             snapshot = Payload(doc, service=SERVICE, entity="playlist", entity_id=playlist_id).text("snapshot_id")
         return snapshot
 

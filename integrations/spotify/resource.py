@@ -32,10 +32,15 @@ class SpotifyResource(ConfigurableResource):
             if not self.secret_key:
                 raise ValueError(f"token_dir is set but no secret key: set ${SECRET_KEY_ENV}")
             store = TokenStore(self.token_dir, self.secret_key)
-        return SpotifyCatalogClient(self.client_id, self.client_secret, api_url=self.api_url,
-                                    token_url=self.token_url, token_store=store,
-                                    policy=RetryPolicy(max_attempts=self.max_attempts),
-                                    requests_per_second=self.requests_per_second)
+        return SpotifyCatalogClient(
+            self.client_id,
+            self.client_secret,
+            api_url=self.api_url,
+            token_url=self.token_url,
+            token_store=store,
+            policy=RetryPolicy(max_attempts=self.max_attempts),
+            requests_per_second=self.requests_per_second,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "SpotifyResource":
@@ -43,7 +48,14 @@ class SpotifyResource(ConfigurableResource):
         SPOTIFY_TOKEN_URL, BACKBEAT_TOKEN_DIR and BACKBEAT_SECRET_KEY (optional): each present variable is
         passed as an `EnvVar`, absent optional ones keep their defaults."""
         env = os.environ if environ is None else environ
-        optional = {"api_url": "SPOTIFY_API_URL", "token_url": "SPOTIFY_TOKEN_URL", "token_dir": TOKEN_DIR_ENV,
-                    "secret_key": SECRET_KEY_ENV}
-        return cls(client_id=EnvVar("SPOTIFY_CLIENT_ID"), client_secret=EnvVar("SPOTIFY_CLIENT_SECRET"),
-                   **{name: EnvVar(var) for name, var in optional.items() if env.get(var)})
+        optional = {
+            "api_url": "SPOTIFY_API_URL",
+            "token_url": "SPOTIFY_TOKEN_URL",
+            "token_dir": TOKEN_DIR_ENV,
+            "secret_key": SECRET_KEY_ENV,
+        }
+        return cls(
+            client_id=EnvVar("SPOTIFY_CLIENT_ID"),
+            client_secret=EnvVar("SPOTIFY_CLIENT_SECRET"),
+            **{name: EnvVar(var) for name, var in optional.items() if env.get(var)},
+        )

@@ -32,8 +32,10 @@ def append_only_trigger_sql(table: Table) -> list[str]:
     function = f"{table.schema}.{table.name}_append_only"
     if table.seal_columns:
         cols = ", ".join(f"'{c}'" for c in table.seal_columns)
-        sealing = (f"TG_OP = 'UPDATE' AND {' AND '.join(f'OLD.{c} IS NULL' for c in table.seal_columns)} AND "
-                   f"(to_jsonb(OLD) - ARRAY[{cols}]) = (to_jsonb(NEW) - ARRAY[{cols}])")
+        sealing = (
+            f"TG_OP = 'UPDATE' AND {' AND '.join(f'OLD.{c} IS NULL' for c in table.seal_columns)} AND "
+            f"(to_jsonb(OLD) - ARRAY[{cols}]) = (to_jsonb(NEW) - ARRAY[{cols}])"
+        )
     else:
         sealing = "false"
     return [
@@ -109,20 +111,29 @@ class WarehouseConnection:
                 if column.name not in existing:
                     if not column.nullable:
                         raise ValueError(f"{table.qualified_name} lacks NOT NULL column {column.name}: migrate it")
-                    self.execute(f"ALTER TABLE {table.qualified_name} ADD COLUMN IF NOT EXISTS {column.name} "
-                                 f"{SQL_TYPES[column.type]}")
+                    self.execute(
+                        f"ALTER TABLE {table.qualified_name} ADD COLUMN IF NOT EXISTS {column.name} "
+                        f"{SQL_TYPES[column.type]}"
+                    )
         if self.kind == "postgres" and (table.checks or table.foreign_keys or table.append_only):
             self._ensure_pg_guards(table)
 
     def _column_names(self, table: Table) -> set[str]:
-        return set(self.query("SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-                              "AND table_name = ?", [table.schema, table.name])["column_name"].to_list())
+        return set(
+            self.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [table.schema, table.name],
+            )["column_name"].to_list()
+        )
 
     def _pg_guard_names(self, table: Table) -> set[str]:
-        return set(self.query(
-            "SELECT conname AS name FROM pg_constraint WHERE conrelid = CAST(? AS regclass) UNION ALL "
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(? AS regclass)",
-            [table.qualified_name, table.qualified_name])["name"].to_list())
+        return set(
+            self.query(
+                "SELECT conname AS name FROM pg_constraint WHERE conrelid = CAST(? AS regclass) UNION ALL "
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(? AS regclass)",
+                [table.qualified_name, table.qualified_name],
+            )["name"].to_list()
+        )
 
     def _ensure_pg_guards(self, table: Table) -> None:
         """PostgreSQL: add the table's missing constraints (NOT VALID) and its append-only triggers."""
@@ -139,6 +150,7 @@ class WarehouseConnection:
         if table.append_only and f"{table.name}_append_only" not in have:
             for sql in append_only_trigger_sql(table):
                 self.execute(sql)
+
     def insert(self, table: Table, frame: pl.DataFrame) -> int:
         frame = table.conform(frame)
         if frame.is_empty():

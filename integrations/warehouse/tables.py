@@ -107,8 +107,10 @@ class Table:
         """`CONSTRAINT name CHECK (...)` or `CONSTRAINT name FOREIGN KEY (...) REFERENCES ...`."""
         if isinstance(constraint, Check):
             return f"CONSTRAINT {constraint.name} CHECK ({constraint.sql})"
-        return (f"CONSTRAINT {constraint.name} FOREIGN KEY ({', '.join(constraint.columns)}) "
-                f"REFERENCES {constraint.references.qualified_name} ({', '.join(constraint.ref_columns)})")
+        return (
+            f"CONSTRAINT {constraint.name} FOREIGN KEY ({', '.join(constraint.columns)}) "
+            f"REFERENCES {constraint.references.qualified_name} ({', '.join(constraint.ref_columns)})"
+        )
 
     def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The frame with exactly this table's columns, in order and types; a missing column is an error."""
@@ -131,9 +133,18 @@ class Table:
         return {c.name: c.description for c in self.columns}
 
 
-def table(schema: str, name: str, *columns: Column, primary_key: tuple[str, ...] = (), description: str = "",
-          checks: tuple[Check, ...] = (), foreign_keys: tuple[ForeignKey, ...] = (), append_only: bool = False,
-          seal_columns: tuple[str, ...] = ()) -> Table:
+def table(
+    schema: str,
+    name: str,
+    *columns: Column,
+    primary_key: tuple[str, ...] = (),
+    description: str = "",
+    checks: tuple[Check, ...] = (),
+    foreign_keys: tuple[ForeignKey, ...] = (),
+    append_only: bool = False,
+    seal_columns: tuple[str, ...] = (),
+) -> Table:
     """Shorthand used by the domain `tables.py` modules."""
-    return Table(schema, name, tuple(columns), primary_key, description, checks, foreign_keys, append_only,
-                 seal_columns)
+    return Table(
+        schema, name, tuple(columns), primary_key, description, checks, foreign_keys, append_only, seal_columns
+    )

@@ -7,14 +7,16 @@ import pytest
 from assets.curation.policy import PlaylistPolicy, PolicyError, load_policies
 from assets.curation.selection import select_tracks
 
-TRACKS = pl.DataFrame({
-    "track_id": [f"T{i:02d}" for i in range(20)],
-    "artist_id": [f"A{i % 4}" for i in range(20)],
-    "album": [f"L{i % 10}" for i in range(20)],
-    "genre": ["pop" if i % 2 else "jazz" for i in range(20)],
-    "explicit": [i == 3 for i in range(20)],
-    "popularity": [i * 5 for i in range(20)],
-})
+TRACKS = pl.DataFrame(
+    {
+        "track_id": [f"T{i:02d}" for i in range(20)],
+        "artist_id": [f"A{i % 4}" for i in range(20)],
+        "album": [f"L{i % 10}" for i in range(20)],
+        "genre": ["pop" if i % 2 else "jazz" for i in range(20)],
+        "explicit": [i == 3 for i in range(20)],
+        "popularity": [i * 5 for i in range(20)],
+    }
+)
 
 
 def test_selection_obeys_filters_caps_and_repeat_gap_and_is_deterministic():

@@ -37,9 +37,20 @@ def test_numbers_stay_numbers():
 
 
 def test_curation_export_with_hostile_titles(tmp_path):
-    tracks = [ExportTrack(n, f"T{n}", None, title, "=cmd|artist", "@album", 200_000,
-                          None if n % 2 else f"spotify:track:{n:022d}", "not on Spotify" if n % 2 else None)
-              for n, title in enumerate(HOSTILE, start=1)]
+    tracks = [
+        ExportTrack(
+            n,
+            f"T{n}",
+            None,
+            title,
+            "=cmd|artist",
+            "@album",
+            200_000,
+            None if n % 2 else f"spotify:track:{n:022d}",
+            "not on Spotify" if n % 2 else None,
+        )
+        for n, title in enumerate(HOSTILE, start=1)
+    ]
     job = SyncJob(date(2026, 11, 2), "main", "p1", 1, "focus", "Focus\nhttp://evil.example/x.mp3", "=desc", tracks)
     m3u, table = write_export(tmp_path, job)
 

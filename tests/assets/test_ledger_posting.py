@@ -8,27 +8,49 @@ import polars as pl
 from assets.royalties.posting import basis_hashes, desired_lines, tariff_in_force, tariffs_for_station_days
 
 DAY = date(2026, 11, 2)
-TARIFFS = pl.DataFrame({
-    "tariff_id": ["north:2026-01-01", "north:2026-11-02"], "station_id": ["north", "north"],
-    "currency": ["EUR", "EUR"], "rate_per_second": [Decimal("0.008"), Decimal("0.0125")],
-    "effective_from": [date(2026, 1, 1), DAY], "effective_to": [DAY, None],
-}, schema_overrides={"rate_per_second": pl.Decimal(18, 6)})
+TARIFFS = pl.DataFrame(
+    {
+        "tariff_id": ["north:2026-01-01", "north:2026-11-02"],
+        "station_id": ["north", "north"],
+        "currency": ["EUR", "EUR"],
+        "rate_per_second": [Decimal("0.008"), Decimal("0.0125")],
+        "effective_from": [date(2026, 1, 1), DAY],
+        "effective_to": [DAY, None],
+    },
+    schema_overrides={"rate_per_second": pl.Decimal(18, 6)},
+)
 RECORDINGS = pl.DataFrame({"recording_id": ["T1", "T2"], "work_id": ["W1", None]})
-SPLITS = pl.DataFrame({
-    # Writers who are their own publishers: both pools covered, nothing of W1 left in suspense.
-    "split_set_id": ["S1"] * 6, "subject_type": ["work"] * 6, "subject_id": ["W1"] * 6,
-    "party_id": ["A", "B", "C"] * 2, "role": ["writer"] * 3 + ["publisher"] * 3,
-    "role_group": ["writer"] * 3 + ["publisher"] * 3, "share_bp": [3334, 3333, 3333] * 2,
-    "valid_from": [None] * 6, "valid_to": [None] * 6,
-}, schema_overrides={"valid_from": pl.Date, "valid_to": pl.Date})
+SPLITS = pl.DataFrame(
+    {
+        # Writers who are their own publishers: both pools covered, nothing of W1 left in suspense.
+        "split_set_id": ["S1"] * 6,
+        "subject_type": ["work"] * 6,
+        "subject_id": ["W1"] * 6,
+        "party_id": ["A", "B", "C"] * 2,
+        "role": ["writer"] * 3 + ["publisher"] * 3,
+        "role_group": ["writer"] * 3 + ["publisher"] * 3,
+        "share_bp": [3334, 3333, 3333] * 2,
+        "valid_from": [None] * 6,
+        "valid_to": [None] * 6,
+    },
+    schema_overrides={"valid_from": pl.Date, "valid_to": pl.Date},
+)
 NO_DISPUTES = pl.DataFrame(schema={"play_id": pl.Utf8, "status": pl.Utf8, "resolution": pl.Utf8})
 
 
 def plays(*rows, day=DAY):
     return pl.DataFrame(
-        [{"play_id": p, "station_id": "north", "track_id": t, "play_date": day,
-          "start_utc": datetime(day.year, day.month, day.day, 6, i), "duration_s": d}
-         for i, (p, t, d) in enumerate(rows)]
+        [
+            {
+                "play_id": p,
+                "station_id": "north",
+                "track_id": t,
+                "play_date": day,
+                "start_utc": datetime(day.year, day.month, day.day, 6, i),
+                "duration_s": d,
+            }
+            for i, (p, t, d) in enumerate(rows)
+        ]
     )
 
 
@@ -37,22 +59,35 @@ def test_each_play_debits_station_and_credits_parties_by_share_exactly():
     lines = result.lines
     assert lines["amount_minor"].sum() == 0
     assert lines.select("play_id", "account", "party_id", "amount_minor", "line_no").rows() == [
-        ("p1", "station_receivable", None, 226, 1), ("p1", "party_payable", "A", -76, 2),
-        ("p1", "party_payable", "B", -75, 3), ("p1", "party_payable", "C", -75, 4),
-        ("p2", "station_receivable", None, 119, 5), ("p2", "suspense", None, -119, 6),  # no work → suspense
+        ("p1", "station_receivable", None, 226, 1),
+        ("p1", "party_payable", "A", -76, 2),
+        ("p1", "party_payable", "B", -75, 3),
+        ("p1", "party_payable", "C", -75, 4),
+        ("p2", "station_receivable", None, 119, 5),
+        ("p2", "suspense", None, -119, 6),  # no work → suspense
     ]
     assert set(lines["tariff_id"]) == {"north:2026-11-02"} and lines["recording_id"].to_list()[4] == "T2"
     assert result.unpriced.is_empty() and result.upheld.is_empty()
 
 
 def test_disputed_plays_are_held_or_left_unpaid():
-    disputes = pl.DataFrame({"play_id": ["p1", "p2", "p3"], "status": ["pending", "review", "resolved"],
-                             "resolution": [None, None, "upheld"]})
-    result = desired_lines(plays(("p1", "T1", 181), ("p2", "T2", 95), ("p3", "T1", 60)), TARIFFS, RECORDINGS,
-                           SPLITS, disputes)
+    disputes = pl.DataFrame(
+        {
+            "play_id": ["p1", "p2", "p3"],
+            "status": ["pending", "review", "resolved"],
+            "resolution": [None, None, "upheld"],
+        }
+    )
+    result = desired_lines(
+        plays(("p1", "T1", 181), ("p2", "T2", 95), ("p3", "T1", 60)), TARIFFS, RECORDINGS, SPLITS, disputes
+    )
     assert result.lines.select("play_id", "account", "party_id", "amount_minor").rows() == [
-        ("p1", "station_receivable", None, 226), ("p1", "hold", "A", -76), ("p1", "hold", "B", -75),
-        ("p1", "hold", "C", -75), ("p2", "station_receivable", None, 119), ("p2", "hold", None, -119),
+        ("p1", "station_receivable", None, 226),
+        ("p1", "hold", "A", -76),
+        ("p1", "hold", "B", -75),
+        ("p1", "hold", "C", -75),
+        ("p2", "station_receivable", None, 119),
+        ("p2", "hold", None, -119),
     ]
     assert result.upheld["play_id"].to_list() == ["p3"]
 
@@ -78,8 +113,14 @@ def test_tariff_in_force_respects_effective_dates():
     assert tariff_in_force(TARIFFS, "north", DAY).rate_per_second == Decimal("0.0125")
     assert tariff_in_force(TARIFFS, "north", date(2025, 12, 31)) is None
     assert tariff_in_force(TARIFFS, "other", DAY) is None
-    keys = pl.DataFrame({"station_id": ["north", "north", "north", "other"],
-                         "posted_for": [date(2026, 11, 1), DAY, date(2025, 12, 31), DAY]})
+    keys = pl.DataFrame(
+        {
+            "station_id": ["north", "north", "north", "other"],
+            "posted_for": [date(2026, 11, 1), DAY, date(2025, 12, 31), DAY],
+        }
+    )
     set_wise = tariffs_for_station_days(TARIFFS, keys)
     assert sorted(set_wise.select("posted_for", "tariff_id", "rate_micro").rows()) == [
-        (date(2026, 11, 1), "north:2026-01-01", 8000), (DAY, "north:2026-11-02", 12500)]
+        (date(2026, 11, 1), "north:2026-01-01", 8000),
+        (DAY, "north:2026-11-02", 12500),
+    ]

@@ -20,12 +20,23 @@ def detections_of_play(track: str, origin: datetime, chunks: int) -> list[dict]:
     for i in range(chunks):
         chunk_start = first + timedelta(seconds=30 * i)
         offset = (chunk_start - origin).total_seconds()
-        rows.append({
-            "chunk_id": f"s_{chunk_start:%Y%m%dT%H%M%SZ}", "station_id": "s", "chunk_date": chunk_start.date(),
-            "chunk_start_utc": chunk_start, "track_id": track, "track_offset_s": offset,
-            "query_start_s": max(0.0, -offset), "query_end_s": 30.0, "score": 400, "confidence": 0.9,
-            "speed": 1.0, "runner_up_track_id": None, "runner_up_confidence": None,
-        })
+        rows.append(
+            {
+                "chunk_id": f"s_{chunk_start:%Y%m%dT%H%M%SZ}",
+                "station_id": "s",
+                "chunk_date": chunk_start.date(),
+                "chunk_start_utc": chunk_start,
+                "track_id": track,
+                "track_offset_s": offset,
+                "query_start_s": max(0.0, -offset),
+                "query_end_s": 30.0,
+                "score": 400,
+                "confidence": 0.9,
+                "speed": 1.0,
+                "runner_up_track_id": None,
+                "runner_up_confidence": None,
+            }
+        )
     return rows
 
 
@@ -39,8 +50,9 @@ def test_play_across_midnight_is_counted_once_with_its_true_end(tmp_path):
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("stations", ["s"])
         for day in (DAY, DAY + timedelta(days=1), DAY):
-            result = materialize([playlogs], partition_key=station_day_key("s", day), instance=instance,
-                                 resources=resources)
+            result = materialize(
+                [playlogs], partition_key=station_day_key("s", day), instance=instance, resources=resources
+            )
             assert result.success
     plays = db.read(PLAYLOGS).sort("start_utc")
     assert plays.select("track_id", "play_date", "start_utc", "end_utc", "duration_s").rows() == [

@@ -33,25 +33,38 @@ def warehouse(tmp_path) -> Warehouse:
     rows = detections_of_play("T1", datetime(2026, 11, 2, 6, 0, 0), 6)  # 06:00:00 → 06:03:00
     rows += detections_of_play("T2", datetime(2026, 11, 2, 6, 3, 0), 4)  # 06:03:00 → 06:05:00
     db.replace(DETECTIONS, DETECTIONS.from_rows(rows))
-    db.replace(TARIFFS, pl.DataFrame({
-        "tariff_id": ["s:2026-01-01"], "station_id": ["s"], "currency": ["EUR"], "rate_per_second": [Decimal("0.01")],
-        "effective_from": [date(2026, 1, 1)], "effective_to": [None],
-    }, schema=TARIFFS.polars_schema))
+    db.replace(
+        TARIFFS,
+        pl.DataFrame(
+            {
+                "tariff_id": ["s:2026-01-01"],
+                "station_id": ["s"],
+                "currency": ["EUR"],
+                "rate_per_second": [Decimal("0.01")],
+                "effective_from": [date(2026, 1, 1)],
+                "effective_to": [None],
+            },
+            schema=TARIFFS.polars_schema,
+        ),
+    )
     return db
 
 
 def _run(db: Warehouse, instance):
-    return materialize([playlogs, playlogs_within_partition, royalty_ledger], partition_key=station_day_key("s", DAY),
-                       instance=instance, resources={"warehouse": WarehouseResource(url=db.url)},
-                       raise_on_error=False)
+    return materialize(
+        [playlogs, playlogs_within_partition, royalty_ledger],
+        partition_key=station_day_key("s", DAY),
+        instance=instance,
+        resources={"warehouse": WarehouseResource(url=db.url)},
+        raise_on_error=False,
+    )
 
 
 def _as_before_the_fix(*args, **kwargs) -> pl.DataFrame:
     """The merge as it was: the crossfade's seconds counted for both songs (T1 runs 2 s into T2)."""
     plays = _real_merge(*args, **kwargs)
     return plays.with_columns(
-        end_utc=pl.when(pl.col("track_id") == "T1").then(pl.col("end_utc") + timedelta(seconds=2))
-        .otherwise("end_utc")
+        end_utc=pl.when(pl.col("track_id") == "T1").then(pl.col("end_utc") + timedelta(seconds=2)).otherwise("end_utc")
     ).with_columns(duration_s=(pl.col("end_utc") - pl.col("start_utc")).dt.total_seconds())
 
 

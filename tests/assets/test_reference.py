@@ -15,8 +15,11 @@ def tariffs(*rows) -> pl.DataFrame:
     return pl.DataFrame([dict(zip(SCHEMA, r, strict=True)) for r in rows], schema=SCHEMA)
 
 
-PREVIOUS = tariffs(("radio-north", date(2026, 1, 1), Decimal("0.01")), ("radio-south", date(2026, 1, 1),
-                   Decimal("0.02")), ("radio-east", date(2026, 1, 1), Decimal("0.03")))
+PREVIOUS = tariffs(
+    ("radio-north", date(2026, 1, 1), Decimal("0.01")),
+    ("radio-south", date(2026, 1, 1), Decimal("0.02")),
+    ("radio-east", date(2026, 1, 1), Decimal("0.03")),
+)
 
 
 def stations(frame: pl.DataFrame) -> list[str]:
@@ -30,10 +33,12 @@ def test_unreadable_file_keeps_everything():
 
 
 def test_rejected_row_keeps_its_previous_value():
-    incoming = tariffs(("radio-south", date(2026, 1, 1), Decimal("0.02")), ("radio-east", date(2026, 1, 1),
-                       Decimal("0.03")))
-    result = reconcile("royalties/tariffs", PREVIOUS, incoming, KEY, complete=True,
-                       rejected_keys={("radio-north", date(2026, 1, 1))})
+    incoming = tariffs(
+        ("radio-south", date(2026, 1, 1), Decimal("0.02")), ("radio-east", date(2026, 1, 1), Decimal("0.03"))
+    )
+    result = reconcile(
+        "royalties/tariffs", PREVIOUS, incoming, KEY, complete=True, rejected_keys={("radio-north", date(2026, 1, 1))}
+    )
     assert stations(result.frame) == ["radio-east", "radio-north", "radio-south"]
     assert result.kept == 1 and result.removed == 0 and not result.held
     north = result.frame.filter(pl.col("station_id") == "radio-north")["rate"].item()
@@ -67,13 +72,18 @@ def test_small_removal_applies_and_reroutes_count():
     applied = reconcile("royalties/tariffs", many, one_gone, KEY, complete=True)
     assert not applied.held and applied.removed == 1 and applied.frame.height == 19
 
-    rerouted = many.with_columns(rate=pl.when(pl.col("station_id") < "s10").then(Decimal("0.09"))
-                                 .otherwise(pl.col("rate")).cast(pl.Decimal(18, 6)))
+    rerouted = many.with_columns(
+        rate=pl.when(pl.col("station_id") < "s10")
+        .then(Decimal("0.09"))
+        .otherwise(pl.col("rate"))
+        .cast(pl.Decimal(18, 6))
+    )
     held = reconcile("royalties/tariffs", many, rerouted, KEY, complete=True, routing=["rate"])
     assert held.held and held.rerouted == 10
     assert held.frame.sort("station_id").equals(many.sort("station_id"))
-    relaxed = reconcile("royalties/tariffs", many, rerouted, KEY, complete=True, routing=["rate"],
-                        policy=HoldPolicy(max_share=0.6))
+    relaxed = reconcile(
+        "royalties/tariffs", many, rerouted, KEY, complete=True, routing=["rate"], policy=HoldPolicy(max_share=0.6)
+    )
     assert not relaxed.held and relaxed.frame.sort("station_id").equals(rerouted.sort("station_id"))
 
 

@@ -13,8 +13,10 @@ from assets.common.safe_paths import PathOutsideRoot, confined_path, relative_pa
 from integrations.warehouse import Warehouse, WarehouseResource
 
 
-@pytest.mark.parametrize("value", ["../../../../etc/passwd", "/root/.backbeat/tokens.json", "a/../../b.wav",
-                                   "C:\\tokens.json", "..\\..\\secret"])
+@pytest.mark.parametrize(
+    "value",
+    ["../../../../etc/passwd", "/root/.backbeat/tokens.json", "a/../../b.wav", "C:\\tokens.json", "..\\..\\secret"],
+)
 def test_escaping_paths_are_refused(tmp_path, value):
     assert relative_path_problem(value)
     with pytest.raises(PathOutsideRoot):
@@ -37,14 +39,19 @@ def test_catalog_tracks_reject_hostile_audio_paths_naming_row_and_field(tmp_path
     (catalog / "audio").mkdir(parents=True)
     (catalog / "audio" / "t1.wav").write_bytes(b"RIFF")
     (catalog / "artists.csv").write_text("artist_id,name,country\nA1,Artist,NL\n")
-    header = ("track_id,isrc,title,artist_id,album,release_date,duration_ms,genre,explicit,popularity,work_id,"
-              "audio_path\n")
-    rows = [f"T{n},NLBB1260000{n},Song {n},A1,,2026-01-01,180000,pop,no,50,,{path}"
-            for n, path in enumerate(["audio/t1.wav", "../../../../etc/passwd", "/etc/passwd"], start=1)]
+    header = (
+        "track_id,isrc,title,artist_id,album,release_date,duration_ms,genre,explicit,popularity,work_id,audio_path\n"
+    )
+    rows = [
+        f"T{n},NLBB1260000{n},Song {n},A1,,2026-01-01,180000,pop,no,50,,{path}"
+        for n, path in enumerate(["audio/t1.wav", "../../../../etc/passwd", "/etc/passwd"], start=1)
+    ]
     (catalog / "tracks.csv").write_text(header + "\n".join(rows) + "\n")
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    result = materialize([catalog_artists, catalog_tracks], resources={
-        "data_dir": DataDirResource(data_dir=str(tmp_path)), "warehouse": WarehouseResource(url=url)})
+    result = materialize(
+        [catalog_artists, catalog_tracks],
+        resources={"data_dir": DataDirResource(data_dir=str(tmp_path)), "warehouse": WarehouseResource(url=url)},
+    )
     assert result.success
     db = Warehouse(url)
     assert db.query("SELECT track_id FROM catalog.tracks")["track_id"].to_list() == ["T1"]

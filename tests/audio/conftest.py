@@ -93,8 +93,20 @@ def write_m4a(path: Path, samples: np.ndarray, sample_rate: int = SYNTH_RATE) ->
     """Encode samples as AAC in an MP4 container (what stream recorders produce; libsndfile cannot read it)."""
     wav = write_audio(path.with_suffix(".src.wav"), samples, sample_rate)
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(wav),
-         "-c:a", "aac", "-b:a", "96k", str(path)],
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(wav),
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            str(path),
+        ],
         check=True,
     )
     wav.unlink()

@@ -118,10 +118,20 @@ def _weak_rows(rows: list[tuple]) -> pl.DataFrame:
     """(chunk n, track, track_offset_s, query_start_s, query_end_s, score) on station radio-1, speed 1."""
     return pl.DataFrame(
         [
-            {"chunk_id": f"radio-1-{n}", "station_id": "radio-1", "chunk_start_utc": T0 + timedelta(seconds=30 * n),
-             "track_id": track, "track_offset_s": offset, "query_start_s": start, "query_end_s": end,
-             "score": score, "confidence": score / (score + 50), "speed": 1.0,
-             "runner_up_track_id": None, "runner_up_confidence": None}
+            {
+                "chunk_id": f"radio-1-{n}",
+                "station_id": "radio-1",
+                "chunk_start_utc": T0 + timedelta(seconds=30 * n),
+                "track_id": track,
+                "track_offset_s": offset,
+                "query_start_s": start,
+                "query_end_s": end,
+                "score": score,
+                "confidence": score / (score + 50),
+                "speed": 1.0,
+                "runner_up_track_id": None,
+                "runner_up_confidence": None,
+            }
             for n, track, offset, start, end, score in rows
         ],
         schema=DETECTION_SCHEMA,
@@ -132,16 +142,20 @@ def test_weak_detection_counts_only_when_a_neighbour_agrees_on_the_song_start() 
     from audio.matcher import _confirmed
 
     strong = _weak_rows([(0, "track-a", 10.0, 0.0, 30.0, 300)])
-    weak = _weak_rows([
-        (1, "track-a", 40.2, 0.0, 12.0, 20),   # same start as the strong one (t0 - 10 s): confirmed
-        (2, "track-a", 20.0, 0.0, 25.0, 20),   # same track, another start: a replay or chance, dropped
-        (1, "track-b", 5.0, 14.0, 29.0, 18),   # weak pair (chunks 1 and 2, start t0 + 25 s): both confirmed
-        (2, "track-b", 35.1, 0.0, 9.0, 22),
-        (0, "track-c", 10.0, 2.0, 28.0, 25),   # under track-a in chunk 0: a version, no play of its own,
-        (1, "track-c", 40.0, 0.0, 12.0, 25),   # so it confirms nothing either
-        (9, "track-d", 3.0, 0.0, 20.0, 40),    # alone: dropped
-    ])
+    weak = _weak_rows(
+        [
+            (1, "track-a", 40.2, 0.0, 12.0, 20),  # same start as the strong one (t0 - 10 s): confirmed
+            (2, "track-a", 20.0, 0.0, 25.0, 20),  # same track, another start: a replay or chance, dropped
+            (1, "track-b", 5.0, 14.0, 29.0, 18),  # weak pair (chunks 1 and 2, start t0 + 25 s): both confirmed
+            (2, "track-b", 35.1, 0.0, 9.0, 22),
+            (0, "track-c", 10.0, 2.0, 28.0, 25),  # under track-a in chunk 0: a version, no play of its own,
+            (1, "track-c", 40.0, 0.0, 12.0, 25),  # so it confirms nothing either
+            (9, "track-d", 3.0, 0.0, 20.0, 40),  # alone: dropped
+        ]
+    )
     kept = _confirmed(weak, strong).sort("chunk_id", "track_id")
     assert kept.select("chunk_id", "track_id").rows() == [
-        ("radio-1-1", "track-a"), ("radio-1-1", "track-b"), ("radio-1-2", "track-b"),
+        ("radio-1-1", "track-a"),
+        ("radio-1-1", "track-b"),
+        ("radio-1-2", "track-b"),
     ]

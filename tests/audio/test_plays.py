@@ -118,7 +118,9 @@ def test_radio_stream_end_to_end(catalog: Catalog, tmp_path: Path) -> None:
     stream = add_white_noise(stream, snr_db=15, seed=5)
     chunks = [
         ChunkRef(
-            f"r1-{n}", "r1", T0 + timedelta(seconds=30 * n),
+            f"r1-{n}",
+            "r1",
+            T0 + timedelta(seconds=30 * n),
             write_audio(tmp_path / f"r1-{n}.flac", stream[30 * n * sr : 30 * (n + 1) * sr]),
         )
         for n in range(5)
@@ -196,14 +198,16 @@ def test_unheard_airtime_counts_only_where_matched_audio_pins_it() -> None:
     detections = _detections(
         [
             # r1: a is last heard 9 s before j's top (talk or music outside the catalog in between).
-            ("r1", "a", 0, 100.0, 0.0, 30.0, 0.9), ("r1", "a", 30, 130.0, 0.0, 10.0, 0.9),
+            ("r1", "a", 0, 100.0, 0.0, 30.0, 0.9),
+            ("r1", "a", 30, 130.0, 0.0, 10.0, 0.9),
             *JINGLE,
             # r2: a reaches the top of a 50 s song x, but x is first heard 20 s into it: an excerpt.
             *[("r2", *row[1:]) for row in SONG_A],
             ("r2", "x", 60, 20.0, 0.0, 25.0, 0.5),
             # r3: y, heard for 60 s from 11 s into the track, is a play by itself and keeps its heard start.
             *[("r3", *row[1:]) for row in SONG_A],
-            ("r3", "y", 60, 11.0, 0.0, 30.0, 0.9), ("r3", "y", 90, 41.0, 0.0, 30.0, 0.9),
+            ("r3", "y", 60, 11.0, 0.0, 30.0, 0.9),
+            ("r3", "y", 90, 41.0, 0.0, 30.0, 0.9),
         ]
     )
     plays = merge_detections(detections, track_durations_s={**DURATIONS, "x": 50.0, "y": 200.0})
@@ -216,9 +220,11 @@ def test_back_to_back_short_songs_do_not_overlap() -> None:
     """j's end (92 s) runs past the top (86 s) of the next 43 s song k, whose first 7 s a talk-over hides."""
     detections = _detections(
         [
-            *SONG_A, *JINGLE,
+            *SONG_A,
+            *JINGLE,
             ("r1", "k", 90, 4.0, 3.0, 30.0, 0.5),  # k heard 93-120 s
-            ("r1", "b", 120, -10.0, 10.0, 30.0, 0.9), ("r1", "b", 150, 20.0, 0.0, 30.0, 0.9),  # b from 130 s
+            ("r1", "b", 120, -10.0, 10.0, 30.0, 0.9),
+            ("r1", "b", 150, 20.0, 0.0, 30.0, 0.9),  # b from 130 s
         ]
     )
     plays = merge_detections(detections, track_durations_s={**DURATIONS, "k": 43.0})
@@ -229,9 +235,11 @@ def test_a_crossfade_goes_to_the_incoming_song() -> None:
     """Both songs match the mixed seconds: a is heard until 61.2 s, b from 59.4 s."""
     detections = _detections(
         [
-            ("r1", "a", 0, 0.0, 0.0, 30.0, 0.9), ("r1", "a", 30, 30.0, 0.0, 30.0, 0.9),
+            ("r1", "a", 0, 0.0, 0.0, 30.0, 0.9),
+            ("r1", "a", 30, 30.0, 0.0, 30.0, 0.9),
             ("r1", "a", 60, 60.0, 0.0, 1.2, 0.6),
-            ("r1", "b", 30, -29.4, 29.4, 30.0, 0.6), ("r1", "b", 60, 0.6, 0.0, 30.0, 0.9),
+            ("r1", "b", 30, -29.4, 29.4, 30.0, 0.6),
+            ("r1", "b", 60, 0.6, 0.0, 30.0, 0.9),
             ("r1", "b", 90, 30.6, 0.0, 30.0, 0.9),
         ]
     )
@@ -246,8 +254,10 @@ def test_a_short_song_keeps_its_30_s_when_the_crossfade_allows() -> None:
     """A 43 s jingle heard 10-41 s crossfades into b, heard from 38 s: cut there, it would keep 28 s."""
     detections = _detections(
         [
-            ("r1", "j", 0, -10.0, 10.0, 30.0, 0.8), ("r1", "j", 30, 20.0, 0.0, 11.0, 0.8),
-            ("r1", "b", 30, -8.0, 8.0, 30.0, 0.9), ("r1", "b", 60, 22.0, 0.0, 30.0, 0.9),
+            ("r1", "j", 0, -10.0, 10.0, 30.0, 0.8),
+            ("r1", "j", 30, 20.0, 0.0, 11.0, 0.8),
+            ("r1", "b", 30, -8.0, 8.0, 30.0, 0.9),
+            ("r1", "b", 60, 22.0, 0.0, 30.0, 0.9),
             ("r1", "b", 90, 52.0, 0.0, 30.0, 0.9),
         ]
     )
@@ -261,10 +271,14 @@ def test_a_play_left_without_30_s_of_its_own_is_dropped_and_its_neighbours_keep_
     with all it shares with z (heard from 50 s), y keeps only 22.5 s of its own."""
     detections = _detections(
         [
-            ("r1", "x", 0, 50.0, 0.0, 30.0, 0.9), ("r1", "x", 30, 80.0, 0.0, 15.0, 0.9),
-            ("r1", "y", 0, 80.0, 20.0, 30.0, 0.5), ("r1", "y", 30, 110.0, 0.0, 25.0, 0.5),
-            ("r1", "z", 30, -20.0, 20.0, 30.0, 0.9), ("r1", "z", 60, 10.0, 0.0, 30.0, 0.9),
-            ("r1", "z", 90, 40.0, 0.0, 30.0, 0.9), ("r1", "z", 120, 70.0, 0.0, 30.0, 0.9),
+            ("r1", "x", 0, 50.0, 0.0, 30.0, 0.9),
+            ("r1", "x", 30, 80.0, 0.0, 15.0, 0.9),
+            ("r1", "y", 0, 80.0, 20.0, 30.0, 0.5),
+            ("r1", "y", 30, 110.0, 0.0, 25.0, 0.5),
+            ("r1", "z", 30, -20.0, 20.0, 30.0, 0.9),
+            ("r1", "z", 60, 10.0, 0.0, 30.0, 0.9),
+            ("r1", "z", 90, 40.0, 0.0, 30.0, 0.9),
+            ("r1", "z", 120, 70.0, 0.0, 30.0, 0.9),
         ]
     )
     durations = {"x": 200.0, "y": 300.0, "z": 300.0}
@@ -280,10 +294,14 @@ def test_overlapping_plays_pairs_each_overlap_with_the_play_before() -> None:
         return T0 + timedelta(seconds=seconds)
 
     # r1: p1 0-61 s and p2 60-120 s share 1 s (given out of order); r2 and r3 have one play each.
-    plays = pl.DataFrame({
-        "station_id": ["r1", "r1", "r2", "r3"], "play_id": ["p2", "p1", "q1", "s1"],
-        "start_utc": [at(60), at(0), at(30), at(59)], "end_utc": [at(120), at(61), at(90), at(150)],
-    })
+    plays = pl.DataFrame(
+        {
+            "station_id": ["r1", "r1", "r2", "r3"],
+            "play_id": ["p2", "p1", "q1", "s1"],
+            "start_utc": [at(60), at(0), at(30), at(59)],
+            "end_utc": [at(120), at(61), at(90), at(150)],
+        }
+    )
     found = overlapping_plays(plays)
     assert found.select("station_id", "play_id_before", "play_id", "overlap_s").rows() == [("r1", "p1", "p2", 1.0)]
     assert overlapping_plays(plays.filter(pl.col("play_id") != "p1")).is_empty()

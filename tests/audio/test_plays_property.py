@@ -74,8 +74,11 @@ def detections(station: str, airings: list[Airing], rng: random.Random) -> tuple
     rows, lost = [], set()
     for n in range(int(WINDOW_S // CHUNK_S) + 12):
         chunk_start = n * CHUNK_S
-        chunk = {"chunk_id": f"{station}-{n}", "station_id": station,
-                 "chunk_start_utc": T0 + timedelta(seconds=chunk_start)}
+        chunk = {
+            "chunk_id": f"{station}-{n}",
+            "station_id": station,
+            "chunk_start_utc": T0 + timedelta(seconds=chunk_start),
+        }
         if rng.random() < 0.03:  # a chunk lost or unreadable
             lost.add(n)
             continue
@@ -84,19 +87,32 @@ def detections(station: str, airings: list[Airing], rng: random.Random) -> tuple
             q_end = min(a.heard_to, chunk_start + CHUNK_S) - chunk_start
             if q_end - q_start < 3.0:  # too few landmarks to match
                 continue
-            rows.append({
-                **chunk, "track_id": a.track_id,
-                "track_offset_s": a.offset + (chunk_start - a.start) * a.speed + rng.uniform(-0.4, 0.4),
-                "query_start_s": q_start, "query_end_s": q_end, "score": 100, "confidence": rng.uniform(0.4, 1.0),
-                "speed": a.speed + rng.uniform(-0.002, 0.002),
-            })
+            rows.append(
+                {
+                    **chunk,
+                    "track_id": a.track_id,
+                    "track_offset_s": a.offset + (chunk_start - a.start) * a.speed + rng.uniform(-0.4, 0.4),
+                    "query_start_s": q_start,
+                    "query_end_s": q_end,
+                    "score": 100,
+                    "confidence": rng.uniform(0.4, 1.0),
+                    "speed": a.speed + rng.uniform(-0.002, 0.002),
+                }
+            )
         if rng.random() < 0.02:  # a spurious partial match of another track
             q_start = rng.uniform(0, 20)
-            rows.append({
-                **chunk, "track_id": rng.choice(list(TRACKS)), "track_offset_s": rng.uniform(0, 40),
-                "query_start_s": q_start, "query_end_s": q_start + rng.uniform(3, 10), "score": 20, "confidence": 0.2,
-                "speed": 1.0,
-            })
+            rows.append(
+                {
+                    **chunk,
+                    "track_id": rng.choice(list(TRACKS)),
+                    "track_offset_s": rng.uniform(0, 40),
+                    "query_start_s": q_start,
+                    "query_end_s": q_start + rng.uniform(3, 10),
+                    "score": 20,
+                    "confidence": 0.2,
+                    "speed": 1.0,
+                }
+            )
     return rows, lost
 
 
@@ -127,8 +143,12 @@ def _seconds(moment: datetime) -> float:
 
 
 def test_plays_of_a_station_never_overlap(world: World) -> None:
-    shared = sum(1 for songs in world.airings.values() for a, b in zip(songs, songs[1:], strict=False)
-                 if b.heard_from < a.heard_to)
+    shared = sum(
+        1
+        for songs in world.airings.values()
+        for a, b in zip(songs, songs[1:], strict=False)
+        if b.heard_from < a.heard_to
+    )
     assert shared > 1000  # the schedules do put two songs' matched audio on the same seconds
     plays = world.plays
     assert plays["station_id"].n_unique() == SCHEDULES
@@ -156,8 +176,14 @@ def test_sharing_crossfades_keeps_every_song(world: World) -> None:
             if a.heard_to - a.heard_from < 45 or chunks & world.lost[station]:
                 continue
             checked += 1
-            covered = max((min(a.heard_to, _seconds(p["end_utc"])) - max(a.heard_from, _seconds(p["start_utc"]))
-                           for p in plays if p["track_id"] == a.track_id), default=0.0)
+            covered = max(
+                (
+                    min(a.heard_to, _seconds(p["end_utc"])) - max(a.heard_from, _seconds(p["start_utc"]))
+                    for p in plays
+                    if p["track_id"] == a.track_id
+                ),
+                default=0.0,
+            )
             assert covered >= a.heard_to - a.heard_from - 2 * 9, (station, a)
     assert checked > 2500
 
@@ -167,8 +193,10 @@ def _heard(detections: pl.DataFrame, play: dict) -> tuple[float, float]:
     at = pl.col("chunk_start_utc")
     spans = detections.filter(
         (pl.col("station_id") == play["station_id"]) & (pl.col("track_id") == play["track_id"])
-    ).select(start=at + pl.duration(microseconds=pl.col("query_start_s") * 1e6),
-             end=at + pl.duration(microseconds=pl.col("query_end_s") * 1e6))
+    ).select(
+        start=at + pl.duration(microseconds=pl.col("query_start_s") * 1e6),
+        end=at + pl.duration(microseconds=pl.col("query_end_s") * 1e6),
+    )
     slack = timedelta(seconds=2)
     near = spans.filter((pl.col("start") < play["end_utc"] + slack) & (pl.col("end") > play["start_utc"] - slack))
     return _seconds(near["start"].min()), _seconds(near["end"].max())

@@ -40,7 +40,9 @@ def _speech(duration_s: float, seed: int = 3) -> np.ndarray:
 def _chunks(stream: np.ndarray, folder: Path, station: str = "r1") -> list[ChunkRef]:
     return [
         ChunkRef(
-            f"{station}-{n}", station, T0 + timedelta(seconds=30 * n),
+            f"{station}-{n}",
+            station,
+            T0 + timedelta(seconds=30 * n),
             write_audio(folder / f"{station}-{n}.flac", stream[30 * n * SYNTH_RATE : 30 * (n + 1) * SYNTH_RATE]),
         )
         for n in range(int(np.ceil(stream.size / (30 * SYNTH_RATE))))

@@ -58,22 +58,31 @@ SR = 22050
 # ---- references and request files (no Dagster) ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("ref", [
-    f"spotify:album:{ALBUM_ID}", f"https://open.spotify.com/album/{ALBUM_ID}?si=1a2b3c",
-    f"https://open.spotify.com/intl-de/album/{ALBUM_ID}", f"open.spotify.com/album/{ALBUM_ID}/", ALBUM_ID,
-    f"  <spotify:album:{ALBUM_ID}>  ",
-])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        f"spotify:album:{ALBUM_ID}",
+        f"https://open.spotify.com/album/{ALBUM_ID}?si=1a2b3c",
+        f"https://open.spotify.com/intl-de/album/{ALBUM_ID}",
+        f"open.spotify.com/album/{ALBUM_ID}/",
+        ALBUM_ID,
+        f"  <spotify:album:{ALBUM_ID}>  ",
+    ],
+)
 def test_album_references_in_every_accepted_form(ref: str) -> None:
     assert parse_album_ref(ref) == ALBUM_ID
 
 
-@pytest.mark.parametrize(("ref", "why"), [
-    (f"spotify:track:{ALBUM_ID}", "a Spotify track, not an album"),
-    (f"https://open.spotify.com/playlist/{ALBUM_ID}", "not an album"),
-    (f"https://example.com/album/{ALBUM_ID}", "not an open.spotify.com link"),
-    ("4aawyAB9vmqN3uQ7FjRGT", "not a Spotify id"),
-    ("4aawyAB9vmqN3uQ7FjRG-y", "not a Spotify id"),
-])
+@pytest.mark.parametrize(
+    ("ref", "why"),
+    [
+        (f"spotify:track:{ALBUM_ID}", "a Spotify track, not an album"),
+        (f"https://open.spotify.com/playlist/{ALBUM_ID}", "not an album"),
+        (f"https://example.com/album/{ALBUM_ID}", "not an open.spotify.com link"),
+        ("4aawyAB9vmqN3uQ7FjRGT", "not a Spotify id"),
+        ("4aawyAB9vmqN3uQ7FjRG-y", "not a Spotify id"),
+    ],
+)
 def test_bad_references_say_why(ref: str, why: str) -> None:
     with pytest.raises(AlbumRefError, match=why):
         parse_album_ref(ref)
@@ -133,8 +142,13 @@ def story() -> Story:
     repeat = catalog.tracks[catalog.albums[albums[2]].track_ids[-1]]
     catalog.by_isrc.pop(repeat.isrc, None)
     repeat.isrc = first.isrc
-    return Story(catalog, albums, isrc_track=catalog.tracks[catalog.albums[albums[1]].track_ids[1]],
-                 review_track=catalog.tracks[catalog.albums[albums[3]].track_ids[0]], duplicate_isrc=first.isrc)
+    return Story(
+        catalog,
+        albums,
+        isrc_track=catalog.tracks[catalog.albums[albums[1]].track_ids[1]],
+        review_track=catalog.tracks[catalog.albums[albums[3]].track_ids[0]],
+        duplicate_isrc=first.isrc,
+    )
 
 
 def _write_audio(path: Path, bpm: float, seconds: float = 6.0, tonic_hz: float = 220.0) -> None:
@@ -156,17 +170,60 @@ def write_inbox(data_dir: Path, story: Story) -> None:
     catalog_dir = data_dir / "inbox" / "catalog"
     a1 = cat.artists[story.isrc_track.artist_ids[0]].name
     a2 = cat.artists[story.review_track.artist_ids[0]].name
-    _csv(catalog_dir / "artists.csv", "artist_id,name,country",
-         [("ART001", a1, "NL"), ("ART002", a2, "GB"), ("ART003", "Lantern Local", "DE")])
-    header = ("track_id,isrc,title,artist_id,album,release_date,duration_ms,genre,explicit,popularity,work_id,"
-              "audio_path")
-    _csv(catalog_dir / "tracks.csv", header, [
-        ("TRK0001", story.isrc_track.isrc, f"{story.isrc_track.name} (Remastered 2011)", "ART001", "Label Album",
-         "2011-05-01", story.isrc_track.duration_ms, "house", "false", 40, "WRK0001", "audio/TRK0001.wav"),
-        ("TRK0002", "NLBB12600002", story.review_track.name, "ART002", "Other Album", "2020-01-01",
-         story.review_track.duration_ms + 6000, "pop", "false", 30, "WRK0002", "audio/TRK0002.wav"),
-        ("TRK0003", "NLBB12600003", "Kitchen Demo", "ART003", "", "2021-02-02", 150000, "folk", "false", 10, "", ""),
-    ])
+    _csv(
+        catalog_dir / "artists.csv",
+        "artist_id,name,country",
+        [("ART001", a1, "NL"), ("ART002", a2, "GB"), ("ART003", "Lantern Local", "DE")],
+    )
+    header = "track_id,isrc,title,artist_id,album,release_date,duration_ms,genre,explicit,popularity,work_id,audio_path"
+    _csv(
+        catalog_dir / "tracks.csv",
+        header,
+        [
+            (
+                "TRK0001",
+                story.isrc_track.isrc,
+                f"{story.isrc_track.name} (Remastered 2011)",
+                "ART001",
+                "Label Album",
+                "2011-05-01",
+                story.isrc_track.duration_ms,
+                "house",
+                "false",
+                40,
+                "WRK0001",
+                "audio/TRK0001.wav",
+            ),
+            (
+                "TRK0002",
+                "NLBB12600002",
+                story.review_track.name,
+                "ART002",
+                "Other Album",
+                "2020-01-01",
+                story.review_track.duration_ms + 6000,
+                "pop",
+                "false",
+                30,
+                "WRK0002",
+                "audio/TRK0002.wav",
+            ),
+            (
+                "TRK0003",
+                "NLBB12600003",
+                "Kitchen Demo",
+                "ART003",
+                "",
+                "2021-02-02",
+                150000,
+                "folk",
+                "false",
+                10,
+                "",
+                "",
+            ),
+        ],
+    )
     _write_audio(catalog_dir / "audio" / "TRK0001.wav", 124.0)
     _write_audio(catalog_dir / "audio" / "TRK0002.wav", 100.0, tonic_hz=196.0)
     requests = catalog_dir / "album_requests"
@@ -174,10 +231,12 @@ def write_inbox(data_dir: Path, story: Story) -> None:
     a = story.albums
     (requests / "batch1.txt").write_text(
         f"# first batch\nspotify:album:{a[0]}\nhttps://open.spotify.com/album/{a[1]}?si=abc123\n{a[2]}  # bare\n"
-        f"spotify:album:{UNKNOWN_ALBUM}\nthis is not an album\n")
+        f"spotify:album:{UNKNOWN_ALBUM}\nthis is not an album\n"
+    )
     (requests / "batch2.csv").write_text(
         f"album_url,requested_by\nhttps://open.spotify.com/intl-de/album/{a[3]},ops\n{a[4]},ops\n"
-        f"https://open.spotify.com/album/{a[1]},ops\nspotify:playlist:37i9dQZF1DXcBWIGoYBM5M,ops\n")
+        f"https://open.spotify.com/album/{a[1]},ops\nspotify:playlist:37i9dQZF1DXcBWIGoYBM5M,ops\n"
+    )
 
 
 @dataclass
@@ -196,8 +255,13 @@ class Rig:
 
     def materialize(self, selection: list[AssetKey] | None = None, run_config: RunConfig | None = None):
         defs = catalog_package.defs
-        result = materialize([*defs.assets, *CATALOG_CHECKS], resources=self.resources, instance=self.instance,
-                             selection=selection, run_config=run_config)
+        result = materialize(
+            [*defs.assets, *CATALOG_CHECKS],
+            resources=self.resources,
+            instance=self.instance,
+            selection=selection,
+            run_config=run_config,
+        )
         assert result.success
         return result
 
@@ -216,19 +280,34 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def spotify_resource(server: FakeSpotify, max_attempts: int = 4) -> SpotifyResource:
-    return SpotifyResource(client_id=server.client_id, client_secret=server.client_secret, api_url=server.api_url,
-                           token_url=server.token_url, requests_per_second=500.0, max_attempts=max_attempts)
+    return SpotifyResource(
+        client_id=server.client_id,
+        client_secret=server.client_secret,
+        api_url=server.api_url,
+        token_url=server.token_url,
+        requests_per_second=500.0,
+        max_attempts=max_attempts,
+    )
 
 
-def _rig(story: Story, tmp_path: Path, url: str, plan: FaultPlan, spotify: FakeSpotify,
-         musicbrainz: FakeMusicBrainz, instance: DagsterInstance) -> Rig:
+def _rig(
+    story: Story,
+    tmp_path: Path,
+    url: str,
+    plan: FaultPlan,
+    spotify: FakeSpotify,
+    musicbrainz: FakeMusicBrainz,
+    instance: DagsterInstance,
+) -> Rig:
     data_dir = tmp_path / "data"
     write_inbox(data_dir, story)
     resources = {
-        "warehouse": WarehouseResource(url=url), "data_dir": DataDirResource(data_dir=str(data_dir)),
+        "warehouse": WarehouseResource(url=url),
+        "data_dir": DataDirResource(data_dir=str(data_dir)),
         "spotify": spotify_resource(spotify),
-        "musicbrainz": MusicBrainzResource(contact="tests@backbeat.example", base_url=musicbrainz.api_url,
-                                           requests_per_second=500.0),
+        "musicbrainz": MusicBrainzResource(
+            contact="tests@backbeat.example", base_url=musicbrainz.api_url, requests_per_second=500.0
+        ),
     }
     return Rig(data_dir, url, spotify, musicbrainz, plan, resources, instance)
 
@@ -237,8 +316,11 @@ def _rig(story: Story, tmp_path: Path, url: str, plan: FaultPlan, spotify: FakeS
 def rig(story: Story, tmp_path: Path, warehouse_url: str) -> Iterator[Rig]:
     plan = FaultPlan()
     client_id = f"catalog-test-{uuid.uuid4().hex[:8]}"  # a fresh credential: its own process-wide rate bucket
-    with FakeSpotify(story.catalog, plan, client_id=client_id) as spotify, \
-            FakeMusicBrainz(story.catalog, min_interval=0) as musicbrainz, DagsterInstance.ephemeral() as instance:
+    with (
+        FakeSpotify(story.catalog, plan, client_id=client_id) as spotify,
+        FakeMusicBrainz(story.catalog, min_interval=0) as musicbrainz,
+        DagsterInstance.ephemeral() as instance,
+    ):
         yield _rig(story, tmp_path, warehouse_url, plan, spotify, musicbrainz, instance)
 
 
@@ -265,11 +347,15 @@ def test_albums_flow_from_requests_to_golden_records_and_rekordbox(rig: Rig, sto
     assert queue[UNKNOWN_ALBUM]["status"] == "failed" and queue[UNKNOWN_ALBUM]["reason"] == "not found at Spotify"
     assert all(r["attempts"] == 1 for r in queue.values())
     assert queue[a[1]]["requested_in"] == "catalog/album_requests/batch1.txt:3"
-    rejected = db.query("SELECT asset, source_file, row_number, field, value, reason FROM quarantine.rejected_rows "
-                        "ORDER BY asset, source_file")
+    rejected = db.query(
+        "SELECT asset, source_file, row_number, field, value, reason FROM quarantine.rejected_rows "
+        "ORDER BY asset, source_file"
+    )
     lines = rejected.filter(pl.col("asset") == "catalog/album_queue")
-    assert lines.select("source_file", "row_number").rows() == [("catalog/album_requests/batch1.txt", 6),
-                                                                ("catalog/album_requests/batch2.csv", 5)]
+    assert lines.select("source_file", "row_number").rows() == [
+        ("catalog/album_requests/batch1.txt", 6),
+        ("catalog/album_requests/batch2.csv", 5),
+    ]
     payloads = rejected.filter(pl.col("asset") == "catalog/spotify_recordings")
     assert payloads.select("source_file", "field").rows() == [(f"spotify:album:{a[0]}", "total_tracks")]
     assert "'many'" in payloads["value"].item() and a[0] in payloads["reason"].item()
@@ -287,7 +373,12 @@ def test_albums_flow_from_requests_to_golden_records_and_rekordbox(rig: Rig, sto
     truth = story.isrc_track
     artist = cat.artists[truth.artist_ids[0]]
     assert (row["isrc"], row["duration_ms"], row["explicit"], row["popularity"], row["album_id"]) == (
-        truth.isrc, truth.duration_ms, truth.explicit, truth.popularity, a[1])
+        truth.isrc,
+        truth.duration_ms,
+        truth.explicit,
+        truth.popularity,
+        a[1],
+    )
     assert row["genre"] == (artist.genres[0] if artist.genres else None)
     assert row["withheld"] is None and spotify_meta["batch_reads_refused"] == []  # extended access: all given
     assert rows.filter(pl.col("source_id") == story.review_track.id)["isrc"].item() is None
@@ -347,20 +438,21 @@ def test_albums_flow_from_requests_to_golden_records_and_rekordbox(rig: Rig, sto
     assert after["tracks"] - before_spotify["tracks"] == 1
     queue2 = queue_of(db)
     assert queue2[a[5]]["status"] == "ingested" and queue2[a[5]]["requested_in"].startswith(
-        "catalog/album_requests/cli.txt:")
+        "catalog/album_requests/cli.txt:"
+    )
     assert queue2[a[1]] == queue[a[1]] and queue2[a[0]] == queue[a[0]]
     new_tracks = cat.albums[a[5]].track_ids
     assert rig.musicbrainz.count("isrc") - before_mb == len({cat.tracks[t].isrc for t in new_tracks})
-    counts = db.query("SELECT count(*) AS n, count(DISTINCT source || ':' || source_id) AS keys "
-                      "FROM catalog.source_recordings").row(0)
+    counts = db.query(
+        "SELECT count(*) AS n, count(DISTINCT source || ':' || source_id) AS keys FROM catalog.source_recordings"
+    ).row(0)
     assert counts[0] == counts[1] == recordings_before + 2 * len(new_tracks)
     assert db.scalar("SELECT count(*) FROM quarantine.rejected_rows") == quarantine_before
     reanalysed = metadata(second, AUDIO_FEATURES_KEY)
     assert (reanalysed["computed"], reanalysed["reused"]) == (0, 2)
     rekordbox = metadata(second, REKORDBOX_EXPORT_KEY)
     assert rekordbox["kept_cues"] == 1 and rekordbox["kept_tracks"] == 2
-    kept = next(t for t in ET.parse(xml_path).getroot().iter("TRACK")
-                if t.get("Location", "").endswith("TRK0001.wav"))
+    kept = next(t for t in ET.parse(xml_path).getroot().iter("TRACK") if t.get("Location", "").endswith("TRK0001.wav"))
     assert [(m.get("Name"), m.get("Start")) for m in kept.iter("POSITION_MARK")] == [("drop", "3.000")]
 
     # -- changed audio is analysed again, unchanged audio is not
@@ -373,25 +465,31 @@ def test_transient_failures_keep_albums_queued_then_fail_them(story: Story, tmp_
     plan = FaultPlan()
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     client_id = f"catalog-test-{uuid.uuid4().hex[:8]}"
-    with FakeSpotify(story.catalog, plan, client_id=client_id) as spotify, \
-            FakeMusicBrainz(story.catalog, min_interval=0) as musicbrainz, DagsterInstance.ephemeral() as instance:
+    with (
+        FakeSpotify(story.catalog, plan, client_id=client_id) as spotify,
+        FakeMusicBrainz(story.catalog, min_interval=0) as musicbrainz,
+        DagsterInstance.ephemeral() as instance,
+    ):
         rig = _rig(story, tmp_path, url, plan, spotify, musicbrainz, instance)
         config = RunConfig(ops={"catalog__spotify_recordings": SpotifyIngestConfig(max_attempts=2, batch_size=2)})
         unconfigured = {**rig.resources, "spotify": SpotifyResource(client_id="", client_secret="")}
-        skipped = materialize([album_queue, spotify_recordings], resources=unconfigured, instance=instance,
-                              run_config=config)
+        skipped = materialize(
+            [album_queue, spotify_recordings], resources=unconfigured, instance=instance, run_config=config
+        )
         assert metadata(skipped, SPOTIFY_RECORDINGS_KEY)["skipped"] == "Spotify credentials are not configured"
         assert {r["attempts"] for r in queue_of(rig.db).values()} == {0} and spotify.count() == 0
 
         rig.resources["spotify"] = spotify_resource(spotify, max_attempts=2)
         plan.fail_next("albums", 4, 500)
-        assert materialize([album_queue, spotify_recordings], resources=rig.resources, instance=instance,
-                           run_config=config).success
+        assert materialize(
+            [album_queue, spotify_recordings], resources=rig.resources, instance=instance, run_config=config
+        ).success
         tried = [r for r in queue_of(rig.db).values() if r["attempts"] == 1]
         assert len(tried) == 2 and {r["status"] for r in tried} == {"queued"}
         assert all(r["reason"].startswith("attempt 1 failed: Transient") for r in tried)
-        assert materialize([album_queue, spotify_recordings], resources=rig.resources, instance=instance,
-                           run_config=config).success
+        assert materialize(
+            [album_queue, spotify_recordings], resources=rig.resources, instance=instance, run_config=config
+        ).success
         assert spotify.count("albums", 500) == 4
         oldest = [r for r in queue_of(rig.db).values() if r["attempts"] == 2]
         assert sorted(r["album_id"] for r in oldest) == sorted(r["album_id"] for r in tried)  # the same, first
@@ -401,12 +499,14 @@ def test_transient_failures_keep_albums_queued_then_fail_them(story: Story, tmp_
         assert waiting and {r["status"] for r in waiting} == {"queued"}
 
 
-def test_without_extended_access_albums_are_read_one_by_one_and_nulls_say_why(story: Story, tmp_path: Path
-                                                                              ) -> None:
+def test_without_extended_access_albums_are_read_one_by_one_and_nulls_say_why(story: Story, tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     client_id = f"catalog-test-{uuid.uuid4().hex[:8]}"
-    with FakeSpotify(story.catalog, FaultPlan(), client_id=client_id, extended_access=False) as spotify, \
-            FakeMusicBrainz(story.catalog, min_interval=0) as musicbrainz, DagsterInstance.ephemeral() as instance:
+    with (
+        FakeSpotify(story.catalog, FaultPlan(), client_id=client_id, extended_access=False) as spotify,
+        FakeMusicBrainz(story.catalog, min_interval=0) as musicbrainz,
+        DagsterInstance.ephemeral() as instance,
+    ):
         rig = _rig(story, tmp_path, url, FaultPlan(), spotify, musicbrainz, instance)
         result = materialize([album_queue, spotify_recordings], resources=rig.resources, instance=instance)
         assert result.success
@@ -421,15 +521,21 @@ def test_without_extended_access_albums_are_read_one_by_one_and_nulls_say_why(st
         truth = story.isrc_track
         row = rows.filter(pl.col("source_id") == truth.id).row(0, named=True)
         assert (row["isrc"], row["duration_ms"], row["popularity"], row["genre"]) == (
-            truth.isrc, truth.duration_ms, None, None)
+            truth.isrc,
+            truth.duration_ms,
+            None,
+            None,
+        )
         assert row["withheld"] == "popularity, genre: not provided by Spotify (extended access required)"
         assert rows["popularity"].null_count() == rows.height == meta["rows_with_withheld_fields"]
         albums = rig.db.query("SELECT label, withheld FROM catalog.source_albums")
         assert albums.height == 5 and albums["label"].null_count() == 5
         assert set(albums["withheld"]) == {"label: not provided by Spotify (extended access required)"}
         artists = rig.db.query("SELECT genres, popularity, withheld FROM catalog.source_artists")
-        assert artists.height > 0 and artists["genres"].null_count() == artists["popularity"].null_count() == \
-            artists.height
+        assert (
+            artists.height > 0
+            and artists["genres"].null_count() == artists["popularity"].null_count() == artists.height
+        )
         assert set(artists["withheld"]) == {"genres, popularity: not provided by Spotify (extended access required)"}
 
 
@@ -442,6 +548,7 @@ def test_sensor_runs_the_ingest_job_while_albums_are_queued(tmp_path: Path, stor
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     resources = {"warehouse": WarehouseResource(url=url), "data_dir": DataDirResource(data_dir=str(data_dir))}
     with DagsterInstance.ephemeral() as instance:
+
         def tick(cursor: str | None) -> SensorResult:
             with build_sensor_context(instance=instance, resources=resources, cursor=cursor) as context:
                 return album_queue_sensor(context)
@@ -450,9 +557,23 @@ def test_sensor_runs_the_ingest_job_while_albums_are_queued(tmp_path: Path, stor
         assert len(first.run_requests) == 1 and first.cursor
         assert tick(first.cursor).skip_reason is not None  # same files, empty queue, no ISRCs: nothing to do
         db = Warehouse(url)
-        db.replace(ALBUM_QUEUE, ALBUM_QUEUE.from_rows([{
-            "album_id": ALBUM_ID, "source": "spotify", "status": "queued", "reason": None, "attempts": 0,
-            "requested_in": "cli", "requested_at": None, "updated_at": None}]))
+        db.replace(
+            ALBUM_QUEUE,
+            ALBUM_QUEUE.from_rows(
+                [
+                    {
+                        "album_id": ALBUM_ID,
+                        "source": "spotify",
+                        "status": "queued",
+                        "reason": None,
+                        "attempts": 0,
+                        "requested_in": "cli",
+                        "requested_at": None,
+                        "updated_at": None,
+                    }
+                ]
+            ),
+        )
         queued = tick(first.cursor)
         assert queued.run_requests[0].tags["backbeat/queued_albums"] == "1"
         assert tick(first.cursor).run_requests[0].run_key == queued.run_requests[0].run_key  # same state, same key
@@ -463,12 +584,15 @@ def test_definitions_load_without_service_credentials(tmp_path: Path) -> None:
     settings = Settings.from_env({"BACKBEAT_DATA_DIR": str(tmp_path)})
     resources = build_resources(settings, environ={})
     assert resources["spotify"].client_id == "" and resources["musicbrainz"].contact == ""
-    defs = Definitions.merge(catalog_package.defs, Definitions(
-        jobs=[catalog_ingest_job], sensors=[album_queue_sensor], resources=resources))
+    defs = Definitions.merge(
+        catalog_package.defs, Definitions(jobs=[catalog_ingest_job], sensors=[album_queue_sensor], resources=resources)
+    )
     job = defs.resolve_job_def("catalog_ingest_job")
     assert {ALBUM_QUEUE_KEY, SPOTIFY_RECORDINGS_KEY} <= set(job.asset_layer.executable_asset_keys)
-    configured = build_resources(settings, environ={"SPOTIFY_CLIENT_ID": "x", "SPOTIFY_CLIENT_SECRET": "y",
-                                                    "MUSICBRAINZ_CONTACT": "ops@example.com"})
+    configured = build_resources(
+        settings,
+        environ={"SPOTIFY_CLIENT_ID": "x", "SPOTIFY_CLIENT_SECRET": "y", "MUSICBRAINZ_CONTACT": "ops@example.com"},
+    )
     assert "SPOTIFY_CLIENT_ID" in repr(configured["spotify"])  # an EnvVar: resolved when a run starts
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():

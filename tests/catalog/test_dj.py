@@ -18,12 +18,30 @@ from assets.catalog.dj import (
 
 # The Camelot wheel as Mixed In Key prints it, and Traktor's Open Key for the same keys.
 WHEEL = [
-    ("Abm", "1A", "6m"), ("Ebm", "2A", "7m"), ("Bbm", "3A", "8m"), ("Fm", "4A", "9m"),
-    ("Cm", "5A", "10m"), ("Gm", "6A", "11m"), ("Dm", "7A", "12m"), ("Am", "8A", "1m"),
-    ("Em", "9A", "2m"), ("Bm", "10A", "3m"), ("F#m", "11A", "4m"), ("Dbm", "12A", "5m"),
-    ("B", "1B", "6d"), ("F#", "2B", "7d"), ("Db", "3B", "8d"), ("Ab", "4B", "9d"),
-    ("Eb", "5B", "10d"), ("Bb", "6B", "11d"), ("F", "7B", "12d"), ("C", "8B", "1d"),
-    ("G", "9B", "2d"), ("D", "10B", "3d"), ("A", "11B", "4d"), ("E", "12B", "5d"),
+    ("Abm", "1A", "6m"),
+    ("Ebm", "2A", "7m"),
+    ("Bbm", "3A", "8m"),
+    ("Fm", "4A", "9m"),
+    ("Cm", "5A", "10m"),
+    ("Gm", "6A", "11m"),
+    ("Dm", "7A", "12m"),
+    ("Am", "8A", "1m"),
+    ("Em", "9A", "2m"),
+    ("Bm", "10A", "3m"),
+    ("F#m", "11A", "4m"),
+    ("Dbm", "12A", "5m"),
+    ("B", "1B", "6d"),
+    ("F#", "2B", "7d"),
+    ("Db", "3B", "8d"),
+    ("Ab", "4B", "9d"),
+    ("Eb", "5B", "10d"),
+    ("Bb", "6B", "11d"),
+    ("F", "7B", "12d"),
+    ("C", "8B", "1d"),
+    ("G", "9B", "2d"),
+    ("D", "10B", "3d"),
+    ("A", "11B", "4d"),
+    ("E", "12B", "5d"),
 ]
 
 
@@ -53,8 +71,19 @@ def test_all_24_keys_round_trip_through_all_notations() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("F#", "Gb major"), ("C#m", "Db minor"), ("A#m", "Bbm"), ("G# minor", "Abm"), ("E#", "F"), ("Cb", "B"),
-     ("D♯m", "Ebm"), ("B♭", "Bb major"), ("A-flat major", "Ab"), ("Amin", "A minor"), ("Cmaj", "C")],
+    [
+        ("F#", "Gb major"),
+        ("C#m", "Db minor"),
+        ("A#m", "Bbm"),
+        ("G# minor", "Abm"),
+        ("E#", "F"),
+        ("Cb", "B"),
+        ("D♯m", "Ebm"),
+        ("B♭", "Bb major"),
+        ("A-flat major", "Ab"),
+        ("Amin", "A minor"),
+        ("Cmaj", "C"),
+    ],
 )
 def test_enharmonic_spellings_are_the_same_key(a: str, b: str) -> None:
     assert Key.parse(a) == Key.parse(b)
@@ -76,17 +105,17 @@ def test_unknown_key_text_is_rejected(text: str) -> None:
 @pytest.mark.parametrize(
     ("bpm", "genre", "expected"),
     [
-        (87.0, "Drum & Bass", 174.0),      # half-time detection of a DnB track
+        (87.0, "Drum & Bass", 174.0),  # half-time detection of a DnB track
         (174.0, "dnb", 174.0),
         (64.0, "House", 128.0),
         (256.0, "house", 128.0),
-        (180.0, "Hip-Hop", 90.0),          # double-time detection of a hip hop beat
+        (180.0, "Hip-Hop", 90.0),  # double-time detection of a hip hop beat
         (45.0, "hip hop", 90.0),
         (120.0, "pop", 120.0),
         (70.0, "Dubstep", 140.0),
         (200.0, None, 100.0),
         (120.0, "Polka-Gabber Fusion", 120.0),  # unknown genre: default range
-        (100.0, "house", 100.0),           # no octave fits a narrow range: nearest octave, not forced
+        (100.0, "house", 100.0),  # no octave fits a narrow range: nearest octave, not forced
         (62.5, "Melodic Deep House", 125.0),
     ],
 )

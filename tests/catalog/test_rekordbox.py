@@ -41,14 +41,26 @@ def _play_in_rekordbox(path: Path) -> None:
     night.set("MyTag", "warmup")  # an attribute pyrekordbox's model does not know
     ET.SubElement(night, "TEMPO", Inizio="0.112", Bpm="124.00", Metro="4/4", Battito="1")
     ET.SubElement(night, "POSITION_MARK", Name="", Type="0", Start="0.112", Num="-1")
-    ET.SubElement(night, "POSITION_MARK", Name="drop", Type="0", Start="61.998", Num="0", Red="230", Green="40",
-                  Blue="40")
-    ET.SubElement(night, "POSITION_MARK", Name="loop", Type="4", Start="93.0", End="100.742", Num="1", Red="255",
-                  Green="140", Blue="0")
+    ET.SubElement(
+        night, "POSITION_MARK", Name="drop", Type="0", Start="61.998", Num="0", Red="230", Green="40", Blue="40"
+    )
+    ET.SubElement(
+        night,
+        "POSITION_MARK",
+        Name="loop",
+        Type="4",
+        Start="93.0",
+        End="100.742",
+        Num="1",
+        Red="255",
+        Green="140",
+        Blue="0",
+    )
     breaks = _track(root, stable_track_id("trk-2"))
     ET.SubElement(breaks, "TEMPO", Inizio="0.05", Bpm="174.00", Metro="4/4", Battito="1")
-    ET.SubElement(breaks, "POSITION_MARK", Name="intro", Type="0", Start="0.05", Num="0", Red="40", Green="226",
-                  Blue="20")
+    ET.SubElement(
+        breaks, "POSITION_MARK", Name="intro", Type="0", Start="0.05", Num="0", Red="40", Green="226", Blue="20"
+    )
     slow = _track(root, stable_track_id("trk-3"))
     ET.SubElement(slow, "POSITION_MARK", Name="verse", Type="0", Start="12.0", Num="0")
     # A playlist of the DJ's own, keyed by TrackID.
@@ -84,10 +96,20 @@ def test_reexport_keeps_cues_and_dj_fields_and_updates_bpm(tmp_path: Path) -> No
     # The library changes: trk-1's BPM is re-analysed (half time fixed), trk-2 moved file, trk-3 left the
     # library, trk-4 is new.
     library = [
-        DjTrack("trk-1", "Night Drive", "/music/Night Drive.mp3", "Kasper Lund", "Afterhours", "House", 372.4,
-                124.5, "A minor"),
-        DjTrack("trk-2", "Breakbeat Science", "/archive/breakbeat.flac", "DJ Ona", None, "Drum & Bass", 301.0,
-                174.0, "8B"),
+        DjTrack(
+            "trk-1",
+            "Night Drive",
+            "/music/Night Drive.mp3",
+            "Kasper Lund",
+            "Afterhours",
+            "House",
+            372.4,
+            124.5,
+            "A minor",
+        ),
+        DjTrack(
+            "trk-2", "Breakbeat Science", "/archive/breakbeat.flac", "DJ Ona", None, "Drum & Bass", 301.0, 174.0, "8B"
+        ),
         DjTrack("trk-4", "Fresh", "/music/fresh.mp3", "New Act", None, "Pop", 180.0, 110.0, "1d"),
     ]
     report = export_rekordbox_xml(library, path, playlists={"Backbeat: new": ["trk-4"]})
@@ -100,7 +122,9 @@ def test_reexport_keeps_cues_and_dj_fields_and_updates_bpm(tmp_path: Path) -> No
     night = xml.get_track(TrackID=stable_track_id("trk-1"))
     assert night.AverageBpm == 124.5
     assert [(m.Name, m.Type, m.Start, m.Num) for m in night.marks] == [
-        ("", "cue", 0.112, -1), ("drop", "cue", 61.998, 0), ("loop", "loop", 93.0, 1)
+        ("", "cue", 0.112, -1),
+        ("drop", "cue", 61.998, 0),
+        ("loop", "loop", 93.0, 1),
     ]
     assert night.marks[2].End == 100.742
     assert (night.Rating, night.Colour, night.Comments) == (4, "0xFF007F", "peak time")
@@ -128,8 +152,15 @@ def test_export_from_a_frame_and_a_separate_previous_file(tmp_path: Path) -> Non
     export_rekordbox_xml(LIBRARY, first)
     _play_in_rekordbox(first)
     frame = pl.DataFrame(
-        {"track_id": ["trk-1"], "title": ["Night Drive (Remastered)"], "location": ["/music/Night Drive.mp3"],
-         "artist": ["Kasper Lund"], "duration_ms": [372_400], "tempo_bpm": [124.0], "key": ["8A"]}
+        {
+            "track_id": ["trk-1"],
+            "title": ["Night Drive (Remastered)"],
+            "location": ["/music/Night Drive.mp3"],
+            "artist": ["Kasper Lund"],
+            "duration_ms": [372_400],
+            "tempo_bpm": [124.0],
+            "key": ["8A"],
+        }
     )
     out = tmp_path / "new.xml"
     report = export_rekordbox_xml(frame, out, previous=first)

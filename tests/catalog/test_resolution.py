@@ -30,9 +30,17 @@ def records(*rows: tuple) -> pl.DataFrame:
         full.append((source, source_id, isrc, title, artist, album, duration_ms, popularity, explicit))
     return pl.DataFrame(
         full,
-        schema={"source": pl.String, "source_id": pl.String, "isrc": pl.String, "title": pl.String,
-                "artist": pl.String, "album": pl.String, "duration_ms": pl.Int64, "popularity": pl.Int64,
-                "explicit": pl.Boolean},
+        schema={
+            "source": pl.String,
+            "source_id": pl.String,
+            "isrc": pl.String,
+            "title": pl.String,
+            "artist": pl.String,
+            "album": pl.String,
+            "duration_ms": pl.Int64,
+            "popularity": pl.Int64,
+            "explicit": pl.Boolean,
+        },
         orient="row",
     )
 
@@ -86,11 +94,13 @@ def test_artist_and_isrc_normalisation() -> None:
 
 
 def test_same_isrc_is_one_recording_whatever_the_titles_say() -> None:
-    result = resolve(records(
-        ("catalog", "c1", "NLBB12600001", "Night Drive", "Kasper Lund", 372_000),
-        ("spotify", "s1", "nl-bb1-26-00001", "Nachtfahrt", "K. Lund", 380_000),
-        ("deezer", "d1", "NLBB12600002", "Night Drive", "Someone Else", 100_000),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", "NLBB12600001", "Night Drive", "Kasper Lund", 372_000),
+            ("spotify", "s1", "nl-bb1-26-00001", "Nachtfahrt", "K. Lund", 380_000),
+            ("deezer", "d1", "NLBB12600002", "Night Drive", "Someone Else", 100_000),
+        )
+    )
     assert same_cluster(result, "catalog:c1", "spotify:s1")
     assert golden_of(result, "catalog:c1") == "g-NLBB12600001"
     assert golden_of(result, "deezer:d1") == "g-NLBB12600002"
@@ -98,27 +108,31 @@ def test_same_isrc_is_one_recording_whatever_the_titles_say() -> None:
 
 
 def test_feat_remastered_case_and_punctuation_variants_merge_without_isrc() -> None:
-    result = resolve(records(
-        ("catalog", "c1", "NLBB12600001", "Don't Stop the Night", "Kasper Lund", 372_000),
-        ("spotify", "s1", None, "Don't Stop The Night (feat. Mira) - Remastered 2011", "Kasper Lund", 373_000),
-        ("deezer", "d1", None, "DONT STOP THE NIGHT!", "Kasper Lund feat. Mira", 371_000),
-        ("musicbrainz", "m1", None, "Dont Stop the Night [Remastered]", "The Kasper Lund", 372_400),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", "NLBB12600001", "Don't Stop the Night", "Kasper Lund", 372_000),
+            ("spotify", "s1", None, "Don't Stop The Night (feat. Mira) - Remastered 2011", "Kasper Lund", 373_000),
+            ("deezer", "d1", None, "DONT STOP THE NIGHT!", "Kasper Lund feat. Mira", 371_000),
+            ("musicbrainz", "m1", None, "Dont Stop the Night [Remastered]", "The Kasper Lund", 372_400),
+        )
+    )
     assert same_cluster(result, "catalog:c1", "spotify:s1", "deezer:d1", "musicbrainz:m1")
     assert set(result.clusters["matched_by"]) == {"fuzzy"}
     assert result.review.height == 0
 
 
 def test_live_remix_acoustic_and_edits_stay_apart_from_the_studio_recording() -> None:
-    result = resolve(records(
-        ("catalog", "c1", None, "Night Drive", "Kasper Lund", 240_000),
-        ("spotify", "s1", None, "Night Drive (Live)", "Kasper Lund", 240_500),
-        ("spotify", "s2", None, "Night Drive - Mira Remix", "Kasper Lund", 241_000),
-        ("spotify", "s3", None, "Night Drive (Acoustic)", "Kasper Lund", 239_500),
-        ("spotify", "s4", None, "Night Drive (Radio Edit)", "Kasper Lund", 239_000),
-        ("deezer", "d1", None, "Night Drive (Otto Remix)", "Kasper Lund", 241_000),
-        ("deezer", "d2", None, "Night Drive - Live", "Kasper Lund", 240_200),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", None, "Night Drive", "Kasper Lund", 240_000),
+            ("spotify", "s1", None, "Night Drive (Live)", "Kasper Lund", 240_500),
+            ("spotify", "s2", None, "Night Drive - Mira Remix", "Kasper Lund", 241_000),
+            ("spotify", "s3", None, "Night Drive (Acoustic)", "Kasper Lund", 239_500),
+            ("spotify", "s4", None, "Night Drive (Radio Edit)", "Kasper Lund", 239_000),
+            ("deezer", "d1", None, "Night Drive (Otto Remix)", "Kasper Lund", 241_000),
+            ("deezer", "d2", None, "Night Drive - Live", "Kasper Lund", 240_200),
+        )
+    )
     goldens = result.clusters.select("record_key", "golden_id").rows_by_key("golden_id")
     assert len(goldens) == 6
     assert same_cluster(result, "spotify:s1", "deezer:d2")  # two feeds' live versions are one recording
@@ -127,21 +141,25 @@ def test_live_remix_acoustic_and_edits_stay_apart_from_the_studio_recording() ->
 
 
 def test_same_title_by_a_different_artist_is_neither_merged_nor_reviewed() -> None:
-    result = resolve(records(
-        ("catalog", "c1", None, "Hallelujah", "Leonard Cohen", 280_000),
-        ("spotify", "s1", None, "Hallelujah", "Jeff Buckley", 280_500),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", None, "Hallelujah", "Leonard Cohen", 280_000),
+            ("spotify", "s1", None, "Hallelujah", "Jeff Buckley", 280_500),
+        )
+    )
     assert not same_cluster(result, "catalog:c1", "spotify:s1")
     assert result.review.height == 0
 
 
 def test_duration_tolerance_merges_within_3s_and_reviews_up_to_10s() -> None:
-    result = resolve(records(
-        ("catalog", "c1", None, "Night Drive", "Kasper Lund", 240_000),
-        ("spotify", "s1", None, "Night Drive", "Kasper Lund", 242_900),
-        ("deezer", "d1", None, "Night Drive", "Kasper Lund", 248_000),
-        ("musicbrainz", "m1", None, "Night Drive", "Kasper Lund", 300_000),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", None, "Night Drive", "Kasper Lund", 240_000),
+            ("spotify", "s1", None, "Night Drive", "Kasper Lund", 242_900),
+            ("deezer", "d1", None, "Night Drive", "Kasper Lund", 248_000),
+            ("musicbrainz", "m1", None, "Night Drive", "Kasper Lund", 300_000),
+        )
+    )
     assert same_cluster(result, "catalog:c1", "spotify:s1")
     assert not same_cluster(result, "catalog:c1", "deezer:d1")
     assert not same_cluster(result, "catalog:c1", "musicbrainz:m1")
@@ -154,10 +172,12 @@ def test_duration_tolerance_merges_within_3s_and_reviews_up_to_10s() -> None:
 
 
 def test_an_uncertain_pair_goes_to_review_and_is_not_merged() -> None:
-    result = resolve(records(
-        ("catalog", "c1", None, "Night Drive", "Kasper Lund", 240_000),
-        ("spotify", "s1", None, "Nite Drive", "Kasper Lund", 240_000),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", None, "Night Drive", "Kasper Lund", 240_000),
+            ("spotify", "s1", None, "Nite Drive", "Kasper Lund", 240_000),
+        )
+    )
     assert not same_cluster(result, "catalog:c1", "spotify:s1")
     assert review_pairs(result) == {frozenset({"catalog:c1", "spotify:s1"})}
     row = result.review.row(0, named=True)
@@ -168,11 +188,13 @@ def test_an_uncertain_pair_goes_to_review_and_is_not_merged() -> None:
 
 
 def test_different_isrcs_are_reviewed_not_merged_even_through_a_third_record() -> None:
-    result = resolve(records(
-        ("catalog", "c1", "NLBB12600001", "Night Drive", "Kasper Lund", 240_000),
-        ("catalog", "c2", "NLBB12600009", "Night Drive", "Kasper Lund", 240_500),
-        ("deezer", "d1", None, "Night Drive", "Kasper Lund", 240_200),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", "NLBB12600001", "Night Drive", "Kasper Lund", 240_000),
+            ("catalog", "c2", "NLBB12600009", "Night Drive", "Kasper Lund", 240_500),
+            ("deezer", "d1", None, "Night Drive", "Kasper Lund", 240_200),
+        )
+    )
     assert not same_cluster(result, "catalog:c1", "catalog:c2")
     assert same_cluster(result, "deezer:d1", "catalog:c1") or same_cluster(result, "deezer:d1", "catalog:c2")
     reasons = set(result.review["reason"])
@@ -181,21 +203,25 @@ def test_different_isrcs_are_reviewed_not_merged_even_through_a_third_record() -
 
 
 def test_numbers_must_agree() -> None:
-    result = resolve(records(
-        ("catalog", "c1", None, "Symphony Part 2", "Kasper Lund", 240_000),
-        ("spotify", "s1", None, "Symphony Part 3", "Kasper Lund", 240_000),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", None, "Symphony Part 2", "Kasper Lund", 240_000),
+            ("spotify", "s1", None, "Symphony Part 3", "Kasper Lund", 240_000),
+        )
+    )
     assert not same_cluster(result, "catalog:c1", "spotify:s1")
     assert set(result.review["reason"]) == {"names match but the numbers in them differ"}
 
 
 def test_a_typo_in_the_first_title_word_is_still_compared() -> None:
     # Blocking by artist finds the pair although the title's first word differs.
-    result = resolve(records(
-        ("catalog", "c1", None, "Beautiful Stranger In The Night", "Kasper Lund", 240_000),
-        ("spotify", "s1", None, "Beautifull Stranger In The Night", "Kasper Lund", 240_000),
-        ("deezer", "d1", None, "Beutiful Stranger In The Night", "Kasper Lund", 240_000),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", None, "Beautiful Stranger In The Night", "Kasper Lund", 240_000),
+            ("spotify", "s1", None, "Beautifull Stranger In The Night", "Kasper Lund", 240_000),
+            ("deezer", "d1", None, "Beutiful Stranger In The Night", "Kasper Lund", 240_000),
+        )
+    )
     assert same_cluster(result, "catalog:c1", "spotify:s1", "deezer:d1")
 
 
@@ -243,23 +269,33 @@ def test_golden_ids_are_deterministic_whatever_the_input_order() -> None:
 
 
 def test_duplicates_within_one_source_are_reported() -> None:
-    result = resolve(records(
-        ("catalog", "c1", "NLBB12600001", "Night Drive", "Kasper Lund", 372_000),
-        ("catalog", "c2", None, "Night Drive (Remastered)", "Kasper Lund", 372_000),
-        ("spotify", "s1", "NLBB12600001", "Night Drive", "Kasper Lund", 372_000),
-        ("spotify", "s2", None, "Slow Burn", "Mira", 200_000),
-    ))
-    assert result.duplicates.rows(named=True) == [{
-        "golden_id": "g-NLBB12600001", "source": "catalog", "records": 2, "source_ids": ["c1", "c2"],
-        "title": "Night Drive", "artist": "Kasper Lund",
-    }]
+    result = resolve(
+        records(
+            ("catalog", "c1", "NLBB12600001", "Night Drive", "Kasper Lund", 372_000),
+            ("catalog", "c2", None, "Night Drive (Remastered)", "Kasper Lund", 372_000),
+            ("spotify", "s1", "NLBB12600001", "Night Drive", "Kasper Lund", 372_000),
+            ("spotify", "s2", None, "Slow Burn", "Mira", 200_000),
+        )
+    )
+    assert result.duplicates.rows(named=True) == [
+        {
+            "golden_id": "g-NLBB12600001",
+            "source": "catalog",
+            "records": 2,
+            "source_ids": ["c1", "c2"],
+            "title": "Night Drive",
+            "artist": "Kasper Lund",
+        }
+    ]
 
 
 def test_output_schemas() -> None:
-    result = resolve(records(
-        ("catalog", "c1", None, "Night Drive", "Kasper Lund", 240_000),
-        ("spotify", "s1", None, "Nite Drive", "Kasper Lund", 240_000),
-    ))
+    result = resolve(
+        records(
+            ("catalog", "c1", None, "Night Drive", "Kasper Lund", 240_000),
+            ("spotify", "s1", None, "Nite Drive", "Kasper Lund", 240_000),
+        )
+    )
     assert dict(result.clusters.schema) == CLUSTER_SCHEMA
     assert dict(result.review.schema) == REVIEW_SCHEMA
     assert dict(result.duplicates.schema) == DUPLICATE_SCHEMA

@@ -74,12 +74,18 @@ class Env:
         return Warehouse(self.url)
 
     def run(self, day: date) -> dict:
-        result = materialize([playlist_plan, playlist_snapshots, playlist_sync, *CURATION_CHECKS],
-                             resources=self.resources, partition_key=day.isoformat())
+        result = materialize(
+            [playlist_plan, playlist_snapshots, playlist_sync, *CURATION_CHECKS],
+            resources=self.resources,
+            partition_key=day.isoformat(),
+        )
         assert result.success
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        metadata = {str(m.asset_key.path[-1]): m.metadata for m in result.get_asset_materialization_events()
-                    for m in [m.event_specific_data.materialization]}
+        metadata = {
+            str(m.asset_key.path[-1]): m.metadata
+            for m in result.get_asset_materialization_events()
+            for m in [m.event_specific_data.materialization]
+        }
         return {"checks": checks, "metadata": metadata}
 
     def write_accounts(self, accounts: list[dict]) -> None:
@@ -88,8 +94,9 @@ class Env:
 
 def as_table(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` in `table`'s columns, those it lacks left null."""
-    return table.conform(frame.with_columns([pl.lit(None).alias(c) for c in table.column_names
-                                             if c not in frame.columns]))
+    return table.conform(
+        frame.with_columns([pl.lit(None).alias(c) for c in table.column_names if c not in frame.columns])
+    )
 
 
 def seed_warehouse(db: Warehouse, tracks: pl.DataFrame) -> None:
@@ -101,8 +108,13 @@ def seed_warehouse(db: Warehouse, tracks: pl.DataFrame) -> None:
     features = tracks.filter(pl.col("tempo_bpm").is_not_null()).with_columns(pl.lit("h").alias("content_hash"))
     db.replace(AUDIO_FEATURES, as_table(AUDIO_FEATURES, features))
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    spotify = pl.DataFrame([{"source": "spotify", "source_id": "".join(rng.choices(alphabet, k=22)), "isrc": isrc}
-                            for n, isrc in enumerate(tracks["isrc"]) if n % 10])
+    spotify = pl.DataFrame(
+        [
+            {"source": "spotify", "source_id": "".join(rng.choices(alphabet, k=22)), "isrc": isrc}
+            for n, isrc in enumerate(tracks["isrc"])
+            if n % 10
+        ]
+    )
     db.replace(SOURCE_RECORDINGS, as_table(SOURCE_RECORDINGS, spotify))
 
 
@@ -129,11 +141,18 @@ def make_env(url: str, tmp_path: Path, spotify: FakeSpotify, tracks_factory) -> 
     for account_id in ("main", "second", "dev"):
         store_refresh_token(store, account_id, f"refresh-{account_id}")
     resources = {
-        "data_dir": DataDirResource(data_dir=str(data_dir)), "warehouse": WarehouseResource(url=url),
+        "data_dir": DataDirResource(data_dir=str(data_dir)),
+        "warehouse": WarehouseResource(url=url),
         "spotify_accounts": SpotifyAccountsResource(
-            client_id=spotify.client_id, client_secret=spotify.client_secret, api_url=spotify.api_url,
-            token_url=spotify.token_url, token_dir=str(tmp_path / "tokens"), secret_key=key,
-            requests_per_second=500, burst=50),
+            client_id=spotify.client_id,
+            client_secret=spotify.client_secret,
+            api_url=spotify.api_url,
+            token_url=spotify.token_url,
+            token_dir=str(tmp_path / "tokens"),
+            secret_key=key,
+            requests_per_second=500,
+            burst=50,
+        ),
     }
     built = Env(data_dir, url, spotify, resources)
     built.write_accounts(ACCOUNTS)
@@ -144,9 +163,17 @@ def make_env(url: str, tmp_path: Path, spotify: FakeSpotify, tracks_factory) -> 
 def test_a_curated_day_end_to_end(env: Env) -> None:
     db = env.db
     first = env.run(DAYS[0])
-    assert first["checks"] == {name: True for name in (
-        "snapshots_never_repeat_within_gap", "snapshots_respect_their_policies", "snapshots_are_full_or_warned",
-        "plan_fits_account_capacity", "sync_created_no_duplicates", "unsynced_playlists_have_file_exports")}
+    assert first["checks"] == {
+        name: True
+        for name in (
+            "snapshots_never_repeat_within_gap",
+            "snapshots_respect_their_policies",
+            "snapshots_are_full_or_warned",
+            "plan_fits_account_capacity",
+            "sync_created_no_duplicates",
+            "unsynced_playlists_have_file_exports",
+        )
+    }
 
     plan = db.read(PLANS).row(0, named=True)
     stats = json.loads(plan["stats_json"])
@@ -188,8 +215,11 @@ def test_a_curated_day_end_to_end(env: Env) -> None:
     day_two = db.read(SNAPSHOTS, "snapshot_date = ?", [DAYS[1]])
     rerun = env.run(DAYS[1])  # a re-run of a day: same snapshot, same playlists, nothing created
     assert all(rerun["checks"].values())
-    assert db.read(SNAPSHOTS, "snapshot_date = ?", [DAYS[1]]).sort("playlist_id", "position").equals(
-        day_two.sort("playlist_id", "position"))
+    assert (
+        db.read(SNAPSHOTS, "snapshot_date = ?", [DAYS[1]])
+        .sort("playlist_id", "position")
+        .equals(day_two.sort("playlist_id", "position"))
+    )
     assert env.server.count("create_playlist", 201) == created_before == synced.height
     sync_two = db.read(SYNC, "sync_date = ?", [DAYS[1]]).filter(pl.col("status") == "synced")
     assert set(sync_two["action"]) == {"updated"}
@@ -203,8 +233,10 @@ def test_a_curated_day_end_to_end(env: Env) -> None:
 
 def test_accounts_that_change_move_few_playlists_and_declared_dev_mode_is_exported(duckdb_env: Env) -> None:
     env = duckdb_env
-    accounts = [*ACCOUNTS, {"account_id": "extra", "spotify_user_id": "user-second", "max_playlists": 3,
-                            "active": False}]
+    accounts = [
+        *ACCOUNTS,
+        {"account_id": "extra", "spotify_user_id": "user-second", "max_playlists": 3, "active": False},
+    ]
     env.write_accounts(accounts)
     env.run(DAYS[0])
     before = dict(env.db.read(ASSIGNMENTS).select("playlist_id", "account_id").iter_rows())
@@ -218,8 +250,9 @@ def test_accounts_that_change_move_few_playlists_and_declared_dev_mode_is_export
     moved = after.filter(pl.col("action") == "move")
     assert moved.height and "main" not in set(after["account_id"].drop_nulls())
     # every move is off the account that left or onto the one that joined; everything else stays put
-    assert all(src == "main" or dst == "extra" for src, dst in
-               moved.select("previous_account_id", "account_id").iter_rows())
+    assert all(
+        src == "main" or dst == "extra" for src, dst in moved.select("previous_account_id", "account_id").iter_rows()
+    )
     now = dict(after.select("playlist_id", "account_id").iter_rows())
     assert all(now[p] == a for p, a in before.items() if a != "main" and now[p] != "extra")
     dev = env.db.read(SYNC, "sync_date = ? AND account_id = ?", [DAYS[1], "dev"])

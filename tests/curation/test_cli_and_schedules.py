@@ -23,9 +23,16 @@ SECRET = "AQDsecret-refresh-token-value"
 def data_dir(tmp_path: Path) -> Path:
     inbox = tmp_path / "data" / "inbox" / "curation"
     inbox.mkdir(parents=True)
-    (inbox / "accounts.json").write_text(json.dumps({"accounts": [
-        {"account_id": "main", "spotify_user_id": "user-main", "max_playlists": 5, "active": True},
-        {"account_id": "dev", "spotify_user_id": "user-dev", "max_playlists": 1, "development_mode": True}]}))
+    (inbox / "accounts.json").write_text(
+        json.dumps(
+            {
+                "accounts": [
+                    {"account_id": "main", "spotify_user_id": "user-main", "max_playlists": 5, "active": True},
+                    {"account_id": "dev", "spotify_user_id": "user-dev", "max_playlists": 1, "development_mode": True},
+                ]
+            }
+        )
+    )
     return tmp_path / "data"
 
 
@@ -66,11 +73,14 @@ def test_account_connect_encrypts_the_token_from_an_env_var(data_dir: Path, monk
 def test_schedules_follow_the_documented_utc_cadence(tmp_path: Path) -> None:
     from assets.curation import defs as curation_defs
 
-    resources = {"data_dir": DataDirResource(data_dir=str(tmp_path / "data")),
-                 "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'w.duckdb'}"),
-                 "spotify_accounts": SpotifyAccountsResource()}
-    defs = Definitions.merge(curation_defs, Definitions(jobs=CURATION_JOBS, schedules=CURATION_SCHEDULES,
-                                                        resources=resources))
+    resources = {
+        "data_dir": DataDirResource(data_dir=str(tmp_path / "data")),
+        "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'w.duckdb'}"),
+        "spotify_accounts": SpotifyAccountsResource(),
+    }
+    defs = Definitions.merge(
+        curation_defs, Definitions(jobs=CURATION_JOBS, schedules=CURATION_SCHEDULES, resources=resources)
+    )
     crons = {s.name: (s.cron_schedule, s.execution_timezone) for s in CURATION_SCHEDULES}
     assert crons == {
         "curation_token_refresh_schedule": ("*/30 * * * *", "UTC"),
@@ -82,11 +92,13 @@ def test_schedules_follow_the_documented_utc_cadence(tmp_path: Path) -> None:
     }
     repository = defs.get_repository_def()
     with instance_for_test() as instance:
+
         def tick(name: str, hour: int, minute: int):
             schedule = repository.get_schedule_def(name)
             when = datetime(2026, 11, 21, hour, minute, tzinfo=UTC)
-            return schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                                                 repository_def=repository))
+            return schedule.evaluate_tick(
+                build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repository)
+            )
 
         plan = tick("curation_plan_schedule", 2, 0).run_requests[0]
         assert (plan.partition_key, plan.run_key) == ("2026-11-21", "curation-plan|2026-11-21")  # today, not yesterday
@@ -95,5 +107,10 @@ def test_schedules_follow_the_documented_utc_cadence(tmp_path: Path) -> None:
         assert not waiting.run_requests and "no materialization for 2026-11-21" in waiting.skip_message
     for job in CURATION_JOBS:
         defs.resolve_job_def(job.name)  # every job resolves against the curation assets and resources
-    assert {j.name for j in CURATION_JOBS} >= {"curation_plan_job", "curation_snapshots_job", "curation_sync_job",
-                                              "curation_token_refresh_job", "curation_day_job"}
+    assert {j.name for j in CURATION_JOBS} >= {
+        "curation_plan_job",
+        "curation_snapshots_job",
+        "curation_sync_job",
+        "curation_token_refresh_job",
+        "curation_day_job",
+    }

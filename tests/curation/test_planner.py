@@ -50,8 +50,12 @@ def test_shared_tracks_count_once_and_capacity_is_shared_out_above_the_floors() 
     assert [d.planned for d in tight] == [51, 99] and sum(d.planned for d in tight) == 150
     starved = plan_counts([calm, party], pools, 100_000, capacity=1)
     assert [d.planned for d in starved] == [2, 1]  # floors hold even beyond capacity (the rest is unassigned)
-    capped = plan_counts([PlaylistPolicy("calm", "Calm", size=50, repeat_gap_days=10, max_playlists=7)],
-                         {"calm": np.arange(60_000)}, 60_000, capacity=1000)
+    capped = plan_counts(
+        [PlaylistPolicy("calm", "Calm", size=50, repeat_gap_days=10, max_playlists=7)],
+        {"calm": np.arange(60_000)},
+        60_000,
+        capacity=1000,
+    )
     assert capped[0].p_star == 120 and capped[0].planned == 7
 
 
@@ -73,11 +77,21 @@ def test_global_indices_never_change_and_are_never_reused() -> None:
     first = plan_counts([a, b], {"a": np.arange(20), "b": np.arange(20, 50)}, 50, 100)
     numbered = number_playlists([a, b], first, {})
     assert [(p.playlist_id, p.global_index) for p in numbered] == [
-        ("a-001", 1), ("a-002", 2), ("b-001", 3), ("b-002", 4), ("b-003", 5)]
+        ("a-001", 1),
+        ("a-002", 2),
+        ("b-001", 3),
+        ("b-002", 4),
+        ("b-003", 5),
+    ]
     grown = plan_counts([a, b], {"a": np.arange(40), "b": np.arange(40, 50)}, 50, 100)  # a grows, b shrinks
     renumbered = number_playlists([a, b], grown, {p.playlist_id: p.global_index for p in numbered})
     assert [(p.playlist_id, p.global_index) for p in renumbered] == [
-        ("a-001", 1), ("a-002", 2), ("a-003", 6), ("a-004", 7), ("b-001", 3)]
+        ("a-001", 1),
+        ("a-002", 2),
+        ("a-003", 6),
+        ("a-004", 7),
+        ("b-001", 3),
+    ]
 
 
 def test_removing_an_account_moves_only_its_playlists() -> None:
@@ -129,21 +143,35 @@ def test_without_room_playlists_are_unassigned_and_retired_ones_listed() -> None
 
 def test_accounts_file_is_validated(tmp_path: Path) -> None:
     path = tmp_path / "accounts.json"
-    path.write_text(json.dumps({"accounts": [
-        {"account_id": "main", "spotify_user_id": "u1", "max_playlists": 10, "active": True},
-        {"account_id": "dev", "spotify_user_id": "u2", "max_playlists": 2, "development_mode": True},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "accounts": [
+                    {"account_id": "main", "spotify_user_id": "u1", "max_playlists": 10, "active": True},
+                    {"account_id": "dev", "spotify_user_id": "u2", "max_playlists": 2, "development_mode": True},
+                ]
+            }
+        )
+    )
     main, dev = load_accounts(path)
     assert (main.active, main.development_mode, dev.active, dev.development_mode) == (True, False, True, True)
-    path.write_text(json.dumps({"accounts": [
-        {"account_id": "main", "spotify_user_id": "u1", "max_playlists": 10, "refresh_token": "AQ..."},
-        {"account_id": "main", "spotify_user_id": "", "max_playlists": -1, "active": "yes"},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "accounts": [
+                    {"account_id": "main", "spotify_user_id": "u1", "max_playlists": 10, "refresh_token": "AQ..."},
+                    {"account_id": "main", "spotify_user_id": "", "max_playlists": -1, "active": "yes"},
+                ]
+            }
+        )
+    )
     with pytest.raises(AccountsError) as caught:
         load_accounts(path)
     text = str(caught.value)
-    assert "account 'main' at accounts[0]: field 'refresh_token' is not an account field (refresh tokens belong " \
-           "in the token store" in text
+    assert (
+        "account 'main' at accounts[0]: field 'refresh_token' is not an account field (refresh tokens belong "
+        "in the token store" in text
+    )
     assert "accounts[1]: field 'account_id' 'main' appears twice" in text
     assert "field 'spotify_user_id' is required" in text and "field 'max_playlists' must be a whole number" in text
     assert "field 'active' must be true or false, got 'yes'" in text

@@ -11,12 +11,28 @@ from assets.curation.policy import PlaylistPolicy, PolicyError, find_policy_file
 GOOD = {
     "defaults": {"size": 30, "max_per_artist": 1},
     "playlists": [
-        {"policy_id": "focus", "theme": "Focus", "repeat_gap_days": 5,
-         "filters": {"genres": ["ambient"], "explicit": False, "tempo_bpm": {"min": 60, "max": 110},
-                     "energy": {"max": 0.5}, "release_date": {"from": "2000-01-01"}, "popularity": {"min": 10}},
-         "order": {"by": "energy_arc", "no_adjacent_artist": True}, "min_playlists": 2, "max_playlists": 9},
-        {"playlist_id": "legacy", "theme": "Old style", "size": 12,
-         "filters": {"genres": ["pop"], "explicit": True, "min_popularity": 30}},
+        {
+            "policy_id": "focus",
+            "theme": "Focus",
+            "repeat_gap_days": 5,
+            "filters": {
+                "genres": ["ambient"],
+                "explicit": False,
+                "tempo_bpm": {"min": 60, "max": 110},
+                "energy": {"max": 0.5},
+                "release_date": {"from": "2000-01-01"},
+                "popularity": {"min": 10},
+            },
+            "order": {"by": "energy_arc", "no_adjacent_artist": True},
+            "min_playlists": 2,
+            "max_playlists": 9,
+        },
+        {
+            "playlist_id": "legacy",
+            "theme": "Old style",
+            "size": 12,
+            "filters": {"genres": ["pop"], "explicit": True, "min_popularity": 30},
+        },
     ],
 }
 
@@ -63,15 +79,25 @@ playlists:
 
 
 def test_every_problem_names_file_playlist_and_field(tmp_path: Path) -> None:
-    bad = {"playlists": [
-        {"policy_id": "a", "theme": "A", "size": 0, "filtres": {}},
-        {"policy_id": "b", "theme": "B", "filters": {"tempo_bpm": {"min": 140, "max": 100}, "energy": {"max": 2},
-                                                     "release_date": {"from": "yesterday"}, "genres": "pop"},
-         "order": "loudest_first"},
-        {"policy_id": "a", "theme": "Again"},
-        {"theme": "No id"},
-        {"policy_id": "c", "theme": "A", "min_playlists": 3, "max_playlists": 2},
-    ]}
+    bad = {
+        "playlists": [
+            {"policy_id": "a", "theme": "A", "size": 0, "filtres": {}},
+            {
+                "policy_id": "b",
+                "theme": "B",
+                "filters": {
+                    "tempo_bpm": {"min": 140, "max": 100},
+                    "energy": {"max": 2},
+                    "release_date": {"from": "yesterday"},
+                    "genres": "pop",
+                },
+                "order": "loudest_first",
+            },
+            {"policy_id": "a", "theme": "Again"},
+            {"theme": "No id"},
+            {"policy_id": "c", "theme": "A", "min_playlists": 3, "max_playlists": 2},
+        ]
+    }
     path = write(tmp_path, "policies.json", json.dumps(bad))
     with pytest.raises(PolicyError) as caught:
         load_policies(path)

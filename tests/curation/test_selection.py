@@ -24,8 +24,10 @@ def run_days(tracks: pl.DataFrame, slots: list[Slot], days: int, start: date = D
         day = start + timedelta(days=n)
         for s in build_day(catalog, slots, usage, day):
             snapshots.append((day, s))
-            rows += [{"snapshot_date": day, "playlist_id": s.playlist_id, "position": i, "track_id": t}
-                     for i, t in enumerate(s.track_ids, start=1)]
+            rows += [
+                {"snapshot_date": day, "playlist_id": s.playlist_id, "position": i, "track_id": t}
+                for i, t in enumerate(s.track_ids, start=1)
+            ]
     return pl.DataFrame(rows), snapshots
 
 
@@ -44,34 +46,77 @@ def test_same_day_and_inputs_give_the_same_snapshot_whatever_the_row_order(track
 def test_sixty_days_of_overlapping_policies_never_break_a_gap_or_a_cap(tracks_factory) -> None:
     tracks = tracks_factory(6000, seed=2)
     policies = [
-        policy("calm", size=25, repeat_gap_days=7, genres=("ambient", "jazz"), max_per_artist=2, max_per_album=1,
-               order="energy_arc"),
-        policy("party", size=40, repeat_gap_days=3, genres=("house", "pop", "hip-hop"), max_per_artist=1,
-               order="tempo_ascending"),
+        policy(
+            "calm",
+            size=25,
+            repeat_gap_days=7,
+            genres=("ambient", "jazz"),
+            max_per_artist=2,
+            max_per_album=1,
+            order="energy_arc",
+        ),
+        policy(
+            "party",
+            size=40,
+            repeat_gap_days=3,
+            genres=("house", "pop", "hip-hop"),
+            max_per_artist=1,
+            order="tempo_ascending",
+        ),
         policy("all", size=50, repeat_gap_days=10, max_per_artist=3, max_per_album=2, allow_explicit=False),
     ]
     slots = [Slot(f"{p.policy_id}-{n:03d}", p) for p in policies for n in range(1, 5)]
     history, snapshots = run_days(tracks, slots, 60)
-    rules = pl.DataFrame([{"playlist_id": s.playlist_id, "repeat_gap_days": s.policy.repeat_gap_days,
-                           "max_per_artist": s.policy.max_per_artist, "max_per_album": s.policy.max_per_album}
-                          for s in slots])
+    rules = pl.DataFrame(
+        [
+            {
+                "playlist_id": s.playlist_id,
+                "repeat_gap_days": s.policy.repeat_gap_days,
+                "max_per_artist": s.policy.max_per_artist,
+                "max_per_album": s.policy.max_per_album,
+            }
+            for s in slots
+        ]
+    )
     found = verify_history(history, rules, tracks)
-    assert found == {"repeat_gap": 0, "policy_gap": 0, "artist_cap": 0, "album_cap": 0, "duplicate_in_playlist": 0,
-                     "rows_checked": history.height}
+    assert found == {
+        "repeat_gap": 0,
+        "policy_gap": 0,
+        "artist_cap": 0,
+        "album_cap": 0,
+        "duplicate_in_playlist": 0,
+        "rows_checked": history.height,
+    }
     assert history.height == sum(len(s.track_ids) for _, s in snapshots)
     assert sum(s.short for _, s in snapshots) == 0  # the catalog is big enough for every snapshot
 
 
 def test_the_verifier_catches_what_the_builder_must_not_do(tracks_factory) -> None:
     tracks = tracks_factory(50, seed=3)
-    rules = pl.DataFrame({"playlist_id": ["a-001", "b-001", "a-002"], "repeat_gap_days": [3, 1, 3],
-                          "max_per_artist": [1, 5, 5], "max_per_album": [5, 5, 5]})
-    history = pl.DataFrame({
-        "snapshot_date": [DAY, DAY + timedelta(days=2), DAY, DAY, DAY + timedelta(days=1),
-                          DAY + timedelta(days=10), DAY + timedelta(days=11), DAY + timedelta(days=12)],
-        "playlist_id": ["a-001", "b-001", "a-001", "b-001", "b-001", "a-001", "b-001", "a-002"],
-        "track_id": ["T000001", "T000001", "T000002", "T000030", "T000030", "T000040", "T000040", "T000040"],
-    })
+    rules = pl.DataFrame(
+        {
+            "playlist_id": ["a-001", "b-001", "a-002"],
+            "repeat_gap_days": [3, 1, 3],
+            "max_per_artist": [1, 5, 5],
+            "max_per_album": [5, 5, 5],
+        }
+    )
+    history = pl.DataFrame(
+        {
+            "snapshot_date": [
+                DAY,
+                DAY + timedelta(days=2),
+                DAY,
+                DAY,
+                DAY + timedelta(days=1),
+                DAY + timedelta(days=10),
+                DAY + timedelta(days=11),
+                DAY + timedelta(days=12),
+            ],
+            "playlist_id": ["a-001", "b-001", "a-001", "b-001", "b-001", "a-001", "b-001", "a-002"],
+            "track_id": ["T000001", "T000001", "T000002", "T000030", "T000030", "T000040", "T000040", "T000040"],
+        }
+    )
     found = verify_history(history, rules, tracks)
     # T000001: used by a-001 (gap 3), then by b-001 two days later: still resting. T000001 and T000002 share
     # artist A00000 in a-001 (cap 1). b-001 reusing T000030 after 1 day respects its gap of 1. T000040: a-001,
@@ -88,8 +133,17 @@ def test_a_long_gap_policy_is_not_starved_by_short_gap_policies_sharing_its_trac
     history, snapshots = run_days(tracks, slots, 40)
     slow_sizes = [len(s.track_ids) for _, s in snapshots if s.playlist_id == "slow-001"]
     assert min(slow_sizes[14:]) >= 18  # it keeps finding rested tracks, even though fast uses jazz every day
-    rules = pl.DataFrame([{"playlist_id": s.playlist_id, "repeat_gap_days": s.policy.repeat_gap_days,
-                           "max_per_artist": 2, "max_per_album": 2} for s in slots])
+    rules = pl.DataFrame(
+        [
+            {
+                "playlist_id": s.playlist_id,
+                "repeat_gap_days": s.policy.repeat_gap_days,
+                "max_per_artist": 2,
+                "max_per_album": 2,
+            }
+            for s in slots
+        ]
+    )
     found = verify_history(history, rules, tracks)
     assert (found["repeat_gap"], found["policy_gap"], found["artist_cap"], found["album_cap"]) == (0, 0, 0, 0)
 
@@ -102,8 +156,10 @@ def test_an_unsatisfiable_policy_gives_its_best_partial_snapshot_and_says_why(tr
     (first,) = build_day(catalog, [Slot("tight-001", tight)], usage, DAY)
     pool = len(catalog.pool(tight))
     assert 0 < len(first.track_ids) < 50 and first.warning
-    assert f"only {len(first.track_ids)} of 50 tracks — {pool} pass the filters, 0 of them are still resting " \
-           "after a recent use" in first.warning
+    assert (
+        f"only {len(first.track_ids)} of 50 tracks — {pool} pass the filters, 0 of them are still resting "
+        "after a recent use" in first.warning
+    )
     (second,) = build_day(catalog, [Slot("tight-001", tight)], usage, DAY + timedelta(days=1))
     assert set(second.track_ids).isdisjoint(first.track_ids)
     assert f"{len(first.track_ids)} of them are still resting after a recent use" in second.warning
@@ -111,14 +167,27 @@ def test_an_unsatisfiable_policy_gives_its_best_partial_snapshot_and_says_why(tr
 
 def test_filters_use_catalog_fields_and_features(tracks_factory) -> None:
     tracks = tracks_factory(3000, seed=5, featured_share=0.5)
-    picky = policy("picky", size=500, genres=("HOUSE", "pop"), allow_explicit=False, min_popularity=20,
-                   max_popularity=90, tempo_bpm=(120, 130), energy=(0.2, None), released_from=date(2000, 1, 1))
+    picky = policy(
+        "picky",
+        size=500,
+        genres=("HOUSE", "pop"),
+        allow_explicit=False,
+        min_popularity=20,
+        max_popularity=90,
+        tempo_bpm=(120, 130),
+        energy=(0.2, None),
+        released_from=date(2000, 1, 1),
+    )
     catalog = CatalogIndex(tracks)
     chosen = set(catalog.ids[i] for i in catalog.pool(picky))
     expected = tracks.filter(
-        pl.col("genre").is_in(["house", "pop"]) & ~pl.col("explicit") & pl.col("popularity").is_between(20, 90)
-        & pl.col("tempo_bpm").is_between(120, 130) & (pl.col("energy") >= 0.2)
-        & (pl.col("release_date") >= date(2000, 1, 1)))
+        pl.col("genre").is_in(["house", "pop"])
+        & ~pl.col("explicit")
+        & pl.col("popularity").is_between(20, 90)
+        & pl.col("tempo_bpm").is_between(120, 130)
+        & (pl.col("energy") >= 0.2)
+        & (pl.col("release_date") >= date(2000, 1, 1))
+    )
     assert chosen == set(expected["track_id"]) and 0 < len(chosen) < 300
     # without a feature filter, tracks lacking features still qualify
     loose = policy("loose", size=10, genres=("pop",))
@@ -132,13 +201,21 @@ def test_ordering_rules_and_no_artist_back_to_back(tracks_factory) -> None:
     energy_of = dict(zip(tracks["track_id"], tracks["energy"], strict=True))
     artist_of = dict(zip(tracks["track_id"], tracks["artist_id"], strict=True))
 
-    (rising,) = build_day(catalog, [Slot("r-001", policy("r", size=40, order="tempo_ascending",
-                                                         no_adjacent_artist=False))], Usage(len(catalog)), DAY)
+    (rising,) = build_day(
+        catalog,
+        [Slot("r-001", policy("r", size=40, order="tempo_ascending", no_adjacent_artist=False))],
+        Usage(len(catalog)),
+        DAY,
+    )
     tempos = [tempo_of[t] for t in rising.track_ids]
     assert tempos == sorted(tempos)
 
-    (arc,) = build_day(catalog, [Slot("e-001", policy("e", size=41, order="energy_arc", no_adjacent_artist=False))],
-                       Usage(len(catalog)), DAY)
+    (arc,) = build_day(
+        catalog,
+        [Slot("e-001", policy("e", size=41, order="energy_arc", no_adjacent_artist=False))],
+        Usage(len(catalog)),
+        DAY,
+    )
     energies = [energy_of[t] for t in arc.track_ids]
     peak = int(np.argmax(energies))
     assert 10 < peak < 30 and energies[: peak + 1] == sorted(energies[: peak + 1])

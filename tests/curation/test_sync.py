@@ -31,8 +31,7 @@ SECOND = Account("second", "user-second", 10)
 DEV = Account("dev", "user-dev", 10)  # not declared: Spotify's 403 is what tells
 ACCOUNTS = {a.account_id: a for a in (MAIN, SECOND, DEV)}
 RNG = random.Random(4)
-IDS = ["".join(RNG.choices("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", k=22))
-       for _ in range(400)]
+IDS = ["".join(RNG.choices("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", k=22)) for _ in range(400)]
 
 
 class Rig:
@@ -41,19 +40,31 @@ class Rig:
     def __init__(self, server: FakeSpotify, store: TokenStore) -> None:
         self.server, self.store, self.sleeps, self.clock = server, store, [], ManualClock()
         self.resource = SpotifyAccountsResource(
-            client_id=server.client_id, client_secret=server.client_secret, api_url=server.api_url,
-            token_url=server.token_url, token_dir=str(store.directory), secret_key="x", requests_per_second=500,
-            burst=50, breaker_threshold=3)
+            client_id=server.client_id,
+            client_secret=server.client_secret,
+            api_url=server.api_url,
+            token_url=server.token_url,
+            token_dir=str(store.directory),
+            secret_key="x",
+            requests_per_second=500,
+            burst=50,
+            breaker_threshold=3,
+        )
         for account_id, refresh in (("main", "refresh-main"), ("second", "refresh-second"), ("dev", "refresh-dev")):
             store_refresh_token(store, account_id, refresh)
 
     def client(self, account: Account, max_attempts: int = 4, max_retry_after: float = 60.0):
-        policy = RetryPolicy(max_attempts=max_attempts, max_retry_after=max_retry_after,
-                             backoff=Backoff(base=0.5, factor=2.0, maximum=8.0), sleep=self.sleeps.append,
-                             rng=random.Random(1))
+        policy = RetryPolicy(
+            max_attempts=max_attempts,
+            max_retry_after=max_retry_after,
+            backoff=Backoff(base=0.5, factor=2.0, maximum=8.0),
+            sleep=self.sleeps.append,
+            rng=random.Random(1),
+        )
         bucket = TokenBucket(500, 50, clock=self.clock.now, sleep=self.clock.sleep)  # per account, manual time
-        return self.resource.client(account.account_id, account.spotify_user_id, policy=policy, store=self.store,
-                                    bucket=bucket)
+        return self.resource.client(
+            account.account_id, account.spotify_user_id, policy=policy, store=self.store, bucket=bucket
+        )
 
     def sync(self, jobs: list[SyncJob], **kwargs: object):
         return sync_all(jobs, ACCOUNTS, lambda a: self.client(a, **kwargs))
@@ -64,8 +75,9 @@ def rig(spotify: FakeSpotify, token_store: TokenStore) -> Rig:
     return Rig(spotify, token_store)
 
 
-def jobs_for(day: date, layout: dict[str, list[int]], previous: dict | None = None, size: int = 50,
-             missing_every: int = 0) -> list[SyncJob]:
+def jobs_for(
+    day: date, layout: dict[str, list[int]], previous: dict | None = None, size: int = 50, missing_every: int = 0
+) -> list[SyncJob]:
     """Playlist #n of each account in `layout`, each with `size` tracks (every `missing_every`-th without an id)."""
     jobs = []
     for account_id, indices in layout.items():
@@ -74,13 +86,33 @@ def jobs_for(day: date, layout: dict[str, list[int]], previous: dict | None = No
             for position in range(1, size + 1):
                 uri = f"spotify:track:{IDS[(n * 37 + position + day.toordinal()) % len(IDS)]}"
                 missing = missing_every and position % missing_every == 0
-                tracks.append(ExportTrack(position, f"T{n}-{position}", f"QZABC2600{position:03d}", f"Song {position}",
-                                          "Artist", "Album", 180_000, None if missing else uri,
-                                          "no Spotify track with this ISRC" if missing else None))
+                tracks.append(
+                    ExportTrack(
+                        position,
+                        f"T{n}-{position}",
+                        f"QZABC2600{position:03d}",
+                        f"Song {position}",
+                        "Artist",
+                        "Album",
+                        180_000,
+                        None if missing else uri,
+                        "no Spotify track with this ISRC" if missing else None,
+                    )
+                )
             playlist_id = f"focus-{n:03d}"
-            jobs.append(SyncJob(day, account_id, playlist_id, n, "Focus", playlist_name("Focus", n, day),
-                                playlist_description("Focus", "Calm music.", day, size), tracks,
-                                (previous or {}).get((account_id, playlist_id))))
+            jobs.append(
+                SyncJob(
+                    day,
+                    account_id,
+                    playlist_id,
+                    n,
+                    "Focus",
+                    playlist_name("Focus", n, day),
+                    playlist_description("Focus", "Calm music.", day, size),
+                    tracks,
+                    (previous or {}).get((account_id, playlist_id)),
+                )
+            )
     return jobs
 
 
@@ -92,7 +124,10 @@ def test_create_then_replace_without_duplicates(rig: Rig) -> None:
     layout = {"main": [1, 2], "second": [3]}
     first = rig.sync(jobs_for(DAY, layout, missing_every=10))
     assert [(o.job.account_id, o.status, o.action, o.tracks_sent) for o in first] == [
-        ("main", "synced", "created", 45), ("main", "synced", "created", 45), ("second", "synced", "created", 45)]
+        ("main", "synced", "created", 45),
+        ("main", "synced", "created", 45),
+        ("second", "synced", "created", 45),
+    ]
     mine = rig.server.user_playlists("user-main")
     assert [p.name for p in mine] == ["Vibe • Focus • #001 • 2026-11-02", "Vibe • Focus • #002 • 2026-11-02"]
     assert all(p.public and "Calm music." in p.description and len(p.uris) == 45 for p in mine)
@@ -153,8 +188,14 @@ def test_a_refusing_account_is_exported_while_the_others_sync(rig: Rig, tmp_path
 
     exported = export_unsynced(tmp_path / "exports" / "2026-11-02", outcomes)
     files = sorted(p.name for p in (tmp_path / "exports" / "2026-11-02").iterdir())
-    assert files == ["001-focus-001.csv", "001-focus-001.m3u", "002-focus-002.csv", "002-focus-002.m3u",
-                     "003-focus-003.csv", "003-focus-003.m3u"]
+    assert files == [
+        "001-focus-001.csv",
+        "001-focus-001.m3u",
+        "002-focus-002.csv",
+        "002-focus-002.m3u",
+        "003-focus-003.csv",
+        "003-focus-003.m3u",
+    ]
     m3u = Path(next(o.export_m3u for o in exported if o.job.global_index == 1)).read_text().splitlines()
     job = by["dev", 1].job
     assert m3u[:2] == ["#EXTM3U", "#PLAYLIST:Vibe • Focus • #001 • 2026-11-02"]
@@ -187,14 +228,18 @@ def test_unconnected_and_revoked_accounts_are_recorded_not_raised(rig: Rig) -> N
 
 def test_tokens_stored_under_another_key_are_named_as_such_not_as_missing(rig: Rig) -> None:
     other_key = TokenStore(rig.store.directory, TokenStore.generate_key())
-    outcomes = sync_all(jobs_for(DAY, {"second": [1]}), ACCOUNTS, lambda a: rig.resource.client(
-        a.account_id, a.spotify_user_id, store=other_key))
+    outcomes = sync_all(
+        jobs_for(DAY, {"second": [1]}),
+        ACCOUNTS,
+        lambda a: rig.resource.client(a.account_id, a.spotify_user_id, store=other_key),
+    )
     [outcome] = outcomes
     assert outcome.status == "not_connected"
     assert "tokens exist but cannot be decrypted with this key" in outcome.error
     assert "no stored refresh token" not in outcome.error
-    rows = refresh_account_tokens([SECOND], lambda a: rig.resource.client(a.account_id, a.spotify_user_id,
-                                                                          store=other_key), {})
+    rows = refresh_account_tokens(
+        [SECOND], lambda a: rig.resource.client(a.account_id, a.spotify_user_id, store=other_key), {}
+    )
     assert rows[0]["status"] == "not_connected" and "cannot be decrypted" in rows[0]["error"]
 
 
@@ -207,12 +252,14 @@ def test_the_breaker_stops_an_account_that_keeps_failing(rig: Rig) -> None:
 
 
 def test_the_token_refresh_job_refreshes_what_expires_soon(rig: Rig) -> None:
-    rows = refresh_account_tokens([MAIN, SECOND, DEV, Account("idle", "user-x", 1, active=False)],
-                                  lambda a: rig.client(a), {})
+    rows = refresh_account_tokens(
+        [MAIN, SECOND, DEV, Account("idle", "user-x", 1, active=False)], lambda a: rig.client(a), {}
+    )
     assert [(r["account_id"], r["status"]) for r in rows] == [("main", "ok"), ("second", "ok"), ("dev", "ok")]
     assert all(r["refreshed_at"] is not None and r["expires_at"] > r["checked_at"] for r in rows)
-    again = refresh_account_tokens([MAIN], lambda a: rig.client(a), {r["account_id"]: r for r in rows},
-                                   refresh_within_s=60)
+    again = refresh_account_tokens(
+        [MAIN], lambda a: rig.client(a), {r["account_id"]: r for r in rows}, refresh_within_s=60
+    )
     assert again[0]["refreshed_at"] == rows[0]["refreshed_at"]  # an hour left: not refreshed again
     assert rig.server.refreshes["user-main"] == 1
     rig.server.revoke_refresh_token("refresh-second")
@@ -234,9 +281,14 @@ def test_no_token_reaches_a_log_line(rig: Rig, caplog) -> None:
 
 # -- the published description (OpenAPI 2026.5.31): non-deprecated operations, items, reorder, remove ---------
 
+
 def _user_token(server: FakeSpotify, refresh: str) -> dict[str, str]:
-    answer = requests.post(server.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh},
-                           auth=(server.client_id, server.client_secret), timeout=5)
+    answer = requests.post(
+        server.token_url,
+        data={"grant_type": "refresh_token", "refresh_token": refresh},
+        auth=(server.client_id, server.client_secret),
+        timeout=5,
+    )
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
@@ -246,8 +298,12 @@ def test_playlists_are_created_with_post_me_playlists_even_without_extended_acce
     assert [o.status for o in outcomes] == ["synced", "synced"]
     creates = [r for r in rig.server.records if r.endpoint == "create_playlist"]
     assert [(r.method, r.path, r.status) for r in creates] == [("POST", "/v1/me/playlists", 201)] * 2
-    deprecated = requests.post(f"{rig.server.api_url}users/user-main/playlists", json={"name": "x"},
-                               headers=_user_token(rig.server, "refresh-main"), timeout=5)
+    deprecated = requests.post(
+        f"{rig.server.api_url}users/user-main/playlists",
+        json={"name": "x"},
+        headers=_user_token(rig.server, "refresh-main"),
+        timeout=5,
+    )
     assert deprecated.status_code == 403 and deprecated.json()["error"]["status"] == 403
 
 
@@ -267,8 +323,9 @@ def test_items_are_read_from_item_page_by_page(rig: Rig) -> None:
     assert "offset=116" in page["previous"] and [i["item"]["uri"] for i in page["items"]] == outcome.job.uris[118:]
     entry = page["items"][0]
     assert entry["track"] == entry["item"] and entry["added_by"]["id"] == "user-main" and "added_at" in entry
-    narrow = requests.get(url, params={"limit": 1, "fields": "items(item(uri)),total"}, headers=headers,
-                          timeout=5).json()
+    narrow = requests.get(
+        url, params={"limit": 1, "fields": "items(item(uri)),total"}, headers=headers, timeout=5
+    ).json()
     assert narrow == {"items": [{"item": {"uri": outcome.job.uris[0]}}], "total": 120}
     bad = requests.get(url, params={"limit": 51}, headers=headers, timeout=5)
     assert bad.status_code == 400 and bad.json()["error"]["status"] == 400
@@ -298,13 +355,14 @@ def test_items_are_reordered_and_removed_as_the_description_allows(rig: Rig) -> 
 
 
 def test_me_returns_private_fields_only_with_their_scopes(rig: Rig) -> None:
-    rig.server.add_user("user-private", "refresh-private",
-                        scopes="playlist-read-private user-read-private user-read-email")
+    rig.server.add_user(
+        "user-private", "refresh-private", scopes="playlist-read-private user-read-private user-read-email"
+    )
     plain = requests.get(f"{rig.server.api_url}me", headers=_user_token(rig.server, "refresh-main"), timeout=5)
     assert plain.json()["id"] == "user-main"
     assert not {"country", "product", "email"} & set(plain.json())
-    private = requests.get(f"{rig.server.api_url}me", headers=_user_token(rig.server, "refresh-private"),
-                           timeout=5).json()
-    assert (private["country"], private["product"], private["email"]) == ("NL", "premium",
-                                                                          "user-private@example.com")
+    private = requests.get(
+        f"{rig.server.api_url}me", headers=_user_token(rig.server, "refresh-private"), timeout=5
+    ).json()
+    assert (private["country"], private["product"], private["email"]) == ("NL", "premium", "user-private@example.com")
     assert rig.client(MAIN).me() == "user-main"  # Backbeat needs only the id

@@ -36,8 +36,16 @@ def spec(name: str):
 
 def test_models_take_the_group_of_their_folder():
     groups = Counter(spec(name).group_name for name in MODELS)
-    assert groups == {"staging": 26, "intermediate": 2, "airplay": 4, "royalties": 5, "curation": 3,
-                      "catalog": 2, "rights": 2, "utilities": 1}
+    assert groups == {
+        "staging": 26,
+        "intermediate": 2,
+        "airplay": 4,
+        "royalties": 5,
+        "curation": 3,
+        "catalog": 2,
+        "rights": 2,
+        "utilities": 1,
+    }
     for name, node in MODELS.items():
         folder = node["fqn"][1:-1]  # ['staging', 'royalties'] (one folder per source) or ['marts', 'royalties']
         assert spec(name).group_name == ("staging" if folder[0] == "staging" else folder[-1]), name
@@ -75,8 +83,12 @@ def test_every_column_has_a_type_before_any_run():
     assert types["party_statement_id"] == "varchar"
     assert types["closing_minor"] == "bigint"
     assert types["period"] == "varchar"
-    untyped = [f"{name}.{c.name}" for name in MODELS for c in spec(name).metadata["dagster/column_schema"].columns
-               if c.type in ("?", "", None)]
+    untyped = [
+        f"{name}.{c.name}"
+        for name in MODELS
+        for c in spec(name).metadata["dagster/column_schema"].columns
+        if c.type in ("?", "", None)
+    ]
     assert not untyped
     assert sum(len(spec(name).metadata["dagster/column_schema"].columns) for name in MODELS) >= 560
 
@@ -86,40 +98,61 @@ def test_every_check_is_described():
     assert len(checks) == sum(1 for n in MANIFEST["nodes"].values() if n["resource_type"] == "test") >= 240
     assert not [name for name, c in checks.items() if not (c.description or "").strip()]
     assert checks["not_null_fct_party_statements_closing_minor"].description == (
-        "`closing_minor` of `fct_party_statements` is never null.")
+        "`closing_minor` of `fct_party_statements` is never null."
+    )
     assert checks["unique_fct_plays_play_id"].description == (
-        "`play_id` of `fct_plays` is unique: no value occurs twice.")
+        "`play_id` of `fct_plays` is unique: no value occurs twice."
+    )
     assert checks["unique_combination_fct_ledger_lines_batch_id__line_no"].description == (
-        "No two rows of `fct_ledger_lines` share the same (batch_id, line_no).")
+        "No two rows of `fct_ledger_lines` share the same (batch_id, line_no)."
+    )
     assert checks["sums_to_zero_fct_ledger_batches_balance_minor__batch_id__currency"].description == (
-        "`balance_minor` of `fct_ledger_batches` sums to 0 for each (batch_id, currency).")
+        "`balance_minor` of `fct_ledger_batches` sums to 0 for each (batch_id, currency)."
+    )
     warn = checks["relationships_fct_ledger_lines_play_id__play_id__ref_fct_plays_"]
-    assert warn.description.startswith("Every non-null `play_id` of `fct_ledger_lines` exists as `play_id` in "
-                                       "`fct_plays`.")
+    assert warn.description.startswith(
+        "Every non-null `play_id` of `fct_ledger_lines` exists as `play_id` in `fct_plays`."
+    )
     assert "does not block" in warn.description and not warn.blocking
     # singular tests take their description from tests/singular/_singular_tests.yml
     assert checks["assert_reversals_negate_their_batch"].description.startswith(
-        "A reversal batch negates the batch it reverses")
+        "A reversal batch negates the batch it reverses"
+    )
     accepted = [c for name, c in checks.items() if name.startswith("accepted_values_fct_playlist_sync_status")]
     assert accepted and "synced, refused, failed" in accepted[0].description
 
 
 def test_describe_dbt_test_prefers_the_yml_description_and_names_sources():
     manifest = {"nodes": {"model.p.m": {"name": "m"}}}
-    test = {"name": "t", "description": "", "attached_node": "model.p.m", "column_name": "c",
-            "test_metadata": {"name": "relationships", "kwargs": {"to": "source('airplay', 'playlogs')",
-                                                                 "field": "play_id"}}}
+    test = {
+        "name": "t",
+        "description": "",
+        "attached_node": "model.p.m",
+        "column_name": "c",
+        "test_metadata": {
+            "name": "relationships",
+            "kwargs": {"to": "source('airplay', 'playlogs')", "field": "play_id"},
+        },
+    }
     assert describe_dbt_test(test, manifest) == "Every non-null `c` of `m` exists as `play_id` in `airplay.playlogs`."
     assert describe_dbt_test({**test, "description": "Plays are known."}, manifest) == "Plays are known."
     custom = {**test, "test_metadata": {"name": "is_positive", "kwargs": {}}}
     assert describe_dbt_test(custom, manifest) == (
-        "dbt test `is_positive` on `c` of `m`: fails for every row its query returns.")
+        "dbt test `is_positive` on `c` of `m`: fails for every row its query returns."
+    )
 
 
 def test_docs_overview_replaces_the_welcome_page():
     overview = MANIFEST["docs"]["doc.backbeat.__overview__"]["block_contents"]
-    for phrase in ("Where to start", "integer of minor units", "How a statement traces to plays",
-                   "fct_party_statements", "stg_royalties__statement_lines", "accounting_period", "fct_plays"):
+    for phrase in (
+        "Where to start",
+        "integer of minor units",
+        "How a statement traces to plays",
+        "fct_party_statements",
+        "stg_royalties__statement_lines",
+        "accounting_period",
+        "fct_plays",
+    ):
         assert phrase in overview, phrase
     grains = {name for name, node in MODELS.items() if name.startswith(("fct_", "dim_"))}
     assert not [g for g in grains if f"`{g}`" not in overview]  # every mart is listed with its grain
@@ -165,11 +198,19 @@ def test_prune_waits_for_unknown_runs_but_not_for_finished_ones(tmp_path):
 
 
 def run_models(instance: DagsterInstance, warehouse_url: str, target: str):
-    return materialize([analytics_models], instance=instance, resources={
-        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), target=target,
-                              dbt_executable=DBT_EXECUTABLE),
-        "warehouse": WarehouseResource(url=warehouse_url),
-    })
+    return materialize(
+        [analytics_models],
+        instance=instance,
+        resources={
+            "dbt": DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                target=target,
+                dbt_executable=DBT_EXECUTABLE,
+            ),
+            "warehouse": WarehouseResource(url=warehouse_url),
+        },
+    )
 
 
 def materialized_metadata(result) -> dict[str, dict]:
@@ -209,8 +250,10 @@ def test_a_run_reports_row_counts_and_types_releases_duckdb_and_prunes_targets(t
     targets = tmp_path / "target"
     monkeypatch.setenv("DBT_TARGET_PATH", str(targets))  # dagster-dbt puts its per-run folders here
     now = time.time()
-    earlier = [fake_target(targets, f"analytics_models-old{i:04d}-abcdef{i}", 3600 * (i + 1), now, size=10**6)
-               for i in range(5)]
+    earlier = [
+        fake_target(targets, f"analytics_models-old{i:04d}-abcdef{i}", 3600 * (i + 1), now, size=10**6)
+        for i in range(5)
+    ]
     with DagsterInstance.ephemeral() as instance:
         result = run_models(instance, f"duckdb:///{warehouse}", "duckdb")
         assert result.success
@@ -228,16 +271,23 @@ def test_a_run_reports_row_counts_and_types_releases_duckdb_and_prunes_targets(t
     assert len(evaluations) >= 240 and all(e.passed for e in evaluations)
 
     # the metadata fetch closed its DuckDB connection: another process can write the warehouse
-    probe = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute("
-                            "'create table analytics.probe as select 1 as x')", str(warehouse)],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('create table analytics.probe as select 1 as x')",
+            str(warehouse),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert probe.returncode == 0, probe.stderr
 
     remaining = run_target_dirs(targets, "analytics_models")
     assert len(remaining) == KEEP_RUN_TARGETS
     (this_run,) = [p for p in remaining if p not in earlier]
     assert (this_run / "run_results.json").exists()
-    assert remaining[1:] == earlier[:KEEP_RUN_TARGETS - 1]
+    assert remaining[1:] == earlier[: KEEP_RUN_TARGETS - 1]
 
 
 def test_row_counts_and_types_on_postgresql(postgres_server, tmp_path, monkeypatch):

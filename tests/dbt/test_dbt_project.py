@@ -23,6 +23,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
+
 def source_ddl() -> str:
     """The tables dbt reads exactly as the assets create them (assets.registry), so dbt and assets cannot drift."""
     from assets.registry import DBT_SOURCE_TABLES
@@ -31,11 +32,13 @@ def source_ddl() -> str:
     ordered: list = []  # a table after the tables its foreign keys reference
     pending = list(DBT_SOURCE_TABLES)
     while pending:
-        ready = [t for t in pending if all(fk.references in ordered or fk.references not in pending
-                                           for fk in t.foreign_keys)]
+        ready = [
+            t for t in pending if all(fk.references in ordered or fk.references not in pending for fk in t.foreign_keys)
+        ]
         ordered += ready
         pending = [t for t in pending if t not in ready]
     return ";\n".join([*(f"create schema {s}" for s in schemas), *(t.create_sql() for t in ordered)]) + ";"
+
 
 SOURCE_ROWS = """
 insert into catalog.artists values
@@ -424,8 +427,22 @@ def test_ledger_batches_balance(built):
         (R2, "EUR", "posting", 2, None, "split approved", 10, 3, 2500, 2500, 0, 0, 0, date(2024, 6, 1)),
         (HELD, "EUR", "posting", 1, None, "first posting", 3, 1, 300, 300, 0, 0, 300, date(2024, 6, 2)),
         (USD, "USD", "posting", 1, None, "first posting", 3, 1, 333, 333, 0, 0, 0, date(2024, 6, 2)),
-        (PAYOUT, "EUR", "payout", 1, None, "payout PO1 approved by finance", 2, 0, 1000, 1000, 0, 0, 0,
-         date(2024, 7, 2)),
+        (
+            PAYOUT,
+            "EUR",
+            "payout",
+            1,
+            None,
+            "payout PO1 approved by finance",
+            2,
+            0,
+            1000,
+            1000,
+            0,
+            0,
+            0,
+            date(2024, 7, 2),
+        ),
     ]
 
 
@@ -442,8 +459,19 @@ def test_ledger_lines_have_names_kinds_and_debit_credit(built):
     paid = "payout PO1 approved by finance"
     assert rows == [
         (f"{R1}|1", "posting", "first posting", "2024-06", "station_receivable", "T1", "Radio Un", None, 900, 900, 0),
-        (f"{R1}|2", "posting", "first posting", "2024-06", "party_payable", "T1", "Radio Un", "Ada Writer", -450, 0,
-         450),
+        (
+            f"{R1}|2",
+            "posting",
+            "first posting",
+            "2024-06",
+            "party_payable",
+            "T1",
+            "Radio Un",
+            "Ada Writer",
+            -450,
+            0,
+            450,
+        ),
         (f"{R1}|8", "posting", "first posting", "2024-06", "suspense", "T2", "Radio Un", None, -600, 0, 600),
         (f"{REVERSAL}|8", "reversal", "split approved", "2024-06", "suspense", "T2", "Radio Un", None, 600, 600, 0),
         (f"{PAYOUT}|1", "payout", paid, "2024-07", "party_payable", None, None, "Ada Writer", 1000, 1000, 0),
@@ -540,7 +568,6 @@ def test_dimensions(built):
     ) == [(1, True), (2, False)]
 
 
-
 def test_tracks_carry_their_audio_features_and_golden_recording(built):
     warehouse, _, _ = built
     assert query(
@@ -569,17 +596,107 @@ def test_golden_recordings_name_their_sources_and_catalog_track(built):
     live = "spotify:7dGJo4pcD2V6oG8kP0tJRR"
     assert rows == [
         # the recording only Spotify knows: no ISRC, not in the catalog, no features
-        ("g-9c2f4e1a7b3d5f60", None, None, "Night Drive (Live)", live, live, live, live, None, 1, None, 0, False,
-         None, None, None, None, None),
+        (
+            "g-9c2f4e1a7b3d5f60",
+            None,
+            None,
+            "Night Drive (Live)",
+            live,
+            live,
+            live,
+            live,
+            None,
+            1,
+            None,
+            0,
+            False,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
         # ISRC from the label's file, title and artist from Spotify, date and ISWC from MusicBrainz
-        ("g-FRX202400001", "FRX202400001", "file:T1", "Night Drive", spotify, spotify, "file:T1", mb,
-         "T-000.000.001-0", 3, "T1", 1, True, 123.0, "A minor", "8A", "1m", 0.75),
-        ("g-GBX202400002", "GBX202400002", "file:T2", "Loop Song", "file:T2", "file:T2", "file:T2", "file:T2",
-         None, 1, "T2", 1, True, None, None, None, None, None),
-        ("g-GBX202400003", "GBX202400003", "file:T3", "B-Side", "file:T3", "file:T3", "file:T3", "file:T3",
-         None, 1, "T3", 1, True, None, None, None, None, None),
-        ("g-GBX202400004", "GBX202400004", "file:T4", "Demo Tape", "file:T4", "file:T4", None, None,
-         None, 1, "T4", 1, True, None, None, None, None, None),
+        (
+            "g-FRX202400001",
+            "FRX202400001",
+            "file:T1",
+            "Night Drive",
+            spotify,
+            spotify,
+            "file:T1",
+            mb,
+            "T-000.000.001-0",
+            3,
+            "T1",
+            1,
+            True,
+            123.0,
+            "A minor",
+            "8A",
+            "1m",
+            0.75,
+        ),
+        (
+            "g-GBX202400002",
+            "GBX202400002",
+            "file:T2",
+            "Loop Song",
+            "file:T2",
+            "file:T2",
+            "file:T2",
+            "file:T2",
+            None,
+            1,
+            "T2",
+            1,
+            True,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "g-GBX202400003",
+            "GBX202400003",
+            "file:T3",
+            "B-Side",
+            "file:T3",
+            "file:T3",
+            "file:T3",
+            "file:T3",
+            None,
+            1,
+            "T3",
+            1,
+            True,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "g-GBX202400004",
+            "GBX202400004",
+            "file:T4",
+            "Demo Tape",
+            "file:T4",
+            "file:T4",
+            None,
+            None,
+            None,
+            1,
+            "T4",
+            1,
+            True,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
     ]
 
 
@@ -604,11 +721,38 @@ def test_playlist_sync_records_urls_and_errors(built):
            from analytics.fct_playlist_sync order by global_index""",
     )
     assert rows == [
-        ("2024-06-01|label-main|focus-flow-001", "FocusFlow", "Vibe • FocusFlow • #001 • 2024-06-01", "synced",
-         "created", True, None, "https://open.spotify.com/playlist/37i9dQZF1DX0XUsuxWHRQd", 2, 1, 1, None, False, 3),
-        ("2024-06-01|label-two|late-night-001", "LateNight", "Vibe • LateNight • #002 • 2024-06-01", "failed",
-         "exported", False, "503 Service Unavailable: retries exhausted after 4 attempts", None, 0, 0, 0,
-         "data/exports/curation/2024-06-01/002-late-night-001.m3u", True, 4),
+        (
+            "2024-06-01|label-main|focus-flow-001",
+            "FocusFlow",
+            "Vibe • FocusFlow • #001 • 2024-06-01",
+            "synced",
+            "created",
+            True,
+            None,
+            "https://open.spotify.com/playlist/37i9dQZF1DX0XUsuxWHRQd",
+            2,
+            1,
+            1,
+            None,
+            False,
+            3,
+        ),
+        (
+            "2024-06-01|label-two|late-night-001",
+            "LateNight",
+            "Vibe • LateNight • #002 • 2024-06-01",
+            "failed",
+            "exported",
+            False,
+            "503 Service Unavailable: retries exhausted after 4 attempts",
+            None,
+            0,
+            0,
+            0,
+            "data/exports/curation/2024-06-01/002-late-night-001.m3u",
+            True,
+            4,
+        ),
     ]
 
 
@@ -628,6 +772,7 @@ def test_playlist_plans_per_day(built):
         (date(2024, 6, 2), 4, 2, 1, 2, 2, 1, 1, 1, "floor", 0, 0, 0, 0, 0),
     ]
 
+
 def test_split_review_queue(built):
     warehouse, _, _ = built
     assert query(
@@ -637,8 +782,21 @@ def test_split_review_queue(built):
            from analytics.fct_split_review_queue order by task_id""",
     ) == [
         ("SS-T1", "recording", "T1", "Night Drive", "open", True, "RS007", "RS007", 2, 0, 2, 0, None),
-        ("SS-W1b", "work", "W1", "Night Drive", "blocked", False, "RS001,RS002,RS010", "RS001,RS002,RS010",
-         3, 2, 0, 1, None),
+        (
+            "SS-W1b",
+            "work",
+            "W1",
+            "Night Drive",
+            "blocked",
+            False,
+            "RS001,RS002,RS010",
+            "RS001,RS002,RS010",
+            3,
+            2,
+            0,
+            1,
+            None,
+        ),
         ("SS-W2", "work", "W2", "Loop Song", "approved", False, "RS004", "RS004", 1, 0, 1, 0, "maria"),
     ]
 
@@ -676,8 +834,19 @@ def test_disputes(built):
     assert d1[:8] == ("D1", "PL5", "Radio Un", "Night Drive", "verified", None, True, None)
     assert abs(d1[8] - days_since_opened) <= 1  # open: counted to today (the engine's clock and time zone)
     assert d1[9:] == (300, "EUR")
-    assert rows[1] == ("D2", "PL1", "Radio Un", "Night Drive", "resolved", "rejected", False,
-                       datetime(2024, 6, 2, 1, 0), 1, 0, "EUR")
+    assert rows[1] == (
+        "D2",
+        "PL1",
+        "Radio Un",
+        "Night Drive",
+        "resolved",
+        "rejected",
+        False,
+        datetime(2024, 6, 2, 1, 0),
+        1,
+        0,
+        "EUR",
+    )
 
 
 def test_every_model_and_column_is_documented_and_keyed(built):
@@ -724,16 +893,21 @@ def test_broken_ledger_and_statements_fail_the_build(built, tmp_path):
         )
         # still balanced, but gives P1 back 50 less than r1 credited and P2 50 more
         for line_no, amount in ((2, 400), (3, 500)):
-            con.execute(f"update royalties.royalty_ledger set amount_minor = {amount} "
-                        f"where batch_id = '{REVERSAL}' and line_no = {line_no}")
-        con.execute("update royalties.party_statements set closing_minor = 1071 where period = '2024-06' "
-                    "and party_id = 'P1' and currency = 'EUR'")
+            con.execute(
+                f"update royalties.royalty_ledger set amount_minor = {amount} "
+                f"where batch_id = '{REVERSAL}' and line_no = {line_no}"
+            )
+        con.execute(
+            "update royalties.party_statements set closing_minor = 1071 where period = '2024-06' "
+            "and party_id = 'P1' and currency = 'EUR'"
+        )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DBT_TARGET", "duckdb")
         mp.setenv("BACKBEAT_DUCKDB_PATH", str(broken))
         # staging is a view and sees the changed lines as is; the statements mart is rebuilt
-        result = run_dbt(["build", "--select", "stg_royalties__ledger_lines", "fct_party_statements"],
-                         tmp_path / "target")
+        result = run_dbt(
+            ["build", "--select", "stg_royalties__ledger_lines", "fct_party_statements"], tmp_path / "target"
+        )
     assert not result.success
     failures = {r.node.name for r in result.result if str(r.status) == "fail"}
     assert any(name.startswith("sums_to_zero_stg_royalties__ledger_lines") for name in failures), failures
@@ -766,8 +940,14 @@ def test_marts_are_the_same_on_postgresql(built, postgres_server, tmp_path):
     different = []
     with closing(psycopg2.connect(url)) as pg, pg.cursor() as cur:
         for mart in sorted(MART_TABLES):
-            columns = [c for (c,) in query(warehouse, f"""select column_name from information_schema.columns
-                where table_schema = 'analytics' and table_name = '{mart}' order by ordinal_position""")]
+            columns = [
+                c
+                for (c,) in query(
+                    warehouse,
+                    f"""select column_name from information_schema.columns
+                where table_schema = 'analytics' and table_name = '{mart}' order by ordinal_position""",
+                )
+            ]
             # counted to today: each engine's clock (DuckDB local time, PostgreSQL UTC) may straddle midnight
             columns = [c for c in columns if c != "days_open"]
             sql = f"select {', '.join(columns)} from analytics.{mart}"
@@ -820,9 +1000,21 @@ def test_a_mart_that_breaks_its_contract_is_not_built(built, tmp_path):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DBT_TARGET", "duckdb")
         mp.setenv("BACKBEAT_DUCKDB_PATH", str(warehouse))
-        result = dbtRunner().invoke(["run", "--select", "fct_party_royalties_daily", "--project-dir", str(broken),
-                                     "--profiles-dir", str(broken), "--target-path", str(tmp_path / "target"),
-                                     "--log-path", str(tmp_path / "logs")])
+        result = dbtRunner().invoke(
+            [
+                "run",
+                "--select",
+                "fct_party_royalties_daily",
+                "--project-dir",
+                str(broken),
+                "--profiles-dir",
+                str(broken),
+                "--target-path",
+                str(tmp_path / "target"),
+                "--log-path",
+                str(tmp_path / "logs"),
+            ]
+        )
     assert not result.success
     assert "contract" in failed_nodes(result)[0].lower(), failed_nodes(result)
 
@@ -852,8 +1044,15 @@ def test_semantic_models_and_metrics_define_airplay_and_royalties(built):
     semantic = {s["name"]: s for s in manifest["semantic_models"].values()}
     assert set(semantic) == {"plays", "stations", "ledger_lines", "parties"}
     metrics = {m["name"]: m for m in manifest["metrics"].values()}
-    assert {"plays", "airtime_seconds", "party_royalties_minor", "held_royalties_minor", "station_billed_minor",
-            "suspense_royalties_minor", "payouts_minor"} <= set(metrics)
+    assert {
+        "plays",
+        "airtime_seconds",
+        "party_royalties_minor",
+        "held_royalties_minor",
+        "station_billed_minor",
+        "suspense_royalties_minor",
+        "payouts_minor",
+    } <= set(metrics)
     ledger = semantic["ledger_lines"]
     assert {e["name"] for e in ledger["entities"]} >= {"party", "station"}
     assert {d["name"] for d in ledger["dimensions"]} >= {"posted_for", "currency", "accounting_period"}
@@ -863,9 +1062,11 @@ def test_semantic_models_and_metrics_define_airplay_and_royalties(built):
 
 def test_time_spine_covers_every_day(built):
     warehouse, _, _ = built
-    assert query(warehouse, """select min(date_day), max(date_day), count(*), count(distinct date_day)
-                               from analytics.metricflow_time_spine""") == [
-        (date(2020, 1, 1), date(2035, 12, 31), 5844, 5844)]
+    assert query(
+        warehouse,
+        """select min(date_day), max(date_day), count(*), count(distinct date_day)
+                               from analytics.metricflow_time_spine""",
+    ) == [(date(2020, 1, 1), date(2035, 12, 31), 5844, 5844)]
 
 
 def test_source_freshness_flags_stale_loads(built, tmp_path):
@@ -877,6 +1078,13 @@ def test_source_freshness_flags_stale_loads(built, tmp_path):
         run_dbt(["source", "freshness", "--output", str(tmp_path / "sources.json")], tmp_path / "target")
     results = json.loads((tmp_path / "sources.json").read_text())["results"]
     statuses = {r["unique_id"].split(".", 2)[2]: r["status"] for r in results}
-    assert statuses == {name: "error" for name in (
-        "catalog.artists", "catalog.tracks", "royalties.royalty_ledger", "royalties.ledger_batches",
-        "curation.playlist_sync")}
+    assert statuses == {
+        name: "error"
+        for name in (
+            "catalog.artists",
+            "catalog.tracks",
+            "royalties.royalty_ledger",
+            "royalties.ledger_batches",
+            "curation.playlist_sync",
+        )
+    }

@@ -10,7 +10,8 @@ def test_committed_sources_match_the_table_declarations():
     for schema, text in expected.items():
         path = sources_path(schema)
         assert path.exists() and path.read_text(encoding="utf-8") == text, (
-            f"{path}: run `backbeat dbt sources` and commit the result")
+            f"{path}: run `backbeat dbt sources` and commit the result"
+        )
 
 
 def test_no_stale_sources_file_is_left_behind():

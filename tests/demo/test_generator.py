@@ -135,24 +135,24 @@ def test_ground_truth_audio_is_really_in_the_chunks(demo: DemoManifest) -> None:
     references: dict[str, np.ndarray] = {}
     for play in read_csv(demo.paths["ground_truth"]):
         if play["track_id"] not in references:
-            audio, sr = sf.read(demo.paths["tracks"].parent / tracks[play["track_id"]]["audio_path"],
-                                dtype="float32")
+            audio, sr = sf.read(demo.paths["tracks"].parent / tracks[play["track_id"]]["audio_path"], dtype="float32")
             references[play["track_id"]] = soxr.resample(audio, sr, STREAM_SR)
         reference = references[play["track_id"]]
         start, end = parse_utc(play["start_utc"]), parse_utc(play["end_utc"])
         block_start = BLOCK_STARTS[play["station_id"]]
         middle_s = ((start + (end - start) / 2) - block_start).total_seconds()
         chunk_index = min(int(middle_s // 30), 19)
-        chunk, _ = sf.read(chunks[(play["station_id"], block_start + timedelta(seconds=30 * chunk_index))],
-                           dtype="float32")
+        chunk, _ = sf.read(
+            chunks[(play["station_id"], block_start + timedelta(seconds=30 * chunk_index))], dtype="float32"
+        )
         at = int(np.clip(middle_s - 30 * chunk_index - 1, 0, 28) * STREAM_SR)
-        snippet = chunk[at:at + 2 * STREAM_SR]
+        snippet = chunk[at : at + 2 * STREAM_SR]
         assert normalised_peak_correlation(reference, snippet) > 0.9, play
 
     # and talk is not mistaken for a track: the first five seconds of a block never are music
     north = chunks[("radio-north", BLOCK_STARTS["radio-north"])]
     lead_in, _ = sf.read(north, dtype="float32", frames=4 * STREAM_SR)
-    talk = lead_in[STREAM_SR:3 * STREAM_SR]
+    talk = lead_in[STREAM_SR : 3 * STREAM_SR]
     assert max(normalised_peak_correlation(reference, talk) for reference in references.values()) < 0.3
 
 
@@ -160,7 +160,7 @@ def normalised_peak_correlation(reference: np.ndarray, snippet: np.ndarray) -> f
     """Largest Pearson-like correlation of `snippet` against any same-length window of `reference`."""
     dots = signal.correlate(reference, snippet, mode="valid", method="fft")
     energy = np.cumsum(np.concatenate([[0.0], reference.astype(np.float64) ** 2]))
-    window_energy = energy[snippet.size:] - energy[: -snippet.size]
+    window_energy = energy[snippet.size :] - energy[: -snippet.size]
     norms = np.sqrt(np.maximum(window_energy, 1e-12)) * np.linalg.norm(snippet)
     return float(np.max(dots / norms))
 
@@ -294,8 +294,12 @@ def test_stations_tariffs_and_policies(demo: DemoManifest) -> None:
     playlists = json.loads(demo.paths["policies"].read_text(encoding="utf-8"))["playlists"]
     assert 2 <= len(playlists) <= 3
     assert playlists[0] == {
-        "playlist_id": "focus-flow", "theme": "Focus", "size": 12, "repeat_gap_days": 2,
-        "max_per_artist": 2, "max_per_album": 2,
+        "playlist_id": "focus-flow",
+        "theme": "Focus",
+        "size": 12,
+        "repeat_gap_days": 2,
+        "max_per_artist": 2,
+        "max_per_album": 2,
         "filters": {"genres": ["ambient", "jazz"], "explicit": False, "min_popularity": 0},
     }
 
@@ -305,12 +309,19 @@ def test_the_recorder_logged_one_gap_right_after_radio_souths_last_chunk(demo: D
     assert sorted(p.name for p in (landing / GAPS_FOLDER).iterdir()) == ["radio-south.csv"]
     assert demo.paths["capture_gaps"] == landing / GAPS_FOLDER / "radio-south.csv"
     last_chunk_end = BLOCK_STARTS["radio-south"] + timedelta(seconds=30 * 20)
-    assert read_gaps(landing, "radio-south") == [Gap(
-        "radio-south", last_chunk_end, last_chunk_end + timedelta(seconds=15),
-        "server closed the stream; then HTTP 503 (x4); then capture stopped before audio resumed", 4)]
+    assert read_gaps(landing, "radio-south") == [
+        Gap(
+            "radio-south",
+            last_chunk_end,
+            last_chunk_end + timedelta(seconds=15),
+            "server closed the stream; then HTTP 503 (x4); then capture stopped before audio resumed",
+            4,
+        )
+    ]
     assert read_gaps(landing, "radio-north") == []
     assert max(start for start, _ in chunks_by_station(landing)["radio-south"]) == last_chunk_end - timedelta(
-        seconds=30)  # no chunk falls inside the gap
+        seconds=30
+    )  # no chunk falls inside the gap
 
 
 def test_rerun_with_fewer_minutes_leaves_no_stale_files(tmp_path: Path) -> None:
@@ -323,8 +334,10 @@ def test_rerun_with_fewer_minutes_leaves_no_stale_files(tmp_path: Path) -> None:
 
     ours = sorted(p.name for p in (tmp_path / "landing").iterdir() if CHUNK_RE.match(p.name))
     assert ours == [
-        "radio-north_20261102T060000Z.flac", "radio-north_20261102T060030Z.flac",
-        "radio-south_20261102T140000Z.flac", "radio-south_20261102T140030Z.flac",
+        "radio-north_20261102T060000Z.flac",
+        "radio-north_20261102T060030Z.flac",
+        "radio-south_20261102T140000Z.flac",
+        "radio-south_20261102T140030Z.flac",
     ]
     assert manifest.chunks == 4
     assert all(path.read_bytes() == b"not ours" for path in foreign)

@@ -80,7 +80,7 @@ def parse_blocks(text: str) -> list[Block]:
             language = fence.group(2).lower()
             if language in SHELL_LANGUAGES:
                 mode, reason = pending or ("run", "")
-                body = lines[index + 1:end]
+                body = lines[index + 1 : end]
                 script = "\n".join(_console_commands(body) if language == "console" else body) + "\n"
                 blocks.append(Block(index + 1, section, mode, reason, script))
             elif pending:
@@ -157,8 +157,15 @@ def environment(root: Path) -> dict[str, str]:
 
 def bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `script` with bash in the repository root, in its own process group (stopped whole on timeout)."""
-    process = subprocess.Popen(["bash", "-c", script], cwd=REPO_ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        ["bash", "-c", script],
+        cwd=REPO_ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         out, err = process.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -236,10 +243,12 @@ print("not shell")
 def test_parser_reads_modes_sections_continuations_and_console_prompts():
     blocks = parse_blocks(SAMPLE)
     assert [(b.line, b.section, b.mode, b.reason) for b in blocks] == [
-        (5, "Run me", "run", ""), (12, "Run me", "skip", "a server"), (17, "Run me", "help", "placeholders"),
+        (5, "Run me", "run", ""),
+        (12, "Run me", "skip", "a server"),
+        (17, "Run me", "help", "placeholders"),
         (21, "Run me", "run", ""),
     ]
-    assert commands(blocks[0].script) == ['export A=1    B=2   # two at once', 'echo "$A$B"   # prints 12']
+    assert commands(blocks[0].script) == ["export A=1    B=2   # two at once", 'echo "$A$B"   # prints 12']
     assert commands(blocks[3].script) == ["echo hi      there"]
     assert help_probes(commands(blocks[2].script)[0]) == [
         (["tool", "demo", "generate", "--help"], ["--at", "--note"]),
@@ -247,14 +256,23 @@ def test_parser_reads_modes_sections_continuations_and_console_prompts():
     ]
 
 
-@pytest.mark.parametrize("text, message", [
-    pytest.param("<!-- readme-test: later -->\n```bash\nls\n```\n", "unknown readme-test mode", id="unknown-mode"),
-    pytest.param("<!-- readme-test: skip -->\n```bash\nls\n```\n", "needs a reason", id="skip-without-reason"),
-    pytest.param("<!-- readme-test: skip slow -->\ntext\n```bash\nls\n```\n", "right before its block",
-                 id="marker-away-from-block"),
-    pytest.param("<!-- readme-test: skip slow -->\n```python\npass\n```\n", "before a ```python block",
-                 id="marker-before-non-shell"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        pytest.param("<!-- readme-test: later -->\n```bash\nls\n```\n", "unknown readme-test mode", id="unknown-mode"),
+        pytest.param("<!-- readme-test: skip -->\n```bash\nls\n```\n", "needs a reason", id="skip-without-reason"),
+        pytest.param(
+            "<!-- readme-test: skip slow -->\ntext\n```bash\nls\n```\n",
+            "right before its block",
+            id="marker-away-from-block",
+        ),
+        pytest.param(
+            "<!-- readme-test: skip slow -->\n```python\npass\n```\n",
+            "before a ```python block",
+            id="marker-before-non-shell",
+        ),
+    ],
+)
 def test_parser_refuses_markers_it_would_silently_ignore(text, message):
     with pytest.raises(ValueError, match=message):
         parse_blocks(text)
@@ -274,7 +292,8 @@ def test_readme_runs_some_materializations_and_skips_with_reasons():
 def _block_params(modes: set[str]) -> list:
     return [
         pytest.param(b, id=b.id, marks=[pytest.mark.skip(reason=f"README: {b.reason}")] if b.mode == "skip" else [])
-        for b in readme_blocks() if b.mode in modes
+        for b in readme_blocks()
+        if b.mode in modes
     ]
 
 
@@ -283,8 +302,9 @@ def test_readme_block_runs_as_written(block: Block, demo_copy: Path):
     """The block exits 0, and each `dagster asset materialize` / `dagster job execute` in it adds a successful run."""
     expected_runs = sum(1 for c in commands(block.script) if DAGSTER_RUN.search(c) and "--help" not in c.split())
     before = successful_runs(demo_copy / "dagster_home")
-    script = ("set -eo pipefail\n"
-              "trap 'echo \"README command failed with exit $?: $BASH_COMMAND\" >&2' ERR\n" + block.script)
+    script = (
+        "set -eo pipefail\ntrap 'echo \"README command failed with exit $?: $BASH_COMMAND\" >&2' ERR\n" + block.script
+    )
     result = bash(script, environment(demo_copy))
     failed = [line for line in result.stderr.splitlines() if line.startswith("README command failed")]
     assert result.returncode == 0, f"README line {block.line} ({block.section}): {failed}\n{tail(result)}"

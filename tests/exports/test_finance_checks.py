@@ -83,7 +83,8 @@ def test_a_valid_export_is_staged_checked_and_published(daily):
     assert check.metadata["expectations_failed"].value == 0
     published = data_dir / "exports" / "finance"
     assert sorted(p.name for p in (published / "parquet").iterdir()) == sorted(
-        f"{name}.parquet" for name in FINANCE_SUITE)
+        f"{name}.parquet" for name in FINANCE_SUITE
+    )
     con = duckdb.connect(str(published / "finance.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT sum(amount_minor), count(*) FROM fct_ledger_lines").fetchone() == (0, 3)
@@ -100,13 +101,16 @@ def test_a_failing_expectation_stops_the_export_from_being_published(daily, tmp_
     assert published_batches(data_dir) == [("b1", 0)]
 
     # An unbalanced batch, money as floats and an unknown account reach the marts.
-    warehouse_sql(tmp_path, """
+    warehouse_sql(
+        tmp_path,
+        """
         UPDATE analytics.fct_ledger_batches SET balance_minor = 5;
         CREATE OR REPLACE TABLE analytics.fct_party_royalties_daily AS
           SELECT party_id, currency, CAST(amount_minor AS DOUBLE) AS amount_minor
           FROM analytics.fct_party_royalties_daily;
         UPDATE analytics.fct_ledger_lines SET account = 'petty_cash' WHERE line_no = 3;
-    """)
+    """,
+    )
     result = materialize(DAILY, resources=resources, raise_on_error=False)
     assert not result.success
     [check] = result.get_asset_check_evaluations()
@@ -144,28 +148,61 @@ def test_publication_never_takes_files_another_run_staged(daily):
 # ---- The monthly export ---------------------------------------------------------------------------------------
 
 MONTH, PERIOD = "2026-09-01", "2026-09"
-MONTHLY = [party_statements, staged_monthly_finance_export, monthly_finance_export_meets_expectations,
-           monthly_finance_export, monthly_finance_export_is_complete]
+MONTHLY = [
+    party_statements,
+    staged_monthly_finance_export,
+    monthly_finance_export_meets_expectations,
+    monthly_finance_export,
+    monthly_finance_export_is_complete,
+]
 
 
 def ledger_rows(play_id: str, party_id: str) -> pl.DataFrame:
     """A play's first posting on 2 September: the station debited 500, one party credited."""
-    common = {"batch_id": f"s1|2026-09-02|t|{play_id}", "entry_kind": "posting", "posted_for": date(2026, 9, 2),
-              "accounting_period": PERIOD, "station_id": "s1", "play_id": play_id, "recording_id": "R1",
-              "currency": "EUR", "tariff_id": "t", "posted_at": datetime(2026, 9, 3)}
-    return LEDGER.from_rows([
-        {**common, "line_no": 1, "account": "station_receivable", "party_id": None, "amount_minor": 500},
-        {**common, "line_no": 2, "account": "party_payable", "party_id": party_id, "amount_minor": -500},
-    ])
+    common = {
+        "batch_id": f"s1|2026-09-02|t|{play_id}",
+        "entry_kind": "posting",
+        "posted_for": date(2026, 9, 2),
+        "accounting_period": PERIOD,
+        "station_id": "s1",
+        "play_id": play_id,
+        "recording_id": "R1",
+        "currency": "EUR",
+        "tariff_id": "t",
+        "posted_at": datetime(2026, 9, 3),
+    }
+    return LEDGER.from_rows(
+        [
+            {**common, "line_no": 1, "account": "station_receivable", "party_id": None, "amount_minor": 500},
+            {**common, "line_no": 2, "account": "party_payable", "party_id": party_id, "amount_minor": -500},
+        ]
+    )
 
 
 def test_a_failing_expectation_stops_the_monthly_export_from_being_published(tmp_path, monkeypatch):
     db = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
-    db.replace(PLAYLOGS, PLAYLOGS.from_rows([{
-        "play_id": p, "station_id": "s1", "track_id": "R1", "play_date": date(2026, 9, 2),
-        "start_utc": datetime(2026, 9, 2, 8, m), "end_utc": datetime(2026, 9, 2, 8, m + 3), "duration_s": 180,
-        "confidence": 0.9, "detection_count": 6, "speed": 1.0, "runner_up_track_id": None,
-        "runner_up_confidence": None} for p, m in (("P1", 0), ("P2", 10))]))
+    db.replace(
+        PLAYLOGS,
+        PLAYLOGS.from_rows(
+            [
+                {
+                    "play_id": p,
+                    "station_id": "s1",
+                    "track_id": "R1",
+                    "play_date": date(2026, 9, 2),
+                    "start_utc": datetime(2026, 9, 2, 8, m),
+                    "end_utc": datetime(2026, 9, 2, 8, m + 3),
+                    "duration_s": 180,
+                    "confidence": 0.9,
+                    "detection_count": 6,
+                    "speed": 1.0,
+                    "runner_up_track_id": None,
+                    "runner_up_confidence": None,
+                }
+                for p, m in (("P1", 0), ("P2", 10))
+            ]
+        ),
+    )
     append_lines(db, ledger_rows("P1", "A"))
     data_dir = tmp_path / "data"
     resources = {"warehouse": WarehouseResource(url=db.url), "data_dir": DataDirResource(data_dir=str(data_dir))}
@@ -174,15 +211,22 @@ def test_a_failing_expectation_stops_the_monthly_export_from_being_published(tmp
     checks = {c.check_name: c.passed for c in good.get_asset_check_evaluations()}
     assert checks == {"monthly_finance_export_meets_expectations": True, "monthly_finance_export_is_complete": True}
     folder = data_dir / "exports" / "finance-monthly" / PERIOD
-    assert pl.read_parquet(folder / "ledger_lines.parquet")["account"].to_list() == ["station_receivable",
-                                                                                       "party_payable"]
+    assert pl.read_parquet(folder / "ledger_lines.parquet")["account"].to_list() == [
+        "station_receivable",
+        "party_payable",
+    ]
 
     # A second play credits party B, and finance's suite now refuses any party but A (the warehouse's own
     # constraints already refuse most bad data, so the failure comes from a stricter suite).
     append_lines(db, ledger_rows("P2", "B"))
     strict = MONTHLY_SUITE["statement_lines"]
-    monkeypatch.setitem(MONTHLY_SUITE, "statement_lines", TableSuite(
-        not_null=strict.not_null, integer_money=strict.integer_money, allowed={**strict.allowed, "party_id": ("A",)}))
+    monkeypatch.setitem(
+        MONTHLY_SUITE,
+        "statement_lines",
+        TableSuite(
+            not_null=strict.not_null, integer_money=strict.integer_money, allowed={**strict.allowed, "party_id": ("A",)}
+        ),
+    )
     bad = materialize(MONTHLY, resources=resources, partition_key=MONTH, raise_on_error=False)
     assert not bad.success
     checks = {c.check_name: c for c in bad.get_asset_check_evaluations()}
@@ -190,7 +234,8 @@ def test_a_failing_expectation_stops_the_monthly_export_from_being_published(tmp
     failed = checks["monthly_finance_export_meets_expectations"]
     assert failed.passed is False
     assert failed.metadata["failures"].value == (
-        f"- {PERIOD} statement_lines: expect_column_values_to_be_in_set(party_id) failed, 1 unexpected value(s)")
+        f"- {PERIOD} statement_lines: expect_column_values_to_be_in_set(party_id) failed, 1 unexpected value(s)"
+    )
     materialized = {m.asset_key.to_user_string() for m in bad.get_asset_materialization_events()}
     assert "exports/monthly_finance_export" not in materialized
     assert "exports/staged_monthly_finance_export" in materialized
@@ -223,7 +268,13 @@ def test_every_monthly_table_has_a_suite():
 
 def test_definitions_load_without_importing_great_expectations():
     code = "import sys, orchestration.definitions; print('great_expectations' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                         env={**os.environ, "DAGSTER_HOME": str(ROOT / ".dagster_home")})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "DAGSTER_HOME": str(ROOT / ".dagster_home")},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"

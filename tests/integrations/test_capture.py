@@ -111,8 +111,12 @@ def test_retry_retries_then_gives_the_last_error() -> None:
     assert retry(flaky, retry_on=(ConnectionError,), attempts=5, sleep=sleeps.append) == "ok"
     assert len(calls) == 3 and len(sleeps) == 2 and sleeps[0] <= 1.0 < sleeps[1] * 2
     with pytest.raises(ConnectionError):
-        retry(lambda: (_ for _ in ()).throw(ConnectionError("x")), retry_on=(ConnectionError,), attempts=2,
-              sleep=sleeps.append)
+        retry(
+            lambda: (_ for _ in ()).throw(ConnectionError("x")),
+            retry_on=(ConnectionError,),
+            attempts=2,
+            sleep=sleeps.append,
+        )
 
 
 def test_icy_metadata_is_stripped_whatever_the_block_sizes() -> None:
@@ -221,7 +225,10 @@ def test_503s_back_off_then_capture_with_unrequested_icy_metadata(mp3: bytes, tm
         server.mounts["/flaky.mp3"] = plan
         began = time.time()
         result = servers.capture_until(
-            lambda: len(plan.requests) >= 5, "flaky-fm", f"{server.url}/flaky.mp3", landing,
+            lambda: len(plan.requests) >= 5,
+            "flaky-fm",
+            f"{server.url}/flaky.mp3",
+            landing,
             config=replace(FAST, backoff=backoff),
         )
 
@@ -296,10 +303,21 @@ def test_capture_all_isolates_a_bad_station_and_bounds_concurrency(mp3: bytes, t
             f"off-fm,Off,{server.url}/off.mp3,false,Europe/Paris\n"
         )
         began = time.time()
-        outcome = CliRunner().invoke(capture_all, [
-            "--stations", str(stations), "--max-concurrent", "2", "--duration", "2.5", "--landing", str(landing),
-            "--chunk-seconds", str(CHUNK),
-        ])
+        outcome = CliRunner().invoke(
+            capture_all,
+            [
+                "--stations",
+                str(stations),
+                "--max-concurrent",
+                "2",
+                "--duration",
+                "2.5",
+                "--landing",
+                str(landing),
+                "--chunk-seconds",
+                str(CHUNK),
+            ],
+        )
         a, b, off = (server.mounts[m] for m in ("/a.mp3", "/b.mp3", "/off.mp3"))
 
     assert outcome.exit_code == 1, outcome.output  # one station captured nothing: cron must notice
@@ -325,13 +343,23 @@ def test_sigterm_finishes_a_short_last_chunk_even_while_the_stream_stalls(mp3: b
         plan = servers.StreamPlan(mp3)
         server.mounts["/stall.mp3"] = plan
         command = (
-            "import sys; from backbeat.commands.capture import capture; "
-            "capture.main(sys.argv[1:], prog_name='capture')"
+            "import sys; from backbeat.commands.capture import capture; capture.main(sys.argv[1:], prog_name='capture')"
         )
         process = subprocess.Popen(
-            [sys.executable, "-c", command, "stall-fm", f"{server.url}/stall.mp3", "--landing", str(landing),
-             "--chunk-seconds", str(CHUNK)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
+            [
+                sys.executable,
+                "-c",
+                command,
+                "stall-fm",
+                f"{server.url}/stall.mp3",
+                "--landing",
+                str(landing),
+                "--chunk-seconds",
+                str(CHUNK),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).parents[2],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:

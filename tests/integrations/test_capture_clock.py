@@ -253,8 +253,9 @@ def test_an_icecast_connect_burst_is_labelled_when_it_aired(tmp_path: Path) -> N
         # it has read everything), however long a busy machine takes to get there.
         plan = servers.StreamPlan(mp3, burst_seconds=4.0, end_after=3.0)
         server.mounts["/burst.mp3"] = plan
-        result = servers.capture_until(lambda: len(plan.requests) >= 2, "burst-fm", f"{server.url}/burst.mp3",
-                                       landing, config=config)
+        result = servers.capture_until(
+            lambda: len(plan.requests) >= 2, "burst-fm", f"{server.url}/burst.mp3", landing, config=config
+        )
 
     assert result.error is None and result.chunks
     first = result.chunks[0]

@@ -68,9 +68,10 @@ def test_identity_key_is_picked_among_key_formats_and_drm_only_is_refused() -> N
         '#EXT-X-KEY:METHOD=AES-128,URI="k.key"\n#EXTINF:6.0,\ns7.ts\n'
     )
     assert media.segments[0].key == SegmentKey("AES-128", "http://h/radio/live/k.key", None)
-    with pytest.raises(PlaylistError, match='KEYFORMAT com.apple.streamingkeydelivery .*DRM'):
-        _media('#EXT-X-KEY:METHOD=AES-128,URI="skd://x",KEYFORMAT="com.apple.streamingkeydelivery"\n'
-               "#EXTINF:6.0,\ns7.ts\n")
+    with pytest.raises(PlaylistError, match="KEYFORMAT com.apple.streamingkeydelivery .*DRM"):
+        _media(
+            '#EXT-X-KEY:METHOD=AES-128,URI="skd://x",KEYFORMAT="com.apple.streamingkeydelivery"\n#EXTINF:6.0,\ns7.ts\n'
+        )
 
 
 @pytest.mark.parametrize(
@@ -96,10 +97,14 @@ def test_decrypt_known_answer_and_round_trips_with_explicit_and_sequence_ivs() -
     # NIST SP 800-38A F.2.1 (CBC-AES128), followed by the PKCS#7 block a full-block plaintext gets.
     key = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
     iv = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
-    plain = bytes.fromhex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
-                          "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710")
-    cipher = bytes.fromhex("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"
-                           "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7")
+    plain = bytes.fromhex(
+        "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+        "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710"
+    )
+    cipher = bytes.fromhex(
+        "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"
+        "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7"
+    )
     assert decrypt_segment(cipher + _encrypt(b"", key, cipher[-16:]), key, iv) == plain
 
     data = bytes(range(256)) * 37 + b"odd tail"  # not a whole number of blocks: padding is partial
@@ -127,14 +132,16 @@ def test_stream_source_names_the_segment_a_wrong_key_fails_and_refetches_the_key
     segments = _fake_segments(tmp_path, 3)  # all listed, three target durations: capture starts at segment 0
     with servers.RadioServer() as server:
         # Segment 0: key A, sequence-number IV; 1: key B, sequence-number IV; 2: key B, explicit IV.
-        server.hls = plan = servers.HlsPlan(tmp_path, segments, initial=3, window=3, keys={0: KEY_A, 1: KEY_B},
-                                            iv_from=2, key_body=WRONG)
+        server.hls = plan = servers.HlsPlan(
+            tmp_path, segments, initial=3, window=3, keys={0: KEY_A, 1: KEY_B}, iv_from=2, key_body=WRONG
+        )
         source = StreamSource(f"{server.url}/hls/live.m3u8", halt=threading.Event())
         connection = source.connect(None)
         with pytest.raises(StreamError) as failed:
             next(connection.blocks)
-        assert re.fullmatch(r"cannot decrypt HLS segment 0: bad PKCS#7 padding \(wrong key or IV\?\)",
-                            failed.value.reason), failed.value.reason
+        assert re.fullmatch(
+            r"cannot decrypt HLS segment 0: bad PKCS#7 padding \(wrong key or IV\?\)", failed.value.reason
+        ), failed.value.reason
         assert WRONG.hex() not in failed.value.reason
 
         plan.key_body = None  # the server fixed its key: the failed key was not kept, so it is fetched again
@@ -160,12 +167,14 @@ def test_encrypted_live_hls_with_a_key_rotation_captures_every_segment(tmp_path:
     landing = tmp_path / "landing"
     with servers.RadioServer() as server:
         # Key A with sequence-number IVs, then key B (one tag per segment, explicit IVs), then clear again.
-        server.hls = plan = servers.HlsPlan(media, segments, initial=3, window=3, keys={0: KEY_A, 2: KEY_B, 4: None},
-                                            iv_from=2)
+        server.hls = plan = servers.HlsPlan(
+            media, segments, initial=3, window=3, keys={0: KEY_A, 2: KEY_B, 4: None}, iv_from=2
+        )
         assert plan.segment_body(0) != (media / segments[0][0]).read_bytes()
         # Until the ended playlist was served to a reconnect: every segment has been read by then.
-        result = servers.capture_until(lambda: plan.ended_served >= 2, "aes-fm", f"{server.url}/hls/master.m3u8",
-                                       landing, config=FAST)
+        result = servers.capture_until(
+            lambda: plan.ended_served >= 2, "aes-fm", f"{server.url}/hls/master.m3u8", landing, config=FAST
+        )
         requested = list(plan.requests)
 
     chunks = [sf.info(str(f.path)).duration for f in list_landing(landing)]

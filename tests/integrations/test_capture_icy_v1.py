@@ -95,8 +95,13 @@ def test_a_shoutcast_v1_station_is_captured_with_its_metadata_cut_out(mp3: bytes
     landing = tmp_path / "landing"
     for server in _serving(b"ICY 200 OK", mp3):
         # Until 4 s of audio were sent, however long a busy machine takes to connect and decode.
-        result = servers.capture_until(lambda s=server: s.audio_bytes_sent >= 4 * servers.MP3_BYTES_PER_SECOND,
-                                       "v1-fm", server.url, landing, config=FAST)
+        result = servers.capture_until(
+            lambda s=server: s.audio_bytes_sent >= 4 * servers.MP3_BYTES_PER_SECOND,
+            "v1-fm",
+            server.url,
+            landing,
+            config=FAST,
+        )
         sent_seconds = server.audio_bytes_sent / servers.MP3_BYTES_PER_SECOND
 
     assert result.error is None and result.connections == 1 and result.gaps == []

@@ -36,10 +36,14 @@ def fast_server(catalog: FakeCatalog, plan: FaultPlan) -> Iterator[FakeMusicBrai
 
 def fast_client(server: FakeMusicBrainz, sleeps: list[float], max_attempts: int = 5) -> MusicBrainzClient:
     clock = ManualClock()
-    return MusicBrainzClient("Backbeat", "0.1.0", CONTACT, base_url=server.api_url,
-                             policy=RetryPolicy(max_attempts=max_attempts, backoff=BACKOFF, sleep=sleeps.append,
-                                                                rng=random.Random(2)),
-                             bucket=TokenBucket(1000, 10, clock=clock.now, sleep=clock.sleep))
+    return MusicBrainzClient(
+        "Backbeat",
+        "0.1.0",
+        CONTACT,
+        base_url=server.api_url,
+        policy=RetryPolicy(max_attempts=max_attempts, backoff=BACKOFF, sleep=sleeps.append, rng=random.Random(2)),
+        bucket=TokenBucket(1000, 10, clock=clock.now, sleep=clock.sleep),
+    )
 
 
 def test_at_most_one_request_per_second_measured_at_the_server(catalog: FakeCatalog) -> None:
@@ -47,8 +51,13 @@ def test_at_most_one_request_per_second_measured_at_the_server(catalog: FakeCata
     tracks = list(catalog.by_isrc.values())[:3]
     clock = ManualClock()
     with FakeMusicBrainz(catalog, clock=clock.now) as server:  # enforces the rule: 503 when called faster
-        client = MusicBrainzClient("Backbeat", "0.1.0", CONTACT, base_url=server.api_url,
-                                   bucket=TokenBucket(1.0, clock=clock.now, sleep=clock.sleep))
+        client = MusicBrainzClient(
+            "Backbeat",
+            "0.1.0",
+            CONTACT,
+            base_url=server.api_url,
+            bucket=TokenBucket(1.0, clock=clock.now, sleep=clock.sleep),
+        )
         found = [client.recordings_by_isrc(t.isrc) for t in tracks]
         times = server.accepted_times()
     assert [[r.id for r in recs] for recs in found] == [[t.recording_mbid] for t in tracks]
@@ -125,8 +134,7 @@ def test_unknown_isrc_is_empty_and_not_retried(fast_server: FakeMusicBrainz, cat
     assert fast_server.count("isrc", 404) == 1 and fast_server.count() == 1 and sleeps == []
 
 
-def test_503_burst_backs_off_then_succeeds(fast_server: FakeMusicBrainz, plan: FaultPlan,
-                                          catalog: FakeCatalog) -> None:
+def test_503_burst_backs_off_then_succeeds(fast_server: FakeMusicBrainz, plan: FaultPlan, catalog: FakeCatalog) -> None:
     track = next(iter(catalog.by_isrc.values()))
     plan.fail_next("isrc", 2, 503)
     sleeps: list[float] = []
@@ -140,20 +148,33 @@ def test_503_burst_backs_off_then_succeeds(fast_server: FakeMusicBrainz, plan: F
     assert caught.value.attempts == 3
 
 
-def test_malformed_payload_names_isrc_and_field(fast_server: FakeMusicBrainz, plan: FaultPlan,
-                                                catalog: FakeCatalog) -> None:
+def test_malformed_payload_names_isrc_and_field(
+    fast_server: FakeMusicBrainz, plan: FaultPlan, catalog: FakeCatalog
+) -> None:
     first, second = list(catalog.by_isrc.values())[:2]
     plan.corrupt(first.recording_mbid, "id", "not-an-mbid")
-    plan.corrupt(second.recording_mbid, "relations", [{"type": "performance", "target-type": "work",
-                                                       "work": {"id": second.work_mbid, "title": "x",
-                                                                "iswcs": ["T-12"]}}])
+    plan.corrupt(
+        second.recording_mbid,
+        "relations",
+        [
+            {
+                "type": "performance",
+                "target-type": "work",
+                "work": {"id": second.work_mbid, "title": "x", "iswcs": ["T-12"]},
+            }
+        ],
+    )
     client = fast_client(fast_server, [])
     with pytest.raises(MalformedPayload) as caught:
         client.recordings_by_isrc(first.isrc)
-    assert caught.value.reason == (f"musicbrainz: isrc {first.isrc}: field 'recordings[0].id' is 'not-an-mbid', "
-                                   "not an MBID")
-    with pytest.raises(MalformedPayload, match=rf"isrc {second.isrc}: field 'recordings\[0\]\.relations\[0\]"
-                                               r"\.work\.iswcs\[0\]' is 'T-12', not an ISWC"):
+    assert caught.value.reason == (
+        f"musicbrainz: isrc {first.isrc}: field 'recordings[0].id' is 'not-an-mbid', not an MBID"
+    )
+    with pytest.raises(
+        MalformedPayload,
+        match=rf"isrc {second.isrc}: field 'recordings\[0\]\.relations\[0\]"
+        r"\.work\.iswcs\[0\]' is 'T-12', not an ISWC",
+    ):
         client.recordings_by_isrc(second.isrc)
     assert fast_server.count("isrc") == 2  # never retried
 
@@ -175,8 +196,9 @@ def test_bad_request_is_permanent(fast_server: FakeMusicBrainz) -> None:
     assert fast_server.count() == 1
 
 
-def test_resource_reads_its_settings_from_env_vars(fast_server: FakeMusicBrainz, catalog: FakeCatalog,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resource_reads_its_settings_from_env_vars(
+    fast_server: FakeMusicBrainz, catalog: FakeCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MUSICBRAINZ_CONTACT", CONTACT)
     monkeypatch.setenv("MUSICBRAINZ_URL", fast_server.api_url)
     track = next(iter(catalog.by_isrc.values()))

@@ -39,6 +39,7 @@ render = _load_render()
 SHEET, Party, Sheet = render.SHEET, render.Party, render.Sheet
 phone_photo, render_sheet, smudge = render.phone_photo, render.render_sheet, render.smudge
 
+
 def _expected(sheet: Sheet) -> list[tuple[str, str, str | None, Decimal]]:
     return [(p.name, p.role, p.ipi, p.share) for p in sheet.parties]
 
@@ -116,7 +117,9 @@ def test_smudged_share_goes_to_review_instead_of_into_the_splits(smudged):
     assert smudged.rows[1].share_percent is None or smudged_share.problem
     # The other parties are still read, and nothing else is put in doubt.
     assert [r.share_percent for i, r in enumerate(smudged.rows) if i != 1] == [
-        Decimal("33.34"), Decimal("25.00"), Decimal("8.33")
+        Decimal("33.34"),
+        Decimal("25.00"),
+        Decimal("8.33"),
     ]
     assert all(f.name == "share_percent" and f.bbox for f in flagged)
 
@@ -124,8 +127,12 @@ def test_smudged_share_goes_to_review_instead_of_into_the_splits(smudged):
 def test_shares_are_read_as_written_whether_or_not_they_add_up(pages):
     # Shares add up per role group (writers, publishers): the rights rules check that, not the OCR.
     scan = read_split_sheet(pages["short"])
-    assert [r.share_percent for r in scan.rows] == [Decimal("33.34"), Decimal("33.33"), Decimal("25.00"),
-                                                    Decimal("8.00")]
+    assert [r.share_percent for r in scan.rows] == [
+        Decimal("33.34"),
+        Decimal("33.33"),
+        Decimal("25.00"),
+        Decimal("8.00"),
+    ]
     assert scan.warnings == [] and scan.needs_review() == []
 
 
@@ -235,10 +242,19 @@ def test_roles_match_the_rights_role_groups():
 @pytest.fixture(scope="module")
 def layouts(tmp_path_factory) -> dict[str, SplitSheetScan]:
     folder = tmp_path_factory.mktemp("layouts")
-    second = Sheet("Paper Moon", "T-101.202.303-4", (Party("Daniel Novak", "writer", None, Decimal("100")),
-                                                     Party("Saltmarsh Songs Ltd", "publisher", None, Decimal("100"))))
-    images = {"two_tables": render.render_two_tables(), "two_works": render.render_two_works(SHEET, second),
-              "landscape": render.render_landscape_fractions()}
+    second = Sheet(
+        "Paper Moon",
+        "T-101.202.303-4",
+        (
+            Party("Daniel Novak", "writer", None, Decimal("100")),
+            Party("Saltmarsh Songs Ltd", "publisher", None, Decimal("100")),
+        ),
+    )
+    images = {
+        "two_tables": render.render_two_tables(),
+        "two_works": render.render_two_works(SHEET, second),
+        "landscape": render.render_landscape_fractions(),
+    }
     scans = {}
     for name, image in images.items():
         image.save(folder / f"{name}.png", dpi=(150, 150))
@@ -260,9 +276,13 @@ def test_a_separate_publishers_table_is_read_and_the_note_under_it_is_reported_u
 def test_two_works_on_one_page_are_two_works_each_with_its_rows(layouts):
     scan = layouts["two_works"]
     assert [(w.title, w.iswc, len(w.rows)) for w in scan.works] == [
-        (SHEET.title, SHEET.iswc, 4), ("Paper Moon", "T-101.202.303-4", 2)]
-    assert _read(scan.works[1].rows) == [("Daniel Novak", "writer", None, Decimal("100.00")),
-                                         ("Saltmarsh Songs Ltd", "publisher", None, Decimal("100.00"))]
+        (SHEET.title, SHEET.iswc, 4),
+        ("Paper Moon", "T-101.202.303-4", 2),
+    ]
+    assert _read(scan.works[1].rows) == [
+        ("Daniel Novak", "writer", None, Decimal("100.00")),
+        ("Saltmarsh Songs Ltd", "publisher", None, Decimal("100.00")),
+    ]
     assert scan.unread == []
 
 
@@ -297,21 +317,29 @@ def test_iswc_is_found_whatever_separators_ocr_left():
 
 def _words(*cells: tuple[str, int], top: int = 100) -> list[OcrWord]:
     """Words of one line: (text, left x) with a 40 px height on the prepared page (a 300 DPI 12 pt line)."""
-    return [OcrWord(text, 95.0, (x, top, 20 * len(text), 40), (x, top, 20 * len(text), 40), 1, 1, 1, i)
-            for i, (text, x) in enumerate(cells)]
+    return [
+        OcrWord(text, 95.0, (x, top, 20 * len(text), 40), (x, top, 20 * len(text), 40), 1, 1, 1, i)
+        for i, (text, x) in enumerate(cells)
+    ]
 
 
 def test_a_narrow_heading_is_a_table_its_first_label_giving_the_role():
-    line = layout.group_lines(_words(("Songwriter", 200), ("PRO", 900), ("IPI", 1300), ("#", 1370),
-                                     ("Ownership", 1900), ("%", 2100)))[0]
+    line = layout.group_lines(
+        _words(("Songwriter", 200), ("PRO", 900), ("IPI", 1300), ("#", 1370), ("Ownership", 1900), ("%", 2100))
+    )[0]
     columns = layout.find_header(line)
     assert columns is not None and columns.default_role == "writer"
     assert set(columns.starts) == {"party_name", "pro", "ipi", "share_percent"}
-    row = layout.group_lines(_words(("Jane", 200), ("Doe", 320), ("PRS", 900), ("00012345678", 1300),
-                                    ("1/2", 1900), top=200))
+    row = layout.group_lines(
+        _words(("Jane", 200), ("Doe", 320), ("PRS", 900), ("00012345678", 1300), ("1/2", 1900), top=200)
+    )
     cells, end = layout.table_rows(row, 0, columns, lambda _: False)
     assert end == 1 and {k: [w.text for w in v] for k, v in cells[0].items()} == {
-        "party_name": ["Jane", "Doe"], "pro": ["PRS"], "ipi": ["00012345678"], "share_percent": ["1/2"]}
+        "party_name": ["Jane", "Doe"],
+        "pro": ["PRS"],
+        "ipi": ["00012345678"],
+        "share_percent": ["1/2"],
+    }
     # A first label naming nobody known still heads a table when a role or IPI column stands beside the share.
     member = layout.find_header(layout.group_lines(_words(("Member", 200), ("Role", 900), ("Share", 1900)))[0])
     assert member is not None and set(member.starts) == {"party_name", "role", "share_percent"}
@@ -320,13 +348,24 @@ def test_a_narrow_heading_is_a_table_its_first_label_giving_the_role():
 
 
 def test_a_garbled_heading_label_is_named_by_what_its_cells_hold():
-    rows = [{"party_name": _words(("Jane", 0)), "other:rl": _words(("Composer", 500)),
-             "other:ii": _words(("00012345678", 800)), "share_percent": _words(("50", 1200))},
-            {"party_name": _words(("Tidewater", 0)), "other:rl": _words(("Publisher", 500)),
-             "share_percent": _words(("100", 1200))}]
+    rows = [
+        {
+            "party_name": _words(("Jane", 0)),
+            "other:rl": _words(("Composer", 500)),
+            "other:ii": _words(("00012345678", 800)),
+            "share_percent": _words(("50", 1200)),
+        },
+        {
+            "party_name": _words(("Tidewater", 0)),
+            "other:rl": _words(("Publisher", 500)),
+            "share_percent": _words(("100", 1200)),
+        },
+    ]
     named = layout.name_columns_by_content(rows)
-    assert [sorted(row) for row in named] == [["ipi", "party_name", "role", "share_percent"],
-                                              ["party_name", "role", "share_percent"]]
+    assert [sorted(row) for row in named] == [
+        ["ipi", "party_name", "role", "share_percent"],
+        ["party_name", "role", "share_percent"],
+    ]
 
 
 def test_titles_are_read_wherever_the_label_sits_and_an_appended_iswc_is_split_off():
@@ -337,13 +376,20 @@ def test_titles_are_read_wherever_the_label_sits_and_an_appended_iswc_is_split_o
         return " ".join(w.text for w in title_words), " ".join(w.text for w in iswc_words), used
 
     assert title(_words(("Title", 0), ("of", 100), ("Work:", 160), ("Harbor", 400), ("Sirens", 560))) == (
-        "Harbor Sirens", "", 1)
+        "Harbor Sirens",
+        "",
+        1,
+    )
     # OCR lost "Title" from "Title of Work:": the rest of the label is still not part of the title.
     assert regions.title_words([layout.group_lines(_words(("of", 100), ("Work:", 160), ("Sirens", 560)))[0]], 0) is None
     assert title(_words(("TITLE", 0), ("OF", 130), ("WORK", 200)), _words(("Harbor", 0), ("Sirens", 170), top=160)) == (
-        "Harbor Sirens", "", 2)
-    assert title(_words(("Work", 0), ("title:", 100), ("Harbor", 300), ("Sirens", 460), ("ISWC", 700),
-                        ("T-034.524.680-1", 800))) == ("Harbor Sirens", "T-034.524.680-1", 1)
+        "Harbor Sirens",
+        "",
+        2,
+    )
+    assert title(
+        _words(("Work", 0), ("title:", 100), ("Harbor", 300), ("Sirens", 460), ("ISWC", 700), ("T-034.524.680-1", 800))
+    ) == ("Harbor Sirens", "T-034.524.680-1", 1)
 
 
 def test_each_line_outside_tables_is_a_field_boilerplate_or_unread():
@@ -355,8 +401,11 @@ def test_each_line_outside_tables_is_a_field_boilerplate_or_unread():
     assert kind(("Signed:", 0), ("______", 200)) == "boilerplate:signature"
     assert kind(("PUBLISHERS", 0)) == "boilerplate:heading"
     assert kind(("Ownership", 0), ("is", 250), ("stated", 300), ("as", 420), ("a", 470), ("fraction.", 500)) == (
-        "boilerplate:note")
+        "boilerplate:note"
+    )
     # Text that may hold a party, a share or another work is never quietly dropped.
     assert kind(("Tidewater", 0), ("Music", 250), ("Ltd", 400), ("25%", 900)) == "unread"
-    assert kind(("Writer", 0), ("shares", 150), ("total", 300), ("100%", 420), ("of", 540), ("the", 600),
-                ("work.", 680)) == "unread"
+    assert (
+        kind(("Writer", 0), ("shares", 150), ("total", 300), ("100%", 420), ("of", 540), ("the", 600), ("work.", 680))
+        == "unread"
+    )

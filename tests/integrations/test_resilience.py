@@ -46,11 +46,21 @@ def response(status: int, headers: dict[str, str] | None = None, body: bytes = b
 # ---- taxonomy -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "headers", "kind"), [
-    (429, {"Retry-After": "7"}, RateLimited), (503, {"Retry-After": "3"}, RateLimited), (503, {}, Transient),
-    (500, {}, Transient), (502, {}, Transient), (408, {}, Transient), (401, {}, AuthExpired),
-    (404, {}, NotFound), (400, {}, PermanentError), (403, {}, PermanentError),
-])
+@pytest.mark.parametrize(
+    ("status", "headers", "kind"),
+    [
+        (429, {"Retry-After": "7"}, RateLimited),
+        (503, {"Retry-After": "3"}, RateLimited),
+        (503, {}, Transient),
+        (500, {}, Transient),
+        (502, {}, Transient),
+        (408, {}, Transient),
+        (401, {}, AuthExpired),
+        (404, {}, NotFound),
+        (400, {}, PermanentError),
+        (403, {}, PermanentError),
+    ],
+)
 def test_statuses_map_onto_the_taxonomy(status: int, headers: dict[str, str], kind: type) -> None:
     error = classify(response(status, headers, b'{"error": {"status": 1, "message": "why"}}'), service="svc")
     assert type(error) is kind and error.status == status and error.service == "svc"
@@ -97,8 +107,9 @@ def test_payload_errors_name_entity_and_field_path() -> None:
     with pytest.raises(MalformedPayload) as caught:
         items[1].integer("duration_ms")
     assert caught.value.entity_id == "a1" and caught.value.field == "tracks.items[1].duration_ms"
-    assert caught.value.reason == ("spotify: album a1: field 'tracks.items[1].duration_ms' is str 'x', "
-                                   "expected an integer")
+    assert caught.value.reason == (
+        "spotify: album a1: field 'tracks.items[1].duration_ms' is str 'x', expected an integer"
+    )
     with pytest.raises(MalformedPayload, match="field 'name' is missing"):
         p.text("name")
     with pytest.raises(MalformedPayload, match="not JSON"):
@@ -183,8 +194,14 @@ def test_auth_expired_refreshes_once_then_fails_fast() -> None:
     assert fn.calls == 2 and refreshes == [1] and sleeps == []
 
 
-@pytest.mark.parametrize("error", [NotFound("404"), PermanentError("400"), MalformedPayload(
-    service="s", entity="track", entity_id="t1", field="duration_ms", problem="is missing")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        NotFound("404"),
+        PermanentError("400"),
+        MalformedPayload(service="s", entity="track", entity_id="t1", field="duration_ms", problem="is missing"),
+    ],
+)
 def test_permanent_errors_are_not_retried(error: Exception) -> None:
     sleeps: list[float] = []
     fn = Script(error)

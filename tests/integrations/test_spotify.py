@@ -39,15 +39,25 @@ class Rig:
     clock: ManualClock
     sleeps: list[float] = field(default_factory=list)
 
-    def client(self, *, max_attempts: int = 5, threshold: int = 5, token_store: TokenStore | None = None
-               ) -> SpotifyCatalogClient:
-        policy = RetryPolicy(max_attempts=max_attempts, backoff=Backoff(base=0.5, factor=2.0, maximum=8.0),
-                             sleep=self.sleeps.append, rng=random.Random(3))
+    def client(
+        self, *, max_attempts: int = 5, threshold: int = 5, token_store: TokenStore | None = None
+    ) -> SpotifyCatalogClient:
+        policy = RetryPolicy(
+            max_attempts=max_attempts,
+            backoff=Backoff(base=0.5, factor=2.0, maximum=8.0),
+            sleep=self.sleeps.append,
+            rng=random.Random(3),
+        )
         return SpotifyCatalogClient(
-            self.server.client_id, self.server.client_secret, api_url=self.server.api_url,
-            token_url=self.server.token_url, token_store=token_store, policy=policy,
+            self.server.client_id,
+            self.server.client_secret,
+            api_url=self.server.api_url,
+            token_url=self.server.token_url,
+            token_store=token_store,
+            policy=policy,
             breaker=CircuitBreaker("spotify-test", failure_threshold=threshold, cooldown=30, clock=self.clock.now),
-            bucket=TokenBucket(1000, 50, clock=self.clock.now, sleep=self.clock.sleep))
+            bucket=TokenBucket(1000, 50, clock=self.clock.now, sleep=self.clock.sleep),
+        )
 
 
 @pytest.fixture
@@ -74,7 +84,12 @@ def test_albums_tracks_and_artists_come_back_whole(rig: Rig, catalog: FakeCatalo
     for track in tracks.found[:40]:
         truth = catalog.tracks[track.id]
         assert (track.isrc, track.duration_ms, track.explicit, track.popularity, track.album_id) == (
-            truth.isrc, truth.duration_ms, truth.explicit, truth.popularity, truth.album_id)
+            truth.isrc,
+            truth.duration_ms,
+            truth.explicit,
+            truth.popularity,
+            truth.album_id,
+        )
 
     artist_ids = {ref.id for t in tracks.found for ref in t.artists}
     artists = client.artists(artist_ids)
@@ -157,9 +172,12 @@ def test_malformed_payloads_name_id_and_field_and_lose_nothing(rig: Rig, catalog
     tracks = client.tracks(album.track_ids)
     assert len(tracks.found) == len(album.track_ids) - 2
     reasons = sorted(m.reason for m in tracks.malformed)
-    assert reasons == sorted([f"spotify: track {bad_track}: field 'duration_ms' is missing",
-                              f"spotify: track {album.track_ids[6]}: field 'popularity' is str 'high', "
-                              "expected an integer"])
+    assert reasons == sorted(
+        [
+            f"spotify: track {bad_track}: field 'duration_ms' is missing",
+            f"spotify: track {album.track_ids[6]}: field 'popularity' is str 'high', expected an integer",
+        ]
+    )
 
     albums = client.albums([album.id, catalog.album_ids[4]])
     assert [a.id for a in albums.found] == [catalog.album_ids[4]]
@@ -190,8 +208,12 @@ def test_breaker_opens_then_half_opens_after_cooldown(rig: Rig, catalog: FakeCat
     assert client.breaker.state.value == "closed"
 
 
-def test_token_is_encrypted_at_rest_and_reused(rig: Rig, catalog: FakeCatalog, tmp_path,  # type: ignore[no-untyped-def]
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_token_is_encrypted_at_rest_and_reused(
+    rig: Rig,
+    catalog: FakeCatalog,
+    tmp_path,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     store = TokenStore(tmp_path, TokenStore.generate_key())
     with caplog.at_level(logging.DEBUG):
         rig.client(token_store=store).albums(catalog.album_ids[1:2])
@@ -204,8 +226,9 @@ def test_token_is_encrypted_at_rest_and_reused(rig: Rig, catalog: FakeCatalog, t
     assert "Bearer ***" in caplog.text  # spotipy did log the header, redacted
 
 
-def test_resource_reads_its_settings_from_env_vars(rig: Rig, catalog: FakeCatalog,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resource_reads_its_settings_from_env_vars(
+    rig: Rig, catalog: FakeCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SPOTIFY_CLIENT_ID", rig.server.client_id)
     monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", rig.server.client_secret)
     monkeypatch.setenv("SPOTIFY_API_URL", rig.server.api_url)
@@ -225,34 +248,50 @@ def test_resource_reads_its_settings_from_env_vars(rig: Rig, catalog: FakeCatalo
 
 # -- the published description (OpenAPI 2026.5.31) and apps without extended access --------------------------
 
-SIMPLIFIED_ALBUM = {"album_type", "total_tracks", "available_markets", "external_urls", "href", "id", "images",
-                    "name", "release_date", "release_date_precision", "type", "uri", "artists"}
+SIMPLIFIED_ALBUM = {
+    "album_type",
+    "total_tracks",
+    "available_markets",
+    "external_urls",
+    "href",
+    "id",
+    "images",
+    "name",
+    "release_date",
+    "release_date_precision",
+    "type",
+    "uri",
+    "artists",
+}
 
 
 def _token(server: FakeSpotify) -> str:
-    answer = requests.post(server.token_url, data={"grant_type": "client_credentials"},
-                           auth=(server.client_id, server.client_secret), timeout=5)
+    answer = requests.post(
+        server.token_url,
+        data={"grant_type": "client_credentials"},
+        auth=(server.client_id, server.client_secret),
+        timeout=5,
+    )
     return answer.json()["access_token"]
 
 
 def test_track_albums_are_whole_simplified_albums(rig: Rig, catalog: FakeCatalog) -> None:
     track_ids = catalog.albums[catalog.album_ids[3]].track_ids[:2]
     headers = {"Authorization": f"Bearer {_token(rig.server)}"}
-    batch = requests.get(f"{rig.server.api_url}tracks", params={"ids": ",".join(track_ids)}, headers=headers,
-                         timeout=5).json()
+    batch = requests.get(
+        f"{rig.server.api_url}tracks", params={"ids": ",".join(track_ids)}, headers=headers, timeout=5
+    ).json()
     single = requests.get(f"{rig.server.api_url}tracks/{track_ids[0]}", headers=headers, timeout=5).json()
     for doc in [*batch["tracks"], single]:
         assert set(doc["album"]) >= SIMPLIFIED_ALBUM, SIMPLIFIED_ALBUM - set(doc["album"])
         assert doc["album"]["href"].endswith(f"/v1/albums/{catalog.album_ids[3]}") and doc["album"]["images"]
     unknown = requests.get(f"{rig.server.api_url}tracks/{'0' * 22}", headers=headers, timeout=5)
-    assert unknown.status_code == 404 and unknown.json() == {"error": {"status": 404,
-                                                                       "message": "Resource not found"}}
+    assert unknown.status_code == 404 and unknown.json() == {"error": {"status": 404, "message": "Resource not found"}}
     patched = requests.patch(f"{rig.server.api_url}tracks/{track_ids[0]}", headers=headers, timeout=5)
     assert patched.status_code == 405 and patched.json()["error"]["status"] == 405  # JSON, not an HTML 501
 
 
-def test_with_extended_access_the_batch_reads_are_used_and_nothing_is_withheld(rig: Rig, catalog: FakeCatalog
-                                                                               ) -> None:
+def test_with_extended_access_the_batch_reads_are_used_and_nothing_is_withheld(rig: Rig, catalog: FakeCatalog) -> None:
     client = rig.client()
     album = client.albums(catalog.album_ids[1:3]).found[0]
     tracks = client.tracks(album.track_ids).found
@@ -263,16 +302,24 @@ def test_with_extended_access_the_batch_reads_are_used_and_nothing_is_withheld(r
     assert client.batch_refused == set() and rig.server.count("album") == rig.server.count("track") == 0
 
 
-def test_refused_batch_reads_fall_back_to_single_reads_within_the_rate_budget(rig: Rig, catalog: FakeCatalog
-                                                                              ) -> None:
+def test_refused_batch_reads_fall_back_to_single_reads_within_the_rate_budget(rig: Rig, catalog: FakeCatalog) -> None:
     rig.server.extended_access = False
-    policy = RetryPolicy(max_attempts=3, backoff=Backoff(base=0.5, factor=2.0, maximum=8.0),
-                         sleep=rig.sleeps.append, rng=random.Random(3))
+    policy = RetryPolicy(
+        max_attempts=3,
+        backoff=Backoff(base=0.5, factor=2.0, maximum=8.0),
+        sleep=rig.sleeps.append,
+        rng=random.Random(3),
+    )
     bucket = TokenBucket(4.0, 1, clock=rig.clock.now, sleep=rig.clock.sleep)  # 4 requests a second
-    client = SpotifyCatalogClient(rig.server.client_id, rig.server.client_secret, api_url=rig.server.api_url,
-                                  token_url=rig.server.token_url, policy=policy, bucket=bucket,
-                                  breaker=CircuitBreaker("spotify-fallback", failure_threshold=3, cooldown=30,
-                                                         clock=rig.clock.now))
+    client = SpotifyCatalogClient(
+        rig.server.client_id,
+        rig.server.client_secret,
+        api_url=rig.server.api_url,
+        token_url=rig.server.token_url,
+        policy=policy,
+        bucket=bucket,
+        breaker=CircuitBreaker("spotify-fallback", failure_threshold=3, cooldown=30, clock=rig.clock.now),
+    )
     ids = [*catalog.album_ids[1:4], "0" * 22]  # three albums and one Spotify does not know
     started = rig.clock.now()
     albums = client.albums(ids)

@@ -26,8 +26,11 @@ def repo():
 
 def test_no_asset_is_an_ungrouped_stub(repo):
     graph = repo.asset_graph
-    stubs = [k.to_user_string() for k in graph.get_all_asset_keys()
-             if not graph.get(k).is_materializable or graph.get(k).group_name in (None, "default")]
+    stubs = [
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
+        if not graph.get(k).is_materializable or graph.get(k).group_name in (None, "default")
+    ]
     assert stubs == []
 
 
@@ -58,16 +61,33 @@ def test_jobs_that_select_a_writer_select_its_tables(repo):
             if key(writer) in selected:
                 assert key(table) in selected, f"{job.name} selects {writer} without {table}"
                 selecting.add(job.name)
-    assert {"station_day_job", "ledger_restatement_job", "curation_job", "curation_plan_job",
-            "curation_snapshots_job", "monthly_statements_job"} <= selecting
+    assert {
+        "station_day_job",
+        "ledger_restatement_job",
+        "curation_job",
+        "curation_plan_job",
+        "curation_snapshots_job",
+        "monthly_statements_job",
+    } <= selecting
 
 
-@pytest.mark.parametrize(("staged", "check", "published", "job"), [
-    ("exports/staged_finance_export", "finance_export_meets_expectations", "exports/finance_export",
-     "analytics_job"),
-    ("exports/staged_monthly_finance_export", "monthly_finance_export_meets_expectations",
-     "exports/monthly_finance_export", "monthly_statements_job"),
-])
+@pytest.mark.parametrize(
+    ("staged", "check", "published", "job"),
+    [
+        (
+            "exports/staged_finance_export",
+            "finance_export_meets_expectations",
+            "exports/finance_export",
+            "analytics_job",
+        ),
+        (
+            "exports/staged_monthly_finance_export",
+            "monthly_finance_export_meets_expectations",
+            "exports/monthly_finance_export",
+            "monthly_statements_job",
+        ),
+    ],
+)
 def test_finance_exports_are_gated_by_a_blocking_check(repo, staged, check, published, job):
     graph = repo.asset_graph
     check_key = AssetCheckKey(key(staged), check)
@@ -81,8 +101,9 @@ def test_finance_exports_are_gated_by_a_blocking_check(repo, staged, check, publ
 
 def test_publication_is_only_requested_together_with_its_staging(tmp_path):
     """Automation never publishes on its own: staging, the blocking check and publication share one run."""
-    defs_ = build_definitions(Settings.from_env({"BACKBEAT_DATA_DIR": str(tmp_path),
-                                                 "DAGSTER_HOME": str(tmp_path / "home")}))
+    defs_ = build_definitions(
+        Settings.from_env({"BACKBEAT_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "home")})
+    )
     graph = defs_.get_repository_def().asset_graph
     with instance_for_test() as instance:
         first = evaluate_automation_conditions(defs=defs_, instance=instance)

@@ -12,7 +12,9 @@ def test_marts_and_export_follow_upstream_updates(tmp_path):
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("stations", ["radio-north"])
         everything_done = [AssetKey(["analytics", n]) for n in ("fct_plays", "fct_ledger_lines")] + [
-            AssetKey(["exports", "staged_finance_export"]), AssetKey(["exports", "finance_export"])]  # one run
+            AssetKey(["exports", "staged_finance_export"]),
+            AssetKey(["exports", "finance_export"]),
+        ]  # one run
         first = evaluate_automation_conditions(defs=defs, instance=instance)
         for key in defs.get_repository_def().asset_graph.get_all_asset_keys():  # everything materialized once
             if not defs.get_repository_def().asset_graph.get(key).is_partitioned:

@@ -51,12 +51,21 @@ STATION = "radio-north"
 FIRST_DAY = date(2026, 11, 1)
 DAYS = [FIRST_DAY + timedelta(days=i) for i in range(10)]  # 2026-11-01 … 2026-11-10
 DEMO_DAY = date(2026, 11, 2)  # the generated demo's chunks are on this day
-CHAIN_ROOTS = (["airplay", "stream_chunks"], ["airplay", "detections"], ["airplay", "playlogs"],
-               ["airplay", "play_programs"], ["royalties", "royalty_ledger"])
+CHAIN_ROOTS = (
+    ["airplay", "stream_chunks"],
+    ["airplay", "detections"],
+    ["airplay", "playlogs"],
+    ["airplay", "play_programs"],
+    ["royalties", "royalty_ledger"],
+)
 REQUESTED = {str(station_day_key(STATION, day)) for day in DAYS}
-REFERENCE = AssetSelection.assets(["airplay", "stations"], ["airplay", "reference_fingerprints"],
-                                  ["airplay", "program_schedule"], ["airplay", "program_overrides"],
-                                  ["royalties", "tariffs"]).upstream()
+REFERENCE = AssetSelection.assets(
+    ["airplay", "stations"],
+    ["airplay", "reference_fingerprints"],
+    ["airplay", "program_schedule"],
+    ["airplay", "program_overrides"],
+    ["royalties", "tariffs"],
+).upstream()
 """What the chain reads besides its own partitions (rights are left empty: plays are credited to suspense)."""
 
 PREVIEW = """query Preview($partitionNames: [String!]!, $assetKeys: [AssetKeyInput!]!) {
@@ -105,19 +114,29 @@ def backbeat(tmp_path, monkeypatch) -> Iterator[tuple[DagsterInstance, Workspace
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("BACKBEAT_WAREHOUSE_URL", raising=False)
     settings = Settings.from_env()
-    overrides = {"run_launcher": {"module": "dagster._core.launcher.sync_in_memory_run_launcher",
-                                  "class": "SyncInMemoryRunLauncher"},
-                 "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"}}
+    overrides = {
+        "run_launcher": {
+            "module": "dagster._core.launcher.sync_in_memory_run_launcher",
+            "class": "SyncInMemoryRunLauncher",
+        },
+        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
+    }
     with instance_for_test(overrides=overrides) as instance:
         defs = build_definitions(settings)
         reference = REFERENCE.resolve(defs.get_repository_def().asset_graph)
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance, asset_selection=list(reference), raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+            instance=instance,
+            asset_selection=list(reference),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
         assert result.success
         assert instance.has_dynamic_partition("stations", STATION)
-        origin = InProcessCodeLocationOrigin(LoadableTargetOrigin(
-            python_file=__file__, attribute="backfill_defs", working_directory=str(Path(__file__).parents[2])))
+        origin = InProcessCodeLocationOrigin(
+            LoadableTargetOrigin(
+                python_file=__file__, attribute="backfill_defs", working_directory=str(Path(__file__).parents[2])
+            )
+        )
         with create_test_daemon_workspace_context(InProcessWorkspaceLoadTarget(origin), instance) as workspace:
             yield instance, workspace, settings
 
@@ -141,8 +160,9 @@ def chain_keys(settings: Settings) -> list[AssetKey]:
     return sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
 
 
-def backfill_outcome(instance: DagsterInstance, backfill_id: str, chain: list[AssetKey]
-                     ) -> tuple[list, dict[AssetKey, set[str]]]:
+def backfill_outcome(
+    instance: DagsterInstance, backfill_id: str, chain: list[AssetKey]
+) -> tuple[list, dict[AssetKey, set[str]]]:
     """The backfill's runs, and the partitions each asset of the chain got a materialization for (from any run)."""
     runs = instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill_id}))
     materialized = {key: set(instance.get_materialized_partitions(key)) for key in chain}
@@ -157,11 +177,22 @@ def test_ten_day_backfill_of_one_station_materializes_exactly_those_days_in_one_
     context = workspace.create_request_context()
 
     preview = execute_dagster_graphql(context, PREVIEW, {"partitionNames": names, "assetKeys": keys}).data
-    shown = {tuple(p["assetKey"]["path"]): set(p["partitions"]["partitionKeys"] or [])
-             for p in preview["assetBackfillPreview"]}
-    launched = execute_dagster_graphql(context, LAUNCH, {"backfillParams": {
-        "assetSelection": keys, "partitionNames": names, "fromFailure": False,
-        "tags": [{"key": "dagster/from_ui", "value": "true"}]}}).data["launchPartitionBackfill"]
+    shown = {
+        tuple(p["assetKey"]["path"]): set(p["partitions"]["partitionKeys"] or [])
+        for p in preview["assetBackfillPreview"]
+    }
+    launched = execute_dagster_graphql(
+        context,
+        LAUNCH,
+        {
+            "backfillParams": {
+                "assetSelection": keys,
+                "partitionNames": names,
+                "fromFailure": False,
+                "tags": [{"key": "dagster/from_ui", "value": "true"}],
+            }
+        },
+    ).data["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill_id = launched["backfillId"]
 
@@ -174,17 +205,23 @@ def test_ten_day_backfill_of_one_station_materializes_exactly_those_days_in_one_
     assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS]
     (run,) = runs
     assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
-        str(station_day_key(STATION, DAYS[0])), str(station_day_key(STATION, DAYS[-1])))
+        str(station_day_key(STATION, DAYS[0])),
+        str(station_day_key(STATION, DAYS[-1])),
+    )
     assert materialized == {key: REQUESTED for key in chain}
     assert shown == {tuple(key.path): REQUESTED for key in chain}  # the UI's preview says the same
 
     # The station-day checks ran in the same run, each over the ten station-days.
-    checks = {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data
-              for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)}
+    checks = {
+        e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data
+        for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    }
     assert {"stream_chunks_are_unique_and_ordered", "playlogs_within_partition", "ledger_batches_balance"} <= set(
-        checks)
+        checks
+    )
     assert {name: (c.passed, c.metadata["partitions_checked"].value) for name, c in checks.items()} == {
-        name: (True, len(DAYS)) for name in checks}
+        name: (True, len(DAYS)) for name in checks
+    }
 
     db = Warehouse(settings.warehouse_url)
     chunk_days = db.query("SELECT DISTINCT station_id, chunk_date FROM airplay.stream_chunks ORDER BY 2").rows()
@@ -209,17 +246,28 @@ def test_a_range_run_checks_every_partition_and_names_the_failing_ones():
         day = int(context.partition_key[-2:])
         return AssetCheckResult(passed=day % 2 == 0, metadata={"day": day})
 
-    job = Definitions(assets=[numbers], asset_checks=[numbers_are_even],
-                      jobs=[define_asset_job("numbers_job", [numbers])]).resolve_job_def("numbers_job")
+    job = Definitions(
+        assets=[numbers], asset_checks=[numbers_are_even], jobs=[define_asset_job("numbers_job", [numbers])]
+    ).resolve_job_def("numbers_job")
     with instance_for_test() as instance:
-        ranged = job.execute_in_process(instance=instance, raise_on_error=False, tags={
-            "dagster/asset_partition_range_start": "2026-11-02", "dagster/asset_partition_range_end": "2026-11-05"})
+        ranged = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags={
+                "dagster/asset_partition_range_start": "2026-11-02",
+                "dagster/asset_partition_range_end": "2026-11-05",
+            },
+        )
         single = job.execute_in_process(instance=instance, partition_key="2026-11-04")
     (evaluation,) = ranged.get_asset_check_evaluations()
     assert not evaluation.passed
     assert {k: v.value for k, v in evaluation.metadata.items()} == {
-        "day": 3, "partition_shown": "2026-11-03", "partitions_checked": 4, "partitions_failing": 2,
-        "failing_partitions": "- 2026-11-03\n- 2026-11-05"}
+        "day": 3,
+        "partition_shown": "2026-11-03",
+        "partitions_checked": 4,
+        "partitions_failing": 2,
+        "failing_partitions": "- 2026-11-03\n- 2026-11-05",
+    }
     (evaluation,) = single.get_asset_check_evaluations()
     assert evaluation.passed and {k: v.value for k, v in evaluation.metadata.items()} == {"day": 4}
 
@@ -228,14 +276,24 @@ def test_every_partitioned_asset_has_a_backfill_policy_and_reads_its_own_partiti
     graph = build_definitions(Settings.from_env()).get_repository_def().asset_graph
     partitioned = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).partitions_def]
     assert {node.key.to_user_string() for node in partitioned} >= {
-        "airplay/stream_chunks", "airplay/playlogs", "royalties/royalty_ledger", "royalties/party_statements",
-        "exports/monthly_finance_export", "curation/playlist_snapshots", "curation/playlist_sync"}
+        "airplay/stream_chunks",
+        "airplay/playlogs",
+        "royalties/royalty_ledger",
+        "royalties/party_statements",
+        "exports/monthly_finance_export",
+        "curation/playlist_snapshots",
+        "curation/playlist_sync",
+    }
     assert {node.key.to_user_string(): node.backfill_policy for node in partitioned} == {
-        node.key.to_user_string(): range_backfill for node in partitioned}
-    widening = [(parent.to_user_string(), node.key.to_user_string()) for node in partitioned
-                for parent in node.parent_keys
-                if graph.get(parent).partitions_def == node.partitions_def
-                and not _same_partition(graph.get_partition_mapping(node.key, parent))]
+        node.key.to_user_string(): range_backfill for node in partitioned
+    }
+    widening = [
+        (parent.to_user_string(), node.key.to_user_string())
+        for node in partitioned
+        for parent in node.parent_keys
+        if graph.get(parent).partitions_def == node.partitions_def
+        and not _same_partition(graph.get_partition_mapping(node.key, parent))
+    ]
     assert widening == []  # a backfill of some partitions would pull in neighbouring ones
 
 

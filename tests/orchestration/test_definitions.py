@@ -8,28 +8,44 @@ from orchestration.definitions import defs
 def test_code_location_loads_with_every_job_schedule_and_sensor():
     repo = defs.get_repository_def()
     assert {j.name for j in repo.get_all_jobs()} >= {
-        "reference_data_job", "station_day_job", "analytics_job", "curation_job", "rights_job",
-        "royalty_adjustments_job", "ledger_restatement_job", "monthly_statements_job"}
+        "reference_data_job",
+        "station_day_job",
+        "analytics_job",
+        "curation_job",
+        "rights_job",
+        "royalty_adjustments_job",
+        "ledger_restatement_job",
+        "monthly_statements_job",
+    }
     assert {s.name for s in repo.schedule_defs} >= {"daily_chain_schedule", "monthly_statements_schedule"}
-    assert {s.name for s in repo.sensor_defs} >= {"landing_chunks_sensor", "analytics_automation_sensor",
-                                                  "rights_inbox_sensor", "royalties_inbox_sensor",
-                                                  "ledger_restatement_sensor"}
+    assert {s.name for s in repo.sensor_defs} >= {
+        "landing_chunks_sensor",
+        "analytics_automation_sensor",
+        "rights_inbox_sensor",
+        "royalties_inbox_sensor",
+        "ledger_restatement_sensor",
+    }
 
 
 def test_lineage_runs_from_catalog_to_finance_export():
     graph = defs.get_repository_def().asset_graph
     keys = graph.get_all_asset_keys()
-    edges = [("catalog/tracks", "airplay/reference_fingerprints"),
-             ("airplay/reference_fingerprints", "airplay/detections"),
-             ("airplay/stream_chunks", "airplay/detections"), ("airplay/detections", "airplay/playlogs"),
-             ("airplay/playlogs", "royalties/royalty_ledger"), ("rights/splits", "royalties/royalty_ledger"),
-             ("royalties/royalty_ledger", "analytics/stg_royalties__ledger_lines"),
-             ("analytics/fct_ledger_lines", "exports/staged_finance_export"),
-             ("exports/staged_finance_export", "exports/finance_export"),
-             ("rights/split_sheet_lines", "rights/splits"), ("royalties/disputes", "royalties/royalty_ledger"),
-             ("royalties/royalty_ledger", "royalties/party_statements"),
-             ("royalties/party_statements", "exports/staged_monthly_finance_export"),
-             ("exports/staged_monthly_finance_export", "exports/monthly_finance_export")]
+    edges = [
+        ("catalog/tracks", "airplay/reference_fingerprints"),
+        ("airplay/reference_fingerprints", "airplay/detections"),
+        ("airplay/stream_chunks", "airplay/detections"),
+        ("airplay/detections", "airplay/playlogs"),
+        ("airplay/playlogs", "royalties/royalty_ledger"),
+        ("rights/splits", "royalties/royalty_ledger"),
+        ("royalties/royalty_ledger", "analytics/stg_royalties__ledger_lines"),
+        ("analytics/fct_ledger_lines", "exports/staged_finance_export"),
+        ("exports/staged_finance_export", "exports/finance_export"),
+        ("rights/split_sheet_lines", "rights/splits"),
+        ("royalties/disputes", "royalties/royalty_ledger"),
+        ("royalties/royalty_ledger", "royalties/party_statements"),
+        ("royalties/party_statements", "exports/staged_monthly_finance_export"),
+        ("exports/staged_monthly_finance_export", "exports/monthly_finance_export"),
+    ]
     for upstream, downstream in edges:
         up, down = AssetKey(upstream.split("/")), AssetKey(downstream.split("/"))
         assert up in keys and down in keys

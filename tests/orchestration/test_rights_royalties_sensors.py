@@ -18,6 +18,7 @@ def test_rights_inbox_sensor_runs_once_per_change(tmp_path):
     decisions.mkdir(parents=True)
     resources = {"data_dir": DataDirResource(data_dir=str(tmp_path))}
     with instance_for_test() as instance:
+
         def evaluate(cursor):
             return rights_inbox_sensor(build_sensor_context(instance=instance, cursor=cursor, resources=resources))
 
@@ -38,16 +39,20 @@ def test_rights_inbox_sensor_runs_once_per_change(tmp_path):
 
 @pytest.mark.parametrize("kind", ["duckdb", "postgres"])
 def test_restatement_sensor_requests_each_queued_station_day_once(kind, tmp_path, request):
-    url = (f"duckdb:///{tmp_path / 'warehouse.duckdb'}" if kind == "duckdb"
-           else request.getfixturevalue("postgres_server").create_database("restate_sensor"))
+    url = (
+        f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+        if kind == "duckdb"
+        else request.getfixturevalue("postgres_server").create_database("restate_sensor")
+    )
     db = Warehouse(url)
     resources = {"warehouse": WarehouseResource(url=url)}
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("stations", ["north", "south"])
 
         def evaluate(cursor):
-            return ledger_restatement_sensor(build_sensor_context(instance=instance, cursor=cursor,
-                                                                  resources=resources))
+            return ledger_restatement_sensor(
+                build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+            )
 
         nothing = evaluate(None)
         assert nothing.run_requests == []

@@ -42,15 +42,22 @@ def test_both_instance_configs_monitor_runs_with_our_launcher():
 
 
 def test_a_killed_run_worker_is_marked_failed():
-    with instance_for_test(overrides=instance_settings("dagster.local.yaml")) as instance, WorkspaceProcessContext(
-        instance, PythonFileTarget(str(SLEEPY), "defs", str(SLEEPY.parent), "sleepy")
-    ) as context:
+    with (
+        instance_for_test(overrides=instance_settings("dagster.local.yaml")) as instance,
+        WorkspaceProcessContext(
+            instance, PythonFileTarget(str(SLEEPY), "defs", str(SLEEPY.parent), "sleepy")
+        ) as context,
+    ):
         workspace = context.create_request_context()
         location = workspace.get_code_location("sleepy")
         remote_job = location.get_repository("__repository__").get_full_job("sleepy_job")
-        run = create_run_for_test(instance, job_name="sleepy_job", remote_job_origin=remote_job.get_remote_origin(),
-                                  job_code_origin=remote_job.get_python_origin(),
-                                  job_snapshot=remote_job.job_snapshot)
+        run = create_run_for_test(
+            instance,
+            job_name="sleepy_job",
+            remote_job_origin=remote_job.get_remote_origin(),
+            job_code_origin=remote_job.get_python_origin(),
+            job_snapshot=remote_job.job_snapshot,
+        )
         instance.launch_run(run.run_id, workspace)
         pid, _ = wait_for(lambda: run_worker_pid(instance, run.run_id))
         wait_for(lambda: instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED)

@@ -9,8 +9,9 @@ from orchestration.sensors import landing_chunks_sensor
 
 
 def evaluate(instance, data_dir, cursor):
-    context = build_sensor_context(instance=instance, cursor=cursor,
-                                   resources={"data_dir": DataDirResource(data_dir=str(data_dir))})
+    context = build_sensor_context(
+        instance=instance, cursor=cursor, resources={"data_dir": DataDirResource(data_dir=str(data_dir))}
+    )
     return landing_chunks_sensor(context)
 
 
@@ -48,8 +49,11 @@ def test_daily_chain_schedule_requests_yesterday_for_every_station():
     with instance_for_test() as instance:
         from orchestration.definitions import defs
 
-        context = build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 3, 2),
-                                         repository_def=defs.get_repository_def())
+        context = build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 11, 3, 2),
+            repository_def=defs.get_repository_def(),
+        )
         assert not list(daily_chain_schedule.evaluate_tick(context).run_requests or [])
         instance.add_dynamic_partitions("stations", ["north", "south"])
         requests = daily_chain_schedule.evaluate_tick(context).run_requests

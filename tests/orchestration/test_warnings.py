@@ -73,14 +73,16 @@ def code_location_run(tmp_path) -> dict:
     data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
     (data_dir / "inbox" / "airplay").mkdir(parents=True)
     (data_dir / "inbox" / "airplay" / "stations.csv").write_text(
-        "station_id,name,stream_url,active,timezone\nradio-north,Radio North,http://127.0.0.1:9/north,true,UTC\n")
+        "station_id,name,stream_url,active,timezone\nradio-north,Radio North,http://127.0.0.1:9/north,true,UTC\n"
+    )
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO / "deploy" / "dagster.local.yaml").read_text())
     env = {**os.environ, "BACKBEAT_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home)}
     env.pop("BACKBEAT_WAREHOUSE_URL", None)
     env.pop("PYTHONWARNINGS", None)
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -99,14 +101,18 @@ def test_loading_scheduling_and_materializing_raise_no_deprecation_or_beta_warni
 
 SAMPLES = {
     r"AssetExecutionContext\.op is deprecated": (
-        "AssetExecutionContext.op is deprecated and will be removed in a future release.", "dagster_dbt.asset_utils"),
+        "AssetExecutionContext.op is deprecated and will be removed in a future release.",
+        "dagster_dbt.asset_utils",
+    ),
     r"sqlglotrs is deprecated": ("sqlglotrs is deprecated and no longer maintained.", "sqlglotrs"),
     r"Property `ScheduleDefinition\.environment_vars` is deprecated": (
         "Property `ScheduleDefinition.environment_vars` is deprecated and will be removed in 2.0.",
-        "dagster._core.remote_representation.external_data"),
+        "dagster._core.remote_representation.external_data",
+    ),
     r"Non-compliant tag keys like \['dagster/partition/": (
         "Non-compliant tag keys like ['dagster/partition/date', 'dagster/partition/station'] are deprecated.",
-        "dagster._core.definitions.run_request"),
+        "dagster._core.definitions.run_request",
+    ),
 }
 
 
@@ -120,7 +126,9 @@ def test_known_warnings_are_silenced_only_where_the_library_raises_them(known):
             warnings.warn_explicit(text, known.category, f"{module.replace('.', '/')}.py", 1, module=module)
         warnings.warn_explicit("Some other thing is deprecated", known.category, "x.py", 1, module=library_module)
     assert [(w.filename, str(w.message)) for w in caught] == [
-        ("assets/airplay/assets.py", text), ("orchestration/schedules.py", text), ("backbeat/pipeline.py", text),
+        ("assets/airplay/assets.py", text),
+        ("orchestration/schedules.py", text),
+        ("backbeat/pipeline.py", text),
         ("x.py", "Some other thing is deprecated"),
     ]
 

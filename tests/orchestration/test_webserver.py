@@ -23,8 +23,11 @@ def free_port() -> int:
 
 
 def graphql(port: int) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": QUERY}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)["data"]
 
@@ -34,9 +37,20 @@ def test_webserver_serves_the_asset_graph(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "BACKBEAT_DATA_DIR": str(tmp_path / "data")}
     env.pop("BACKBEAT_WAREHOUSE_URL", None)
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1",
-         "-p", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            str(Path(sys.executable).parent / "dagster-webserver"),
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -53,10 +67,23 @@ def test_webserver_serves_the_asset_graph(tmp_path):
         assert entry["name"] == "backbeat"
         assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
         keys = {"/".join(node["assetKey"]["path"]) for node in data["assetNodes"]}
-        assert {"airplay/playlogs", "royalties/royalty_ledger", "analytics/fct_party_royalties_daily",
-                "exports/finance_export"} <= keys
+        assert {
+            "airplay/playlogs",
+            "royalties/royalty_ledger",
+            "analytics/fct_party_royalties_daily",
+            "exports/finance_export",
+        } <= keys
         assert {node["groupName"] for node in data["assetNodes"]} >= {
-            "catalog", "airplay", "rights", "royalties", "curation", "outreach", "staging", "intermediate", "exports"}
+            "catalog",
+            "airplay",
+            "rights",
+            "royalties",
+            "curation",
+            "outreach",
+            "staging",
+            "intermediate",
+            "exports",
+        }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

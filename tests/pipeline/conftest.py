@@ -55,10 +55,13 @@ class Backbeat:
         """What a re-run must not change: counts and sums of every table that carries money or plays."""
         db = self.warehouse
         return {
-            "plays": db.query("SELECT play_id, station_id, track_id, start_utc, end_utc FROM airplay.playlogs "
-                              "ORDER BY play_id").rows(),
-            "ledger": db.query("SELECT batch_id, line_no, account, party_id, amount_minor "
-                               "FROM royalties.royalty_ledger ORDER BY batch_id, line_no").rows(),
+            "plays": db.query(
+                "SELECT play_id, station_id, track_id, start_utc, end_utc FROM airplay.playlogs ORDER BY play_id"
+            ).rows(),
+            "ledger": db.query(
+                "SELECT batch_id, line_no, account, party_id, amount_minor "
+                "FROM royalties.royalty_ledger ORDER BY batch_id, line_no"
+            ).rows(),
             "detections": db.scalar("SELECT count(*) FROM airplay.detections"),
             "snapshots": db.query("SELECT * FROM curation.playlist_snapshots ORDER BY 1, 2, 3").rows(),
             "quarantine": db.scalar("SELECT count(*) FROM quarantine.rejected_rows"),
@@ -105,27 +108,36 @@ class Backbeat:
         assert pl.read_parquet(export / "parquet" / "fct_ledger_batches.parquet")["balance_minor"].to_list() == [0, 0]
 
         instance = bb.instance
-        for key in (["royalties", "royalty_ledger"], ["airplay", "playlogs"], ["exports", "finance_export"],
-                    ["analytics", "fct_party_royalties_daily"], ["curation", "playlist_snapshots"],
-                    ["royalties", "ledger_batches"], ["royalties", "statement_lines"], ["curation", "playlist_plans"],
-                    ["curation", "snapshot_playlists"], ["exports", "monthly_finance_export"]):
+        for key in (
+            ["royalties", "royalty_ledger"],
+            ["airplay", "playlogs"],
+            ["exports", "finance_export"],
+            ["analytics", "fct_party_royalties_daily"],
+            ["curation", "playlist_snapshots"],
+            ["royalties", "ledger_batches"],
+            ["royalties", "statement_lines"],
+            ["curation", "playlist_plans"],
+            ["curation", "snapshot_playlists"],
+            ["exports", "monthly_finance_export"],
+        ):
             assert instance.get_latest_materialization_event(AssetKey(key)) is not None, key
-        for asset, check in ((["royalties", "royalty_ledger"], "ledger_batches_balance"),
-                             (["royalties", "royalty_ledger"], "ledger_pays_every_play_once"),
-                             (["airplay", "playlogs"], "playlogs_within_partition"),
-                             (["catalog", "tracks"], "tracks_have_unique_ids_and_isrcs"),
-                             (["airplay", "detections"], "detections_are_unique_and_known"),
-                             (["airplay", "reference_fingerprints"], "fingerprint_index_covers_catalog_audio"),
-                             (["rights", "splits"], "approved_splits_sum_to_full_share"),
-                             (["outreach", "contacts"], "contacts_have_unique_emails"),
-                             (["curation", "playlist_snapshots"], "snapshots_respect_their_policies"),
-                             (["exports", "staged_finance_export"], "finance_export_meets_expectations"),
-                             (["exports", "staged_monthly_finance_export"],
-                              "monthly_finance_export_meets_expectations"),
-                             (["analytics", "fct_ledger_batches"],
-                              "sums_to_zero_fct_ledger_batches_balance_minor__batch_id__currency")):
+        for asset, check in (
+            (["royalties", "royalty_ledger"], "ledger_batches_balance"),
+            (["royalties", "royalty_ledger"], "ledger_pays_every_play_once"),
+            (["airplay", "playlogs"], "playlogs_within_partition"),
+            (["catalog", "tracks"], "tracks_have_unique_ids_and_isrcs"),
+            (["airplay", "detections"], "detections_are_unique_and_known"),
+            (["airplay", "reference_fingerprints"], "fingerprint_index_covers_catalog_audio"),
+            (["rights", "splits"], "approved_splits_sum_to_full_share"),
+            (["outreach", "contacts"], "contacts_have_unique_emails"),
+            (["curation", "playlist_snapshots"], "snapshots_respect_their_policies"),
+            (["exports", "staged_finance_export"], "finance_export_meets_expectations"),
+            (["exports", "staged_monthly_finance_export"], "monthly_finance_export_meets_expectations"),
+            (["analytics", "fct_ledger_batches"], "sums_to_zero_fct_ledger_batches_balance_minor__batch_id__currency"),
+        ):
             history = instance.event_log_storage.get_asset_check_execution_history(
-                AssetCheckKey(AssetKey(asset), check), limit=5)
+                AssetCheckKey(AssetKey(asset), check), limit=5
+            )
             assert history, check
             assert all(r.event.dagster_event.event_specific_data.passed for r in history), check
 
@@ -155,9 +167,13 @@ def postgres_backbeat(small_demo, tmp_path, monkeypatch, postgres_server) -> Ite
     home.mkdir()
     shutil.copy(Path(__file__).parents[2] / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
     env = {
-        "DAGSTER_HOME": str(home), "BACKBEAT_DATA_DIR": str(data_dir), "BACKBEAT_WAREHOUSE_URL": warehouse_url,
-        "DAGSTER_PG_USERNAME": postgres_server.user, "DAGSTER_PG_PASSWORD": postgres_server.password,
-        "DAGSTER_PG_HOST": postgres_server.host, "DAGSTER_PG_PORT": str(postgres_server.port),
+        "DAGSTER_HOME": str(home),
+        "BACKBEAT_DATA_DIR": str(data_dir),
+        "BACKBEAT_WAREHOUSE_URL": warehouse_url,
+        "DAGSTER_PG_USERNAME": postgres_server.user,
+        "DAGSTER_PG_PASSWORD": postgres_server.password,
+        "DAGSTER_PG_HOST": postgres_server.host,
+        "DAGSTER_PG_PORT": str(postgres_server.port),
         "DAGSTER_PG_DB": "backbeat_dagster",
     }
     for key, value in env.items():

@@ -24,18 +24,31 @@ def test_bad_files_go_to_quarantine_and_the_rest_is_matched(embedded_backbeat):
     truncated.write_bytes(truncated.with_suffix(".tmp").read_bytes()[:200])
     truncated.with_suffix(".tmp").unlink()
 
-    record_gap(landing, Gap("radio-north", datetime(2026, 11, 2, 6, 3, tzinfo=UTC),
-                            datetime(2026, 11, 2, 6, 3, 45, tzinfo=UTC), "connection reset", 2))
+    record_gap(
+        landing,
+        Gap(
+            "radio-north",
+            datetime(2026, 11, 2, 6, 3, tzinfo=UTC),
+            datetime(2026, 11, 2, 6, 3, 45, tzinfo=UTC),
+            "connection reset",
+            2,
+        ),
+    )
 
     # Only what the chunks feed: the reference data (stations become partitions), then radio-north's day.
-    for job, partition in (("reference_data_job", None), ("station_day_job", station_day_key("radio-north",
-                                                                                            "2026-11-02"))):
-        result = defs.resolve_job_def(job).execute_in_process(instance=bb.instance, partition_key=partition,
-                                                             raise_on_error=False)
+    for job, partition in (
+        ("reference_data_job", None),
+        ("station_day_job", station_day_key("radio-north", "2026-11-02")),
+    ):
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=bb.instance, partition_key=partition, raise_on_error=False
+        )
         assert result.success, job
     db = bb.warehouse
-    rejected = db.query("SELECT asset, partition_key, source_file, field, reason FROM quarantine.rejected_rows "
-                        "WHERE asset LIKE 'airplay/%' ORDER BY source_file")
+    rejected = db.query(
+        "SELECT asset, partition_key, source_file, field, reason FROM quarantine.rejected_rows "
+        "WHERE asset LIKE 'airplay/%' ORDER BY source_file"
+    )
     by_file = {row["source_file"].rsplit("/", 1)[-1]: row for row in rejected.iter_rows(named=True)}
     assert "radio-north_20261102T999999Z.flac" in by_file
     assert "not a valid UTC time" in by_file["radio-north_20261102T999999Z.flac"]["reason"]
@@ -44,15 +57,19 @@ def test_bad_files_go_to_quarantine_and_the_rest_is_matched(embedded_backbeat):
     stored = db.scalar("SELECT count(*) FROM airplay.stream_chunks WHERE station_id = 'radio-north'")
     matched = db.scalar("SELECT count(DISTINCT chunk_id) FROM airplay.detections WHERE station_id = 'radio-north'")
     assert stored >= len(good) - 2 and matched > 0
-    gaps = db.query("SELECT station_id, gap_start_utc, seconds, reason FROM airplay.capture_gaps "
-                    "WHERE station_id = 'radio-north'").rows()  # radio-south has the demo recorder's gap
+    gaps = db.query(
+        "SELECT station_id, gap_start_utc, seconds, reason FROM airplay.capture_gaps WHERE station_id = 'radio-north'"
+    ).rows()  # radio-south has the demo recorder's gap
     assert gaps == [("radio-north", datetime(2026, 11, 2, 6, 3), 45.0, "connection reset")]
 
     # the partition re-runs on its own, idempotently
     result = materialize(
-        [defs.get_assets_def(k) for k in (["airplay", "stream_chunks"], ["airplay", "detections"],
-                                          ["airplay", "playlogs"])],
-        instance=bb.instance, partition_key=station_day_key("radio-north", "2026-11-02"),
+        [
+            defs.get_assets_def(k)
+            for k in (["airplay", "stream_chunks"], ["airplay", "detections"], ["airplay", "playlogs"])
+        ],
+        instance=bb.instance,
+        partition_key=station_day_key("radio-north", "2026-11-02"),
         resources=defs.resources,
     )
     assert result.success

@@ -24,11 +24,23 @@ def test_one_day_materializes_from_the_command_line(embedded_backbeat):
     before = bb.facts()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "orchestration.definitions",
-         "--select", "airplay/stream_chunks,airplay/detections,airplay/playlogs,royalties/royalty_ledger,"
-         "royalties/ledger_batches",
-         "--partition", "2026-11-02|radio-north"],
-        env=env, capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2],
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "orchestration.definitions",
+            "--select",
+            "airplay/stream_chunks,airplay/detections,airplay/playlogs,royalties/royalty_ledger,"
+            "royalties/ledger_batches",
+            "--partition",
+            "2026-11-02|radio-north",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "RUN_SUCCESS" in result.stderr + result.stdout

@@ -56,5 +56,12 @@ def render() -> ModuleType:
 @pytest.fixture(scope="session")
 def rs() -> SimpleNamespace:
     """The constants and helpers above, for test modules (which cannot import conftest by name)."""
-    return SimpleNamespace(HEADER=HEADER, FULL_HEADER=FULL_HEADER, IPI=IPI, REGISTER=REGISTER, ISWC=ISWC,
-                           TRACKS=TRACKS, write_csv=write_csv)
+    return SimpleNamespace(
+        HEADER=HEADER,
+        FULL_HEADER=FULL_HEADER,
+        IPI=IPI,
+        REGISTER=REGISTER,
+        ISWC=ISWC,
+        TRACKS=TRACKS,
+        write_csv=write_csv,
+    )

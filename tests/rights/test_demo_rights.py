@@ -29,9 +29,15 @@ def demo(tmp_path_factory):
     known = rules.Catalog({t: x.isrc for t, x in tracks.items()}, frozenset(x.work_id for x in tracks.values()))
     findings = rules.evaluate(read.lines, read.provenance, register, known)
     statuses = rules.set_statuses(rules.split_sets(read.lines), findings)
-    return {"sheets": demo_rights.build_split_sheets(7, catalog), "catalog": catalog, "read": read,
-            "register_rejects": register_rejects, "inbox": rights_inbox, "register": register,
-            "status": {set_id.split(":")[1]: status for set_id, status in statuses.items()}}
+    return {
+        "sheets": demo_rights.build_split_sheets(7, catalog),
+        "catalog": catalog,
+        "read": read,
+        "register_rejects": register_rejects,
+        "inbox": rights_inbox,
+        "register": register,
+        "status": {set_id.split(":")[1]: status for set_id, status in statuses.items()},
+    }
 
 
 def test_every_kind_of_sheet_is_written_and_read_without_rejects(demo):
@@ -39,17 +45,26 @@ def test_every_kind_of_sheet_is_written_and_read_without_rejects(demo):
     assert names[0].endswith("_scan.png") and names[1] == "recordings_backbeat_records.xlsx"
     assert all(n.startswith("sheet_") and n.endswith(".csv") for n in names[2:]) and len(names) == 5
     assert demo["read"].rejects == [] and demo["register_rejects"] == []
-    contracts, parties, rejects = intake.read_contracts(demo["inbox"] / "contracts.csv", "contracts.csv",
-                                                        set(demo["register"].parties))
-    assert rejects == [] and len(contracts) == 4 and {p["role"] for p in parties} == {"publisher", "writer", "label",
-                                                                                     "artist"}
+    contracts, parties, rejects = intake.read_contracts(
+        demo["inbox"] / "contracts.csv", "contracts.csv", set(demo["register"].parties)
+    )
+    assert (
+        rejects == []
+        and len(contracts) == 4
+        and {p["role"] for p in parties} == {"publisher", "writer", "label", "artist"}
+    )
 
 
 def test_shares_sum_to_100_per_role_group_except_the_planted_invalid_work(demo):
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for line in demo["read"].lines:
-        group = {"writer": "writer", "composer": "writer", "publisher": "publisher", "artist": "performer",
-                 "label": "label"}[line["role"]]
+        group = {
+            "writer": "writer",
+            "composer": "writer",
+            "publisher": "publisher",
+            "artist": "performer",
+            "label": "label",
+        }[line["role"]]
         totals[(line["subject_id"], group)] += Decimal(line["share_text"])
     wrong = {key: total for key, total in totals.items() if total != 100}
     assert wrong == {(demo["sheets"].invalid_work, "writer"): Decimal("90.00")}
@@ -66,6 +81,7 @@ def test_planted_cases_are_blocked_reviewed_or_approved(demo):
     assert status[scanned] == ("approved", [])  # read by OCR, every field confident, every rule passed
     assert all(value == ("approved", []) for value in status.values())
     assert {t.work_id for t in demo["catalog"].tracks} - set(status) - {sheets.invalid_work, sheets.review_work} == set(
-        sheets.works_without_sheet)
+        sheets.works_without_sheet
+    )
     recordings = [s for s in status if s.startswith("TRK")]
     assert len(recordings) == 2

@@ -14,20 +14,39 @@ from integrations.warehouse import Warehouse
 
 def _set(set_id: str, *shares: tuple[str, str, int]) -> rules.SplitSet:
     kind, subject = set_id.split(":")[:2]
-    lines = [{"split_set_id": set_id, "subject_type": kind, "subject_id": subject, "party_id": party, "role": role,
-              "share_bp": bp, "valid_from": None, "valid_to": None, "source_file": "split_sheets/s.csv",
-              "row_number": i + 2} for i, (party, role, bp) in enumerate(shares)]
+    lines = [
+        {
+            "split_set_id": set_id,
+            "subject_type": kind,
+            "subject_id": subject,
+            "party_id": party,
+            "role": role,
+            "share_bp": bp,
+            "valid_from": None,
+            "valid_to": None,
+            "source_file": "split_sheets/s.csv",
+            "row_number": i + 2,
+        }
+        for i, (party, role, bp) in enumerate(shares)
+    ]
     return rules.SplitSet(set_id, kind, subject, None, None, lines)
 
 
-SETS = {s.split_set_id: s for s in (
-    _set("work:W1:-:clean00000", ("P1", "writer", 10_000)),
-    _set("work:W2:-:review0000", ("P9", "writer", 10_000)),
-    _set("work:W3:-:review1111", ("P9", "composer", 10_000)),
-    _set("work:W4:-:blocked000", ("P1", "writer", 9_000)),
-)}
-STATUSES = {"work:W1:-:clean00000": ("approved", []), "work:W2:-:review0000": ("open", ["RS008"]),
-            "work:W3:-:review1111": ("open", ["RS008"]), "work:W4:-:blocked000": ("blocked", ["RS001"])}
+SETS = {
+    s.split_set_id: s
+    for s in (
+        _set("work:W1:-:clean00000", ("P1", "writer", 10_000)),
+        _set("work:W2:-:review0000", ("P9", "writer", 10_000)),
+        _set("work:W3:-:review1111", ("P9", "composer", 10_000)),
+        _set("work:W4:-:blocked000", ("P1", "writer", 9_000)),
+    )
+}
+STATUSES = {
+    "work:W1:-:clean00000": ("approved", []),
+    "work:W2:-:review0000": ("open", ["RS008"]),
+    "work:W3:-:review1111": ("open", ["RS008"]),
+    "work:W4:-:blocked000": ("blocked", ["RS001"]),
+}
 
 
 def _write_decisions(path: Path, rows: list[tuple[str, ...]]) -> None:
@@ -41,26 +60,37 @@ def _write_decisions(path: Path, rows: list[tuple[str, ...]]) -> None:
 def test_decisions_apply_to_open_tasks_and_the_latest_wins(tmp_path):
     inbox = tmp_path / "rights"
     folder = inbox / "review_decisions"
-    _write_decisions(folder / "2026-11-20.csv", [
-        ("work:W2:-:review0000", "reject", "ana", "2026-11-20T09:00:00Z", "wrong co-writer?"),
-        ("work:W3:-:review1111", "reject", "ana", "2026-11-20T09:05:00+01:00", ""),
-    ])
-    _write_decisions(folder / "2026-11-21.csv", [
-        ("work:W2:-:review0000", "Approve", "bo", "2026-11-21T10:00:00", "confirmed with the publisher"),
-        ("work:W4:-:blocked000", "approve", "bo", "2026-11-21T10:01:00Z", ""),
-        ("work:W1:-:clean00000", "approve", "bo", "2026-11-21T10:02:00Z", ""),
-        ("work:W9:-:gone000000", "approve", "bo", "2026-11-21T10:03:00Z", ""),
-        ("work:W2:-:review0000", "maybe", "bo", "2026-11-21T10:04:00Z", ""),
-        ("work:W2:-:review0000", "approve", "", "2026-11-21T10:05:00Z", ""),
-        ("work:W2:-:review0000", "approve", "bo", "yesterday", ""),
-    ])
+    _write_decisions(
+        folder / "2026-11-20.csv",
+        [
+            ("work:W2:-:review0000", "reject", "ana", "2026-11-20T09:00:00Z", "wrong co-writer?"),
+            ("work:W3:-:review1111", "reject", "ana", "2026-11-20T09:05:00+01:00", ""),
+        ],
+    )
+    _write_decisions(
+        folder / "2026-11-21.csv",
+        [
+            ("work:W2:-:review0000", "Approve", "bo", "2026-11-21T10:00:00", "confirmed with the publisher"),
+            ("work:W4:-:blocked000", "approve", "bo", "2026-11-21T10:01:00Z", ""),
+            ("work:W1:-:clean00000", "approve", "bo", "2026-11-21T10:02:00Z", ""),
+            ("work:W9:-:gone000000", "approve", "bo", "2026-11-21T10:03:00Z", ""),
+            ("work:W2:-:review0000", "maybe", "bo", "2026-11-21T10:04:00Z", ""),
+            ("work:W2:-:review0000", "approve", "", "2026-11-21T10:05:00Z", ""),
+            ("work:W2:-:review0000", "approve", "bo", "yesterday", ""),
+        ],
+    )
     decisions, bad_rows = review.read_decisions(folder, inbox)
     assert [(r.source_file, r.row_number, r.field) for r in bad_rows] == [
-        ("review_decisions/2026-11-21.csv", 6, "decision"), ("review_decisions/2026-11-21.csv", 7, "reviewer"),
-        ("review_decisions/2026-11-21.csv", 8, "decided_at")]
+        ("review_decisions/2026-11-21.csv", 6, "decision"),
+        ("review_decisions/2026-11-21.csv", 7, "reviewer"),
+        ("review_decisions/2026-11-21.csv", 8, "decided_at"),
+    ]
     tasks = review.review_tasks(SETS, STATUSES)
     assert [(t["task_id"], t["status"]) for t in tasks] == [
-        ("work:W2:-:review0000", "open"), ("work:W3:-:review1111", "open"), ("work:W4:-:blocked000", "blocked")]
+        ("work:W2:-:review0000", "open"),
+        ("work:W3:-:review1111", "open"),
+        ("work:W4:-:blocked000", "blocked"),
+    ]
     decided, refused = review.apply_decisions(tasks, decisions, ["work:W1:-:clean00000"])
     assert [(t["task_id"], t["status"], t["decided_by"], t["decided_at"], t["note"]) for t in decided] == [
         ("work:W2:-:review0000", "approved", "bo", datetime(2026, 11, 21, 10), "confirmed with the publisher"),
@@ -76,7 +106,9 @@ def test_decisions_apply_to_open_tasks_and_the_latest_wins(tmp_path):
 
     splits = review.approved_splits(SETS, STATUSES, decided)
     assert [(s["split_set_id"], s["party_id"], s["role_group"], s["approved_by"]) for s in splits] == [
-        ("work:W1:-:clean00000", "P1", "writer", "rules"), ("work:W2:-:review0000", "P9", "writer", "bo")]
+        ("work:W1:-:clean00000", "P1", "writer", "rules"),
+        ("work:W2:-:review0000", "P9", "writer", "bo"),
+    ]
 
 
 def test_append_decision_writes_a_whole_file_each_time(tmp_path):
@@ -105,12 +137,28 @@ def test_cli_lists_open_tasks_and_appends_decisions(tmp_path, monkeypatch):
     db = Warehouse(url)
     db.replace(REVIEW_TASKS, REVIEW_TASKS.from_rows(review.review_tasks(SETS, STATUSES)))
     blank = dict.fromkeys(VALIDATION_ISSUES.column_names)
-    db.replace(VALIDATION_ISSUES, VALIDATION_ISSUES.from_rows([
-        blank | {"split_set_id": "work:W2:-:review0000", "rule_code": "RS008", "severity": "warning", "row_number": 2,
-                 "message": "party P9 (Newcomer) is not in the party register"},
-        blank | {"split_set_id": "work:W4:-:blocked000", "rule_code": "RS001", "severity": "error",
-                 "message": "writer shares of work W4 sum to 90.00 %"},
-    ]))
+    db.replace(
+        VALIDATION_ISSUES,
+        VALIDATION_ISSUES.from_rows(
+            [
+                blank
+                | {
+                    "split_set_id": "work:W2:-:review0000",
+                    "rule_code": "RS008",
+                    "severity": "warning",
+                    "row_number": 2,
+                    "message": "party P9 (Newcomer) is not in the party register",
+                },
+                blank
+                | {
+                    "split_set_id": "work:W4:-:blocked000",
+                    "rule_code": "RS001",
+                    "severity": "error",
+                    "message": "writer shares of work W4 sum to 90.00 %",
+                },
+            ]
+        ),
+    )
     listed = runner.invoke(rights, ["review", "list"])
     assert listed.exit_code == 0, listed.output
     assert "work:W2:-:review0000  [open]  work W2" in listed.output
@@ -118,8 +166,9 @@ def test_cli_lists_open_tasks_and_appends_decisions(tmp_path, monkeypatch):
     assert "blocked000" not in listed.output
     assert "RS001 error: writer shares" in runner.invoke(rights, ["review", "list", "--all"]).output
 
-    approved = runner.invoke(rights, ["review", "approve", "work:W2:-:review0000", "--reviewer", "ana",
-                                      "--note", "checked"])
+    approved = runner.invoke(
+        rights, ["review", "approve", "work:W2:-:review0000", "--reviewer", "ana", "--note", "checked"]
+    )
     assert approved.exit_code == 0, approved.output
     blocked = runner.invoke(rights, ["review", "reject", "work:W4:-:blocked000", "--reviewer", "ana"])
     assert blocked.exit_code != 0 and "blocked by RS001" in blocked.output
@@ -129,4 +178,5 @@ def test_cli_lists_open_tasks_and_appends_decisions(tmp_path, monkeypatch):
 
     decisions, bad = review.read_decisions(data_dir / "inbox" / "rights" / "review_decisions", data_dir)
     assert bad == [] and [(d.task_id, d.decision, d.reviewer, d.note) for d in decisions] == [
-        ("work:W2:-:review0000", "approve", "ana", "checked")]
+        ("work:W2:-:review0000", "approve", "ana", "checked")
+    ]

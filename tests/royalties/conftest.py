@@ -42,13 +42,25 @@ class World:
     def tariff(self, station: str, rate: str, effective_from: date = date(2026, 1, 1), currency: str = "EUR") -> str:
         """Add (or re-rate) a station's tariff from `effective_from`; effective_to follows like the tariffs asset."""
         current = self.db.read(TARIFFS).filter(
-            ~((pl.col("station_id") == station) & (pl.col("effective_from") == effective_from)))
+            ~((pl.col("station_id") == station) & (pl.col("effective_from") == effective_from))
+        )
         tariff_id = f"{station}:{effective_from}"
-        row = pl.DataFrame({"tariff_id": [tariff_id], "station_id": [station], "currency": [currency],
-                            "rate_per_second": [Decimal(rate)], "effective_from": [effective_from],
-                            "effective_to": [None]}, schema=TARIFFS.polars_schema)
-        frame = pl.concat([current, row]).sort("station_id", "effective_from").with_columns(
-            effective_to=pl.col("effective_from").shift(-1).over("station_id"))
+        row = pl.DataFrame(
+            {
+                "tariff_id": [tariff_id],
+                "station_id": [station],
+                "currency": [currency],
+                "rate_per_second": [Decimal(rate)],
+                "effective_from": [effective_from],
+                "effective_to": [None],
+            },
+            schema=TARIFFS.polars_schema,
+        )
+        frame = (
+            pl.concat([current, row])
+            .sort("station_id", "effective_from")
+            .with_columns(effective_to=pl.col("effective_from").shift(-1).over("station_id"))
+        )
         self.db.replace(TARIFFS, frame)
         return tariff_id
 
@@ -57,8 +69,17 @@ class World:
         start = datetime(day.year, day.month, day.day, 6)
         rows = []
         for play_id, track_id, duration in plays:
-            rows.append({"play_id": play_id, "station_id": station, "track_id": track_id, "play_date": day,
-                         "start_utc": start, "end_utc": start + timedelta(seconds=duration), "duration_s": duration})
+            rows.append(
+                {
+                    "play_id": play_id,
+                    "station_id": station,
+                    "track_id": track_id,
+                    "play_date": day,
+                    "start_utc": start,
+                    "end_utc": start + timedelta(seconds=duration),
+                    "duration_s": duration,
+                }
+            )
             start += timedelta(seconds=duration + 5)
         frame = PLAYLOGS.from_rows([{c: r.get(c) for c in PLAYLOGS.column_names} for r in rows])
         with self.db.connect() as conn:
@@ -68,16 +89,38 @@ class World:
     def recording(self, recording_id: str, work_id: str | None) -> None:
         with self.db.connect() as conn:
             conn.ensure(RECORDINGS)
-            conn.insert(RECORDINGS, RECORDINGS.from_rows([{"recording_id": recording_id, "isrc": None,
-                                                           "work_id": work_id, "title": None}]))
+            conn.insert(
+                RECORDINGS,
+                RECORDINGS.from_rows([{"recording_id": recording_id, "isrc": None, "work_id": work_id, "title": None}]),
+            )
 
-    def split(self, split_set_id: str, subject_type: str, subject_id: str, shares: Iterable[tuple[str, str, int]],
-              valid_from: date | None = None, valid_to: date | None = None) -> None:
+    def split(
+        self,
+        split_set_id: str,
+        subject_type: str,
+        subject_id: str,
+        shares: Iterable[tuple[str, str, int]],
+        valid_from: date | None = None,
+        valid_to: date | None = None,
+    ) -> None:
         """An approved split set: (party_id, role, share_bp) rows; role group from the role."""
-        rows = [{"split_set_id": split_set_id, "subject_type": subject_type, "subject_id": subject_id,
-                 "party_id": party, "role": role, "role_group": ROLE_GROUP[role], "share_bp": bp,
-                 "valid_from": valid_from, "valid_to": valid_to, "source_file": "sheet.csv", "source_row": i + 2,
-                 "approved_by": "rules"} for i, (party, role, bp) in enumerate(shares)]
+        rows = [
+            {
+                "split_set_id": split_set_id,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "party_id": party,
+                "role": role,
+                "role_group": ROLE_GROUP[role],
+                "share_bp": bp,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "source_file": "sheet.csv",
+                "source_row": i + 2,
+                "approved_by": "rules",
+            }
+            for i, (party, role, bp) in enumerate(shares)
+        ]
         with self.db.connect() as conn:
             conn.ensure(SPLITS)
             conn.insert(SPLITS, SPLITS.from_rows(rows))
@@ -85,12 +128,21 @@ class World:
     def withdraw_split(self, split_set_id: str) -> None:
         self.db.replace(SPLITS, SPLITS.empty_frame(), "split_set_id = ?", [split_set_id])
 
-    def dispute(self, dispute_id: str, play_id: str, station: str, day: date, status: str,
-                resolution: str | None = None) -> None:
+    def dispute(
+        self, dispute_id: str, play_id: str, station: str, day: date, status: str, resolution: str | None = None
+    ) -> None:
         """The dispute's current step, as the disputes asset keeps it (one row per dispute)."""
-        row = {"dispute_id": dispute_id, "play_id": play_id, "station_id": station, "play_date": day,
-               "opened_by": "station", "opened_at": BOOKED, "status": status, "resolution": resolution,
-               "updated_at": BOOKED}
+        row = {
+            "dispute_id": dispute_id,
+            "play_id": play_id,
+            "station_id": station,
+            "play_date": day,
+            "opened_by": "station",
+            "opened_at": BOOKED,
+            "status": status,
+            "resolution": resolution,
+            "updated_at": BOOKED,
+        }
         self.db.replace(DISPUTES, DISPUTES.from_rows([row]), "dispute_id = ?", [dispute_id])
 
     def post(self, *station_days: tuple[str, date], booked_at: datetime = BOOKED, reason: str = "") -> PostingSummary:
@@ -104,9 +156,13 @@ class World:
 
     def net(self, station: str = "s1", day: date = DAY) -> dict[tuple[str, str | None, str | None], int]:
         """Net amount per (play, account, party) over every batch of the station-day, zero nets left out."""
-        sums = (self.lines().filter((pl.col("station_id") == station) & (pl.col("posted_for") == day))
-                .group_by("play_id", "account", "party_id").agg(pl.col("amount_minor").sum())
-                .filter(pl.col("amount_minor") != 0))
+        sums = (
+            self.lines()
+            .filter((pl.col("station_id") == station) & (pl.col("posted_for") == day))
+            .group_by("play_id", "account", "party_id")
+            .agg(pl.col("amount_minor").sum())
+            .filter(pl.col("amount_minor") != 0)
+        )
         return {(p, a, party): int(v) for p, a, party, v in sums.iter_rows()}
 
 
@@ -134,7 +190,18 @@ def populated(w: World) -> World:
     w.recording("T2", "W2")
     # Each writer is also their own publisher (same shares): both pools of the work are covered, so nothing of
     # W1 goes to suspense (posting: a missing pool is never someone else's money).
-    w.split("SS-W1", "work", "W1", [("A", "writer", 3334), ("B", "writer", 3333), ("C", "writer", 3333),
-                                    ("A", "publisher", 3334), ("B", "publisher", 3333), ("C", "publisher", 3333)])
+    w.split(
+        "SS-W1",
+        "work",
+        "W1",
+        [
+            ("A", "writer", 3334),
+            ("B", "writer", 3333),
+            ("C", "writer", 3333),
+            ("A", "publisher", 3334),
+            ("B", "publisher", 3333),
+            ("C", "publisher", 3333),
+        ],
+    )
     w.plays("s1", DAY, [("p1", "T1", 181), ("p2", "T2", 95), ("p3", "T1", 200)])
     return w

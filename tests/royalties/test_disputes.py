@@ -31,8 +31,7 @@ from integrations.warehouse import Warehouse, WarehouseResource
 PLAYS = {"P1": ("radio-north", date(2026, 11, 2)), "P2": ("radio-south", date(2026, 11, 3))}
 
 
-def event(status: str, at: str, resolution: str | None = None, dispute: str = "D1", play: str = "P1"
-          ) -> DisputeEvent:
+def event(status: str, at: str, resolution: str | None = None, dispute: str = "D1", play: str = "P1") -> DisputeEvent:
     return DisputeEvent(dispute, play, status, resolution, "analyst", datetime.fromisoformat(at), None, "f.csv", 2)
 
 
@@ -44,25 +43,46 @@ def walk(*events: DisputeEvent):
 
 
 def test_a_dispute_walks_every_step_in_order_to_a_resolution():
-    state = walk(event("pending", "2026-11-05 09:00"), event("verified", "2026-11-05 09:00"),
-                 event("resolving", "2026-11-06 10:00"), event("review", "2026-11-07 11:00"),
-                 event("resolved", "2026-11-08 12:00", "upheld"))
+    state = walk(
+        event("pending", "2026-11-05 09:00"),
+        event("verified", "2026-11-05 09:00"),
+        event("resolving", "2026-11-06 10:00"),
+        event("review", "2026-11-07 11:00"),
+        event("resolved", "2026-11-08 12:00", "upheld"),
+    )
     assert (state.status, state.resolution, state.opened_at, state.updated_at, state.open) == (
-        "resolved", "upheld", datetime(2026, 11, 5, 9), datetime(2026, 11, 8, 12), False)
+        "resolved",
+        "upheld",
+        datetime(2026, 11, 5, 9),
+        datetime(2026, 11, 8, 12),
+        False,
+    )
 
 
-@pytest.mark.parametrize(("events", "field", "reason"), [
-    ([event("verified", "2026-11-05 09:00")], "status", "not opened: the next step is pending"),
-    ([event("pending", "2026-11-05 09:00"), event("resolving", "2026-11-05 10:00")], "status",
-     "steps cannot be skipped"),
-    ([event("pending", "2026-11-05 09:00"), event("pending", "2026-11-05 10:00")], "status", "already at pending"),
-    ([event("pending", "2026-11-05 09:00"), event("verified", "2026-11-04 09:00")], "at", "is before the pending"),
-    ([event("pending", "2026-11-05 09:00"), event("verified", "2026-11-05 10:00", "upheld")], "resolution",
-     "belongs to the resolved step"),
-    ([event("pending", "2026-11-05 09:00", play="P9")], "play_id", "P9 is not in airplay.playlogs"),
-    ([event("pending", "2026-11-05 09:00"), event("verified", "2026-11-05 10:00", play="P2")], "play_id",
-     "is about play P1"),
-])
+@pytest.mark.parametrize(
+    ("events", "field", "reason"),
+    [
+        ([event("verified", "2026-11-05 09:00")], "status", "not opened: the next step is pending"),
+        (
+            [event("pending", "2026-11-05 09:00"), event("resolving", "2026-11-05 10:00")],
+            "status",
+            "steps cannot be skipped",
+        ),
+        ([event("pending", "2026-11-05 09:00"), event("pending", "2026-11-05 10:00")], "status", "already at pending"),
+        ([event("pending", "2026-11-05 09:00"), event("verified", "2026-11-04 09:00")], "at", "is before the pending"),
+        (
+            [event("pending", "2026-11-05 09:00"), event("verified", "2026-11-05 10:00", "upheld")],
+            "resolution",
+            "belongs to the resolved step",
+        ),
+        ([event("pending", "2026-11-05 09:00", play="P9")], "play_id", "P9 is not in airplay.playlogs"),
+        (
+            [event("pending", "2026-11-05 09:00"), event("verified", "2026-11-05 10:00", play="P2")],
+            "play_id",
+            "is about play P1",
+        ),
+    ],
+)
 def test_a_step_breaking_a_rule_is_refused_naming_the_field(events, field, reason):
     with pytest.raises(StepError, match=reason) as caught:
         walk(*events)
@@ -87,29 +107,48 @@ def write_events(path: Path, rows: list[dict]) -> None:
 
 
 def row(dispute: str, play: str, status: str, at: str, resolution: str = "", actor: str = "radio-north") -> dict:
-    return {"dispute_id": dispute, "play_id": play, "status": status, "resolution": resolution, "actor": actor,
-            "at": at, "note": "wrong track"}
+    return {
+        "dispute_id": dispute,
+        "play_id": play,
+        "status": status,
+        "resolution": resolution,
+        "actor": actor,
+        "at": at,
+        "note": "wrong track",
+    }
 
 
 def test_event_files_are_replayed_and_bad_rows_name_file_row_and_field(tmp_path):
     folder = tmp_path / "disputes"
-    write_events(folder / "a.csv", [
-        row("D1", "P1", "pending", "2026-11-05T09:00:00Z"),
-        row("D1", "P1", "verified", "2026-11-05T10:00:00+01:00"),  # 09:00 UTC: same time is fine
-        row("D2", "P2", "pending", "not a time"),
-        row("D3", "P9", "pending", "2026-11-05T09:00:00Z"),
-    ])
-    write_events(folder / "b.csv", [
-        row("D1", "P1", "review", "2026-11-06T09:00:00Z"),  # skips resolving
-        row("D4", "P2", "pending", "2026-11-06T09:00:00Z", actor=""),
-        row("D5", "P2", "opened", "2026-11-06T09:00:00Z"),
-    ])
+    write_events(
+        folder / "a.csv",
+        [
+            row("D1", "P1", "pending", "2026-11-05T09:00:00Z"),
+            row("D1", "P1", "verified", "2026-11-05T10:00:00+01:00"),  # 09:00 UTC: same time is fine
+            row("D2", "P2", "pending", "not a time"),
+            row("D3", "P9", "pending", "2026-11-05T09:00:00Z"),
+        ],
+    )
+    write_events(
+        folder / "b.csv",
+        [
+            row("D1", "P1", "review", "2026-11-06T09:00:00Z"),  # skips resolving
+            row("D4", "P2", "pending", "2026-11-06T09:00:00Z", actor=""),
+            row("D5", "P2", "opened", "2026-11-06T09:00:00Z"),
+        ],
+    )
     history = read_disputes(folder, PLAYS)
     assert {d: (s.status, s.updated_at) for d, s in history.states.items()} == {
-        "D1": ("verified", datetime(2026, 11, 5, 9))}
+        "D1": ("verified", datetime(2026, 11, 5, 9))
+    }
     found = sorted((Path(r.source_file).name, r.row_number, r.field) for r in history.rejects)
-    assert found == [("a.csv", 4, "at"), ("a.csv", 5, "play_id"), ("b.csv", 2, "status"), ("b.csv", 3, "actor"),
-                     ("b.csv", 4, "status")]
+    assert found == [
+        ("a.csv", 4, "at"),
+        ("a.csv", 5, "play_id"),
+        ("b.csv", 2, "status"),
+        ("b.csv", 3, "actor"),
+        ("b.csv", 4, "status"),
+    ]
     skipped = next(r for r in history.rejects if r.source_file.endswith("b.csv") and r.row_number == 2)
     assert "the next step is resolving" in skipped.reason
 
@@ -127,8 +166,10 @@ def test_step_order_check_finds_gaps_and_time_going_backwards():
 def test_the_commands_append_validated_steps(tmp_path):
     runner = CliRunner()
     base = ["--data-dir", str(tmp_path)]
-    opened = runner.invoke(royalties, [*base, "dispute", "open", "P1", "--actor", "artist-a", "--note", "not ours",
-                                       "--at", "2026-11-05T09:00:00Z"])
+    opened = runner.invoke(
+        royalties,
+        [*base, "dispute", "open", "P1", "--actor", "artist-a", "--note", "not ours", "--at", "2026-11-05T09:00:00Z"],
+    )
     assert opened.exit_code == 0, opened.output
     dispute_id = opened.output.strip()
     file = tmp_path / "inbox" / "royalties" / "disputes" / f"{dispute_id}.csv"
@@ -136,19 +177,37 @@ def test_the_commands_append_validated_steps(tmp_path):
 
     skipped = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "review", "--actor", "analyst"])
     assert skipped.exit_code != 0 and "the next step is verified" in skipped.output
-    early = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "verified", "--actor", "analyst",
-                                      "--at", "2026-11-04T09:00:00Z"])
+    early = runner.invoke(
+        royalties,
+        [*base, "dispute", "step", dispute_id, "verified", "--actor", "analyst", "--at", "2026-11-04T09:00:00Z"],
+    )
     assert early.exit_code != 0 and "before the pending step" in early.output
     assert file.read_bytes() == before  # refused steps leave the file untouched
 
     for status in ("verified", "resolving", "review"):
-        done = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, status, "--actor", "analyst",
-                                         "--at", "2026-11-06T09:00:00Z"])
+        done = runner.invoke(
+            royalties,
+            [*base, "dispute", "step", dispute_id, status, "--actor", "analyst", "--at", "2026-11-06T09:00:00Z"],
+        )
         assert done.exit_code == 0, done.output
     unresolved = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "resolved", "--actor", "analyst"])
     assert unresolved.exit_code != 0 and "needs a resolution" in unresolved.output
-    resolved = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "resolved", "--actor", "analyst",
-                                         "--resolution", "upheld", "--note", "station confirmed"])
+    resolved = runner.invoke(
+        royalties,
+        [
+            *base,
+            "dispute",
+            "step",
+            dispute_id,
+            "resolved",
+            "--actor",
+            "analyst",
+            "--resolution",
+            "upheld",
+            "--note",
+            "station confirmed",
+        ],
+    )
     assert resolved.exit_code == 0, resolved.output
     assert file.read_bytes().startswith(before)  # append-only
     history = read_disputes(file.parent, PLAYS)
@@ -171,10 +230,23 @@ def warehouse(request, tmp_path) -> Warehouse:
 
 
 def seed_plays(db: Warehouse) -> None:
-    rows = [{"play_id": p, "station_id": s, "track_id": "T1", "play_date": d, "start_utc": datetime(d.year, d.month,
-             d.day, 12), "end_utc": datetime(d.year, d.month, d.day, 12, 3), "duration_s": 180, "confidence": 0.9,
-             "detection_count": 6, "speed": 1.0, "runner_up_track_id": None, "runner_up_confidence": None}
-            for p, (s, d) in PLAYS.items()]
+    rows = [
+        {
+            "play_id": p,
+            "station_id": s,
+            "track_id": "T1",
+            "play_date": d,
+            "start_utc": datetime(d.year, d.month, d.day, 12),
+            "end_utc": datetime(d.year, d.month, d.day, 12, 3),
+            "duration_s": 180,
+            "confidence": 0.9,
+            "detection_count": 6,
+            "speed": 1.0,
+            "runner_up_track_id": None,
+            "runner_up_confidence": None,
+        }
+        for p, (s, d) in PLAYS.items()
+    ]
     db.replace(PLAYLOGS, PLAYLOGS.from_rows(rows))
 
 
@@ -182,13 +254,22 @@ def test_disputes_asset_stores_states_quarantines_and_queues_changed_station_day
     db = warehouse
     seed_plays(db)
     folder = tmp_path / "data" / "inbox" / "royalties" / "disputes"
-    write_events(folder / "D1.csv", [row("D1", "P1", "pending", "2026-11-05T09:00:00Z"),
-                                     row("D1", "P1", "verified", "2026-11-05T10:00:00Z")])
-    write_events(folder / "D2.csv", [row("D2", "P2", "pending", "2026-11-05T09:00:00Z"),
-                                     row("D2", "P2", "resolved", "2026-11-05T09:30:00Z", "upheld")])
+    write_events(
+        folder / "D1.csv",
+        [row("D1", "P1", "pending", "2026-11-05T09:00:00Z"), row("D1", "P1", "verified", "2026-11-05T10:00:00Z")],
+    )
+    write_events(
+        folder / "D2.csv",
+        [
+            row("D2", "P2", "pending", "2026-11-05T09:00:00Z"),
+            row("D2", "P2", "resolved", "2026-11-05T09:30:00Z", "upheld"),
+        ],
+    )
     write_events(folder / "D3.csv", [row("D3", "P9", "pending", "2026-11-05T09:00:00Z")])
-    resources = {"warehouse": WarehouseResource(url=db.url),
-                 "data_dir": DataDirResource(data_dir=str(tmp_path / "data"))}
+    resources = {
+        "warehouse": WarehouseResource(url=db.url),
+        "data_dir": DataDirResource(data_dir=str(tmp_path / "data")),
+    }
 
     def run():
         result = materialize([disputes, disputes_follow_step_order], resources=resources)
@@ -207,7 +288,9 @@ def test_disputes_asset_stores_states_quarantines_and_queues_changed_station_day
     assert db.read(DISPUTE_EVENTS).height == 3
     rejected = db.read(QUARANTINE, "asset = 'royalties/disputes'").sort("source_file")
     assert [(Path(f).name, r, fld) for f, r, fld in rejected.select("source_file", "row_number", "field").rows()] == [
-        ("D2.csv", 3, "status"), ("D3.csv", 2, "play_id")]
+        ("D2.csv", 3, "status"),
+        ("D3.csv", 2, "play_id"),
+    ]
 
     assert run()["station_days_queued"].value == 0  # the same files: nothing changed, nothing queued
     assert db.read(RESTATEMENT_QUEUE).height == 2

@@ -16,25 +16,36 @@ BOOKED = datetime(2026, 3, 3, 2, 0)
 R1 = "s1|2026-03-02|s1:2026-01-01|r1"
 APRIL = datetime(2026, 4, 7, 9, 30)
 FIRST_LINES = [
-    ("p1", "station_receivable", None, 226), ("p1", "party_payable", "A", -76),
-    ("p1", "party_payable", "B", -75), ("p1", "party_payable", "C", -75),
-    ("p2", "station_receivable", None, 119), ("p2", "suspense", None, -119),
-    ("p3", "station_receivable", None, 250), ("p3", "party_payable", "A", -84),
-    ("p3", "party_payable", "B", -83), ("p3", "party_payable", "C", -83),
+    ("p1", "station_receivable", None, 226),
+    ("p1", "party_payable", "A", -76),
+    ("p1", "party_payable", "B", -75),
+    ("p1", "party_payable", "C", -75),
+    ("p2", "station_receivable", None, 119),
+    ("p2", "suspense", None, -119),
+    ("p3", "station_receivable", None, 250),
+    ("p3", "party_payable", "A", -84),
+    ("p3", "party_payable", "B", -83),
+    ("p3", "party_payable", "C", -83),
 ]
 
 
 def rows(lines: pl.DataFrame, batch_id: str) -> list[tuple]:
-    return lines.filter(pl.col("batch_id") == batch_id).sort("line_no").select(
-        "play_id", "account", "party_id", "amount_minor").rows()
+    return (
+        lines.filter(pl.col("batch_id") == batch_id)
+        .sort("line_no")
+        .select("play_id", "account", "party_id", "amount_minor")
+        .rows()
+    )
 
 
 def assert_every_batch_balances_and_reversals_negate(world) -> None:
     lines, batches = world.lines(), world.batches()
-    assert lines.group_by("batch_id").agg(pl.col("amount_minor").sum())["amount_minor"].to_list() == \
-        [0] * batches.height
-    for reversal, original in batches.filter(pl.col("batch_kind") == "reversal").select(
-            "batch_id", "reverses_batch_id").iter_rows():
+    assert (
+        lines.group_by("batch_id").agg(pl.col("amount_minor").sum())["amount_minor"].to_list() == [0] * batches.height
+    )
+    for reversal, original in (
+        batches.filter(pl.col("batch_kind") == "reversal").select("batch_id", "reverses_batch_id").iter_rows()
+    ):
         negated = [(p, a, party, -amount) for p, a, party, amount in rows(lines, original)]
         assert rows(lines, reversal) == negated
 
@@ -48,9 +59,15 @@ def test_first_posting_debits_the_station_and_credits_parties_exactly(world):
     assert set(lines["recording_id"].to_list()) == {"T1", "T2"}
     assert set(lines["entry_kind"].to_list()) == {"posting"} and set(lines["accounting_period"]) == {"2026-03"}
     batch = world.batches().row(0, named=True)
-    assert (batch["batch_id"], batch["batch_kind"], batch["revision"], batch["reason"], batch["lines"],
-            batch["debit_minor"], batch["accounting_period"]) == (R1, "posting", 1, "first posting", 10, 595,
-                                                                  "2026-03")
+    assert (
+        batch["batch_id"],
+        batch["batch_kind"],
+        batch["revision"],
+        batch["reason"],
+        batch["lines"],
+        batch["debit_minor"],
+        batch["accounting_period"],
+    ) == (R1, "posting", 1, "first posting", 10, 595, "2026-03")
 
 
 def test_reposting_twice_changes_nothing(world):
@@ -74,8 +91,11 @@ def test_open_dispute_reverses_the_batch_and_holds_the_credits(world):
     assert "dispute opened, credits held (1 play)" in batches["reason"][2]
     net = world.net()
     assert {k: v for k, v in net.items() if k[0] == "p1"} == {
-        ("p1", "station_receivable", None): 226, ("p1", "hold", "A"): -76, ("p1", "hold", "B"): -75,
-        ("p1", "hold", "C"): -75}
+        ("p1", "station_receivable", None): 226,
+        ("p1", "hold", "A"): -76,
+        ("p1", "hold", "B"): -75,
+        ("p1", "hold", "C"): -75,
+    }
     assert world.post(booked_at=APRIL).unchanged == 1
     assert_every_batch_balances_and_reversals_negate(world)
 
@@ -119,8 +139,10 @@ def test_split_correction_reverses_and_posts_a_new_revision(world):
     r2 = "s1|2026-03-02|s1:2026-01-01|r2"
     # writer pool (A 66.67 %, D 33.33 %) and publisher pool (D 100 %) weigh equally: A gets ~1/3, D ~2/3
     assert [r for r in rows(world.lines(), r2) if r[0] == "p1"] == [
-        ("p1", "station_receivable", None, 226), ("p1", "party_payable", "A", -75),
-        ("p1", "party_payable", "D", -151)]
+        ("p1", "station_receivable", None, 226),
+        ("p1", "party_payable", "A", -75),
+        ("p1", "party_payable", "D", -151),
+    ]
     assert world.batches()["reason"][2] == "split changed (2 plays) — split corrected"
     net = world.net()
     assert ("p1", "party_payable", "B") not in net and net[("p3", "party_payable", "D")] == -167
@@ -140,12 +162,14 @@ def test_split_approved_for_a_suspense_play_releases_suspense(world):
 
 
 def test_recording_split_wins_over_the_work_split(world):
-    world.split("SS-T1", "recording", "T1", [("L", "label", 10000), ("P", "artist", 10000)],
-                valid_from=DAY)
+    world.split("SS-T1", "recording", "T1", [("L", "label", 10000), ("P", "artist", 10000)], valid_from=DAY)
     world.post()
     p1 = [r for r in rows(world.lines(), R1) if r[0] == "p1"]
-    assert p1 == [("p1", "station_receivable", None, 226), ("p1", "party_payable", "L", -113),
-                  ("p1", "party_payable", "P", -113)]
+    assert p1 == [
+        ("p1", "station_receivable", None, 226),
+        ("p1", "party_payable", "L", -113),
+        ("p1", "party_payable", "P", -113),
+    ]
     assert world.post(("s1", date(2026, 3, 1))).batches_posted == 0  # no plays that day: nothing to post
 
 
@@ -168,30 +192,30 @@ def test_rate_change_mid_month_applies_from_its_date(world):
         world.plays("s1", day, [(f"q{day.day}", "T1", 100)])
     summary = world.post(("s1", date(2026, 3, 14)), ("s1", date(2026, 3, 15)), ("s1", DAY))
     assert summary.batches_posted == 3
-    debits = world.lines().filter(pl.col("account") == "station_receivable").select(
-        "play_id", "amount_minor", "tariff_id")
+    debits = (
+        world.lines().filter(pl.col("account") == "station_receivable").select("play_id", "amount_minor", "tariff_id")
+    )
     assert sorted(debits.filter(pl.col("play_id").str.starts_with("q")).rows()) == [
-        ("q14", 125, "s1:2026-01-01"), ("q15", 200, "s1:2026-03-15")]
+        ("q14", 125, "s1:2026-01-01"),
+        ("q15", 200, "s1:2026-03-15"),
+    ]
 
 
 def test_no_tariff_quarantines_the_plays_until_one_is_in_force(world):
     world.plays("s2", DAY, [("x1", "T1", 60), ("x2", "T2", 60)])
     summary = world.post(("s2", DAY))
     assert (summary.plays_unpriced, summary.batches_posted) == (2, 0)
-    quarantined = world.db.query("SELECT reason FROM quarantine.rejected_rows WHERE partition_key = ?",
-                                 [f"{DAY}|s2"])
+    quarantined = world.db.query("SELECT reason FROM quarantine.rejected_rows WHERE partition_key = ?", [f"{DAY}|s2"])
     assert quarantined.height == 2 and "no tariff in force for s2 on 2026-03-02" in quarantined["reason"][0]
     world.tariff("s2", "0.01", currency="JPY")
     summary = world.post(("s2", DAY))
     assert (summary.plays_unpriced, summary.batches_posted, summary.debit_minor) == (0, 1, {"JPY": 2})
-    assert world.db.scalar("SELECT count(*) FROM quarantine.rejected_rows WHERE partition_key = ?",
-                           [f"{DAY}|s2"]) == 0
+    assert world.db.scalar("SELECT count(*) FROM quarantine.rejected_rows WHERE partition_key = ?", [f"{DAY}|s2"]) == 0
 
 
 def test_plays_gone_upstream_are_reversed_and_revisions_keep_counting(world):
     world.post()
-    world.db.replace(PLAYLOGS, PLAYLOGS.empty_frame(),
-                     "station_id = ? AND play_date = ?", ["s1", DAY])
+    world.db.replace(PLAYLOGS, PLAYLOGS.empty_frame(), "station_id = ? AND play_date = ?", ["s1", DAY])
     summary = world.post(booked_at=APRIL)
     assert (summary.batches_reversed, summary.batches_posted) == (1, 0)
     assert world.net() == {}

@@ -16,15 +16,26 @@ from integrations.warehouse import WarehouseResource
 from orchestration.partitions import station_day_key
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`
-CHECKS = ("ledger_batches_balance", "ledger_pays_every_play_once", "ledger_reversals_negate_their_batches",
-          "ledger_chain_intact")
+CHECKS = (
+    "ledger_batches_balance",
+    "ledger_pays_every_play_once",
+    "ledger_reversals_negate_their_batches",
+    "ledger_chain_intact",
+)
 
 
 def run(world, instance, tags=None):
     result = materialize(
-        [royalty_ledger, ledger_batches_balance, ledger_pays_every_play_once, ledger_reversals_negate_their_batches,
-         ledger_chain_intact],
-        partition_key=station_day_key("s1", DAY), instance=instance, tags=tags,
+        [
+            royalty_ledger,
+            ledger_batches_balance,
+            ledger_pays_every_play_once,
+            ledger_reversals_negate_their_batches,
+            ledger_chain_intact,
+        ],
+        partition_key=station_day_key("s1", DAY),
+        instance=instance,
+        tags=tags,
         resources={"warehouse": WarehouseResource(url=world.db.url)},
     )
     assert result.success
@@ -66,13 +77,21 @@ def test_indexes_for_the_station_day_queries(world):
     with world.db.connect() as conn:
         ensure_indexes(conn)  # idempotent
         if conn.kind == "postgres":
-            names = set(conn.query("SELECT indexname FROM pg_indexes WHERE schemaname IN ('royalties', 'airplay')")
-                        ["indexname"].to_list())
+            names = set(
+                conn.query("SELECT indexname FROM pg_indexes WHERE schemaname IN ('royalties', 'airplay')")[
+                    "indexname"
+                ].to_list()
+            )
             assert {"royalty_ledger_station_day", "ledger_batches_station_day", "playlogs_station_day"} <= names
             conn.execute("SET LOCAL enable_seqscan = off")  # the table is tiny: ask whether the index can serve
-            plan = "\n".join(conn.query(
-                "EXPLAIN SELECT * FROM royalties.royalty_ledger WHERE posted_for = ? AND station_id IN (?)",
-                [DAY, "s1"]).to_series().to_list())
+            plan = "\n".join(
+                conn.query(
+                    "EXPLAIN SELECT * FROM royalties.royalty_ledger WHERE posted_for = ? AND station_id IN (?)",
+                    [DAY, "s1"],
+                )
+                .to_series()
+                .to_list()
+            )
             assert "royalty_ledger_station_day" in plan
         else:
             assert conn.scalar("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'royalty_ledger'") == 0

@@ -35,8 +35,12 @@ from orchestration.partitions import station_day_key
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`
 ACTIVE = "s1|2026-03-02|s1:2026-01-01|r1"
-LEDGER_CHECKS = [ledger_batches_balance, ledger_pays_every_play_once, ledger_reversals_negate_their_batches,
-                 ledger_chain_intact]
+LEDGER_CHECKS = [
+    ledger_batches_balance,
+    ledger_pays_every_play_once,
+    ledger_reversals_negate_their_batches,
+    ledger_chain_intact,
+]
 
 
 def sql(db: Warehouse, statement: str, params: list | None = None) -> None:
@@ -57,8 +61,10 @@ def two_party_lines(world) -> tuple[int, int]:
     return first["line_no"], other["line_no"]
 
 
-MOVE_10 = ("UPDATE royalties.royalty_ledger SET amount_minor = amount_minor + CASE WHEN line_no = ? THEN -10 "
-           "ELSE 10 END WHERE batch_id = ? AND line_no IN (?, ?)")
+MOVE_10 = (
+    "UPDATE royalties.royalty_ledger SET amount_minor = amount_minor + CASE WHEN line_no = ? THEN -10 "
+    "ELSE 10 END WHERE batch_id = ? AND line_no IN (?, ?)"
+)
 
 
 def test_a_fresh_ledger_verifies(world):
@@ -67,9 +73,11 @@ def test_a_fresh_ledger_verifies(world):
     world.post()  # a reversal and r2 in the station-day's stream
     assert problems(world.db) == []
     streams = world.batches().select("batch_id", "chain_stream", "chain_seq").rows()
-    assert streams == [(ACTIVE, "station|s1|2026-03-02", 1),
-                       (f"{ACTIVE}|reversal", "station|s1|2026-03-02", 2),
-                       ("s1|2026-03-02|s1:2026-01-01|r2", "station|s1|2026-03-02", 3)]
+    assert streams == [
+        (ACTIVE, "station|s1|2026-03-02", 1),
+        (f"{ACTIVE}|reversal", "station|s1|2026-03-02", 2),
+        ("s1|2026-03-02|s1:2026-01-01|r2", "station|s1|2026-03-02", 3),
+    ]
 
 
 def test_moving_10_minor_units_between_party_lines(world):
@@ -83,7 +91,8 @@ def test_moving_10_minor_units_between_party_lines(world):
     sql(world.db, MOVE_10, [a, ACTIVE, a, b])  # DuckDB has no triggers: the chain finds it
     assert world.lines()["amount_minor"].sum() == 0  # still balanced: the old checks cannot see it
     assert problems(world.db, "s1", DAY) == [
-        f"batches whose lines do not match their hash (a line edited, added or removed): {ACTIVE}"]
+        f"batches whose lines do not match their hash (a line edited, added or removed): {ACTIVE}"
+    ]
     assert problems(world.db) == problems(world.db, "s1", DAY)
 
 
@@ -92,19 +101,32 @@ def test_the_asset_checks_block_on_the_tampered_station_day(duckdb_world):
     resources = {"warehouse": WarehouseResource(url=world.db.url)}
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("stations", ["s1"])
-        first = materialize([royalty_ledger, *LEDGER_CHECKS], partition_key=station_day_key("s1", DAY),
-                            instance=instance, resources=resources)
+        first = materialize(
+            [royalty_ledger, *LEDGER_CHECKS],
+            partition_key=station_day_key("s1", DAY),
+            instance=instance,
+            resources=resources,
+        )
         assert all(c.passed for c in first.get_asset_check_evaluations())
         a, b = two_party_lines(world)
         sql(world.db, MOVE_10, [a, ACTIVE, a, b])
-        again = materialize([royalty_ledger, *LEDGER_CHECKS], partition_key=station_day_key("s1", DAY),
-                            instance=instance, resources=resources, raise_on_error=False)
-    assert again.asset_materializations_for_node("royalties__royalty_ledger")[0].metadata[
-        "lines_written"].value == 0  # re-running posts nothing: the basis hash is unchanged
+        again = materialize(
+            [royalty_ledger, *LEDGER_CHECKS],
+            partition_key=station_day_key("s1", DAY),
+            instance=instance,
+            resources=resources,
+            raise_on_error=False,
+        )
+    assert (
+        again.asset_materializations_for_node("royalties__royalty_ledger")[0].metadata["lines_written"].value == 0
+    )  # re-running posts nothing: the basis hash is unchanged
     checks = {c.check_name: c for c in again.get_asset_check_evaluations()}
     assert {n: c.passed for n, c in checks.items()} == {
-        "ledger_batches_balance": True, "ledger_pays_every_play_once": True,
-        "ledger_reversals_negate_their_batches": True, "ledger_chain_intact": False}
+        "ledger_batches_balance": True,
+        "ledger_pays_every_play_once": True,
+        "ledger_reversals_negate_their_batches": True,
+        "ledger_chain_intact": False,
+    }
     assert ACTIVE in checks["ledger_chain_intact"].metadata["named"].value
     assert all(spec.blocking for spec in ledger_chain_intact.check_specs)
     assert not again.success  # a blocking check failed
@@ -124,7 +146,8 @@ def test_deleting_a_line(world):
     sql(world.db, delete, [ACTIVE])
     assert problems(world.db) == [
         f"batches that do not sum to zero in a currency: {ACTIVE}",
-        f"batches whose lines do not match their hash (a line edited, added or removed): {ACTIVE}"]
+        f"batches whose lines do not match their hash (a line edited, added or removed): {ACTIVE}",
+    ]
 
 
 def test_deleting_a_batch_inside_its_stream_leaves_a_gap(duckdb_world):
@@ -137,7 +160,8 @@ def test_deleting_a_batch_inside_its_stream_leaves_a_gap(duckdb_world):
     sql(world.db, "DELETE FROM royalties.ledger_batches WHERE batch_id = ?", [reversal])
     assert problems(world.db) == [
         "streams with a batch missing before the batches named (a batch removed): s1|2026-03-02|s1:2026-01-01|r2",
-        "batch headers whose chain hash does not recompute (the header edited): s1|2026-03-02|s1:2026-01-01|r2"]
+        "batch headers whose chain hash does not recompute (the header edited): s1|2026-03-02|s1:2026-01-01|r2",
+    ]
 
 
 def test_editing_a_header(world):
@@ -148,12 +172,14 @@ def test_editing_a_header(world):
         return
     world.post()
     sql(world.db, "UPDATE royalties.ledger_batches SET debit_minor = debit_minor - 10, reason = 'x'")
-    assert problems(world.db) == [
-        f"batch headers whose chain hash does not recompute (the header edited): {ACTIVE}"]
+    assert problems(world.db) == [f"batch headers whose chain hash does not recompute (the header edited): {ACTIVE}"]
 
 
 BAD_LINES = {  # column → value the issue inserted; the rest of the line is a copy of a real one
-    "batch_id": "no-such-batch", "account": "not-an-account", "currency": "XXX"}
+    "batch_id": "no-such-batch",
+    "account": "not-an-account",
+    "currency": "XXX",
+}
 
 
 @pytest.mark.parametrize("column", list(BAD_LINES))
@@ -170,8 +196,11 @@ def test_the_database_refuses_a_line_outside_the_ledgers_sets(world, column):
 
 def test_the_database_refuses_a_second_debit_of_a_play_in_a_batch(world):
     world.post()
-    debit = world.lines().filter((pl.col("batch_id") == ACTIVE) & (pl.col("account") == "station_receivable")
-                                 ).row(0, named=True)
+    debit = (
+        world.lines()
+        .filter((pl.col("batch_id") == ACTIVE) & (pl.col("account") == "station_receivable"))
+        .row(0, named=True)
+    )
     twice = LEDGER.from_rows([debit | {"line_no": 99}])
     if world.db.kind == "postgres":  # a partial unique index
         with pytest.raises(Exception, match="royalty_ledger_one_debit_per_play"), world.db.connect() as conn:
@@ -182,16 +211,32 @@ def test_the_database_refuses_a_second_debit_of_a_play_in_a_batch(world):
     assert problems(world.db) == [
         f"batches that do not sum to zero in a currency: {ACTIVE}",
         f"batches debiting one play's receivable more than once: {ACTIVE}",
-        f"batches whose lines do not match their hash (a line edited, added or removed): {ACTIVE}"]
+        f"batches whose lines do not match their hash (a line edited, added or removed): {ACTIVE}",
+    ]
 
 
 def test_an_unbalanced_batch_is_named_even_when_sealed(world):
-    lines = LEDGER.from_rows([
-        {"batch_id": "s1|2026-03-09|t|r1", "line_no": n, "entry_kind": "posting", "posted_for": date(2026, 3, 9),
-         "accounting_period": "2026-03", "station_id": "s1", "play_id": "q", "recording_id": "T1",
-         "account": account, "party_id": party, "amount_minor": amount, "currency": "EUR", "tariff_id": "t",
-         "posted_at": datetime(2026, 3, 10)}
-        for n, account, party, amount in ((1, "station_receivable", None, 500), (2, "party_payable", "A", -499))])
+    lines = LEDGER.from_rows(
+        [
+            {
+                "batch_id": "s1|2026-03-09|t|r1",
+                "line_no": n,
+                "entry_kind": "posting",
+                "posted_for": date(2026, 3, 9),
+                "accounting_period": "2026-03",
+                "station_id": "s1",
+                "play_id": "q",
+                "recording_id": "T1",
+                "account": account,
+                "party_id": party,
+                "amount_minor": amount,
+                "currency": "EUR",
+                "tariff_id": "t",
+                "posted_at": datetime(2026, 3, 10),
+            }
+            for n, account, party, amount in ((1, "station_receivable", None, 500), (2, "party_payable", "A", -499))
+        ]
+    )
     append_lines(world.db, lines)  # sealed as written: the chain holds, the money does not
     assert problems(world.db) == ["batches that do not sum to zero in a currency: s1|2026-03-09|t|r1"]
     with pytest.raises(LedgerUnsound, match="do not sum to zero"):
@@ -200,20 +245,50 @@ def test_an_unbalanced_batch_is_named_even_when_sealed(world):
 
 def legacy_tables(db: Warehouse) -> None:
     """The ledger tables as created before issue 12: no chain columns, no constraints, no trigger."""
-    old_batches = replace(LEDGER_BATCHES, columns=tuple(c for c in LEDGER_BATCHES.columns
-                                                        if c.name not in CHAIN_COLUMNS),
-                          checks=(), append_only=False, seal_columns=())
+    old_batches = replace(
+        LEDGER_BATCHES,
+        columns=tuple(c for c in LEDGER_BATCHES.columns if c.name not in CHAIN_COLUMNS),
+        checks=(),
+        append_only=False,
+        seal_columns=(),
+    )
     old_ledger = replace(LEDGER, checks=(), foreign_keys=(), append_only=False)
-    lines = LEDGER.from_rows([
-        {"batch_id": "s9|2026-02-01|t|r1", "line_no": 1, "entry_kind": "posting", "posted_for": date(2026, 2, 1),
-         "accounting_period": "2026-02", "station_id": "s9", "play_id": "old", "recording_id": "T1",
-         "account": "station_receivable", "party_id": None, "amount_minor": 700, "currency": "EUR",
-         "tariff_id": "t", "posted_at": datetime(2026, 2, 2, 2)},
-        {"batch_id": "s9|2026-02-01|t|r1", "line_no": 2, "entry_kind": "posting", "posted_for": date(2026, 2, 1),
-         "accounting_period": "2026-02", "station_id": "s9", "play_id": "old", "recording_id": "T1",
-         "account": "party_payable", "party_id": "A", "amount_minor": -700, "currency": "EUR",
-         "tariff_id": "t", "posted_at": datetime(2026, 2, 2, 2)},
-    ])
+    lines = LEDGER.from_rows(
+        [
+            {
+                "batch_id": "s9|2026-02-01|t|r1",
+                "line_no": 1,
+                "entry_kind": "posting",
+                "posted_for": date(2026, 2, 1),
+                "accounting_period": "2026-02",
+                "station_id": "s9",
+                "play_id": "old",
+                "recording_id": "T1",
+                "account": "station_receivable",
+                "party_id": None,
+                "amount_minor": 700,
+                "currency": "EUR",
+                "tariff_id": "t",
+                "posted_at": datetime(2026, 2, 2, 2),
+            },
+            {
+                "batch_id": "s9|2026-02-01|t|r1",
+                "line_no": 2,
+                "entry_kind": "posting",
+                "posted_for": date(2026, 2, 1),
+                "accounting_period": "2026-02",
+                "station_id": "s9",
+                "play_id": "old",
+                "recording_id": "T1",
+                "account": "party_payable",
+                "party_id": "A",
+                "amount_minor": -700,
+                "currency": "EUR",
+                "tariff_id": "t",
+                "posted_at": datetime(2026, 2, 2, 2),
+            },
+        ]
+    )
     with db.connect() as conn:
         conn.ensure(old_batches)
         conn.ensure(old_ledger)
@@ -232,27 +307,37 @@ def test_an_old_warehouse_is_upgraded_and_sealed_once(world):
         with pytest.raises(Exception, match="UPDATE on royalties.ledger_batches refused"):
             sql(world.db, "UPDATE royalties.ledger_batches SET chain_hash = NULL")
         with pytest.raises(Exception, match="royalty_ledger_batch_exists"):
-            sql(world.db, "INSERT INTO royalties.royalty_ledger (batch_id, line_no, entry_kind) "
-                          "VALUES ('no-such-batch', 1, 'posting')")
+            sql(
+                world.db,
+                "INSERT INTO royalties.royalty_ledger (batch_id, line_no, entry_kind) "
+                "VALUES ('no-such-batch', 1, 'posting')",
+            )
         return
     # DuckDB cannot add constraints to an old table: the issue's line goes in, and the blocking check names it.
-    sql(world.db, "INSERT INTO royalties.royalty_ledger (batch_id, line_no, entry_kind, posted_for, station_id, "
-                  "account, amount_minor, currency) VALUES ('no-such-batch', 1, 'posting', ?, 's1', "
-                  "'not-an-account', 10, 'XXX')", [DAY])
+    sql(
+        world.db,
+        "INSERT INTO royalties.royalty_ledger (batch_id, line_no, entry_kind, posted_for, station_id, "
+        "account, amount_minor, currency) VALUES ('no-such-batch', 1, 'posting', ?, 's1', "
+        "'not-an-account', 10, 'XXX')",
+        [DAY],
+    )
     assert problems(world.db) == [
         "lines whose batch has no header (inserted?): no-such-batch",
         "lines on an account not in the ledger's set: no-such-batch",
         "lines in a currency not in the ledger's set: no-such-batch",
         "lines on the wrong side of their account: no-such-batch",
-        "batches that do not sum to zero in a currency: no-such-batch"]
+        "batches that do not sum to zero in a currency: no-such-batch",
+    ]
     assert problems(world.db, "s1", DAY)[0] == "lines whose batch has no header (inserted?): no-such-batch"
 
 
 def test_statements_and_exports_refuse_a_tampered_ledger(duckdb_world, tmp_path):
     world = duckdb_world  # PostgreSQL refuses the tampering itself
     world.post()
-    resources = {"warehouse": WarehouseResource(url=world.db.url),
-                 "data_dir": DataDirResource(data_dir=str(tmp_path / "data"))}
+    resources = {
+        "warehouse": WarehouseResource(url=world.db.url),
+        "data_dir": DataDirResource(data_dir=str(tmp_path / "data")),
+    }
     assert materialize([party_statements], partition_key="2026-03-01", resources=resources).success
     a, b = two_party_lines(world)
     sql(world.db, MOVE_10, [a, ACTIVE, a, b])
@@ -272,9 +357,13 @@ def test_posted_at_is_stored_as_naive_utc_whatever_zone_the_writer_has(world):
     assert world.batches()["posted_at"].to_list() == [datetime(2026, 3, 3, 2, 0)]
     request = PayoutRequest("PO1", "A", "EUR", 100, date(2026, 3, 4), "approve", "finance", date(2026, 3, 5), None)
     decision = PayoutDecision(request, "paid", "finance", None, "payout|PO1", 100, to_post=True)
-    assert post_payouts(world.db, [decision], datetime(2026, 3, 5, 12, 0, tzinfo=timezone(timedelta(hours=-5)))
-                        ) == ["payout|PO1"]
+    assert post_payouts(world.db, [decision], datetime(2026, 3, 5, 12, 0, tzinfo=timezone(timedelta(hours=-5)))) == [
+        "payout|PO1"
+    ]
     payout = world.batches().filter(pl.col("batch_id") == "payout|PO1").row(0, named=True)
     assert (payout["posted_at"], payout["chain_stream"], payout["chain_seq"]) == (
-        datetime(2026, 3, 5, 17, 0), "party|A", 1)
+        datetime(2026, 3, 5, 17, 0),
+        "party|A",
+        1,
+    )
     assert problems(world.db) == []

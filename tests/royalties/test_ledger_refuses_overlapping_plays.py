@@ -11,10 +11,25 @@ DAY = date(2026, 3, 2)  # as in conftest's `world`: p1 06:00:00-06:03:01, p2 fro
 
 
 def test_overlapping_plays_are_not_posted_and_the_error_names_them(world):
-    world.db.replace(PLAYLOGS, PLAYLOGS.from_rows([dict.fromkeys(PLAYLOGS.column_names) | {
-        "play_id": "p9", "station_id": "s1", "track_id": "T2", "play_date": DAY,
-        "start_utc": datetime(2026, 3, 2, 6, 2, 59), "end_utc": datetime(2026, 3, 2, 6, 4), "duration_s": 61,
-    }]), "play_id = ?", ["p9"])
+    world.db.replace(
+        PLAYLOGS,
+        PLAYLOGS.from_rows(
+            [
+                dict.fromkeys(PLAYLOGS.column_names)
+                | {
+                    "play_id": "p9",
+                    "station_id": "s1",
+                    "track_id": "T2",
+                    "play_date": DAY,
+                    "start_utc": datetime(2026, 3, 2, 6, 2, 59),
+                    "end_utc": datetime(2026, 3, 2, 6, 4),
+                    "duration_s": 61,
+                }
+            ]
+        ),
+        "play_id = ?",
+        ["p9"],
+    )
     with pytest.raises(ValueError) as refused:
         world.post()
     message = str(refused.value)

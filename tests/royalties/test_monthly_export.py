@@ -28,18 +28,31 @@ MONTH, PERIOD = "2026-09-01", "2026-09"
 
 def posting(play_id: str, day: date, amount: int, shares: dict[str, int]) -> list[dict]:
     """A play's first posting: the station debited, the parties credited (a balanced one-play batch)."""
-    common = {"batch_id": f"s1|{day}|t-{play_id}|r1", "entry_kind": "posting", "posted_for": day,
-              "accounting_period": f"{day:%Y-%m}", "station_id": "s1", "play_id": play_id, "recording_id": "R1",
-              "currency": "EUR", "tariff_id": "t", "posted_at": datetime(2026, 10, 1)}
+    common = {
+        "batch_id": f"s1|{day}|t-{play_id}|r1",
+        "entry_kind": "posting",
+        "posted_for": day,
+        "accounting_period": f"{day:%Y-%m}",
+        "station_id": "s1",
+        "play_id": play_id,
+        "recording_id": "R1",
+        "currency": "EUR",
+        "tariff_id": "t",
+        "posted_at": datetime(2026, 10, 1),
+    }
     lines = [{**common, "account": "station_receivable", "party_id": None, "amount_minor": amount}]
     lines += [{**common, "account": "party_payable", "party_id": p, "amount_minor": -a} for p, a in shares.items()]
     return [{**line, "line_no": i} for i, line in enumerate(lines, start=1)]
 
 
 PLAYS = {"P1": date(2026, 8, 30), "P2": date(2026, 9, 2), "P3": date(2026, 9, 3)}
-LINES = LEDGER.from_rows([*posting("P1", PLAYS["P1"], 1000, {"A": 700, "B": 300}),
-                          *posting("P2", PLAYS["P2"], 500, {"A": 500}),
-                          *posting("P3", PLAYS["P3"], 301, {"A": 150, "B": 151})])
+LINES = LEDGER.from_rows(
+    [
+        *posting("P1", PLAYS["P1"], 1000, {"A": 700, "B": 300}),
+        *posting("P2", PLAYS["P2"], 500, {"A": 500}),
+        *posting("P3", PLAYS["P3"], 301, {"A": 150, "B": 151}),
+    ]
+)
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -51,12 +64,28 @@ def warehouse(request, tmp_path) -> Warehouse:
 
 def seed(db: Warehouse) -> None:
     append_lines(db, LINES)
-    db.replace(PLAYLOGS, PLAYLOGS.from_rows([
-        {"play_id": p, "station_id": "s1", "track_id": "R1", "play_date": d, "start_utc": datetime(d.year, d.month,
-         d.day, 8), "end_utc": datetime(d.year, d.month, d.day, 8, 3), "duration_s": 180, "confidence": 0.91,
-         "detection_count": 6, "speed": 1.0, "runner_up_track_id": None, "runner_up_confidence": None}
-        for p, d in [*PLAYS.items(), ("P9", date(2026, 9, 4))]  # P9 was never posted: not exported
-    ]))
+    db.replace(
+        PLAYLOGS,
+        PLAYLOGS.from_rows(
+            [
+                {
+                    "play_id": p,
+                    "station_id": "s1",
+                    "track_id": "R1",
+                    "play_date": d,
+                    "start_utc": datetime(d.year, d.month, d.day, 8),
+                    "end_utc": datetime(d.year, d.month, d.day, 8, 3),
+                    "duration_s": 180,
+                    "confidence": 0.91,
+                    "detection_count": 6,
+                    "speed": 1.0,
+                    "runner_up_track_id": None,
+                    "runner_up_confidence": None,
+                }
+                for p, d in [*PLAYS.items(), ("P9", date(2026, 9, 4))]  # P9 was never posted: not exported
+            ]
+        ),
+    )
 
 
 def test_monthly_export_writes_parquet_duckdb_and_readme(warehouse, tmp_path):
@@ -65,10 +94,17 @@ def test_monthly_export_writes_parquet_duckdb_and_readme(warehouse, tmp_path):
     data_dir = tmp_path / "data"
     resources = {"warehouse": WarehouseResource(url=db.url), "data_dir": DataDirResource(data_dir=str(data_dir))}
     for _ in range(2):  # a re-run replaces the month's folder whole
-        result = materialize([party_statements, staged_monthly_finance_export,
-                              monthly_finance_export_meets_expectations, monthly_finance_export,
-                              monthly_finance_export_is_complete],
-                             resources=resources, partition_key=MONTH)
+        result = materialize(
+            [
+                party_statements,
+                staged_monthly_finance_export,
+                monthly_finance_export_meets_expectations,
+                monthly_finance_export,
+                monthly_finance_export_is_complete,
+            ],
+            resources=resources,
+            partition_key=MONTH,
+        )
         assert result.success
         checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
         assert checks == {"monthly_finance_export_meets_expectations": True, "monthly_finance_export_is_complete": True}
@@ -77,8 +113,13 @@ def test_monthly_export_writes_parquet_duckdb_and_readme(warehouse, tmp_path):
     folder = root / PERIOD
     assert sorted(p.name for p in root.iterdir()) == [PERIOD]  # no staging or previous folder left behind
     assert sorted(p.name for p in folder.iterdir()) == [
-        "README.md", f"finance_{PERIOD}.duckdb", "ledger_lines.parquet", "party_statements.parquet", "plays.parquet",
-        "statement_lines.parquet"]
+        "README.md",
+        f"finance_{PERIOD}.duckdb",
+        "ledger_lines.parquet",
+        "party_statements.parquet",
+        "plays.parquet",
+        "statement_lines.parquet",
+    ]
 
     frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in EXPORT_TABLES}
     assert frames["ledger_lines"].height == 5  # the two September plays' lines, not August's
@@ -86,7 +127,9 @@ def test_monthly_export_writes_parquet_duckdb_and_readme(warehouse, tmp_path):
     assert frames["ledger_lines"]["amount_minor"].sum() == 0
     assert sorted(frames["plays"]["play_id"].to_list()) == ["P2", "P3"]
     assert frames["party_statements"].select("party_id", "opening_minor", "earnings_minor", "closing_minor").rows() == [
-        ("A", 700, 650, 1350), ("B", 300, 151, 451)]
+        ("A", 700, 650, 1350),
+        ("B", 300, 151, 451),
+    ]
     assert frames["party_statements"].rows() == db.read(PARTY_STATEMENTS, "period = ?", [PERIOD]).rows()
     con = duckdb.connect(str(folder / f"finance_{PERIOD}.duckdb"), read_only=True)
     try:

@@ -17,8 +17,10 @@ from backbeat.cli import main
 from integrations.warehouse import Warehouse, WarehouseResource
 
 TARIFFS_CHECK = reference_check("royalties/tariffs")
-GOOD = ("station_id,currency,rate_per_second,effective_from\n"
-        "radio-north,EUR,0.012500,2026-01-01\nradio-south,EUR,0.010000,2026-01-01\nradio-east,EUR,0.020000,2026-01-01\n")
+GOOD = (
+    "station_id,currency,rate_per_second,effective_from\n"
+    "radio-north,EUR,0.012500,2026-01-01\nradio-south,EUR,0.010000,2026-01-01\nradio-east,EUR,0.020000,2026-01-01\n"
+)
 
 
 @pytest.fixture
@@ -33,8 +35,10 @@ def run(inbox, text: str | bytes) -> tuple[dict, pl.DataFrame, Warehouse]:
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     data_dir = inbox.parent.parent
     url = f"duckdb:///{data_dir / 'warehouse.duckdb'}"
-    result = materialize([tariffs, TARIFFS_CHECK], resources={"data_dir": DataDirResource(data_dir=str(data_dir)),
-                                                              "warehouse": WarehouseResource(url=url)})
+    result = materialize(
+        [tariffs, TARIFFS_CHECK],
+        resources={"data_dir": DataDirResource(data_dir=str(data_dir)), "warehouse": WarehouseResource(url=url)},
+    )
     assert result.success
     metadata = {k: v.value for k, v in result.asset_materializations_for_node("royalties__tariffs")[0].metadata.items()}
     [check] = result.get_asset_check_evaluations()
@@ -59,15 +63,19 @@ def test_file_missing_a_column_keeps_every_tariff(inbox):
 def test_latin1_file_keeps_every_tariff_and_names_the_byte(inbox):
     run(inbox, GOOD)
     _, frame, db = run(inbox, (GOOD + "radio-s\xf6d,EUR,0.01,2026-02-01\n").encode("latin-1"))
-    assert rates(frame) == {"radio-east": Decimal("0.02"), "radio-north": Decimal("0.0125"),
-                            "radio-south": Decimal("0.01")}
+    assert rates(frame) == {
+        "radio-east": Decimal("0.02"),
+        "radio-north": Decimal("0.0125"),
+        "radio-south": Decimal("0.01"),
+    }
     [reason] = db.read(QUARANTINE, "asset = 'royalties/tariffs'")["reason"].to_list()
     assert reason.startswith("is not UTF-8: byte 0xf6 at offset")
 
 
-@pytest.mark.parametrize(("rate", "why"), [("1e-7", "more than 6 decimal places"),
-                                           ("0.01250005", "more than 6 decimal places"),
-                                           ("0", "zero_rate=yes")])
+@pytest.mark.parametrize(
+    ("rate", "why"),
+    [("1e-7", "more than 6 decimal places"), ("0.01250005", "more than 6 decimal places"), ("0", "zero_rate=yes")],
+)
 def test_a_rate_that_would_round_or_is_zero_is_refused_and_the_old_rate_stays(inbox, rate, why):
     run(inbox, GOOD)
     _, frame, db = run(inbox, GOOD.replace("radio-north,EUR,0.012500", f"radio-north,EUR,{rate}"))
@@ -96,8 +104,9 @@ def test_a_valid_file_dropping_a_station_is_held_until_a_person_approves(inbox):
     assert listed.exit_code == 0 and held["change_id"] in listed.output and "removed 1" in listed.output
     refused = CliRunner().invoke(main, ["reference", "approve", "royalties/tariffs:nope", "--reviewer", "x"], env=env)
     assert refused.exit_code != 0 and "no held change" in refused.output
-    approved = CliRunner().invoke(main, ["reference", "approve", held["change_id"], "--reviewer", "controller"],
-                                  env=env)
+    approved = CliRunner().invoke(
+        main, ["reference", "approve", held["change_id"], "--reviewer", "controller"], env=env
+    )
     assert approved.exit_code == 0, approved.output
     metadata, frame, db = run(inbox, without_north)
     assert sorted(frame["station_id"]) == ["radio-east", "radio-south"]

@@ -118,10 +118,14 @@ SHEET = Sheet(
 
 # ---- Layouts the intake was not first built around (issue 13) ------------------------------------------------
 
-PUBLISHERS = (Party("Tidewater Music Ltd", "publisher", "00055512396", Decimal("50.00")),
-              Party("Harbour Songs Ltd", "publisher", "00001234551", Decimal("50.00")))
-WRITERS = (Party("Alice Moreno", "writer", "00087654336", Decimal("50.00")),
-           Party("Benjamin Okafor", "composer", None, Decimal("50.00")))
+PUBLISHERS = (
+    Party("Tidewater Music Ltd", "publisher", "00055512396", Decimal("50.00")),
+    Party("Harbour Songs Ltd", "publisher", "00001234551", Decimal("50.00")),
+)
+WRITERS = (
+    Party("Alice Moreno", "writer", "00087654336", Decimal("50.00")),
+    Party("Benjamin Okafor", "composer", None, Decimal("50.00")),
+)
 
 
 def _page(size: tuple[int, int] = A4_PX) -> tuple[Image.Image, ImageDraw.ImageDraw]:
@@ -163,8 +167,15 @@ def render_two_works(first: Sheet, second: Sheet) -> Image.Image:
     for number, sheet in enumerate((first, second), start=1):
         draw.text((110, y), f"Work {number} title: {sheet.title}", font=_font(12), fill=0)
         draw.text((110, y + 50), f"ISWC: {sheet.iswc}", font=_font(12), fill=0)
-        y = _table(draw, y + 130, columns, [[p.name, p.role.capitalize(), p.ipi or "", f"{p.share:.2f}"]
-                                            for p in sheet.parties]) + 60
+        y = (
+            _table(
+                draw,
+                y + 130,
+                columns,
+                [[p.name, p.role.capitalize(), p.ipi or "", f"{p.share:.2f}"] for p in sheet.parties],
+            )
+            + 60
+        )
     return page
 
 
@@ -175,11 +186,19 @@ def render_landscape_fractions(title: str = "Harbor Sirens", iswc: str = "T-034.
     draw.text((110, 100), "TITLE OF WORK", font=_font(10), fill=0)
     draw.text((110, 140), title, font=_font(14), fill=0)
     draw.text((110, 210), f"ISWC {iswc}", font=_font(12), fill=0)
-    columns = [("Songwriter", 110), ("Capacity", 520), ("Publisher", 760), ("PRO", 1060), ("IPI #", 1200),
-               ("Ownership", 1500)]
-    rows = [["Alice Moreno", "Composer", "Tidewater", "PRS", "00087654321", "1/2"],
-            ["Benjamin Okafor", "Lyricist", "Tidewater", "ASCAP", "", "1/4"],
-            ["Chloe Lindberg", "Writer", "Tidewater", "BMI", "", "1/4"]]
+    columns = [
+        ("Songwriter", 110),
+        ("Capacity", 520),
+        ("Publisher", 760),
+        ("PRO", 1060),
+        ("IPI #", 1200),
+        ("Ownership", 1500),
+    ]
+    rows = [
+        ["Alice Moreno", "Composer", "Tidewater", "PRS", "00087654321", "1/2"],
+        ["Benjamin Okafor", "Lyricist", "Tidewater", "ASCAP", "", "1/4"],
+        ["Chloe Lindberg", "Writer", "Tidewater", "BMI", "", "1/4"],
+    ]
     y = _table(draw, 320, columns, rows)
     draw.text((110, y), "Tidewater Music Ltd (IPI 00555123409) - Publisher - 100%", font=_font(12), fill=0)
     return page

@@ -50,16 +50,44 @@ def make_mp3(folder: Path, seconds: float) -> Path:
     """A CBR MP3 of bare frames (no ID3, no Xing header), so it can be looped like a live stream."""
     wav = chord_wav(folder / "chord.wav", seconds)
     mp3 = folder / "chord.mp3"
-    _ffmpeg("-i", str(wav), "-c:a", "libmp3lame", "-b:a", "128k", "-write_xing", "0", "-id3v2_version", "0",
-            "-f", "mp3", str(mp3))
+    _ffmpeg(
+        "-i",
+        str(wav),
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "128k",
+        "-write_xing",
+        "0",
+        "-id3v2_version",
+        "0",
+        "-f",
+        "mp3",
+        str(mp3),
+    )
     return mp3
 
 
 def make_hls(folder: Path, seconds: float, segment_seconds: float = 1.0) -> list[tuple[str, float]]:
     """AAC-in-MPEG-TS segments of a chord; returns (file name, EXTINF duration) per segment."""
     wav = chord_wav(folder / "chord.wav", seconds)
-    _ffmpeg("-i", str(wav), "-c:a", "aac", "-b:a", "96k", "-f", "hls", "-hls_time", str(segment_seconds),
-            "-hls_list_size", "0", "-hls_segment_filename", str(folder / "seg%03d.ts"), str(folder / "vod.m3u8"))
+    _ffmpeg(
+        "-i",
+        str(wav),
+        "-c:a",
+        "aac",
+        "-b:a",
+        "96k",
+        "-f",
+        "hls",
+        "-hls_time",
+        str(segment_seconds),
+        "-hls_list_size",
+        "0",
+        "-hls_segment_filename",
+        str(folder / "seg%03d.ts"),
+        str(folder / "vod.m3u8"),
+    )
     segments, duration = [], 0.0
     for line in (folder / "vod.m3u8").read_text().splitlines():
         if line.startswith("#EXTINF:"):
@@ -146,8 +174,12 @@ class HlsPlan:
         elapsed = time.monotonic() - self.started
         available = min(len(self.segments), self.initial + math.floor(elapsed / self.segments[0][1]))
         first = max(0, available - self.window)
-        lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{math.ceil(self.segments[0][1])}",
-                 f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            f"#EXT-X-TARGETDURATION:{math.ceil(self.segments[0][1])}",
+            f"#EXT-X-MEDIA-SEQUENCE:{first}",
+        ]
         for n, (name, duration) in enumerate(self.segments[first:available], start=first):
             key_line = self.key_line(n, first)
             lines += [key_line] if key_line else []
@@ -196,7 +228,7 @@ def _handler_for(server: RadioServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             if self.path.startswith("/hls/"):
-                self._hls(self.path[len("/hls/"):])
+                self._hls(self.path[len("/hls/") :])
                 return
             plan = server.mounts.get(self.path)
             if plan is None:
@@ -259,19 +291,21 @@ def _handler_for(server: RadioServer) -> type[BaseHTTPRequestHandler]:
             assert plan is not None
             plan.requests.append(name)
             if name == "master.m3u8":
-                body = (b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=32000,CODECS=\"mp4a.40.2\"\nlow.m3u8\n"
-                        b"#EXT-X-STREAM-INF:BANDWIDTH=96000,CODECS=\"mp4a.40.2\"\nlive.m3u8\n")
+                body = (
+                    b'#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=32000,CODECS="mp4a.40.2"\nlow.m3u8\n'
+                    b'#EXT-X-STREAM-INF:BANDWIDTH=96000,CODECS="mp4a.40.2"\nlive.m3u8\n'
+                )
                 self._send(body, "application/vnd.apple.mpegurl")
             elif name == "live.m3u8":
                 self._send(plan.playlist().encode(), "application/vnd.apple.mpegurl")
             elif name.startswith("segments/"):
-                index = int(name[len("segments/seg"):-3])
+                index = int(name[len("segments/seg") : -3])
                 if index in plan.missing:
                     self.send_error(404)
                 else:
                     self._send(plan.segment_body(index), "video/mp2t")
             elif name.startswith("keys/"):
-                key = plan.keys.get(int(name[len("keys/"):-len(".key")]))
+                key = plan.keys.get(int(name[len("keys/") : -len(".key")]))
                 if plan.key_status != 200 or key is None:
                     self.send_error(plan.key_status if plan.key_status != 200 else 404)
                 else:
@@ -343,7 +377,8 @@ def capture_until(
     results: list[CaptureResult] = []
     thread = threading.Thread(
         target=lambda: results.append(capture_station(station_id, url, landing, stop=stop, **options)),
-        daemon=True, name=f"test-capture-{station_id}",
+        daemon=True,
+        name=f"test-capture-{station_id}",
     )
     thread.start()
     reached = wait_for(lambda: condition() or not thread.is_alive(), timeout) and condition()
