@@ -59,6 +59,7 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	cd dbt_project && BACKBEAT_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint models
 	$(BIN)/mypy
 

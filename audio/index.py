@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,13 +30,15 @@ HASHES_FILE = "hashes.parquet"
 MANIFEST_FILE = "manifest.parquet"
 TRACKS_DIR = "tracks"
 
-MANIFEST_SCHEMA = {
-    "track_id": pl.String,
-    "path": pl.String,
-    "content_hash": pl.String,
-    "duration_s": pl.Float64,
-    "n_hashes": pl.Int64,
-}
+MANIFEST_SCHEMA = pl.Schema(
+    {
+        "track_id": pl.String,
+        "path": pl.String,
+        "content_hash": pl.String,
+        "duration_s": pl.Float64,
+        "n_hashes": pl.Int64,
+    }
+)
 INDEX_SCHEMA = {"hash": pl.UInt32, "track_id": pl.String, "t": pl.Int32}
 
 _VERSION_KEY = "backbeat.fingerprint_version"
@@ -101,7 +104,7 @@ def _read_manifest(index_dir: Path) -> pl.DataFrame:
         return pl.DataFrame(schema=MANIFEST_SCHEMA)
 
 
-def _fingerprint_track(track_id: str, path: Path, digest: str, index_dir: Path) -> dict:
+def _fingerprint_track(track_id: str, path: Path, digest: str, index_dir: Path) -> dict[str, Any]:
     samples = decode_audio(path)
     hashes = landmark_hashes(samples)
     _write_atomic(hashes, _track_file(index_dir, track_id))
@@ -118,11 +121,14 @@ def _dir_bytes(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
 
 
-def build_index(tracks: Iterable[tuple[str, Path]], index_dir: Path) -> IndexBuildReport:
+def build_index(
+    tracks: Iterable[tuple[str, Path]], index_dir: Path, progress: Callable[[int, int], None] | None = None
+) -> IndexBuildReport:
     """Bring the index in ``index_dir`` in line with ``tracks`` (track_id, path) and report what changed.
 
     Unreadable reference files are listed in ``report.failures`` and left out of the index; they
     never stop the build. Duplicate track ids are a caller bug and raise ``ValueError``.
+    ``progress(done, total)`` is called after each track (fingerprinted, reused or failed).
     """
     index_dir = Path(index_dir)
     (index_dir / TRACKS_DIR).mkdir(parents=True, exist_ok=True)
@@ -134,7 +140,7 @@ def build_index(tracks: Iterable[tuple[str, Path]], index_dir: Path) -> IndexBui
 
     previous = {row["track_id"]: row for row in _read_manifest(index_dir).iter_rows(named=True)}
     report = IndexBuildReport(tracks_total=len(wanted))
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for track_id, path in wanted:
         try:
             if not path.is_file():
@@ -150,6 +156,9 @@ def build_index(tracks: Iterable[tuple[str, Path]], index_dir: Path) -> IndexBui
         except (AudioDecodeError, OSError) as exc:
             reason = exc.reason if isinstance(exc, AudioDecodeError) else f"{type(exc).__name__}: {exc}"
             report.failures.append((track_id, str(path), reason))
+        finally:
+            if progress is not None:
+                progress(len(rows) + len(report.failures), len(wanted))
 
     report.tracks_removed = len(set(previous) - set(ids))
     manifest = pl.DataFrame(rows, schema=MANIFEST_SCHEMA).sort("track_id")
@@ -189,8 +198,9 @@ class FingerprintIndex:
     Track ids are held as integer codes into ``track_ids`` so a lookup returns compact columns.
     """
 
-    def __init__(self, index_dir: Path, manifest: pl.DataFrame, hashes: np.ndarray,
-                 track_codes: np.ndarray, times: np.ndarray) -> None:
+    def __init__(
+        self, index_dir: Path, manifest: pl.DataFrame, hashes: np.ndarray, track_codes: np.ndarray, times: np.ndarray
+    ) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
         self._hashes = hashes

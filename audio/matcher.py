@@ -13,10 +13,11 @@ the detection and the other its runner-up, kept with its score so a version clas
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -25,34 +26,45 @@ from audio.decode import AudioDecodeError, decode_audio
 from audio.fingerprint import FRAME_SECONDS, HOP, Landmarks, landmarks, speed_hashes
 from audio.index import FingerprintIndex
 
-DETECTION_SCHEMA: dict[str, pl.DataType] = {
-    "chunk_id": pl.String(),
-    "station_id": pl.String(),
-    "chunk_start_utc": pl.Datetime("us"),
-    "track_id": pl.String(),
-    "track_offset_s": pl.Float64(),
-    "query_start_s": pl.Float64(),
-    "query_end_s": pl.Float64(),
-    "score": pl.Int64(),
-    "confidence": pl.Float64(),
-    "speed": pl.Float64(),
-    "runner_up_track_id": pl.String(),
-    "runner_up_confidence": pl.Float64(),
-}
+DETECTION_SCHEMA = pl.Schema(
+    {
+        "chunk_id": pl.String(),
+        "station_id": pl.String(),
+        "chunk_start_utc": pl.Datetime("us"),
+        "track_id": pl.String(),
+        "track_offset_s": pl.Float64(),
+        "query_start_s": pl.Float64(),
+        "query_end_s": pl.Float64(),
+        "score": pl.Int64(),
+        "confidence": pl.Float64(),
+        "speed": pl.Float64(),
+        "runner_up_track_id": pl.String(),
+        "runner_up_confidence": pl.Float64(),
+    }
+)
 # What merging needs; the speed and runner-up columns default when absent (detections read back from a
 # warehouse table that predates them).
 REQUIRED_DETECTION_COLUMNS = (
-    "chunk_id", "station_id", "chunk_start_utc", "track_id", "track_offset_s", "query_start_s", "query_end_s",
-    "score", "confidence",
+    "chunk_id",
+    "station_id",
+    "chunk_start_utc",
+    "track_id",
+    "track_offset_s",
+    "query_start_s",
+    "query_end_s",
+    "score",
+    "confidence",
 )
-CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
-    "chunk_id": pl.String(),
-    "track_id": pl.String(),
-    "rank": pl.Int64(),
-    "score": pl.Int64(),
-    "confidence": pl.Float64(),
-    "speed": pl.Float64(),
-}
+CANDIDATE_SCHEMA = pl.Schema(
+    {
+        "chunk_id": pl.String(),
+        "track_id": pl.String(),
+        "rank": pl.Int64(),
+        "score": pl.Int64(),
+        "confidence": pl.Float64(),
+        "speed": pl.Float64(),
+    }
+)
 
 # Speed hypotheses 0.96 .. 1.04 in 2 % steps. An anchor code is 2 % wide, so the true speed is at most 1 %
 # (half a code) from a hypothesis; the landmarks that round the other way are picked up by the neighbouring
@@ -118,6 +130,18 @@ class MatchResult:
 def _batches(items: Sequence[ChunkRef], size: int) -> Iterator[Sequence[ChunkRef]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _reported(
+    batches: Iterator[Sequence[ChunkRef]], total: int, progress: Callable[[int, int], None] | None
+) -> Iterator[Sequence[ChunkRef]]:
+    """The batches, calling ``progress(chunks done, total)`` once the caller has finished each one."""
+    done = 0
+    for batch in batches:
+        yield batch
+        done += len(batch)
+        if progress is not None:
+            progress(done, total)
 
 
 def _query_rows(marks: Landmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -199,10 +223,17 @@ def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str
     near_line = np.abs(residual) <= _PREFIT_BAND_FRAMES
     keep, rows = keep[near_line], rows[near_line]
     return {
-        "line_q": np.full(line_track.size, q, dtype=np.uint32), "line_track": line_track.astype(np.uint32),
-        "line_k": line_k, "line_cell": line_cell, "line_total": total.astype(np.uint32),
-        "q": np.full(keep.size, q, dtype=np.uint32), "track": track[keep].astype(np.uint32), "hash": hashes[rows],
-        "tq": tq[rows], "dtq": dtq[rows], "t_ref": t_ref[keep],
+        "line_q": np.full(line_track.size, q, dtype=np.uint32),
+        "line_track": line_track.astype(np.uint32),
+        "line_k": line_k,
+        "line_cell": line_cell,
+        "line_total": total.astype(np.uint32),
+        "q": np.full(keep.size, q, dtype=np.uint32),
+        "track": track[keep].astype(np.uint32),
+        "hash": hashes[rows],
+        "tq": tq[rows],
+        "dtq": dtq[rows],
+        "t_ref": t_ref[keep],
     }
 
 
@@ -291,7 +322,10 @@ def _detect(lines: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np
     return scored.filter((pl.col("score") >= CONFIRMED_MIN_SCORE) & (pl.col("score") >= CHANCE_RATIO * chance))
 
 
-def _confidence(score: pl.Expr | np.ndarray) -> pl.Expr | np.ndarray:
+_Score = TypeVar("_Score", pl.Expr, pl.Series, np.ndarray)
+
+
+def _confidence(score: _Score) -> _Score:
     # A monotone squashing of the votes: 0.5 at the acceptance floor, towards 1 as evidence grows.
     return score / (score + MIN_SCORE)
 
@@ -329,10 +363,10 @@ def _resolve_versions(detected: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
                     ranked.append(row)
         winners.extend(kept)
         candidates.extend({**row, "rank": rank} for rank, row in enumerate(ranked, start=1))
-    winner_schema = {**detected.schema, "runner_up": pl.UInt32, "runner_up_score": pl.Int64}
+    winner_schema = pl.Schema({**detected.schema, "runner_up": pl.UInt32(), "runner_up_score": pl.Int64()})
     return (
         pl.DataFrame(winners, schema=winner_schema),
-        pl.DataFrame(candidates, schema={**detected.schema, "rank": pl.Int64}),
+        pl.DataFrame(candidates, schema=pl.Schema({**detected.schema, "rank": pl.Int64()})),
     )
 
 
@@ -375,12 +409,14 @@ def _confirmed(weak: pl.DataFrame, strong: pl.DataFrame) -> pl.DataFrame:
     # A weak line under a detection of another track in the same stretch of its chunk is a version of that
     # song (or its shadow), not a play of its own: ``_resolve_versions`` would have made it the runner-up.
     span = (pl.col("query_end_s") - pl.col("query_start_s")).clip(lower_bound=FRAME_SECONDS)
-    shadowed = weak.with_row_index("_row").join(
-        strong.select("chunk_id", win_start="query_start_s", win_end="query_end_s"), on="chunk_id"
-    ).filter(
-        pl.min_horizontal("query_end_s", "win_end") - pl.max_horizontal("query_start_s", "win_start")
-        >= OVERLAP_SHARE * pl.min_horizontal(span, (pl.col("win_end") - pl.col("win_start")).clip(FRAME_SECONDS))
-    )["_row"]
+    shadowed = (
+        weak.with_row_index("_row")
+        .join(strong.select("chunk_id", win_start="query_start_s", win_end="query_end_s"), on="chunk_id")
+        .filter(
+            pl.min_horizontal("query_end_s", "win_end") - pl.max_horizontal("query_start_s", "win_start")
+            >= OVERLAP_SHARE * pl.min_horizontal(span, (pl.col("win_end") - pl.col("win_start")).clip(FRAME_SECONDS))
+        )["_row"]
+    )
     weak = weak.with_row_index("_row").filter(~pl.col("_row").is_in(shadowed.implode())).drop("_row")
 
     def origins(frame: pl.DataFrame) -> pl.DataFrame:
@@ -415,10 +451,17 @@ def _to_candidates(ranked: pl.DataFrame, batch: Sequence[ChunkRef], track_ids: l
     )
 
 
-def match_chunks(chunks: Sequence[ChunkRef], index: FingerprintIndex, *, batch_size: int = 32) -> MatchResult:
+def match_chunks(
+    chunks: Sequence[ChunkRef],
+    index: FingerprintIndex,
+    *,
+    batch_size: int = 32,
+    progress: Callable[[int, int], None] | None = None,
+) -> MatchResult:
     """Find the catalog tracks in each chunk. Undecodable chunks become ``failures``; the rest go on.
 
     Chunks are decoded and matched ``batch_size`` at a time, so memory follows the batch, not the run.
+    ``progress(done, total)`` is called with the chunks done after each batch.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -428,7 +471,7 @@ def match_chunks(chunks: Sequence[ChunkRef], index: FingerprintIndex, *, batch_s
     ranked: list[pl.DataFrame] = []
     weak: list[pl.DataFrame] = []
     failures: list[ChunkFailure] = []
-    for batch in _batches(chunks, batch_size):
+    for batch in _reported(_batches(chunks, batch_size), len(chunks), progress):
         lines, n_frames, batch_failures = _fingerprint_batch(batch, index)
         failures.extend(batch_failures)
         if lines is None:
@@ -437,9 +480,14 @@ def match_chunks(chunks: Sequence[ChunkRef], index: FingerprintIndex, *, batch_s
         passed = detected.filter(pl.col("score") >= MIN_SCORE)
         below = detected.filter(pl.col("score") < MIN_SCORE)
         if not below.is_empty():
-            weak.append(_to_detections(below.with_columns(runner_up=pl.lit(None, pl.UInt32),
-                                                          runner_up_score=pl.lit(None, pl.Int64)),
-                                       batch, n_frames, track_ids))
+            weak.append(
+                _to_detections(
+                    below.with_columns(runner_up=pl.lit(None, pl.UInt32), runner_up_score=pl.lit(None, pl.Int64)),
+                    batch,
+                    n_frames,
+                    track_ids,
+                )
+            )
         if passed.is_empty():
             continue
         winners, candidates = _resolve_versions(passed)
@@ -454,9 +502,12 @@ def match_chunks(chunks: Sequence[ChunkRef], index: FingerprintIndex, *, batch_s
     candidates = pl.concat(ranked).cast(CANDIDATE_SCHEMA) if ranked else pl.DataFrame(schema=CANDIDATE_SCHEMA)
     extra = confirmed.join(candidates.group_by("chunk_id").agg(last=pl.col("rank").max()), on="chunk_id", how="left")
     extra = extra.sort("chunk_id", "score", descending=[False, True]).select(
-        "chunk_id", "track_id",
+        "chunk_id",
+        "track_id",
         rank=pl.col("last").fill_null(0) + pl.int_range(1, pl.len() + 1).over("chunk_id"),
-        score="score", confidence="confidence", speed="speed",
+        score="score",
+        confidence="confidence",
+        speed="speed",
     )
     candidates = pl.concat([candidates, extra.cast(CANDIDATE_SCHEMA)]).sort("chunk_id", "rank")
     return MatchResult(detections, failures, candidates)

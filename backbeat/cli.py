@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from backbeat.progress import emit, json_option, track
 from backbeat.settings import Settings
 from backbeat.warning_filters import ignore_known_third_party_warnings
 
@@ -44,7 +45,8 @@ def demo_generate(data_dir: Path | None, seed: int, minutes_per_station: int) ->
 
 
 @demo.command("run")
-def demo_run() -> None:
+@json_option
+def demo_run(as_json: bool) -> None:
     """Materialize every asset for the demo data through Dagster, then print a summary."""
     settings = Settings.from_env()
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
@@ -61,17 +63,38 @@ def demo_run() -> None:
     tool_output = settings.dagster_home / "logs" / "demo-tools.log"
     # Spotify and MusicBrainz are out of reach: the demo serves its albums from local fakes speaking their APIs,
     # and the resources are built from the environment those fakes set.
-    with demo_services(settings.data_dir), DagsterInstance.get() as instance:
+    with (
+        demo_services(settings.data_dir),
+        DagsterInstance.get() as instance,
+        track("dagster runs", None, unit="runs") as progress,
+    ):
         defs = build_definitions(Settings.from_env())
         report = run_everything(
-            defs, instance, curation_days=_demo_days(settings.data_dir), log=click.echo, tool_output=tool_output,
+            defs,
+            instance,
+            curation_days=_demo_days(settings.data_dir),
+            tool_output=tool_output,
+            log=lambda line: progress.echo(line, err=as_json),  # stdout holds only the JSON with --json
             people=lambda: second_morning(settings.data_dir, Warehouse(settings.warehouse_url)),
             run_config=DEMO_RUN_CONFIG,
+            progress=progress.update,
         )
-    click.echo(f"{len(report.runs)} Dagster runs succeeded in {time.perf_counter() - started:.1f} s "
-               f"({len(report.station_days)} station-days, {len(report.restatements)} restated); "
-               f"dbt output in {tool_output}")
-    _print_summary(settings)
+        progress.summary.update(
+            command="demo run",
+            runs=len(report.runs),
+            station_days=len(report.station_days),
+            restated=len(report.restatements),
+            tool_output=str(tool_output),
+        )
+    emit(
+        progress.summary,
+        f"{len(report.runs)} Dagster runs succeeded in {time.perf_counter() - started:.1f} s "
+        f"({len(report.station_days)} station-days, {len(report.restatements)} restated); "
+        f"dbt output in {tool_output}",
+        as_json,
+    )
+    if not as_json:
+        _print_summary(settings)
 
 
 @demo.command("summary")
@@ -114,8 +137,11 @@ def _dbt(*args: str, warehouse_url: str | None = None) -> None:
 
     settings = Settings.from_env()
     command = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    env = {**os.environ, **dbt_environment(warehouse_url or settings.warehouse_url),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        **dbt_environment(warehouse_url or settings.warehouse_url),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     code = subprocess.run(command, env=env).returncode
     if code:
         raise SystemExit(code)
@@ -129,10 +155,11 @@ def dbt_parse() -> None:
 
 @dbt.command("sources")
 def dbt_sources() -> None:
-    """Regenerate models/staging/_sources.yml from the tables the Dagster assets declare."""
+    """Regenerate models/staging/<source>/_sources.yml from the tables the Dagster assets declare."""
     from backbeat.dbt_sources import write_sources
 
-    click.echo(f"wrote {write_sources()}")
+    for path in write_sources():
+        click.echo(f"wrote {path}")
 
 
 @dbt.command("docs-generate")
@@ -167,8 +194,18 @@ def _attach_commands() -> None:
     from backbeat.commands.royalties import royalties
     from backbeat.commands.warehouse import warehouse
 
-    for command in (capture, capture_all, catalog, curation, fingerprint, playlogs, reference, rights, royalties,
-                    warehouse):
+    for command in (
+        capture,
+        capture_all,
+        catalog,
+        curation,
+        fingerprint,
+        playlogs,
+        reference,
+        rights,
+        royalties,
+        warehouse,
+    ):
         main.add_command(command)
 
 

@@ -35,32 +35,49 @@ class PipelineReport:
 
 
 def run_everything(
-    defs: Definitions, instance: DagsterInstance, curation_days: list[date], log: Callable[[str], None] = print,
-    tool_output: Path | None = None, people: Callable[[], list[str]] | None = None,
+    defs: Definitions,
+    instance: DagsterInstance,
+    curation_days: list[date],
+    log: Callable[[str], None] = print,
+    tool_output: Path | None = None,
+    people: Callable[[], list[str]] | None = None,
     run_config: dict[str, dict] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> PipelineReport:
     """Reference data and the album queue, every station-day the landing sensor finds, then what people did
     (`people`: review decisions, disputes) and the corrections it causes, curation days, monthly statements,
     analytics, and one tick of the automation sensors.
 
     What tools print while a run executes (dbt's progress lines) goes to `tool_output` when one is given.
-    `run_config` adds run config per job name (the demo's minimum payout).
+    `run_config` adds run config per job name (the demo's minimum payout). `progress(runs done, None)` is called
+    after each run; the total is not known ahead, since sensors decide how many runs there are.
     """
     report = PipelineReport()
     repository = defs.get_repository_def()
     location = CodeLocation.from_workspace(repository.name)
 
-    def execute(job_name: str, partition_key: str | None = None, tags: dict | None = None,
-                run_id: str | None = None) -> None:
+    def execute(
+        job_name: str, partition_key: str | None = None, tags: dict | None = None, run_id: str | None = None
+    ) -> None:
         log(f"  running {job_name}" + (f" [{partition_key}]" if partition_key else ""))
         with contextlib.ExitStack() as stack:
             if tool_output is not None:
                 tool_output.parent.mkdir(parents=True, exist_ok=True)
                 stack.enter_context(contextlib.redirect_stdout(stack.enter_context(tool_output.open("a"))))
-            run = execute_job(defs, job_name, instance, location, partition_key=partition_key, tags=tags,
-                              run_config={**QUIET, **(run_config or {}).get(job_name, {})}, run_id=run_id)
+            run = execute_job(
+                defs,
+                job_name,
+                instance,
+                location,
+                partition_key=partition_key,
+                tags=tags,
+                run_config={**QUIET, **(run_config or {}).get(job_name, {})},
+                run_id=run_id,
+            )
         success = run.status == DagsterRunStatus.SUCCESS
         report.runs.append((job_name, partition_key or "", success))
+        if progress is not None:
+            progress(len(report.runs), None)
         if not success:
             raise RuntimeError(f"{job_name} [{partition_key or '-'}] failed: run {run.run_id} (see the Dagster UI)")
 

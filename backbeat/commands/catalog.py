@@ -18,6 +18,7 @@ import click
 
 from assets.catalog.queue import AlbumRefError, parse_album_ref, read_request_file
 from backbeat.commands.inbox import locked
+from backbeat.progress import emit, json_option, track
 from backbeat.settings import Settings
 
 REQUEST_FILE = "cli.txt"
@@ -61,8 +62,9 @@ def _references(refs: tuple[str, ...], file: str | None) -> list[tuple[str, str]
 
 
 @click.group()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Defaults to BACKBEAT_DATA_DIR or data/.")
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Defaults to BACKBEAT_DATA_DIR or data/."
+)
 @click.pass_context
 def catalog(ctx: click.Context, data_dir: Path | None) -> None:
     """Albums requested for ingestion from Spotify (the album queue)."""
@@ -72,28 +74,45 @@ def catalog(ctx: click.Context, data_dir: Path | None) -> None:
 
 @catalog.command("add")
 @click.argument("refs", nargs=-1)
-@click.option("--file", "file", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Read references from this file too, one per line ('-' for stdin); '#' starts a comment.")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Read references from this file too, one per line ('-' for stdin); '#' starts a comment.",
+)
+@json_option
 @click.pass_context
-def add(ctx: click.Context, refs: tuple[str, ...], file: str | None) -> None:
+def add(ctx: click.Context, refs: tuple[str, ...], file: str | None, as_json: bool) -> None:
     """Queue albums: REFS are spotify:album:ID URIs, https://open.spotify.com/album/ID links or bare ids."""
     references = _references(refs, file)
     if not references:
         raise click.UsageError("give at least one album reference, or --file")
     ids, bad = [], []
-    for where, text in references:
-        try:
-            ids.append(parse_album_ref(text))
-        except AlbumRefError as exc:
-            bad.append(f"{where}: {exc}")
-    if bad:
-        raise click.ClickException("nothing queued; not Spotify album references:\n  " + "\n  ".join(bad))
-    path = _requests_dir(ctx.obj["data_dir"]) / REQUEST_FILE
-    stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
-    added = append_requests(path, ids, f"added {stamp}")
-    repeated = len(dict.fromkeys(ids)) - len(added)
-    click.echo(f"{len(added)} albums requested in {path}" + (f" ({repeated} were already requested)"
-                                                            if repeated else ""))
+    with track("checking references", len(references), unit="refs") as progress:
+        for where, text in references:
+            try:
+                ids.append(parse_album_ref(text))
+            except AlbumRefError as exc:
+                bad.append(f"{where}: {exc}")
+            progress.advance()
+        if bad:
+            raise click.ClickException("nothing queued; not Spotify album references:\n  " + "\n  ".join(bad))
+        path = _requests_dir(ctx.obj["data_dir"]) / REQUEST_FILE
+        stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
+        added = append_requests(path, ids, f"added {stamp}")
+        repeated = len(dict.fromkeys(ids)) - len(added)
+        progress.summary.update(
+            command="catalog add",
+            references=len(references),
+            requested=len(added),
+            already_requested=repeated,
+            file=str(path),
+        )
+    emit(
+        progress.summary,
+        f"{len(added)} albums requested in {path}" + (f" ({repeated} were already requested)" if repeated else ""),
+        as_json,
+    )
 
 
 @catalog.command("status")

@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 import polars as pl
 
+from backbeat.progress import emit, json_option, track
+
 AUDIO_SUFFIXES = {".mp3", ".ogg", ".opus", ".flac", ".wav", ".m4a", ".aac", ".aiff", ".aif"}
 PLAYLOG_COLUMNS = ("station", "track_id", "start_utc", "end_utc", "confidence")
 
@@ -37,11 +39,20 @@ def fingerprint() -> None:
 
 @fingerprint.command("index")
 @click.argument("ref_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--index", "index_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Index directory (created or updated incrementally).")
-@click.option("--catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV with header track_id,path naming the tracks; default: every audio file, id = file name.")
-def index_command(ref_dir: Path, index_dir: Path, catalog: Path | None) -> None:
+@click.option(
+    "--index",
+    "index_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Index directory (created or updated incrementally).",
+)
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with header track_id,path naming the tracks; default: every audio file, id = file name.",
+)
+@json_option
+def index_command(ref_dir: Path, index_dir: Path, catalog: Path | None, as_json: bool) -> None:
     """Fingerprint every audio file under REF_DIR (recursively) into the index."""
     from audio.index import build_index
 
@@ -54,19 +65,37 @@ def index_command(ref_dir: Path, index_dir: Path, catalog: Path | None) -> None:
         if dupes:
             raise click.UsageError(f"several files share the track id(s) {dupes[:10]}; name them with --catalog")
     started = time.perf_counter()
-    try:
-        report = build_index(tracks, index_dir)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    with track("fingerprinting", len(tracks), unit="tracks") as progress:
+        try:
+            report = build_index(tracks, index_dir, progress=progress.update)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        progress.summary.update(
+            command="fingerprint index",
+            index=str(index_dir),
+            tracks=report.tracks_total,
+            fingerprinted=report.tracks_fingerprinted,
+            reused=report.tracks_reused,
+            removed=report.tracks_removed,
+            failed=len(report.failures),
+            hashes=report.n_hashes,
+            index_bytes=report.index_bytes,
+            reference_seconds=round(report.reference_seconds, 3),
+        )
     for track_id, path, reason in report.failures:
         click.echo(f"failed: {track_id} ({path}): {reason}", err=True)
     hours = report.reference_seconds / 3600
     per_hour = report.index_bytes / hours / 2**20 if hours else 0.0
-    click.echo(
-        f"{report.tracks_total} tracks: {report.tracks_fingerprinted} fingerprinted, {report.tracks_reused} reused, "
-        f"{report.tracks_removed} removed, {len(report.failures)} failed; {report.n_hashes} hashes, "
-        f"{report.index_bytes / 2**20:.1f} MiB for {hours:.2f} h of reference ({per_hour:.1f} MiB per hour) "
-        f"[{time.perf_counter() - started:.1f} s]"
+    emit(
+        progress.summary,
+        (
+            f"{report.tracks_total} tracks: {report.tracks_fingerprinted} fingerprinted, "
+            f"{report.tracks_reused} reused, "
+            f"{report.tracks_removed} removed, {len(report.failures)} failed; {report.n_hashes} hashes, "
+            f"{report.index_bytes / 2**20:.1f} MiB for {hours:.2f} h of reference ({per_hour:.1f} MiB per hour) "
+            f"[{time.perf_counter() - started:.1f} s]"
+        ),
+        as_json,
     )
 
 
@@ -74,9 +103,15 @@ def index_command(ref_dir: Path, index_dir: Path, catalog: Path | None) -> None:
 @click.argument("chunks_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Detections Parquet file.")
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
-              help="Chunks decoded and matched at once; memory follows it.")
-def match_command(chunks_dir: Path, index_dir: Path, out: Path, batch_size: int) -> None:
+@click.option(
+    "--batch-size",
+    default=32,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Chunks decoded and matched at once; memory follows it.",
+)
+@json_option
+def match_command(chunks_dir: Path, index_dir: Path, out: Path, batch_size: int, as_json: bool) -> None:
     """Match the radio chunks in CHUNKS_DIR (named {station}_{YYYYmmddTHHMMSSZ}.{ext}) against the index."""
     from assets.airplay.landing import ChunkNameError, parse_chunk_name
     from audio.index import FingerprintIndex, IndexNotFoundError
@@ -97,16 +132,31 @@ def match_command(chunks_dir: Path, index_dir: Path, out: Path, batch_size: int)
             continue
         refs.append(ChunkRef(chunk.chunk_id, chunk.station_id, chunk.start_utc, path))
     started = time.perf_counter()
-    result = match_chunks(refs, index, batch_size=batch_size)
+    with track("matching", len(refs), unit="chunks") as progress:
+        result = match_chunks(refs, index, batch_size=batch_size, progress=progress.update)
+        matched = len(refs) - len(result.failures)
+        progress.summary.update(
+            command="fingerprint match",
+            out=str(out),
+            chunks=len(refs) + skipped,
+            matched=matched,
+            skipped=skipped + len(result.failures),
+            detections=result.detections.height,
+            tracks=result.detections["track_id"].n_unique(),
+        )
     for failure in result.failures:
         click.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    matched = len(refs) - len(result.failures)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.detections.write_parquet(out)
     result.candidates.write_parquet(out.with_name(out.stem + ".candidates.parquet"))
-    click.echo(
-        f"{matched} chunks matched, {skipped + len(result.failures)} skipped; {result.detections.height} detections "
-        f"of {result.detections['track_id'].n_unique()} tracks -> {out} [{time.perf_counter() - started:.1f} s]"
+    emit(
+        progress.summary,
+        (
+            f"{matched} chunks matched, {skipped + len(result.failures)} skipped; "
+            f"{result.detections.height} detections "
+            f"of {result.detections['track_id'].n_unique()} tracks -> {out} [{time.perf_counter() - started:.1f} s]"
+        ),
+        as_json,
     )
     if matched == 0:
         click.echo("no chunk could be read", err=True)
@@ -116,8 +166,13 @@ def match_command(chunks_dir: Path, index_dir: Path, out: Path, batch_size: int)
 @click.command("playlogs")
 @click.argument("detections_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Plays CSV file.")
-@click.option("--min-play-s", default=30.0, show_default=True, type=click.FloatRange(min=0.0),
-              help="Drop plays shorter than this.")
+@click.option(
+    "--min-play-s",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Drop plays shorter than this.",
+)
 def playlogs(detections_file: Path, out: Path, min_play_s: float) -> None:
     """Merge detections into plays and write them as CSV: station,track_id,start_utc,end_utc,confidence."""
     from audio.plays import merge_detections
