@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from integrations.warehouse.urls import duckdb_path, warehouse_kind
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))  # the venv's dbt, whether or not it is on PATH
@@ -47,21 +49,6 @@ class Settings:
     @property
     def dbt_target(self) -> str:
         return self.warehouse_kind
-
-
-def warehouse_kind(url: str) -> str:
-    """'duckdb' or 'postgres', from a warehouse URL; anything else is a configuration error."""
-    scheme = urlparse(url).scheme.split("+")[0]
-    if scheme == "duckdb":
-        return "duckdb"
-    if scheme in ("postgresql", "postgres"):
-        return "postgres"
-    raise ValueError(f"BACKBEAT_WAREHOUSE_URL must start with duckdb:/// or postgresql://, got scheme {scheme!r}")
-
-
-def duckdb_path(url: str) -> Path:
-    """The file behind a `duckdb:///path` URL."""
-    return Path(unquote(urlparse(url).path)).resolve() if url.startswith("duckdb:///") else Path(url)
 
 
 def dbt_environment(url: str) -> dict[str, str]:

@@ -1,7 +1,6 @@
 """dbt models as assets of the same graph: sources map onto the tables the domain assets write."""
 
 import os
-import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -17,11 +16,12 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from assets.common.automation import after_upstream_updates
 from assets.registry import SOURCE_TABLES
-from backbeat.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
+from backbeat.settings import DBT_PROJECT_DIR, dbt_environment
 from integrations.warehouse import WarehouseResource
-from orchestration.automation import after_upstream_updates
 from orchestration.dbt_checks import describe_dbt_test
+from orchestration.dbt_manifest import require_manifest
 from orchestration.dbt_metadata import enrich_model_event, point_at_run_database, release_adapter
 from orchestration.dbt_targets import prune_run_targets
 
@@ -30,35 +30,11 @@ KEEP_RUN_TARGETS = 3
 RECENT_RUNS = 500  # finished runs whose folders may go at once; unknown ones wait until idle for 10 minutes
 FALLBACK_GROUP = "analytics"
 
+# As in Dagster's dbt examples: `dagster dev` re-parses on load; elsewhere `backbeat dbt parse` (run by
+# `make setup`) builds the manifest beforehand, and a missing or stale one stops the load with that hint.
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def ensure_manifest(project: DbtProject = dbt_project) -> None:
-    """Parse the dbt project when its manifest is missing or older than any of its files (a fresh clone, an
-    edited model), or under `dagster dev`. `dbt parse` reads no warehouse, so the manifest serves both targets.
-    """
-    manifest = project.manifest_path
-    if manifest.exists() and not os.environ.get("DAGSTER_IS_DEV_CLI"):
-        built = manifest.stat().st_mtime
-        sources = [p for folder in ("models", "macros", "tests") for p in (project.project_dir / folder).rglob("*")]
-        sources += [project.project_dir / "dbt_project.yml", project.project_dir / "profiles.yml"]
-        if all(p.stat().st_mtime <= built for p in sources if p.is_file()):
-            return
-    subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(project.project_dir),
-            "--profiles-dir",
-            str(project.profiles_dir),
-            "--target-path",
-            str(project.target_path),
-        ],
-        check=True,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
+dbt_project.prepare_if_dev()
+require_manifest(dbt_project)
 
 
 class BackbeatDbtTranslator(DagsterDbtTranslator):
@@ -100,9 +76,6 @@ def dbt_env(warehouse_url: str) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
-
-
-ensure_manifest()
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=BackbeatDbtTranslator())

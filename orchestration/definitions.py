@@ -14,6 +14,7 @@ import assets.royalties.statement_defs
 from assets.common.reference_checks import REFERENCE_CHECKS
 from backbeat.settings import Settings
 from orchestration.catalog_sensors import album_queue_sensor, catalog_ingest_job
+from orchestration.column_schema import with_column_schemas
 from orchestration.curation_schedules import CURATION_JOBS, CURATION_SCHEDULES
 from orchestration.dbt import analytics_models
 from orchestration.jobs import (
@@ -38,9 +39,10 @@ from orchestration.sensors import (
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    """All of Backbeat for one environment. DuckDB allows one writer process, so embedded runs stay in one."""
+    """All of Backbeat for one environment. DuckDB allows one writer process, so embedded runs stay in one.
+    Every asset owning a declared warehouse table publishes its columns (`with_column_schemas`)."""
     executor = in_process_executor if settings.warehouse_kind == "duckdb" else multiprocess_executor
-    return Definitions.merge(
+    merged = Definitions.merge(
         assets.catalog.defs,
         assets.airplay.defs,
         assets.rights.defs,
@@ -78,6 +80,7 @@ def build_definitions(settings: Settings) -> Definitions:
             executor=executor,
         ),
     )
+    return with_column_schemas(merged)
 
 
 defs = build_definitions(Settings.from_env())

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
+from assets.common.partitions import monthly_partitions, station_day_key, station_partitions
 from orchestration.jobs import monthly_statements_job, station_day_job
-from orchestration.partitions import monthly_partitions, station_day_key, station_partitions
 
 
 @schedule(job=station_day_job, cron_schedule="0 2 * * *", execution_timezone="UTC")

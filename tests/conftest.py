@@ -1,7 +1,9 @@
-"""Fixtures shared by every test package. Sections: real local servers; (more to come)."""
+"""Fixtures shared by every test package. Sections: markers; the dbt manifest; real local servers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +56,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             callspec is not None and "postgres" in callspec.id.split("-")
         ):
             item.add_marker(pytest.mark.postgres)
+
+
+# ---- dbt manifest -------------------------------------------------------------------------------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Parse the dbt project once before collection when its manifest is missing or stale (a fresh clone run
+    without `make setup`, an edited model): test modules import the definitions, which refuse such a manifest."""
+    from dagster_dbt import DbtProject
+
+    from backbeat.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
+    from orchestration.dbt_manifest import stale_manifest_reason
+
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    if stale_manifest_reason(project) is None:
+        return
+    subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        check=True,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    )
 
 
 # ---- Real local servers -------------------------------------------------------------------------------

@@ -20,6 +20,13 @@ from assets.airplay.truncation import ChunkSize, Truncation, find_truncations
 from assets.catalog.tables import TRACKS
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
+from assets.common.partitions import (
+    day_window,
+    range_backfill,
+    station_day_partitions,
+    station_days,
+    station_partitions,
+)
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
 from assets.common.reference import keep_last_good
@@ -30,13 +37,6 @@ from audio.matcher import ChunkRef, match_chunks
 from audio.plays import merge_detections
 from integrations.radio.gaps import read_gaps
 from integrations.warehouse import WarehouseResource
-from orchestration.partitions import (
-    day_window,
-    range_backfill,
-    station_day_partitions,
-    station_days,
-    station_partitions,
-)
 
 MIN_PLAY_SECONDS = 30.0
 BOUNDARY_MARGIN = timedelta(hours=1)  # longer than any play, so a play across midnight is seen whole

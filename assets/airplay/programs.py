@@ -9,11 +9,11 @@ from assets.airplay.schedule import PROGRAM_FIELDS, attribute, expand_windows
 from assets.airplay.tables import PLAY_PROGRAMS, PLAYLOGS, PROGRAM_OVERRIDES, PROGRAM_WINDOWS, STATIONS
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
+from assets.common.partitions import range_backfill, station_day_partitions, station_days
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
 from assets.common.reference import keep_last_good
 from integrations.warehouse import WarehouseResource
-from orchestration.partitions import range_backfill, station_day_partitions, station_days
 
 
 def utc_timestamp(value: str) -> datetime:

@@ -18,6 +18,7 @@ from dagster import (
 
 from assets.catalog.tables import ARTISTS, SOURCE_RECORDINGS, TRACKS
 from assets.common.metadata import preview, table_metadata
+from assets.common.partitions import range_backfill
 from assets.common.paths import DataDirResource
 from assets.common.table_specs import table_key, table_spec
 from assets.curation import store
@@ -43,7 +44,6 @@ from assets.curation.tables import ASSIGNMENTS, PLANS, SNAPSHOT_PLAYLISTS, SNAPS
 from integrations.spotify.accounts import SpotifyAccountsResource
 from integrations.spotify.playlists import SpotifyPlaylistClient
 from integrations.warehouse import Warehouse, WarehouseResource
-from orchestration.partitions import range_backfill
 
 CATALOG_TRACKS = AssetKey(["catalog", "tracks"])
 CATALOG_AUDIO_FEATURES = AssetKey(["catalog", "audio_features"])

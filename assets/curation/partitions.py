@@ -6,7 +6,7 @@ last partition is yesterday) the curation days end with today (`end_offset=1`).
 
 from dagster import DailyPartitionsDefinition
 
-from orchestration.partitions import HISTORY_START
+from assets.common.partitions import HISTORY_START
 
 curation_days = DailyPartitionsDefinition(start_date=HISTORY_START, timezone="UTC", end_offset=1)
 """One partition per UTC day, up to and including today."""

@@ -18,6 +18,7 @@ from dagster import (
     asset_check,
 )
 
+from assets.common.automation import after_upstream_updates
 from assets.common.paths import DataDirResource
 from assets.exports.expectations import FINANCE_SUITE, validate_tables
 from assets.exports.finance import (
@@ -29,7 +30,6 @@ from assets.exports.finance import (
 )
 from assets.royalties.ledger_chain import require_sound_ledger
 from integrations.warehouse import WarehouseResource
-from orchestration.automation import after_upstream_updates
 
 FINANCE_MARTS = (
     "fct_ledger_lines",

@@ -25,6 +25,7 @@ from dagster import (
 )
 
 from assets.airplay.tables import PLAYLOGS
+from assets.common.partitions import monthly_partitions, range_backfill
 from assets.common.paths import DataDirResource
 from assets.exports.expectations import MONTHLY_SUITE, validate_tables
 from assets.exports.finance import (
@@ -38,7 +39,6 @@ from assets.royalties.ledger_chain import require_sound_ledger
 from assets.royalties.statements import periods_between
 from assets.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
 from integrations.warehouse import Table, Warehouse, WarehouseResource
-from orchestration.partitions import monthly_partitions, range_backfill
 
 MONTHLY_EXPORT_DIR = Path("finance-monthly")  # beside finance/, which the daily export replaces whole
 """Under the exports directory; one sub-folder per month, YYYY-MM."""

@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, Metadat
 
 from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
+from assets.common.partitions import range_backfill, station_day_partitions, station_days
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import Reject, record_rejects
 from assets.common.reference import read_approvals, reconcile, record_reference_event
@@ -17,7 +18,6 @@ from assets.royalties.ledger import post_station_days
 from assets.royalties.money import MINOR_UNIT_EXPONENT
 from assets.royalties.tables import LEDGER_BATCHES, TARIFFS
 from integrations.warehouse import WarehouseResource
-from orchestration.partitions import range_backfill, station_day_partitions, station_days
 
 TARIFF_KEY = {"station_id": f.text, "effective_from": f.iso_date}
 TARIFF_FIELDS = {

@@ -5,11 +5,11 @@ runs, statements and exports verify the whole ledger before they write (`ledger_
 import polars as pl
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, MetadataValue, asset_check
 
+from assets.common.partitions import per_partition, station_day_partitions, station_days
 from assets.royalties.ledger import LEDGER_ASSET, active_batches
 from assets.royalties.ledger_chain import verify_ledger
 from assets.royalties.posting import RECEIVABLE, REVERSAL, dispute_states
 from integrations.warehouse import Warehouse, WarehouseResource
-from orchestration.partitions import per_partition, station_day_partitions, station_days
 
 LEDGER_KEY = AssetKey(["royalties", "royalty_ledger"])
 STATION_DAY = "station_id = ? AND posted_for = ?"

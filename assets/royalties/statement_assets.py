@@ -21,6 +21,7 @@ from dagster import (
 
 from assets.airplay.tables import PLAYLOGS
 from assets.common.metadata import table_metadata
+from assets.common.partitions import monthly_partitions, range_backfill
 from assets.common.paths import DataDirResource
 from assets.common.quarantine import record_rejects
 from assets.common.table_specs import table_key, table_spec
@@ -62,7 +63,6 @@ from assets.royalties.tables import (
     STATEMENT_LINES,
 )
 from integrations.warehouse import Table, Warehouse, WarehouseResource
-from orchestration.partitions import monthly_partitions, range_backfill
 
 LEDGER_KEY = ["royalties", "royalty_ledger"]
 STATEMENTS_KEY = ["royalties", "party_statements"]

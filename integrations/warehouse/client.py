@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from backbeat.settings import duckdb_path, warehouse_kind
 from integrations.warehouse.tables import SQL_TYPES, Table
+from integrations.warehouse.urls import duckdb_path, warehouse_kind
 
 DUCKDB_LOCK_WAIT_S = 120.0
 # Quoted strings, quoted identifiers and comments (where a `?` is text), or a `?` placeholder.

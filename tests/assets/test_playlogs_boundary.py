@@ -7,8 +7,8 @@ from dagster import instance_for_test, materialize
 
 from assets.airplay.assets import playlogs
 from assets.airplay.tables import DETECTIONS, PLAYLOGS
+from assets.common.partitions import station_day_key
 from integrations.warehouse import Warehouse, WarehouseResource
-from orchestration.partitions import station_day_key
 
 DAY = date(2026, 11, 2)
 

@@ -8,9 +8,9 @@ from dagster import instance_for_test, materialize
 
 from assets.airplay.assets import stream_chunks
 from assets.airplay.tables import CAPTURE_GAPS, STREAM_CHUNKS
+from assets.common.partitions import station_day_key
 from assets.common.paths import DataDirResource
 from integrations.warehouse import Warehouse, WarehouseResource
-from orchestration.partitions import station_day_key
 
 RATE = 22050
 

@@ -41,11 +41,11 @@ from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 from dagster_graphql.test.utils import execute_dagster_graphql
 
+from assets.common.partitions import per_partition, range_backfill, station_day_key
 from backbeat.demo import generate_demo
 from backbeat.settings import Settings
 from integrations.warehouse import Warehouse
 from orchestration.definitions import build_definitions
-from orchestration.partitions import per_partition, range_backfill, station_day_key
 
 STATION = "radio-north"
 FIRST_DAY = date(2026, 11, 1)

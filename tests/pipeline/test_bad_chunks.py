@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 from dagster import materialize
 
+from assets.common.partitions import station_day_key
 from integrations.radio.gaps import Gap, record_gap
 from orchestration.definitions import build_definitions
-from orchestration.partitions import station_day_key
 
 
 def test_bad_files_go_to_quarantine_and_the_rest_is_matched(embedded_backbeat):

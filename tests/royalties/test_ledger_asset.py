@@ -4,6 +4,7 @@ from datetime import date
 
 from dagster import AssetKey, instance_for_test, materialize
 
+from assets.common.partitions import station_day_key
 from assets.royalties.assets import royalty_ledger
 from assets.royalties.checks import (
     ledger_batches_balance,
@@ -13,7 +14,6 @@ from assets.royalties.checks import (
 )
 from assets.royalties.ledger import ensure_indexes
 from integrations.warehouse import WarehouseResource
-from orchestration.partitions import station_day_key
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`
 CHECKS = (

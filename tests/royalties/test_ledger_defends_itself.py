@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from dagster import instance_for_test, materialize
 
+from assets.common.partitions import station_day_key
 from assets.common.paths import DataDirResource
 from assets.exports.monthly import staged_monthly_finance_export
 from assets.royalties.assets import royalty_ledger
@@ -31,7 +32,6 @@ from assets.royalties.payouts import PayoutDecision, PayoutRequest, post_payouts
 from assets.royalties.statement_assets import party_statements
 from assets.royalties.tables import CHAIN_COLUMNS, LEDGER, LEDGER_BATCHES
 from integrations.warehouse import Warehouse, WarehouseResource
-from orchestration.partitions import station_day_key
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`
 ACTIVE = "s1|2026-03-02|s1:2026-01-01|r1"
