@@ -38,10 +38,10 @@ print(json.dumps({
 
 
 def documented_columns() -> dict[str, set[str]]:
-    """Column names of every mart, as the marts' `_models.yml` files document them."""
+    """Column names of every mart, as the marts' yml files (one per model) document them."""
     columns = {}
-    for path in MARTS_DIR.glob("*/_models.yml"):
-        for model in yaml.safe_load(path.read_text()).get("models", []):
+    for path in MARTS_DIR.glob("*/*.yml"):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
             columns[model["name"]] = {c["name"] for c in model.get("columns", [])}
     return columns
 
