@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backbeat.demo.identifiers import iswc
-from integrations.fakes import FakeAlbum, FakeArtist, FakeCatalog, FakeMusicBrainz, FakeSpotify, FakeTrack, FaultPlan
+from backbeat.demo.standins import (
+    FakeAlbum,
+    FakeArtist,
+    FakeCatalog,
+    FakeMusicBrainz,
+    FakeSpotify,
+    FakeTrack,
+    FaultPlan,
+)
 from integrations.resilience import TokenStore
 from integrations.resilience.secrets import SECRET_KEY_ENV
 from integrations.spotify.accounts import default_token_dir

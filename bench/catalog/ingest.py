@@ -17,7 +17,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from integrations.fakes import FakeCatalog, FakeMusicBrainz, FakeSpotify, FaultPlan
+from backbeat.demo.standins import FakeCatalog, FakeMusicBrainz, FakeSpotify, FaultPlan
 from integrations.musicbrainz import MusicBrainzClient
 from integrations.resilience import CircuitBreaker, CircuitOpen, IntegrationError, RetryPolicy, TokenBucket
 from integrations.spotify import SpotifyCatalogClient

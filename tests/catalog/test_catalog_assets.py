@@ -42,8 +42,8 @@ from assets.catalog.queue import AlbumRefError, parse_album_ref, read_request_fi
 from assets.catalog.tables import ALBUM_QUEUE
 from assets.common.paths import DataDirResource
 from backbeat.commands.catalog import catalog as catalog_cli
+from backbeat.demo.standins import FakeCatalog, FakeMusicBrainz, FakeSpotify, FakeTrack, FaultPlan
 from backbeat.settings import Settings
-from integrations.fakes import FakeCatalog, FakeMusicBrainz, FakeSpotify, FakeTrack, FaultPlan
 from integrations.musicbrainz import MusicBrainzResource
 from integrations.spotify import SpotifyResource
 from integrations.warehouse import Warehouse, WarehouseResource

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from integrations.fakes import FakeCatalog, FakeSpotify, FaultPlan
+from backbeat.demo.standins import FakeCatalog, FakeSpotify, FaultPlan
 from integrations.resilience import TokenStore
 
 GENRES = ("ambient", "jazz", "house", "pop", "rock", "hip-hop")

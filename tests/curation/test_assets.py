@@ -24,7 +24,7 @@ from assets.curation.tables import (
     SYNC,
     SYNC_SKIPS,
 )
-from integrations.fakes import FakeSpotify
+from backbeat.demo.standins import FakeSpotify
 from integrations.resilience import TokenStore
 from integrations.spotify.accounts import SpotifyAccountsResource
 from integrations.spotify.playlists import store_refresh_token

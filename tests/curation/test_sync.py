@@ -19,7 +19,7 @@ from assets.curation.sync import (
     refresh_account_tokens,
     sync_all,
 )
-from integrations.fakes import FakeSpotify, ManualClock
+from backbeat.demo.standins import FakeSpotify, ManualClock
 from integrations.resilience import RetryPolicy, TokenBucket, TokenStore
 from integrations.retry import Backoff
 from integrations.spotify.accounts import SpotifyAccountsResource

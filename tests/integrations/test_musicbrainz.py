@@ -8,8 +8,8 @@ import pytest
 import requests
 from dagster import asset, materialize
 
-from integrations.fakes import FakeCatalog, FakeMusicBrainz, FaultPlan, ManualClock
-from integrations.fakes.musicbrainz_server import RATE_LIMIT_MESSAGE
+from backbeat.demo.standins import FakeCatalog, FakeMusicBrainz, FaultPlan, ManualClock
+from backbeat.demo.standins.musicbrainz_server import RATE_LIMIT_MESSAGE
 from integrations.musicbrainz import MusicBrainzClient, MusicBrainzResource, normalize_isrc
 from integrations.musicbrainz.client import BACKOFF
 from integrations.resilience import MalformedPayload, PermanentError, RetryPolicy, TokenBucket, Transient

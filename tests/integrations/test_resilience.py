@@ -11,7 +11,7 @@ import pytest
 import requests
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
-from integrations.fakes import ManualClock
+from backbeat.demo.standins import ManualClock
 from integrations.resilience import (
     AuthExpired,
     CallStats,

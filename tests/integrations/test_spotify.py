@@ -10,7 +10,7 @@ import pytest
 import requests
 from dagster import EnvVar, asset, materialize
 
-from integrations.fakes import DROP, FakeCatalog, FakeSpotify, FaultPlan, ManualClock
+from backbeat.demo.standins import DROP, FakeCatalog, FakeSpotify, FaultPlan, ManualClock
 from integrations.resilience import (
     AuthExpired,
     CircuitBreaker,

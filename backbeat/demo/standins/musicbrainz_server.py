@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from integrations.fakes._http import FakeServer, FaultPlan, Response, json_response
-from integrations.fakes.catalog import FakeArtist, FakeCatalog, FakeTrack
+from backbeat.demo.standins._http import FakeServer, FaultPlan, Response, json_response
+from backbeat.demo.standins.catalog import FakeArtist, FakeCatalog, FakeTrack
 
 RATE_LIMIT_MESSAGE = (
     "Your requests are exceeding the allowable rate limit. Please see "

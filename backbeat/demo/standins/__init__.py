@@ -6,11 +6,11 @@ entities, rate limits) and record every request. They live in a real package (no
 no packages in importlib mode) so that `tests/integrations/` and `bench/catalog/` import the same code.
 """
 
-from integrations.fakes._http import DROP, FaultPlan, RequestRecord
-from integrations.fakes.catalog import FakeAlbum, FakeArtist, FakeCatalog, FakeTrack, make_iswc
-from integrations.fakes.clock import ManualClock
-from integrations.fakes.musicbrainz_server import FakeMusicBrainz
-from integrations.fakes.spotify_server import FakeSpotify
+from backbeat.demo.standins._http import DROP, FaultPlan, RequestRecord
+from backbeat.demo.standins.catalog import FakeAlbum, FakeArtist, FakeCatalog, FakeTrack, make_iswc
+from backbeat.demo.standins.clock import ManualClock
+from backbeat.demo.standins.musicbrainz_server import FakeMusicBrainz
+from backbeat.demo.standins.spotify_server import FakeSpotify
 
 __all__ = [
     "DROP",

@@ -53,8 +53,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from integrations.fakes._http import FakeServer, FaultPlan, Response, json_response
-from integrations.fakes.catalog import FakeAlbum, FakeArtist, FakeCatalog, FakeTrack
+from backbeat.demo.standins._http import FakeServer, FaultPlan, Response, json_response
+from backbeat.demo.standins.catalog import FakeAlbum, FakeArtist, FakeCatalog, FakeTrack
 
 ENDPOINTS = ("token", "albums", "album_tracks", "tracks", "artists", "album", "track", "artist")
 _MAX_IDS = {"albums": 20, "tracks": 50, "artists": 50}
