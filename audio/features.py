@@ -6,7 +6,7 @@ says so in ``provenance`` ("librosa-<version>:<method>") so it is never mistaken
 - **tempo_bpm**: librosa's dynamic-programming beat tracker on the onset-strength envelope (its tempo prior is
   autocorrelation of that envelope); the reported tempo is then the mean beat interval of the tracked beats,
   which is far finer than the tracker's own tempo grid (one STFT hop ≈ 2 % at 120 BPM). Octave (half/double
-  time) choices are left to ``assets.catalog.dj.normalise_bpm``, which knows the genre. ``None`` when no
+  time) choices are left to ``backbeat.catalog.dj.normalise_bpm``, which knows the genre. ``None`` when no
   beats are found (silence, a drone).
 - **key**: the time-averaged constant-Q chromagram of the harmonic part (HPSS) correlated with the 24 rotations
   of the Krumhansl-Schmuckler key profiles; the best Pearson correlation is ``key_confidence`` (0..1, clipped;
@@ -45,7 +45,7 @@ LOUDNESS_FLOOR_DB = -120.0
 # Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 _MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-# Same spellings as ``assets.catalog.dj.Key.standard`` (audio/ does not import the asset packages).
+# Same spellings as ``backbeat.catalog.dj.Key.standard`` (audio/ does not import the asset packages).
 _MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 

@@ -114,7 +114,7 @@ def _print_summary(settings: Settings) -> None:
 
 def _demo_days(data_dir: Path) -> list[date]:
     """Days present in the landing folder (the demo's partitions)."""
-    from assets.airplay.landing import ChunkNameError, list_landing, parse_chunk_name
+    from backbeat.airplay.landing import ChunkNameError, list_landing, parse_chunk_name
 
     days = set()
     for file in list_landing(data_dir / "landing"):

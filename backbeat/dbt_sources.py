@@ -87,8 +87,8 @@ def sources_path(schema: str, staging_dir: Path = STAGING_DIR) -> Path:
 
 
 def write_sources(staging_dir: Path = STAGING_DIR) -> list[Path]:
-    """Regenerate every schema's sources file from `assets.registry.DBT_SOURCE_TABLES`."""
-    from assets.registry import DBT_SOURCE_TABLES
+    """Regenerate every schema's sources file from `backbeat.registry.DBT_SOURCE_TABLES`."""
+    from backbeat.registry import DBT_SOURCE_TABLES
 
     written = []
     for schema, text in sources_by_schema(DBT_SOURCE_TABLES).items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from assets.royalties.money import MINOR_UNIT_EXPONENT
+from backbeat.royalties.money import MINOR_UNIT_EXPONENT
 from backbeat.scoring import read_ground_truth, score_plays
 from integrations.warehouse import Warehouse
 

@@ -26,9 +26,9 @@ from assets.catalog.assets import (
     RESOLUTION_REVIEW_KEY,
     SPOTIFY_RECORDINGS_KEY,
 )
-from assets.catalog.queue import request_files
-from assets.catalog.tables import ALBUM_QUEUE, MUSICBRAINZ_LOOKUPS, SOURCE_RECORDINGS, TRACKS
 from assets.common.paths import DataDirResource
+from backbeat.catalog.queue import request_files
+from backbeat.catalog.tables import ALBUM_QUEUE, MUSICBRAINZ_LOOKUPS, SOURCE_RECORDINGS, TRACKS
 from integrations.warehouse import Warehouse, WarehouseResource
 
 CATALOG_INGEST_JOB = "catalog_ingest_job"

@@ -13,7 +13,7 @@ from dagster import (
 from dagster_shared.record import replace
 
 from assets.common.table_specs import table_key
-from assets.registry import SOURCE_TABLES
+from backbeat.registry import SOURCE_TABLES
 from integrations.warehouse import Table
 
 COLUMN_SCHEMA = "dagster/column_schema"

@@ -28,10 +28,10 @@ from dagster import (
 
 from assets.common.paths import DataDirResource
 from assets.curation.assets import PLAN_KEY, SNAPSHOTS_KEY, SYNC_KEY
-from assets.curation.planner import Account
-from assets.curation.store import read_accounts
-from assets.curation.sync import refresh_account_tokens
-from assets.curation.tables import ACCOUNT_TOKENS
+from backbeat.curation.planner import Account
+from backbeat.curation.store import read_accounts
+from backbeat.curation.sync import refresh_account_tokens
+from backbeat.curation.tables import ACCOUNT_TOKENS
 from integrations.spotify.accounts import SpotifyAccountsResource
 from integrations.spotify.playlists import SpotifyPlaylistClient
 from integrations.warehouse import WarehouseResource

@@ -17,7 +17,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from assets.common.automation import after_upstream_updates
-from assets.registry import SOURCE_TABLES
+from backbeat.registry import SOURCE_TABLES
 from backbeat.settings import DBT_PROJECT_DIR, dbt_environment
 from integrations.warehouse import WarehouseResource
 from orchestration.dbt_checks import describe_dbt_test

@@ -16,10 +16,10 @@ from dagster import (
     sensor,
 )
 
-from assets.airplay.landing import ChunkNameError, list_landing, parse_chunk_name
 from assets.common.partitions import station_day_key, station_partitions
 from assets.common.paths import DataDirResource
-from assets.royalties.tables import RESTATEMENT_QUEUE
+from backbeat.airplay.landing import ChunkNameError, list_landing, parse_chunk_name
+from backbeat.royalties.tables import RESTATEMENT_QUEUE
 from integrations.warehouse import WarehouseResource
 from orchestration.jobs import ledger_restatement_job, rights_job, royalty_adjustments_job, station_day_job
 

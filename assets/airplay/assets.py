@@ -7,18 +7,6 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from assets.airplay.landing import chunks_for
-from assets.airplay.tables import (
-    CAPTURE_GAPS,
-    DETECTION_CANDIDATES,
-    DETECTIONS,
-    PLAYLOGS,
-    STATIONS,
-    STREAM_CHUNKS,
-)
-from assets.airplay.truncation import ChunkSize, Truncation, find_truncations
-from assets.catalog.tables import TRACKS
-from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.partitions import (
     day_window,
@@ -28,13 +16,25 @@ from assets.common.partitions import (
     station_partitions,
 )
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import Reject, record_rejects
-from assets.common.reference import keep_last_good
-from assets.common.safe_paths import PathOutsideRoot, confined_path
 from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_duration_s
 from audio.index import FingerprintIndex, build_index
 from audio.matcher import ChunkRef, match_chunks
 from audio.plays import merge_detections
+from backbeat.airplay.landing import chunks_for
+from backbeat.airplay.tables import (
+    CAPTURE_GAPS,
+    DETECTION_CANDIDATES,
+    DETECTIONS,
+    PLAYLOGS,
+    STATIONS,
+    STREAM_CHUNKS,
+)
+from backbeat.airplay.truncation import ChunkSize, Truncation, find_truncations
+from backbeat.catalog.tables import TRACKS
+from backbeat.common import csvfiles as f
+from backbeat.common.quarantine import Reject, record_rejects
+from backbeat.common.reference import keep_last_good
+from backbeat.common.safe_paths import PathOutsideRoot, confined_path
 from integrations.radio.gaps import read_gaps
 from integrations.warehouse import WarehouseResource
 

@@ -5,11 +5,11 @@ from datetime import timedelta
 import polars as pl
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, MetadataValue, asset_check
 
-from assets.airplay.tables import PLAYLOGS
 from assets.common.partitions import day_window, per_partition, station_day_partitions, station_days
 from assets.common.paths import DataDirResource
 from audio.index import FingerprintIndex
 from audio.plays import overlapping_plays
+from backbeat.airplay.tables import PLAYLOGS
 from integrations.warehouse import WarehouseResource
 
 PLAY_COLUMNS = ("play_id", "track_id", "play_date", "start_utc", "end_utc", "duration_s")

@@ -5,14 +5,14 @@ from datetime import datetime
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from assets.airplay.schedule import PROGRAM_FIELDS, attribute, expand_windows
-from assets.airplay.tables import PLAY_PROGRAMS, PLAYLOGS, PROGRAM_OVERRIDES, PROGRAM_WINDOWS, STATIONS
-from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.partitions import range_backfill, station_day_partitions, station_days
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import Reject, record_rejects
-from assets.common.reference import keep_last_good
+from backbeat.airplay.schedule import PROGRAM_FIELDS, attribute, expand_windows
+from backbeat.airplay.tables import PLAY_PROGRAMS, PLAYLOGS, PROGRAM_OVERRIDES, PROGRAM_WINDOWS, STATIONS
+from backbeat.common import csvfiles as f
+from backbeat.common.quarantine import Reject, record_rejects
+from backbeat.common.reference import keep_last_good
 from integrations.warehouse import WarehouseResource
 
 

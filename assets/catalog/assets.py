@@ -21,9 +21,12 @@ from dagster import (
 )
 from pydantic import Field
 
-from assets.catalog.golden import resolution_input, resolve_catalog
-from assets.catalog.ingest import fetch_albums, lookup_isrcs, malformed_reject, queue_updates, valid_isrcs
-from assets.catalog.library import (
+from assets.common.metadata import preview, table_metadata
+from assets.common.paths import DataDirResource
+from audio.decode import AudioDecodeError
+from backbeat.catalog.golden import resolution_input, resolve_catalog
+from backbeat.catalog.ingest import fetch_albums, lookup_isrcs, malformed_reject, queue_updates, valid_isrcs
+from backbeat.catalog.library import (
     analyse,
     analysis_provenance,
     content_hash,
@@ -32,10 +35,10 @@ from assets.catalog.library import (
     raw_feature_row,
     rekordbox_frame,
 )
-from assets.catalog.queue import new_queue_rows, read_requests, status_counts
-from assets.catalog.rekordbox import export_rekordbox_xml
-from assets.catalog.store import append_rejects, upsert
-from assets.catalog.tables import (
+from backbeat.catalog.queue import new_queue_rows, read_requests, status_counts
+from backbeat.catalog.rekordbox import export_rekordbox_xml
+from backbeat.catalog.store import append_rejects, upsert
+from backbeat.catalog.tables import (
     ALBUM_QUEUE,
     ARTISTS,
     AUDIO_FEATURES,
@@ -49,12 +52,9 @@ from assets.catalog.tables import (
     SOURCE_RECORDINGS,
     TRACKS,
 )
-from assets.common import csvfiles as f
-from assets.common.metadata import preview, table_metadata
-from assets.common.paths import DataDirResource
-from assets.common.quarantine import Reject, record_rejects
-from assets.common.safe_paths import PathOutsideRoot, confined_path
-from audio.decode import AudioDecodeError
+from backbeat.common import csvfiles as f
+from backbeat.common.quarantine import Reject, record_rejects
+from backbeat.common.safe_paths import PathOutsideRoot, confined_path
 from integrations.musicbrainz import MusicBrainzResource
 from integrations.spotify import SpotifyResource
 from integrations.warehouse import Warehouse, WarehouseResource
@@ -531,7 +531,7 @@ _RESOLUTION_DEPS = [catalog_tracks.key, SPOTIFY_RECORDINGS_KEY, MUSICBRAINZ_RECO
 def golden_recordings(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
     """Entity resolution over every source record: `catalog.source_recordings` (Spotify, MusicBrainz) and the file
     catalog (`catalog.tracks`, source `file`); ISRC first, then fuzzy title/artist/duration
-    (`assets.catalog.resolution`). Every table is rebuilt from all records, so a re-run gives the same ids."""
+    (`backbeat.catalog.resolution`). Every table is rebuilt from all records, so a re-run gives the same ids."""
     db = warehouse.client()
     records = resolution_input(db.read(SOURCE_RECORDINGS), db.read(TRACKS), db.read(ARTISTS))
     started = time.perf_counter()
@@ -576,7 +576,7 @@ def rekordbox_export(
 
     Source: `catalog.tracks`, `catalog.audio_features`, `catalog.golden_recordings`. What a DJ did to the previous
     export is kept: cue points and loops, ratings, colours, comments, and the beat grid unless the BPM changed
-    (`assets.catalog.rekordbox`). An unreadable previous file stops the export rather than lose its cues.
+    (`backbeat.catalog.rekordbox`). An unreadable previous file stops the export rather than lose its cues.
     """
     db = warehouse.client()
     frame = rekordbox_frame(

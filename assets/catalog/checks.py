@@ -10,8 +10,8 @@ from assets.catalog.assets import (
     RECORDING_LINKS_KEY,
     SPOTIFY_RECORDINGS_KEY,
 )
-from assets.catalog.queue import STATUSES
-from assets.catalog.tables import (
+from backbeat.catalog.queue import STATUSES
+from backbeat.catalog.tables import (
     ALBUM_QUEUE,
     AUDIO_FEATURES,
     GOLDEN_RECORDINGS,

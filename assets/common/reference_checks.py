@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
 
-from assets.common.reference import REFERENCE_CHANGES
+from backbeat.common.reference import REFERENCE_CHANGES
 from integrations.warehouse import WarehouseResource
 
 REFERENCE_ASSETS = (

@@ -16,17 +16,17 @@ from dagster import (
     multi_asset,
 )
 
-from assets.catalog.tables import ARTISTS, SOURCE_RECORDINGS, TRACKS
 from assets.common.metadata import preview, table_metadata
 from assets.common.partitions import range_backfill
 from assets.common.paths import DataDirResource
 from assets.common.table_specs import table_key, table_spec
-from assets.curation import store
 from assets.curation.partitions import curation_days
-from assets.curation.planner import UNASSIGNED, Account
-from assets.curation.policy import PolicyError
-from assets.curation.selection import Usage, build_day
-from assets.curation.sync import (
+from backbeat.catalog.tables import ARTISTS, SOURCE_RECORDINGS, TRACKS
+from backbeat.curation import store
+from backbeat.curation.planner import UNASSIGNED, Account
+from backbeat.curation.policy import PolicyError
+from backbeat.curation.selection import Usage, build_day
+from backbeat.curation.sync import (
     SYNCED,
     SyncJob,
     clear_exports,
@@ -40,7 +40,7 @@ from assets.curation.sync import (
     sync_all,
     utcnow,
 )
-from assets.curation.tables import ASSIGNMENTS, PLANS, SNAPSHOT_PLAYLISTS, SNAPSHOTS, SYNC, SYNC_SKIPS
+from backbeat.curation.tables import ASSIGNMENTS, PLANS, SNAPSHOT_PLAYLISTS, SNAPSHOTS, SYNC, SYNC_SKIPS
 from integrations.spotify.accounts import SpotifyAccountsResource
 from integrations.spotify.playlists import SpotifyPlaylistClient
 from integrations.warehouse import Warehouse, WarehouseResource

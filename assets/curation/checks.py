@@ -7,11 +7,11 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
 
-from assets.catalog.tables import TRACKS
 from assets.common.partitions import per_partition
 from assets.curation.assets import PLAN_KEY, SNAPSHOTS_KEY, SYNC_KEY
 from assets.curation.partitions import curation_days
-from assets.curation.tables import ACCOUNTS, ASSIGNMENTS, SNAPSHOT_PLAYLISTS, SNAPSHOTS, SYNC
+from backbeat.catalog.tables import TRACKS
+from backbeat.curation.tables import ACCOUNTS, ASSIGNMENTS, SNAPSHOT_PLAYLISTS, SNAPSHOTS, SYNC
 from integrations.warehouse import WarehouseResource
 
 MAX_LISTED = 10

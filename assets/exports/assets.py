@@ -20,15 +20,15 @@ from dagster import (
 
 from assets.common.automation import after_upstream_updates
 from assets.common.paths import DataDirResource
-from assets.exports.expectations import FINANCE_SUITE, validate_tables
-from assets.exports.finance import (
+from backbeat.exports.expectations import FINANCE_SUITE, validate_tables
+from backbeat.exports.finance import (
     clear_stale_staging,
     publish_staged,
     read_parquet_files,
     staging_dir,
     write_export,
 )
-from assets.royalties.ledger_chain import require_sound_ledger
+from backbeat.royalties.ledger_chain import require_sound_ledger
 from integrations.warehouse import WarehouseResource
 
 FINANCE_MARTS = (

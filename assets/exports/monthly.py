@@ -24,20 +24,20 @@ from dagster import (
     asset_check,
 )
 
-from assets.airplay.tables import PLAYLOGS
 from assets.common.partitions import monthly_partitions, range_backfill
 from assets.common.paths import DataDirResource
-from assets.exports.expectations import MONTHLY_SUITE, validate_tables
-from assets.exports.finance import (
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.exports.expectations import MONTHLY_SUITE, validate_tables
+from backbeat.exports.finance import (
     clear_stale_staging,
     publish_staged,
     read_parquet_files,
     staging_dir,
     write_export,
 )
-from assets.royalties.ledger_chain import require_sound_ledger
-from assets.royalties.statements import periods_between
-from assets.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
+from backbeat.royalties.ledger_chain import require_sound_ledger
+from backbeat.royalties.statements import periods_between
+from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
 from integrations.warehouse import Table, Warehouse, WarehouseResource
 
 MONTHLY_EXPORT_DIR = Path("finance-monthly")  # beside finance/, which the daily export replaces whole

@@ -4,12 +4,12 @@ import hashlib
 
 from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, asset, asset_check
 
-from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import record_rejects
-from assets.common.reference import keep_last_good
-from assets.outreach.tables import CONTACTS
+from backbeat.common import csvfiles as f
+from backbeat.common.quarantine import record_rejects
+from backbeat.common.reference import keep_last_good
+from backbeat.outreach.tables import CONTACTS
 from integrations.warehouse import WarehouseResource
 
 EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"

@@ -15,15 +15,15 @@ from typing import Any
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, asset, multi_asset
 
-from assets.catalog.tables import TRACKS
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import QUARANTINE, Reject, record_rejects
-from assets.common.reference import keep_last_good, read_approvals, record_reference_event
-from assets.rights import intake, review, rules
-from assets.rights.identifiers import ipi_problem, isrc_problem, iswc_problem, normalise_iswc
-from assets.rights.in_force import splits_in_force
-from assets.rights.tables import (
+from backbeat.catalog.tables import TRACKS
+from backbeat.common.quarantine import QUARANTINE, Reject, record_rejects
+from backbeat.common.reference import keep_last_good, read_approvals, record_reference_event
+from backbeat.rights import intake, review, rules
+from backbeat.rights.identifiers import ipi_problem, isrc_problem, iswc_problem, normalise_iswc
+from backbeat.rights.in_force import splits_in_force
+from backbeat.rights.tables import (
     CONTRACT_PARTIES,
     CONTRACTS,
     FIELD_PROVENANCE,
@@ -37,7 +37,7 @@ from assets.rights.tables import (
     VALIDATION_RULES,
     WORKS,
 )
-from assets.royalties.restatements import queue_restatements, station_days_of_recordings
+from backbeat.royalties.restatements import queue_restatements, station_days_of_recordings
 from integrations.warehouse import Warehouse, WarehouseResource
 
 GROUP = "rights"
@@ -57,7 +57,7 @@ def _key(name: str) -> AssetKey:
 @asset(key=_key("validation_rules"), group_name=GROUP, kinds={"yaml", "sql"})
 def validation_rules(warehouse: WarehouseResource) -> MaterializeResult:
     """One row per split-sheet validation rule: code, severity (error blocks, warning sends to review, info
-    records), message template and description. Source: `assets/rights/rules.yaml` (rules as data)."""
+    records), message template and description. Source: `backbeat/rights/rules.yaml` (rules as data)."""
     frame = VALIDATION_RULES.from_rows(rules.rule_rows(rules.load_rules()))
     warehouse.client().replace(VALIDATION_RULES, frame)
     counts = frame.group_by("severity").len().sort("severity")

@@ -7,16 +7,16 @@ from decimal import Decimal
 import polars as pl
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 
-from assets.common import csvfiles as f
 from assets.common.metadata import table_metadata
 from assets.common.partitions import range_backfill, station_day_partitions, station_days
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import Reject, record_rejects
-from assets.common.reference import read_approvals, reconcile, record_reference_event
 from assets.common.table_specs import table_key, table_spec
-from assets.royalties.ledger import post_station_days
-from assets.royalties.money import MINOR_UNIT_EXPONENT
-from assets.royalties.tables import LEDGER_BATCHES, TARIFFS
+from backbeat.common import csvfiles as f
+from backbeat.common.quarantine import Reject, record_rejects
+from backbeat.common.reference import read_approvals, reconcile, record_reference_event
+from backbeat.royalties.ledger import post_station_days
+from backbeat.royalties.money import MINOR_UNIT_EXPONENT
+from backbeat.royalties.tables import LEDGER_BATCHES, TARIFFS
 from integrations.warehouse import WarehouseResource
 
 TARIFF_KEY = {"station_id": f.text, "effective_from": f.iso_date}

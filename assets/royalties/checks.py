@@ -6,9 +6,9 @@ import polars as pl
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, MetadataValue, asset_check
 
 from assets.common.partitions import per_partition, station_day_partitions, station_days
-from assets.royalties.ledger import LEDGER_ASSET, active_batches
-from assets.royalties.ledger_chain import verify_ledger
-from assets.royalties.posting import RECEIVABLE, REVERSAL, dispute_states
+from backbeat.royalties.ledger import LEDGER_ASSET, active_batches
+from backbeat.royalties.ledger_chain import verify_ledger
+from backbeat.royalties.posting import RECEIVABLE, REVERSAL, dispute_states
 from integrations.warehouse import Warehouse, WarehouseResource
 
 LEDGER_KEY = AssetKey(["royalties", "royalty_ledger"])

@@ -19,13 +19,13 @@ from dagster import (
     multi_asset,
 )
 
-from assets.airplay.tables import PLAYLOGS
 from assets.common.metadata import table_metadata
 from assets.common.partitions import monthly_partitions, range_backfill
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import record_rejects
 from assets.common.table_specs import table_key, table_spec
-from assets.royalties.disputes import (
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.common.quarantine import record_rejects
+from backbeat.royalties.disputes import (
     STEPS,
     DisputeEvent,
     dispute_changes,
@@ -35,8 +35,8 @@ from assets.royalties.disputes import (
     replay,
     step_order_violations,
 )
-from assets.royalties.ledger_chain import require_sound_ledger
-from assets.royalties.payouts import (
+from backbeat.royalties.ledger_chain import require_sound_ledger
+from backbeat.royalties.payouts import (
     DEFAULT_MINIMUM,
     PayoutRules,
     decide_payouts,
@@ -44,8 +44,8 @@ from assets.royalties.payouts import (
     post_payouts,
     read_requests,
 )
-from assets.royalties.restatements import queue_restatements
-from assets.royalties.statements import (
+from backbeat.royalties.restatements import queue_restatements
+from backbeat.royalties.statements import (
     BALANCE_SCHEMA,
     build_statements,
     carry_forward_breaks,
@@ -54,7 +54,7 @@ from assets.royalties.statements import (
     periods_between,
     previous_period,
 )
-from assets.royalties.tables import (
+from backbeat.royalties.tables import (
     DISPUTE_EVENTS,
     DISPUTES,
     LEDGER,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from assets.catalog.queue import AlbumRefError, parse_album_ref, read_request_file
+from backbeat.catalog.queue import AlbumRefError, parse_album_ref, read_request_file
 from backbeat.commands.inbox import locked
 from backbeat.progress import emit, json_option, track
 from backbeat.settings import Settings
@@ -119,8 +119,8 @@ def add(ctx: click.Context, refs: tuple[str, ...], file: str | None, as_json: bo
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Albums per status in the album queue, and the latest failures."""
-    from assets.catalog.queue import status_counts
-    from assets.catalog.tables import ALBUM_QUEUE
+    from backbeat.catalog.queue import status_counts
+    from backbeat.catalog.tables import ALBUM_QUEUE
     from integrations.warehouse import Warehouse
 
     settings = Settings.from_env({**os.environ, "BACKBEAT_DATA_DIR": str(ctx.obj["data_dir"])})

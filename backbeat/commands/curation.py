@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from assets.curation.planner import Account, AccountsError, load_accounts
-from assets.curation.store import ACCOUNTS_FILE
+from backbeat.curation.planner import Account, AccountsError, load_accounts
+from backbeat.curation.store import ACCOUNTS_FILE
 from backbeat.settings import Settings
 from integrations.resilience import IntegrationError, SecretStoreError, TokenStore
 from integrations.resilience.secrets import SECRET_KEY_ENV

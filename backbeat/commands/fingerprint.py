@@ -113,9 +113,9 @@ def index_command(ref_dir: Path, index_dir: Path, catalog: Path | None, as_json:
 @json_option
 def match_command(chunks_dir: Path, index_dir: Path, out: Path, batch_size: int, as_json: bool) -> None:
     """Match the radio chunks in CHUNKS_DIR (named {station}_{YYYYmmddTHHMMSSZ}.{ext}) against the index."""
-    from assets.airplay.landing import ChunkNameError, parse_chunk_name
     from audio.index import FingerprintIndex, IndexNotFoundError
     from audio.matcher import ChunkRef, match_chunks
+    from backbeat.airplay.landing import ChunkNameError, parse_chunk_name
 
     try:
         index = FingerprintIndex.open(index_dir)

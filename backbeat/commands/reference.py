@@ -21,7 +21,7 @@ def reference() -> None:
 
 
 def _changes(settings: Settings, change_id: str | None = None):
-    from assets.common.reference import REFERENCE_CHANGES
+    from backbeat.common.reference import REFERENCE_CHANGES
     from integrations.warehouse import Warehouse
 
     db = Warehouse(settings.warehouse_url)
@@ -54,7 +54,7 @@ def list_command(show_all: bool) -> None:
 @click.option("--note", default="", help="Why, for the record.")
 def approve_command(change_id: str, reviewer: str, note: str) -> None:
     """Approve held change CHANGE_ID: the next run of its asset removes or re-routes those rows."""
-    from assets.common.reference import append_approval
+    from backbeat.common.reference import append_approval
 
     settings = Settings.from_env()
     rows = _changes(settings, change_id)

@@ -91,7 +91,7 @@ def list_command(show_all: bool) -> None:
 
 
 def _decide(task_id: str, decision: str, reviewer: str, note: str | None) -> None:
-    from assets.rights.review import append_decision
+    from backbeat.rights.review import append_decision
 
     settings = Settings.from_env()
     rows = _tasks(settings, ALL_STATUSES, task_id)

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import click
 
-from assets.common import csvfiles as f
-from assets.royalties.disputes import (
+from backbeat.commands.inbox import locked
+from backbeat.common import csvfiles as f
+from backbeat.royalties.disputes import (
     EVENT_COLUMNS,
     EVENT_FIELDS,
     RESOLUTIONS,
@@ -37,9 +38,8 @@ from assets.royalties.disputes import (
     replay,
     timestamp,
 )
-from assets.royalties.money import MINOR_UNIT_EXPONENT
-from assets.royalties.payouts import REQUEST_COLUMNS, REQUEST_FIELDS, exact_minor_units, merge_request_rows
-from backbeat.commands.inbox import locked
+from backbeat.royalties.money import MINOR_UNIT_EXPONENT
+from backbeat.royalties.payouts import REQUEST_COLUMNS, REQUEST_FIELDS, exact_minor_units, merge_request_rows
 from backbeat.settings import Settings
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from assets.rights.review import append_decision
 from backbeat.demo.disputes import dispute_plays
 from backbeat.demo.payouts import DEMO_RUN_CONFIG, request_and_pay
+from backbeat.rights.review import append_decision
 from integrations.warehouse import Warehouse
 
 DEMO_REVIEWER = "demo-reviewer"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from assets.royalties.disputes import STEPS, read_disputes
 from backbeat.demo.commands import royalties_command
+from backbeat.royalties.disputes import STEPS, read_disputes
 from integrations.warehouse import Warehouse
 
 DISPUTES_DIR = Path("inbox") / "royalties" / "disputes"

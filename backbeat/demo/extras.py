@@ -31,7 +31,7 @@ COMPANIES = (
 
 
 def policies() -> dict[str, Any]:
-    """Playlist policies (`inbox/curation/policies.json`, format in `assets/curation/policy.py`).
+    """Playlist policies (`inbox/curation/policies.json`, format in `backbeat/curation/policy.py`).
 
     Sizes are small for the demo catalog; `"explicit": false` admits clean tracks only. Each policy runs one
     playlist (floor 1) unless the catalog sustains more (P* = ceil(T / (K · R))), up to its ceiling. The first

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.royalties.disputes import read_disputes
-from assets.royalties.money import MINOR_UNIT_EXPONENT
-from assets.royalties.payouts import read_requests
 from backbeat.demo.commands import royalties_command
+from backbeat.royalties.disputes import read_disputes
+from backbeat.royalties.money import MINOR_UNIT_EXPONENT
+from backbeat.royalties.payouts import read_requests
 from integrations.warehouse import Warehouse
 
 PAYOUT_ID = "P-DEMO-0001"

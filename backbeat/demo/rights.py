@@ -226,7 +226,7 @@ def iswc_for(seed: int, work: Work) -> str:
 
 
 def ipi_name_number(base: int) -> str:
-    """An IPI name number with its modulus-101 check digits (as `assets/rights/identifiers.py` verifies them):
+    """An IPI name number with its modulus-101 check digits (as `backbeat/rights/identifiers.py` verifies them):
     Σ digit × weight over the nine base digits, weights 10..2; check = (101 - Σ mod 101) mod 100."""
     digits = f"{base % 10**9:09d}"
     remainder = sum(int(d) * (10 - i) for i, d in enumerate(digits)) % 101

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.airplay.landing import parse_chunk_name
 from audio.matcher import DETECTION_SCHEMA
+from backbeat.airplay.landing import parse_chunk_name
 
 MATCH_LINE = re.compile(
     r"Matched\s+(?P<dur>[-\d.]+) s starting at\s+(?P<q0>[-\d.]+) s in (?P<query>.+?) to time\s+(?P<ref_t>[-\d.]+) s "

@@ -108,7 +108,7 @@ def stage_backbeat_match(work: Path, batch_size: int) -> None:
 
 def run_backbeat(work: Path, batch_size: int) -> tuple[dict, pl.DataFrame]:
     # Chunk names are parsed here, so the measured match stage imports only `audio` (not the Dagster assets).
-    from assets.airplay.landing import parse_chunk_name
+    from backbeat.airplay.landing import parse_chunk_name
 
     (work / "backbeat").mkdir(parents=True, exist_ok=True)
     with open(work / "backbeat" / "chunks.csv", "w", newline="") as handle:

@@ -13,9 +13,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from assets.airplay.landing import list_landing, parse_chunk_name
 from audio.index import FingerprintIndex
 from audio.matcher import ChunkRef, match_chunks
+from backbeat.airplay.landing import list_landing, parse_chunk_name
 
 WORK = Path(__file__).resolve().parents[1] / ".work" / "airplay"
 CHUNKS_PER_DAY = 2_880

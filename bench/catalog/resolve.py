@@ -1,7 +1,7 @@
 """Benchmark entity resolution on a synthetic multi-source catalog with known ground truth.
 
 Generates ``--records`` source records (default 200,000) of recordings spread over four sources, with
-duplicates injected the way real feeds disagree, runs ``assets.catalog.resolution.resolve`` and prints time,
+duplicates injected the way real feeds disagree, runs ``backbeat.catalog.resolution.resolve`` and prints time,
 records/s, peak memory, pairwise precision and recall against the ground truth, and the review-queue size.
 
 Injected duplicates (one real recording listed 2-4 times, across sources and sometimes within one):
@@ -33,7 +33,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from assets.catalog.resolution import ResolutionConfig, resolve  # noqa: E402
+from backbeat.catalog.resolution import ResolutionConfig, resolve  # noqa: E402
 
 SOURCES = ("catalog", "spotify", "deezer", "musicbrainz")
 # Share of each source's records that carry an ISRC.

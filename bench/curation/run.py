@@ -34,11 +34,11 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from assets.catalog.tables import AUDIO_FEATURES, TRACKS  # noqa: E402
 from assets.curation.checks import verify_history  # noqa: E402
-from assets.curation.planner import Account, make_plan  # noqa: E402
-from assets.curation.policy import PlaylistPolicy, parse_policies  # noqa: E402
-from assets.curation.selection import CatalogIndex, Slot, Usage, build_day  # noqa: E402
+from backbeat.catalog.tables import AUDIO_FEATURES, TRACKS  # noqa: E402
+from backbeat.curation.planner import Account, make_plan  # noqa: E402
+from backbeat.curation.policy import PlaylistPolicy, parse_policies  # noqa: E402
+from backbeat.curation.selection import CatalogIndex, Slot, Usage, build_day  # noqa: E402
 
 GENRES = ("ambient", "jazz", "house", "pop", "rock", "hip-hop")
 START = date(2026, 9, 1)

@@ -33,13 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sheets import Sheet, Work, generate  # noqa: E402
 
-from assets.rights.intake import (  # noqa: E402
+from backbeat.rights.intake import (  # noqa: E402
     PartyRegister,
     RegisteredParty,
     assign_split_sets,
     read_scanned_sheet,
 )
-from assets.rights.rules import Catalog, evaluate, set_statuses  # noqa: E402
+from backbeat.rights.rules import Catalog, evaluate, set_statuses  # noqa: E402
 
 WORK_DIR = Path(__file__).resolve().parents[1] / ".work" / "ocr"
 KINDS = ("right", "wrong_flagged", "wrong_silent", "missing")

@@ -34,12 +34,12 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from assets.airplay.tables import PLAYLOGS
-from assets.rights.tables import RECORDINGS, SPLITS
-from assets.royalties.ledger import PostingSummary, post_station_days
-from assets.royalties.ledger_chain import verify_ledger
-from assets.royalties.restatements import queue_restatements, station_days_of_recordings
-from assets.royalties.tables import DISPUTES, LEDGER, RESTATEMENT_QUEUE, TARIFFS
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.rights.tables import RECORDINGS, SPLITS
+from backbeat.royalties.ledger import PostingSummary, post_station_days
+from backbeat.royalties.ledger_chain import verify_ledger
+from backbeat.royalties.restatements import queue_restatements, station_days_of_recordings
+from backbeat.royalties.tables import DISPUTES, LEDGER, RESTATEMENT_QUEUE, TARIFFS
 from backbeat.settings import duckdb_path
 from integrations.warehouse import Table, Warehouse
 

@@ -1,7 +1,7 @@
 """OCR intake of scanned split sheets: clean the page, read words with Tesseract, parse the table.
 
 Plain Python, no Dagster: `read_split_sheet(path)` gives a `SplitSheetScan` whose every field keeps its page,
-box and confidence; `assets/rights/intake.py` turns it into split-sheet lines for the rights rules.
+box and confidence; `backbeat/rights/intake.py` turns it into split-sheet lines for the rights rules.
 """
 
 from integrations.ocr.fields import ExtractedField

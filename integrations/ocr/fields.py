@@ -9,9 +9,9 @@ from pathlib import Path
 
 Box = tuple[int, int, int, int]
 
-# The roles of assets/rights/roles.py (ROLE_GROUP); repeated here because integrations must not import asset
+# The roles of backbeat/rights/roles.py (ROLE_GROUP); repeated here because integrations must not import asset
 # packages (they pull in Dagster), and a test checks that the two stay in step. Identifiers are only read here:
-# their check digits are the rights rules' job (assets/rights/identifiers.py), so the rule lives in one place.
+# their check digits are the rights rules' job (backbeat/rights/identifiers.py), so the rule lives in one place.
 ROLES = frozenset(
     {"writer", "composer", "lyricist", "arranger", "publisher", "sub-publisher", "artist", "performer", "label"}
 )

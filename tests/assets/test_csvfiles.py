@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from assets.common import csvfiles as f
-from assets.common.quarantine import Reject, summarise_rejects
+from backbeat.common import csvfiles as f
+from backbeat.common.quarantine import Reject, summarise_rejects
 
 FIELDS = {"station_id": f.text, "rate": f.decimal}
 

@@ -4,8 +4,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from assets.curation.policy import PlaylistPolicy, PolicyError, load_policies
-from assets.curation.selection import select_tracks
+from backbeat.curation.policy import PlaylistPolicy, PolicyError, load_policies
+from backbeat.curation.selection import select_tracks
 
 TRACKS = pl.DataFrame(
     {

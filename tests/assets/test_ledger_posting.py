@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from assets.royalties.posting import basis_hashes, desired_lines, tariff_in_force, tariffs_for_station_days
+from backbeat.royalties.posting import basis_hashes, desired_lines, tariff_in_force, tariffs_for_station_days
 
 DAY = date(2026, 11, 2)
 TARIFFS = pl.DataFrame(

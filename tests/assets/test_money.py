@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from assets.royalties.money import allocate, to_minor_units
+from backbeat.royalties.money import allocate, to_minor_units
 
 
 @pytest.mark.parametrize(

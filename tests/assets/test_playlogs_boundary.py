@@ -6,8 +6,8 @@ import polars as pl
 from dagster import instance_for_test, materialize
 
 from assets.airplay.assets import playlogs
-from assets.airplay.tables import DETECTIONS, PLAYLOGS
 from assets.common.partitions import station_day_key
+from backbeat.airplay.tables import DETECTIONS, PLAYLOGS
 from integrations.warehouse import Warehouse, WarehouseResource
 
 DAY = date(2026, 11, 2)

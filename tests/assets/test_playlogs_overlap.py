@@ -15,10 +15,10 @@ from dagster import AssetCheckKey, AssetKey, instance_for_test, materialize
 import assets.airplay.assets as airplay_assets
 from assets.airplay.assets import playlogs
 from assets.airplay.checks import playlogs_within_partition
-from assets.airplay.tables import DETECTIONS, PLAYLOGS
 from assets.common.partitions import station_day_key
 from assets.royalties.assets import royalty_ledger
-from assets.royalties.tables import LEDGER, TARIFFS
+from backbeat.airplay.tables import DETECTIONS, PLAYLOGS
+from backbeat.royalties.tables import LEDGER, TARIFFS
 from integrations.warehouse import Warehouse, WarehouseResource
 from tests.assets.test_playlogs_boundary import detections_of_play
 

@@ -3,8 +3,8 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from assets.airplay.schedule import attribute, expand_windows, minute_of_day, weekdays
-from assets.common.csvfiles import FieldError
+from backbeat.airplay.schedule import attribute, expand_windows, minute_of_day, weekdays
+from backbeat.common.csvfiles import FieldError
 
 OVERRIDE_SCHEMA = {
     "station_id": pl.Utf8,

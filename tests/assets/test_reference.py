@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from assets.common.reference import HoldPolicy, append_approval, read_approvals, reconcile
+from backbeat.common.reference import HoldPolicy, append_approval, read_approvals, reconcile
 
 KEY = ["station_id", "effective_from"]
 SCHEMA = {"station_id": pl.Utf8, "effective_from": pl.Date, "rate": pl.Decimal(18, 6)}

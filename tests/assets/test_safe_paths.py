@@ -8,8 +8,8 @@ from dagster import materialize
 
 from assets.catalog.assets import catalog_artists, catalog_tracks
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import QUARANTINE
-from assets.common.safe_paths import PathOutsideRoot, confined_path, relative_path_problem
+from backbeat.common.quarantine import QUARANTINE
+from backbeat.common.safe_paths import PathOutsideRoot, confined_path, relative_path_problem
 from integrations.warehouse import Warehouse, WarehouseResource
 
 

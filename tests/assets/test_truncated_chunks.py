@@ -7,9 +7,9 @@ import soundfile as sf
 from dagster import instance_for_test, materialize
 
 from assets.airplay.assets import stream_chunks
-from assets.airplay.tables import CAPTURE_GAPS, STREAM_CHUNKS
 from assets.common.partitions import station_day_key
 from assets.common.paths import DataDirResource
+from backbeat.airplay.tables import CAPTURE_GAPS, STREAM_CHUNKS
 from integrations.warehouse import Warehouse, WarehouseResource
 
 RATE = 22050

@@ -37,10 +37,10 @@ from assets.catalog.assets import (
     spotify_recordings,
 )
 from assets.catalog.checks import CATALOG_CHECKS
-from assets.catalog.dj import Key, genre_bpm_range
-from assets.catalog.queue import AlbumRefError, parse_album_ref, read_request_file
-from assets.catalog.tables import ALBUM_QUEUE
 from assets.common.paths import DataDirResource
+from backbeat.catalog.dj import Key, genre_bpm_range
+from backbeat.catalog.queue import AlbumRefError, parse_album_ref, read_request_file
+from backbeat.catalog.tables import ALBUM_QUEUE
 from backbeat.commands.catalog import catalog as catalog_cli
 from backbeat.demo.standins import FakeCatalog, FakeMusicBrainz, FakeSpotify, FakeTrack, FaultPlan
 from backbeat.settings import Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assets.catalog.dj import (
+from backbeat.catalog.dj import (
     ALL_KEYS,
     DEFAULT_BPM_RANGE,
     Key,

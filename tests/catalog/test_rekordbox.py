@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from pyrekordbox.rbxml import RekordboxXml
 
-from assets.catalog.rekordbox import (
+from backbeat.catalog.rekordbox import (
     DjTrack,
     RekordboxExportError,
     export_rekordbox_xml,

@@ -7,7 +7,7 @@ import hashlib
 import polars as pl
 import pytest
 
-from assets.catalog.resolution import (
+from backbeat.catalog.resolution import (
     CLUSTER_SCHEMA,
     DUPLICATE_SCHEMA,
     REVIEW_SCHEMA,

@@ -172,9 +172,9 @@ def test_catalog_add_from_a_file_reports_counts_as_json(tmp_path: Path) -> None:
 
 
 def test_the_core_reports_each_track_and_each_batch(tmp_path: Path) -> None:
-    from assets.airplay.landing import parse_chunk_name
     from audio.index import FingerprintIndex, build_index
     from audio.matcher import ChunkRef, match_chunks
+    from backbeat.airplay.landing import parse_chunk_name
 
     write_refs(tmp_path / "refs")
     (tmp_path / "refs" / "broken.wav").write_bytes(b"RIFF" + b"\x00" * 64)

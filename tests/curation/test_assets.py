@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 from dagster import materialize
 
-from assets.catalog.tables import ARTISTS, AUDIO_FEATURES, SOURCE_RECORDINGS, TRACKS
 from assets.common.paths import DataDirResource
 from assets.curation.assets import playlist_plan, playlist_snapshots, playlist_sync
 from assets.curation.checks import CURATION_CHECKS, verify_history
-from assets.curation.tables import (
+from backbeat.catalog.tables import ARTISTS, AUDIO_FEATURES, SOURCE_RECORDINGS, TRACKS
+from backbeat.curation.tables import (
     ASSIGNMENTS,
     PLANS,
     SNAPSHOT_PLAYLISTS,

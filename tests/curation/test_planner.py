@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assets.curation.planner import (
+from backbeat.curation.planner import (
     Account,
     AccountsError,
     assign,
@@ -18,7 +18,7 @@ from assets.curation.planner import (
     plan_counts,
     playlists_needed,
 )
-from assets.curation.policy import PlaylistPolicy
+from backbeat.curation.policy import PlaylistPolicy
 
 DAY = date(2026, 11, 2)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assets.curation.policy import PlaylistPolicy, PolicyError, find_policy_file, load_policies
+from backbeat.curation.policy import PlaylistPolicy, PolicyError, find_policy_file, load_policies
 
 GOOD = {
     "defaults": {"size": 30, "max_per_artist": 1},

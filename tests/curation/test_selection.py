@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 
 from assets.curation.checks import verify_history
-from assets.curation.policy import PlaylistPolicy
-from assets.curation.selection import CatalogIndex, Slot, Usage, build_day, separate_artists, usable_catalog
+from backbeat.curation.policy import PlaylistPolicy
+from backbeat.curation.selection import CatalogIndex, Slot, Usage, build_day, separate_artists, usable_catalog
 
 DAY = date(2026, 11, 2)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from assets.curation.planner import Account
-from assets.curation.sync import (
+from backbeat.curation.planner import Account
+from backbeat.curation.sync import (
     ExportTrack,
     SyncJob,
     export_unsynced,

@@ -25,8 +25,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 def source_ddl() -> str:
-    """The tables dbt reads exactly as the assets create them (assets.registry), so dbt and assets cannot drift."""
-    from assets.registry import DBT_SOURCE_TABLES
+    """The tables dbt reads exactly as the assets create them (backbeat.registry), so dbt and assets cannot drift."""
+    from backbeat.registry import DBT_SOURCE_TABLES
 
     schemas = sorted({t.schema for t in DBT_SOURCE_TABLES})
     ordered: list = []  # a table after the tables its foreign keys reference

@@ -1,7 +1,7 @@
 """dbt's sources files are generated from the assets' table declarations; the committed copies must match."""
 
-from assets.registry import DBT_SOURCE_TABLES
 from backbeat.dbt_sources import STAGING_DIR, load_time_column, sources_by_schema, sources_path
+from backbeat.registry import DBT_SOURCE_TABLES
 
 
 def test_committed_sources_match_the_table_declarations():

@@ -13,19 +13,19 @@ import polars as pl
 import pytest
 from dagster import AssetKey, materialize
 
-from assets.airplay.tables import PLAYLOGS
 from assets.common.paths import DataDirResource
 from assets.exports.assets import finance_export, finance_export_meets_expectations, staged_finance_export
-from assets.exports.expectations import FINANCE_SUITE, MONTHLY_SUITE, TableSuite, validate_tables
 from assets.exports.monthly import (
     monthly_finance_export,
     monthly_finance_export_is_complete,
     monthly_finance_export_meets_expectations,
     staged_monthly_finance_export,
 )
-from assets.royalties.ledger_chain import append_lines
 from assets.royalties.statement_assets import party_statements
-from assets.royalties.tables import LEDGER
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.exports.expectations import FINANCE_SUITE, MONTHLY_SUITE, TableSuite, validate_tables
+from backbeat.royalties.ledger_chain import append_lines
+from backbeat.royalties.tables import LEDGER
 from integrations.warehouse import Warehouse, WarehouseResource
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from assets.airplay.landing import list_landing, parse_chunk_name
+from backbeat.airplay.landing import list_landing, parse_chunk_name
 from backbeat.commands.capture import capture_all
 from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig

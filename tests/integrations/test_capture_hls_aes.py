@@ -12,7 +12,7 @@ import soundfile as sf
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from assets.airplay.landing import list_landing
+from backbeat.airplay.landing import list_landing
 from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig, capture_station
 from integrations.radio.gaps import read_gaps

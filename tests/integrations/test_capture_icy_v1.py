@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from assets.airplay.landing import list_landing
+from backbeat.airplay.landing import list_landing
 from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig
 from integrations.radio.stream import StreamError, StreamSource

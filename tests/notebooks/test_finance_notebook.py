@@ -20,7 +20,7 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
-from assets.exports.finance import publish, write_export
+from backbeat.exports.finance import publish, write_export
 
 REPO = Path(__file__).parents[2]
 NOTEBOOK = REPO / "notebooks" / "finance_export.ipynb"

@@ -3,7 +3,7 @@
 import pytest
 from dagster import AssetCheckKey, AssetKey, AssetMaterialization, evaluate_automation_conditions, instance_for_test
 
-from assets.registry import DBT_SOURCE_TABLES
+from backbeat.registry import DBT_SOURCE_TABLES
 from backbeat.settings import Settings
 from orchestration.definitions import build_definitions, defs
 

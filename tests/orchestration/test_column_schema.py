@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from dagster import AssetKey, TableSchema
 
-from assets.airplay.tables import PLAYLOGS
 from assets.common.table_specs import table_key
-from assets.registry import SOURCE_TABLES
-from assets.royalties.tables import LEDGER, LEDGER_BATCHES
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.registry import SOURCE_TABLES
+from backbeat.royalties.tables import LEDGER, LEDGER_BATCHES
 from integrations.warehouse import Table
 from orchestration.definitions import defs
 

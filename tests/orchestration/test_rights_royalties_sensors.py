@@ -7,7 +7,7 @@ import pytest
 from dagster import SkipReason, build_schedule_context, build_sensor_context, instance_for_test
 
 from assets.common.paths import DataDirResource
-from assets.royalties.restatements import queue_restatements
+from backbeat.royalties.restatements import queue_restatements
 from integrations.warehouse import Warehouse, WarehouseResource
 from orchestration.schedules import monthly_statements_schedule
 from orchestration.sensors import ledger_restatement_sensor, rights_inbox_sensor

@@ -6,7 +6,7 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
-from assets.rights.identifiers import ipi_name_number
+from backbeat.rights.identifiers import ipi_name_number
 from backbeat.testing import load_support_module
 
 HEADER = ("work_id", "iswc", "work_title", "party_id", "party_name", "ipi", "role", "share_percent")

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from assets.rights import intake, rules
 from backbeat.demo import catalog as catalog_mod
 from backbeat.demo import rights as demo_rights
 from backbeat.demo.generator import _write_catalog, _write_reference_data, demo_paths
+from backbeat.rights import intake, rules
 
 DAY = date(2026, 11, 2)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assets.rights.identifiers import (
+from backbeat.rights.identifiers import (
     ipi_check_digits,
     ipi_name_number,
     ipi_problem,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from assets.rights import review, rules
-from assets.rights.tables import REVIEW_TASKS, VALIDATION_ISSUES
 from backbeat.commands.rights import rights
+from backbeat.rights import review, rules
+from backbeat.rights.tables import REVIEW_TASKS, VALIDATION_ISSUES
 from integrations.warehouse import Warehouse
 
 

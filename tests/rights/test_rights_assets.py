@@ -8,17 +8,17 @@ import pytest
 from dagster import materialize
 
 import assets.rights as rights_defs
-from assets.airplay.tables import PLAYLOGS
-from assets.catalog.tables import TRACKS
 from assets.common.paths import DataDirResource
-from assets.common.reference import append_approval
-from assets.rights import review
 from assets.rights.assets import rights_contracts, split_set_review, split_sheet_intake, validation_rules
 from assets.rights.checks import (
     approved_splits_name_known_parties,
     approved_splits_sum_to_full_share,
     no_split_sets_await_review,
 )
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.catalog.tables import TRACKS
+from backbeat.common.reference import append_approval
+from backbeat.rights import review
 from integrations.warehouse import Warehouse, WarehouseResource
 
 ASSETS = [

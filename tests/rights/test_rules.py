@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from assets.rights import intake, rules
-from assets.rights.identifiers import ipi_name_number
+from backbeat.rights import intake, rules
+from backbeat.rights.identifiers import ipi_name_number
 
 W = "W"  # work subject ids below are W1, W2, ...
 

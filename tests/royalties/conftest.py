@@ -14,11 +14,11 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from assets.airplay.tables import PLAYLOGS
-from assets.rights.roles import ROLE_GROUP
-from assets.rights.tables import RECORDINGS, SPLITS
-from assets.royalties.ledger import PostingSummary, post_station_days
-from assets.royalties.tables import DISPUTES, LEDGER, LEDGER_BATCHES, TARIFFS
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.rights.roles import ROLE_GROUP
+from backbeat.rights.tables import RECORDINGS, SPLITS
+from backbeat.royalties.ledger import PostingSummary, post_station_days
+from backbeat.royalties.tables import DISPUTES, LEDGER, LEDGER_BATCHES, TARIFFS
 from integrations.warehouse import Warehouse
 
 DAY = date(2026, 3, 2)  # the day of the `world` fixture's plays

@@ -9,10 +9,12 @@ import pytest
 from click.testing import CliRunner
 from dagster import materialize
 
-from assets.airplay.tables import PLAYLOGS
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import QUARANTINE
-from assets.royalties.disputes import (
+from assets.royalties.statement_assets import disputes, disputes_follow_step_order
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.commands.royalties import royalties
+from backbeat.common.quarantine import QUARANTINE
+from backbeat.royalties.disputes import (
     EVENT_COLUMNS,
     EVENT_TIME,
     DisputeEvent,
@@ -23,9 +25,7 @@ from assets.royalties.disputes import (
     replay,
     step_order_violations,
 )
-from assets.royalties.statement_assets import disputes, disputes_follow_step_order
-from assets.royalties.tables import DISPUTE_EVENTS, DISPUTES, RESTATEMENT_QUEUE
-from backbeat.commands.royalties import royalties
+from backbeat.royalties.tables import DISPUTE_EVENTS, DISPUTES, RESTATEMENT_QUEUE
 from integrations.warehouse import Warehouse, WarehouseResource
 
 PLAYS = {"P1": ("radio-north", date(2026, 11, 2)), "P2": ("radio-south", date(2026, 11, 3))}

@@ -7,9 +7,9 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from assets.airplay.tables import PLAYLOGS
-from assets.royalties import ledger
-from assets.royalties.ledger import post_station_days
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.royalties import ledger
+from backbeat.royalties.ledger import post_station_days
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`
 BOOKED = datetime(2026, 3, 3, 2, 0)

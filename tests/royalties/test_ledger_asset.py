@@ -12,7 +12,7 @@ from assets.royalties.checks import (
     ledger_pays_every_play_once,
     ledger_reversals_negate_their_batches,
 )
-from assets.royalties.ledger import ensure_indexes
+from backbeat.royalties.ledger import ensure_indexes
 from integrations.warehouse import WarehouseResource
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`

@@ -21,16 +21,16 @@ from assets.royalties.checks import (
     ledger_pays_every_play_once,
     ledger_reversals_negate_their_batches,
 )
-from assets.royalties.ledger_chain import (
+from assets.royalties.statement_assets import party_statements
+from backbeat.royalties.ledger_chain import (
     LedgerUnsound,
     append_lines,
     headers_from_lines,
     require_sound_ledger,
     verify_ledger,
 )
-from assets.royalties.payouts import PayoutDecision, PayoutRequest, post_payouts
-from assets.royalties.statement_assets import party_statements
-from assets.royalties.tables import CHAIN_COLUMNS, LEDGER, LEDGER_BATCHES
+from backbeat.royalties.payouts import PayoutDecision, PayoutRequest, post_payouts
+from backbeat.royalties.tables import CHAIN_COLUMNS, LEDGER, LEDGER_BATCHES
 from integrations.warehouse import Warehouse, WarehouseResource
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from assets.airplay.tables import PLAYLOGS
+from backbeat.airplay.tables import PLAYLOGS
 
 DAY = date(2026, 3, 2)  # as in conftest's `world`: p1 06:00:00-06:03:01, p2 from 06:03:06, p3 after it
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from assets.royalties.posting import desired_lines, split_weights
+from backbeat.royalties.posting import desired_lines, split_weights
 
 DAY = date(2026, 3, 2)
 RECORDINGS = pl.DataFrame({"recording_id": ["T1", "T2"], "work_id": ["W1", "W2"]})

@@ -7,7 +7,6 @@ import polars as pl
 import pytest
 from dagster import materialize
 
-from assets.airplay.tables import PLAYLOGS
 from assets.common.paths import DataDirResource
 from assets.exports.monthly import (
     EXPORT_TABLES,
@@ -18,9 +17,10 @@ from assets.exports.monthly import (
     readme_text,
     staged_monthly_finance_export,
 )
-from assets.royalties.ledger_chain import append_lines
 from assets.royalties.statement_assets import party_statements
-from assets.royalties.tables import LEDGER, PARTY_STATEMENTS
+from backbeat.airplay.tables import PLAYLOGS
+from backbeat.royalties.ledger_chain import append_lines
+from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS
 from integrations.warehouse import Warehouse, WarehouseResource
 
 MONTH, PERIOD = "2026-09-01", "2026-09"

@@ -9,9 +9,11 @@ from click.testing import CliRunner
 from dagster import materialize
 
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import QUARANTINE
-from assets.royalties.ledger_chain import append_lines
-from assets.royalties.payouts import (
+from assets.royalties.statement_assets import paid_payouts_are_posted_once, payouts
+from backbeat.commands.royalties import royalties
+from backbeat.common.quarantine import QUARANTINE
+from backbeat.royalties.ledger_chain import append_lines
+from backbeat.royalties.payouts import (
     PayoutRequest,
     PayoutRules,
     decide_payouts,
@@ -20,9 +22,7 @@ from assets.royalties.payouts import (
     payout_batch,
     read_requests,
 )
-from assets.royalties.statement_assets import paid_payouts_are_posted_once, payouts
-from assets.royalties.tables import LEDGER, LEDGER_BATCHES, PAYOUTS
-from backbeat.commands.royalties import royalties
+from backbeat.royalties.tables import LEDGER, LEDGER_BATCHES, PAYOUTS
 from integrations.warehouse import Warehouse, WarehouseResource
 
 EARNED_ON = date(2026, 9, 2)

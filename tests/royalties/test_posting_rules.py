@@ -7,8 +7,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from assets.royalties.money import MINOR_UNIT_EXPONENT, allocate, to_minor_units
-from assets.royalties.posting import (
+from backbeat.royalties.money import MINOR_UNIT_EXPONENT, allocate, to_minor_units
+from backbeat.royalties.posting import (
     allocate_largest_remainder,
     dispute_states,
     minor_units,

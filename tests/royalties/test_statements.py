@@ -7,14 +7,14 @@ import pytest
 from dagster import materialize
 
 from assets.common.paths import DataDirResource
-from assets.royalties.ledger_chain import append_lines
 from assets.royalties.statement_assets import (
     disputes,
     party_statements,
     party_statements_add_up,
     party_statements_carry_forward,
 )
-from assets.royalties.statements import (
+from backbeat.royalties.ledger_chain import append_lines
+from backbeat.royalties.statements import (
     carry_forward_breaks,
     movements_add_up,
     next_period,
@@ -22,7 +22,7 @@ from assets.royalties.statements import (
     previous_period,
     statements_from_lines,
 )
-from assets.royalties.tables import LEDGER, PARTY_STATEMENTS, RESTATEMENT_QUEUE, STATEMENT_LINES
+from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS, RESTATEMENT_QUEUE, STATEMENT_LINES
 from integrations.warehouse import Warehouse, WarehouseResource
 
 POSTED_AT = datetime(2026, 10, 1, 3)

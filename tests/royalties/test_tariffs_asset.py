@@ -8,12 +8,12 @@ from click.testing import CliRunner
 from dagster import materialize
 
 from assets.common.paths import DataDirResource
-from assets.common.quarantine import QUARANTINE
-from assets.common.reference import REFERENCE_CHANGES
 from assets.common.reference_checks import reference_check
 from assets.royalties.assets import tariffs
-from assets.royalties.tables import TARIFFS
 from backbeat.cli import main
+from backbeat.common.quarantine import QUARANTINE
+from backbeat.common.reference import REFERENCE_CHANGES
+from backbeat.royalties.tables import TARIFFS
 from integrations.warehouse import Warehouse, WarehouseResource
 
 TARIFFS_CHECK = reference_check("royalties/tariffs")

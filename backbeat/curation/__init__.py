@@ -1,0 +1,1 @@
+"""Curation core: playlist policy rules, track selection, the daily planner and Spotify sync (plain Python)."""

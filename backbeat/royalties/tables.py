@@ -1,0 +1,204 @@
+"""Warehouse tables owned by the royalties domain.
+
+The ledger is append-only: lines are never updated or deleted (on PostgreSQL a trigger refuses it; everywhere the
+hash chain of `ledger_chain` finds it). A posting batch has a deterministic id
+(station, day, tariff, revision); when what a station-day should pay changes (a split approved or corrected,
+a dispute opened or resolved, a tariff fixed), the active batch is reversed by a `reversal` batch and a new
+revision is posted.
+"""
+
+from backbeat.royalties.money import MINOR_UNIT_EXPONENT
+from integrations.warehouse import Column, table
+from integrations.warehouse.tables import Check, ForeignKey
+
+
+def _one_of(column: str, values: tuple[str, ...] | list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+TARIFFS = table(
+    "royalties",
+    "tariffs",
+    Column("tariff_id", "text", "Tariff id: {station_id}:{effective_from}.", nullable=False),
+    Column("station_id", "text", "Station the rate applies to."),
+    Column("currency", "text", "ISO 4217 currency code."),
+    Column("rate_per_second", "decimal", "Currency units owed per second of airplay."),
+    Column("effective_from", "date", "First day the rate applies."),
+    Column("effective_to", "date", "First day it no longer applies (the next rate's start); null: open-ended."),
+    primary_key=("tariff_id",),
+    description="One row per station rate and its validity period.",
+)
+
+ACCOUNTS = ("station_receivable", "party_payable", "suspense", "hold", "cash")
+ENTRY_KINDS = ("posting", "reversal", "payout")
+CURRENCIES = tuple(sorted(MINOR_UNIT_EXPONENT))
+CHAIN_COLUMNS = ("chain_stream", "chain_seq", "lines_hash", "chain_hash")
+CREDITS = ("party_payable", "suspense", "hold")
+AMOUNT_SIGN = (
+    "amount_minor = 0 "
+    "OR (entry_kind = 'posting' AND ((account = 'station_receivable' AND amount_minor > 0) "
+    f"OR ({_one_of('account', CREDITS)} AND amount_minor < 0))) "
+    "OR (entry_kind = 'reversal' AND ((account = 'station_receivable' AND amount_minor < 0) "
+    f"OR ({_one_of('account', CREDITS)} AND amount_minor > 0))) "
+    "OR (entry_kind = 'payout' AND ((account = 'party_payable' AND amount_minor > 0) "
+    "OR (account = 'cash' AND amount_minor < 0)))"
+)
+"""Which side each account may take: postings debit the station and credit parties, suspense or hold;
+reversals the opposite; payouts debit the party's payable and credit cash. Zero is allowed (a zero rate)."""
+
+LEDGER_BATCHES = table(
+    "royalties",
+    "ledger_batches",
+    Column(
+        "batch_id",
+        "text",
+        "Deterministic batch id: {station}|{day}|{tariff}|r{revision}, "
+        "{reversed batch}|reversal, or payout|{payout_id}.",
+        nullable=False,
+    ),
+    Column("batch_kind", "text", "posting, reversal or payout.", nullable=False),
+    Column("station_id", "text", "Station of the station-day (null for payouts)."),
+    Column("posted_for", "date", "UTC day the batch relates to."),
+    Column("accounting_period", "text", "Month (YYYY-MM) the batch is reported in."),
+    Column("tariff_id", "text", "Tariff that priced the batch's plays."),
+    Column("revision", "bigint", "1 for a station-day's first posting, +1 for each correction."),
+    Column("basis_hash", "text", "Hash of the lines the batch posts: equal hash, nothing to post again."),
+    Column("reverses_batch_id", "text", "Batch this one reverses (reversal batches only)."),
+    Column("reason", "text", "Why the batch was posted (first posting, split approved, dispute, tariff, payout)."),
+    Column("lines", "bigint", "Number of lines in the batch."),
+    Column("debit_minor", "bigint", "Sum of the batch's positive amounts, in minor units."),
+    Column("currency", "text", "ISO 4217 currency code."),
+    Column("posted_at", "timestamp", "When the batch was posted (naive UTC)."),
+    Column("chain_stream", "text", "Hash chain the batch belongs to: station|{station}|{day} or party|{party}."),
+    Column("chain_seq", "bigint", "Position in its chain: 1, 2, … (a gap is a deleted batch)."),
+    Column("lines_hash", "text", "sha256 of the batch's lines (every column, by line_no)."),
+    Column("chain_hash", "text", "sha256 of the previous batch's chain_hash in the stream and this header."),
+    primary_key=("batch_id",),
+    description="One row per ledger batch, append-only: what was posted, why, and what it reverses; each header "
+    "seals its lines and chains to the previous batch of its stream (royalties.ledger_chain).",
+    checks=(
+        Check("ledger_batches_kind_allowed", _one_of("batch_kind", ENTRY_KINDS)),
+        Check("ledger_batches_currency_allowed", _one_of("currency", CURRENCIES)),
+    ),
+    append_only=True,
+    seal_columns=CHAIN_COLUMNS,
+)
+
+
+LEDGER = table(
+    "royalties",
+    "royalty_ledger",
+    Column("batch_id", "text", "Posting batch (royalties.ledger_batches); every batch sums to zero.", nullable=False),
+    Column("line_no", "bigint", "Line number within the batch.", nullable=False),
+    Column("entry_kind", "text", "posting, reversal or payout.", nullable=False),
+    Column("posted_for", "date", "UTC day the amount relates to: the plays' day, or the payout's day."),
+    Column("accounting_period", "text", "Month (YYYY-MM) the line is reported in on statements."),
+    Column("station_id", "text", "Station whose airplay is paid for (null for payouts)."),
+    Column("play_id", "text", "Play that earned the amount (airplay.playlogs); null for payouts."),
+    Column("recording_id", "text", "Recording played (catalog.tracks.track_id); null for payouts."),
+    Column("account", "text", "station_receivable, party_payable, suspense, hold or cash."),
+    Column("party_id", "text", "Party credited or paid (party_payable and hold lines)."),
+    Column("amount_minor", "bigint", "Signed amount in minor units: debit positive, credit negative."),
+    Column("currency", "text", "ISO 4217 currency code."),
+    Column("tariff_id", "text", "Tariff that priced the play."),
+    Column("posted_at", "timestamp", "When the batch was posted (naive UTC)."),
+    primary_key=("batch_id", "line_no"),
+    description="Append-only double-entry royalty ledger: one row per line; every batch sums to zero.",
+    checks=(
+        Check("royalty_ledger_account_allowed", _one_of("account", ACCOUNTS)),
+        Check("royalty_ledger_currency_allowed", _one_of("currency", CURRENCIES)),
+        Check("royalty_ledger_entry_kind_allowed", _one_of("entry_kind", ENTRY_KINDS)),
+        Check("royalty_ledger_amount_sign", AMOUNT_SIGN),
+    ),
+    foreign_keys=(ForeignKey("royalty_ledger_batch_exists", ("batch_id",), LEDGER_BATCHES, ("batch_id",)),),
+    append_only=True,
+)
+
+RESTATEMENT_QUEUE = table(
+    "royalties",
+    "restatement_queue",
+    Column("station_id", "text", "Station of the station-day to re-post.", nullable=False),
+    Column("play_date", "date", "UTC day to re-post.", nullable=False),
+    Column("reason", "text", "What changed upstream (split approved or corrected, dispute, tariff)."),
+    Column("requested_at", "timestamp", "When the change was seen (UTC); the restatement sensor's cursor."),
+    description="Station-days whose royalty batch may need correcting, queued by the asset that saw the change.",
+)
+
+DISPUTE_EVENTS = table(
+    "royalties",
+    "dispute_events",
+    Column("dispute_id", "text", "Dispute id.", nullable=False),
+    Column("play_id", "text", "Disputed play (airplay.playlogs).", nullable=False),
+    Column("status", "text", "Step reached: pending, verified, resolving, review, resolved.", nullable=False),
+    Column("resolution", "text", "On resolved only: upheld (the play is not paid) or rejected (paid as posted)."),
+    Column("actor", "text", "Who took the step (station, artist, analyst).", nullable=False),
+    Column("stepped_at", "timestamp", "When the step was taken (UTC).", nullable=False),
+    Column("note", "text", "Why."),
+    Column("source_file", "text", "Dispute file the event was read from."),
+    Column("source_row", "bigint", "Line in that file."),
+    primary_key=("dispute_id", "status"),
+    description="One row per step of a dispute: Pending → Verified → Resolving → Review → Resolved.",
+)
+
+DISPUTES = table(
+    "royalties",
+    "disputes",
+    Column("dispute_id", "text", "Dispute id.", nullable=False),
+    Column("play_id", "text", "Disputed play.", nullable=False),
+    Column("station_id", "text", "Station of the play."),
+    Column("play_date", "date", "UTC day of the play."),
+    Column("opened_by", "text", "Who opened the dispute."),
+    Column("opened_at", "timestamp", "When it was opened (UTC)."),
+    Column("status", "text", "Current step: pending, verified, resolving, review or resolved."),
+    Column("resolution", "text", "upheld or rejected once resolved; null before."),
+    Column("updated_at", "timestamp", "When the current step was taken (UTC)."),
+    primary_key=("dispute_id",),
+    description="One row per dispute, at its current step; an unresolved dispute holds the play's credits.",
+)
+
+PARTY_STATEMENTS = table(
+    "royalties",
+    "party_statements",
+    Column("period", "text", "Statement month, YYYY-MM.", nullable=False),
+    Column("party_id", "text", "Party the statement is for.", nullable=False),
+    Column("currency", "text", "ISO 4217 currency code.", nullable=False),
+    Column("opening_minor", "bigint", "Owed to the party at the start of the month, minor units."),
+    Column("earnings_minor", "bigint", "Earned by plays first posted in the month."),
+    Column("adjustments_minor", "bigint", "Corrections booked in the month (reversals and re-postings)."),
+    Column("payouts_minor", "bigint", "Paid out in the month (negative: reduces what is owed)."),
+    Column("closing_minor", "bigint", "Owed at the end: opening + earnings + adjustments + payouts."),
+    Column("held_minor", "bigint", "The party's credits sitting in hold for disputed plays (not in closing)."),
+    primary_key=("period", "party_id", "currency"),
+    description="One row per party, month and currency: the monthly royalty statement's totals.",
+)
+
+STATEMENT_LINES = table(
+    "royalties",
+    "statement_lines",
+    Column("period", "text", "Statement month, YYYY-MM.", nullable=False),
+    Column("party_id", "text", "Party.", nullable=False),
+    Column("currency", "text", "ISO 4217 currency code.", nullable=False),
+    Column("line_type", "text", "earnings, adjustment or payout.", nullable=False),
+    Column("recording_id", "text", "Recording that earned the amount (null for payouts)."),
+    Column("station_id", "text", "Station that played it (null for payouts)."),
+    Column("plays", "bigint", "Plays behind the amount."),
+    Column("amount_minor", "bigint", "Amount owed to the party, minor units (positive: owed)."),
+    description="One row per party, month, line type, recording and station: the statement's detail.",
+)
+
+PAYOUTS = table(
+    "royalties",
+    "payouts",
+    Column("payout_id", "text", "Payout request id.", nullable=False),
+    Column("party_id", "text", "Party to be paid.", nullable=False),
+    Column("currency", "text", "ISO 4217 currency code."),
+    Column("amount_minor", "bigint", "Amount requested, minor units."),
+    Column("requested_on", "date", "Day the request was made."),
+    Column("status", "text", "requested, approved, rejected or paid."),
+    Column("decided_by", "text", "Who approved or rejected."),
+    Column("note", "text", "Why (e.g. below the minimum payout, exceeds the balance)."),
+    Column("paid_on", "date", "Day it was paid; its payout batch is posted on that day."),
+    Column("batch_id", "text", "Ledger batch that posted the payment."),
+    primary_key=("payout_id",),
+    description="One row per payout request and what became of it.",
+)
