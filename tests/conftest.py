@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from backbeat.testing import EmbeddedPostgres
+from embedded_pg import EmbeddedPostgres
 
 # ---- Markers ------------------------------------------------------------------------------------------
 

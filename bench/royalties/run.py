@@ -536,7 +536,8 @@ def main() -> None:
         print_result(result)
         results.append(result)
     if args.postgres:
-        from backbeat.testing import EmbeddedPostgres
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support"))
+        from embedded_pg import EmbeddedPostgres
 
         pg_args = argparse.Namespace(**{**vars(args), "stations": args.pg_stations, "days": args.pg_days})
         with EmbeddedPostgres() as server:

@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from support_modules import load_support_module
 
 from backbeat.airplay.landing import list_landing, parse_chunk_name
 from backbeat.commands.capture import capture_all
-from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig
 from integrations.radio.chunker import chunk_name
 from integrations.radio.gaps import read_gaps

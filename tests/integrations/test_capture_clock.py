@@ -18,8 +18,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 import soundfile as sf
+from support_modules import load_support_module
 
-from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig
 from integrations.radio.chunker import Chunker
 from integrations.radio.clock import ArrivalClock, ClockSettings, correction

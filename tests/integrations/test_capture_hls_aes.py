@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from support_modules import load_support_module
 
 from backbeat.airplay.landing import list_landing
-from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig, capture_station
 from integrations.radio.gaps import read_gaps
 from integrations.radio.hls import MediaPlaylist, PlaylistError, SegmentKey, parse_playlist

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from support_modules import load_support_module
 
 from backbeat.airplay.landing import list_landing
-from backbeat.testing import load_support_module
 from integrations.radio import CaptureConfig
 from integrations.radio.stream import StreamError, StreamSource
 from integrations.retry import Backoff

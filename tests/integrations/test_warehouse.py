@@ -9,9 +9,9 @@ import duckdb
 import polars as pl
 import psycopg2
 import pytest
+from embedded_pg import EmbeddedPostgres
 from polars.testing import assert_frame_equal
 
-from backbeat.testing import EmbeddedPostgres
 from integrations.warehouse import Column, Table, Warehouse, table
 from integrations.warehouse.tables import SQL_TYPES
 

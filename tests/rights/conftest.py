@@ -5,9 +5,9 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
+from support_modules import load_support_module
 
 from backbeat.rights.identifiers import ipi_name_number
-from backbeat.testing import load_support_module
 
 HEADER = ("work_id", "iswc", "work_title", "party_id", "party_name", "ipi", "role", "share_percent")
 FULL_HEADER = (*HEADER, "subject_type", "recording_id", "isrc", "valid_from", "valid_to")

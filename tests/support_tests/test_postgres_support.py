@@ -11,9 +11,9 @@ import dagster as dg
 import psycopg2
 import pytest
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
+from embedded_pg import EmbeddedPostgres
 
 from backbeat.settings import REPO_ROOT
-from backbeat.testing import EmbeddedPostgres
 
 DEPLOY_DIR = REPO_ROOT / "deploy"
 

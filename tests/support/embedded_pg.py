@@ -249,7 +249,7 @@ class EmbeddedPostgres:
             raise EmbeddedPostgresError(f"initdb failed (exit {result.returncode}):\n{_tail(result.stdout)}")
         settings = "".join(f"{key} = {value}\n" for key, value in _SERVER_SETTINGS.items())
         with (self.data_dir / "postgresql.conf").open("a") as conf:
-            conf.write("\n# backbeat.testing.EmbeddedPostgres\n" + settings)
+            conf.write("\n# tests/support/embedded_pg.py\n" + settings)
 
     def _launch(self, deadline: float) -> None:
         for attempt in range(1, PORT_ATTEMPTS + 1):
