@@ -54,6 +54,7 @@ def demo_run(as_json: bool) -> None:
     from dagster import DagsterInstance
 
     from backbeat.demo.actions import DEMO_RUN_CONFIG, second_morning
+    from backbeat.demo.outreach import outreach_services, outreach_step
     from backbeat.demo.services import demo_services
     from backbeat.pipeline import run_everything
     from integrations.warehouse import Warehouse
@@ -65,6 +66,7 @@ def demo_run(as_json: bool) -> None:
     # and the resources are built from the environment those fakes set.
     with (
         demo_services(settings.data_dir),
+        outreach_services(settings.data_dir, settings.warehouse_url) as outreach,
         DagsterInstance.get() as instance,
         track("dagster runs", None, unit="runs") as progress,
     ):
@@ -78,6 +80,7 @@ def demo_run(as_json: bool) -> None:
             people=lambda: second_morning(settings.data_dir, Warehouse(settings.warehouse_url)),
             run_config=DEMO_RUN_CONFIG,
             progress=progress.update,
+            outreach=outreach_step(outreach),
         )
         progress.summary.update(
             command="demo run",
@@ -189,6 +192,7 @@ def _attach_commands() -> None:
     from backbeat.commands.catalog import catalog
     from backbeat.commands.curation import curation
     from backbeat.commands.fingerprint import fingerprint, playlogs
+    from backbeat.commands.outreach import outreach
     from backbeat.commands.reference import reference
     from backbeat.commands.rights import rights
     from backbeat.commands.royalties import royalties
@@ -200,6 +204,7 @@ def _attach_commands() -> None:
         catalog,
         curation,
         fingerprint,
+        outreach,
         playlogs,
         reference,
         rights,

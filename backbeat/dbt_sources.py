@@ -21,7 +21,8 @@ SCHEMA_DESCRIPTIONS = {
     "rights": "Musical works, recordings, rights holders (parties), validated split sheets and approved splits.",
     "royalties": "Tariffs, the append-only double-entry royalty ledger, disputes, statements and payouts.",
     "curation": "Daily snapshots of the playlists Backbeat curates.",
-    "outreach": "Industry contacts gathered for outreach campaigns.",
+    "outreach": "Outreach through the promo team's Gmail mailboxes: contacts, mailboxes, campaigns, prospects, "
+    "the send events and the replies, bounces, unsubscribes and complaints they drew.",
 }
 
 LOAD_TIME_COLUMNS = ("ingested_at", "loaded_at", "recorded_at", "posted_at", "synced_at")
@@ -42,8 +43,16 @@ HEADER = """\
 """
 
 
+EVENT_TABLES = ("outreach.outcomes",)
+"""Tables that only get a row when something happens outside (a reply, a bounce): a quiet week is not stale
+data, so they get no freshness check even with a load-time column."""
+
+
 def load_time_column(t: Table) -> str | None:
-    """The column holding the time the owning asset wrote each row, or None when the table has none."""
+    """The column holding the time the owning asset wrote each row, or None when the table has none (or when
+    it is an event table, whose rows come when something happens)."""
+    if t.qualified_name in EVENT_TABLES:
+        return None
     timestamps = {c.name for c in t.columns if c.type == "timestamp"}
     return next((name for name in LOAD_TIME_COLUMNS if name in timestamps), None)
 

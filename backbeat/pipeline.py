@@ -43,6 +43,7 @@ def run_everything(
     people: Callable[[], list[str]] | None = None,
     run_config: dict[str, dict] | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    outreach: Callable[[Callable[..., None], Callable[[str], list[str]]], list[str]] | None = None,
 ) -> PipelineReport:
     """Reference data and the album queue, every station-day the landing sensor finds, then what people did
     (`people`: review decisions, disputes) and the corrections it causes, curation days, monthly statements,
@@ -51,6 +52,7 @@ def run_everything(
     What tools print while a run executes (dbt's progress lines) goes to `tool_output` when one is given.
     `run_config` adds run config per job name (the demo's minimum payout). `progress(runs done, None)` is called
     after each run; the total is not known ahead, since sensors decide how many runs there are.
+    `outreach(execute, sensor_runs)` runs the demo's campaign before analytics (`backbeat.demo.outreach`).
     """
     report = PipelineReport()
     repository = defs.get_repository_def()
@@ -108,6 +110,9 @@ def run_everything(
         execute("curation_job", day.isoformat())
     for month in sorted({key.split("|")[0][:7] for key in report.station_days + report.restatements}):
         execute("monthly_statements_job", f"{month}-01")
+    if outreach is not None:
+        for line in outreach(execute, sensor_runs):
+            log(f"  {line}")
     execute("analytics_job")
     automation = [s.name for s in repository.sensor_defs if isinstance(s, AutomationConditionSensorDefinition)]
     for name in automation:  # one tick now, so the daemon's next tick only looks at what changes afterwards

@@ -36,6 +36,13 @@ DBT_SOURCE_TABLES: tuple[Table, ...] = (
     curation.PLANS,
     curation.SYNC,
     outreach.CONTACTS,
+    outreach.MAILBOXES,
+    outreach.CAMPAIGNS,
+    outreach.SEQUENCE_STEPS,
+    outreach.PROSPECTS,
+    outreach.OUTBOUND_MESSAGES,
+    outreach.SEND_ATTEMPTS,
+    outreach.OUTCOMES,
 )
 """The tables dbt reads (`_sources.yml` is generated from these, in this order)."""
 

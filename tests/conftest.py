@@ -65,8 +65,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     without `make setup`, an edited model): test modules import the definitions, which refuse such a manifest."""
     from dagster_dbt import DbtProject
 
+    from backbeat.analytics.dbt_manifest import stale_manifest_reason
     from backbeat.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
-    from orchestration.dbt_manifest import stale_manifest_reason
 
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     if stale_manifest_reason(project) is None:

@@ -1,4 +1,5 @@
-"""Airplay: radio chunks matched against catalog fingerprints, merged into plays per station and day."""
+"""Airplay: radio chunks matched against catalog fingerprints, merged into plays per station and day; the daily
+chain that runs each station-day and the sensor that starts it when chunks land."""
 
 from dagster import Definitions
 
@@ -10,7 +11,10 @@ from assets.airplay.checks import (
     playlogs_within_partition,
     stream_chunks_are_unique_and_ordered,
 )
+from assets.airplay.jobs import station_day_job
 from assets.airplay.programs import play_programs, program_overrides, program_schedule
+from assets.airplay.schedules import daily_chain_schedule
+from assets.airplay.sensors import landing_chunks_sensor
 
 defs = Definitions(
     assets=[
@@ -30,4 +34,7 @@ defs = Definitions(
         playlogs_have_known_tracks,
         fingerprint_index_covers_catalog_audio,
     ],
+    jobs=[station_day_job],
+    schedules=[daily_chain_schedule],
+    sensors=[landing_chunks_sensor],
 )

@@ -7,6 +7,14 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
+from assets.common.keys import (
+    AIRPLAY_DETECTIONS,
+    AIRPLAY_PLAYLOGS,
+    AIRPLAY_REFERENCE_FINGERPRINTS,
+    AIRPLAY_STATIONS,
+    AIRPLAY_STREAM_CHUNKS,
+    CATALOG_TRACKS,
+)
 from assets.common.metadata import table_metadata
 from assets.common.partitions import (
     day_window,
@@ -49,7 +57,7 @@ STATION_FIELDS = {
 }
 
 
-@asset(key=["airplay", "stations"], group_name="airplay", kinds={"csv", "sql"})
+@asset(key=AIRPLAY_STATIONS, group_name="airplay", kinds={"csv", "sql"})
 def airplay_stations(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -84,8 +92,8 @@ def airplay_stations(
 
 
 @asset(
-    key=["airplay", "reference_fingerprints"],
-    deps=[["catalog", "tracks"]],
+    key=AIRPLAY_REFERENCE_FINGERPRINTS,
+    deps=[CATALOG_TRACKS],
     group_name="airplay",
     kinds={"parquet", "polars"},
 )
@@ -129,7 +137,7 @@ def reference_fingerprints(
 
 
 @asset(
-    key=["airplay", "stream_chunks"],
+    key=AIRPLAY_STREAM_CHUNKS,
     partitions_def=station_day_partitions,
     backfill_policy=range_backfill,
     group_name="airplay",
@@ -218,7 +226,7 @@ def stream_chunks(
 
 
 @asset(
-    key=["airplay", "detections"],
+    key=AIRPLAY_DETECTIONS,
     deps=[stream_chunks, reference_fingerprints],
     partitions_def=station_day_partitions,
     backfill_policy=range_backfill,
@@ -267,8 +275,8 @@ def detections(
 
 
 @asset(
-    key=["airplay", "playlogs"],
-    deps=[detections, ["catalog", "tracks"]],
+    key=AIRPLAY_PLAYLOGS,
+    deps=[detections, CATALOG_TRACKS],
     partitions_def=station_day_partitions,
     backfill_policy=range_backfill,
     group_name="airplay",

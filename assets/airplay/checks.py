@@ -3,8 +3,14 @@
 from datetime import timedelta
 
 import polars as pl
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, MetadataValue, asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckResult, MetadataValue, asset_check
 
+from assets.common.keys import (
+    AIRPLAY_DETECTIONS,
+    AIRPLAY_PLAYLOGS,
+    AIRPLAY_REFERENCE_FINGERPRINTS,
+    AIRPLAY_STREAM_CHUNKS,
+)
 from assets.common.partitions import day_window, per_partition, station_day_partitions, station_days
 from assets.common.paths import DataDirResource
 from audio.index import FingerprintIndex
@@ -16,7 +22,7 @@ PLAY_COLUMNS = ("play_id", "track_id", "play_date", "start_utc", "end_utc", "dur
 
 
 @asset_check(
-    asset=AssetKey(["airplay", "stream_chunks"]),
+    asset=AIRPLAY_STREAM_CHUNKS,
     partitions_def=station_day_partitions,
     description="Chunks of the station-day are unique and none overlaps the next.",
 )
@@ -35,7 +41,7 @@ def stream_chunks_are_unique_and_ordered(
 
 
 @asset_check(
-    asset=AssetKey(["airplay", "playlogs"]),
+    asset=AIRPLAY_PLAYLOGS,
     partitions_def=station_day_partitions,
     blocking=True,
     description="Plays start within their partition's day, last ≥ 30 s and never overlap at a station "
@@ -79,7 +85,7 @@ def playlogs_within_partition(context: AssetCheckExecutionContext, warehouse: Wa
 
 
 @asset_check(
-    asset=AssetKey(["airplay", "playlogs"]),
+    asset=AIRPLAY_PLAYLOGS,
     partitions_def=station_day_partitions,
     description="Every play names a track that is in the catalog.",
 )
@@ -95,7 +101,7 @@ def playlogs_have_known_tracks(context: AssetCheckExecutionContext, warehouse: W
 
 
 @asset_check(
-    asset=AssetKey(["airplay", "detections"]),
+    asset=AIRPLAY_DETECTIONS,
     partitions_def=station_day_partitions,
     description="One detection per chunk and track, for tracks in the catalog, with confidence in [0, 1].",
 )
@@ -124,7 +130,7 @@ def detections_are_unique_and_known(
 
 
 @asset_check(
-    asset=AssetKey(["airplay", "reference_fingerprints"]),
+    asset=AIRPLAY_REFERENCE_FINGERPRINTS,
     description="Every catalog track with reference audio is in the index, or quarantined with a reason.",
 )
 def fingerprint_index_covers_catalog_audio(data_dir: DataDirResource, warehouse: WarehouseResource) -> AssetCheckResult:

@@ -5,6 +5,13 @@ from datetime import datetime
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
+from assets.common.keys import (
+    AIRPLAY_PLAY_PROGRAMS,
+    AIRPLAY_PLAYLOGS,
+    AIRPLAY_PROGRAM_OVERRIDES,
+    AIRPLAY_PROGRAM_SCHEDULE,
+    AIRPLAY_STATIONS,
+)
 from assets.common.metadata import table_metadata
 from assets.common.partitions import range_backfill, station_day_partitions, station_days
 from assets.common.paths import DataDirResource
@@ -56,7 +63,7 @@ def _known_station(rows: list[dict], stations: set[str], rejects: list[Reject]) 
     return kept
 
 
-@asset(key=["airplay", "program_schedule"], deps=[["airplay", "stations"]], group_name="airplay", kinds={"csv", "sql"})
+@asset(key=AIRPLAY_PROGRAM_SCHEDULE, deps=[AIRPLAY_STATIONS], group_name="airplay", kinds={"csv", "sql"})
 def program_schedule(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -93,7 +100,7 @@ def program_schedule(
     )
 
 
-@asset(key=["airplay", "program_overrides"], deps=[["airplay", "stations"]], group_name="airplay", kinds={"csv", "sql"})
+@asset(key=AIRPLAY_PROGRAM_OVERRIDES, deps=[AIRPLAY_STATIONS], group_name="airplay", kinds={"csv", "sql"})
 def program_overrides(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -139,8 +146,8 @@ def program_overrides(
 
 
 @asset(
-    key=["airplay", "play_programs"],
-    deps=[["airplay", "playlogs"], program_schedule, program_overrides],
+    key=AIRPLAY_PLAY_PROGRAMS,
+    deps=[AIRPLAY_PLAYLOGS, program_schedule, program_overrides],
     partitions_def=station_day_partitions,
     backfill_policy=range_backfill,
     group_name="airplay",

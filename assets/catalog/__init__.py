@@ -1,6 +1,6 @@
 """Catalog: artists and recordings, the reference everything downstream is matched and paid against; albums
 from Spotify and recordings from MusicBrainz, resolved into golden recordings; audio features and the
-Rekordbox export."""
+Rekordbox export; the album queue's ingest job and the sensor that repeats it while work remains."""
 
 from dagster import Definitions
 
@@ -16,6 +16,8 @@ from assets.catalog.assets import (
     tracks_have_unique_ids_and_isrcs,
 )
 from assets.catalog.checks import CATALOG_CHECKS
+from assets.catalog.jobs import catalog_ingest_job
+from assets.catalog.sensors import album_queue_sensor
 
 defs = Definitions(
     assets=[
@@ -29,4 +31,6 @@ defs = Definitions(
         rekordbox_export,
     ],
     asset_checks=[tracks_have_unique_ids_and_isrcs, *CATALOG_CHECKS],
+    jobs=[catalog_ingest_job],
+    sensors=[album_queue_sensor],
 )

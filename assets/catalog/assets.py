@@ -10,7 +10,6 @@ import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
-    AssetKey,
     AssetSpec,
     Config,
     MaterializeResult,
@@ -21,6 +20,19 @@ from dagster import (
 )
 from pydantic import Field
 
+from assets.common.keys import (
+    CATALOG_ALBUM_QUEUE,
+    CATALOG_ARTISTS,
+    CATALOG_AUDIO_FEATURES,
+    CATALOG_GOLDEN_RECORDINGS,
+    CATALOG_MUSICBRAINZ_RECORDINGS,
+    CATALOG_RECORDING_DUPLICATES,
+    CATALOG_RECORDING_LINKS,
+    CATALOG_REKORDBOX_EXPORT,
+    CATALOG_RESOLUTION_REVIEW,
+    CATALOG_SPOTIFY_RECORDINGS,
+    CATALOG_TRACKS,
+)
 from assets.common.metadata import preview, table_metadata
 from assets.common.paths import DataDirResource
 from audio.decode import AudioDecodeError
@@ -55,16 +67,23 @@ from backbeat.catalog.tables import (
 from backbeat.common import csvfiles as f
 from backbeat.common.quarantine import Reject, record_rejects
 from backbeat.common.safe_paths import PathOutsideRoot, confined_path
+from backbeat.identifiers import parse_isrc_or_none
 from integrations.musicbrainz import MusicBrainzResource
 from integrations.spotify import SpotifyResource
 from integrations.warehouse import Warehouse, WarehouseResource
 
-ISRC_PATTERN = r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}"
+
+def _isrc(value: str) -> str:
+    """A track's ISRC as stored (NLBB12600001); the printed NL-BB1-26-00001 and lower case are the same ISRC."""
+    if (isrc := parse_isrc_or_none(value)) is None:
+        raise f.FieldError("is not a 12-character ISRC (e.g. NLBB12600001)")
+    return isrc
+
 
 ARTIST_FIELDS = {"artist_id": f.text, "name": f.text, "country": f.matching(r"[A-Z]{2}", "a 2-letter country code")}
 TRACK_FIELDS = {
     "track_id": f.text,
-    "isrc": f.matching(ISRC_PATTERN, "a 12-character ISRC (e.g. NLBB12600001)"),
+    "isrc": _isrc,
     "title": f.text,
     "artist_id": f.text,
     "album": f.optional_text,
@@ -93,7 +112,7 @@ def _audio_path_problem(catalog_dir: Path, audio_path: str) -> tuple[str, str, s
 
 
 @asset(
-    key=["catalog", "artists"],
+    key=CATALOG_ARTISTS,
     group_name="catalog",
     kinds={"csv", "sql"},
 )
@@ -114,7 +133,7 @@ def catalog_artists(
 
 
 @asset(
-    key=["catalog", "tracks"],
+    key=CATALOG_TRACKS,
     deps=[catalog_artists],
     group_name="catalog",
     kinds={"csv", "sql"},
@@ -155,15 +174,6 @@ def catalog_tracks(
 
 # ---- album queue → Spotify → MusicBrainz ------------------------------------------------------------------
 
-ALBUM_QUEUE_KEY = AssetKey(["catalog", "album_queue"])
-SPOTIFY_RECORDINGS_KEY = AssetKey(["catalog", "spotify_recordings"])
-MUSICBRAINZ_RECORDINGS_KEY = AssetKey(["catalog", "musicbrainz_recordings"])
-AUDIO_FEATURES_KEY = AssetKey(["catalog", "audio_features"])
-GOLDEN_RECORDINGS_KEY = AssetKey(["catalog", "golden_recordings"])
-RECORDING_LINKS_KEY = AssetKey(["catalog", "recording_links"])
-RESOLUTION_REVIEW_KEY = AssetKey(["catalog", "resolution_review"])
-RECORDING_DUPLICATES_KEY = AssetKey(["catalog", "recording_duplicates"])
-REKORDBOX_EXPORT_KEY = AssetKey(["catalog", "rekordbox_export"])
 ALBUM_REQUESTS_DIR = ("catalog", "album_requests")
 REKORDBOX_FILE = ("rekordbox", "backbeat.xml")
 REKORDBOX_PLAYLIST = "Backbeat catalog"
@@ -210,7 +220,7 @@ def _queue_metadata(queue: pl.DataFrame) -> dict[str, object]:
 
 
 @asset(
-    key=ALBUM_QUEUE_KEY,
+    key=CATALOG_ALBUM_QUEUE,
     group_name="catalog",
     kinds={"csv", "sql"},
 )
@@ -257,7 +267,7 @@ def _known_artist_genres(db: Warehouse) -> dict[str, tuple[str, ...] | None]:
 
 
 @asset(
-    key=SPOTIFY_RECORDINGS_KEY,
+    key=CATALOG_SPOTIFY_RECORDINGS,
     deps=[album_queue],
     group_name="catalog",
     kinds={"spotify", "sql"},
@@ -346,7 +356,7 @@ def spotify_recordings(
 
 
 @asset(
-    key=MUSICBRAINZ_RECORDINGS_KEY,
+    key=CATALOG_MUSICBRAINZ_RECORDINGS,
     deps=[spotify_recordings, catalog_tracks],
     group_name="catalog",
     kinds={"sql"},
@@ -420,7 +430,7 @@ def musicbrainz_recordings(
 
 
 @asset(
-    key=AUDIO_FEATURES_KEY,
+    key=CATALOG_AUDIO_FEATURES,
     deps=[catalog_tracks],
     group_name="catalog",
     kinds={"python", "sql"},
@@ -488,7 +498,7 @@ def audio_features(
 
 # ---- golden recordings ------------------------------------------------------------------------------------
 
-_RESOLUTION_DEPS = [catalog_tracks.key, SPOTIFY_RECORDINGS_KEY, MUSICBRAINZ_RECORDINGS_KEY]
+_RESOLUTION_DEPS = [catalog_tracks.key, CATALOG_SPOTIFY_RECORDINGS, CATALOG_MUSICBRAINZ_RECORDINGS]
 
 
 @multi_asset(
@@ -496,7 +506,7 @@ _RESOLUTION_DEPS = [catalog_tracks.key, SPOTIFY_RECORDINGS_KEY, MUSICBRAINZ_RECO
     group_name="catalog",
     specs=[
         AssetSpec(
-            GOLDEN_RECORDINGS_KEY,
+            CATALOG_GOLDEN_RECORDINGS,
             deps=_RESOLUTION_DEPS,
             kinds={"sql"},
             description="One row per real recording across the file catalog, Spotify and MusicBrainz: "
@@ -504,14 +514,14 @@ _RESOLUTION_DEPS = [catalog_tracks.key, SPOTIFY_RECORDINGS_KEY, MUSICBRAINZ_RECO
             "(`source:source_id`) it was taken from. Table catalog.golden_recordings.",
         ),
         AssetSpec(
-            RECORDING_LINKS_KEY,
+            CATALOG_RECORDING_LINKS,
             deps=_RESOLUTION_DEPS,
             kinds={"sql"},
             description="One row per source record (file, spotify, musicbrainz): the golden recording it "
             "was resolved into and why (isrc, fuzzy with its score, or self). Table catalog.recording_links.",
         ),
         AssetSpec(
-            RESOLUTION_REVIEW_KEY,
+            CATALOG_RESOLUTION_REVIEW,
             deps=_RESOLUTION_DEPS,
             kinds={"sql"},
             description="One row per pair of records that may be the same recording but were not merged "
@@ -519,7 +529,7 @@ _RESOLUTION_DEPS = [catalog_tracks.key, SPOTIFY_RECORDINGS_KEY, MUSICBRAINZ_RECO
             "Table catalog.resolution_review.",
         ),
         AssetSpec(
-            RECORDING_DUPLICATES_KEY,
+            CATALOG_RECORDING_DUPLICATES,
             deps=_RESOLUTION_DEPS,
             kinds={"sql"},
             description="One row per golden recording that one source lists more than once (e.g. the "
@@ -546,7 +556,7 @@ def golden_recordings(context: AssetExecutionContext, warehouse: WarehouseResour
     if result.review.height:
         context.log.info(f"{result.review.height} pairs of records wait for review in catalog.resolution_review")
     yield MaterializeResult(
-        asset_key=GOLDEN_RECORDINGS_KEY,
+        asset_key=CATALOG_GOLDEN_RECORDINGS,
         metadata={
             **table_metadata(result.golden),
             **by_source,
@@ -554,17 +564,17 @@ def golden_recordings(context: AssetExecutionContext, warehouse: WarehouseResour
             "multi_source": result.golden.filter(pl.col("members") > 1).height,
         },
     )
-    yield MaterializeResult(asset_key=RECORDING_LINKS_KEY, metadata={**table_metadata(result.links), **rules})
-    yield MaterializeResult(asset_key=RESOLUTION_REVIEW_KEY, metadata=table_metadata(result.review))
-    yield MaterializeResult(asset_key=RECORDING_DUPLICATES_KEY, metadata=table_metadata(result.duplicates))
+    yield MaterializeResult(asset_key=CATALOG_RECORDING_LINKS, metadata={**table_metadata(result.links), **rules})
+    yield MaterializeResult(asset_key=CATALOG_RESOLUTION_REVIEW, metadata=table_metadata(result.review))
+    yield MaterializeResult(asset_key=CATALOG_RECORDING_DUPLICATES, metadata=table_metadata(result.duplicates))
 
 
 # ---- Rekordbox --------------------------------------------------------------------------------------------
 
 
 @asset(
-    key=REKORDBOX_EXPORT_KEY,
-    deps=[audio_features, GOLDEN_RECORDINGS_KEY, RECORDING_LINKS_KEY],
+    key=CATALOG_REKORDBOX_EXPORT,
+    deps=[audio_features, CATALOG_GOLDEN_RECORDINGS, CATALOG_RECORDING_LINKS],
     group_name="catalog",
     kinds={"xml"},
 )
@@ -604,7 +614,7 @@ def rekordbox_export(
     )
 
 
-@asset_check(asset=AssetKey(["catalog", "tracks"]), description="Track ids and ISRCs are unique.")
+@asset_check(asset=CATALOG_TRACKS, description="Track ids and ISRCs are unique.")
 def tracks_have_unique_ids_and_isrcs(warehouse: WarehouseResource) -> AssetCheckResult:
     counts = (
         warehouse.client()

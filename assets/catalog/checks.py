@@ -3,12 +3,12 @@
 import polars as pl
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
-from assets.catalog.assets import (
-    ALBUM_QUEUE_KEY,
-    AUDIO_FEATURES_KEY,
-    GOLDEN_RECORDINGS_KEY,
-    RECORDING_LINKS_KEY,
-    SPOTIFY_RECORDINGS_KEY,
+from assets.common.keys import (
+    CATALOG_ALBUM_QUEUE,
+    CATALOG_AUDIO_FEATURES,
+    CATALOG_GOLDEN_RECORDINGS,
+    CATALOG_RECORDING_LINKS,
+    CATALOG_SPOTIFY_RECORDINGS,
 )
 from backbeat.catalog.queue import STATUSES
 from backbeat.catalog.tables import (
@@ -30,7 +30,7 @@ def _names(values: list[str]) -> str:
 
 
 @asset_check(
-    asset=ALBUM_QUEUE_KEY,
+    asset=CATALOG_ALBUM_QUEUE,
     description="Every queued album is queued, ingested or failed; failed ones "
     "say why, ingested ones carry no reason, and attempts are never negative.",
 )
@@ -60,7 +60,7 @@ def album_queue_statuses_are_valid(warehouse: WarehouseResource) -> AssetCheckRe
 
 
 @asset_check(
-    asset=SPOTIFY_RECORDINGS_KEY,
+    asset=CATALOG_SPOTIFY_RECORDINGS,
     description="Every ingested album has all its tracks in "
     "catalog.source_recordings (as many as the album's total_tracks).",
 )
@@ -82,7 +82,7 @@ def ingested_albums_have_all_their_tracks(warehouse: WarehouseResource) -> Asset
 
 
 @asset_check(
-    asset=RECORDING_LINKS_KEY,
+    asset=CATALOG_RECORDING_LINKS,
     description="Every source record (file catalog, Spotify, MusicBrainz) is "
     "linked to exactly one golden recording, and every link points at a golden recording that exists.",
 )
@@ -117,7 +117,7 @@ def source_recordings_link_to_one_golden_recording(warehouse: WarehouseResource)
     )
 
 
-@asset_check(asset=GOLDEN_RECORDINGS_KEY, description="No two golden recordings share an ISRC.")
+@asset_check(asset=CATALOG_GOLDEN_RECORDINGS, description="No two golden recordings share an ISRC.")
 def golden_isrcs_are_unique(warehouse: WarehouseResource) -> AssetCheckResult:
     db = warehouse.client()
     db.ensure(GOLDEN_RECORDINGS)
@@ -133,7 +133,7 @@ def golden_isrcs_are_unique(warehouse: WarehouseResource) -> AssetCheckResult:
 
 
 @asset_check(
-    asset=AUDIO_FEATURES_KEY,
+    asset=CATALOG_AUDIO_FEATURES,
     description="Every catalog track with audio has audio features (a warning: "
     "a track whose audio cannot be read is in quarantine instead).",
 )

@@ -66,6 +66,11 @@ station-day's plays across midnight see the neighbouring day whenever it is in t
 MAX_LISTED_PARTITIONS = 20
 
 
+one_run_per_partition = BackfillPolicy.multi_run(1)
+"""A backfill launches one run per partition: for assets whose partitions are independent sources read one at a
+time (each mailbox's inbox), where a range has no meaning."""
+
+
 def per_partition(check_fn: Callable[..., AssetCheckResult]) -> Callable[..., AssetCheckResult]:
     """Lets a partitioned check written for one partition (`context.partition_key`) run in a range run too.
 

@@ -7,7 +7,6 @@ from datetime import date
 import polars as pl
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetSpec,
     Failure,
     MaterializeResult,
@@ -16,10 +15,20 @@ from dagster import (
     multi_asset,
 )
 
+from assets.common.keys import (
+    CATALOG_AUDIO_FEATURES,
+    CATALOG_SPOTIFY_RECORDINGS,
+    CATALOG_TRACKS,
+    CURATION_PLAYLIST_PLAN,
+    CURATION_PLAYLIST_PLANS,
+    CURATION_PLAYLIST_SNAPSHOTS,
+    CURATION_PLAYLIST_SYNC,
+    CURATION_SNAPSHOT_PLAYLISTS,
+)
 from assets.common.metadata import preview, table_metadata
 from assets.common.partitions import range_backfill
 from assets.common.paths import DataDirResource
-from assets.common.table_specs import table_key, table_spec
+from assets.common.table_specs import table_spec
 from assets.curation.partitions import curation_days
 from backbeat.catalog.tables import ARTISTS, SOURCE_RECORDINGS, TRACKS
 from backbeat.curation import store
@@ -45,16 +54,8 @@ from integrations.spotify.accounts import SpotifyAccountsResource
 from integrations.spotify.playlists import SpotifyPlaylistClient
 from integrations.warehouse import Warehouse, WarehouseResource
 
-CATALOG_TRACKS = AssetKey(["catalog", "tracks"])
-CATALOG_AUDIO_FEATURES = AssetKey(["catalog", "audio_features"])
-CATALOG_SPOTIFY_RECORDINGS = AssetKey(["catalog", "spotify_recordings"])
-PLAN_KEY = AssetKey(["curation", "playlist_plan"])
-SNAPSHOTS_KEY = AssetKey(["curation", "playlist_snapshots"])
-SYNC_KEY = AssetKey(["curation", "playlist_sync"])
-PLANS_KEY = table_key(PLANS)
-SNAPSHOT_PLAYLISTS_KEY = table_key(SNAPSHOT_PLAYLISTS)
 PLAN_DEPS = [CATALOG_TRACKS, CATALOG_AUDIO_FEATURES]
-SNAPSHOTS_DEPS = [PLAN_KEY, CATALOG_TRACKS, CATALOG_AUDIO_FEATURES]
+SNAPSHOTS_DEPS = [CURATION_PLAYLIST_PLAN, CATALOG_TRACKS, CATALOG_AUDIO_FEATURES]
 
 
 def _days(context: AssetExecutionContext) -> list[date]:
@@ -66,7 +67,7 @@ def _days(context: AssetExecutionContext) -> list[date]:
     partitions_def=curation_days,
     backfill_policy=range_backfill,
     specs=[
-        AssetSpec(PLAN_KEY, deps=PLAN_DEPS, group_name="curation", kinds={"sql"}),
+        AssetSpec(CURATION_PLAYLIST_PLAN, deps=PLAN_DEPS, group_name="curation", kinds={"sql"}),
         table_spec(PLANS, "curation", "curation/playlist_plan", {"sql"}, deps=PLAN_DEPS),
     ],
 )
@@ -107,7 +108,7 @@ def playlist_plan(
     )
     stats = last.stats
     yield MaterializeResult(
-        asset_key=PLAN_KEY,
+        asset_key=CURATION_PLAYLIST_PLAN,
         metadata={
             "days": len(plans),
             "usable_tracks": stats["usable_tracks"],
@@ -124,7 +125,7 @@ def playlist_plan(
         },
     )
     yield MaterializeResult(
-        asset_key=PLANS_KEY,
+        asset_key=CURATION_PLAYLIST_PLANS,
         metadata={
             "dagster/row_count": len(plans),
             "days": ", ".join(p.day.isoformat() for p in plans),
@@ -147,7 +148,7 @@ def _policy_table(demands: list[dict]) -> str:
     partitions_def=curation_days,
     backfill_policy=range_backfill,
     specs=[
-        AssetSpec(SNAPSHOTS_KEY, deps=SNAPSHOTS_DEPS, group_name="curation", kinds={"sql", "polars"}),
+        AssetSpec(CURATION_PLAYLIST_SNAPSHOTS, deps=SNAPSHOTS_DEPS, group_name="curation", kinds={"sql", "polars"}),
         table_spec(
             SNAPSHOT_PLAYLISTS, "curation", "curation/playlist_snapshots", {"sql", "polars"}, deps=SNAPSHOTS_DEPS
         ),
@@ -220,7 +221,7 @@ def playlist_snapshots(
         context.log.warning(note)
     frame, summary = SNAPSHOTS.concat(frames), SNAPSHOT_PLAYLISTS.concat(summaries)
     yield MaterializeResult(
-        asset_key=SNAPSHOTS_KEY,
+        asset_key=CURATION_PLAYLIST_SNAPSHOTS,
         metadata={
             **table_metadata(frame),
             "days": len(days),
@@ -234,7 +235,7 @@ def playlist_snapshots(
         },
     )
     yield MaterializeResult(
-        asset_key=SNAPSHOT_PLAYLISTS_KEY,
+        asset_key=CURATION_SNAPSHOT_PLAYLISTS,
         metadata=table_metadata(
             summary.select("snapshot_date", "playlist_id", "theme", "tracks", "target_size", "warning"),
             short_playlists=len(warnings),
@@ -243,8 +244,8 @@ def playlist_snapshots(
 
 
 @asset(
-    key=SYNC_KEY,
-    deps=[SNAPSHOTS_KEY, CATALOG_SPOTIFY_RECORDINGS],
+    key=CURATION_PLAYLIST_SYNC,
+    deps=[CURATION_PLAYLIST_SNAPSHOTS, CATALOG_SPOTIFY_RECORDINGS],
     partitions_def=curation_days,
     backfill_policy=range_backfill,
     group_name="curation",

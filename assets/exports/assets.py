@@ -9,7 +9,6 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetExecutionContext,
-    AssetKey,
     AutomationCondition,
     Failure,
     MaterializeResult,
@@ -19,6 +18,7 @@ from dagster import (
 )
 
 from assets.common.automation import after_upstream_updates
+from assets.common.keys import EXPORTS_FINANCE_EXPORT, EXPORTS_STAGED_FINANCE_EXPORT, analytics_key
 from assets.common.paths import DataDirResource
 from backbeat.exports.expectations import FINANCE_SUITE, validate_tables
 from backbeat.exports.finance import (
@@ -40,8 +40,6 @@ FINANCE_MARTS = (
 )
 FINANCE_EXPORT = "finance"
 """The published folder under the exports directory, and its name under `.staging/<run id>/`."""
-STAGED_KEY = AssetKey(["exports", "staged_finance_export"])
-PUBLISHED_KEY = AssetKey(["exports", "finance_export"])
 
 with_its_staging = (
     AutomationCondition.any_deps_match(AutomationCondition.will_be_requested()) & ~AutomationCondition.in_progress()
@@ -50,8 +48,8 @@ with_its_staging = (
 
 
 @asset(
-    key=STAGED_KEY,
-    deps=[["analytics", m] for m in FINANCE_MARTS],
+    key=EXPORTS_STAGED_FINANCE_EXPORT,
+    deps=[analytics_key(m) for m in FINANCE_MARTS],
     group_name="exports",
     kinds={"parquet", "duckdb"},
     automation_condition=after_upstream_updates,
@@ -82,7 +80,7 @@ def staged_finance_export(
 
 
 @asset_check(
-    asset=STAGED_KEY,
+    asset=EXPORTS_STAGED_FINANCE_EXPORT,
     blocking=True,
     description="Great Expectations suite on the staged files: keys not null and unique, money in integer "
     "minor units, known accounts and currencies, every batch balancing to zero. Blocking: a failure stops "
@@ -110,8 +108,8 @@ def finance_export_meets_expectations(
 
 
 @asset(
-    key=PUBLISHED_KEY,
-    deps=[STAGED_KEY],
+    key=EXPORTS_FINANCE_EXPORT,
+    deps=[EXPORTS_STAGED_FINANCE_EXPORT],
     group_name="exports",
     kinds={"parquet", "duckdb"},
     automation_condition=with_its_staging,

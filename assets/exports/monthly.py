@@ -15,8 +15,6 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetExecutionContext,
-    AssetKey,
-    Definitions,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -24,6 +22,13 @@ from dagster import (
     asset_check,
 )
 
+from assets.common.keys import (
+    AIRPLAY_PLAYLOGS,
+    EXPORTS_MONTHLY_FINANCE_EXPORT,
+    EXPORTS_STAGED_MONTHLY_FINANCE_EXPORT,
+    ROYALTIES_PARTY_STATEMENTS,
+    ROYALTIES_ROYALTY_LEDGER,
+)
 from assets.common.partitions import monthly_partitions, range_backfill
 from assets.common.paths import DataDirResource
 from backbeat.airplay.tables import PLAYLOGS
@@ -112,7 +117,7 @@ def months_of(context: AssetExecutionContext | AssetCheckExecutionContext) -> li
     return periods_between(window.start, window.end)
 
 
-STAGED_KEY = AssetKey(["exports", "staged_monthly_finance_export"])
+STAGED_KEY = EXPORTS_STAGED_MONTHLY_FINANCE_EXPORT
 
 
 def month_export(period: str) -> str:
@@ -122,7 +127,7 @@ def month_export(period: str) -> str:
 
 @asset(
     key=STAGED_KEY,
-    deps=[["royalties", "party_statements"], ["royalties", "royalty_ledger"], ["airplay", "playlogs"]],
+    deps=[ROYALTIES_PARTY_STATEMENTS, ROYALTIES_ROYALTY_LEDGER, AIRPLAY_PLAYLOGS],
     partitions_def=monthly_partitions,
     backfill_policy=range_backfill,  # the same policy as the publishing asset: one run stages and publishes
     group_name="exports",
@@ -189,7 +194,7 @@ def monthly_finance_export_meets_expectations(
 
 
 @asset(
-    key=["exports", "monthly_finance_export"],
+    key=EXPORTS_MONTHLY_FINANCE_EXPORT,
     deps=[STAGED_KEY],
     partitions_def=monthly_partitions,
     backfill_policy=range_backfill,
@@ -276,9 +281,3 @@ def export_problems(folder: Path, period: str) -> list[str]:
     finally:
         con.close()
     return problems
-
-
-defs = Definitions(
-    assets=[staged_monthly_finance_export, monthly_finance_export],
-    asset_checks=[monthly_finance_export_meets_expectations, monthly_finance_export_is_complete],
-)

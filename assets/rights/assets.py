@@ -13,15 +13,30 @@ from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, asset, multi_asset
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, multi_asset
 
+from assets.common.keys import (
+    CATALOG_TRACKS,
+    RIGHTS_CONTRACT_PARTIES,
+    RIGHTS_CONTRACTS,
+    RIGHTS_FIELD_PROVENANCE,
+    RIGHTS_PARTIES,
+    RIGHTS_PARTY_IDENTIFIERS,
+    RIGHTS_RECORDINGS,
+    RIGHTS_REVIEW_TASKS,
+    RIGHTS_SPLIT_SHEET_LINES,
+    RIGHTS_SPLITS,
+    RIGHTS_VALIDATION_ISSUES,
+    RIGHTS_VALIDATION_RULES,
+    RIGHTS_WORKS,
+)
 from assets.common.metadata import table_metadata
 from assets.common.paths import DataDirResource
 from backbeat.catalog.tables import TRACKS
 from backbeat.common.quarantine import QUARANTINE, Reject, record_rejects
 from backbeat.common.reference import keep_last_good, read_approvals, record_reference_event
+from backbeat.identifiers import parse_ipi_or_none, parse_isrc_or_none, parse_iswc_or_none
 from backbeat.rights import intake, review, rules
-from backbeat.rights.identifiers import ipi_problem, isrc_problem, iswc_problem, normalise_iswc
 from backbeat.rights.in_force import splits_in_force
 from backbeat.rights.tables import (
     CONTRACT_PARTIES,
@@ -47,14 +62,10 @@ PARTIES_ASSET = "rights/parties"
 CONTRACTS_ASSET = "rights/contracts"
 
 
-def _key(name: str) -> AssetKey:
-    return AssetKey([GROUP, name])
-
-
 # ---- The rules -----------------------------------------------------------------------------------------------
 
 
-@asset(key=_key("validation_rules"), group_name=GROUP, kinds={"yaml", "sql"})
+@asset(key=RIGHTS_VALIDATION_RULES, group_name=GROUP, kinds={"yaml", "sql"})
 def validation_rules(warehouse: WarehouseResource) -> MaterializeResult:
     """One row per split-sheet validation rule: code, severity (error blocks, warning sends to review, info
     records), message template and description. Source: `backbeat/rights/rules.yaml` (rules as data)."""
@@ -73,14 +84,14 @@ def validation_rules(warehouse: WarehouseResource) -> MaterializeResult:
     name="split_sheet_intake",
     specs=[
         AssetSpec(
-            _key("split_sheet_lines"),
+            RIGHTS_SPLIT_SHEET_LINES,
             group_name=GROUP,
             kinds={"csv", "xlsx", "ocr", "sql"},
             description="One row per line read from a split sheet (CSV, XLSX, scanned image or PDF) with "
             "its provenance (file, page, row) and split set. Source: inbox/rights/split_sheets/.",
         ),
         AssetSpec(
-            _key("field_provenance"),
+            RIGHTS_FIELD_PROVENANCE,
             group_name=GROUP,
             kinds={"ocr", "sql"},
             description="One row per field OCR read from a scanned split sheet: page, bounding box, "
@@ -102,13 +113,13 @@ def split_sheet_intake(context: AssetExecutionContext, data_dir: DataDirResource
     db.replace(FIELD_PROVENANCE, provenance)
     record_rejects(db, INTAKE_ASSET, "", read.rejects, context.log.warning)
     yield MaterializeResult(
-        asset_key=_key("split_sheet_lines"),
+        asset_key=RIGHTS_SPLIT_SHEET_LINES,
         metadata=table_metadata(
             lines, files=len(read.files), split_sets=lines["split_set_id"].n_unique(), rejected=len(read.rejects)
         ),
     )
     yield MaterializeResult(
-        asset_key=_key("field_provenance"),
+        asset_key=RIGHTS_FIELD_PROVENANCE,
         metadata=table_metadata(provenance, fields_needing_review=int(provenance["needs_review"].sum() or 0)),
     )
 
@@ -116,10 +127,10 @@ def split_sheet_intake(context: AssetExecutionContext, data_dir: DataDirResource
 # ---- Rules, reviews and what they approve --------------------------------------------------------------------
 
 _REVIEW_DEPS = [
-    _key("split_sheet_lines"),
-    _key("field_provenance"),
-    _key("validation_rules"),
-    AssetKey(["catalog", "tracks"]),
+    RIGHTS_SPLIT_SHEET_LINES,
+    RIGHTS_FIELD_PROVENANCE,
+    RIGHTS_VALIDATION_RULES,
+    CATALOG_TRACKS,
 ]
 
 
@@ -127,14 +138,14 @@ _REVIEW_DEPS = [
     name="split_set_review",
     specs=[
         AssetSpec(
-            _key("validation_issues"),
+            RIGHTS_VALIDATION_ISSUES,
             group_name=GROUP,
             kinds={"sql"},
             deps=_REVIEW_DEPS,
             description="One row per rule finding on a split set: rule code, severity, message, file, row and field.",
         ),
         AssetSpec(
-            _key("review_tasks"),
+            RIGHTS_REVIEW_TASKS,
             group_name=GROUP,
             kinds={"csv", "sql"},
             deps=_REVIEW_DEPS,
@@ -142,7 +153,7 @@ _REVIEW_DEPS = [
             "by a reviewer (inbox/rights/review_decisions/), or blocked (errors: fix the sheet).",
         ),
         AssetSpec(
-            _key("splits"),
+            RIGHTS_SPLITS,
             group_name=GROUP,
             kinds={"sql"},
             deps=_REVIEW_DEPS,
@@ -150,21 +161,21 @@ _REVIEW_DEPS = [
             "and window the shares sum to 10000 bp. Only these move money.",
         ),
         AssetSpec(
-            _key("works"),
+            RIGHTS_WORKS,
             group_name=GROUP,
             kinds={"sql"},
             deps=_REVIEW_DEPS,
             description="One row per musical work (composition): from the split sheets and the catalog.",
         ),
         AssetSpec(
-            _key("recordings"),
+            RIGHTS_RECORDINGS,
             group_name=GROUP,
             kinds={"sql"},
             deps=_REVIEW_DEPS,
             description="One row per recording (catalog.tracks and recording split sheets), linked to its work.",
         ),
         AssetSpec(
-            _key("parties"),
+            RIGHTS_PARTIES,
             group_name=GROUP,
             kinds={"csv", "sql"},
             deps=_REVIEW_DEPS,
@@ -172,7 +183,7 @@ _REVIEW_DEPS = [
             "parties first seen on an approved split.",
         ),
         AssetSpec(
-            _key("party_identifiers"),
+            RIGHTS_PARTY_IDENTIFIERS,
             group_name=GROUP,
             kinds={"sql"},
             deps=_REVIEW_DEPS,
@@ -270,19 +281,19 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
             status_counts["open"] -= 1
             status_counts[task["status"]] += 1
     yield MaterializeResult(
-        asset_key=_key("validation_issues"),
+        asset_key=RIGHTS_VALIDATION_ISSUES,
         metadata=table_metadata(
             issues, **{f"{s}_findings": issues.filter(pl.col("severity") == s).height for s in rules.SEVERITIES}
         ),
     )
     yield MaterializeResult(
-        asset_key=_key("review_tasks"),
+        asset_key=RIGHTS_REVIEW_TASKS,
         metadata=table_metadata(
             task_frame, decisions_read=len(decisions), decisions_rejected=len(decision_rejects) + len(applied_rejects)
         ),
     )
     yield MaterializeResult(
-        asset_key=_key("splits"),
+        asset_key=RIGHTS_SPLITS,
         metadata=table_metadata(
             splits,
             **{f"split_sets_{s}": n for s, n in status_counts.items()},
@@ -291,12 +302,12 @@ def split_set_review(context: AssetExecutionContext, data_dir: DataDirResource, 
             **in_force.metadata(),
         ),
     )
-    yield MaterializeResult(asset_key=_key("works"), metadata=table_metadata(works))
-    yield MaterializeResult(asset_key=_key("recordings"), metadata=table_metadata(recordings))
+    yield MaterializeResult(asset_key=RIGHTS_WORKS, metadata=table_metadata(works))
+    yield MaterializeResult(asset_key=RIGHTS_RECORDINGS, metadata=table_metadata(recordings))
     yield MaterializeResult(
-        asset_key=_key("parties"), metadata=table_metadata(parties, rejected_register_rows=len(register_rejects))
+        asset_key=RIGHTS_PARTIES, metadata=table_metadata(parties, rejected_register_rows=len(register_rejects))
     )
-    yield MaterializeResult(asset_key=_key("party_identifiers"), metadata=table_metadata(identifiers))
+    yield MaterializeResult(asset_key=RIGHTS_PARTY_IDENTIFIERS, metadata=table_metadata(identifiers))
 
 
 def _first(values: Iterable[Any]) -> Any:
@@ -325,7 +336,7 @@ def _works(sets: dict[str, rules.SplitSet], splits: pl.DataFrame, tracks: pl.Dat
             lines_of[split_set.subject_id].extend(split_set.lines)
     rows = {}
     for work_id, lines in sorted(lines_of.items()):
-        iswcs = (normalise_iswc(line["iswc"]) for line in lines if line["iswc"] and not iswc_problem(line["iswc"]))
+        iswcs = (parse_iswc_or_none(line["iswc"]) for line in lines)
         rows[work_id] = {
             "work_id": work_id,
             "iswc": _first(iswcs),
@@ -351,7 +362,7 @@ def _recordings(sets: dict[str, rules.SplitSet], tracks: pl.DataFrame) -> list[d
                 "recording_id": split_set.subject_id,
                 "work_id": None,
                 "title": _first(x["title"] for x in lines),
-                "isrc": _first(x["isrc"] for x in lines if x["isrc"] and not isrc_problem(x["isrc"])),
+                "isrc": _first(parse_isrc_or_none(x["isrc"]) for x in lines),
             }
     return sorted(rows.values(), key=lambda r: r["recording_id"])
 
@@ -384,7 +395,7 @@ def _parties(
             "party_id": party_id,
             "name": _first(x["party_name"] for x in lines),
             "party_type": None,
-            "ipi": _first(x["ipi"] for x in lines if x["ipi"] and not ipi_problem(x["ipi"])),
+            "ipi": _first(parse_ipi_or_none(x["ipi"]) for x in lines),
             "source_file": lines[0]["source_file"],
         }
     return sorted(rows.values(), key=lambda r: r["party_id"])
@@ -432,18 +443,18 @@ def _table_exists(db: Warehouse, schema: str, name: str) -> bool:
     name="rights_contracts",
     specs=[
         AssetSpec(
-            _key("contracts"),
+            RIGHTS_CONTRACTS,
             group_name=GROUP,
             kinds={"csv", "sql"},
-            deps=[_key("parties")],
+            deps=[RIGHTS_PARTIES],
             description="One row per contract between parties (document, dates, terms). Source: "
             "inbox/rights/contracts.csv.",
         ),
         AssetSpec(
-            _key("contract_parties"),
+            RIGHTS_CONTRACT_PARTIES,
             group_name=GROUP,
             kinds={"csv", "sql"},
-            deps=[_key("parties")],
+            deps=[RIGHTS_PARTIES],
             description="One row per party to a contract, with its role. Source: inbox/rights/contracts.csv.",
         ),
     ],
@@ -480,5 +491,5 @@ def rights_contracts(context: AssetExecutionContext, data_dir: DataDirResource, 
         log=context.log.warning,
     ).frame.sort("contract_id", "party_id")
     record_rejects(db, CONTRACTS_ASSET, "", rejects, context.log.warning)
-    yield MaterializeResult(asset_key=_key("contracts"), metadata=table_metadata(contract_frame, rejected=len(rejects)))
-    yield MaterializeResult(asset_key=_key("contract_parties"), metadata=table_metadata(party_frame))
+    yield MaterializeResult(asset_key=RIGHTS_CONTRACTS, metadata=table_metadata(contract_frame, rejected=len(rejects)))
+    yield MaterializeResult(asset_key=RIGHTS_CONTRACT_PARTIES, metadata=table_metadata(party_frame))

@@ -1,16 +1,14 @@
 """Facts the rights tables must satisfy: approved splits add up, name known parties, and reviews do not pile up."""
 
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
+from assets.common.keys import RIGHTS_REVIEW_TASKS, RIGHTS_SPLITS
 from integrations.warehouse import WarehouseResource
-
-SPLITS_KEY = AssetKey(["rights", "splits"])
-REVIEW_TASKS_KEY = AssetKey(["rights", "review_tasks"])
 
 
 @asset_check(
-    asset=SPLITS_KEY,
+    asset=RIGHTS_SPLITS,
     description="Approved shares sum to exactly 10000 basis points (100 %) per subject, "
     "role group and validity window.",
 )
@@ -36,7 +34,7 @@ def approved_splits_sum_to_full_share(warehouse: WarehouseResource) -> AssetChec
     )
 
 
-@asset_check(asset=SPLITS_KEY, description="Every approved share goes to a party in rights.parties.")
+@asset_check(asset=RIGHTS_SPLITS, description="Every approved share goes to a party in rights.parties.")
 def approved_splits_name_known_parties(warehouse: WarehouseResource) -> AssetCheckResult:
     unknown = warehouse.client().query(
         "SELECT DISTINCT s.party_id FROM rights.splits s LEFT JOIN rights.parties p ON p.party_id = s.party_id "
@@ -50,7 +48,7 @@ def approved_splits_name_known_parties(warehouse: WarehouseResource) -> AssetChe
 
 
 @asset_check(
-    asset=REVIEW_TASKS_KEY,
+    asset=RIGHTS_REVIEW_TASKS,
     description="No split set waits for a reviewer: open tasks keep their plays in "
     "suspense (a warning, not a failure of the data).",
 )

@@ -7,6 +7,14 @@ from decimal import Decimal
 import polars as pl
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 
+from assets.common.keys import (
+    AIRPLAY_PLAYLOGS,
+    RIGHTS_RECORDINGS,
+    RIGHTS_SPLITS,
+    ROYALTIES_DISPUTES,
+    ROYALTIES_ROYALTY_LEDGER,
+    ROYALTIES_TARIFFS,
+)
 from assets.common.metadata import table_metadata
 from assets.common.partitions import range_backfill, station_day_partitions, station_days
 from assets.common.paths import DataDirResource
@@ -28,7 +36,7 @@ TARIFF_FIELDS = {
 }
 
 
-@asset(key=["royalties", "tariffs"], group_name="royalties", kinds={"csv", "sql"})
+@asset(key=ROYALTIES_TARIFFS, group_name="royalties", kinds={"csv", "sql"})
 def tariffs(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -93,18 +101,18 @@ def tariff_rate_problem(rate: Decimal, zero_rate: bool) -> str | None:
 
 
 LEDGER_DEPS = [
-    ["airplay", "playlogs"],
+    AIRPLAY_PLAYLOGS,
     tariffs,
-    ["rights", "splits"],
-    ["rights", "recordings"],
-    ["royalties", "disputes"],
+    RIGHTS_SPLITS,
+    RIGHTS_RECORDINGS,
+    ROYALTIES_DISPUTES,
 ]
 
 
 @multi_asset(
     name="royalties__royalty_ledger",
     specs=[
-        AssetSpec(["royalties", "royalty_ledger"], deps=LEDGER_DEPS, group_name="royalties", kinds={"sql", "polars"}),
+        AssetSpec(ROYALTIES_ROYALTY_LEDGER, deps=LEDGER_DEPS, group_name="royalties", kinds={"sql", "polars"}),
         table_spec(LEDGER_BATCHES, "royalties", "royalties/royalty_ledger", {"sql"}, deps=LEDGER_DEPS),
     ],
     partitions_def=station_day_partitions,
@@ -126,7 +134,7 @@ def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource)
     summary = post_station_days(warehouse.client(), keys, datetime.now(UTC), reason)
     first, last = keys[0][1], keys[-1][1]
     yield MaterializeResult(
-        asset_key=["royalties", "royalty_ledger"],
+        asset_key=ROYALTIES_ROYALTY_LEDGER,
         metadata={
             "station_days": summary.station_days,
             "station_days_unchanged": summary.unchanged,

@@ -3,15 +3,15 @@ an intact hash chain. All blocking: in a run, nothing downstream of a failing st
 runs, statements and exports verify the whole ledger before they write (`ledger_chain.require_sound_ledger`)."""
 
 import polars as pl
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, MetadataValue, asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckResult, MetadataValue, asset_check
 
+from assets.common.keys import ROYALTIES_ROYALTY_LEDGER
 from assets.common.partitions import per_partition, station_day_partitions, station_days
 from backbeat.royalties.ledger import LEDGER_ASSET, active_batches
 from backbeat.royalties.ledger_chain import verify_ledger
 from backbeat.royalties.posting import RECEIVABLE, REVERSAL, dispute_states
 from integrations.warehouse import Warehouse, WarehouseResource
 
-LEDGER_KEY = AssetKey(["royalties", "royalty_ledger"])
 STATION_DAY = "station_id = ? AND posted_for = ?"
 
 
@@ -35,7 +35,7 @@ def _batches(db: Warehouse, station: str, day) -> pl.DataFrame:
 
 
 @asset_check(
-    asset=LEDGER_KEY,
+    asset=ROYALTIES_ROYALTY_LEDGER,
     partitions_def=station_day_partitions,
     blocking=True,
     description="Every ledger batch of the station-day sums to zero per currency, and its header "
@@ -80,7 +80,7 @@ def ledger_batches_balance(context: AssetCheckExecutionContext, warehouse: Wareh
 
 
 @asset_check(
-    asset=LEDGER_KEY,
+    asset=ROYALTIES_ROYALTY_LEDGER,
     partitions_def=station_day_partitions,
     blocking=True,
     description="Every play of the station-day has exactly one station receivable line in the active "
@@ -142,7 +142,7 @@ def ledger_pays_every_play_once(context: AssetCheckExecutionContext, warehouse: 
 
 
 @asset_check(
-    asset=LEDGER_KEY,
+    asset=ROYALTIES_ROYALTY_LEDGER,
     partitions_def=station_day_partitions,
     blocking=True,
     description="Every reversal batch of the station-day is the exact negation of the batch it reverses: "
@@ -202,7 +202,7 @@ def ledger_reversals_negate_their_batches(
 
 
 @asset_check(
-    asset=LEDGER_KEY,
+    asset=ROYALTIES_ROYALTY_LEDGER,
     partitions_def=station_day_partitions,
     blocking=True,
     description="The station-day's batches are sealed and chained (royalties.ledger_chain): each header's "

@@ -29,7 +29,8 @@ from datetime import date, datetime
 from typing import Literal
 
 from backbeat.common.quarantine import Reject
-from integrations.musicbrainz import MusicBrainzClient, Recording, normalize_isrc
+from backbeat.identifiers import normalise_isrc, parse_isrc_or_none
+from integrations.musicbrainz import MusicBrainzClient, Recording
 from integrations.resilience import IntegrationError, MalformedPayload
 from integrations.spotify import Album, Artist, SpotifyCatalogClient, Track
 from integrations.spotify.models import withheld_note
@@ -324,15 +325,7 @@ def _musicbrainz_row(recording: Recording, isrc: str, now: datetime) -> dict:
 
 def valid_isrcs(values: Iterable[str | None]) -> list[str]:
     """Distinct normalised ISRCs, sorted; values that are not ISRCs are left out."""
-    found = set()
-    for value in values:
-        if not value:
-            continue
-        try:
-            found.add(normalize_isrc(value))
-        except ValueError:
-            continue
-    return sorted(found)
+    return sorted({isrc for value in values if (isrc := parse_isrc_or_none(value))})
 
 
 def lookup_isrcs(client: MusicBrainzClient, isrcs: Iterable[str], *, now: datetime) -> MusicBrainzBatch:
@@ -341,9 +334,10 @@ def lookup_isrcs(client: MusicBrainzClient, isrcs: Iterable[str], *, now: dateti
     A miss is a lookup too (status `not_found`), so it is never asked again; a malformed answer is recorded as
     `malformed` with its reason (and quarantined by the caller). When the service fails beyond the client's
     retries the run stops there (`interrupted`): what was looked up is kept, the rest waits for the next run.
+    ISRCs are normalised here (the client sends them as given); one that is not an ISRC raises IdentifierError.
     """
     batch = MusicBrainzBatch()
-    for isrc in isrcs:
+    for isrc in map(normalise_isrc, isrcs):
         try:
             recordings = client.recordings_by_isrc(isrc)
         except MalformedPayload as exc:

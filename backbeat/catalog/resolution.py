@@ -68,10 +68,11 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
+from backbeat.identifiers import parse_isrc_or_none
+
 REQUIRED_COLUMNS = ("source", "source_id", "isrc", "title", "artist", "album", "duration_ms")
 # Output columns (and any "_"-prefixed name, used internally) cannot be input fields.
 RESERVED_COLUMNS = ("record_key", "golden_id", "cluster_size", "matched_by", "member_count", "sources")
-ISRC_RE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 
 _SCORE_SLICE = 200_000
 # (a) artist's first token + title's first non-article token, (b) whole title, (c) whole artist.
@@ -252,14 +253,6 @@ def normalise_artist(artist: str | None) -> str:
     return " ".join(words)
 
 
-def normalise_isrc(isrc: str | None) -> str | None:
-    """Upper-case ISRC without hyphens or spaces, or None when it is not a valid 12-character ISRC."""
-    if not isrc:
-        return None
-    code = re.sub(r"[\s-]", "", isrc).upper()
-    return code if ISRC_RE.match(code) else None
-
-
 def _first_title_token(core: str) -> str:
     words = core.split()
     for word in words:
@@ -303,7 +296,7 @@ def _prepare(frame: pl.DataFrame) -> pl.DataFrame:
     )
     isrcs = df.select(pl.col("isrc").cast(pl.String).drop_nulls().unique().alias("_raw_isrc"))
     isrcs = isrcs.with_columns(
-        pl.Series("_isrc", [normalise_isrc(i) for i in isrcs["_raw_isrc"].to_list()], dtype=pl.String)
+        pl.Series("_isrc", [parse_isrc_or_none(i) for i in isrcs["_raw_isrc"].to_list()], dtype=pl.String)
     )
     df = (
         df.with_columns(

@@ -226,11 +226,8 @@ def iswc_for(seed: int, work: Work) -> str:
 
 
 def ipi_name_number(base: int) -> str:
-    """An IPI name number with its modulus-101 check digits (as `backbeat/rights/identifiers.py` verifies them):
-    Σ digit × weight over the nine base digits, weights 10..2; check = (101 - Σ mod 101) mod 100."""
-    digits = f"{base % 10**9:09d}"
-    remainder = sum(int(d) * (10 - i) for i, d in enumerate(digits)) % 101
-    return digits + f"{(101 - remainder) % 100 if remainder else 0:02d}"
+    """An IPI name number with its modulus-101 check digits, as `backbeat/identifiers.py` verifies them."""
+    return identifiers.ipi_name_number(base)
 
 
 def _parties(seed: int, n_publishers: int, n_writers: int) -> list[Party]:

@@ -29,7 +29,7 @@ from typing import Any
 
 from backbeat.common import csvfiles as f
 from backbeat.common.quarantine import Reject
-from backbeat.rights.identifiers import ipi_problem
+from backbeat.identifiers import ipi_problem
 
 TYPED_SUFFIXES = {".csv", ".xlsx"}
 SCAN_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf"}

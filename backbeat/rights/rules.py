@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from backbeat.rights.identifiers import ipi_problem, isrc_problem, iswc_problem, normalise_iswc
+from backbeat.identifiers import ipi_problem, isrc_problem, iswc_problem, parse_isrc_or_none, parse_iswc_or_none
 from backbeat.rights.intake import PartyRegister, folded_name, normalise_name
 from backbeat.rights.roles import FULL_SHARE_BP, ROLE_GROUP, SUBJECT_GROUPS
 
@@ -574,15 +574,15 @@ def _iswc_consistent(context: Context) -> Iterator[Hit]:
     where: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # work → ISWC → files
     for split_set, line in _lines(context):
         # Malformed ISWCs are RS005's findings; only valid ones can conflict.
-        if split_set.subject_type == "work" and line["iswc"] and not iswc_problem(line["iswc"]):
-            where[split_set.subject_id][normalise_iswc(line["iswc"])].append(line["source_file"])
+        if split_set.subject_type == "work" and (iswc := parse_iswc_or_none(line["iswc"])):
+            where[split_set.subject_id][iswc].append(line["source_file"])
     for split_set in context.sets.values():
         known = where.get(split_set.subject_id, {})
         if split_set.subject_type != "work" or len(known) < 2:
             continue
         reported = set()
         for line in split_set.lines:
-            value = normalise_iswc(line["iswc"]) if line["iswc"] and not iswc_problem(line["iswc"]) else None
+            value = parse_iswc_or_none(line["iswc"])
             if value is None or value in reported:
                 continue
             reported.add(value)
@@ -604,14 +604,11 @@ def _isrc_matches_catalog(context: Context) -> Iterator[Hit]:
             continue
         reported = set()
         for line in split_set.lines:
-            # A malformed ISRC is RS006's finding; only well-formed ones are compared with the catalog.
-            if (
-                line["isrc"]
-                and not isrc_problem(line["isrc"])
-                and line["isrc"] != expected
-                and line["isrc"] not in reported
-            ):
-                reported.add(line["isrc"])
+            # A malformed ISRC is RS006's finding; well-formed ones are compared with the catalog as normalised
+            # (the printed NL-BB1-26-00001 is the catalog's NLBB12600001).
+            isrc = parse_isrc_or_none(line["isrc"])
+            if isrc is not None and isrc != parse_isrc_or_none(expected) and isrc not in reported:
+                reported.add(isrc)
                 yield Hit(split_set.split_set_id, {"expected": expected}, line=line, field="isrc", value=line["isrc"])
 
 

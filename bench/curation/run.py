@@ -10,7 +10,7 @@ artist and album, five ordering rules), on 30 accounts × 10 playlists:
    recent history read back, 15,000 rows written), with its checks.
 
 Then the whole 60-day history in the warehouse is verified twice, independently of the builder: by
-`assets.curation.checks.verify_history` (polars) and by a plain-Python replay (dicts, one row at a time).
+`backbeat.curation.verification.verify_history` (polars) and by a plain-Python replay (dicts, one row at a time).
 
     .venv/bin/python bench/curation/run.py                      # both passes, 60 days (~6 min)
     .venv/bin/python bench/curation/run.py --mode engine --days 60
@@ -34,11 +34,11 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from assets.curation.checks import verify_history  # noqa: E402
 from backbeat.catalog.tables import AUDIO_FEATURES, TRACKS  # noqa: E402
 from backbeat.curation.planner import Account, make_plan  # noqa: E402
 from backbeat.curation.policy import PlaylistPolicy, parse_policies  # noqa: E402
 from backbeat.curation.selection import CatalogIndex, Slot, Usage, build_day  # noqa: E402
+from backbeat.curation.verification import verify_history  # noqa: E402
 
 GENRES = ("ambient", "jazz", "house", "pop", "rock", "hip-hop")
 START = date(2026, 9, 1)

@@ -1,6 +1,6 @@
 """MusicBrainz WS/2 client (plain requests, ≤ 1 request/s, descriptive User-Agent) and its Dagster resource."""
 
-from integrations.musicbrainz.client import MusicBrainzClient, normalize_isrc
+from integrations.musicbrainz.client import MusicBrainzClient
 from integrations.musicbrainz.models import ArtistCredit, Recording, Work, WorkRef, Writer
 from integrations.musicbrainz.resource import MusicBrainzResource
 
@@ -12,5 +12,4 @@ __all__ = [
     "Work",
     "WorkRef",
     "Writer",
-    "normalize_isrc",
 ]

@@ -12,7 +12,6 @@ still need one recording lookup per ISRC for the works: more requests, not fewer
 `/work/{id}?inc=artist-rels` only when writers are wanted.
 """
 
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -44,16 +43,7 @@ from integrations.retry import Backoff
 DEFAULT_BASE_URL = "https://musicbrainz.org/ws/2/"
 OFFICIAL_HOSTS = frozenset({"musicbrainz.org", "beta.musicbrainz.org"})
 BACKOFF = Backoff(base=1.0, factor=2.0, maximum=30.0)  # its 503s mean "slow down": start from a second
-_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 T = TypeVar("T")
-
-
-def normalize_isrc(isrc: str) -> str:
-    """`us-rc1-76-07839` → `USRC17607839`; ValueError if it is not an ISRC."""
-    value = isrc.replace("-", "").strip().upper()
-    if not _ISRC.match(value):
-        raise ValueError(f"{isrc!r} is not an ISRC")
-    return value
 
 
 class MusicBrainzClient:
@@ -116,8 +106,10 @@ class MusicBrainzClient:
 
     def recordings_by_isrc(self, isrc: str) -> list[Recording]:
         """Recordings carrying `isrc`, each with its artist credit and the works it performs (with ISWCs);
-        [] when MusicBrainz does not know the ISRC. MalformedPayload names the ISRC and field."""
-        isrc = normalize_isrc(isrc)
+        [] when MusicBrainz does not know the ISRC. MalformedPayload names the ISRC and field.
+
+        `isrc` is sent as given, so give it as stored (`USRC17607839`: the caller normalises it, with
+        `backbeat.identifiers`; a client cannot import the core); MusicBrainz answers 400 to a malformed one."""
         found = self._get(
             "isrc", f"isrc/{quote(isrc)}", "artist-credits+work-rels", lambda doc: parse_isrc_lookup(doc, isrc)
         )
@@ -139,4 +131,4 @@ class MusicBrainzClient:
         return self._get("work", f"work/{mbid}", "artist-rels", lambda doc: parse_work(doc, mbid))
 
 
-__all__ = ["DEFAULT_BASE_URL", "MalformedPayload", "MusicBrainzClient", "normalize_isrc"]
+__all__ = ["DEFAULT_BASE_URL", "MalformedPayload", "MusicBrainzClient"]

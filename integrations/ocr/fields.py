@@ -11,7 +11,7 @@ Box = tuple[int, int, int, int]
 
 # The roles of backbeat/rights/roles.py (ROLE_GROUP); repeated here because integrations must not import asset
 # packages (they pull in Dagster), and a test checks that the two stay in step. Identifiers are only read here:
-# their check digits are the rights rules' job (backbeat/rights/identifiers.py), so the rule lives in one place.
+# validating them (check digits included) is backbeat/identifiers.py's job, so the rule lives in one place.
 ROLES = frozenset(
     {"writer", "composer", "lyricist", "arranger", "publisher", "sub-publisher", "artist", "performer", "label"}
 )
@@ -59,6 +59,8 @@ PRO_NAMES = frozenset(
         "NONE",
     }
 )
+# An ISWC-shaped token, to find one in OCR'd text. backbeat/identifiers.py has the same shape and is the one that
+# validates; integrations cannot import the core (imports only go down), so the shape is repeated here.
 ISWC_PATTERN = re.compile(r"T-?([0-9]{3})\.?([0-9]{3})\.?([0-9]{3})-?([0-9])")
 # Letters Tesseract commonly returns for digits; applied only where a field must be numeric.
 DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1"})

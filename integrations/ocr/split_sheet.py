@@ -180,7 +180,7 @@ class _Reader:
             self.start_work()  # a second ISWC with no title of its own: a second work
         if self.work.iswc is None:
             iswc_words = [w for w in words if w.text.lower().strip(":") != "iswc"]
-            # The check digit is verified by the rights rules (backbeat/rights/identifiers.py), not here.
+            # The check digit is verified by the rights rules (with backbeat/identifiers.py), not here.
             self.work.header_fields["iswc"] = _field("iswc", iswc_words, self.scan.source, page)
             self.work.iswc = iswc
 

@@ -27,16 +27,20 @@ from dagster import (
 
 import assets.catalog as catalog_package
 from assets.catalog.assets import (
-    ALBUM_QUEUE_KEY,
-    AUDIO_FEATURES_KEY,
-    REKORDBOX_EXPORT_KEY,
-    SPOTIFY_RECORDINGS_KEY,
     AudioFeaturesConfig,
     SpotifyIngestConfig,
     album_queue,
     spotify_recordings,
 )
 from assets.catalog.checks import CATALOG_CHECKS
+from assets.catalog.jobs import catalog_ingest_job
+from assets.catalog.sensors import album_queue_sensor
+from assets.common.keys import (
+    CATALOG_ALBUM_QUEUE,
+    CATALOG_AUDIO_FEATURES,
+    CATALOG_REKORDBOX_EXPORT,
+    CATALOG_SPOTIFY_RECORDINGS,
+)
 from assets.common.paths import DataDirResource
 from backbeat.catalog.dj import Key, genre_bpm_range
 from backbeat.catalog.queue import AlbumRefError, parse_album_ref, read_request_file
@@ -47,7 +51,6 @@ from backbeat.settings import Settings
 from integrations.musicbrainz import MusicBrainzResource
 from integrations.spotify import SpotifyResource
 from integrations.warehouse import Warehouse, WarehouseResource
-from orchestration.catalog_sensors import album_queue_sensor, catalog_ingest_job
 from orchestration.resources import build_resources
 
 ALBUM_ID = "4aawyAB9vmqN3uQ7FjRGTy"
@@ -362,7 +365,7 @@ def test_albums_flow_from_requests_to_golden_records_and_rekordbox(rig: Rig, sto
 
     # -- bursts survived: one 429 and two 503s, each retried by the client
     assert rig.spotify.count("albums", 429) == 1 and rig.spotify.count("tracks", 503) == 2
-    spotify_meta = metadata(first, SPOTIFY_RECORDINGS_KEY)
+    spotify_meta = metadata(first, CATALOG_SPOTIFY_RECORDINGS)
     assert spotify_meta["ingested"] == 4 and spotify_meta["failed"] == 2 and spotify_meta["quarantined"] == 1
 
     # -- Spotify rows carry what the service said
@@ -410,7 +413,7 @@ def test_albums_flow_from_requests_to_golden_records_and_rekordbox(rig: Rig, sto
     assert trk1["tempo_bpm"] and low <= trk1["dj_bpm"] <= high
     assert trk1["provenance"].startswith("librosa-") and "middle" in trk1["provenance"]
     assert trk1["camelot_key"] == Key.parse(trk1["musical_key"]).camelot
-    assert metadata(first, AUDIO_FEATURES_KEY)["computed"] == 2
+    assert metadata(first, CATALOG_AUDIO_FEATURES)["computed"] == 2
 
     # -- checks
     checks = {e.check_name: e.passed for e in first.get_asset_check_evaluations()}
@@ -448,17 +451,20 @@ def test_albums_flow_from_requests_to_golden_records_and_rekordbox(rig: Rig, sto
     ).row(0)
     assert counts[0] == counts[1] == recordings_before + 2 * len(new_tracks)
     assert db.scalar("SELECT count(*) FROM quarantine.rejected_rows") == quarantine_before
-    reanalysed = metadata(second, AUDIO_FEATURES_KEY)
+    reanalysed = metadata(second, CATALOG_AUDIO_FEATURES)
     assert (reanalysed["computed"], reanalysed["reused"]) == (0, 2)
-    rekordbox = metadata(second, REKORDBOX_EXPORT_KEY)
+    rekordbox = metadata(second, CATALOG_REKORDBOX_EXPORT)
     assert rekordbox["kept_cues"] == 1 and rekordbox["kept_tracks"] == 2
     kept = next(t for t in ET.parse(xml_path).getroot().iter("TRACK") if t.get("Location", "").endswith("TRK0001.wav"))
     assert [(m.get("Name"), m.get("Start")) for m in kept.iter("POSITION_MARK")] == [("drop", "3.000")]
 
     # -- changed audio is analysed again, unchanged audio is not
     _write_audio(rig.data_dir / "inbox" / "catalog" / "audio" / "TRK0002.wav", 90.0, tonic_hz=196.0)
-    third = rig.materialize(selection=[AUDIO_FEATURES_KEY])
-    assert (metadata(third, AUDIO_FEATURES_KEY)["computed"], metadata(third, AUDIO_FEATURES_KEY)["reused"]) == (1, 1)
+    third = rig.materialize(selection=[CATALOG_AUDIO_FEATURES])
+    assert (metadata(third, CATALOG_AUDIO_FEATURES)["computed"], metadata(third, CATALOG_AUDIO_FEATURES)["reused"]) == (
+        1,
+        1,
+    )
 
 
 def test_transient_failures_keep_albums_queued_then_fail_them(story: Story, tmp_path: Path) -> None:
@@ -476,7 +482,7 @@ def test_transient_failures_keep_albums_queued_then_fail_them(story: Story, tmp_
         skipped = materialize(
             [album_queue, spotify_recordings], resources=unconfigured, instance=instance, run_config=config
         )
-        assert metadata(skipped, SPOTIFY_RECORDINGS_KEY)["skipped"] == "Spotify credentials are not configured"
+        assert metadata(skipped, CATALOG_SPOTIFY_RECORDINGS)["skipped"] == "Spotify credentials are not configured"
         assert {r["attempts"] for r in queue_of(rig.db).values()} == {0} and spotify.count() == 0
 
         rig.resources["spotify"] = spotify_resource(spotify, max_attempts=2)
@@ -510,7 +516,7 @@ def test_without_extended_access_albums_are_read_one_by_one_and_nulls_say_why(st
         rig = _rig(story, tmp_path, url, FaultPlan(), spotify, musicbrainz, instance)
         result = materialize([album_queue, spotify_recordings], resources=rig.resources, instance=instance)
         assert result.success
-        meta = metadata(result, SPOTIFY_RECORDINGS_KEY)
+        meta = metadata(result, CATALOG_SPOTIFY_RECORDINGS)
         assert meta["batch_reads_refused"] == ["albums", "artists", "tracks"]
         assert spotify.count("albums", 403) >= 1 and spotify.count("album", 200) == 5  # a[0]..a[4], a[0] is fine
         queue = queue_of(rig.db)
@@ -588,7 +594,7 @@ def test_definitions_load_without_service_credentials(tmp_path: Path) -> None:
         catalog_package.defs, Definitions(jobs=[catalog_ingest_job], sensors=[album_queue_sensor], resources=resources)
     )
     job = defs.resolve_job_def("catalog_ingest_job")
-    assert {ALBUM_QUEUE_KEY, SPOTIFY_RECORDINGS_KEY} <= set(job.asset_layer.executable_asset_keys)
+    assert {CATALOG_ALBUM_QUEUE, CATALOG_SPOTIFY_RECORDINGS} <= set(job.asset_layer.executable_asset_keys)
     configured = build_resources(
         settings,
         environ={"SPOTIFY_CLIENT_ID": "x", "SPOTIFY_CLIENT_SECRET": "y", "MUSICBRAINZ_CONTACT": "ops@example.com"},

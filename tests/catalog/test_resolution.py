@@ -13,7 +13,6 @@ from backbeat.catalog.resolution import (
     REVIEW_SCHEMA,
     ResolutionConfig,
     normalise_artist,
-    normalise_isrc,
     normalise_title,
     resolve,
 )
@@ -85,12 +84,10 @@ def test_title_normalisation_separates_noise_from_versions(title: str, core: str
     assert normalise_title(title) == (core, tags)
 
 
-def test_artist_and_isrc_normalisation() -> None:
+def test_artist_normalisation() -> None:
     assert normalise_artist("Beyoncé feat. JAY-Z") == "beyonce"
     assert normalise_artist("The Beatles") == "beatles"
     assert normalise_artist("Simon & Garfunkel") == normalise_artist("Simon and Garfunkel") == "simon garfunkel"
-    assert normalise_isrc("nl-bb1-26-00001") == "NLBB12600001"
-    assert normalise_isrc("not an isrc") is None
 
 
 def test_same_isrc_is_one_recording_whatever_the_titles_say() -> None:
@@ -98,10 +95,13 @@ def test_same_isrc_is_one_recording_whatever_the_titles_say() -> None:
         records(
             ("catalog", "c1", "NLBB12600001", "Night Drive", "Kasper Lund", 372_000),
             ("spotify", "s1", "nl-bb1-26-00001", "Nachtfahrt", "K. Lund", 380_000),
+            ("musicbrainz", "m1", "NL-BB1-26-00001", "Night Drive (Live)", "Lund", 200_000),  # the printed form
             ("deezer", "d1", "NLBB12600002", "Night Drive", "Someone Else", 100_000),
+            ("discogs", "x1", "not an isrc", "Morning Walk", "Ana Ruiz", 250_000),
         )
     )
-    assert same_cluster(result, "catalog:c1", "spotify:s1")
+    assert same_cluster(result, "catalog:c1", "spotify:s1") and same_cluster(result, "catalog:c1", "musicbrainz:m1")
+    assert golden_of(result, "discogs:x1").startswith("g-") and not golden_of(result, "discogs:x1").startswith("g-N")
     assert golden_of(result, "catalog:c1") == "g-NLBB12600001"
     assert golden_of(result, "deezer:d1") == "g-NLBB12600002"
     assert result.clusters.filter(pl.col("record_key") == "spotify:s1")["matched_by"].item() == "isrc"

@@ -14,7 +14,7 @@ from dagster import materialize
 
 from assets.common.paths import DataDirResource
 from assets.curation.assets import playlist_plan, playlist_snapshots, playlist_sync
-from assets.curation.checks import CURATION_CHECKS, verify_history
+from assets.curation.checks import CURATION_CHECKS
 from backbeat.catalog.tables import ARTISTS, AUDIO_FEATURES, SOURCE_RECORDINGS, TRACKS
 from backbeat.curation.tables import (
     ASSIGNMENTS,
@@ -24,6 +24,7 @@ from backbeat.curation.tables import (
     SYNC,
     SYNC_SKIPS,
 )
+from backbeat.curation.verification import verify_history
 from backbeat.demo.standins import FakeSpotify
 from integrations.resilience import TokenStore
 from integrations.spotify.accounts import SpotifyAccountsResource

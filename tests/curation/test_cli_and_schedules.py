@@ -9,12 +9,13 @@ from click.testing import CliRunner
 from dagster import Definitions, build_schedule_context, instance_for_test
 
 from assets.common.paths import DataDirResource
+from assets.curation.jobs import CURATION_JOBS
+from assets.curation.schedules import CURATION_SCHEDULES
 from backbeat.commands.curation import curation
 from integrations.resilience import TokenStore
 from integrations.spotify.accounts import SpotifyAccountsResource
 from integrations.spotify.playlists import token_name
 from integrations.warehouse import WarehouseResource
-from orchestration.curation_schedules import CURATION_JOBS, CURATION_SCHEDULES
 
 SECRET = "AQDsecret-refresh-token-value"
 
@@ -78,9 +79,7 @@ def test_schedules_follow_the_documented_utc_cadence(tmp_path: Path) -> None:
         "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'w.duckdb'}"),
         "spotify_accounts": SpotifyAccountsResource(),
     }
-    defs = Definitions.merge(
-        curation_defs, Definitions(jobs=CURATION_JOBS, schedules=CURATION_SCHEDULES, resources=resources)
-    )
+    defs = Definitions.merge(curation_defs, Definitions(resources=resources))  # curation's own jobs and schedules
     crons = {s.name: (s.cron_schedule, s.execution_timezone) for s in CURATION_SCHEDULES}
     assert crons == {
         "curation_token_refresh_schedule": ("*/30 * * * *", "UTC"),

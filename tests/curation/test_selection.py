@@ -5,9 +5,9 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from assets.curation.checks import verify_history
 from backbeat.curation.policy import PlaylistPolicy
 from backbeat.curation.selection import CatalogIndex, Slot, Usage, build_day, separate_artists, usable_catalog
+from backbeat.curation.verification import verify_history
 
 DAY = date(2026, 11, 2)
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 
+from assets.analytics.dbt import KEEP_RUN_TARGETS, analytics_models, dbt_project
+from assets.analytics.dbt_metadata import in_database, same_type
+from backbeat.analytics.dbt_checks import describe_dbt_test
+from backbeat.analytics.dbt_targets import prune_run_targets, run_target_dirs
 from backbeat.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from integrations.warehouse import WarehouseResource
-from orchestration.dbt import KEEP_RUN_TARGETS, analytics_models, dbt_project
-from orchestration.dbt_checks import describe_dbt_test
-from orchestration.dbt_metadata import in_database, same_type
-from orchestration.dbt_targets import prune_run_targets, run_target_dirs
 from tests.dbt.test_dbt_project import SOURCE_ROWS, make_warehouse, source_ddl
 
 MANIFEST = json.loads(Path(dbt_project.manifest_path).read_text())
@@ -37,13 +37,14 @@ def spec(name: str):
 def test_models_take_the_group_of_their_folder():
     groups = Counter(spec(name).group_name for name in MODELS)
     assert groups == {
-        "staging": 26,
+        "staging": 33,
         "intermediate": 2,
         "airplay": 4,
         "royalties": 5,
         "curation": 3,
         "catalog": 2,
         "rights": 2,
+        "outreach": 3,
         "utilities": 1,
     }
     for name, node in MODELS.items():
@@ -57,7 +58,7 @@ def test_jobs_and_automation_select_the_dbt_models_by_key_not_group():
 
     repo = defs.get_repository_def()
     dbt_keys = set(analytics_models.keys)
-    assert len(dbt_keys) == 45
+    assert len(dbt_keys) == 55
 
     def selected(job_name: str) -> tuple[set[AssetKey], set[AssetKey]]:
         graph = repo.get_job(job_name).asset_layer.asset_graph
@@ -259,7 +260,7 @@ def test_a_run_reports_row_counts_and_types_releases_duckdb_and_prunes_targets(t
         assert result.success
 
     meta = materialized_metadata(result)
-    assert len(meta) == 45
+    assert len(meta) == 55
     assert meta["fct_party_statements"]["dagster/row_count"].value == 6
     assert meta["fct_plays"]["dagster/row_count"].value == 6
     assert meta["stg_airplay__plays"]["dagster/row_count"].value == 6  # a view, counted too

@@ -1026,6 +1026,8 @@ def test_unit_tests_of_the_money_logic_pass(built):
         "ledger_amounts_net_over_revisions": "pass",
         "reversal_batch_negates_the_batch_it_reverses": "pass",
         "statement_opens_on_the_previous_months_closing": "pass",
+        "outreach_outcomes_count_once_for_the_send_they_answer": "pass",
+        "outreach_funnel_counts_every_step_of_the_sequence": "pass",
     }
 
 
@@ -1042,7 +1044,7 @@ def test_semantic_models_and_metrics_define_airplay_and_royalties(built):
     _, target, _ = built
     manifest = json.loads((target / "manifest.json").read_text())
     semantic = {s["name"]: s for s in manifest["semantic_models"].values()}
-    assert set(semantic) == {"plays", "stations", "ledger_lines", "parties"}
+    assert set(semantic) == {"plays", "stations", "ledger_lines", "parties", "outreach_sends", "outreach_campaigns"}
     metrics = {m["name"]: m for m in manifest["metrics"].values()}
     assert {
         "plays",

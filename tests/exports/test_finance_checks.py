@@ -21,7 +21,7 @@ from assets.exports.monthly import (
     monthly_finance_export_meets_expectations,
     staged_monthly_finance_export,
 )
-from assets.royalties.statement_assets import party_statements
+from assets.royalties.statements import party_statements
 from backbeat.airplay.tables import PLAYLOGS
 from backbeat.exports.expectations import FINANCE_SUITE, MONTHLY_SUITE, TableSuite, validate_tables
 from backbeat.royalties.ledger_chain import append_lines

@@ -10,7 +10,7 @@ from dagster import asset, materialize
 
 from backbeat.demo.standins import FakeCatalog, FakeMusicBrainz, FaultPlan, ManualClock
 from backbeat.demo.standins.musicbrainz_server import RATE_LIMIT_MESSAGE
-from integrations.musicbrainz import MusicBrainzClient, MusicBrainzResource, normalize_isrc
+from integrations.musicbrainz import MusicBrainzClient, MusicBrainzResource
 from integrations.musicbrainz.client import BACKOFF
 from integrations.resilience import MalformedPayload, PermanentError, RetryPolicy, TokenBucket, Transient
 
@@ -109,7 +109,7 @@ def test_the_fake_refuses_a_faster_client_like_the_real_service(catalog: FakeCat
 def test_isrc_lookup_gives_recording_credits_and_works(fast_server: FakeMusicBrainz, catalog: FakeCatalog) -> None:
     track = next(t for t in catalog.by_isrc.values() if len(t.artist_ids) == 2 and t.iswc)
     client = fast_client(fast_server, [])
-    (recording,) = client.recordings_by_isrc(track.isrc.lower()[:5] + "-" + track.isrc[5:])
+    (recording,) = client.recordings_by_isrc(track.isrc)
     assert recording.id == track.recording_mbid and recording.length_ms == track.duration_ms
     names = [catalog.artists[a].name for a in track.artist_ids]
     assert recording.artist_credit == f"{names[0]} feat. {names[1]}"
@@ -184,9 +184,18 @@ def test_client_insists_on_the_published_rules() -> None:
         MusicBrainzClient("Backbeat", "0.1.0", CONTACT, requests_per_second=2.0)
     with pytest.raises(ValueError, match="contact"):
         MusicBrainzClient("Backbeat", "0.1.0", " ")
-    assert normalize_isrc("us-rc1-76-07839") == "USRC17607839"
-    with pytest.raises(ValueError):
-        normalize_isrc("nope")
+
+
+def test_isrc_is_sent_as_given_and_a_printed_one_is_refused_by_the_service(
+    fast_server: FakeMusicBrainz, catalog: FakeCatalog
+) -> None:
+    # The client does not normalise (the core does, before calling): the printed form reaches MusicBrainz as
+    # typed, which answers 400, a permanent error that is not retried.
+    track = next(iter(catalog.by_isrc.values()))
+    printed = f"{track.isrc[:2]}-{track.isrc[2:5]}-{track.isrc[5:7]}-{track.isrc[7:]}".lower()
+    with pytest.raises(PermanentError, match="400"):
+        fast_client(fast_server, []).recordings_by_isrc(printed)
+    assert fast_server.count("isrc", 400) == 1 and fast_server.count() == 1
 
 
 def test_bad_request_is_permanent(fast_server: FakeMusicBrainz) -> None:

@@ -228,7 +228,7 @@ def test_field_parsers_accept_ocr_quirks_and_reject_what_is_not_there():
     assert parse_ipi("OOO12345678") == ("00012345678", None)
     assert find_iswc("ISWC: T-O34.524.68O-1") == "T-034.524.680-1"
     assert find_iswc("Work title: Lights") is None
-    # Shapes only: the check digit is the rights rules' business (backbeat/rights/identifiers.py).
+    # Shapes only: the check digit is the rights rules' business (backbeat/identifiers.py).
     assert find_iswc("ISWC: T-034.524.680-7") == "T-034.524.680-7"
 
 

@@ -7,10 +7,11 @@ import pytest
 from dagster import SkipReason, build_schedule_context, build_sensor_context, instance_for_test
 
 from assets.common.paths import DataDirResource
+from assets.rights.sensors import rights_inbox_sensor
+from assets.royalties.schedules import monthly_statements_schedule
+from assets.royalties.sensors import ledger_restatement_sensor
 from backbeat.royalties.restatements import queue_restatements
 from integrations.warehouse import Warehouse, WarehouseResource
-from orchestration.schedules import monthly_statements_schedule
-from orchestration.sensors import ledger_restatement_sensor, rights_inbox_sensor
 
 
 def test_rights_inbox_sensor_runs_once_per_change(tmp_path):

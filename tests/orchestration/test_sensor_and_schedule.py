@@ -3,9 +3,9 @@ from datetime import datetime
 
 from dagster import build_schedule_context, build_sensor_context, instance_for_test
 
+from assets.airplay.schedules import daily_chain_schedule
+from assets.airplay.sensors import landing_chunks_sensor
 from assets.common.paths import DataDirResource
-from orchestration.schedules import daily_chain_schedule
-from orchestration.sensors import landing_chunks_sensor
 
 
 def evaluate(instance, data_dir, cursor):

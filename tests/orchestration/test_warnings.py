@@ -39,7 +39,7 @@ with warnings.catch_warnings(record=True) as caught:
     from dagster._core.remote_representation.external_data import RepositorySnap
 
     from assets.airplay.assets import airplay_stations, stream_chunks
-    from orchestration.schedules import daily_chain_schedule
+    from assets.airplay.schedules import daily_chain_schedule
 
     # A library that turns every DeprecationWarning on for the whole process would override the filters.
     leaked = [f[0] for f in warnings.filters
@@ -122,12 +122,12 @@ def test_known_warnings_are_silenced_only_where_the_library_raises_them(known):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ignore_known_third_party_warnings()
-        for module in (library_module, "assets.airplay.assets", "orchestration.schedules", "backbeat.pipeline"):
+        for module in (library_module, "assets.airplay.assets", "assets.airplay.schedules", "backbeat.pipeline"):
             warnings.warn_explicit(text, known.category, f"{module.replace('.', '/')}.py", 1, module=module)
         warnings.warn_explicit("Some other thing is deprecated", known.category, "x.py", 1, module=library_module)
     assert [(w.filename, str(w.message)) for w in caught] == [
         ("assets/airplay/assets.py", text),
-        ("orchestration/schedules.py", text),
+        ("assets/airplay/schedules.py", text),
         ("backbeat/pipeline.py", text),
         ("x.py", "Some other thing is deprecated"),
     ]

@@ -7,7 +7,7 @@ from types import ModuleType, SimpleNamespace
 import pytest
 from support_modules import load_support_module
 
-from backbeat.rights.identifiers import ipi_name_number
+from backbeat.identifiers import ipi_name_number
 
 HEADER = ("work_id", "iswc", "work_title", "party_id", "party_name", "ipi", "role", "share_percent")
 FULL_HEADER = (*HEADER, "subject_type", "recording_id", "isrc", "valid_from", "valid_to")

@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from backbeat.identifiers import ipi_name_number
 from backbeat.rights import intake, rules
-from backbeat.rights.identifiers import ipi_name_number
 
 SCAN_IPI = {
     "Alice Moreno": ipi_name_number(700_001),

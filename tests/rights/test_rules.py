@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from backbeat.identifiers import ipi_name_number
 from backbeat.rights import intake, rules
-from backbeat.rights.identifiers import ipi_name_number
 
 W = "W"  # work subject ids below are W1, W2, ...
 
@@ -57,7 +57,7 @@ def crafted(rights_inbox: Path, rs) -> dict[str, object]:
                 "100",
                 subject_type="recording",
                 recording_id="T1",
-                isrc="NL-BB1-26-00001",
+                isrc="NLBB1260001",  # eleven characters
             )
         ],
         "RS007.csv": [_line("W7", "P7", "Eve Arranger", ipi["P7"][:-1] + "0", "arranger", "100")],
@@ -85,7 +85,7 @@ def crafted(rights_inbox: Path, rs) -> dict[str, object]:
                 "100",
                 subject_type="recording",
                 recording_id="T2",
-                isrc="NLBB12600003",
+                isrc="nl-bb1-26-00003",  # printed and lower case: a well-formed ISRC, not the catalog's
             )
         ],
         "RS018.csv": [_line("W99", *alice, "writer", "100")],
@@ -204,6 +204,19 @@ def test_every_rule_fires_on_its_sheet_and_nothing_else_fires(crafted):
         "RS023.png": {"RS023"},
     }
     assert {r.code for r in rules.load_rules()} == set().union(*codes.values())
+
+
+@pytest.mark.parametrize("printed", ["NL-BB1-26-00001", "nlbb12600001", "NL BB1 26 00001"])
+def test_a_printed_or_lower_case_isrc_is_the_catalogs_isrc(rights_inbox: Path, rs, printed: str):
+    # The printed form (as MusicBrainz and labels write it) is the same ISRC: neither RS006 nor RS017 fires.
+    line = _line("", "P6", "The Canals", "", "artist", "100", subject_type="recording", recording_id="T1", isrc=printed)
+    rs.write_csv(rights_inbox / "split_sheets" / "printed.csv", rs.FULL_HEADER, [line])
+    register, _ = intake.read_party_register(rights_inbox / "parties.csv")
+    read = intake.read_split_sheets(rights_inbox / "split_sheets", rights_inbox, register)
+    catalog = rules.Catalog({t: isrc for t, (isrc, _) in rs.TRACKS.items()}, frozenset())
+    findings = rules.evaluate(read.lines, [], register, catalog, {})
+    assert [(f.rule_code, f.value) for f in findings] == []
+    assert [line["isrc"] for line in read.lines] == [printed]  # kept as written on the sheet
 
 
 def test_severity_decides_blocked_open_or_approved(crafted):

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from dagster import materialize
 
 from assets.common.paths import DataDirResource
-from assets.royalties.statement_assets import disputes, disputes_follow_step_order
+from assets.royalties.disputes import disputes, disputes_follow_step_order
 from backbeat.airplay.tables import PLAYLOGS
 from backbeat.commands.royalties import royalties
 from backbeat.common.quarantine import QUARANTINE

@@ -21,7 +21,7 @@ from assets.royalties.checks import (
     ledger_pays_every_play_once,
     ledger_reversals_negate_their_batches,
 )
-from assets.royalties.statement_assets import party_statements
+from assets.royalties.statements import party_statements
 from backbeat.royalties.ledger_chain import (
     LedgerUnsound,
     append_lines,

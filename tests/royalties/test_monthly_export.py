@@ -17,7 +17,7 @@ from assets.exports.monthly import (
     readme_text,
     staged_monthly_finance_export,
 )
-from assets.royalties.statement_assets import party_statements
+from assets.royalties.statements import party_statements
 from backbeat.airplay.tables import PLAYLOGS
 from backbeat.royalties.ledger_chain import append_lines
 from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS

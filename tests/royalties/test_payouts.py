@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from dagster import materialize
 
 from assets.common.paths import DataDirResource
-from assets.royalties.statement_assets import paid_payouts_are_posted_once, payouts
+from assets.royalties.payouts import paid_payouts_are_posted_once, payouts
 from backbeat.commands.royalties import royalties
 from backbeat.common.quarantine import QUARANTINE
 from backbeat.royalties.ledger_chain import append_lines

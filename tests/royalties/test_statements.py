@@ -7,8 +7,8 @@ import pytest
 from dagster import materialize
 
 from assets.common.paths import DataDirResource
-from assets.royalties.statement_assets import (
-    disputes,
+from assets.royalties.disputes import disputes
+from assets.royalties.statements import (
     party_statements,
     party_statements_add_up,
     party_statements_carry_forward,

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from dagster import materialize
 
 from assets.common.paths import DataDirResource
-from assets.common.reference_checks import reference_check
+from assets.reference.checks import reference_check
 from assets.royalties.assets import tariffs
 from backbeat.cli import main
 from backbeat.common.quarantine import QUARANTINE

@@ -18,13 +18,13 @@ from typing import Any
 
 from backbeat.demo.standins._http import FakeServer, FaultPlan, Response, json_response
 from backbeat.demo.standins.catalog import FakeArtist, FakeCatalog, FakeTrack
+from backbeat.identifiers import parse_isrc_or_none
 
 RATE_LIMIT_MESSAGE = (
     "Your requests are exceeding the allowable rate limit. Please see "
     "https://musicbrainz.org/doc/MusicBrainz_API/Rate_Limiting for more information."
 )
 _HELP = "For usage, please see: https://musicbrainz.org/development/mmd"
-_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 _MBID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _RELS = {
     "artist-rels",
@@ -142,7 +142,7 @@ class FakeMusicBrainz(FakeServer):
     # -- documents ---------------------------------------------------------------------------------------
 
     def _isrc(self, isrc: str, incs: set[str]) -> Response:
-        if not _ISRC.match(isrc):
+        if parse_isrc_or_none(isrc) != isrc:  # the service takes the stored form only, as ours is written
             return _error(400, f"Invalid isrc: {isrc}")
         track = self.catalog.by_isrc.get(isrc)
         if track is None:
