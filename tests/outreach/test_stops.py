@@ -194,3 +194,29 @@ def test_mailbox_rules_read_from_the_warehouse(warehouse: Warehouse) -> None:
     assert _reason(wh, "c1", "bob@mail.fm.example") == "campaign_stopped"
     _suppress(wh, "domain", "fm.example")  # a parent domain covers mail.fm.example
     assert _reason(wh, "c1", "bob@mail.fm.example") == "suppressed_domain"
+
+
+def test_the_stop_rule_matches_suppressions_as_every_writer_stores_them(warehouse: Warehouse) -> None:
+    """An IDN domain suppressed in its Unicode form, and an address a purge left only as a hash, still stop."""
+    from backbeat.outreach.suppression import address_hash, suppress
+
+    wh = warehouse
+    setup.add_contacts(
+        wh,
+        ORG,
+        [
+            {"email": "dee@xn--bcher-kva.example", "name": "Dee", "consent": True},
+            {"email": "eve@returning.example", "name": "Eve", "consent": True},
+        ],
+        provenance="import",
+        now=NOW,
+    )
+    ids = wh.query("SELECT contact_id FROM outreach.org_contacts")["contact_id"].to_list()
+    setup.enrol(wh, "c1", sorted(ids), now=NOW)
+    assert _reason(wh, "c1", "dee@xn--bcher-kva.example") is None
+    assert _reason(wh, "c1", "eve@returning.example") is None
+
+    suppress(wh, ORG, "bücher.example", "manual", source="test", at=NOW)
+    assert _reason(wh, "c1", "dee@xn--bcher-kva.example") == "suppressed_domain"
+    _suppress(wh, "email", address_hash(ORG, "eve@returning.example"))  # what a purge keeps of an opt-out
+    assert _reason(wh, "c1", "eve@returning.example") == "suppressed_email"
