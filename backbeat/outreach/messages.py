@@ -44,7 +44,11 @@ def body_sha256(body: str) -> str:
 
 
 def render(subject: str, body: str, values: Mapping[str, str | None]) -> tuple[str, str]:
-    """Fill `$name`-style placeholders; a missing value renders as an empty string, never as `$name`."""
+    """Fill `$name`-style placeholders; a missing value renders as an empty string, never as `$name`.
+
+    The renderer of the `string.Template` era, no longer used to send: the engine composes with
+    `compose.compose` (a missing value is an error there). Kept as the reference that
+    `compose.from_string_template` is tested against (tests/outreach/test_compose.py)."""
     clean = {k: "" if v is None else str(v) for k, v in values.items()}
 
     class _Blank(dict[str, str]):

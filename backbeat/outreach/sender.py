@@ -4,9 +4,14 @@ A pass (`SendEngine.run_pass`) lists the due steps (`due`), then for each one:
 
 1. **claims** it in one transaction (serialised per organisation with an advisory lock on PostgreSQL; DuckDB
    admits one writer at a time): the stop rules (`stops.stop_reason`), the key's earlier attempts, the pacing
-   verdict (`pacing.check` over usage counted from `send_attempts`), then the message row (first claim only)
-   and an `intent` event for attempt n with a lease. The primary key (key, attempt, event) lets exactly one of
-   two racing runs insert it; the loser skips the step;
+   verdict (`pacing.check` over usage counted from `send_attempts`), the content, then the message row (first
+   claim only) and an `intent` event for attempt n with a lease. The primary key (key, attempt, event) lets
+   exactly one of two racing runs insert it; the loser skips the step. The content is an approved generated
+   draft (`generation.approved_body_for`; a draft still awaiting a person defers the step,
+   `draft_not_approved`), else the step's template composed for the prospect (`compose.compose`: sandboxed
+   Jinja2, `$name` rows converted by `template_from_row`, a missing variable is an error, then the checks). A
+   template that cannot make a sendable message for this prospect (`COMPOSE_REFUSALS`) refuses it: nothing is
+   claimed or sent, the prospect becomes `failed` with the reason, the activity log says why, the others go on;
 2. if an earlier attempt of the key has no result (a run died after its claim, or Gmail's answer was lost),
    **looks the Message-ID up** in the mailbox (`find_rfc822`): found → recorded as sent (`recovered`), nothing
    is sent; not found → the stop rules are read once more and the message is sent;
@@ -14,8 +19,9 @@ A pass (`SendEngine.run_pass`) lists the due steps (`due`), then for each one:
    (plus the thread, the prospect's completion and an activity event), `released` when nothing went out (429
    after the client's waits: the mailbox waits Retry-After; 403 dailyLimitExceeded: the mailbox is paused;
    `AuthRequired`: the mailbox becomes `auth_required` and an alert is logged; a connection never made),
-   `failed` when Gmail refused the message (the prospect is marked `failed`). `SendOutcomeUnknown` → the same
-   lookup at once; not found → the claim stays open until its lease expires and a later pass looks again.
+   `failed` when Gmail refused the message (the prospect is marked `failed`); a draft that went out becomes
+   `sent`. `SendOutcomeUnknown` → the same lookup at once; not found → the claim stays open until its lease
+   expires and a later pass looks again.
 
 A live claim (lease not expired) is never touched by another run, so a slow send is never "recovered" twice; the
 lease (1 h by default) must exceed the longest send (the client's timeout and Retry-After waits), and a crash
@@ -41,10 +47,21 @@ from typing import Any, Protocol
 import polars as pl
 
 from backbeat.outreach import pacing, stops
+from backbeat.outreach.compose import (
+    CheckFailed,
+    ComposeError,
+    MissingVariable,
+    UnsafeTemplate,
+    compose,
+    engine_context,
+    template_from_row,
+)
+from backbeat.outreach.generation import DraftNotApproved, approved_body_for, mark_draft_sent
 from backbeat.outreach.ids import domain_of, idempotency_key, message_id
 from backbeat.outreach.mailboxes import mark_auth_required
-from backbeat.outreach.messages import OutboundEmail, UnsubscribeUrl, build_message, follow_up_subject, render
+from backbeat.outreach.messages import OutboundEmail, UnsubscribeUrl, build_message, follow_up_subject
 from backbeat.outreach.pacing import PacingConfig, SendWindow
+from backbeat.outreach.prospecting_tables import DRAFTS
 from backbeat.outreach.store import insert_row, log_activity
 from backbeat.outreach.tables import (
     MESSAGE_BODIES,
@@ -66,6 +83,12 @@ from integrations.gmail.errors import (
 from integrations.warehouse import Warehouse, WarehouseConnection
 
 CHECKPOINTS = ("after_intent", "after_gmail", "after_record")
+COMPOSE_REFUSALS: tuple[tuple[type[ComposeError], str], ...] = (
+    (MissingVariable, "missing_variable"),
+    (CheckFailed, "check_failed"),
+    (UnsafeTemplate, "unsafe_template"),
+)
+"""Template errors that refuse one prospect's send (the prospect becomes `failed`), and the reason recorded."""
 RESULTS = ("sent", "released", "failed")
 MIN_SLEEP_S = 0.05
 
@@ -129,6 +152,7 @@ class Claim:
     thread_id: str | None
     lookup_first: bool
     lease_until: datetime
+    draft_id: str | None = None  # the approved generated draft this claim sends, if any
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,20 @@ class _Refused:
     reason: str
     scope: str | None = None
     not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Content:
+    """What one step sends to one prospect: subject and body (the unsubscribe URL filled in), and their source."""
+
+    subject: str
+    body: str
+    unsubscribe_url: str
+    template_id: str
+    template_version: int
+    draft_id: str | None
+    sender: str
+    sender_name: str | None
 
 
 @dataclass
@@ -242,7 +280,7 @@ class SendEngine:
         self.checkpoint = checkpoint or (lambda point, claim: None)
         self.actor = actor
         self._clients: dict[str, GmailSender] = {}
-        warehouse.ensure(*OUTREACH_TABLES)
+        warehouse.ensure(*OUTREACH_TABLES, DRAFTS)
 
     # -- what is due -----------------------------------------------------------------------------------
 
@@ -455,8 +493,10 @@ class SendEngine:
             )
             if not verdict.allowed:
                 return _Refused("defer", verdict.reason or "paced", verdict.scope, verdict.not_before)
-            template_id, template_version = self._step_template(conn, item)
-            message, thread_id = self._message(conn, item, contact, now)
+            content = self._content(conn, item, contact, now)
+            if isinstance(content, _Refused):
+                return content
+            message, thread_id = self._message(conn, item, contact, content, now)
             lease_until = now + self.config.lease
             if state.next_attempt == 1 and not state.lookup_first:
                 insert_row(
@@ -471,8 +511,8 @@ class SendEngine:
                         "step_no": item.step_no,
                         "message_id": message.message_id,
                         "subject": message.subject,
-                        "template_id": template_id,
-                        "template_version": template_version,
+                        "template_id": content.template_id,
+                        "template_version": content.template_version,
                         "body_sha256": message.body_sha256,
                         "in_reply_to": message.in_reply_to,
                         "rendered_at": now,
@@ -499,6 +539,7 @@ class SendEngine:
                 thread_id=thread_id,
                 lookup_first=state.lookup_first,
                 lease_until=lease_until,
+                draft_id=content.draft_id,
             )
 
     def _limits(self, conn: WarehouseConnection, item: DueSend) -> pacing.Limits:
@@ -518,38 +559,107 @@ class SendEngine:
             quota_units_per_minute=cfg.quota_units_per_minute,
         )
 
-    def _step_template(self, conn: WarehouseConnection, item: DueSend) -> tuple[str, int]:
-        row = conn.query(
-            "SELECT template_id, template_version FROM outreach.sequence_steps WHERE campaign_id = ? AND step_no = ?",
-            [item.campaign_id, item.step_no],
-        ).row(0)
-        return row[0], int(row[1])
-
-    def _message(
+    def _content(
         self, conn: WarehouseConnection, item: DueSend, contact: dict[str, Any], now: datetime
-    ) -> tuple[OutboundEmail, str | None]:
-        """Render the step's template for the prospect; follow-ups answer the previous step in its thread."""
+    ) -> _Content | _Refused:
+        """What the step sends to this prospect: an approved generated draft, else the step's template composed
+        for the prospect. A draft awaiting a person defers the send; a template that cannot make a sendable
+        message for this prospect refuses it (`COMPOSE_REFUSALS`, recorded by `_refuse`)."""
+        url = self.unsubscribe_url(item.contact_id, item.campaign_id)
         parts = conn.query(
-            "SELECT t.subject AS template_subject, t.body AS template_body, k.name AS campaign_name, k.track_title, "
-            "m.address, m.display_name FROM outreach.sequence_steps s "
-            "JOIN outreach.templates t ON t.template_id = s.template_id AND t.version = s.template_version "
-            "JOIN outreach.campaigns k ON k.campaign_id = s.campaign_id "
+            "SELECT s.template_id, s.template_version, k.name AS campaign_name, k.track_title, m.address, "
+            "m.display_name FROM outreach.sequence_steps s JOIN outreach.campaigns k ON k.campaign_id = s.campaign_id "
             "JOIN outreach.mailboxes m ON m.mailbox_id = ? WHERE s.campaign_id = ? AND s.step_no = ?",
             [item.mailbox_id, item.campaign_id, item.step_no],
         ).row(0, named=True)
-        template = {"subject": parts["template_subject"], "body": parts["template_body"]}
-        campaign = {"name": parts["campaign_name"], "track_title": parts["track_title"]}
-        mailbox = {"address": parts["address"], "display_name": parts["display_name"]}
-        name = contact["name"] or ""
-        values = {
-            "name": name,
-            "first_name": name.split(" ")[0] if name else "",
-            "company": contact["company"],
-            "track": campaign["track_title"],
-            "campaign": campaign["name"],
-            "sender_name": mailbox["display_name"],
-        }
-        subject, body = render(template["subject"] or "", template["body"] or "", values)
+        sender = parts["address"] or item.mailbox_id
+        template_id, version = parts["template_id"], int(parts["template_version"])
+        try:
+            draft = approved_body_for(
+                conn,
+                campaign_id=item.campaign_id,
+                step_no=item.step_no,
+                prospect_id=item.prospect_id,
+                unsubscribe_url=url,
+            )
+        except DraftNotApproved:
+            return _Refused("defer", "draft_not_approved")
+        if draft is not None:
+            return _Content(
+                subject=draft.subject,
+                body=draft.body,
+                unsubscribe_url=url,
+                template_id=draft.template_id or template_id,
+                template_version=draft.template_version or version,
+                draft_id=draft.draft_id,
+                sender=sender,
+                sender_name=parts["display_name"],
+            )
+        row = conn.query(
+            "SELECT * FROM outreach.templates WHERE template_id = ? AND version = ?", [template_id, version]
+        ).row(0, named=True)
+        context = engine_context(
+            name=contact["name"],
+            company=contact["company"],
+            track=parts["track_title"],
+            campaign=parts["campaign_name"],
+            sender_name=parts["display_name"],
+            unsubscribe_url=url,
+        )
+        try:
+            rendered = compose(template_from_row(row), context)
+        except ComposeError as exc:
+            reason = next((r for kind, r in COMPOSE_REFUSALS if isinstance(exc, kind)), "template_error")
+            self._refuse(conn, item, reason, exc, now)
+            return _Refused("stop", reason)
+        return _Content(
+            subject=rendered.subject,
+            body=rendered.body,
+            unsubscribe_url=url,
+            template_id=template_id,
+            template_version=version,
+            draft_id=None,
+            sender=sender,
+            sender_name=parts["display_name"],
+        )
+
+    def _refuse(self, conn: WarehouseConnection, item: DueSend, reason: str, exc: ComposeError, now: datetime) -> None:
+        """A template that cannot make this prospect's message: the prospect fails (nothing was sent) with the
+        reason, and the activity log says why. Other prospects are not affected."""
+        if isinstance(exc, MissingVariable):
+            why = f"{reason}:{exc.variable}"
+        elif isinstance(exc, CheckFailed):
+            why = f"{reason}:{','.join(sorted({f.check for f in exc.failures}))}"
+        else:
+            why = reason
+        conn.execute(
+            "UPDATE outreach.prospects SET status = 'failed', status_reason = ?, updated_at = ? "
+            "WHERE prospect_id = ? AND status = 'active'",
+            [why, now, item.prospect_id],
+        )
+        log_activity(
+            conn,
+            org_id=item.org_id,
+            actor=self.actor,
+            action="skip",
+            subject_type="prospect",
+            subject_id=item.prospect_id,
+            at=now,
+            detail={
+                "reason": reason,
+                "step": item.step_no,
+                "campaign_id": item.campaign_id,
+                "template_id": exc.template_id,
+                "template_version": exc.version,
+                "error": str(exc),
+            },
+        )
+
+    def _message(
+        self, conn: WarehouseConnection, item: DueSend, contact: dict[str, Any], content: _Content, now: datetime
+    ) -> tuple[OutboundEmail, str | None]:
+        """The email for the step's content; follow-ups answer the previous step in its thread."""
+        subject = content.subject
         earlier = conn.query(
             "SELECT o.step_no, o.message_id, o.subject FROM outreach.outbound_messages o "
             "WHERE o.prospect_id = ? AND o.mailbox_id = ? AND o.step_no < ? AND EXISTS (SELECT 1 FROM "
@@ -560,8 +670,7 @@ class SendEngine:
         stored = conn.query(
             "SELECT message_id, subject FROM outreach.outbound_messages WHERE idempotency_key = ?", [item.key]
         )
-        sender = mailbox["address"] or item.mailbox_id
-        mid = message_id(item.key, domain_of(sender))
+        mid = message_id(item.key, domain_of(content.sender))
         thread_id = None
         refs: list[str] = []
         if earlier.height:
@@ -575,14 +684,14 @@ class SendEngine:
         if stored.height:  # a later attempt re-sends what the first claim rendered
             mid, subject = stored.row(0)
         email = build_message(
-            sender=sender,
-            sender_name=mailbox["display_name"],
+            sender=content.sender,
+            sender_name=content.sender_name,
             recipient=contact["email"],
             recipient_name=contact["name"],
             subject=subject,
-            body=body,
+            body=content.body,
             message_id=mid,
-            unsubscribe_url=self.unsubscribe_url(item.contact_id, item.campaign_id),
+            unsubscribe_url=content.unsubscribe_url,
             date=now,
             in_reply_to=refs[-1] if refs else None,
             references=refs,
@@ -644,6 +753,8 @@ class SendEngine:
                     "recovered": recovered,
                 },
             )
+            if claim.draft_id is not None:
+                mark_draft_sent(conn, claim.draft_id)
             insert_row(
                 conn,
                 THREADS,

@@ -61,6 +61,9 @@ OUTCOME_KINDS = (
 )
 SUPPRESSION_KINDS = ("email", "domain")
 SUPPRESSION_REASONS = ("unsubscribe", "bounce", "complaint", "manual")
+TEMPLATE_SYNTAXES = ("jinja", "string")
+TEMPLATE_FOOTERS = ("template", "engine")
+"""As `compose.SYNTAXES` and `compose.FOOTER_MODES` (tests/outreach/test_send_compose.py checks they match)."""
 GOOGLE_DAILY_SEND_LIMIT = 2000
 """Google Workspace's per-user daily sending limit; no configured cap may exceed it."""
 
@@ -159,12 +162,49 @@ TEMPLATES = table(
         "version", "bigint", "Version: an edit adds a version, a sent message names the one it used.", nullable=False
     ),
     Column("org_id", "text", "Organisation owning the template.", nullable=False),
-    Column("subject", "text", "Subject, with $placeholders (string.Template): $name, $company, $track."),
-    Column("body", "text", "Plain-text body, with the same $placeholders."),
+    Column(
+        "subject",
+        "text",
+        "Subject in the row's syntax: {{ track }} (jinja) or $track (string); variables: name, first_name, "
+        "company, track, campaign, sender_name.",
+    ),
+    Column(
+        "body",
+        "text",
+        "Plain-text body in the same syntax; a jinja body with footer 'template' carries {{ unsubscribe_url }}.",
+    ),
     Column("created_at", "timestamp", "When the version was written (UTC)."),
+    Column(
+        "syntax",
+        "text",
+        "jinja (rendered in Jinja2's sandbox) or string ($name, read as Jinja); null: string, the rows written "
+        "before templates were Jinja2.",
+    ),
+    Column(
+        "forbidden_phrases",
+        "text",
+        "JSON list of claims this template forbids, on top of the defaults (backbeat/outreach/compose.py); "
+        "null: the defaults only.",
+    ),
+    Column("max_subject_chars", "bigint", "Longest subject allowed after rendering; null: 120."),
+    Column("max_body_chars", "bigint", "Longest body allowed after rendering; null: 4000."),
+    Column(
+        "footer",
+        "text",
+        "template (the body carries {{ unsubscribe_url }}) or engine (the engine appends its unsubscribe "
+        "footer); null: engine for a string body without the link, else template.",
+    ),
     primary_key=("template_id", "version"),
     description="One row per template version; versions are never edited in place.",
-    checks=(Check("templates_version_positive", "version >= 1"),),
+    checks=(
+        Check("templates_version_positive", "version >= 1"),
+        Check("templates_syntax_allowed", f"syntax IS NULL OR {_one_of('syntax', TEMPLATE_SYNTAXES)}"),
+        Check("templates_footer_allowed", f"footer IS NULL OR {_one_of('footer', TEMPLATE_FOOTERS)}"),
+        Check(
+            "templates_limits_positive",
+            "(max_subject_chars IS NULL OR max_subject_chars > 0) AND (max_body_chars IS NULL OR max_body_chars > 0)",
+        ),
+    ),
 )
 
 SEQUENCE_STEPS = table(
