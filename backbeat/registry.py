@@ -36,6 +36,7 @@ DBT_SOURCE_TABLES: tuple[Table, ...] = (
     curation.PLANS,
     curation.SYNC,
     outreach.CONTACTS,
+    outreach.ORG_CONTACTS,
     outreach.MAILBOXES,
     outreach.CAMPAIGNS,
     outreach.SEQUENCE_STEPS,

@@ -56,6 +56,10 @@ OUTREACH_SEQUENCE_STEPS = AssetKey(["outreach", "sequence_steps"])
 OUTREACH_PROSPECTS = AssetKey(["outreach", "prospects"])
 OUTREACH_SEND_ATTEMPTS = AssetKey(["outreach", "send_attempts"])
 OUTREACH_OUTBOUND_MESSAGES = AssetKey(["outreach", "outbound_messages"])
+OUTREACH_CANDIDATES = AssetKey(["outreach", "candidates"])
+OUTREACH_CANDIDATE_EMAILS = AssetKey(["outreach", "candidate_emails"])
+OUTREACH_ORG_CONTACTS = AssetKey(["outreach", "org_contacts"])
+OUTREACH_PROSPECT_SCORES = AssetKey(["outreach", "prospect_scores"])
 
 # ---- rights ----------------------------------------------------------------------------------------------------
 RIGHTS_VALIDATION_RULES = AssetKey(["rights", "validation_rules"])

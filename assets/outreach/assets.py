@@ -43,7 +43,13 @@ from backbeat.outreach.mailboxes import check_mailboxes, mailbox_health
 from backbeat.outreach.retention import expire_bodies
 from backbeat.outreach.runtime import client_factory, send_pass, sync_one
 from backbeat.outreach.sender import utcnow
-from backbeat.outreach.tables import CONTACTS, OUTBOUND_MESSAGES, PROSPECTS, SEND_ATTEMPTS, SEQUENCE_STEPS
+from backbeat.outreach.tables import (
+    CONTACTS,
+    OUTBOUND_MESSAGES,
+    PROSPECTS,
+    SEND_ATTEMPTS,
+    SEQUENCE_STEPS,
+)
 from integrations.warehouse import Table, Warehouse, WarehouseResource
 
 EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"

@@ -1,9 +1,11 @@
-"""Outreach's jobs: campaigns from their files, one send pass, one mailbox's inbox sync, bodies retention.
+"""Outreach's jobs: prospecting (discover → enrich → score), campaigns from their files, one send pass, one
+mailbox's inbox sync, bodies retention.
 What starts them: `assets/outreach/sensors.py` and `assets/outreach/schedules.py`."""
 
 from dagster import AssetSelection, define_asset_job
 
 from assets.outreach.assets import campaigns, contacts, mailboxes, message_bodies, outcomes, sends, suppressions
+from assets.outreach.prospecting import candidate_emails, candidates, prospect_scores
 
 outreach_campaigns_job = define_asset_job(
     "outreach_campaigns_job",
@@ -35,7 +37,15 @@ outreach_mailbox_health_job = define_asset_job(
     description="Probe every mailbox's Gmail grant and record its health (ok, degraded, auth_required).",
 )
 
+outreach_prospecting_job = define_asset_job(
+    "outreach_prospecting_job",
+    selection=AssetSelection.assets(candidates, candidate_emails, prospect_scores),
+    description="Prospecting: discovery files in inbox/outreach/discovery/ → candidates, enrichment under each "
+    "organisation's credit budget and hygiene → candidate emails, then each campaign's ranking.",
+)
+
 OUTREACH_JOBS = [
+    outreach_prospecting_job,
     outreach_mailbox_health_job,
     outreach_campaigns_job,
     outreach_send_job,

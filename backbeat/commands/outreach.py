@@ -11,13 +11,22 @@ unsubscribe service, and an organisation's export and purge.
     backbeat outreach sync                                # one inbox sync of every mailbox
     backbeat outreach unsubscribe-server --host 127.0.0.1 --port 8025
     backbeat outreach export ORG [--to DIR]  /  backbeat outreach purge ORG --yes
+    backbeat outreach discover FILE                       # see backbeat/outreach/discovery_file.py
+    backbeat outreach enrich ORG --budget 200 [--max-domains N]
+    backbeat outreach score CAMPAIGN [--mood dreamy ...]
+    backbeat outreach preview TEMPLATE VERSION --context values.json
+    backbeat outreach drafts [--org ORG] [--status pending_approval]
+    backbeat outreach approve|reject DRAFT --by NAME
+    backbeat outreach consent grant ORG EMAIL... --by NAME --basis TEXT
 
 Settings come from the environment (`backbeat.outreach.runtime.OutreachSettings.from_env`): the warehouse
 (`BACKBEAT_WAREHOUSE_URL`), Gmail (`BACKBEAT_GMAIL_CLIENT_ID`, `BACKBEAT_GMAIL_CLIENT_SECRET`, and
 `BACKBEAT_GMAIL_API_URL` / `BACKBEAT_GMAIL_TOKEN_URI` to point at a local stand-in), the token store
-(`BACKBEAT_SECRET_KEY`, `BACKBEAT_GMAIL_TOKEN_DIR`) and the unsubscribe links (`BACKBEAT_UNSUBSCRIBE_URL`,
-`BACKBEAT_UNSUBSCRIBE_KEY`). A refresh token is read from an environment variable named on the command line,
-so it never appears in a shell history or a process list; no command prints a token.
+(`BACKBEAT_SECRET_KEY`, `BACKBEAT_GMAIL_TOKEN_DIR`), the unsubscribe links (`BACKBEAT_UNSUBSCRIBE_URL`,
+`BACKBEAT_UNSUBSCRIBE_KEY`) and the prospecting providers (`DATAFORSEO_LOGIN`, `DATAFORSEO_PASSWORD`,
+`DATAFORSEO_URL`; `BACKBEAT_EMAILFINDER_API_KEY`, `BACKBEAT_EMAILFINDER_URL`). A refresh token is read from an
+environment variable named on the command line, so it never appears in a shell history or a process list; no
+command prints a token.
 
 This is a module-level click group; `backbeat.cli` attaches it to the `backbeat` group.
 """
@@ -442,3 +451,240 @@ def _org_token_names(warehouse, org: str) -> list[str]:  # noqa: ANN001
         "SELECT token_name FROM outreach.mailboxes WHERE org_id = ? AND token_name IS NOT NULL", [org]
     )
     return rows["token_name"].to_list()
+
+
+# -- prospecting: discover, enrich, score, compose ---------------------------------------------------------
+
+
+def _accepted_emails(warehouse, org: str) -> set[str]:  # noqa: ANN001
+    """The organisation's candidate addresses that pass hygiene now (as the `outreach/prospect_scores` asset)."""
+    from backbeat.outreach.hygiene import SuppressionIndex, candidate_email_rows, screen
+
+    result = screen(candidate_email_rows(warehouse, org), suppressions=SuppressionIndex.load(warehouse, org))
+    return {a.address.email for a in result.accepted}
+
+
+def _prospecting_tables(warehouse) -> None:  # noqa: ANN001
+    from backbeat.outreach.prospecting_tables import PROSPECTING_TABLES
+    from backbeat.outreach.tables import OUTREACH_TABLES
+
+    warehouse.ensure(*OUTREACH_TABLES, *PROSPECTING_TABLES)
+
+
+@outreach.command("discover")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def discover_command(ctx: click.Context, file: Path) -> None:
+    """Run the discovery FILE describes (org, keywords/location/language/depth, csv, stations; see
+    backbeat/outreach/discovery_file.py) into outreach.candidates. Searches need DATAFORSEO_LOGIN and
+    DATAFORSEO_PASSWORD (DATAFORSEO_URL for a stand-in); without them they are skipped and said so."""
+    from assets.outreach.prospecting_resources import OptionalSerpResource
+    from backbeat.outreach.discovery import SerpSearchSource
+    from backbeat.outreach.discovery_file import DiscoveryFileError, load_discovery_file, run_discovery_spec
+
+    try:
+        spec = load_discovery_file(file)
+    except DiscoveryFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    serp = OptionalSerpResource.from_env(as_env_vars=False)
+    warehouse = _warehouse(ctx)
+    _prospecting_tables(warehouse)
+    search = SerpSearchSource(serp.client()) if serp.configured and spec.keywords else None
+    outcome = run_discovery_spec(
+        warehouse, spec, search=search, not_configured=f"SERP not configured (set {', '.join(serp.missing())})"
+    )
+    for r in outcome.results:
+        click.echo(
+            f"{r.source}: {r.status}; {r.requests} requests, ${r.cost_usd}; {r.results} results, "
+            f"{r.new_candidates} new candidates, {r.rejected_rows} rejected"
+        )
+    for line in outcome.skipped:
+        click.echo(line)
+    if outcome.failed:
+        raise click.ClickException("; ".join(outcome.failed))
+
+
+@outreach.command("enrich")
+@click.argument("org")
+@click.option("--budget", type=click.FloatRange(0), required=True, help="The organisation's monthly credits.")
+@click.option("--max-domains", type=click.IntRange(1), help="Enrich at most this many domains in this run.")
+@click.pass_context
+def enrich_command(ctx: click.Context, org: str, budget: float, max_domains: int | None) -> None:
+    """Find and verify addresses for ORG's candidate domains not yet enriched, within --budget credits this
+    month (never exceeded; cached answers cost nothing), then screen every address (hygiene). Needs
+    BACKBEAT_EMAILFINDER_API_KEY (BACKBEAT_EMAILFINDER_URL for a stand-in)."""
+    from assets.outreach.prospecting_resources import OptionalEmailFinderResource
+    from backbeat.outreach.enrichment import (
+        EnrichmentSettings,
+        credits_available,
+        enrich_candidates,
+        targets_from_candidates,
+    )
+    from backbeat.outreach.hygiene import RULES, SuppressionIndex, candidate_email_rows, record_hygiene, screen
+
+    finder = OptionalEmailFinderResource.from_env(as_env_vars=False)
+    if not finder.configured:
+        raise click.ClickException(f"the email finder is not configured: set {', '.join(finder.missing())}")
+    warehouse = _warehouse(ctx)
+    _prospecting_tables(warehouse)
+    settings = EnrichmentSettings(monthly_credits=budget)
+    now = _now()
+    targets = targets_from_candidates(warehouse, org, limit=max_domains)
+    report = enrich_candidates(warehouse, finder.client(), org, targets, settings=settings, now=now)
+    left = credits_available(warehouse, org, settings, now=now)
+    figures = report.as_metadata()
+    click.echo(
+        f"{org}: {report.status}{' (' + report.stop_reason + ')' if report.stop_reason else ''}; "
+        f"{report.targets_done} domains enriched, {report.targets_left} left; {figures['api_calls']} requests, "
+        f"{figures['cache_hits']} cache hits; {report.credits_spent:g} credits spent, {left:g} of {budget:g} left "
+        f"this month; {report.emails_found} addresses, {report.contacts_added} vendor contacts added (no consent)"
+    )
+    result = screen(candidate_email_rows(warehouse, org), suppressions=SuppressionIndex.load(warehouse, org))
+    counts = record_hygiene(warehouse, org, result, asset="outreach/candidate_emails", partition_key=org)
+    refused = ", ".join(f"{counts[rule]} {rule}" for rule in RULES if counts[rule]) or "none"
+    click.echo(f"hygiene: {counts['accepted']} of {counts['checked']} addresses accepted; refused: {refused}")
+
+
+@outreach.command("score")
+@click.argument("campaign_id")
+@click.option("--mood", "moods", multiple=True, help="A mood the track is promoted with (repeatable).")
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Show this many.")
+@click.pass_context
+def score_command(ctx: click.Context, campaign_id: str, moods: tuple[str, ...], top: int) -> None:
+    """Rank CAMPAIGN_ID's prospects (its organisation's candidate addresses that pass hygiene) with an
+    explainable score, store the ranking and show the top with each feature's contribution."""
+    from backbeat.outreach.scoring import load_prospect_signals, score_campaign, store_scores
+
+    warehouse = _warehouse(ctx)
+    _prospecting_tables(warehouse)
+    found = warehouse.query("SELECT org_id FROM outreach.campaigns WHERE campaign_id = ?", [campaign_id])
+    if not found.height:
+        raise click.ClickException(f"no campaign {campaign_id!r}")
+    org = found["org_id"][0]
+    signals = load_prospect_signals(warehouse, org, emails=_accepted_emails(warehouse, org))
+    try:
+        ranked = score_campaign(warehouse, org, campaign_id, signals, moods=moods)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    store_scores(warehouse, org, campaign_id, ranked)
+    click.echo(f"campaign {campaign_id}: {len(ranked)} prospects ranked")
+    for s in ranked[:top]:
+        click.echo(f"#{s.rank} {s.email} {s.score:.1f}")
+        for line in s.explanation():
+            click.echo(f"    {line}")
+
+
+@outreach.command("preview")
+@click.argument("template_id")
+@click.argument("version", type=click.IntRange(1))
+@click.option(
+    "--context",
+    "context_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="JSON object of the variables to render with (name, first_name, company, track, ...).",
+)
+@click.pass_context
+def preview_command(ctx: click.Context, template_id: str, version: int, context_file: Path) -> None:
+    """Render TEMPLATE_ID VERSION with the variables of --context and list every failed check; a missing
+    variable is an error, never a blank. Exits 1 when a check fails."""
+    import json
+
+    from backbeat.outreach.compose import ComposeError, WarehouseTemplates, preview
+
+    try:
+        values = json.loads(context_file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise click.ClickException(f"{context_file}: not JSON ({exc})") from None
+    if not isinstance(values, dict):
+        raise click.ClickException(f"{context_file}: must hold a JSON object of variables")
+    warehouse = _warehouse(ctx)
+    _prospecting_tables(warehouse)
+    try:
+        rendered = preview(template_id, version, values, source=WarehouseTemplates(warehouse))
+    except (ComposeError, KeyError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    click.echo(rendered.text(), nl=False)
+    if not rendered.ok:
+        raise SystemExit(1)
+
+
+@outreach.command("drafts")
+@click.option("--org", help="Only this organisation's drafts.")
+@click.option("--campaign", "campaign_id", help="Only this campaign's drafts.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending_approval", "approved", "rejected", "failed_checks", "sent"]),
+    help="Only these.",
+)
+@click.pass_context
+def drafts_command(ctx: click.Context, org: str | None, campaign_id: str | None, status: str | None) -> None:
+    """Drafts (rendered or generated), newest first: id, campaign, step, recipient, status, model, approver."""
+    from backbeat.outreach.generation import list_drafts
+    from backbeat.outreach.prospecting_tables import DRAFTS
+
+    warehouse = _warehouse(ctx)
+    warehouse.ensure(DRAFTS)
+    orgs = [org] if org else warehouse.query("SELECT DISTINCT org_id FROM outreach.drafts ORDER BY 1")["org_id"]
+    shown = 0
+    for org_id in orgs:
+        for d in list_drafts(warehouse, org_id, campaign_id=campaign_id, status=status).iter_rows(named=True):
+            shown += 1
+            click.echo(
+                f"{d['draft_id']}  {org_id}/{d['campaign_id']} step {d['step_no']}  {d['email']}  {d['status']}  "
+                f"{d['model'] or 'template'}  {d['subject']!r}" + (f"  by {d['approver']}" if d["approver"] else "")
+            )
+    if not shown:
+        click.echo("no drafts")
+
+
+def _decide_draft(ctx: click.Context, draft_id: str, by: str, approve: bool) -> None:
+    from backbeat.outreach.generation import DraftError, approve_draft, reject_draft
+
+    try:
+        draft = (approve_draft if approve else reject_draft)(_warehouse(ctx), draft_id, by)
+    except DraftError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"draft {draft.draft_id}: {draft.status} by {draft.approver}")
+
+
+@outreach.command("approve")
+@click.argument("draft_id")
+@click.option("--by", required=True, help="Who approves it (recorded).")
+@click.pass_context
+def approve_command(ctx: click.Context, draft_id: str, by: str) -> None:
+    """Approve DRAFT_ID for sending; its checks run again first (a failing draft cannot be approved)."""
+    _decide_draft(ctx, draft_id, by, approve=True)
+
+
+@outreach.command("reject")
+@click.argument("draft_id")
+@click.option("--by", required=True, help="Who rejects it (recorded).")
+@click.pass_context
+def reject_command(ctx: click.Context, draft_id: str, by: str) -> None:
+    """Reject DRAFT_ID: it is never sent, and its step uses the template."""
+    _decide_draft(ctx, draft_id, by, approve=False)
+
+
+@outreach.group()
+def consent() -> None:
+    """Record a person's decision that the organisation may write to contacts it did not get consent from."""
+
+
+@consent.command("grant")
+@click.argument("org")
+@click.argument("emails", nargs=-1, required=True)
+@click.option("--by", required=True, help="Who decides (recorded in outreach.activity).")
+@click.option("--basis", required=True, help="Why it is legitimate, e.g. 'legitimate interest: station programmer'.")
+@click.pass_context
+def consent_grant(ctx: click.Context, org: str, emails: tuple[str, ...], by: str, basis: str) -> None:
+    """Let ORG write to the vendor contacts EMAILS (found by enrichment, which never grants consent itself)."""
+    from backbeat.outreach.enrichment import grant_vendor_consent
+
+    warehouse = _warehouse(ctx)
+    _prospecting_tables(warehouse)
+    try:
+        changed = grant_vendor_consent(warehouse, org, emails, actor=by, basis=basis, now=_now())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"consent granted for {changed} of {len(set(emails))} address(es) of {org} (by {by}: {basis})")

@@ -48,7 +48,13 @@ from typing import Any
 import polars as pl
 
 from backbeat.outreach.ids import contact_id, normalise_email
-from backbeat.outreach.prospecting_tables import CANDIDATE_EMAILS, CANDIDATES, CREDIT_LEDGER, ENRICHMENT_CACHE
+from backbeat.outreach.prospecting_tables import (
+    CANDIDATE_EMAILS,
+    CANDIDATES,
+    CREDIT_LEDGER,
+    CREDIT_RESERVATIONS,
+    ENRICHMENT_CACHE,
+)
 from backbeat.outreach.store import insert_row, log_activity
 from backbeat.outreach.tables import ACTIVITY, ORG_CONTACTS
 from integrations.emailfinder import (
@@ -66,25 +72,10 @@ from integrations.emailfinder import (
     parse_verification,
 )
 from integrations.resilience import AuthExpired, CircuitOpen, MalformedPayload, RateLimited, Transient
-from integrations.warehouse import Column, Table, Warehouse, WarehouseConnection, table
+from integrations.warehouse import Table, Warehouse, WarehouseConnection
 
 PROVIDER = "emailfinder"
 STATUSES = ("completed", "budget_exhausted", "plan_exhausted", "auth_failed", "rate_limited", "unavailable")
-
-CREDIT_RESERVATIONS = table(
-    "outreach",
-    "credit_reservations",
-    Column("reservation_id", "text", "Reservation id: the enrichment run holding it.", nullable=False),
-    Column("org_id", "text", "Organisation whose budget it holds.", nullable=False),
-    Column("provider", "text", "Provider, e.g. emailfinder.", nullable=False),
-    Column("month", "text", "Budget month, YYYY-MM (UTC).", nullable=False),
-    Column("credits", "double", "Credits held and not yet booked in outreach.credit_ledger.", nullable=False),
-    Column("created_at", "timestamp", "When the run reserved (UTC).", nullable=False),
-    Column("lease_until", "timestamp", "After this the run is presumed dead and the hold is booked as spent."),
-    primary_key=("reservation_id",),
-    description="One row per running enrichment: credits it holds against the monthly budget before calling; "
-    "ledger spend plus live holds never pass the budget.",
-)
 
 _locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()

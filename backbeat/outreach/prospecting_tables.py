@@ -9,6 +9,7 @@ hold how Backbeat finds new ones:
 - `candidate_emails`: addresses enrichment found for a candidate's domain, with confidence and verification.
 - `enrichment_cache`: every answer of the email-finder provider, so nothing is asked twice.
 - `credit_ledger`: append-only spend of paid providers (SERP cost in USD, email-finder credits) per month.
+- `credit_reservations`: credits a running enrichment holds against the monthly budget before it calls.
 - `hygiene_rejects`: addresses refused at intake, with the rule that refused them (the per-rule shares of the
   benchmark); file/row problems of imports go to `quarantine.rejected_rows` as everywhere else.
 - `prospect_scores`: explainable score per campaign and candidate address, with its features and version.
@@ -190,6 +191,21 @@ CREDIT_LEDGER = table(
     append_only=True,
 )
 
+CREDIT_RESERVATIONS = table(
+    "outreach",
+    "credit_reservations",
+    Column("reservation_id", "text", "Reservation id: the enrichment run holding it.", nullable=False),
+    Column("org_id", "text", "Organisation whose budget it holds.", nullable=False),
+    Column("provider", "text", "Provider, e.g. emailfinder.", nullable=False),
+    Column("month", "text", "Budget month, YYYY-MM (UTC).", nullable=False),
+    Column("credits", "double", "Credits held and not yet booked in outreach.credit_ledger.", nullable=False),
+    Column("created_at", "timestamp", "When the run reserved (UTC).", nullable=False),
+    Column("lease_until", "timestamp", "After this the run is presumed dead and the hold is booked as spent."),
+    primary_key=("reservation_id",),
+    description="One row per running enrichment: credits it holds against the monthly budget before calling; "
+    "ledger spend plus live holds never pass the budget.",
+)
+
 HYGIENE_REJECTS = table(
     "outreach",
     "hygiene_rejects",
@@ -287,6 +303,7 @@ PROSPECTING_TABLES = (
     CANDIDATE_EMAILS,
     ENRICHMENT_CACHE,
     CREDIT_LEDGER,
+    CREDIT_RESERVATIONS,
     HYGIENE_REJECTS,
     PROSPECT_SCORES,
     DRAFTS,

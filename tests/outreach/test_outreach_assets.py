@@ -237,7 +237,9 @@ def test_the_outreach_definitions_load_with_the_shared_resources(tmp_path: Path)
         "outreach_send_sensor",
         "outreach_inbox_sensor",
     }
-    for key in repository.asset_graph.get_all_asset_keys():
+    own = [k for k in repository.asset_graph.get_all_asset_keys() if k.path[0] == "outreach"]
+    assert len(own) >= 10
+    for key in own:  # other domains' keys here are only the upstreams outreach reads (e.g. airplay/playlogs)
         assert repository.asset_graph.get(key).description, key  # every asset says what it holds
 
 
