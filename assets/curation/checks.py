@@ -58,7 +58,7 @@ def snapshots_never_repeat_within_gap(
     )
     today = rows.filter(pl.col("snapshot_date") == day)
     earlier = rows.filter(pl.col("snapshot_date") < day)
-    return _result(gap_violations(today, rules, earlier, day), tracks=today.height, window_days=longest)
+    return _result(gap_violations(today, earlier, day), tracks=today.height, window_days=longest)
 
 
 @asset_check(

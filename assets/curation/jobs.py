@@ -87,11 +87,14 @@ curation_sync_job = define_asset_job(
     selection=AssetSelection.assets(CURATION_PLAYLIST_SYNC),
     description="A day's snapshots published to their Spotify accounts, or exported as M3U/CSV files.",
 )
+DAY_SELECTION = AssetSelection.assets(
+    CURATION_PLAYLIST_PLAN, CURATION_PLAYLIST_SNAPSHOTS, CURATION_PLAYLIST_SYNC
+).required_multi_asset_neighbors()
+"""One curated day: plan → snapshots → sync, with the tables written in the same steps."""
+
 curation_day_job = define_asset_job(
     "curation_day_job",
-    selection=AssetSelection.assets(
-        CURATION_PLAYLIST_PLAN, CURATION_PLAYLIST_SNAPSHOTS, CURATION_PLAYLIST_SYNC
-    ).required_multi_asset_neighbors(),
+    selection=DAY_SELECTION,
     description="Plan → snapshots → sync for one day (backfills, the demo).",
 )
 
@@ -135,9 +138,7 @@ def curation_token_refresh_job() -> None:
 
 curation_job = define_asset_job(
     "curation_job",
-    selection=AssetSelection.assets(
-        CURATION_PLAYLIST_PLAN, CURATION_PLAYLIST_SNAPSHOTS, CURATION_PLAYLIST_SYNC
-    ).required_multi_asset_neighbors(),
+    selection=DAY_SELECTION,
     description="One curated day: the scaling plan, every playlist's snapshot, and its sync to Spotify accounts "
     "(or a file export where an account refuses).",
 )

@@ -258,12 +258,7 @@ def candidate_emails(
             figures = report.as_metadata()
             totals.update({k: figures[k] for k in ("api_calls", "cache_hits", "emails_found", "contacts_added")})
             totals["credits_spent"] += report.credits_spent
-            lines.append(
-                f"{org}: {report.status}{' (' + report.stop_reason + ')' if report.stop_reason else ''}; "
-                f"{report.targets_done} domains enriched, {report.targets_left} left; {figures['api_calls']} requests, "
-                f"{figures['cache_hits']} cache hits; {report.credits_spent:g} credits spent, {left:g} of "
-                f"{budget:g} left this month; {report.emails_found} addresses, {report.contacts_added} contacts added"
-            )
+            lines.append(f"{org}: {report.summary(left, budget)}")
             for problem in report.problems[:5]:
                 context.log.warning(f"{org}: {problem}")
         result = screen(candidate_email_rows(db, org), suppressions=SuppressionIndex.load(db, org))

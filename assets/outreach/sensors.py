@@ -52,9 +52,7 @@ def outreach_send_sensor(context: SensorEvaluationContext, warehouse: WarehouseR
     The pass itself decides what the limits allow; a step held back by pacing is picked up by a later pass."""
     if not outreach.configured:
         return SensorResult(skip_reason=f"outreach not configured: set {', '.join(outreach.missing())}")
-    db = warehouse.client()
-    db.ensure(*OUTREACH_TABLES)
-    due, later = due_now(db)
+    due, later = due_now(warehouse.client())  # its engine ensures the outreach tables
     if not due:
         return SensorResult(skip_reason=f"nothing due; next at {later:%Y-%m-%d %H:%M} UTC" if later else "nothing due")
     running = context.instance.get_run_records(RunsFilter(job_name=outreach_send_job.name, statuses=_ACTIVE), limit=1)

@@ -532,13 +532,7 @@ def enrich_command(ctx: click.Context, org: str, budget: float, max_domains: int
     targets = targets_from_candidates(warehouse, org, limit=max_domains)
     report = enrich_candidates(warehouse, finder.client(), org, targets, settings=settings, now=now)
     left = credits_available(warehouse, org, settings, now=now)
-    figures = report.as_metadata()
-    click.echo(
-        f"{org}: {report.status}{' (' + report.stop_reason + ')' if report.stop_reason else ''}; "
-        f"{report.targets_done} domains enriched, {report.targets_left} left; {figures['api_calls']} requests, "
-        f"{figures['cache_hits']} cache hits; {report.credits_spent:g} credits spent, {left:g} of {budget:g} left "
-        f"this month; {report.emails_found} addresses, {report.contacts_added} vendor contacts added (no consent)"
-    )
+    click.echo(f"{org}: {report.summary(left, budget)}")
     result = screen(candidate_email_rows(warehouse, org), suppressions=SuppressionIndex.load(warehouse, org))
     counts = record_hygiene(warehouse, org, result, asset="outreach/candidate_emails", partition_key=org)
     refused = ", ".join(f"{counts[rule]} {rule}" for rule in RULES if counts[rule]) or "none"

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 
 
-def gap_violations(today: pl.DataFrame, rules: pl.DataFrame, earlier: pl.DataFrame, day: date) -> list[str]:
+def gap_violations(today: pl.DataFrame, earlier: pl.DataFrame, day: date) -> list[str]:
     """Tracks of `day` that were still resting: used fewer days before than the repeat gap of the playlist that
     used them, or repeated by a policy within its own gap, or in two playlists on the day.
 

@@ -26,7 +26,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from backbeat.demo.services import DEMO_SECRET_KEY
+from backbeat.demo.services import DEMO_SECRET_KEY, _environ
 from backbeat.demo.standins.gmail_server import GmailServer, reply_to
 from backbeat.outreach.ids import contact_id, prospect_id
 from backbeat.outreach.mailboxes import (
@@ -182,24 +182,9 @@ class OutreachServices:
 
 
 @contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextmanager
-def outreach_services(data_dir: Path, warehouse_url: str, *, set_environ: bool = True) -> Iterator[OutreachServices]:
+def outreach_services(data_dir: Path, warehouse_url: str) -> Iterator[OutreachServices]:
     """Start the Gmail stand-in and the unsubscribe service, connect the demo mailboxes, write the campaign
-    file; with `set_environ` the `.env` variables are set in `os.environ` while open (build the Dagster
-    definitions inside)."""
+    file; the `.env` variables are set in `os.environ` while open (build the Dagster definitions inside)."""
     data_dir = Path(data_dir)
     people = campaign_contacts(data_dir)
     if len(people) < 3:
@@ -238,10 +223,7 @@ def outreach_services(data_dir: Path, warehouse_url: str, *, set_environ: bool =
         services = OutreachServices(
             gmail, unsubscribe_url, env, data_dir, warehouse_url, people[-1], people[0], people[1]
         )
-        if set_environ:
-            with _environ(env):
-                yield services
-        else:
+        with _environ(env):
             yield services
 
 

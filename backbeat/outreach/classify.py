@@ -42,7 +42,7 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from integrations.gmail import MessageMetadata
@@ -331,6 +331,12 @@ def _delivery_failures(part: Message) -> tuple[list[DeliveryFailure], str | None
     return failures, original
 
 
+def _decoded(part: Message) -> str:
+    """A non-multipart part's payload (transfer-decoded) as text ('' when it has none)."""
+    payload = part.get_payload(decode=True)
+    return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+
+
 def _returned_message_id(part: Message) -> str | None:
     """The Message-ID of the returned original (message/rfc822 or text/rfc822-headers part)."""
     if part.get_content_type() == "message/rfc822":
@@ -338,8 +344,7 @@ def _returned_message_id(part: Message) -> str | None:
         inner = payload[0] if isinstance(payload, list) and payload else None
         value = inner.get("message-id") if isinstance(inner, Message) else None
     else:
-        text = part.get_payload(decode=True) or b""
-        value = HeaderParser().parsestr(text.decode("utf-8", "replace")).get("message-id")
+        value = HeaderParser().parsestr(_decoded(part)).get("message-id")
     return normalise_message_id(str(value)) if value else None
 
 
@@ -349,8 +354,7 @@ def _returned_recipient(part: Message) -> str | None:
         inner = payload[0] if isinstance(payload, list) and payload else None
         value = inner.get("to") if isinstance(inner, Message) else None
     else:
-        text = part.get_payload(decode=True) or b""
-        value = HeaderParser().parsestr(text.decode("utf-8", "replace")).get("to")
+        value = HeaderParser().parsestr(_decoded(part)).get("to")
     found = addresses_of(str(value)) if value else []
     return found[0] if found else None
 
@@ -360,7 +364,7 @@ def _plain_text(message: Message) -> str:
     for part in message.walk():
         if part.get_content_type() == "text/plain":
             payload = part.get_payload(decode=True)
-            if payload:
+            if isinstance(payload, bytes) and payload:
                 texts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
     return "\n".join(texts)
 
@@ -498,10 +502,20 @@ def _pick_failure(failures: Iterable[DeliveryFailure], send: OurSend | None) -> 
             if failure.recipient == send.recipient.lower():
                 return failure
     hard = [f for f in failures if f.hard]
-    return (hard or failures or [None])[0]
+    chosen = hard or failures
+    return chosen[0] if chosen else None
 
 
-def _classify_bounce(meta: MessageMetadata, sent: SentIndex, report: Report | None, base: dict) -> Signal:
+class _Base(TypedDict):
+    """The fields every `Signal` of one message shares."""
+
+    gmail_id: str
+    thread_id: str
+    at: datetime
+    sender: str
+
+
+def _classify_bounce(meta: MessageMetadata, sent: SentIndex, report: Report | None, base: _Base) -> Signal:
     headers = meta.headers
     if report is None:
         # Headers only: X-Failed-Recipients names who; no status, so not permanent yet.
@@ -556,7 +570,7 @@ def classify(meta: MessageMetadata, sent: SentIndex, raw: bytes | None = None) -
     """
     headers = meta.headers
     sender = address_of(headers.get("from"))
-    base = {"gmail_id": meta.id, "thread_id": meta.thread_id, "at": meta.internal_date, "sender": sender}
+    base: _Base = {"gmail_id": meta.id, "thread_id": meta.thread_id, "at": meta.internal_date, "sender": sender}
     if _is_own(meta) or (sender and sender == sent.mailbox):
         return Signal(SignalKind.IRRELEVANT, note="sent by this mailbox", **base)
 

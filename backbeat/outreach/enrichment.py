@@ -153,6 +153,16 @@ class EnrichmentReport:
             "problems": len(self.problems),
         }
 
+    def summary(self, left: float, budget: float) -> str:
+        """One line for a person: status, domains, requests and cache hits, credits (`left` of `budget`), finds."""
+        stop = f" ({self.stop_reason})" if self.stop_reason else ""
+        return (
+            f"{self.status}{stop}; {self.targets_done} domains enriched, {self.targets_left} left; "
+            f"{sum(self.calls.values())} requests, {sum(self.cache_hits.values())} cache hits; "
+            f"{self.credits_spent:g} credits spent, {left:g} of {budget:g} left this month; "
+            f"{self.emails_found} addresses, {self.contacts_added} vendor contacts added (no consent)"
+        )
+
 
 class _Stop(Exception):
     def __init__(self, status: str, reason: str) -> None:
@@ -772,13 +782,3 @@ def grant_vendor_consent(
             )
             changed += 1
     return changed
-
-
-def cache_frame(warehouse: Warehouse, org_id: str) -> pl.DataFrame:
-    """The organisation's cached answers (operation, key, status, credits, fetched_at, expires_at)."""
-    warehouse.ensure(ENRICHMENT_CACHE)
-    return warehouse.query(
-        "SELECT operation, request_key, http_status, credits, fetched_at, expires_at FROM outreach.enrichment_cache "
-        "WHERE org_id = ? ORDER BY operation, request_key",
-        [org_id],
-    )

@@ -432,8 +432,9 @@ def approved_body_for(
       URL in its footer and the checks passed again;
     - `DraftNotApproved`: a draft awaits approval or failed its checks, or the approved text changed after
       approval: nothing may be sent for this step now.
+
+    Runs once per message on the send path, so it does not ensure `outreach.drafts`: the send engine does at start.
     """
-    conn.ensure(DRAFTS)
     rows = conn.query(
         f"SELECT * FROM {DRAFTS.qualified_name} WHERE campaign_id = ? AND step_no = ? AND prospect_id = ? "
         "AND source = 'generated' ORDER BY decided_at DESC NULLS LAST, created_at DESC",

@@ -34,7 +34,6 @@ Plus-addressing (`jo+promo@x.com` vs `jo@x.com`) and, at Gmail, dots in the loca
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -438,11 +437,6 @@ def record_hygiene(
         conn.insert(HYGIENE_REJECTS, HYGIENE_REJECTS.from_rows(fresh))
     record_rejects(warehouse, asset, partition_key, result.rejects, log)
     return {"checked": result.checked, "accepted": len(result.accepted), **result.counts}
-
-
-def counts_json(result: HygieneResult) -> str:
-    """Per-rule counts and shares as JSON (benchmark and asset metadata)."""
-    return json.dumps({"checked": result.checked, "counts": result.counts, "shares": result.shares()}, sort_keys=True)
 
 
 def screen_emails(emails: Sequence[str], source_file: str = "<input>", **options: Any) -> HygieneResult:

@@ -33,17 +33,18 @@ A message deleted between the history call and its fetch (`MessageNotFound`) is 
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from backbeat.outreach.classify import OurSend, SentIndex, Signal, SignalKind, classify, needs_raw
 from backbeat.outreach.ids import outcome_id
+from backbeat.outreach.store import insert_row
 from backbeat.outreach.suppression import (
     honour_unsubscribe,
-    insert_ignoring_duplicates,
     record_activity,
     suppress_in,
 )
@@ -146,10 +147,10 @@ class _SendRow:
 class _Pending:
     """What a sync has read and classified, waiting to be stored."""
 
-    outcomes: list[dict] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
     suppressions: list[tuple[str, str, str, str | None, datetime]] = field(default_factory=list)
-    honoured: Counter = field(default_factory=Counter)
-    signals: Counter = field(default_factory=Counter)
+    honoured: Counter[str] = field(default_factory=Counter)
+    signals: Counter[str] = field(default_factory=Counter)
     last_message_at: datetime | None = None
 
 
@@ -164,7 +165,13 @@ def _history_number(history_id: str | None) -> int:
         return -1
 
 
+_ENSURED: weakref.WeakSet[Warehouse] = weakref.WeakSet()
+"""Warehouses whose sync tables this process has ensured: a sync (a sensor tick per mailbox) ensures once."""
+
+
 def _ensure(warehouse: Warehouse) -> None:
+    if warehouse in _ENSURED:
+        return
     warehouse.ensure(
         MAILBOXES,
         ORG_CONTACTS,
@@ -177,6 +184,7 @@ def _ensure(warehouse: Warehouse) -> None:
         ACTIVITY,
         MAILBOX_CHECKPOINTS,
     )
+    _ENSURED.add(warehouse)
 
 
 def _org_and_address(conn: WarehouseConnection, mailbox_id: str) -> tuple[str, str]:
@@ -248,7 +256,7 @@ def _detail(signal: Signal) -> str:
 
 def _outcome_row(
     signal: Signal, *, org_id: str, mailbox_id: str, send: _SendRow | None, email: str | None, now: datetime
-) -> dict:
+) -> dict[str, Any]:
     kind = signal.outcome
     assert kind is not None
     return {
@@ -310,6 +318,7 @@ def _collect(
     if signal.kind is SignalKind.UNSUBSCRIBE and _honour_token(warehouse, signal, org_id, unsubscribe_key, pending):
         return
     send = facts.get(signal.send.ref) if signal.send else None
+    email: str | None
     if signal.kind in (SignalKind.REPLY, SignalKind.AUTO_REPLY):
         email = signal.send.recipient if signal.send else signal.sender
     else:
@@ -335,7 +344,7 @@ def _store(
     previous: _Checkpoint,
     resynced: bool,
     now: datetime,
-) -> tuple[Counter, int]:
+) -> tuple[Counter[str], int]:
     """Outcomes, suppressions and the checkpoint in one transaction: (new outcomes by kind, new suppressions)."""
     with warehouse.connect() as conn:
         new_outcomes = _insert_outcomes(conn, pending.outcomes)
@@ -362,7 +371,7 @@ def _store(
     return new_outcomes + pending.honoured, added
 
 
-def _insert_outcomes(conn: WarehouseConnection, rows: list[dict]) -> Counter:
+def _insert_outcomes(conn: WarehouseConnection, rows: list[dict[str, Any]]) -> Counter[str]:
     if not rows:
         return Counter()
     unique = {row["outcome_id"]: row for row in rows}
@@ -374,7 +383,8 @@ def _insert_outcomes(conn: WarehouseConnection, rows: list[dict]) -> Counter:
         )["outcome_id"].to_list()
     )
     fresh = [row for oid, row in unique.items() if oid not in existing]
-    insert_ignoring_duplicates(conn, OUTCOMES, fresh)
+    for row in fresh:
+        insert_row(conn, OUTCOMES, row, ignore_conflict=True)
     return Counter(row["kind"] for row in fresh)
 
 
@@ -392,19 +402,18 @@ def _advance_checkpoint(
         history_id = current.history_id or history_id  # a concurrent sync got further: never move back
     newest = max((t for t in (current.last_message_at, last_message_at) if t is not None), default=None)
     conn.execute(f"DELETE FROM {MAILBOX_CHECKPOINTS.qualified_name} WHERE mailbox_id = ?", [mailbox_id])
-    insert_ignoring_duplicates(
+    insert_row(
         conn,
         MAILBOX_CHECKPOINTS,
-        [
-            {
-                "mailbox_id": mailbox_id,
-                "org_id": org_id,
-                "history_id": history_id,
-                "last_synced_at": now,
-                "last_message_at": newest,
-                "last_full_sync_at": now if resynced else current.last_full_sync_at,
-            }
-        ],
+        {
+            "mailbox_id": mailbox_id,
+            "org_id": org_id,
+            "history_id": history_id,
+            "last_synced_at": now,
+            "last_message_at": newest,
+            "last_full_sync_at": now if resynced else current.last_full_sync_at,
+        },
+        ignore_conflict=True,
     )
 
 

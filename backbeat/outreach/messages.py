@@ -11,13 +11,12 @@ segment is the token reused in the `mailto:` address.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
-from string import Template
 from urllib.parse import quote, urlsplit
 
 from backbeat.outreach.unsubscribe import MAILTO_SUBJECT_PREFIX
@@ -41,22 +40,6 @@ class OutboundEmail:
 def body_sha256(body: str) -> str:
     """sha256 (hex) of the plain-text body as sent (UTF-8, line ends normalised to \\n)."""
     return hashlib.sha256(body.replace("\r\n", "\n").encode("utf-8")).hexdigest()
-
-
-def render(subject: str, body: str, values: Mapping[str, str | None]) -> tuple[str, str]:
-    """Fill `$name`-style placeholders; a missing value renders as an empty string, never as `$name`.
-
-    The renderer of the `string.Template` era, no longer used to send: the engine composes with
-    `compose.compose` (a missing value is an error there). Kept as the reference that
-    `compose.from_string_template` is tested against (tests/outreach/test_compose.py)."""
-    clean = {k: "" if v is None else str(v) for k, v in values.items()}
-
-    class _Blank(dict[str, str]):
-        def __missing__(self, key: str) -> str:
-            return ""
-
-    mapping = _Blank(clean)
-    return Template(subject).substitute(mapping).strip(), Template(body).substitute(mapping)
 
 
 def follow_up_subject(root_subject: str) -> str:

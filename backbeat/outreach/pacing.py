@@ -24,10 +24,9 @@ from backbeat.outreach.tables import GOOGLE_DAILY_SEND_LIMIT
 
 DAY = timedelta(hours=24)
 MINUTE = timedelta(minutes=1)
+# Google's figures, as in integrations/gmail/quota.py (not imported: the package would load the Gmail client).
 SEND_UNITS = 100
-LOOKUP_UNITS = 5
-HISTORY_UNITS = 2
-GET_UNITS = 5
+LOOKUP_UNITS = 5  # `find_rfc822`: one messages.list by Message-ID
 QUOTA_UNITS_PER_USER_MINUTE = 15_000
 
 

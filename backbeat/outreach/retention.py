@@ -37,7 +37,8 @@ from typing import Any
 import polars as pl
 
 from backbeat.outreach.ids import suppression_id
-from backbeat.outreach.suppression import HASH_PREFIX, address_hash, insert_ignoring_duplicates, record_activity
+from backbeat.outreach.store import insert_row
+from backbeat.outreach.suppression import HASH_PREFIX, address_hash, record_activity
 from backbeat.outreach.tables import (
     ACTIVITY,
     MAILBOXES,
@@ -86,19 +87,18 @@ def keep_body_in(
         return None
     stored = now or _now()
     expires = stored + timedelta(days=days)
-    insert_ignoring_duplicates(
+    insert_row(
         conn,
         MESSAGE_BODIES,
-        [
-            {
-                "org_id": org_id,
-                "message_id": message_id,
-                "direction": direction,
-                "body": body,
-                "stored_at": stored,
-                "expires_at": expires,
-            }
-        ],
+        {
+            "org_id": org_id,
+            "message_id": message_id,
+            "direction": direction,
+            "body": body,
+            "stored_at": stored,
+            "expires_at": expires,
+        },
+        ignore_conflict=True,
     )
     return expires
 
@@ -337,7 +337,8 @@ def purge_organisation(
             if t.append_only and conn.kind == "postgres":
                 conn.execute(f"ALTER TABLE {t.qualified_name} ENABLE TRIGGER {trigger}")
             deleted[t.qualified_name] = count
-        insert_ignoring_duplicates(conn, SUPPRESSIONS, _hashed_suppressions(org_id, clear))
+        for row in _hashed_suppressions(org_id, clear):
+            insert_row(conn, SUPPRESSIONS, row, ignore_conflict=True)
         kept = int(conn.scalar(f"SELECT count(*) FROM {SUPPRESSIONS.qualified_name} WHERE org_id = ?", [org_id]) or 0)
         record_activity(
             conn,

@@ -62,9 +62,9 @@ from backbeat.outreach.mailboxes import mark_auth_required
 from backbeat.outreach.messages import OutboundEmail, UnsubscribeUrl, build_message, follow_up_subject
 from backbeat.outreach.pacing import PacingConfig, SendWindow
 from backbeat.outreach.prospecting_tables import DRAFTS
+from backbeat.outreach.retention import keep_body_in
 from backbeat.outreach.store import insert_row, log_activity
 from backbeat.outreach.tables import (
-    MESSAGE_BODIES,
     OUTBOUND_MESSAGES,
     OUTREACH_TABLES,
     SEND_ATTEMPTS,
@@ -529,7 +529,8 @@ class SendEngine:
                     "lease_until": lease_until,
                 },
             )
-            self._store_body(conn, item, message, now)
+            # Kept only under the organisation's retention policy (the body as composed, as hashed above).
+            keep_body_in(conn, item.org_id, message.message_id, "outbound", content.body, now=now)
             return Claim(
                 due=item,
                 key=key,
@@ -697,30 +698,6 @@ class SendEngine:
             references=refs,
         )
         return email, thread_id
-
-    def _store_body(self, conn: WarehouseConnection, item: DueSend, message: OutboundEmail, now: datetime) -> None:
-        """Keep the body only when the organisation's retention policy allows it."""
-        days = conn.scalar("SELECT body_retention_days FROM outreach.organisations WHERE org_id = ?", [item.org_id])
-        if not days:
-            return
-        import email as email_pkg
-
-        parsed = email_pkg.message_from_bytes(message.raw)
-        payload = parsed.get_payload(decode=True)
-        body = payload.decode("utf-8") if isinstance(payload, bytes) else ""
-        insert_row(
-            conn,
-            MESSAGE_BODIES,
-            {
-                "org_id": item.org_id,
-                "message_id": message.message_id,
-                "direction": "outbound",
-                "body": body.replace("\r\n", "\n"),
-                "stored_at": now,
-                "expires_at": now + timedelta(days=int(days)),
-            },
-            ignore_conflict=True,
-        )
 
     def _event_base(self, item: DueSend, key: str, attempt: int, event: str, at: datetime) -> dict[str, Any]:
         return {

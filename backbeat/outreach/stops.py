@@ -69,13 +69,6 @@ class StopFacts:
     mailbox_paused_until: datetime | None
 
 
-def parent_domains(domain: str) -> list[str]:
-    """`a.b.example.com` → [a.b.example.com, b.example.com, example.com, com]: a suppressed domain covers its
-    subdomains."""
-    parts = domain.lower().split(".")
-    return [".".join(parts[i:]) for i in range(len(parts))]
-
-
 def evaluate(facts: StopFacts, now: datetime) -> str | None:
     """The stop reason for these facts at `now`, or None when the send may go."""
     if facts.prospect_status is None:

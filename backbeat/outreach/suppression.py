@@ -31,6 +31,7 @@ import idna
 import polars as pl
 
 from backbeat.outreach.ids import outcome_id, suppression_id
+from backbeat.outreach.store import insert_row
 from backbeat.outreach.tables import (
     ACTIVITY,
     ORG_CONTACTS,
@@ -41,7 +42,6 @@ from backbeat.outreach.tables import (
     SUPPRESSION_REASONS,
     SUPPRESSIONS,
 )
-from integrations.warehouse import Table
 
 REASONS = SUPPRESSION_REASONS
 KINDS = SUPPRESSION_KINDS
@@ -177,19 +177,6 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def insert_ignoring_duplicates(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert `rows` into `table`, skipping any whose primary key is already there (both engines)."""
-    frame = table.from_rows([{c: None for c in table.column_names} | row for row in rows])
-    cols = ", ".join(table.column_names)
-    marks = ", ".join("?" * len(table.column_names))
-    for row in frame.rows():
-        conn.execute(
-            f"INSERT INTO {table.qualified_name} ({cols}) VALUES ({marks}) "
-            f"ON CONFLICT ({', '.join(table.primary_key)}) DO NOTHING",
-            list(row),
-        )
-
-
 def record_activity(
     conn: Any,
     org_id: str,
@@ -203,21 +190,20 @@ def record_activity(
     event_id: str | None = None,
 ) -> None:
     """Append one audit row to `outreach.activity` in the open transaction `conn` (never a token or a body)."""
-    insert_ignoring_duplicates(
+    insert_row(
         conn,
         ACTIVITY,
-        [
-            {
-                "event_id": event_id or uuid.uuid4().hex,
-                "org_id": org_id,
-                "actor": actor,
-                "action": action,
-                "subject_type": subject_type,
-                "subject_id": subject_id,
-                "detail": json.dumps(detail or {}, sort_keys=True, default=str),
-                "occurred_at": at or _now(),
-            }
-        ],
+        {
+            "event_id": event_id or uuid.uuid4().hex,
+            "org_id": org_id,
+            "actor": actor,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+            "occurred_at": at or _now(),
+        },
+        ignore_conflict=True,
     )
 
 
@@ -250,22 +236,21 @@ def suppress_in(
         return False
     when = at or _now()
     row_id = suppression_id(org_id, parsed.kind, parsed.value, reason, source)
-    insert_ignoring_duplicates(
+    insert_row(
         conn,
         SUPPRESSIONS,
-        [
-            {
-                "suppression_id": row_id,
-                "org_id": org_id,
-                "kind": parsed.kind,
-                "value": parsed.value,
-                "reason": reason,
-                "source": source,
-                "campaign_id": campaign_id,
-                "actor": actor,
-                "created_at": when,
-            }
-        ],
+        {
+            "suppression_id": row_id,
+            "org_id": org_id,
+            "kind": parsed.kind,
+            "value": parsed.value,
+            "reason": reason,
+            "source": source,
+            "campaign_id": campaign_id,
+            "actor": actor,
+            "created_at": when,
+        },
+        ignore_conflict=True,
     )
     record_activity(
         conn,
@@ -345,23 +330,22 @@ def honour_unsubscribe(
             [org_id, campaign_id, contact_id],
         )
         first = prospect.row(0, named=True) if prospect.height else {"prospect_id": None, "step_no": None}
-        insert_ignoring_duplicates(
+        insert_row(
             conn,
             OUTCOMES,
-            [
-                {
-                    "outcome_id": outcome_id("unsubscribed", f"token|{org_id}|{campaign_id}|{contact_id}"),
-                    "org_id": org_id,
-                    "kind": "unsubscribed",
-                    "campaign_id": campaign_id,
-                    "prospect_id": first["prospect_id"],
-                    "contact_id": contact_id,
-                    "email": address,
-                    "step_no": first["step_no"],
-                    "detail": source,
-                    "occurred_at": when,
-                    "recorded_at": when,
-                }
-            ],
+            {
+                "outcome_id": outcome_id("unsubscribed", f"token|{org_id}|{campaign_id}|{contact_id}"),
+                "org_id": org_id,
+                "kind": "unsubscribed",
+                "campaign_id": campaign_id,
+                "prospect_id": first["prospect_id"],
+                "contact_id": contact_id,
+                "email": address,
+                "step_no": first["step_no"],
+                "detail": source,
+                "occurred_at": when,
+                "recorded_at": when,
+            },
+            ignore_conflict=True,
         )
         return UnsubscribeResult(known=True, newly_suppressed=new)

@@ -14,7 +14,6 @@ an exhausted plan, a refused key, a bad question or a claimed address fail at on
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +42,7 @@ from integrations.resilience import (
     breaker_for,
     bucket_for,
 )
+from integrations.resilience.http import credential_id, json_or_none
 from integrations.retry import Backoff
 
 DEFAULT_BASE_URL = "https://api.hunter.io/v2/"
@@ -75,7 +75,7 @@ class EmailFinderClient:
         self.session.headers.update({"X-API-KEY": api_key, "Accept": "application/json", "User-Agent": "Backbeat"})
         self.policy = policy or RetryPolicy(backoff=BACKOFF)
         self.breaker = breaker or breaker_for(f"{SERVICE}@{self.base_url}")
-        key_hash = hashlib.sha256(api_key.encode()).hexdigest()[:12]
+        key_hash = credential_id(api_key)
         rates = {**REQUESTS_PER_SECOND, **(requests_per_second or {})}
         host = urlsplit(self.base_url).netloc
         self.buckets = dict(buckets or {})
@@ -101,10 +101,7 @@ class EmailFinderClient:
             error = classify_response(response, service=SERVICE)
             if error is not None:
                 raise error
-            try:
-                doc = response.json()
-            except ValueError:
-                doc = None
+            doc = json_or_none(response)
             if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
                 raise MalformedPayload(
                     service=SERVICE,

@@ -26,6 +26,7 @@ from integrations.resilience import (
     bucket_for,
     classify,
 )
+from integrations.resilience.http import json_or_none
 from integrations.serp.models import (
     SERVICE,
     OrganicResult,
@@ -107,10 +108,7 @@ class SerpClient:
             error = classify(response, service=SERVICE)
             if error is not None:
                 raise error
-            try:
-                doc: Any = response.json()
-            except ValueError:
-                doc = None
+            doc = json_or_none(response)
             if isinstance(doc, dict):
                 with self._lock:
                     self._spent += to_decimal(doc.get("cost"))

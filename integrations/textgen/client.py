@@ -5,7 +5,6 @@ in the URL, so it stays out of logs). 429 waits (Retry-After or Google's `RetryI
 network errors back off, everything else fails at once; see `errors.py`.
 """
 
-import hashlib
 from urllib.parse import quote
 
 import requests
@@ -18,16 +17,12 @@ from integrations.resilience import (
     breaker_for,
     bucket_for,
 )
+from integrations.resilience.http import credential_id, json_or_none
 from integrations.textgen.errors import SERVICE, InvalidApiKey, Unavailable, error_from_response
 from integrations.textgen.models import Generation, parse_generation, request_body
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
-
-
-def _key_id(api_key: str) -> str:
-    """A short digest naming the key in bucket keys, so the key itself is never held there."""
-    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:12]
 
 
 class TextGenClient:
@@ -52,7 +47,7 @@ class TextGenClient:
         self.session.headers.update({"x-goog-api-key": api_key, "Content-Type": "application/json"})
         self.policy = policy or RetryPolicy()
         self.breaker = breaker or breaker_for(f"{SERVICE}@{self.base_url}")
-        self.bucket = bucket or bucket_for(f"{SERVICE}:{self.base_url}:{_key_id(api_key)}", requests_per_second)
+        self.bucket = bucket or bucket_for(f"{SERVICE}:{self.base_url}:{credential_id(api_key)}", requests_per_second)
         self.stats = CallStats()
 
     def __repr__(self) -> str:
@@ -85,10 +80,7 @@ class TextGenClient:
             error = error_from_response(response)
             if error is not None:
                 raise error
-            try:
-                doc = response.json()
-            except ValueError:
-                doc = None
+            doc = json_or_none(response)
             return parse_generation(doc, model)
 
         return self.policy.run(

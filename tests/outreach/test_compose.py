@@ -1,6 +1,8 @@
 """Sandboxed Jinja2 templates: strict variables, the sandbox, the checks every message must pass, preview, and
 reading the rows written for the old `string.Template` renderer."""
 
+from string import Template
+
 import pytest
 
 from backbeat.outreach.compose import (
@@ -22,9 +24,20 @@ from backbeat.outreach.compose import (
     render,
     template_from_row,
 )
-from backbeat.outreach.messages import render as legacy_render
 from backbeat.outreach.tables import TEMPLATES
 from integrations.warehouse import Warehouse
+
+
+def legacy_render(subject: str, body: str, values: dict) -> tuple[str, str]:
+    """The `string.Template` renderer the engine used before compose.py: the reference the conversion must match."""
+
+    class _Blank(dict):
+        def __missing__(self, key: str) -> str:
+            return ""
+
+    mapping = _Blank({k: "" if v is None else str(v) for k, v in values.items()})
+    return Template(subject).substitute(mapping).strip(), Template(body).substitute(mapping)
+
 
 URL = "https://u.label.example/u/tok_AB-1.sig"
 CONTEXT = {
@@ -254,3 +267,11 @@ def test_string_template_rows_render_like_the_old_renderer(tmp_path) -> None:
     )
     assert jinja.footer == "template" and "exclusive premiere" in jinja.all_forbidden_phrases
     assert jinja.max_body_chars == 50
+
+
+def test_the_reference_renderer_fills_placeholders_and_blanks_unknown_ones() -> None:
+    subject, body = legacy_render(
+        "$track for $company", "Hi $first_name,\n$track is out. $nothing\n", {"track": "Blue", "company": None}
+    )
+    assert subject == "Blue for"
+    assert body == "Hi ,\nBlue is out. \n"

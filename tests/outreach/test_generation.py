@@ -28,6 +28,7 @@ from backbeat.outreach.generation import (
     mark_draft_sent,
     reject_draft,
 )
+from backbeat.outreach.prospecting_tables import DRAFTS
 from integrations.resilience import CircuitBreaker, MalformedPayload, RetryPolicy, TokenBucket
 from integrations.retry import Backoff
 from integrations.textgen import (
@@ -61,7 +62,9 @@ def server() -> Iterator[FakeTextGen]:
 
 @pytest.fixture
 def warehouse(tmp_path) -> Warehouse:
-    return Warehouse(f"duckdb:///{tmp_path}/w.duckdb")
+    wh = Warehouse(f"duckdb:///{tmp_path}/w.duckdb")
+    wh.ensure(DRAFTS)  # as the send engine does at start; `approved_body_for` does not
+    return wh
 
 
 def settings_for(server: FakeTextGen, **changes) -> GenerationSettings:

@@ -1,5 +1,5 @@
 """Outbound messages: Message-ID from the idempotency key, one-click unsubscribe headers, threading headers,
-body hash, template rendering."""
+body hash."""
 
 import email
 import email.policy
@@ -13,7 +13,6 @@ from backbeat.outreach.messages import (
     body_sha256,
     build_message,
     follow_up_subject,
-    render,
     unsubscribe_token,
 )
 
@@ -93,14 +92,6 @@ def test_follow_up_answers_the_previous_steps() -> None:
 def test_body_hash_ignores_line_end_style_but_not_text() -> None:
     assert body_sha256("a\r\nb") == body_sha256("a\nb")
     assert body_sha256("a\nb") != body_sha256("a\nc")
-
-
-def test_render_fills_placeholders_and_blanks_unknown_ones() -> None:
-    subject, body = render(
-        "$track for $company", "Hi $first_name,\n$track is out. $nothing\n", {"track": "Blue", "company": None}
-    )
-    assert subject == "Blue for"
-    assert body == "Hi ,\nBlue is out. \n"
 
 
 def test_unsubscribe_token_is_the_last_path_segment() -> None:

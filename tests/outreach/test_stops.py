@@ -7,7 +7,7 @@ import pytest
 
 from backbeat.outreach import campaigns as setup
 from backbeat.outreach.ids import outcome_id, suppression_id
-from backbeat.outreach.stops import StopFacts, evaluate, parent_domains, stop_reason
+from backbeat.outreach.stops import StopFacts, evaluate, stop_reason
 from backbeat.outreach.store import insert_row
 from backbeat.outreach.tables import OUTCOMES, SUPPRESSIONS
 from integrations.warehouse import Warehouse
@@ -66,10 +66,6 @@ def test_rules(change: dict, reason: str | None) -> None:
 def test_person_rules_win_over_temporary_ones() -> None:
     both = facts(prospect_outcomes=frozenset({"replied"}), campaign_status="paused", mailbox_status="auth_required")
     assert evaluate(both, NOW) == "replied"
-
-
-def test_parent_domains() -> None:
-    assert parent_domains("Mail.Radio.example") == ["mail.radio.example", "radio.example", "example"]
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

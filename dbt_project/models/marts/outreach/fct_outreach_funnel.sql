@@ -24,37 +24,24 @@ campaign_steps as (
     from sends
 ),
 
-step_sends as (
-    select
-        campaign_id,
-        step_no,
-        cast(count(*) as bigint) as sent_count,
-        cast(sum(case when is_delivered then 1 else 0 end) as bigint) as delivered_count,
-        cast(sum(case when is_replied then 1 else 0 end) as bigint) as replied_count,
-        cast(sum(case when is_bounced then 1 else 0 end) as bigint) as bounced_count,
-        cast(sum(case when is_soft_bounced then 1 else 0 end) as bigint) as soft_bounced_count,
-        cast(sum(case when is_unsubscribed then 1 else 0 end) as bigint) as unsubscribed_count,
-        cast(sum(case when is_complained then 1 else 0 end) as bigint) as complained_count
-    from sends
-    group by campaign_id, step_no
-),
-
+-- a step without sends joins no row: its count is 0 and each sum adds a single 0
 counted as (
     select
         campaign_steps.campaign_id,
         campaign_steps.step_no,
-        coalesce(step_sends.sent_count, 0) as sent_count,
-        coalesce(step_sends.delivered_count, 0) as delivered_count,
-        coalesce(step_sends.replied_count, 0) as replied_count,
-        coalesce(step_sends.bounced_count, 0) as bounced_count,
-        coalesce(step_sends.soft_bounced_count, 0) as soft_bounced_count,
-        coalesce(step_sends.unsubscribed_count, 0) as unsubscribed_count,
-        coalesce(step_sends.complained_count, 0) as complained_count
+        cast(count(sends.campaign_id) as bigint) as sent_count,
+        cast(sum(case when sends.is_delivered then 1 else 0 end) as bigint) as delivered_count,
+        cast(sum(case when sends.is_replied then 1 else 0 end) as bigint) as replied_count,
+        cast(sum(case when sends.is_bounced then 1 else 0 end) as bigint) as bounced_count,
+        cast(sum(case when sends.is_soft_bounced then 1 else 0 end) as bigint) as soft_bounced_count,
+        cast(sum(case when sends.is_unsubscribed then 1 else 0 end) as bigint) as unsubscribed_count,
+        cast(sum(case when sends.is_complained then 1 else 0 end) as bigint) as complained_count
     from campaign_steps
-    left join step_sends
+    left join sends
         on
-            campaign_steps.campaign_id = step_sends.campaign_id
-            and campaign_steps.step_no = step_sends.step_no
+            campaign_steps.campaign_id = sends.campaign_id
+            and campaign_steps.step_no = sends.step_no
+    group by campaign_steps.campaign_id, campaign_steps.step_no
 )
 
 select
