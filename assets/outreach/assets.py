@@ -38,11 +38,11 @@ from backbeat.common.quarantine import record_rejects
 from backbeat.common.reference import keep_last_good
 from backbeat.outreach.campaign_file import CampaignFileError, load_campaign_file
 from backbeat.outreach.campaigns import CampaignError, create_from_spec, stop_prospects_with_stop_signals
+from backbeat.outreach.clock import utcnow
 from backbeat.outreach.figures import CampaignFigures, campaign_figures, campaign_ids
 from backbeat.outreach.mailboxes import check_mailboxes, mailbox_health
 from backbeat.outreach.retention import expire_bodies
 from backbeat.outreach.runtime import client_factory, send_pass, sync_one
-from backbeat.outreach.sender import utcnow
 from backbeat.outreach.tables import (
     CONTACTS,
     OUTBOUND_MESSAGES,

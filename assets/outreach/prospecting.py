@@ -41,6 +41,7 @@ from assets.common.paths import DataDirResource
 from assets.common.table_specs import table_spec
 from assets.outreach.prospecting_resources import OptionalEmailFinderResource, OptionalSerpResource
 from backbeat.catalog.tables import TRACKS
+from backbeat.outreach.clock import utcnow
 from backbeat.outreach.discovery import SerpSearchSource
 from backbeat.outreach.discovery_file import (
     DiscoveryFileError,
@@ -58,7 +59,6 @@ from backbeat.outreach.enrichment import (
 from backbeat.outreach.hygiene import RULES, SuppressionIndex, candidate_email_rows, record_hygiene, screen
 from backbeat.outreach.prospecting_tables import CANDIDATE_EMAILS, CANDIDATES, PROSPECT_SCORES, PROSPECTING_TABLES
 from backbeat.outreach.scoring import load_prospect_signals, score_campaign, store_scores
-from backbeat.outreach.sender import utcnow
 from backbeat.outreach.tables import ORG_CONTACTS, OUTREACH_TABLES
 from integrations.warehouse import Table, Warehouse, WarehouseResource
 

@@ -473,11 +473,13 @@ def _prospecting_tables(warehouse) -> None:  # noqa: ANN001
 
 @outreach.command("discover")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--refresh", is_flag=True, help="Search again even if the same search ran within refresh_days.")
 @click.pass_context
-def discover_command(ctx: click.Context, file: Path) -> None:
+def discover_command(ctx: click.Context, file: Path, refresh: bool) -> None:
     """Run the discovery FILE describes (org, keywords/location/language/depth, csv, stations; see
     backbeat/outreach/discovery_file.py) into outreach.candidates. Searches need DATAFORSEO_LOGIN and
-    DATAFORSEO_PASSWORD (DATAFORSEO_URL for a stand-in); without them they are skipped and said so."""
+    DATAFORSEO_PASSWORD (DATAFORSEO_URL for a stand-in); without them they are skipped and said so. A search
+    already paid for within the file's refresh_days (default 30) is not asked again unless --refresh."""
     from assets.outreach.prospecting_resources import OptionalSerpResource
     from backbeat.outreach.discovery import SerpSearchSource
     from backbeat.outreach.discovery_file import DiscoveryFileError, load_discovery_file, run_discovery_spec
@@ -491,7 +493,11 @@ def discover_command(ctx: click.Context, file: Path) -> None:
     _prospecting_tables(warehouse)
     search = SerpSearchSource(serp.client()) if serp.configured and spec.keywords else None
     outcome = run_discovery_spec(
-        warehouse, spec, search=search, not_configured=f"SERP not configured (set {', '.join(serp.missing())})"
+        warehouse,
+        spec,
+        search=search,
+        not_configured=f"SERP not configured (set {', '.join(serp.missing())})",
+        refresh=refresh,
     )
     for r in outcome.results:
         click.echo(

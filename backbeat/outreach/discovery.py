@@ -22,7 +22,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +35,7 @@ from email_validator import EmailNotValidError, validate_email
 from backbeat.airplay.tables import STATIONS
 from backbeat.common.csvfiles import FieldError, ParsedFile, optional_column, optional_text, read_csv
 from backbeat.common.quarantine import Reject, record_rejects
+from backbeat.outreach.clock import utcnow as _utcnow
 from backbeat.outreach.prospecting_tables import CANDIDATES, CREDIT_LEDGER, DISCOVERY_RUNS
 from integrations.resilience import IntegrationError
 from integrations.serp import SerpClient, SerpError
@@ -217,10 +218,6 @@ class DiscoveryResult:
     cost_usd: Decimal = Decimal(0)
     error: str | None = None
     rejects: list[Reject] = field(default_factory=list)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _run_row(run: DiscoveryResult, parameters: dict[str, Any], started: datetime, finished: datetime | None) -> dict:

@@ -10,12 +10,15 @@ csv: leads.csv                                   # a candidates CSV, relative to
 stations: true                                   # Backbeat's monitored stations as candidates (optional)
 budget: 200                                      # the organisation's monthly email-finder credits (optional)
 moods: [dreamy, late night]                      # what the org's campaigns are scored against (optional)
+refresh_days: 30                                 # search again only after this many days (default 30)
 ```
 
 At least one source (`keywords`, `csv`, `stations`) is required. Every problem is reported at once as
 `DiscoveryFileError` (file: field: what). `run_discovery_spec` runs the sources in the order search, CSV,
 stations through `backbeat.outreach.discovery`; a search needs a `SearchSource` (None: the search is skipped and
-said so, e.g. when the SERP provider is not configured).
+said so, e.g. when the SERP provider is not configured). A search is paid for: the same keywords, location,
+language and depth searched successfully for the organisation within `refresh_days` are not asked again (the
+run says when they were and when they will be); the CSV and the stations cost nothing and always run.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
+from backbeat.outreach.clock import utcnow
 from backbeat.outreach.discovery import (
     DiscoveryFailed,
     DiscoveryResult,
@@ -38,10 +42,13 @@ from backbeat.outreach.discovery import (
     discover_from_search,
     discover_from_stations,
 )
+from backbeat.outreach.prospecting_tables import DISCOVERY_RUNS
 from integrations.warehouse import Warehouse
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_KEYS = {"org", "keywords", "location", "language", "depth", "csv", "stations", "budget", "moods"}
+DEFAULT_REFRESH_DAYS = 30
+"""A search asked again within this many days is not paid for again (`refresh_days` in the file)."""
+_KEYS = {"org", "keywords", "location", "language", "depth", "csv", "stations", "budget", "moods", "refresh_days"}
 
 
 class DiscoveryFileError(ValueError):
@@ -68,6 +75,7 @@ class DiscoverySpec:
     stations: bool = False
     budget: float | None = None
     moods: tuple[str, ...] = ()
+    refresh_days: int = DEFAULT_REFRESH_DAYS
 
 
 @dataclass
@@ -139,6 +147,9 @@ def load_discovery_file(path: str | Path) -> DiscoverySpec:
     if not isinstance(moods, list) or not all(isinstance(m, str) for m in moods):
         bad("moods", "must be a list of words")
         moods = []
+    refresh_days = data.get("refresh_days", DEFAULT_REFRESH_DAYS)
+    if not isinstance(refresh_days, int) or isinstance(refresh_days, bool) or refresh_days < 0:
+        bad("refresh_days", f"must be a whole number of days >= 0, got {refresh_days!r}")
     if not (keywords or csv is not None or stations is True):
         bad("keywords", "no source: give keywords, csv or stations: true")
     if problems:
@@ -155,6 +166,7 @@ def load_discovery_file(path: str | Path) -> DiscoverySpec:
         stations=bool(stations),
         budget=None if budget is None else float(budget),
         moods=tuple(m.strip() for m in moods if m.strip()),
+        refresh_days=int(refresh_days),
     )
 
 
@@ -165,12 +177,21 @@ def run_discovery_spec(
     search: SearchSource | None,
     not_configured: str = "the search provider is not configured",
     clock: Callable[[], datetime] | None = None,
+    refresh: bool = False,
 ) -> DiscoveryOutcome:
     """Run the spec's sources (search, then CSV, then stations). A failed source is recorded (its run row says
-    why) and the others still run; a search without a `search` source is skipped with `not_configured`."""
+    why) and the others still run; a search without a `search` source is skipped with `not_configured`, and
+    one that succeeded within the spec's `refresh_days` is skipped unless `refresh`."""
     outcome = DiscoveryOutcome(spec)
     timing: dict[str, Any] = {"clock": clock} if clock else {}
-    if spec.keywords:
+    searched = _searched_within(warehouse, spec, (clock or utcnow)()) if spec.keywords and not refresh else None
+    if searched is not None:
+        again = searched + timedelta(days=spec.refresh_days)
+        outcome.skipped.append(
+            f"{spec.path.name}: search skipped: the same query was searched on {searched:%Y-%m-%d %H:%M} UTC; "
+            f"searched again from {again:%Y-%m-%d} (refresh_days: {spec.refresh_days})"
+        )
+    elif spec.keywords:
         if search is None:
             outcome.skipped.append(f"{spec.path.name}: search skipped: {not_configured}")
         else:
@@ -199,6 +220,30 @@ def run_discovery_spec(
     if spec.stations:
         outcome.results.append(discover_from_stations(warehouse, spec.org_id, **timing))
     return outcome
+
+
+def _searched_within(warehouse: Warehouse, spec: DiscoverySpec, now: datetime) -> datetime | None:
+    """When the spec's exact search last succeeded for its organisation, if within `refresh_days` of `now`."""
+    if spec.refresh_days <= 0:
+        return None
+    warehouse.ensure(DISCOVERY_RUNS)
+    wanted = {
+        "keywords": list(spec.keywords),
+        "location_code": spec.location_code,
+        "location_name": spec.location_name,
+        "language_code": spec.language_code,
+        "depth": spec.depth,
+    }
+    rows = warehouse.query(
+        f"SELECT parameters, started_at FROM {DISCOVERY_RUNS.qualified_name} "
+        "WHERE org_id = ? AND source NOT IN ('csv', 'stations') AND status = 'succeeded' AND started_at > ? "
+        "ORDER BY started_at DESC",
+        [spec.org_id, now - timedelta(days=spec.refresh_days)],
+    )
+    for parameters, started_at in rows.iter_rows():
+        if json.loads(parameters or "{}") == wanted:
+            return started_at
+    return None
 
 
 def discovery_files(folder: Path) -> list[Path]:

@@ -11,8 +11,9 @@ the address or its domain). It must always be 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from backbeat.outreach.clock import utcnow as _now
 from backbeat.outreach.mailboxes import MailboxHealth, mailbox_health
 from backbeat.outreach.tables import OUTREACH_TABLES
 from integrations.warehouse import Warehouse
@@ -68,10 +69,6 @@ SELECT reason, count(*) AS n FROM (
     WHERE p.campaign_id = ?
 ) r WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason
 """
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

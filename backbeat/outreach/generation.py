@@ -22,11 +22,12 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import polars as pl
 
+from backbeat.outreach.clock import utcnow
 from backbeat.outreach.compose import (
     DEFAULT_FORBIDDEN_PHRASES,
     DEFAULT_MAX_BODY_CHARS,
@@ -81,10 +82,6 @@ class DraftNotApprovable(DraftError):
 
 class DraftNotApproved(DraftError):
     """The send path asked for a step whose generated draft no person has approved (or that changed since)."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,11 @@ import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from backbeat.outreach.classify import OurSend, SentIndex, Signal, SignalKind, classify, needs_raw
+from backbeat.outreach.clock import utcnow as _now
 from backbeat.outreach.ids import outcome_id
 from backbeat.outreach.store import insert_row
 from backbeat.outreach.suppression import (
@@ -152,10 +153,6 @@ class _Pending:
     honoured: Counter[str] = field(default_factory=Counter)
     signals: Counter[str] = field(default_factory=Counter)
     last_message_at: datetime | None = None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _history_number(history_id: str | None) -> int:

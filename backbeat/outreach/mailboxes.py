@@ -23,10 +23,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from backbeat.outreach.clock import utcnow as _now
 from backbeat.outreach.pacing import PacingConfig, mailbox_daily_cap
 from backbeat.outreach.store import log_activity
 from backbeat.outreach.tables import (
@@ -55,10 +56,6 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}$")
 
 class MailboxError(ValueError):
     """A mailbox that cannot be connected or used as asked; the message names the mailbox and what is wrong."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

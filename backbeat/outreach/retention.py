@@ -30,12 +30,13 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from backbeat.outreach.clock import utcnow as _now
 from backbeat.outreach.ids import suppression_id
 from backbeat.outreach.store import insert_row
 from backbeat.outreach.suppression import HASH_PREFIX, address_hash, record_activity
@@ -57,10 +58,6 @@ MANIFEST = "manifest.json"
 def org_tables() -> tuple[Table, ...]:
     """The outreach tables holding rows per organisation (every one with an `org_id` column)."""
     return tuple(t for t in OUTREACH_TABLES if "org_id" in t.column_names)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # ---- Bodies -------------------------------------------------------------------------------------------

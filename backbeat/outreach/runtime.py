@@ -20,11 +20,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from backbeat.outreach.clock import utcnow
 from backbeat.outreach.inbox_sync import SyncResult, sync_mailbox
 from backbeat.outreach.mailboxes import GmailSettings, get_mailbox, gmail_client, mark_auth_required, set_status
 from backbeat.outreach.messages import UnsubscribeUrl
 from backbeat.outreach.pacing import PacingConfig
-from backbeat.outreach.sender import PassReport, SendEngine, SenderConfig, utcnow
+from backbeat.outreach.sender import PassReport, SendEngine, SenderConfig
 from backbeat.outreach.tables import OUTREACH_TABLES
 from backbeat.outreach.unsubscribe import unsubscribe_url
 from integrations.gmail import AuthRequired, GmailClient, GmailError

@@ -41,12 +41,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import polars as pl
 
 from backbeat.outreach import pacing, stops
+from backbeat.outreach.clock import utcnow
 from backbeat.outreach.compose import (
     CheckFailed,
     ComposeError,
@@ -103,11 +104,6 @@ class GmailSender(Protocol):
 
 ClientFor = Callable[[str], GmailSender]
 """mailbox_id -> its Gmail client (built by the caller from the token store; may raise AuthRequired)."""
-
-
-def utcnow() -> datetime:
-    """Now as naive UTC, the warehouse's convention."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,13 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import idna
 import polars as pl
 
+from backbeat.outreach.clock import utcnow as _now
 from backbeat.outreach.ids import outcome_id, suppression_id
 from backbeat.outreach.store import insert_row
 from backbeat.outreach.tables import (
@@ -171,10 +172,6 @@ def effective_suppressions(db: Queryable, org_id: str) -> pl.DataFrame:
         [org_id],
     )
     return rows.unique(subset=["kind", "value"], keep="first", maintain_order=True)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def record_activity(

@@ -7,7 +7,7 @@ payload (128 bits, RFC 2104's truncation). A typical token is about 60 character
 that Backbeat issued it.
 
 The key is passed in: in production the caller reads `BACKBEAT_UNSUBSCRIBE_KEY` (or falls back to
-`BACKBEAT_SECRET_KEY`); this module never reads the environment. The MAC key is derived from it with a
+`BACKBEAT_SECRET_KEY`); this module never reads it from the environment. The MAC key is derived from it with a
 purpose label, so the same secret used for the token store is never used raw for a second job.
 
 Links expire after `DEFAULT_TTL` (90 days): CAN-SPAM wants an opt-out to keep working for at least 30 days after
@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
+
+from backbeat.outreach.clock import utcnow as _now
 
 VERSION = 1
 DEFAULT_TTL = timedelta(days=90)
@@ -85,10 +87,6 @@ def _mac(mac_key: bytes, payload: bytes) -> bytes:
 
 def _utc_naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _field(value: str, name: str) -> bytes:

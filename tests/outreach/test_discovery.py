@@ -25,6 +25,7 @@ from backbeat.outreach.discovery import (
     discover_from_stations,
     normalise_url,
 )
+from backbeat.outreach.discovery_file import load_discovery_file, run_discovery_spec
 from backbeat.outreach.prospecting_tables import CANDIDATES, CREDIT_LEDGER, DISCOVERY_RUNS
 from integrations.resilience import CircuitBreaker, RetryPolicy, TokenBucket
 from integrations.serp import SerpClient
@@ -238,3 +239,32 @@ def test_failed_search_keeps_what_was_paid_for_and_raises(warehouse: Warehouse, 
     found = candidates_of(warehouse, ORG)
     assert set(found["query"]) == {KEYWORDS[0]} and found.height == result.new_candidates > 0
     assert warehouse.read(CREDIT_LEDGER)["cost_usd"].to_list() == [Decimal("0.002")]
+
+
+def test_a_discovery_file_does_not_pay_for_the_same_search_within_refresh_days(
+    warehouse: Warehouse, serp: FakeSerp, tmp_path: Path
+) -> None:
+    path = tmp_path / "radio.yaml"
+    path.write_text(f"org: {ORG}\nkeywords: [indie radio london]\nlocation: {LONDON}\nrefresh_days: 7\n", "utf-8")
+    spec = load_discovery_file(path)
+    clock = Clock()
+    first = run_discovery_spec(warehouse, spec, search=source_for(serp), clock=clock)
+    assert [r.requests for r in first.results] == [1] and not first.skipped
+
+    clock.now += timedelta(days=6)
+    again = run_discovery_spec(warehouse, spec, search=source_for(serp), clock=clock)
+    assert again.results == [] and len(again.skipped) == 1
+    assert "searched on 2026-12-05 07:0" in again.skipped[0] and "refresh_days: 7" in again.skipped[0]
+    assert warehouse.read(CREDIT_LEDGER).height == 1
+
+    other_depth = load_discovery_file(path)
+    other_depth = type(other_depth)(**{**other_depth.__dict__, "depth": 20})  # another question is asked
+    assert [
+        r.requests for r in run_discovery_spec(warehouse, other_depth, search=source_for(serp), clock=clock).results
+    ] == [1]
+
+    clock.now += timedelta(days=2)  # eight days after the first search: refreshed
+    assert [r.requests for r in run_discovery_spec(warehouse, spec, search=source_for(serp), clock=clock).results] == [
+        1
+    ]
+    assert warehouse.read(CREDIT_LEDGER).height == 3

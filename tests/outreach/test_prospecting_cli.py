@@ -76,7 +76,8 @@ def test_discover_enrich_score_and_consent(env: Env, monkeypatch: pytest.MonkeyP
     path = discovery_file(env, f"org: {ORG}\nkeywords: [indie radio]\nlocation: 2840\ndepth: 5\n")
     out = env.run("discover", str(path)).output
     assert "serp: succeeded; 1 requests, $0.002; 5 results, 5 new candidates, 0 rejected" in out
-    assert "0 new candidates" in env.run("discover", str(path)).output  # a re-run never duplicates
+    assert "search skipped: the same query was searched on" in env.run("discover", str(path)).output  # not paid twice
+    assert "0 new candidates" in env.run("discover", str(path), "--refresh").output  # a re-run never duplicates
 
     out = env.run("enrich", ORG, "--budget", "2").output
     spent = env.warehouse.scalar("SELECT sum(credits) FROM outreach.credit_ledger WHERE provider = 'emailfinder'")
@@ -98,7 +99,7 @@ def test_discover_enrich_score_and_consent(env: Env, monkeypatch: pytest.MonkeyP
     assert "needs" in env.run("consent", "grant", ORG, email, "--by", " ", "--basis", "x", code=1).output
 
     monkeypatch.delenv("DATAFORSEO_LOGIN")
-    out = env.run("discover", str(path)).output
+    out = env.run("discover", str(path), "--refresh").output
     assert "search skipped: SERP not configured (set DATAFORSEO_LOGIN)" in out
     monkeypatch.delenv("BACKBEAT_EMAILFINDER_API_KEY")
     assert "set BACKBEAT_EMAILFINDER_API_KEY" in env.run("enrich", ORG, "--budget", "5", code=1).output

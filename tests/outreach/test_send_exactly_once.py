@@ -26,9 +26,10 @@ import pytest
 
 from backbeat.demo.standins.gmail_server import GmailServer
 from backbeat.outreach import campaigns as setup
+from backbeat.outreach.clock import utcnow
 from backbeat.outreach.ids import idempotency_key, message_id
 from backbeat.outreach.pacing import PacingConfig
-from backbeat.outreach.sender import PassReport, SendEngine, SenderConfig, utcnow
+from backbeat.outreach.sender import PassReport, SendEngine, SenderConfig
 from integrations.gmail import GmailClient, GmailEndpoint
 from integrations.warehouse import Warehouse
 
