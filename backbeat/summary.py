@@ -53,8 +53,10 @@ def demo_summary(warehouse: Warehouse, data_dir: Path) -> list[str]:
     lines += _lifecycle_lines(warehouse)
     if _maybe(warehouse, "SELECT count(*) FROM outreach.campaigns") is not None:
         from backbeat.outreach.figures import summary_lines
+        from backbeat.outreach.funnel import conversion_lines, prospecting_lines
 
         lines += summary_lines(warehouse)  # the funnel per step, and that nothing was sent after a stop
+        lines += prospecting_lines(warehouse) + conversion_lines(warehouse)  # discovery → … → airplay
     statements = _maybe(warehouse, "SELECT period, count(*) FROM royalties.party_statements GROUP BY period")
     if statements is not None and statements.height:
         lines.append("party statements: " + ", ".join(f"{n} for {p}" for p, n in statements.iter_rows()))

@@ -33,7 +33,7 @@ class Station:
 
     @property
     def stream_url(self) -> str:
-        return f"http://streams.example.invalid/{self.station_id}.mp3"
+        return f"http://{self.station_id}.example/stream/live.mp3"
 
     def block_start_on(self, day: date) -> datetime:
         return datetime.combine(day, self.block_start, tzinfo=UTC)

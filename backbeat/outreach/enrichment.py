@@ -107,13 +107,15 @@ class EnrichmentSettings:
 
 @dataclass(frozen=True)
 class EnrichmentTarget:
-    """A candidate to enrich: its domain, the company name to store, and optionally a person to look for."""
+    """A candidate to enrich: its domain, the company name to store, optionally a person to look for, and the
+    monitored station it is (its contacts are that station's programmers)."""
 
     candidate_id: str
     domain: str
     company: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    station_id: str | None = None
 
 
 @dataclass
@@ -607,6 +609,7 @@ class _Run:
                     "email": item["email"],
                     "name": name,
                     "company": target.company or domain,
+                    "station_id": target.station_id,
                     "consent": False,
                     "source": f"{PROVIDER}:{item['found_by']}:{target.candidate_id}",
                 }
@@ -724,7 +727,8 @@ def targets_from_candidates(
     warehouse: Warehouse, org_id: str, *, only_new: bool = True, limit: int | None = None
 ) -> list[EnrichmentTarget]:
     """One target per candidate domain of the organisation (the first candidate of each domain), skipping
-    domains that already have addresses in `outreach.candidate_emails` when `only_new`."""
+    domains that already have addresses in `outreach.candidate_emails` when `only_new`; a station's candidate
+    comes first, so its contacts keep the station."""
     warehouse.ensure(CANDIDATES, CANDIDATE_EMAILS)
     done = (
         "AND NOT EXISTS (SELECT 1 FROM outreach.candidate_emails e WHERE e.org_id = c.org_id AND e.domain = c.domain)"
@@ -732,8 +736,8 @@ def targets_from_candidates(
         else ""
     )
     rows = warehouse.query(
-        "SELECT c.candidate_id, c.domain, c.title FROM outreach.candidates c "
-        f"WHERE c.org_id = ? {done} ORDER BY c.domain, c.discovered_at, c.candidate_id",
+        "SELECT c.candidate_id, c.domain, c.title, c.station_id FROM outreach.candidates c "
+        f"WHERE c.org_id = ? {done} ORDER BY c.domain, c.station_id IS NULL, c.discovered_at, c.candidate_id",
         [org_id],
     )
     seen: set[str] = set()
@@ -742,7 +746,7 @@ def targets_from_candidates(
         if r["domain"] in seen or not r["domain"]:
             continue
         seen.add(r["domain"])
-        targets.append(EnrichmentTarget(r["candidate_id"], r["domain"], company=r["title"]))
+        targets.append(EnrichmentTarget(r["candidate_id"], r["domain"], company=r["title"], station_id=r["station_id"]))
         if limit is not None and len(targets) >= limit:
             break
     return targets

@@ -252,6 +252,7 @@ ORG_CONTACTS = table(
     ),
     Column("source", "text", "Where exactly: file and row, vendor name, or the inbound message id."),
     Column("added_at", "timestamp", "When the organisation got the contact (UTC)."),
+    Column("station_id", "text", "airplay.stations station_id when the contact is a monitored station's programmer."),
     primary_key=("org_id", "contact_id"),
     description="One row per organisation and contact it may address, with where the contact came from.",
     checks=(

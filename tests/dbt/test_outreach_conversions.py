@@ -141,6 +141,8 @@ insert into outreach.campaigns (campaign_id, org_id, name, track_id, track_title
     ('CMP2', 'ORG1', 'Night Drive, second wave', 'T1', 'Night Drive', 'draft', '2024-06-02 09:00:00');
 insert into outreach.org_contacts (org_id, contact_id, email, company, consent, provenance, added_at) values
 {_values(contacts)};
+insert into outreach.org_contacts (org_id, contact_id, email, company, consent, provenance, added_at, station_id)
+values ('ORG1', 'gus', 'gus@twin-b.example', 'Radio Twin', false, 'vendor', '2024-06-02 08:00:00', 'twin-b');
 insert into outreach.prospects (prospect_id, org_id, campaign_id, contact_id, mailbox_id, status, enrolled_at) values
 {_values(prospects)};
 insert into outreach.send_attempts (idempotency_key, attempt_no, event, org_id, mailbox_id, campaign_id,
@@ -185,10 +187,16 @@ def test_builds_green_with_its_tests(built):
     assert any(r.node.name == "unique_fct_outreach_airplay_conversions_outreach_airplay_conversion_id" for r in tests)
 
 
-def test_contacts_map_to_one_station_by_company_name(built):
+def test_contacts_map_to_one_station_by_station_id_else_by_company_name(built):
     _, warehouse, _ = built
-    # "RADIO NORTH " and "radio-south" match after normalising; a blog matches nothing; "Radio Twin" names two
-    assert query(warehouse, MATCHES_SQL) == [("ada", "radio-north"), ("bea", "radio-south"), ("dan", "radio-north")]
+    # "RADIO NORTH " and "radio-south" match after normalising; a blog matches nothing; "Radio Twin" names two,
+    # but Gus, found by prospecting on twin-b's own site, carries its station_id
+    assert query(warehouse, MATCHES_SQL) == [
+        ("ada", "radio-north"),
+        ("bea", "radio-south"),
+        ("dan", "radio-north"),
+        ("gus", "twin-b"),
+    ]
 
 
 def test_contacted_stations_convert_from_their_first_send(built):

@@ -283,7 +283,7 @@ def test_stations_tariffs_and_policies(demo: DemoManifest) -> None:
     stations = read_csv(demo.paths["stations"])
     assert [s["station_id"] for s in stations] == ["radio-north", "radio-south"]
     for station in stations:
-        assert station["stream_url"] == f"http://streams.example.invalid/{station['station_id']}.mp3"
+        assert station["stream_url"] == f"http://{station['station_id']}.example/stream/live.mp3"
         assert (station["active"], station["timezone"]) == ("true", "Europe/Amsterdam")
     assert demo.paths["tariffs"].read_text(encoding="utf-8") == (
         "station_id,currency,rate_per_second,effective_from\n"

@@ -1,6 +1,8 @@
-"""The demo's outreach step (`backbeat.demo.outreach`) on the demo's own contacts, run as `backbeat demo run` runs
-it: real Dagster runs and sensor ticks stored in an instance, the Gmail stand-in, the unsubscribe service in a
-thread and the one-click POST; then the demo summary's outreach lines, and a second run that sends nothing."""
+"""The demo's outreach step (`backbeat.demo.outreach`) on the demo's own contacts and stations, run as `backbeat demo
+run` runs it: real Dagster runs and sensor ticks stored in an instance, the Gmail, SERP and email-finder stand-ins,
+prospecting that finds Radio North's programmer (approved by the demo's person, then emailed), the unsubscribe
+service in a thread and the one-click POST; then the demo summary's outreach lines, and a second run that sends
+nothing."""
 
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ from dagster import DagsterRunStatus, Definitions, instance_for_test
 
 import assets.outreach
 from assets.common.paths import DataDirResource
+from backbeat.airplay.tables import STATIONS
 from backbeat.catalog.tables import TRACKS
 from backbeat.code_location import CodeLocation, execute_job, tick_sensor
 from backbeat.demo import extras
 from backbeat.demo.outreach import (
     CAMPAIGN_ID,
+    CAMPAIGN_SENT_ON,
+    CONSENT_BY,
     DEMO_MAILBOXES,
     campaign_contacts,
     outreach_services,
@@ -79,6 +84,17 @@ def test_the_demo_campaign_replies_bounces_unsubscribes_and_never_sends_after_a_
                 [dict.fromkeys(TRACKS.column_names) | {"track_id": "trk0001", "isrc": ISRC, "title": "Harbour Lights"}]
             ),
         )
+        conn.ensure(STATIONS)
+        conn.insert(
+            STATIONS,
+            STATIONS.from_rows(
+                [
+                    {"station_id": sid, "name": name, "stream_url": f"http://{sid}.example/stream/live.mp3"}
+                    | {"active": True, "timezone": "Europe/Amsterdam"}
+                    for sid, name in (("radio-north", "Radio North"), ("radio-south", "Radio South"))
+                ]
+            ),
+        )
     resources = {"warehouse": WarehouseResource(url=url), "data_dir": DataDirResource(data_dir=str(data_dir))}
     defs = Definitions.merge(assets.outreach.defs, Definitions(resources=resources))
     with instance_for_test() as instance:
@@ -89,12 +105,20 @@ def test_the_demo_campaign_replies_bounces_unsubscribes_and_never_sends_after_a_
             sent = {m: len(services.gmail.sent(m)) for m in DEMO_MAILBOXES}
             first_to = {str(m["To"]) for box in DEMO_MAILBOXES for m in services.gmail.sent(box)}
         people = (services.replies, services.bounces, services.unsubscribes)
-        assert jobs[:2] == ["outreach_campaigns_job", "outreach_send_job"]
+        assert jobs[:4] == [
+            "outreach_campaigns_job",
+            "outreach_prospecting_job",
+            "outreach_campaigns_job",
+            "outreach_send_job",
+        ]
+        programmer = "elena.evans@radio-north.example"  # the email finder's Radio North programmer (confidence 80)
+        assert f"outreach: {CONSENT_BY} approved 1 station programmer(s) found by prospecting: {programmer}" in lines
+        assert any(f"<{programmer}>" in to for to in first_to)
         assert sorted(j for j in jobs if j.startswith("outreach_inbox_job")) == sorted(
             f"outreach_inbox_job[{m}]" for m in DEMO_MAILBOXES
         )
         prospects = warehouse.scalar("SELECT count(*) FROM outreach.prospects WHERE campaign_id = ?", [CAMPAIGN_ID])
-        assert prospects == len(campaign_contacts(data_dir)) == 12
+        assert prospects == len(campaign_contacts(data_dir)) + 1 == 13
         # every prospect got the first email; the follow-up went to all but the three who stopped
         assert sum(sent.values()) == prospects + prospects - 3 and all(sent.values())
         assert len(first_to) == prospects
@@ -105,6 +129,8 @@ def test_the_demo_campaign_replies_bounces_unsubscribes_and_never_sends_after_a_
             warehouse.query("SELECT kind, count(*) FROM outreach.outcomes GROUP BY kind ORDER BY kind").iter_rows()
         )
         assert outcomes == {"bounced_hard": 1, "replied": 1, "unsubscribed": 1}
+        sent_on = warehouse.query("SELECT DISTINCT CAST(rendered_at AS DATE) AS d FROM outreach.outbound_messages")
+        assert sent_on["d"].to_list() == [CAMPAIGN_SENT_ON.date()]  # the outreach clock was set back
         assert len(set(people)) == 3
 
         summary = summary_lines(warehouse)  # what backbeat/summary.py adds to the demo summary

@@ -1,7 +1,8 @@
--- grain: one row per organisation x contact whose company names exactly one monitored station
--- Contacts carry no station key: a contact belongs to a station when its company, lower-cased and reduced to
--- letters and digits, equals the station's name or id reduced the same way ("Radio North", "radio-north" and
--- "RADIO NORTH " are all `radionorth`). A company naming two stations maps to neither.
+-- grain: one row per organisation x contact that belongs to exactly one monitored station
+-- A contact prospecting found on a station's own site carries its station_id; that key wins. Any other contact
+-- (imported, inbound) belongs to a station when its company, lower-cased and reduced to letters and digits,
+-- equals the station's name or id reduced the same way ("Radio North", "radio-north" and "RADIO NORTH " are all
+-- `radionorth`). A company naming two stations maps to neither.
 with contacts as (
     select * from {{ ref('stg_outreach__org_contacts') }}
 ),
@@ -29,6 +30,7 @@ contact_keys as (
         contact_id,
         email,
         company,
+        station_id as keyed_station_id,
         regexp_replace(lower(company), '[^a-z0-9]', '', 'g') as match_key
     from contacts
 ),
@@ -52,7 +54,10 @@ select
     contact_keys.email,
     contact_keys.company,
     contact_keys.match_key,
-    matches.station_id
+    coalesce(contact_keys.keyed_station_id, matches.station_id) as station_id,
+    case when contact_keys.keyed_station_id is not null then 'station_id' else 'company_name' end as matched_by
 from contact_keys
-inner join matches on contact_keys.org_contact_id = matches.org_contact_id
-where matches.station_id = matches.other_station_id
+left join matches on contact_keys.org_contact_id = matches.org_contact_id
+where
+    contact_keys.keyed_station_id is not null
+    or (matches.station_id is not null and matches.station_id = matches.other_station_id)

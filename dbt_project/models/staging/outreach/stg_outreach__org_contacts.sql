@@ -9,5 +9,6 @@ select
     cast(consent as boolean) as has_consent,
     cast(provenance as varchar) as provenance,
     cast(source as varchar) as provenance_source,
-    cast(added_at as timestamp) as added_at
+    cast(added_at as timestamp) as added_at,
+    cast(station_id as varchar) as station_id
 from {{ source('outreach', 'org_contacts') }}
