@@ -5,6 +5,7 @@ from backbeat.catalog import tables as catalog
 from backbeat.common.quarantine import QUARANTINE
 from backbeat.curation import tables as curation
 from backbeat.outreach import tables as outreach
+from backbeat.outreach.prospecting_tables import PROSPECTING_TABLES
 from backbeat.rights import tables as rights
 from backbeat.royalties import tables as royalties
 from integrations.warehouse import Table
@@ -75,5 +76,7 @@ SOURCE_TABLES: tuple[Table, ...] = (
     curation.ACCOUNTS,
     curation.ACCOUNT_TOKENS,
     curation.SYNC_SKIPS,
+    *(t for t in outreach.OUTREACH_TABLES if t not in DBT_SOURCE_TABLES),
+    *PROSPECTING_TABLES,
 )
 """Every table the assets own; the dbt step ensures they all exist before dbt runs."""

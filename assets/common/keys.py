@@ -60,6 +60,7 @@ OUTREACH_CANDIDATES = AssetKey(["outreach", "candidates"])
 OUTREACH_CANDIDATE_EMAILS = AssetKey(["outreach", "candidate_emails"])
 OUTREACH_ORG_CONTACTS = AssetKey(["outreach", "org_contacts"])
 OUTREACH_PROSPECT_SCORES = AssetKey(["outreach", "prospect_scores"])
+OUTREACH_DRAFTS = AssetKey(["outreach", "drafts"])
 
 # ---- rights ----------------------------------------------------------------------------------------------------
 RIGHTS_VALIDATION_RULES = AssetKey(["rights", "validation_rules"])

@@ -20,6 +20,7 @@ from assets.outreach.assets import (
     suppressions,
 )
 from assets.outreach.checks import OUTREACH_CHECKS
+from assets.outreach.drafts import drafts
 from assets.outreach.jobs import OUTREACH_JOBS
 from assets.outreach.prospecting import PROSPECTING_ASSETS
 from assets.outreach.prospecting_resources import emailfinder_resource_from_env, serp_resource_from_env
@@ -28,7 +29,17 @@ from assets.outreach.schedules import OUTREACH_SCHEDULES
 from assets.outreach.sensors import OUTREACH_SENSORS
 
 defs = Definitions(
-    assets=[contacts, mailboxes, campaigns, suppressions, sends, outcomes, message_bodies, *PROSPECTING_ASSETS],
+    assets=[
+        contacts,
+        mailboxes,
+        campaigns,
+        drafts,
+        suppressions,
+        sends,
+        outcomes,
+        message_bodies,
+        *PROSPECTING_ASSETS,
+    ],
     asset_checks=[contacts_have_unique_emails, *OUTREACH_CHECKS],
     jobs=OUTREACH_JOBS,
     schedules=OUTREACH_SCHEDULES,

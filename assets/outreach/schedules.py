@@ -1,8 +1,9 @@
-"""Outreach's schedules: the hourly mailbox health probe and the daily retention pass over message bodies."""
+"""Outreach's schedules: the hourly mailbox health probe, the daily retention pass over message bodies and the
+weekly prospecting refresh."""
 
 from dagster import ScheduleDefinition
 
-from assets.outreach.jobs import outreach_mailbox_health_job, outreach_retention_job
+from assets.outreach.jobs import outreach_mailbox_health_job, outreach_prospecting_job, outreach_retention_job
 
 outreach_retention_schedule = ScheduleDefinition(
     name="outreach_retention_schedule",
@@ -20,4 +21,13 @@ outreach_mailbox_health_schedule = ScheduleDefinition(
     description="Hourly: probe every mailbox's grant, so a revoked one shows (and alerts) before its next send.",
 )
 
-OUTREACH_SCHEDULES = [outreach_mailbox_health_schedule, outreach_retention_schedule]
+outreach_prospecting_schedule = ScheduleDefinition(
+    name="outreach_prospecting_schedule",
+    job=outreach_prospecting_job,
+    cron_schedule="0 5 * * 1",
+    execution_timezone="UTC",
+    description="Mondays at 05:00 UTC: prospecting again - searches older than their refresh_days, enrichment of "
+    "new candidates within this month's credits, and every campaign ranked on the week's airplay.",
+)
+
+OUTREACH_SCHEDULES = [outreach_mailbox_health_schedule, outreach_retention_schedule, outreach_prospecting_schedule]

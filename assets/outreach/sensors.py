@@ -1,4 +1,4 @@
-"""Outreach's sensors: campaign files, the send pass every few minutes, and each mailbox's inbox.
+"""Outreach's sensors: campaign files, discovery files, the send pass every few minutes, and each mailbox's inbox.
 
 Inbox polling is ONE sensor that iterates the mailboxes, with a cursor per mailbox, rather than a sensor per
 mailbox built by a factory: the mailboxes live in the warehouse (`outreach.mailboxes`) and the code location
@@ -25,7 +25,12 @@ from dagster import (
 
 from assets.common.inbox import inbox_run
 from assets.common.paths import DataDirResource
-from assets.outreach.jobs import outreach_campaigns_job, outreach_inbox_job, outreach_send_job
+from assets.outreach.jobs import (
+    outreach_campaigns_job,
+    outreach_inbox_job,
+    outreach_prospecting_job,
+    outreach_send_job,
+)
 from assets.outreach.partitions import mailbox_partitions
 from assets.outreach.resources import OutreachResource
 from backbeat.outreach.mailboxes import mark_auth_required
@@ -43,6 +48,13 @@ def outreach_campaign_files_sensor(context: SensorEvaluationContext, data_dir: D
     """Watches `inbox/outreach/`: a new or changed `contacts.csv` or campaign file (`campaigns/*.yaml`) creates
     the campaign and enrols the new consenting contacts."""
     return inbox_run(context, data_dir.inbox / "outreach", ("contacts.csv", "campaigns"), "outreach")
+
+
+@sensor(job=outreach_prospecting_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+def outreach_discovery_files_sensor(context: SensorEvaluationContext, data_dir: DataDirResource):
+    """Watches `inbox/outreach/discovery/`: a new or changed discovery file runs prospecting (discover, enrich
+    under the credit budget, screen, rank); a search already paid for within its `refresh_days` is not repeated."""
+    return inbox_run(context, data_dir.inbox / "outreach", ("discovery",), "outreach-discovery")
 
 
 @sensor(job=outreach_send_job, minimum_interval_seconds=SEND_INTERVAL_S, default_status=DefaultSensorStatus.RUNNING)
@@ -113,4 +125,9 @@ def outreach_inbox_sensor(context: SensorEvaluationContext, warehouse: Warehouse
     return SensorResult(run_requests=requests, cursor=cursor, dynamic_partitions_requests=additions)
 
 
-OUTREACH_SENSORS = [outreach_campaign_files_sensor, outreach_send_sensor, outreach_inbox_sensor]
+OUTREACH_SENSORS = [
+    outreach_campaign_files_sensor,
+    outreach_discovery_files_sensor,
+    outreach_send_sensor,
+    outreach_inbox_sensor,
+]

@@ -609,6 +609,44 @@ def preview_command(ctx: click.Context, template_id: str, version: int, context_
         raise SystemExit(1)
 
 
+@outreach.command("compose")
+@click.option(
+    "--generate",
+    "generate",
+    multiple=True,
+    metavar="CAMPAIGN:STEP",
+    help="Also write a generated draft per prospect of this step (needs BACKBEAT_TEXTGEN_ENABLED=1); repeatable.",
+)
+@click.pass_context
+def compose_command(ctx: click.Context, generate: tuple[str, ...]) -> None:
+    """Compose and check every step still to send for every prospect of every open campaign (as the send will,
+    with a stand-in unsubscribe link): ready, refused by reason with examples, drafts waiting for approval.
+    Exits 1 when a message would be refused."""
+    from backbeat.outreach.composition import compose_pending
+    from backbeat.outreach.generation import GenerationDisabled, GenerationSettings
+
+    steps = set()
+    for item in generate:
+        campaign, _, step = item.rpartition(":")
+        if not campaign or not step.isdigit():
+            raise click.BadParameter(f"{item!r} is not CAMPAIGN:STEP (e.g. spring-single:1)", param_hint="--generate")
+        steps.add((campaign, int(step)))
+    warehouse = _warehouse(ctx)
+    _prospecting_tables(warehouse)
+    try:
+        composed = compose_pending(warehouse, generation=GenerationSettings.from_env(), generate=steps)
+    except GenerationDisabled as exc:
+        raise click.ClickException(str(exc)) from None
+    for step in composed:
+        click.echo(step.line())
+        for example in step.examples:
+            click.echo(f"  {example}")
+    if not composed:
+        click.echo("nothing to send")
+    if any(step.problems for step in composed):
+        raise SystemExit(1)
+
+
 @outreach.command("drafts")
 @click.option("--org", help="Only this organisation's drafts.")
 @click.option("--campaign", "campaign_id", help="Only this campaign's drafts.")

@@ -234,6 +234,7 @@ def test_the_outreach_definitions_load_with_the_shared_resources(tmp_path: Path)
     }
     assert {s.name for s in repository.sensor_defs} == {
         "outreach_campaign_files_sensor",
+        "outreach_discovery_files_sensor",
         "outreach_send_sensor",
         "outreach_inbox_sensor",
     }

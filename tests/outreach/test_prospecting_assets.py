@@ -173,3 +173,30 @@ def test_unconfigured_providers_do_nothing_and_say_why(env: Env) -> None:
     assert env.finder.records == []
     # the stations need no provider: they are still candidates
     assert env.warehouse.scalar("SELECT count(*) FROM outreach.candidates WHERE provenance = 'stations'") == 1
+
+
+def test_a_new_or_changed_discovery_file_asks_for_one_prospecting_run(tmp_path: Path) -> None:
+    from dagster import SensorResult, build_sensor_context, instance_for_test
+
+    from assets.outreach.sensors import outreach_discovery_files_sensor
+
+    data_dir = DataDirResource(data_dir=str(tmp_path / "data"))
+    folder = tmp_path / "data" / "inbox" / "outreach" / "discovery"
+    folder.mkdir(parents=True)
+
+    def tick(cursor: str | None) -> SensorResult:
+        with (
+            instance_for_test() as instance,
+            build_sensor_context(instance=instance, cursor=cursor, resources={"data_dir": data_dir}) as context,
+        ):
+            result = outreach_discovery_files_sensor(context)
+        assert isinstance(result, SensorResult)
+        return result
+
+    (folder / "radio.yaml").write_text("org: org-a\nstations: true\n", encoding="utf-8")
+    first = tick(None)
+    assert [r.job_name for r in first.run_requests or []] in ([None], ["outreach_prospecting_job"])
+    assert len(first.run_requests or []) == 1 and first.cursor
+    assert not tick(first.cursor).run_requests  # nothing changed: no second run
+    (folder / "radio.yaml").write_text("org: org-a\nstations: true\nbudget: 50\n", encoding="utf-8")
+    assert len(tick(first.cursor).run_requests or []) == 1

@@ -22,8 +22,10 @@ from backbeat.demo.standins.textgen_server import FakeTextGen
 from backbeat.outreach import campaigns as setup
 from backbeat.outreach import compose, tables
 from backbeat.outreach.compose import ENGINE_FOOTER, TemplateVersion, template_from_row
+from backbeat.outreach.composition import compose_pending
 from backbeat.outreach.generation import (
     DraftRequest,
+    GenerationDisabled,
     GenerationSettings,
     approve_draft,
     generate_draft,
@@ -310,3 +312,53 @@ def test_an_older_templates_table_gets_the_new_columns(
                 "INSERT INTO outreach.templates (template_id, version, org_id, syntax) VALUES ('x', 1, ?, 'mustache')",
                 [ORG],
             )
+
+
+def test_composing_ahead_shows_the_problem_before_the_send_refuses_it(world: World) -> None:
+    world.campaign(PEOPLE)
+    [step] = compose_pending(world.warehouse, now=world.now)
+    assert (step.campaign_id, step.step_no, step.template, step.pending, step.ready) == ("c1", 1, "t1 v1", 3, 2)
+    assert step.problems == Counter({"missing_variable:company": 1})
+    [example] = step.examples
+    assert example.startswith("bob@radio.example: ") and "'company'" in example
+    assert step.sample_subject in ("Blue Hour for Radio Été", "Blue Hour for Cy FM")
+    assert step.line() == "c1 step 1 (t1 v1): 3 to send, 2 ready; refused: 1 missing_variable:company"
+    assert world.warehouse.scalar("SELECT count(*) FROM outreach.drafts") == 0  # a check stores nothing
+    assert world.engine().run_pass().sent == 2
+    assert compose_pending(world.warehouse, now=world.now) == []  # two sent, bob failed at send time: none left
+
+
+def test_composing_ahead_generates_one_draft_per_prospect_only_when_generation_is_on(world: World) -> None:
+    world.campaign([PEOPLE[0], PEOPLE[2]])
+    with pytest.raises(GenerationDisabled):
+        compose_pending(world.warehouse, generate=[("c1", 1)], now=world.now)
+    with FakeTextGen(api_keys=(KEY,), reply=_personal) as server:
+        settings = GenerationSettings(enabled=True, api_key=KEY, base_url=server.url)
+        [step] = compose_pending(world.warehouse, generation=settings, generate=[("c1", 1)], now=world.now)
+        assert (step.drafts_generated, step.drafts_failed_checks, step.drafts_awaiting_approval) == (2, 0, 2)
+        [again] = compose_pending(world.warehouse, generation=settings, generate=[("c1", 1)], now=world.now)
+        assert (again.drafts_generated, again.drafts_awaiting_approval) == (0, 2)  # asked once per prospect
+    assert "drafts generated 0 (0 failed checks), awaiting approval 2" in again.line()
+    report = world.engine().run_pass()
+    assert report.sent == 0 and report.deferred == Counter({"draft_not_approved": 2})  # a person decides first
+
+
+def test_backbeat_outreach_compose_prints_each_step_and_fails_on_a_refusal(
+    world: World, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from backbeat.cli import main
+
+    world.campaign(PEOPLE)
+    monkeypatch.setenv("BACKBEAT_WAREHOUSE_URL", str(world.warehouse.url))
+    monkeypatch.setenv("BACKBEAT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BACKBEAT_TEXTGEN_ENABLED", raising=False)
+    result = CliRunner().invoke(main, ["outreach", "compose"])
+    assert result.exit_code == 1, result.output
+    assert "c1 step 1 (t1 v1): 3 to send, 2 ready; refused: 1 missing_variable:company" in result.output
+    assert "  bob@radio.example: " in result.output
+    off = CliRunner().invoke(main, ["outreach", "compose", "--generate", "c1:1"])
+    assert off.exit_code == 1 and "text generation is off" in off.output
+    bad = CliRunner().invoke(main, ["outreach", "compose", "--generate", "c1"])
+    assert bad.exit_code == 2 and "is not CAMPAIGN:STEP" in bad.output
