@@ -21,17 +21,15 @@ from assets.common.partitions import monthly_partitions, range_backfill
 from assets.common.table_specs import table_key, table_spec
 from assets.royalties.payouts import payouts
 from backbeat.royalties.ledger_chain import require_sound_ledger
+from backbeat.royalties.periods import store_statements
 from backbeat.royalties.statements import (
-    BALANCE_SCHEMA,
-    build_statements,
     carry_forward_breaks,
     movements_add_up,
     next_period,
     periods_between,
     previous_period,
 )
-from backbeat.royalties.store import replace_tables
-from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
+from backbeat.royalties.tables import PARTY_STATEMENTS, STATEMENT_LINES
 from integrations.warehouse import WarehouseResource
 
 
@@ -39,15 +37,6 @@ def statement_periods(context: AssetExecutionContext | AssetCheckExecutionContex
     """The months (YYYY-MM) of the run's partition window: one for a normal run, several for a range backfill."""
     window = context.partition_time_window
     return periods_between(window.start, window.end)
-
-
-BALANCES_SQL = (
-    "SELECT party_id, currency, "
-    "CAST(-sum(CASE WHEN account = 'party_payable' THEN amount_minor ELSE 0 END) AS BIGINT) AS payable_minor, "
-    "CAST(-sum(CASE WHEN account = 'hold' THEN amount_minor ELSE 0 END) AS BIGINT) AS hold_minor "
-    "FROM royalties.royalty_ledger WHERE account IN ('party_payable', 'hold') AND party_id IS NOT NULL "
-    "AND accounting_period < ? GROUP BY party_id, currency"
-)
 
 
 @multi_asset(
@@ -77,16 +66,14 @@ def party_statements(context: AssetExecutionContext, warehouse: WarehouseResourc
 
     Computed from `royalties.royalty_ledger` by accounting period: earnings are first postings of plays,
     adjustments are reversals and corrected revisions, payouts are payout batches. Amounts are owed to the
-    party (positive), in integer minor units. Re-running a month replaces exactly that month.
+    party (positive), in integer minor units. Re-running an open month replaces exactly that month, marked
+    provisional; a closed month (`backbeat royalties period close`) is final and is left as its close wrote it.
     """
     db = warehouse.client()
     require_sound_ledger(db)  # statements are money: never built from a ledger that fails verification
     frames, details = [], []
     for period in statement_periods(context):
-        before = db.query(BALANCES_SQL, [period], schema=BALANCE_SCHEMA)
-        lines = db.read(LEDGER, "accounting_period = ? AND account IN ('party_payable', 'hold')", [period])
-        result = build_statements(period, lines, before)
-        replace_tables(db, {PARTY_STATEMENTS: result.statements, STATEMENT_LINES: result.lines}, "period = ?", [period])
+        result = store_statements(db, period)
         frames.append(result.statements)
         details.append(result.lines)
     statements = PARTY_STATEMENTS.concat(frames)

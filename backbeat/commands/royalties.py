@@ -1,4 +1,9 @@
-"""`backbeat royalties dispute|payout`: record dispute steps and payout requests in the royalties inbox.
+"""`backbeat royalties dispute|payout|period|statement`: the royalties inbox, period close and party statements.
+
+`period close|reopen|status` close a month (its statements become final and never change), reopen it (audited,
+with a reason) and list the months; `statement` writes a party's statement for a month as PDF and/or CSV, with
+names, marked PROVISIONAL while the month is open. These read and write the warehouse
+(`BACKBEAT_WAREHOUSE_URL`, else `warehouse.duckdb` in the data directory).
 
 Every command appends one validated row to a CSV under `$BACKBEAT_DATA_DIR/inbox/royalties/` and never
 changes a row already there: a dispute's steps go to `disputes/{dispute_id}.csv`, payout requests and their
@@ -40,7 +45,19 @@ from backbeat.royalties.disputes import (
 )
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
 from backbeat.royalties.payouts import REQUEST_COLUMNS, REQUEST_FIELDS, exact_minor_units, merge_request_rows
+from backbeat.royalties.periods import (
+    PeriodError,
+    check_period,
+    close_period,
+    period_events,
+    period_overview,
+    reopen_period,
+    statement_documents,
+)
+from backbeat.royalties.statement_pdf import render_pdf
+from backbeat.royalties.statement_people import format_amount, to_csv
 from backbeat.settings import Settings
+from integrations.warehouse import Warehouse
 
 
 def _royalties_inbox(ctx: click.Context) -> Path:
@@ -87,7 +104,17 @@ def append_rows(path: Path, columns: Sequence[str], rows: Sequence[dict[str, str
 def royalties(ctx: click.Context, data_dir: Path | None) -> None:
     """Disputes of plays and payout requests (appended to the royalties inbox)."""
     ctx.ensure_object(dict)
-    ctx.obj["inbox"] = (data_dir or Settings.from_env().data_dir) / "inbox" / "royalties"
+    settings = Settings.from_env()
+    ctx.obj["inbox"] = (data_dir or settings.data_dir) / "inbox" / "royalties"
+    ctx.obj["warehouse_url"] = (
+        settings.warehouse_url
+        if settings.warehouse_url_from_env or data_dir is None
+        else f"duckdb:///{data_dir.resolve() / 'warehouse.duckdb'}"
+    )
+
+
+def _warehouse(ctx: click.Context) -> Warehouse:
+    return Warehouse(ctx.obj["warehouse_url"])
 
 
 # ---- disputes --------------------------------------------------------------------------------------------
@@ -314,3 +341,98 @@ def payout_paid(ctx: click.Context, payout_id: str, paid_on: datetime | None, no
         row = _request_row(path, payout_id)
         _append_request_row(path, {**row, "paid_on": day.isoformat(), "note": note})
     click.echo(f"{payout_id}: paid on {day}")
+
+
+# ---- periods and statements ------------------------------------------------------------------------------
+
+
+def _period_argument(value: str) -> str:
+    try:
+        return check_period(value)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="PERIOD") from None
+
+
+@royalties.group()
+def period() -> None:
+    """Close a month (statements final), reopen it (audited) and list the months."""
+
+
+@period.command("close")
+@click.argument("month")
+@click.option("--by", "actor", required=True, help="Who closes the month.")
+@click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
+@click.pass_context
+def period_close(ctx: click.Context, month: str, actor: str, at_text: str | None) -> None:
+    """Close MONTH (YYYY-MM): freeze every party's statement; later corrections land in the open month."""
+    try:
+        result = close_period(_warehouse(ctx), _period_argument(month), actor, _parse_at(at_text))
+    except PeriodError as exc:
+        raise click.ClickException(str(exc)) from None
+    state = result.state
+    click.echo(
+        f"{state.period} closed by {state.closed_by} at {state.closed_at:%Y-%m-%d %H:%M} UTC (version "
+        f"{state.version}): {len(result.documents)} statements frozen, sha256 {state.statements_sha256}"
+    )
+
+
+@period.command("reopen")
+@click.argument("month")
+@click.option("--by", "actor", required=True, help="Who reopens the month.")
+@click.option("--reason", required=True, help="Why the month must change (kept in the audit trail).")
+@click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
+@click.pass_context
+def period_reopen(ctx: click.Context, month: str, actor: str, reason: str, at_text: str | None) -> None:
+    """Reopen the closed MONTH: its statements turn provisional until it is closed again."""
+    try:
+        state = reopen_period(_warehouse(ctx), _period_argument(month), actor, reason, _parse_at(at_text))
+    except PeriodError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{state.period} reopened by {state.reopened_by} at {state.reopened_at:%Y-%m-%d %H:%M} UTC: {reason}")
+
+
+@period.command("status")
+@click.option("--events", is_flag=True, help="Also print the audit trail of closes and reopenings.")
+@click.pass_context
+def period_status(ctx: click.Context, events: bool) -> None:
+    """Each month with ledger lines or ever closed: closed (final) or open (provisional), who and when."""
+    db = _warehouse(ctx)
+    for state in period_overview(db):
+        line = f"{state.period}  {'closed' if state.closed else 'open  '}  "
+        if state.closed:
+            line += f"final, closed by {state.closed_by} at {state.closed_at:%Y-%m-%d %H:%M} UTC (v{state.version})"
+        else:
+            line += "provisional"
+            if state.reopened_by:
+                line += f", reopened by {state.reopened_by} at {state.reopened_at:%Y-%m-%d %H:%M} UTC: "
+                line += f"{state.reopen_reason}"
+        click.echo(line)
+    if events:
+        for row in period_events(db).iter_rows(named=True):
+            click.echo(
+                f"  {row['period']} #{row['seq']} {row['action']} by {row['actor']} at "
+                f"{row['acted_at']:%Y-%m-%d %H:%M} UTC" + (f": {row['reason']}" if row["reason"] else "")
+            )
+
+
+@royalties.command("statement")
+@click.option("--party", "party_id", required=True, help="Party id.")
+@click.option("--period", "month", required=True, help="Month, YYYY-MM.")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the PDF here.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the CSV here.")
+@click.pass_context
+def statement(ctx: click.Context, party_id: str, month: str, pdf_path: Path | None, csv_path: Path | None) -> None:
+    """A party's statement for a month (final once the month is closed, else PROVISIONAL), as PDF and/or CSV."""
+    documents = statement_documents(_warehouse(ctx), _period_argument(month), party_id)
+    if not documents:
+        raise click.ClickException(f"no statement for party {party_id} in {month}")
+    if pdf_path is not None:
+        render_pdf(documents, pdf_path)
+    if csv_path is not None:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        csv_path.write_text(to_csv(documents), encoding="utf-8")
+    for d in documents:
+        click.echo(
+            f"{d.period} {d.party_name} ({d.party_id}) {d.currency} {d.status}: opening "
+            f"{format_amount(d.opening_minor, d.currency)}, closing {format_amount(d.closing_minor, d.currency)}"
+        )

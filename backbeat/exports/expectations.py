@@ -74,7 +74,7 @@ MONTHLY_SUITE: dict[str, TableSuite] = {
             "held_minor",
         ),
         unique=("period", "party_id", "currency"),
-        allowed={"currency": CURRENCIES},
+        allowed={"currency": CURRENCIES, "status": ("final", "provisional")},
     ),
     "statement_lines": TableSuite(
         not_null=("period", "party_id", "currency", "line_type", "amount_minor"),

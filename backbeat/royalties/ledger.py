@@ -24,6 +24,7 @@ from backbeat.airplay.tables import PLAYLOGS
 from backbeat.common.quarantine import QUARANTINE
 from backbeat.rights.tables import RECORDINGS, SPLITS
 from backbeat.royalties.ledger_chain import append_batches, headers_from_lines, seal_unsealed
+from backbeat.royalties.periods import closed_periods, reporting_period_expr
 from backbeat.royalties.posting import (
     HOLD,
     KEY,
@@ -286,7 +287,8 @@ def _post_day(
     if plan.is_empty():
         return summary
 
-    correction_period = _period("posted_for", booked_at.date())
+    closed = closed_periods(conn)  # a closed month's statements are final: its lines go to the first open month
+    correction_period = reporting_period_expr(_period("posted_for", booked_at.date()), closed)
     old_lines = _active_lines(conn, day, plan.filter(pl.col("active_batch_id").is_not_null()))
     changes = describe_changes(old_lines, lines.join(plan.select(KEY), on=KEY, how="semi"), desired.upheld)
     plan = plan.join(changes, on=KEY, how="left").with_columns(
@@ -334,7 +336,9 @@ def _post_day(
     )
     new_lines = lines.join(to_post.select(*KEY, "batch_id", "revision"), on=KEY, how="inner").with_columns(
         entry_kind=pl.lit(POSTING),
-        accounting_period=pl.when(pl.col("revision") == 1).then(_period("posted_for")).otherwise(correction_period),
+        accounting_period=pl.when(pl.col("revision") == 1)
+        .then(reporting_period_expr(_period("posted_for"), closed))
+        .otherwise(correction_period),
         posted_at=pl.lit(booked_at, pl.Datetime("us")),
     )
     post_meta = to_post.select(

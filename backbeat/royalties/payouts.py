@@ -14,7 +14,7 @@ payable and credits cash, dated the paid_on day. A batch is posted once and neve
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -26,6 +26,7 @@ from backbeat.common import csvfiles as f
 from backbeat.common.quarantine import Reject
 from backbeat.royalties.ledger_chain import WRITTEN_HEADER, append_batches, seal_unsealed
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
+from backbeat.royalties.periods import closed_periods, reporting_period
 from backbeat.royalties.tables import LEDGER, LEDGER_BATCHES, PAYOUTS
 from integrations.warehouse import Warehouse
 
@@ -345,12 +346,15 @@ def payouts_frame(decisions: list[PayoutDecision]) -> pl.DataFrame:
     )
 
 
-def payout_batch(decision: PayoutDecision, posted_at: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The ledger lines (debit party_payable, credit cash) and the ledger_batches row of a paid payout."""
+def payout_batch(
+    decision: PayoutDecision, posted_at: datetime, closed: Collection[str] = ()
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ledger lines (debit party_payable, credit cash) and the ledger_batches row of a paid payout, reported
+    in its month, or in the first open month when that one is closed (`closed`)."""
     request, amount = decision.request, decision.amount_minor or decision.request.amount_minor
     paid_on = request.paid_on
     assert paid_on is not None and decision.batch_id is not None, "only paid payouts are posted"
-    period = f"{paid_on:%Y-%m}"
+    period = reporting_period(f"{paid_on:%Y-%m}", closed)
     common = {
         "batch_id": decision.batch_id,
         "entry_kind": "payout",
@@ -425,10 +429,11 @@ def post_payouts(db: Warehouse, decisions: list[PayoutDecision], posted_at: date
             ].to_list()
         )
         posted, line_frames, batch_frames = [], [], []
+        closed = closed_periods(conn)
         for decision in due:
             if decision.batch_id in existing:
                 continue
-            lines, batch = payout_batch(decision, posted_at)
+            lines, batch = payout_batch(decision, posted_at, closed)
             line_frames.append(lines)
             batch_frames.append(batch)
             posted.append(decision.batch_id)

@@ -4,12 +4,15 @@ A party is owed what its `party_payable` lines sum to, with the sign flipped (cr
 ledger, a statement shows what is owed as positive numbers). Lines are reported in their `accounting_period`:
 
 - **opening**: the balance of every line of earlier periods;
-- **earnings**: `posting` lines of first-revision batches (`…|r1`) — plays paid for the first time;
-- **adjustments**: `reversal` lines and `posting` lines of later revisions — corrections (a split approved,
-  a dispute resolved, a tariff fixed);
+- **earnings**: `posting` lines of first-revision batches (`…|r1`) reported in the plays' own month — plays
+  paid for the first time;
+- **adjustments**: `reversal` lines, `posting` lines of later revisions, and first postings reported in a later
+  month than the plays' (booked after their month was closed) — corrections (a split approved, a dispute
+  resolved, a tariff fixed); each names the month of the plays it corrects (`corrects_period`);
 - **payouts**: `payout` lines — money paid out, negative because it reduces what is owed;
 - **closing** = opening + earnings + adjustments + payouts, which is the next month's opening;
-- **held**: the party's credits sitting in `hold` for disputed plays at the end of the month (not in closing).
+- **held**: the party's credits sitting in `hold` for disputed plays at the end of the month (not in closing);
+- **status**: `final` once the month is closed (`royalties.periods`), else `provisional`.
 
 No Dagster here; money stays in integer minor units.
 """
@@ -21,10 +24,12 @@ from datetime import date
 
 import polars as pl
 
-from backbeat.royalties.tables import PARTY_STATEMENTS, STATEMENT_LINES
+from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
+from integrations.warehouse import WarehouseConnection
 
 PAYABLE, HOLD = "party_payable", "hold"
 LINE_TYPES = ("earnings", "adjustment", "payout")
+FINAL, PROVISIONAL = "final", "provisional"
 FIRST_REVISION_SUFFIX = "|r1"
 BALANCE_SCHEMA = {"party_id": pl.Utf8(), "currency": pl.Utf8(), "payable_minor": pl.Int64(), "hold_minor": pl.Int64()}
 
@@ -42,10 +47,24 @@ def line_type() -> pl.Expr:
     return (
         pl.when(pl.col("entry_kind") == "payout")
         .then(pl.lit("payout"))
-        .when((pl.col("entry_kind") == "posting") & pl.col("batch_id").str.ends_with(FIRST_REVISION_SUFFIX))
+        .when(
+            (pl.col("entry_kind") == "posting")
+            & pl.col("batch_id").str.ends_with(FIRST_REVISION_SUFFIX)
+            & (pl.col("accounting_period") == plays_period())
+        )
         .then(pl.lit("earnings"))
         .otherwise(pl.lit("adjustment"))
     )
+
+
+def plays_period() -> pl.Expr:
+    """YYYY-MM of a ledger line's `posted_for` day: the month of the plays (or payout) it is about."""
+    return pl.col("posted_for").dt.strftime("%Y-%m")
+
+
+def corrects_period() -> pl.Expr:
+    """For adjustment lines (needs a `line_type` column): the month of the plays they correct; else null."""
+    return pl.when(pl.col("line_type") == "adjustment").then(plays_period()).otherwise(pl.lit(None, pl.Utf8))
 
 
 def _party_lines(lines: pl.DataFrame) -> pl.DataFrame:
@@ -68,14 +87,21 @@ def balances_before(lines: pl.DataFrame, period: str) -> pl.DataFrame:
     )
 
 
-def build_statements(period: str, period_lines: pl.DataFrame, before: pl.DataFrame) -> Statements:
+def build_statements(
+    period: str, period_lines: pl.DataFrame, before: pl.DataFrame, status: str = PROVISIONAL
+) -> Statements:
     """Statements for `period` from its ledger lines and the balances carried in from earlier periods.
 
     `period_lines`: ledger lines (LEDGER columns; lines of other periods are ignored). `before`: the
-    output of `balances_before` (party_id, currency, payable_minor, hold_minor).
+    output of `balances_before` (party_id, currency, payable_minor, hold_minor). `status`: `final` for a
+    closed month, `provisional` for an open one.
     """
     current = _party_lines(period_lines).filter(pl.col("accounting_period") == period)
-    payable = current.filter(pl.col("account") == PAYABLE).with_columns(line_type=line_type())
+    payable = (
+        current.filter(pl.col("account") == PAYABLE)
+        .with_columns(line_type=line_type())
+        .with_columns(corrects_period=corrects_period())
+    )
     held = (
         current.filter(pl.col("account") == HOLD)
         .group_by("party_id", "currency")
@@ -102,16 +128,44 @@ def build_statements(period: str, period_lines: pl.DataFrame, before: pl.DataFra
                 "closing_minor"
             ),
             (pl.col("hold_minor") + pl.col("held_in_period")).alias("held_minor"),
+            pl.lit(status).alias("status"),
         )
         .sort("party_id", "currency")
     )
     detail = (
-        payable.group_by("party_id", "currency", "line_type", "recording_id", "station_id")
+        payable.group_by("party_id", "currency", "line_type", "recording_id", "station_id", "corrects_period")
         .agg(plays=pl.col("play_id").drop_nulls().n_unique(), amount_minor=-pl.col("amount_minor").sum())
         .with_columns(period=pl.lit(period))
-        .sort("party_id", "currency", "line_type", "recording_id", "station_id", nulls_last=True)
+        .sort("party_id", "currency", "line_type", "recording_id", "station_id", "corrects_period", nulls_last=True)
     )
     return Statements(PARTY_STATEMENTS.conform(statements), STATEMENT_LINES.conform(detail))
+
+
+BALANCES_SQL = (
+    "SELECT party_id, currency, "
+    "CAST(-sum(CASE WHEN account = 'party_payable' THEN amount_minor ELSE 0 END) AS BIGINT) AS payable_minor, "
+    "CAST(-sum(CASE WHEN account = 'hold' THEN amount_minor ELSE 0 END) AS BIGINT) AS hold_minor "
+    "FROM royalties.royalty_ledger WHERE account IN ('party_payable', 'hold') AND party_id IS NOT NULL "
+    "AND accounting_period < ?{party} GROUP BY party_id, currency"
+)
+"""`balances_before` in SQL: owed and held per party and currency before a month (`{party}`: optional filter)."""
+
+
+def statements_in(
+    conn: WarehouseConnection, period: str, status: str = PROVISIONAL, party_id: str | None = None
+) -> Statements:
+    """`period`'s statements computed from the ledger in `conn` (every party, or only `party_id`)."""
+    conn.ensure(LEDGER)
+    party = " AND party_id = ?" if party_id is not None else ""
+    extra = [party_id] if party_id is not None else []
+    before = conn.query(BALANCES_SQL.format(party=party), [period, *extra], BALANCE_SCHEMA)
+    lines = conn.query(
+        f"SELECT {', '.join(LEDGER.column_names)} FROM {LEDGER.qualified_name} WHERE accounting_period = ? "
+        f"AND account IN ('party_payable', 'hold'){party}",
+        [period, *extra],
+        LEDGER.polars_schema,
+    )
+    return build_statements(period, lines, before, status)
 
 
 def statements_from_lines(lines: pl.DataFrame, period: str) -> Statements:

@@ -168,6 +168,11 @@ PARTY_STATEMENTS = table(
     Column("payouts_minor", "bigint", "Paid out in the month (negative: reduces what is owed)."),
     Column("closing_minor", "bigint", "Owed at the end: opening + earnings + adjustments + payouts."),
     Column("held_minor", "bigint", "The party's credits sitting in hold for disputed plays (not in closing)."),
+    Column(
+        "status",
+        "text",
+        "final (the month is closed: these figures never change) or provisional (the month is open).",
+    ),
     primary_key=("period", "party_id", "currency"),
     description="One row per party, month and currency: the monthly royalty statement's totals.",
 )
@@ -183,7 +188,8 @@ STATEMENT_LINES = table(
     Column("station_id", "text", "Station that played it (null for payouts)."),
     Column("plays", "bigint", "Plays behind the amount."),
     Column("amount_minor", "bigint", "Amount owed to the party, minor units (positive: owed)."),
-    description="One row per party, month, line type, recording and station: the statement's detail.",
+    Column("corrects_period", "text", "Adjustments only: the month (YYYY-MM) of the plays the adjustment corrects."),
+    description="One row per party, month, line type, recording, station and corrected month: the statement's detail.",
 )
 
 PAYOUTS = table(
@@ -201,4 +207,63 @@ PAYOUTS = table(
     Column("batch_id", "text", "Ledger batch that posted the payment."),
     primary_key=("payout_id",),
     description="One row per payout request and what became of it.",
+)
+
+PERIOD_STATUSES = ("closed", "open")
+PERIOD_ACTIONS = ("close", "reopen")
+
+PERIODS = table(
+    "royalties",
+    "periods",
+    Column("period", "text", "Month, YYYY-MM.", nullable=False),
+    Column("status", "text", "closed (statements final) or open (reopened: statements provisional again)."),
+    Column("version", "bigint", "How many times the month has been closed: 1 for the first close."),
+    Column("closed_by", "text", "Who closed it last."),
+    Column("closed_at", "timestamp", "When it was closed last (naive UTC)."),
+    Column("reopened_by", "text", "Who reopened it last (null if never)."),
+    Column("reopened_at", "timestamp", "When it was reopened last (naive UTC)."),
+    Column("reopen_reason", "text", "Why it was reopened last."),
+    Column("statements_sha256", "text", "sha256 over the frozen statement documents of the last close."),
+    primary_key=("period",),
+    description="One row per month that has ever been closed: its current state. A month without a row is open; "
+    "every close and reopen is also in royalties.period_events.",
+    checks=(Check("periods_status_allowed", _one_of("status", PERIOD_STATUSES)),),
+)
+
+PERIOD_EVENTS = table(
+    "royalties",
+    "period_events",
+    Column("period", "text", "Month, YYYY-MM.", nullable=False),
+    Column("seq", "bigint", "1, 2, … per month, in the order the actions were taken.", nullable=False),
+    Column("action", "text", "close or reopen.", nullable=False),
+    Column("actor", "text", "Who took the action.", nullable=False),
+    Column("acted_at", "timestamp", "When (naive UTC).", nullable=False),
+    Column("reason", "text", "Why (required to reopen)."),
+    Column("statements_sha256", "text", "On close: sha256 over the statement documents frozen by it."),
+    primary_key=("period", "seq"),
+    description="Audit trail of period closes and reopenings, append-only: one row per action.",
+    checks=(Check("period_events_action_allowed", _one_of("action", PERIOD_ACTIONS)),),
+    append_only=True,
+)
+
+FROZEN_STATEMENTS = table(
+    "royalties",
+    "frozen_statements",
+    Column("period", "text", "Statement month, YYYY-MM.", nullable=False),
+    Column("version", "bigint", "The close that froze it (royalties.periods.version).", nullable=False),
+    Column("party_id", "text", "Party.", nullable=False),
+    Column("currency", "text", "ISO 4217 currency code.", nullable=False),
+    Column(
+        "document",
+        "text",
+        "The statement as JSON: names, balances, earnings by track and station, "
+        "adjustments with the month they correct, payouts (royalties.statement_people).",
+        nullable=False,
+    ),
+    Column("document_sha256", "text", "sha256 of `document`."),
+    Column("frozen_at", "timestamp", "When the close froze it (naive UTC)."),
+    primary_key=("period", "version", "party_id", "currency"),
+    description="One row per party, currency and close of a month: the final statement as it was sent, never "
+    "changed (a reopen and a new close add a new version).",
+    append_only=True,
 )
