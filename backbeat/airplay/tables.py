@@ -145,3 +145,27 @@ PLAY_PROGRAMS = table(
     primary_key=("play_id",),
     description="One row per play: the programme (show) it aired in.",
 )
+
+CAPTURE_SESSIONS = table(
+    "airplay",
+    "capture_sessions",
+    Column("session_id", "text", "One run of one station's capture in `backbeat capture-all`.", nullable=False),
+    Column("station_id", "text", "Station captured.", nullable=False),
+    Column("state", "text", "queued, connecting, running, reconnecting, restarting, stopped, refused or interrupted."),
+    Column("detail", "text", "Why the state: the reason a stream was lost, a refusal, the failure."),
+    Column("host", "text", "Machine running the capture."),
+    Column("pid", "bigint", "Process id of the capture service on that host."),
+    Column("started_at", "timestamp", "When the session began (UTC)."),
+    Column("stopped_at", "timestamp", "When it ended (UTC); null while it runs."),
+    Column("heartbeat_at", "timestamp", "Last time the service wrote this row (UTC)."),
+    Column("heartbeat_seconds", "double", "How often the service writes: a live row older than 3 beats is stale."),
+    Column("resumed_after_utc", "timestamp", "End of the audio captured before this session (the gap's start)."),
+    Column("last_chunk_id", "text", "The last chunk this session wrote."),
+    Column("last_chunk_at", "timestamp", "End of the audio of that chunk (UTC)."),
+    Column("chunks", "bigint", "Chunks written by this session."),
+    Column("gaps", "bigint", "Gaps logged by this session (the restart gap included)."),
+    Column("restarts", "bigint", "Times the service restarted this station's capture after a failure."),
+    Column("last_error", "text", "The last unexpected failure, if any."),
+    primary_key=("session_id",),
+    description="One row per capture session of a station: its state, where it runs, its last chunk and errors.",
+)

@@ -3,6 +3,10 @@ log the gap, so the landing folder shows exactly which air time is missing and w
 
 Per connection, three threads: a feeder moves stream bytes into ffmpeg, this thread turns ffmpeg's PCM into
 chunks, and a watcher unblocks the feeder when a stop comes while the network is silent.
+
+A capture that continues an earlier one (`Resume`: a restarted service) starts with the air time since the
+earlier audio ended as an open outage, so it is logged as a gap once audio flows, and never places audio
+before that end. `CaptureEvents` tells a supervisor what happens as it happens.
 """
 
 from __future__ import annotations
@@ -49,6 +53,32 @@ class CaptureConfig:
         )
 
 
+@dataclass(frozen=True)
+class Resume:
+    """An earlier capture of the station wrote audio up to `after` (epoch seconds); `reason` names the gap."""
+
+    after: float
+    reason: str = "capture restarted"
+
+
+@dataclass(frozen=True)
+class CaptureEvents:
+    """Callbacks from a running capture (called from its thread; they must be quick and must not raise).
+
+    `on_state(state, detail)`: "connecting", "running" (audio is being recorded) or "reconnecting" (with the
+    reason the stream was lost or the connection failed). `on_chunk(path, start, end)`: a chunk is in place.
+    `on_gap(gap)`: a gap was logged.
+    """
+
+    on_state: Callable[[str, str | None], None] | None = None
+    on_chunk: Callable[[Path, float, float], None] | None = None
+    on_gap: Callable[[Gap], None] | None = None
+
+    def state(self, state: str, detail: str | None = None) -> None:
+        if self.on_state is not None:
+            self.on_state(state, detail)
+
+
 @dataclass
 class CaptureResult:
     """What one station's capture produced."""
@@ -60,6 +90,7 @@ class CaptureResult:
     started: float = 0.0  # time.monotonic() at start and finish, to see how captures overlapped
     finished: float = 0.0
     error: str | None = None  # an unexpected failure that ended this station's capture early
+    audio_end_utc: float | None = None  # end of the last audio written (epoch seconds), this capture's or before
 
 
 @dataclass
@@ -86,21 +117,36 @@ def capture_station(
     stop: threading.Event | None = None,
     duration: float | None = None,
     rng: random.Random | None = None,
+    resume: Resume | None = None,
+    events: CaptureEvents = CaptureEvents(),
 ) -> CaptureResult:
-    """Record `url` into `landing` until `stop` is set or `duration` seconds pass; never raises."""
-    result = CaptureResult(station_id, started=time.monotonic())
+    """Record `url` into `landing` until `stop` is set or `duration` seconds pass; never raises.
+
+    With `resume`, the air time from `resume.after` to this capture's first audio is logged as a gap.
+    """
+    result = CaptureResult(station_id, started=time.monotonic(), audio_end_utc=resume.after if resume else None)
     if stop is not None and stop.is_set():  # a queued station whose turn came after the stop
         result.finished = result.started
         return result
     finished = threading.Event()
     halt = _halt_when(stop or threading.Event(), duration, finished)
     chunker: Chunker | None = None
-    outage = _Outage(start=time.time())
+    # A resumed capture starts inside an outage: the air time since the earlier capture's last audio.
+    outage = _Outage(start=resume.after, cause=resume.reason) if resume else _Outage(start=time.time())
     try:
-        chunker = Chunker(station_id, landing, config.chunk_seconds, config.sample_rate, config.channels)
+        chunker = Chunker(
+            station_id,
+            landing,
+            config.chunk_seconds,
+            config.sample_rate,
+            config.channels,
+            resume_after=resume.after if resume else None,
+            on_written=events.on_chunk,
+        )
         source = StreamSource(url, halt=halt, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
         attempt = 0
         while not halt.is_set():
+            events.state("connecting")
             try:
                 connection = source.connect(chunker.audio_end_utc)
             except StreamError as exc:
@@ -108,6 +154,7 @@ def capture_station(
                 delay = config.backoff.delay(attempt, rng)
                 attempt += 1
                 log.warning("%s: cannot connect (%s); retrying in %.1f s", station_id, exc.reason, delay)
+                events.state("reconnecting", exc.reason)
                 halt.wait(delay)
                 continue
             result.connections += 1
@@ -115,7 +162,8 @@ def capture_station(
 
             def audio_began(anchor: float, outage: _Outage = outage) -> None:
                 if outage.cause or outage.failures:
-                    _close_outage(landing, station_id, outage, anchor, result)
+                    _close_outage(landing, station_id, outage, anchor, result, events)
+                events.state("running")
 
             produced_before = len(chunker.written)
             reason = _record_connection(station_id, connection, chunker, config, halt, audio_began)
@@ -123,6 +171,7 @@ def capture_station(
                 break
             got_audio = len(chunker.written) > produced_before
             log.warning("%s: stream lost (%s)", station_id, reason)
+            events.state("reconnecting", reason)
             if got_audio:
                 outage = _Outage(start=chunker.audio_end_utc or time.time(), cause=reason)
             else:
@@ -145,14 +194,19 @@ def capture_station(
                 log.exception("%s: could not finish the last chunk", station_id)
                 chunker.discard()
             result.chunks = list(chunker.written)
+            result.audio_end_utc = chunker.audio_end_utc
         if outage.cause or outage.failures:
             outage.failures.append("capture stopped before audio resumed")
-            _close_outage(landing, station_id, outage, time.time(), result)
+            if result.audio_end_utc is not None:  # a failure while audio flowed: the gap begins where it ends
+                outage.start = max(outage.start, result.audio_end_utc)
+            _close_outage(landing, station_id, outage, time.time(), result, events)
         result.finished = time.monotonic()
     return result
 
 
-def _close_outage(landing: Path, station_id: str, outage: _Outage, end: float, result: CaptureResult) -> None:
+def _close_outage(
+    landing: Path, station_id: str, outage: _Outage, end: float, result: CaptureResult, events: CaptureEvents
+) -> None:
     attempts = sum(1 for f in outage.failures if f != "capture stopped before audio resumed")
     if end - outage.start < MIN_GAP_SECONDS:
         log.info("%s: resumed without losing audio after %s", station_id, outage.reason)
@@ -160,6 +214,8 @@ def _close_outage(landing: Path, station_id: str, outage: _Outage, end: float, r
         gap = Gap(station_id, utc(outage.start), utc(end), outage.reason, attempts)
         record_gap(landing, gap)
         result.gaps.append(gap)
+        if events.on_gap is not None:
+            events.on_gap(gap)
         log.warning("%s: gap of %.1f s recorded (%s)", station_id, gap.seconds, gap.reason)
     outage.cause, outage.failures = None, []
 

@@ -15,7 +15,9 @@ moving earlier lengthens it, and its time span overlaps the next chunk's; each s
 tolerance (`clock.correction`). No sample is ever dropped or written twice.
 
 A chunk is written as a hidden `.{name}.part` file and renamed when complete, so the landing sensor (which
-ignores hidden and `.part` files) never sees half a chunk.
+ignores hidden and `.part` files) never sees half a chunk. Each FLAC chunk carries its exact start in its
+comment tag (`START_TAG`), since the name is truncated to the second: a restarted capture reads where the
+audio it wrote ended (`resume.py`) and begins no earlier.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from integrations.radio.clock import ArrivalClock, ClockSettings, correction
 from integrations.radio.decoder import BYTES_PER_SAMPLE
 
 EXTENSION = "flac"
+START_TAG = "backbeat-start-utc="  # the FLAC comment holding a chunk's exact start, epoch seconds
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +51,19 @@ def chunk_name(station_id: str, start_utc: float, ext: str = EXTENSION) -> str:
 class Chunker:
     """Writes one station's chunks: `begin(anchor)` or `begin_from_arrivals()`, `feed(pcm)`…, `end()` per run."""
 
-    def __init__(self, station_id: str, landing: Path, chunk_seconds: float, sample_rate: int, channels: int) -> None:
+    def __init__(
+        self,
+        station_id: str,
+        landing: Path,
+        chunk_seconds: float,
+        sample_rate: int,
+        channels: int,
+        *,
+        resume_after: float | None = None,
+        on_written: Callable[[Path, float, float], None] | None = None,
+    ) -> None:
+        """`resume_after`: where audio written earlier (by a previous capture) ends; no run starts before it.
+        `on_written(path, start, end)` is called after each chunk is renamed into place."""
         if chunk_seconds <= 0:
             raise ValueError("chunk_seconds must be positive")
         self.station_id = station_id
@@ -58,7 +74,7 @@ class Chunker:
         self.written: list[Path] = []
         self.starts: list[float] = []  # the exact start of each written chunk (its name is truncated to the second)
         self.corrections: list[tuple[float, float]] = []  # (boundary where the labels moved, seconds moved)
-        self.audio_end_utc: float | None = None  # end of the last audio written, for gaps and clamping
+        self.audio_end_utc: float | None = resume_after  # end of the last audio written, for gaps and clamping
         self.run_anchor: float | None = None  # the current run's first-sample time; None while being settled
         self._frame_bytes = BYTES_PER_SAMPLE * channels
         self._anchor = 0.0
@@ -76,6 +92,8 @@ class Chunker:
         self._received = 0  # frames received in this run, held ones included
         self._settled_estimate = 0.0  # the clock's estimate when the anchor was fixed (for the drift in ppm)
         self._pending: tuple[float, float] | None = None  # (new anchor, estimate) taking effect at the chunk's end
+        self._on_written = on_written
+        self._written_end = resume_after  # end of the audio in chunks already in place
         landing.mkdir(parents=True, exist_ok=True)
 
     def begin(self, anchor_utc: float) -> float:
@@ -162,6 +180,7 @@ class Chunker:
             self._part.unlink(missing_ok=True)
             self._part = None
         self._held = []
+        self.audio_end_utc = self._written_end  # the dropped audio is part of the gap that follows
 
     def _time(self, position: int) -> float:
         return self._anchor + position / self.sample_rate
@@ -192,6 +211,7 @@ class Chunker:
         self._file = sf.SoundFile(
             self._part, "w", samplerate=self.sample_rate, channels=self.channels, format="FLAC", subtype="PCM_16"
         )
+        self._file.comment = f"{START_TAG}{self._start_utc:.6f}"
 
     def _close(self) -> None:
         assert self._file is not None and self._part is not None and self._final is not None
@@ -200,9 +220,12 @@ class Chunker:
         self._file = None
         if frames:
             os.replace(self._part, self._final)  # atomic: the sensor sees the whole chunk or nothing
+            self._written_end = self._start_utc + frames / self.sample_rate
             self.written.append(self._final)
             self.starts.append(self._start_utc)
             log.info("%s: wrote %s (%.2f s)", self.station_id, self._final.name, frames / self.sample_rate)
+            if self._on_written is not None:
+                self._on_written(self._final, self._start_utc, self._start_utc + frames / self.sample_rate)
         else:
             self._part.unlink(missing_ok=True)
         self._part = self._final = None

@@ -319,6 +319,8 @@ def test_capture_all_isolates_a_bad_station_and_bounds_concurrency(mp3: bytes, t
                 str(landing),
                 "--chunk-seconds",
                 str(CHUNK),
+                "--warehouse-url",
+                f"duckdb:///{tmp_path / 'w.duckdb'}",
             ],
         )
         a, b, off = (server.mounts[m] for m in ("/a.mp3", "/b.mp3", "/off.mp3"))
