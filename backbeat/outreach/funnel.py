@@ -75,7 +75,7 @@ def prospecting_lines(warehouse: Warehouse) -> list[str]:
         lines.append(
             f"prospecting {org}: "
             + ", ".join(f"{n} candidates from {source}" for source, n in found.items())
-            + f" ({serp.get('requests', 0)} searches, ${serp.get('usd') or 0}); "
+            + f" ({serp.get('requests', 0)} searches, ${Decimal(serp.get('usd') or 0).normalize()}); "
             f"{addresses.item() if addresses is not None else 0} addresses found for "
             f"{finder.get('credits') or 0:g} email-finder credits; refused by hygiene: "
             + (", ".join(f"{n} {rule}" for rule, n in refused.items()) or "none")

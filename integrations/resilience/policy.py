@@ -24,6 +24,7 @@ from typing import TypeVar
 
 import tenacity
 
+from integrations.resilience import calllog
 from integrations.resilience.breaker import CircuitBreaker
 from integrations.resilience.bucket import TokenBucket
 from integrations.resilience.errors import (
@@ -210,7 +211,13 @@ class RetryPolicy:
             sleep=sleep,
             reraise=True,
         )
-        return retrying(attempt)
+        try:
+            result = retrying(attempt)
+        except Exception as exc:
+            calllog.observe(service, outcome_kind(exc))
+            raise
+        calllog.observe(service, "ok")
+        return result
 
     @staticmethod
     def _account(error: IntegrationError, breaker: CircuitBreaker | None, bucket: TokenBucket | None) -> None:
