@@ -56,7 +56,14 @@ from backbeat.outreach.enrichment import (
     enrich_candidates,
     targets_from_candidates,
 )
-from backbeat.outreach.hygiene import RULES, SuppressionIndex, candidate_email_rows, record_hygiene, screen
+from backbeat.outreach.hygiene import (
+    RULES,
+    SuppressionIndex,
+    accepted_candidate_emails,
+    candidate_email_rows,
+    record_hygiene,
+    screen,
+)
 from backbeat.outreach.prospecting_tables import CANDIDATE_EMAILS, CANDIDATES, PROSPECT_SCORES, PROSPECTING_TABLES
 from backbeat.outreach.scoring import load_prospect_signals, score_campaign, store_scores
 from backbeat.outreach.tables import ORG_CONTACTS, OUTREACH_TABLES
@@ -314,13 +321,12 @@ def prospect_scores(
         "SELECT campaign_id, org_id FROM outreach.campaigns WHERE status NOT IN ('stopped', 'completed') "
         "AND track_id IS NOT NULL ORDER BY campaign_id"
     )
-    accepted: dict[str, set[str]] = {}
+    accepted: dict[str, set[tuple[str, str]]] = {}
     lines, top, scored = [], [], 0
     for campaign_id, org in campaigns.iter_rows():
         if org not in accepted:
-            result = screen(candidate_email_rows(db, org), suppressions=SuppressionIndex.load(db, org))
-            accepted[org] = {a.address.email for a in result.accepted}
-        signals = load_prospect_signals(db, org, emails=accepted[org])
+            accepted[org] = accepted_candidate_emails(db, org)
+        signals = load_prospect_signals(db, org, accepted=accepted[org])
         try:
             ranked = score_campaign(db, org, campaign_id, signals, moods=moods.get(org, []))
         except ValueError as exc:

@@ -456,14 +456,6 @@ def _org_token_names(warehouse, org: str) -> list[str]:  # noqa: ANN001
 # -- prospecting: discover, enrich, score, compose ---------------------------------------------------------
 
 
-def _accepted_emails(warehouse, org: str) -> set[str]:  # noqa: ANN001
-    """The organisation's candidate addresses that pass hygiene now (as the `outreach/prospect_scores` asset)."""
-    from backbeat.outreach.hygiene import SuppressionIndex, candidate_email_rows, screen
-
-    result = screen(candidate_email_rows(warehouse, org), suppressions=SuppressionIndex.load(warehouse, org))
-    return {a.address.email for a in result.accepted}
-
-
 def _prospecting_tables(warehouse) -> None:  # noqa: ANN001
     from backbeat.outreach.prospecting_tables import PROSPECTING_TABLES
     from backbeat.outreach.tables import OUTREACH_TABLES
@@ -553,6 +545,7 @@ def enrich_command(ctx: click.Context, org: str, budget: float, max_domains: int
 def score_command(ctx: click.Context, campaign_id: str, moods: tuple[str, ...], top: int) -> None:
     """Rank CAMPAIGN_ID's prospects (its organisation's candidate addresses that pass hygiene) with an
     explainable score, store the ranking and show the top with each feature's contribution."""
+    from backbeat.outreach.hygiene import accepted_candidate_emails
     from backbeat.outreach.scoring import load_prospect_signals, score_campaign, store_scores
 
     warehouse = _warehouse(ctx)
@@ -561,7 +554,7 @@ def score_command(ctx: click.Context, campaign_id: str, moods: tuple[str, ...], 
     if not found.height:
         raise click.ClickException(f"no campaign {campaign_id!r}")
     org = found["org_id"][0]
-    signals = load_prospect_signals(warehouse, org, emails=_accepted_emails(warehouse, org))
+    signals = load_prospect_signals(warehouse, org, accepted=accepted_candidate_emails(warehouse, org))
     try:
         ranked = score_campaign(warehouse, org, campaign_id, signals, moods=moods)
     except ValueError as exc:

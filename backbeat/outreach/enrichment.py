@@ -726,9 +726,10 @@ def enrich_candidates(
 def targets_from_candidates(
     warehouse: Warehouse, org_id: str, *, only_new: bool = True, limit: int | None = None
 ) -> list[EnrichmentTarget]:
-    """One target per candidate domain of the organisation (the first candidate of each domain), skipping
-    domains that already have addresses in `outreach.candidate_emails` when `only_new`; a station's candidate
-    comes first, so its contacts keep the station."""
+    """One target per candidate domain of the organisation, skipping domains that already have addresses in
+    `outreach.candidate_emails` when `only_new`, in the order the credit budget is spent: monitored stations
+    first, then by the domain's best search rank, then by name. A domain's station candidate is its target, so
+    its contacts keep the station."""
     warehouse.ensure(CANDIDATES, CANDIDATE_EMAILS)
     done = (
         "AND NOT EXISTS (SELECT 1 FROM outreach.candidate_emails e WHERE e.org_id = c.org_id AND e.domain = c.domain)"
@@ -736,20 +737,25 @@ def targets_from_candidates(
         else ""
     )
     rows = warehouse.query(
-        "SELECT c.candidate_id, c.domain, c.title, c.station_id FROM outreach.candidates c "
+        "SELECT c.candidate_id, c.domain, c.title, c.station_id, c.rank_absolute FROM outreach.candidates c "
         f"WHERE c.org_id = ? {done} ORDER BY c.domain, c.station_id IS NULL, c.discovered_at, c.candidate_id",
         [org_id],
     )
-    seen: set[str] = set()
-    targets = []
+    first: dict[str, EnrichmentTarget] = {}
+    best_rank: dict[str, int] = {}
     for r in rows.iter_rows(named=True):
-        if r["domain"] in seen or not r["domain"]:
+        domain = r["domain"]
+        if not domain:
             continue
-        seen.add(r["domain"])
-        targets.append(EnrichmentTarget(r["candidate_id"], r["domain"], company=r["title"], station_id=r["station_id"]))
-        if limit is not None and len(targets) >= limit:
-            break
-    return targets
+        if domain not in first:
+            first[domain] = EnrichmentTarget(r["candidate_id"], domain, company=r["title"], station_id=r["station_id"])
+        if r["rank_absolute"] is not None:
+            best_rank[domain] = min(best_rank.get(domain, r["rank_absolute"]), r["rank_absolute"])
+    targets = sorted(
+        first.values(),
+        key=lambda t: (t.station_id is None, best_rank.get(t.domain, 1 << 30), t.domain),
+    )
+    return targets if limit is None else targets[:limit]
 
 
 def grant_vendor_consent(

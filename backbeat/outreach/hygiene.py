@@ -444,6 +444,14 @@ def screen_emails(emails: Sequence[str], source_file: str = "<input>", **options
     return screen([IntakeRow(e, source_file, n) for n, e in enumerate(emails, start=2)], **options)
 
 
+def accepted_candidate_emails(db: Queryable, org_id: str) -> set[tuple[str, str]]:
+    """(candidate_id, address as enrichment stored it) of every candidate address that passes hygiene now: what
+    scoring ranks. Pairs, not addresses: an address refused as a duplicate on a second candidate stays out there,
+    and an IDN address matches whatever form enrichment stored it in."""
+    result = screen(candidate_email_rows(db, org_id), suppressions=SuppressionIndex.load(db, org_id))
+    return {(str(a.row.candidate_id), str(a.row.email)) for a in result.accepted}
+
+
 def candidate_email_rows(db: Queryable, org_id: str) -> list[IntakeRow]:
     """Every address enrichment found for `org_id` (`outreach.candidate_emails`) as intake rows, with its
     verifier result; the table must exist."""

@@ -374,10 +374,15 @@ def outcome_history(db: Queryable, org_id: str, *, as_of: datetime | None = None
 
 
 def load_prospect_signals(
-    db: Queryable, org_id: str, *, emails: Collection[str] | None = None
+    db: Queryable,
+    org_id: str,
+    *,
+    emails: Collection[str] | None = None,
+    accepted: Collection[tuple[str, str]] | None = None,
 ) -> list[ProspectSignals]:
     """One `ProspectSignals` per address enrichment found (`outreach.candidate_emails` × `outreach.candidates`),
-    only those in `emails` (normalised addresses hygiene accepted) when given; the tables must exist.
+    only those in `emails` (addresses) or `accepted` ((candidate_id, address) pairs hygiene accepted:
+    `hygiene.accepted_candidate_emails`) when given; the tables must exist.
 
     Authority signals are the domain's: its best SERP rank and how many SERP results named it; the text matched
     for relevance is the page title, description and the search query that found it; a candidate that is not a
@@ -399,9 +404,12 @@ def load_prospect_signals(
         [org_id],
     )
     wanted = None if emails is None else set(emails)
+    pairs = None if accepted is None else set(accepted)
     signals = []
     for row in rows.iter_rows(named=True):
         if wanted is not None and row["email"] not in wanted:
+            continue
+        if pairs is not None and (row["candidate_id"], row["email"]) not in pairs:
             continue
         domain = by_domain.get(row["domain"], {})
         best_rank = domain.get("best_rank")

@@ -228,3 +228,47 @@ def test_targets_come_from_candidate_domains_not_yet_enriched(warehouse):
         enrich_candidates(warehouse, make_client(server), ORG, found[:1], settings=EnrichmentSettings(10), now=NOW)
     assert [t.domain for t in targets_from_candidates(warehouse, ORG)] == ["wdr.de"]
     assert len(targets_from_candidates(warehouse, ORG, only_new=False)) == 2
+
+
+def test_the_budget_goes_to_stations_first_then_to_the_best_search_ranks(warehouse: Warehouse) -> None:
+    from backbeat.outreach.enrichment import targets_from_candidates
+    from backbeat.outreach.prospecting_tables import CANDIDATES
+
+    at = datetime(2026, 12, 1, 8, 0)
+    rows = [  # (domain, candidate, provenance, rank, station)
+        ("aardvark.example", "c1", "serp", 40, None),
+        ("zebra-fm.example", "c2", "serp", 3, None),
+        ("zebra-fm.example", "c3", "serp", 1, None),  # the domain's best rank counts
+        ("radio-north.example", "c4", "serp", 9, None),
+        ("radio-north.example", "c5", "stations", None, "radio-north"),  # the station's own candidate is the target
+        ("lonely.example", "c6", "csv", None, None),  # no rank: after every ranked domain
+    ]
+    warehouse.replace(
+        CANDIDATES,
+        CANDIDATES.from_rows(
+            [
+                dict.fromkeys(CANDIDATES.column_names)
+                | {
+                    "org_id": ORG,
+                    "domain": d,
+                    "page_url": f"https://{d}/{c}",
+                    "candidate_id": c,
+                    "provenance": p,
+                    "contact_method": "website",
+                }
+                | {"rank_absolute": r, "station_id": s, "discovery_id": "run", "discovered_at": at, "last_seen_at": at}
+                for d, c, p, r, s in rows
+            ]
+        ),
+    )
+    targets = targets_from_candidates(warehouse, ORG)
+    assert [(t.domain, t.candidate_id, t.station_id) for t in targets] == [
+        ("radio-north.example", "c5", "radio-north"),
+        ("zebra-fm.example", "c2", None),
+        ("aardvark.example", "c1", None),
+        ("lonely.example", "c6", None),
+    ]
+    assert [t.domain for t in targets_from_candidates(warehouse, ORG, limit=2)] == [
+        "radio-north.example",
+        "zebra-fm.example",
+    ]

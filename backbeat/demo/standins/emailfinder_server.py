@@ -19,16 +19,25 @@ details}]}`: 400 `wrong_params`, 401 `authentication_failed` (key in `X-API-KEY`
 than `rate_per_second` requests arrive in a second (`clock`-timed; off by default), 451 `claimed_email` for
 addresses in `claimed`. A `FaultPlan` burst on an endpoint (`domain-search`, `email-finder`, `email-verifier`)
 answers its status with the matching Hunter error body (and Retry-After when given).
+
+For benchmarks, `FakeEmailFinder(mix=StaffMix(seed=7))` answers from a seeded mix closer to the real thing:
+domains where nobody is known, accept-all servers, addresses that bounce, role accounts (`info@`, `noreply@`,
+`admin@`, ...) next to useful generic ones (`music@`), freelancers whose webmail address several sites list,
+addresses on disposable-mail domains, IDN domains answered in Unicode and addresses in mixed case.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
+
+import idna
 
 from backbeat.demo.standins._http import FakeServer, FaultPlan, Response, json_response
 
@@ -68,6 +77,118 @@ def hunter_error(status: int, details: str | None = None, headers: dict[str, str
     return json_response(status, body, headers)
 
 
+ROLE_LOCALS = ("info", "noreply", "admin", "webmaster", "office", "no-reply")
+USEFUL_GENERIC = ("music", "submissions", "press", "demos")
+MIX_DISPOSABLE = ("mailinator.com", "yopmail.com", "guerrillamail.com", "10minutemail.com", "trashmail.com")
+
+
+def _ascii(domain: str) -> str:
+    try:
+        return idna.encode(domain.strip().rstrip("."), uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return domain.strip().lower()
+
+
+@dataclass(frozen=True)
+class StaffMix:
+    """A seeded mix of what Hunter knows about a domain (see the module docstring); shares are per domain."""
+
+    seed: int = 0
+    nobody: float = 0.15
+    accept_all_share: float = 0.2
+    bounce: float = 0.08
+    role: float = 0.75
+    useful_generic: float = 0.3
+    freelancer: float = 0.08
+    freelancers: int = 300
+    disposable: float = 0.03
+    mixed_case: float = 0.05
+
+    def _rng(self, *parts: object) -> random.Random:
+        return random.Random(_hash(str(self.seed), *map(str, parts)))
+
+    @staticmethod
+    def webmail_domain(domain: str) -> bool:
+        return _ascii(domain) in WEBMAIL
+
+    @staticmethod
+    def disposable_domain(domain: str) -> bool:
+        return _ascii(domain) in MIX_DISPOSABLE or _ascii(domain) in DISPOSABLE
+
+    def accept_all(self, domain: str) -> bool:
+        site = _ascii(domain)
+        if self.webmail_domain(site) or self.disposable_domain(site):
+            return False
+        return self._rng("accept_all", site).random() < self.accept_all_share
+
+    def staff(self, domain: str) -> list[tuple[str, str, str, str, str, int]]:
+        """(address, first, last, position, department, confidence) known at `domain`; no first name: generic."""
+        site = _ascii(domain)
+        if self.webmail_domain(site) or self.disposable_domain(site):
+            return []
+        rng = self._rng("staff", site)
+        if rng.random() < self.nobody:
+            return []
+        shown = _unicode(site)  # IDN domains answered in Unicode, as many sites list them
+        pattern = rng.choice(PATTERNS)
+        out: list[tuple[str, str, str, str, str, int]] = []
+        seen: set[str] = set()
+        for _ in range(rng.randrange(0, 6)):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            local = pattern.format(first=first, last=last, f=first[0])
+            if local in seen:
+                continue
+            seen.add(local)
+            position, department = rng.choice(POSITIONS)
+            out.append((f"{local}@{shown}", first.title(), last.title(), position, department, rng.randint(30, 99)))
+        if rng.random() < self.freelancer:  # a freelancer several sites list, on webmail
+            n = rng.randrange(self.freelancers)
+            first, last = FIRST[n % len(FIRST)], LAST[(n // len(FIRST)) % len(LAST)]
+            out.append((f"{first}.{last}{n}@gmail.com", first.title(), last.title(), "Presenter", "communication", 75))
+        if rng.random() < self.disposable:
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            box = f"{first}{rng.randrange(100)}@{rng.choice(MIX_DISPOSABLE)}"
+            out.append((box, first.title(), last.title(), "Editor", "communication", rng.randint(40, 80)))
+        if rng.random() < self.role:
+            out.append((f"{rng.choice(ROLE_LOCALS)}@{shown}", "", "", "", "", rng.randint(70, 95)))
+        if rng.random() < self.useful_generic:
+            out.append((f"{rng.choice(USEFUL_GENERIC)}@{shown}", "", "", "", "", rng.randint(60, 95)))
+        for n, (address, first, last, position, department, confidence) in enumerate(out):
+            if rng.random() < self.mixed_case:  # as a web page spells it: Anna.Adler@Signalfm12.Com
+                local, _, host = address.partition("@")
+                out[n] = (f"{local.title()}@{host.title()}", first, last, position, department, confidence)
+        return out
+
+    def status(self, email: str) -> str:
+        """Hunter's verification status of `email`: webmail, disposable, accept_all, valid or invalid."""
+        local, _, domain = email.strip().lower().rpartition("@")
+        site = _ascii(domain)
+        if self.disposable_domain(site):
+            return "disposable"
+        if self.webmail_domain(site):
+            return "webmail"
+        if self.accept_all(site):
+            return "accept_all"
+        known = {_key(a) for a, *_ in self.staff(site)}
+        if f"{local}@{site}" not in known:
+            return "invalid"
+        return "invalid" if self._rng("bounce", local, site).random() < self.bounce else "valid"
+
+
+def _unicode(domain: str) -> str:
+    if "xn--" not in domain:
+        return domain
+    try:
+        return idna.decode(domain)
+    except idna.IDNAError:
+        return domain
+
+
+def _key(address: str) -> str:
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local}@{_ascii(domain)}"
+
+
 class FakeEmailFinder(FakeServer):
     """Hunter v2 for the keys in `api_keys`, with `credits` for the month (None: unlimited)."""
 
@@ -82,8 +203,10 @@ class FakeEmailFinder(FakeServer):
         latency: tuple[float, float] = (0.0, 0.0),
         seed: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        mix: StaffMix | None = None,
     ) -> None:
         super().__init__(latency=latency, seed=seed, clock=clock)
+        self.mix = mix
         self.api_keys = set(api_keys)
         self.credits = credits
         self.credits_used = 0.0
@@ -126,7 +249,7 @@ class FakeEmailFinder(FakeServer):
         """The staff Hunter 'knows' at `domain`, as domain-search email objects (claimed addresses included)."""
         domain = domain.lower().strip().rstrip(".")
         out = []
-        for address, first, last, position, department, confidence in self._staff(domain):
+        for address, first, last, position, department, confidence in self._known(domain):
             page = "team" if first else "contact"
             out.append(
                 {
@@ -152,7 +275,21 @@ class FakeEmailFinder(FakeServer):
         domain = domain.lower()
         return domain not in WEBMAIL and domain not in DISPOSABLE and _hash(domain, "accept_all") % 4 == 0
 
+    def _known(self, domain: str) -> list[tuple[str, str, str, str, str, int]]:
+        return self.mix.staff(domain) if self.mix is not None else self._staff(domain)
+
+    def _accepts_all(self, domain: str) -> bool:
+        return self.mix.accept_all(domain) if self.mix is not None else self.accept_all(domain)
+
+    def _flags(self, domain: str) -> tuple[bool, bool]:
+        """(disposable, webmail) of an address's domain."""
+        if self.mix is not None:
+            return self.mix.disposable_domain(domain), self.mix.webmail_domain(domain)
+        return domain in DISPOSABLE, domain in WEBMAIL
+
     def _status(self, email: str) -> str:
+        if self.mix is not None:
+            return self.mix.status(email)
         domain = email.lower().partition("@")[2]
         if domain in WEBMAIL:
             return "webmail"
@@ -227,9 +364,9 @@ class FakeEmailFinder(FakeServer):
         h = _hash(domain)
         data = {
             "domain": domain,
-            "disposable": domain in DISPOSABLE,
-            "webmail": domain in WEBMAIL,
-            "accept_all": self.accept_all(domain),
+            "disposable": self._flags(domain)[0],
+            "webmail": self._flags(domain)[1],
+            "accept_all": self._accepts_all(domain),
             "pattern": PATTERNS[(h // 7) % len(PATTERNS)] if page else None,
             "organization": domain.split(".")[0].replace("-", " ").title(),
             "country": None,
@@ -267,7 +404,7 @@ class FakeEmailFinder(FakeServer):
             "email": match["value"] if match else None,
             "score": match["confidence"] if match else None,
             "domain": domain,
-            "accept_all": self.accept_all(domain),
+            "accept_all": self._accepts_all(domain),
             "position": match["position"] if match else None,
             "twitter": None,
             "linkedin_url": None,
@@ -299,8 +436,8 @@ class FakeEmailFinder(FakeServer):
             "email": email,
             "regexp": True,
             "gibberish": False,
-            "disposable": domain in DISPOSABLE,
-            "webmail": domain in WEBMAIL,
+            "disposable": self._flags(domain)[0],
+            "webmail": self._flags(domain)[1],
             "mx_records": True,
             "smtp_server": True,
             "smtp_check": status == "valid",

@@ -22,6 +22,11 @@ Errors, as the appendix/errors list names them:
 
 Each successful task costs `PRICE_PER_SERP` per 10 results asked (live mode), charged to `balance_usd`;
 `spent_usd` and `tasks_served` record it.
+
+For benchmarks, `FakeSerp(universe=DomainUniverse(10_000, seed=7))` answers from a seeded universe of that many
+sites instead: `universe.keywords()` are the queries that reach every site, each page mixing new sites with sites
+other pages already showed (under another URL: `www.`, upper case, a trailing dot, tracking parameters, another
+page), IDN hosts written in Unicode, a few unusable hosts, and some queries with no result at all (still charged).
 """
 
 from __future__ import annotations
@@ -99,6 +104,137 @@ def expected_organic(keyword: str, location_code: int, language_code: str, depth
     return items
 
 
+_GENRES = ("indie pop", "shoegaze", "dream pop", "post punk", "folk", "techno", "jazz", "soul", "hip hop", "ambient")
+_INTENTS = (
+    "radio submit music",
+    "music blog submissions",
+    "college radio music director",
+    "playlist curator",
+    "new music review",
+    "community radio presenter",
+    "music zine contact",
+    "late night radio show",
+)
+_PLACES = (
+    "london",
+    "manchester",
+    "berlin",
+    "paris",
+    "leeds",
+    "glasgow",
+    "bristol",
+    "dublin",
+    "hamburg",
+    "lyon",
+    "cardiff",
+    "brighton",
+)
+_TLDS = ("com", "com", "com", "fm", "net", "org", "co.uk", "de", "fr", "radio")
+_IDN_NAMES = ("bücher", "müsik", "klänge", "música", "écoute", "größe", "ondes", "sørlandet")
+_PAGES = ("", "contact", "about/team", "submissions", "features/new-music", "shows/late-night")
+_TRACKING = ("?utm_source=newsletter&utm_medium=email", "?gclid=abc123", "?fbclid=xyz")
+
+
+@dataclass(frozen=True)
+class DomainUniverse:
+    """`size` seeded music sites spread over search queries (for benchmarks).
+
+    Each query shows `per_page` results: `per_page × (1 − repeat_share)` sites no earlier query showed, the rest
+    sites another query showed (under another URL form); `empty_share` of the queries find nothing; `idn_share`
+    of the sites have an IDN host (shown in Unicode); `bad_share` of the results have an unusable host.
+    """
+
+    size: int
+    seed: int = 0
+    per_page: int = 100
+    repeat_share: float = 0.2
+    empty_share: float = 0.04
+    idn_share: float = 0.02
+    bad_share: float = 0.002
+
+    def domain(self, index: int) -> str:
+        """Site `index`'s host as its owner writes it (Unicode for an IDN host)."""
+        rng = random.Random(_seed("domain", self.seed, index))
+        tld = rng.choice(_TLDS)
+        if rng.random() < self.idn_share:
+            # a site under an IDN domain: blog.bücherzine12.de
+            return f"{rng.choice(('blog', 'fm', 'radio'))}.{rng.choice(_IDN_NAMES)}{rng.choice(_SECOND)}{index}.{tld}"
+        return f"{rng.choice(_FIRST)}{rng.choice(_SECOND)}{index}.{tld}"
+
+    @property
+    def fresh_per_page(self) -> int:
+        return max(1, round(self.per_page * (1 - self.repeat_share)))
+
+    def keywords(self) -> list[str]:
+        """The queries that, asked `per_page` deep, show every site; the empty ones are among them."""
+        full = math.ceil(self.size / self.fresh_per_page)
+        total = math.ceil(full / (1 - self.empty_share))
+        combos = [f"{g} {i} {p}" for p in _PLACES for g in _GENRES for i in _INTENTS]
+        random.Random(_seed("keywords", self.seed)).shuffle(combos)
+        if total > len(combos):
+            combos += [f"{c} {n}" for n in range(2, total // len(combos) + 2) for c in list(combos)]
+        return combos[:total]
+
+    def _layout(self) -> dict[str, int]:
+        """keyword → page number (−1: no results)."""
+        words = self.keywords()
+        rng = random.Random(_seed("layout", self.seed))
+        empty = set(rng.sample(range(len(words)), len(words) - math.ceil(self.size / self.fresh_per_page)))
+        pages, page = {}, 0
+        for n, word in enumerate(words):
+            pages[word] = -1 if n in empty else page
+            page += 0 if n in empty else 1
+        return pages
+
+    def organic(self, keyword: str, depth: int) -> list[FakeItem]:
+        """The organic items shown for `keyword` (unknown keywords and empty pages: none)."""
+        page = _layout_of(self).get(" ".join(keyword.lower().split()), -1)
+        if page < 0:
+            return []
+        rng = random.Random(_seed("page", self.seed, page))
+        fresh = self.fresh_per_page
+        sites = list(range(page * fresh, min(self.size, (page + 1) * fresh)))
+        shown_before = page * fresh
+        repeats = self.per_page - fresh
+        if shown_before:
+            sites += [rng.randrange(shown_before) for _ in range(repeats)]
+        rng.shuffle(sites)
+        items: list[FakeItem] = []
+        for n, site in enumerate(sites[: min(depth, MAX_ITEMS)], start=1):
+            host = self.domain(site)
+            form = rng.random()
+            if rng.random() < self.bad_share:
+                host = rng.choice(("intranet", "localhost", "-bad-.example", "exa mple.com"))
+            elif form < 0.15:
+                host = "www." + host
+            elif form < 0.22:
+                host = host.upper()
+            elif form < 0.25:
+                host += "."
+            path = rng.choice(_PAGES)
+            url = f"https://{host}/{path}" + (rng.choice(_TRACKING) if rng.random() < 0.1 else "")
+            name = host.split(".")[0].removeprefix("www").title() or host
+            title = f"{name} — {keyword}" + (" | Contact" if path == "contact" else "")
+            description = f"{name} covers {keyword.split(' radio')[0]} and new music; {path or 'home'}."
+            items.append(
+                FakeItem(
+                    n, n + 1 + (n >= 4), host.lower(), url, title, description
+                )  # paid item at 1, questions before 4
+            )
+        return items
+
+
+_layouts: dict[DomainUniverse, dict[str, int]] = {}
+_layouts_lock = threading.Lock()
+
+
+def _layout_of(universe: DomainUniverse) -> dict[str, int]:
+    with _layouts_lock:
+        if universe not in _layouts:
+            _layouts[universe] = universe._layout()
+        return _layouts[universe]
+
+
 class FakeSerp(FakeServer):
     """Serves DataForSEO's live organic SERP for one API account (`login`, `password`)."""
 
@@ -112,8 +248,10 @@ class FakeSerp(FakeServer):
         latency: tuple[float, float] = (0.0, 0.0),
         seed: int = 0,
         clock: Callable[[], float] | None = None,
+        universe: DomainUniverse | None = None,
     ) -> None:
         super().__init__(latency=latency, seed=seed, **({"clock": clock} if clock else {}))
+        self.universe = universe
         self.login = login
         self.password = password
         self.plan = plan or FaultPlan()
@@ -176,7 +314,10 @@ class FakeSerp(FakeServer):
                 self.balance_usd -= cost
             self.spent_usd += cost
             self.tasks_served += 1
-        items = expected_organic(keyword, location, language, depth)
+        if self.universe is not None:
+            items = self.universe.organic(keyword, depth)
+        else:
+            items = expected_organic(keyword, location, language, depth)
         return {
             "id": task_id,
             "status_code": 20000,
