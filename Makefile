@@ -26,9 +26,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
+# Created once and never overwritten (order-only prerequisite, and a guard for a file made meanwhile): an
+# existing instance config, such as a production one from deploy/dagster.postgres.yaml, stays as it is.
+$(DAGSTER_HOME)/dagster.yaml: | deploy/dagster.local.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp $< $@
+	test -e $@ || cp deploy/dagster.local.yaml $@
 
 setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/backbeat dbt parse

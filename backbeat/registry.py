@@ -19,6 +19,9 @@ DBT_SOURCE_TABLES: tuple[Table, ...] = (
     airplay.STATIONS,
     airplay.PLAYLOGS,
     airplay.PLAY_PROGRAMS,
+    airplay.STREAM_CHUNKS,
+    airplay.CAPTURE_GAPS,
+    airplay.DETECTIONS,
     rights.WORKS,
     rights.RECORDINGS,
     rights.PARTIES,
@@ -50,13 +53,10 @@ DBT_SOURCE_TABLES: tuple[Table, ...] = (
 
 SOURCE_TABLES: tuple[Table, ...] = (
     *DBT_SOURCE_TABLES,
-    airplay.STREAM_CHUNKS,
-    airplay.DETECTIONS,
     QUARANTINE,
     airplay.PROGRAM_WINDOWS,
     airplay.PROGRAM_OVERRIDES,
     airplay.DETECTION_CANDIDATES,
-    airplay.CAPTURE_GAPS,
     rights.PARTY_IDENTIFIERS,
     rights.CONTRACTS,
     rights.CONTRACT_PARTIES,

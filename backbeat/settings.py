@@ -2,7 +2,9 @@
 
 With no configuration everything runs on one machine: a local Dagster instance under `.dagster_home/`,
 data under `data/` and a DuckDB warehouse file `data/warehouse.duckdb`. A `postgresql://` URL in
-`BACKBEAT_WAREHOUSE_URL` switches the warehouse and the dbt target to PostgreSQL.
+`BACKBEAT_WAREHOUSE_URL` switches the warehouse and the dbt target to PostgreSQL; its password may instead
+come from `BACKBEAT_WAREHOUSE_PASSWORD` (any characters: it is inserted percent-encoded). PostgreSQL sessions,
+Backbeat's and dbt's, run in UTC whatever the server's time zone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from integrations.warehouse.urls import duckdb_path, warehouse_kind
+from integrations.warehouse.urls import PASSWORD_ENV, UTC_OPTION, connection_url, duckdb_path, warehouse_kind
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -38,7 +40,9 @@ class Settings:
         return cls(
             dagster_home=Path(env.get("DAGSTER_HOME") or REPO_ROOT / ".dagster_home").resolve(),
             data_dir=data_dir,
-            warehouse_url=url or f"duckdb:///{data_dir / 'warehouse.duckdb'}",
+            warehouse_url=connection_url(url, env.get(PASSWORD_ENV))
+            if url
+            else f"duckdb:///{data_dir / 'warehouse.duckdb'}",
             warehouse_url_from_env=bool(url),
         )
 
@@ -63,4 +67,5 @@ def dbt_environment(url: str) -> dict[str, str]:
         "BACKBEAT_PG_USER": unquote(parts.username or "postgres"),
         "BACKBEAT_PG_PASSWORD": unquote(parts.password or ""),
         "BACKBEAT_PG_DATABASE": parts.path.lstrip("/") or "postgres",
+        "PGOPTIONS": UTC_OPTION,  # libpq reads it: dbt's sessions run in UTC like the client's
     }

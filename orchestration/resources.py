@@ -44,11 +44,14 @@ def build_resources(settings: Settings, environ: Mapping[str, str] | None = None
     """Resources for the settings' environment: embedded (DuckDB) or production (PostgreSQL).
 
     A warehouse URL from the environment is passed as an EnvVar so its password never shows in the UI; so are
-    the Spotify and MusicBrainz settings when they are set.
+    the separate warehouse password (`BACKBEAT_WAREHOUSE_PASSWORD`) and the Spotify and MusicBrainz settings when
+    they are set.
     """
+    env = os.environ if environ is None else environ
     url = EnvVar("BACKBEAT_WAREHOUSE_URL") if settings.warehouse_url_from_env else settings.warehouse_url
+    password = EnvVar("BACKBEAT_WAREHOUSE_PASSWORD") if env.get("BACKBEAT_WAREHOUSE_PASSWORD") else ""
     return {
-        "warehouse": WarehouseResource(url=url),
+        "warehouse": WarehouseResource(url=url, password=password),
         "data_dir": DataDirResource(data_dir=str(settings.data_dir)),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

@@ -1,8 +1,11 @@
 """dbt models as assets of the same graph: sources map onto the tables the domain assets write."""
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -12,6 +15,7 @@ from dagster import (
     AssetSpec,
     AutomationCondition,
     DagsterRunStatus,
+    Output,
     RunsFilter,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
@@ -20,6 +24,7 @@ from assets.analytics.dbt_metadata import enrich_model_event, point_at_run_datab
 from assets.common.automation import after_upstream_updates
 from assets.common.keys import ANALYTICS_PREFIX
 from backbeat.analytics.dbt_checks import describe_dbt_test
+from backbeat.analytics.dbt_lineage import views_dropped_with
 from backbeat.analytics.dbt_manifest import require_manifest
 from backbeat.analytics.dbt_targets import prune_run_targets
 from backbeat.registry import SOURCE_TABLES
@@ -79,6 +84,38 @@ def dbt_env(warehouse_url: str) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def views_carried_along(context: AssetExecutionContext) -> list[str]:
+    """The views a partial build must rebuild beside the selected models (empty for a full build).
+
+    dbt-postgres replaces a relation with `drop ... cascade`, which drops the views reading it; a run that
+    selects `stg_airplay__plays` alone would leave `int_plays_enriched` gone. Those views are added to dbt's
+    selection; Dagster still records only the selected assets (the automation sensor then sees the views'
+    upstream updated and requests them as usual).
+    """
+    selected = {key.path[-1] for key in context.selected_asset_keys if key.path[0] == ANALYTICS_PREFIX}
+    every_key = context.assets_def.node_keys_by_output_name.values()  # `keys` holds only a subset's keys
+    everything = {key.path[-1] for key in every_key if key.path[0] == ANALYTICS_PREFIX}
+    if selected == everything:
+        return []
+    return [name for name in views_dropped_with(dbt_project_manifest(), sorted(selected)) if name not in selected]
+
+
+@cache
+def dbt_project_manifest() -> Mapping[str, Any]:
+    """The project's parsed manifest (checked fresh at load by `require_manifest`), read once per process."""
+    return json.loads(Path(dbt_project.manifest_path).read_text())
+
+
+def selected_event(context: AssetExecutionContext, event: Any) -> bool:
+    """Whether a dbt event belongs to the run's selection: the results of models carried along are only logged."""
+    if isinstance(event, Output):
+        key = context.asset_key_for_output(event.output_name)
+        if key not in context.selected_asset_keys:
+            context.log.info(f"rebuilt {key.to_user_string()} (carried along, not selected)")
+            return False
+    return True
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=BackbeatDbtTranslator())
 def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Staging views and marts built by `dbt build` (models and their tests) on the warehouse.
@@ -87,12 +124,18 @@ def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, wareho
     model reports its row count and column types; only the last few runs' dbt target folders are kept.
     """
     warehouse.client().ensure(*SOURCE_TABLES)
-    with dbt_env(warehouse.url):
-        invocation = dbt.cli(["build"], context=context)
+    carried = views_carried_along(context)
+    if carried:
+        context.log.info(
+            f"also rebuilding {len(carried)} view(s) this partial build would otherwise drop: {', '.join(carried)}"
+        )
+    with dbt_env(warehouse.client().url):  # the separate password inserted
+        invocation = dbt.cli(["build", *(["--select", " ".join(carried)] if carried else [])], context=context)
         try:
             point_at_run_database(invocation)
             for event in invocation.stream().fetch_row_counts().fetch_column_metadata():
-                yield enrich_model_event(invocation, event)
+                if selected_event(context, event):
+                    yield enrich_model_event(invocation, event)
         finally:
             release_adapter(invocation)
             running = {

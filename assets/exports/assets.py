@@ -20,6 +20,7 @@ from dagster import (
 from assets.common.automation import after_upstream_updates
 from assets.common.keys import EXPORTS_FINANCE_EXPORT, EXPORTS_STAGED_FINANCE_EXPORT, analytics_key
 from assets.common.paths import DataDirResource
+from backbeat.analytics.dbt_lineage import read_manifest, upstream_models
 from backbeat.exports.expectations import FINANCE_SUITE, validate_tables
 from backbeat.exports.finance import (
     clear_stale_staging,
@@ -28,7 +29,9 @@ from backbeat.exports.finance import (
     staging_dir,
     write_export,
 )
+from backbeat.exports.relations import MissingRelationError, require_relations
 from backbeat.royalties.ledger_chain import require_sound_ledger
+from backbeat.settings import DBT_PROJECT_DIR
 from integrations.warehouse import WarehouseResource
 
 FINANCE_MARTS = (
@@ -40,6 +43,15 @@ FINANCE_MARTS = (
 )
 FINANCE_EXPORT = "finance"
 """The published folder under the exports directory, and its name under `.staging/<run id>/`."""
+
+ANALYTICS_SCHEMA = "analytics"  # where dbt builds every model (macros/generate_schema_name.sql)
+REBUILD_HINT = "materialize analytics_job (every dbt model) to rebuild them, then the export"
+
+
+def finance_lineage() -> list[str]:
+    """The dbt models the finance marts are built from, with the marts themselves."""
+    return upstream_models(read_manifest(DBT_PROJECT_DIR), FINANCE_MARTS)
+
 
 with_its_staging = (
     AutomationCondition.any_deps_match(AutomationCondition.will_be_requested()) & ~AutomationCondition.in_progress()
@@ -65,6 +77,10 @@ def staged_finance_export(
     in the same run. A staging that failed validation stays until the next attempt, for inspection.
     """
     db = warehouse.client()
+    try:  # a dropped view leaves the marts built from it stale: never publish them as a success
+        require_relations(db, ANALYTICS_SCHEMA, finance_lineage(), REBUILD_HINT)
+    except MissingRelationError as exc:
+        raise Failure(description=str(exc)) from None
     require_sound_ledger(db)  # the marts are built from the ledger: an unsound ledger is never exported
     tables = {name: db.query(f"SELECT * FROM analytics.{name}") for name in FINANCE_MARTS}
     cleared = clear_stale_staging(data_dir.exports, context.run.run_id, FINANCE_EXPORT)

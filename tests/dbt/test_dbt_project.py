@@ -230,14 +230,16 @@ insert into royalties.disputes values
     ('D2', 'PL1', 'S1', '2024-06-01', 'station', '2024-06-01 12:00:00', 'resolved', 'rejected', '2024-06-02 01:00:00');
 -- Statements: closing = opening + earnings + adjustments + payouts = the party_payable balance up to the period.
 -- Detail: earnings = r1 postings; adjustments = reversals + later revisions (T1's net 0, T2's re-posting).
-insert into royalties.party_statements values
+insert into royalties.party_statements (period, party_id, currency, opening_minor, earnings_minor,
+    adjustments_minor, payouts_minor, closing_minor, held_minor) values
     ('2024-06', 'P1', 'EUR', 0, 950, 120, 0, 1070, 150),
     ('2024-07', 'P1', 'EUR', 1070, 0, 0, -1000, 70, 150),
     ('2024-06', 'P1', 'USD', 0, 167, 0, 0, 167, 0),
     ('2024-06', 'P2', 'EUR', 0, 950, 300, 0, 1250, 150),
     ('2024-06', 'P2', 'USD', 0, 166, 0, 0, 166, 0),
     ('2024-06', 'P3', 'EUR', 0, 0, 180, 0, 180, 0);
-insert into royalties.statement_lines values
+insert into royalties.statement_lines (period, party_id, currency, line_type, recording_id, station_id, plays,
+    amount_minor) values
     ('2024-06', 'P1', 'EUR', 'earnings', 'T1', 'S1', 2, 950),
     ('2024-06', 'P1', 'EUR', 'adjustment', 'T1', 'S1', 2, 0),
     ('2024-06', 'P1', 'EUR', 'adjustment', 'T2', 'S1', 1, 120),
