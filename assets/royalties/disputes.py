@@ -11,6 +11,7 @@ from backbeat.common.quarantine import record_rejects
 from backbeat.royalties.disputes import (
     STEPS,
     DisputeEvent,
+    activity_frame,
     dispute_changes,
     disputes_frame,
     events_frame,
@@ -20,7 +21,7 @@ from backbeat.royalties.disputes import (
 )
 from backbeat.royalties.restatements import queue_restatements
 from backbeat.royalties.store import play_station_days, replace_tables
-from backbeat.royalties.tables import DISPUTE_EVENTS, DISPUTES
+from backbeat.royalties.tables import DISPUTE_ACTIVITY, DISPUTE_EVENTS, DISPUTES
 from integrations.warehouse import WarehouseResource
 
 
@@ -29,7 +30,8 @@ def disputes(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
     """One row per dispute of a play at its current step (`royalties.disputes`), and one row per step taken
-    (`royalties.dispute_events`).
+    (`royalties.dispute_events`); the audit trail of steps, comments and attachments (content sha256) with actor,
+    role and time in `royalties.dispute_activity`.
 
     Read from the event files `inbox/royalties/disputes/*.csv` (written by `backbeat royalties dispute ...`).
     Steps go Pending → Verified → Resolving → Review → Resolved (upheld or rejected), in order, each with an
@@ -46,7 +48,8 @@ def disputes(
     moved, changed = dispute_changes(before, current)
     # Queue before storing the new states: if storing fails, the next run sees the change again.
     queued = queue_restatements(db, changed, f"dispute stepped: {', '.join(moved)}"[:200])
-    replace_tables(db, {DISPUTE_EVENTS: events, DISPUTES: current})
+    activity = activity_frame(history)
+    replace_tables(db, {DISPUTE_EVENTS: events, DISPUTES: current, DISPUTE_ACTIVITY: activity})
     record_rejects(db, "royalties/disputes", "", history.rejects, context.log.warning)
     by_status = current.group_by("status").len().sort("status")
     return MaterializeResult(
@@ -54,6 +57,8 @@ def disputes(
             **table_metadata(
                 current,
                 events=events.height,
+                activity=activity.height,
+                attachments=activity.filter(pl.col("evidence_sha256").is_not_null()).height,
                 rejected_rows=len(history.rejects),
                 disputes_changed=len(moved),
                 station_days_queued=queued,

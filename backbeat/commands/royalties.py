@@ -6,7 +6,8 @@ names, marked PROVISIONAL while the month is open. These read and write the ware
 (`BACKBEAT_WAREHOUSE_URL`, else `warehouse.duckdb` in the data directory).
 
 Every command appends one validated row to a CSV under `$BACKBEAT_DATA_DIR/inbox/royalties/` and never
-changes a row already there: a dispute's steps go to `disputes/{dispute_id}.csv`, payout requests and their
+changes a row already there: a dispute's steps, comments and attachments (their sha256; the files themselves
+go to the content-addressed `evidence/` folder) go to `disputes/{dispute_id}.csv`, payout requests and their
 decisions to `payout_requests.csv`. The file is rewritten through a hidden temporary file and renamed into
 place, under a lock, so a reader (the inbox sensor, the assets) sees the old file or the new one, never half.
 The `royalties/disputes` and `royalties/payouts` assets read these files; the rules that need the warehouse
@@ -21,7 +22,8 @@ import csv
 import io
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -33,16 +35,25 @@ from backbeat.common import csvfiles as f
 from backbeat.royalties.disputes import (
     EVENT_COLUMNS,
     EVENT_FIELDS,
+    LEGACY_COLUMNS,
+    PERMITTED_ROLES,
     RESOLUTIONS,
+    ROLES,
     STEPS,
     DisputeEvent,
+    DisputeHistory,
+    DisputeState,
+    RoleError,
     StepError,
     apply_step,
     dispute_files,
+    evidence_problems,
+    read_disputes,
     read_events,
     replay,
     timestamp,
 )
+from backbeat.royalties.evidence import EvidenceError, EvidenceStore, describe
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
 from backbeat.royalties.payouts import REQUEST_COLUMNS, REQUEST_FIELDS, exact_minor_units, merge_request_rows
 from backbeat.royalties.periods import (
@@ -122,7 +133,13 @@ def _warehouse(ctx: click.Context) -> Warehouse:
 
 @royalties.group()
 def dispute() -> None:
-    """Open a dispute of a play and take it through its steps: pending → verified → resolving → review → resolved."""
+    """Open a dispute of a play, discuss it, attach evidence and take it through its steps:
+    pending → verified → resolving → review → resolved.
+
+    `--as ROLE` names the role the actor acts in: a station or artist may open, comment and attach; an analyst
+    or rights_admin may also move a dispute on; only a rights_admin may resolve. Evidence is stored once per
+    content under `evidence/` in the data directory, and its sha256 is recorded in the dispute's file.
+    """
 
 
 def _parse_at(value: str | None) -> datetime:
@@ -135,15 +152,7 @@ def _parse_at(value: str | None) -> datetime:
 
 
 def _event_row(event: DisputeEvent) -> dict[str, str]:
-    return {
-        "dispute_id": event.dispute_id,
-        "play_id": event.play_id,
-        "status": event.status,
-        "resolution": event.resolution or "",
-        "actor": event.actor,
-        "at": event.at.isoformat(sep=" "),
-        "note": event.note or "",
-    }
+    return event.row()
 
 
 def _check_fields(row: dict[str, str], fields: dict[str, f.Parser]) -> None:
@@ -154,17 +163,112 @@ def _check_fields(row: dict[str, str], fields: dict[str, f.Parser]) -> None:
             raise click.BadParameter(f"{name} {exc}: {row.get(name, '')!r}") from None
 
 
+def _role_option(required: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--as",
+        "role",
+        type=click.Choice(ROLES),
+        required=required,
+        help="Role the actor acts in: " + "; ".join(f"{a}: {', '.join(r)}" for a, r in PERMITTED_ROLES.items()),
+    )
+
+
+def _evidence_store(ctx: click.Context) -> EvidenceStore:
+    return EvidenceStore(_royalties_inbox(ctx).parent.parent / "evidence")
+
+
+def _take(state: DisputeState | None, event: DisputeEvent) -> DisputeState:
+    """The core's verdict on `event` (roles, step order, evidence), as a command-line error if refused."""
+    _check_fields(_event_row(event), EVENT_FIELDS)
+    try:
+        return apply_step(state, event)
+    except RoleError as exc:
+        raise click.ClickException(f"refused: {exc.reason}") from None
+    except StepError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.reason}") from None
+
+
+def _append_events(path: Path, events: Sequence[DisputeEvent]) -> None:
+    """Append `events` to the dispute file `path`; a file written before threads and roles gets the new
+    columns first (its rows keep their values, the new fields empty)."""
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header, rows = list(reader.fieldnames or []), list(reader)
+        if header and set(header) == set(LEGACY_COLUMNS):
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=EVENT_COLUMNS, lineterminator="\n", restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+            temporary = path.with_name(f".{path.name}.part")
+            temporary.write_text(buffer.getvalue(), encoding="utf-8")
+            os.replace(temporary, path)
+    append_rows(path, EVENT_COLUMNS, [_event_row(e) for e in events])
+
+
+def _dispute_history(folder: Path, dispute_id: str) -> tuple[DisputeHistory, DisputeState]:
+    history = replay(DisputeEvent.from_row(r) for r in read_events(folder).rows if r["dispute_id"] == dispute_id)
+    state = history.states.get(dispute_id)
+    if state is None:
+        raise click.BadParameter(f"no dispute {dispute_id} in {folder}", param_hint="DISPUTE_ID")
+    return history, state
+
+
+def _attach(
+    ctx: click.Context, state: DisputeState, files: Sequence[Path], template: DisputeEvent
+) -> tuple[DisputeState, list[DisputeEvent], list[str]]:
+    """Check and store `files` as attach entries after `state`; returns the state, the entries and what was done.
+
+    Every entry is checked by the core before any file is stored, so a refused attachment stores nothing."""
+    described = []
+    for path in files:
+        try:
+            described.append((path, describe(path)))
+        except EvidenceError as exc:
+            raise click.ClickException(str(exc)) from None
+    events = []
+    for _, evidence in described:
+        event = replace(template, action="attach", status=state.status, resolution=None, evidence=evidence)
+        state = _take(state, event)
+        events.append(event)
+    store, done = _evidence_store(ctx), []
+    for path, evidence in described:
+        try:
+            stored, new = store.put(path)
+        except EvidenceError as exc:
+            raise click.ClickException(str(exc)) from None
+        if stored.sha256 != evidence.sha256:
+            raise click.ClickException(f"{path} changed while it was being attached; try again")
+        done.append(f"attached {evidence.name} sha256 {evidence.sha256} ({'stored' if new else 'already stored'})")
+    return state, events, done
+
+
 @dispute.command("open")
 @click.argument("play_id")
 @click.option("--actor", required=True, help="Who disputes the play (station, artist, analyst).")
+@_role_option(required=True)
 @click.option("--note", default="", help="Why the play is disputed.")
 @click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
 @click.option("--dispute-id", help="Dispute id; default: generated.")
+@click.option(
+    "--attach",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Evidence to attach (repeatable; needs --as).",
+)
 @click.pass_context
 def dispute_open(
-    ctx: click.Context, play_id: str, actor: str, note: str, at_text: str | None, dispute_id: str | None
+    ctx: click.Context,
+    play_id: str,
+    actor: str,
+    role: str | None,
+    note: str,
+    at_text: str | None,
+    dispute_id: str | None,
+    files: tuple[Path, ...],
 ) -> None:
-    """Open a dispute of PLAY_ID (step pending); prints the dispute id."""
+    """Open a dispute of PLAY_ID (step pending); prints the dispute id, then any attachments stored."""
     folder = _royalties_inbox(ctx) / "disputes"
     at = _parse_at(at_text)
     with locked(folder):
@@ -175,42 +279,176 @@ def dispute_open(
                 dispute_id = f"D{at:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
         elif dispute_id in taken:
             raise click.BadParameter(f"dispute {dispute_id} already exists", param_hint="--dispute-id")
-        event = DisputeEvent(dispute_id, play_id.strip(), "pending", None, actor.strip(), at, note.strip() or None)
-        row = _event_row(event)
-        _check_fields(row, EVENT_FIELDS)
-        append_rows(folder / f"{dispute_id}.csv", EVENT_COLUMNS, [row])
+        event = DisputeEvent(
+            dispute_id, play_id.strip(), "pending", None, actor.strip(), at, note.strip() or None, role=role
+        )
+        state = _take(None, event)
+        _, attached, done = _attach(ctx, state, files, replace(event, note=None))
+        _append_events(folder / f"{dispute_id}.csv", [event, *attached])
     click.echo(dispute_id)
+    for line in done:
+        click.echo(line)
 
 
 @dispute.command("step")
 @click.argument("dispute_id")
 @click.argument("status", type=click.Choice(STEPS[1:]))
 @click.option("--actor", required=True, help="Who takes the step.")
+@_role_option(required=True)
 @click.option("--resolution", type=click.Choice(RESOLUTIONS), help="Required with resolved: upheld or rejected.")
 @click.option("--note", default="", help="Why.")
 @click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
 @click.pass_context
 def dispute_step(
-    ctx: click.Context, dispute_id: str, status: str, actor: str, resolution: str | None, note: str, at_text: str | None
+    ctx: click.Context,
+    dispute_id: str,
+    status: str,
+    actor: str,
+    role: str | None,
+    resolution: str | None,
+    note: str,
+    at_text: str | None,
 ) -> None:
     """Take DISPUTE_ID to its next STATUS (steps cannot be skipped; resolved needs --resolution)."""
     folder = _royalties_inbox(ctx) / "disputes"
     at = _parse_at(at_text)
     with locked(folder):
-        parsed = read_events(folder)
-        history = replay(DisputeEvent.from_row(r) for r in parsed.rows if r["dispute_id"] == dispute_id)
-        state = history.states.get(dispute_id)
-        if state is None:
-            raise click.BadParameter(f"no dispute {dispute_id} in {folder}", param_hint="DISPUTE_ID")
-        event = DisputeEvent(dispute_id, state.play_id, status, resolution, actor.strip(), at, note.strip() or None)
-        _check_fields(_event_row(event), EVENT_FIELDS)
-        try:
-            apply_step(state, event)
-        except StepError as exc:
-            raise click.ClickException(f"{exc.field}: {exc.reason}") from None
-        file = Path(history.events[0].source_file)
-        append_rows(file, EVENT_COLUMNS, [_event_row(event)])
+        history, state = _dispute_history(folder, dispute_id)
+        event = DisputeEvent(
+            dispute_id, state.play_id, status, resolution, actor.strip(), at, note.strip() or None, role=role
+        )
+        _take(state, event)
+        _append_events(Path(history.events[0].source_file), [event])
     click.echo(f"{dispute_id}: {state.status} → {status}" + (f" ({resolution})" if resolution else ""))
+
+
+@dispute.command("resolve")
+@click.argument("dispute_id")
+@click.argument("resolution", type=click.Choice(RESOLUTIONS))
+@click.option("--actor", required=True, help="Who resolves.")
+@_role_option(required=True)
+@click.option("--note", default="", help="Why.")
+@click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
+@click.pass_context
+def dispute_resolve(
+    ctx: click.Context, dispute_id: str, resolution: str, actor: str, role: str, note: str, at_text: str | None
+) -> None:
+    """Resolve DISPUTE_ID (at review) as upheld (the play is not paid) or rejected (paid as posted);
+    only a rights_admin may."""
+    ctx.invoke(
+        dispute_step,
+        dispute_id=dispute_id,
+        status="resolved",
+        actor=actor,
+        role=role,
+        resolution=resolution,
+        note=note,
+        at_text=at_text,
+    )
+
+
+@dispute.command("comment")
+@click.argument("dispute_id")
+@click.argument("text")
+@click.option("--actor", required=True, help="Who writes.")
+@_role_option(required=True)
+@click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
+@click.pass_context
+def dispute_comment(ctx: click.Context, dispute_id: str, text: str, actor: str, role: str, at_text: str | None) -> None:
+    """Add TEXT to DISPUTE_ID's comment thread."""
+    folder = _royalties_inbox(ctx) / "disputes"
+    at = _parse_at(at_text)
+    with locked(folder):
+        history, state = _dispute_history(folder, dispute_id)
+        event = DisputeEvent(
+            dispute_id, state.play_id, state.status, None, actor.strip(), at, text.strip(), action="comment", role=role
+        )
+        state = _take(state, event)
+        _append_events(Path(history.events[0].source_file), [event])
+    click.echo(f"{dispute_id}: comment {state.comments} by {actor.strip()} ({role})")
+
+
+@dispute.command("attach")
+@click.argument("dispute_id")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", required=True, help="Who attaches.")
+@_role_option(required=True)
+@click.option("--note", default="", help="What the evidence shows.")
+@click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
+@click.pass_context
+def dispute_attach(
+    ctx: click.Context, dispute_id: str, files: tuple[Path, ...], actor: str, role: str, note: str, at_text: str | None
+) -> None:
+    """Attach FILES (PDF, PNG, JPEG, WAV, MP3 or text, each at most 20 MB) to DISPUTE_ID as evidence."""
+    folder = _royalties_inbox(ctx) / "disputes"
+    at = _parse_at(at_text)
+    with locked(folder):
+        history, state = _dispute_history(folder, dispute_id)
+        template = DisputeEvent(
+            dispute_id, state.play_id, state.status, None, actor.strip(), at, note.strip() or None, role=role
+        )
+        _, attached, done = _attach(ctx, state, files, template)
+        _append_events(Path(history.events[0].source_file), attached)
+    for line in done:
+        click.echo(f"{dispute_id}: {line}")
+
+
+def _who(event: DisputeEvent) -> str:
+    return f"{event.actor} ({event.role or 'no role recorded'})"
+
+
+@dispute.command("show")
+@click.argument("dispute_id")
+@click.pass_context
+def dispute_show(ctx: click.Context, dispute_id: str) -> None:
+    """DISPUTE_ID's state and audit trail (steps, comments, evidence), each attachment re-hashed against the
+    sha256 recorded for it; fails if a stored file is missing or was tampered with."""
+    folder = _royalties_inbox(ctx) / "disputes"
+    history, state = _dispute_history(folder, dispute_id)
+    store = _evidence_store(ctx)
+    outcome = f", {state.resolution}" if state.resolution else ""
+    click.echo(
+        f"{dispute_id}  play {state.play_id}  {state.status}{outcome}  opened by {state.opened_by} at {state.opened_at}"
+    )
+    problems = []
+    for number, e in enumerate(history.events, start=1):
+        line = f"  #{number} {e.at:%Y-%m-%d %H:%M:%S}  {_who(e)}  "
+        if e.action == "step":
+            line += (
+                f"step {e.status}" + (f" ({e.resolution})" if e.resolution else "") + (f": {e.note}" if e.note else "")
+            )
+        elif e.action == "comment":
+            line += f"comment: {e.note}"
+        elif e.evidence is not None:
+            problem = store.verify(e.evidence.sha256)
+            line += (
+                f"attach {e.evidence.name} {e.evidence.media_type} {e.evidence.size:,} bytes "
+                f"sha256 {e.evidence.sha256} [{'TAMPERED OR MISSING' if problem else 'verified'}]"
+            ) + (f": {e.note}" if e.note else "")
+            if problem:
+                problems.append(f"{e.evidence.name} (sha256 {e.evidence.sha256}) {problem}")
+        click.echo(line)
+    if problems:
+        raise click.ClickException("evidence does not match the audit trail:\n" + "\n".join(problems))
+
+
+@dispute.command("verify")
+@click.argument("dispute_ids", nargs=-1)
+@click.pass_context
+def dispute_verify(ctx: click.Context, dispute_ids: tuple[str, ...]) -> None:
+    """Re-hash the stored evidence of DISPUTE_IDS (default: every dispute) against the sha256 in their audit
+    trails; fails naming each file missing or tampered with."""
+    history = read_disputes(_royalties_inbox(ctx) / "disputes")
+    store = _evidence_store(ctx)
+    wanted = dispute_ids or tuple(sorted(history.states))
+    unknown = [d for d in wanted if d not in history.states]
+    if unknown:
+        raise click.BadParameter(f"no dispute {', '.join(unknown)}", param_hint="DISPUTE_IDS")
+    problems = [p for d in wanted for p in evidence_problems(history, store, d)]
+    files = sum(1 for e in history.events if e.evidence is not None and e.dispute_id in wanted)
+    if problems:
+        raise click.ClickException("\n".join(problems))
+    click.echo(f"{files} attachment(s) of {len(wanted)} dispute(s) match their recorded sha256")
 
 
 # ---- payouts ---------------------------------------------------------------------------------------------

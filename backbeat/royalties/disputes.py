@@ -5,6 +5,17 @@ A station or an artist disputes a play; each step is one row of a CSV under `inb
 named actor at a timestamp no earlier than the previous step's; `resolved` carries the resolution: `upheld`
 (the play is not paid) or `rejected` (the play is paid as posted). Until then the play's credits sit in hold.
 
+Besides steps, a dispute's file holds its thread: `comment` rows (the text in `note`) and `attach` rows (the
+evidence's sha256, name, media type and size; the file itself is in the content-addressed store of
+`royalties.evidence`), each carrying the dispute's step at the time. The `action` column says which (empty: a
+step, as in files written before threads existed).
+
+Roles: each row may name the `role` its actor acted in. A station or artist may open a dispute, comment and
+attach; an analyst or rights administrator may also verify and move it on; only a rights administrator may
+resolve it. A step naming a role that may not take it is refused (field `role`); comments and attachments need
+a role. A step without one is accepted as before roles existed (old files, and `dispute open|step` without
+`--as`, kept for existing scripts); `dispute resolve|comment|attach` always record one.
+
 Rows are applied in the order they were recorded: files by name, rows top to bottom. A row that breaks a rule
 is rejected with its file, row, field and reason, and the dispute stays at the step it had reached.
 No Dagster here: the `royalties/disputes` asset and the `backbeat royalties dispute` commands both use it.
@@ -22,11 +33,42 @@ import polars as pl
 
 from backbeat.common import csvfiles as f
 from backbeat.common.quarantine import Reject
-from backbeat.royalties.tables import DISPUTE_EVENTS, DISPUTES
+from backbeat.royalties.evidence import ALLOWED_TYPES, MAX_BYTES, SHA256, Evidence, EvidenceStore
+from backbeat.royalties.tables import DISPUTE_ACTIONS, DISPUTE_ACTIVITY, DISPUTE_EVENTS, DISPUTES
 
 STEPS = ("pending", "verified", "resolving", "review", "resolved")
 RESOLUTIONS = ("upheld", "rejected")
-EVENT_COLUMNS = ("dispute_id", "play_id", "status", "resolution", "actor", "at", "note")
+EVENT_COLUMNS = (
+    "dispute_id",
+    "play_id",
+    "status",
+    "resolution",
+    "actor",
+    "at",
+    "note",
+    "action",
+    "role",
+    "evidence_sha256",
+    "evidence_name",
+    "evidence_type",
+    "evidence_bytes",
+)
+LEGACY_COLUMNS = EVENT_COLUMNS[:7]
+"""The columns of files written before threads and roles; such a file is widened when a row is added to it."""
+ACTIONS = DISPUTE_ACTIONS
+ROLES = ("station", "artist", "analyst", "rights_admin")
+ANYONE = ROLES
+STAFF = ("analyst", "rights_admin")
+PERMITTED_ROLES: dict[str, tuple[str, ...]] = {
+    "pending": ANYONE,
+    "verified": STAFF,
+    "resolving": STAFF,
+    "review": STAFF,
+    "resolved": ("rights_admin",),
+    "comment": ANYONE,
+    "attach": ANYONE,
+}
+"""Who may do what: a step (by the status it reaches) or a thread action, and the roles allowed to."""
 DISPUTE_ID = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,79}"
 # The step's timestamp in royalties.dispute_events (`at` in the event files): its one timestamp column, looked
 # up rather than named, because `at` is a keyword DuckDB does not accept as a bare column name.
@@ -58,6 +100,22 @@ def _status(value: str) -> str:
     return value
 
 
+def _one_of(values: tuple[str, ...], default: str | None = None) -> f.Parser:
+    def parse(value: str) -> str | None:
+        value = value.strip().lower()
+        if not value:
+            return default
+        if value not in values:
+            raise f.FieldError(f"is not one of {', '.join(values)}")
+        return value
+
+    return parse
+
+
+def _optional_count(value: str) -> int | None:
+    return f.integer(value) if value.strip() else None
+
+
 EVENT_FIELDS: dict[str, f.Parser] = {
     "dispute_id": f.matching(DISPUTE_ID, "a dispute id (letters, digits, . _ : -)"),
     "play_id": f.text,
@@ -66,6 +124,12 @@ EVENT_FIELDS: dict[str, f.Parser] = {
     "actor": f.text,
     "at": timestamp,
     "note": f.optional_text,
+    "action": f.optional_column(_one_of(ACTIONS, "step")),
+    "role": f.optional_column(_one_of(ROLES)),
+    "evidence_sha256": f.optional_column(f.optional_text),
+    "evidence_name": f.optional_column(f.optional_text),
+    "evidence_type": f.optional_column(f.optional_text),
+    "evidence_bytes": f.optional_column(_optional_count),
 }
 
 
@@ -82,9 +146,20 @@ class DisputeEvent:
     note: str | None = None
     source_file: str = ""
     source_row: int | None = None
+    action: str = "step"
+    role: str | None = None
+    evidence: Evidence | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> DisputeEvent:
+        evidence = None
+        if row.get("evidence_sha256") is not None:
+            evidence = Evidence(
+                row["evidence_sha256"],
+                row.get("evidence_name") or "",
+                row.get("evidence_type") or "",
+                row.get("evidence_bytes") or 0,
+            )
         return cls(
             row["dispute_id"],
             row["play_id"],
@@ -95,7 +170,29 @@ class DisputeEvent:
             row.get("note"),
             row.get("_source_file", ""),
             row.get("_row"),
+            row.get("action") or "step",
+            row.get("role"),
+            evidence,
         )
+
+    def row(self) -> dict[str, str]:
+        """The event as a row of an event file (every column of EVENT_COLUMNS, as text)."""
+        evidence = self.evidence
+        return {
+            "dispute_id": self.dispute_id,
+            "play_id": self.play_id,
+            "status": self.status,
+            "resolution": self.resolution or "",
+            "actor": self.actor,
+            "at": self.at.isoformat(sep=" "),
+            "note": self.note or "",
+            "action": "" if self.action == "step" else self.action,
+            "role": self.role or "",
+            "evidence_sha256": evidence.sha256 if evidence else "",
+            "evidence_name": evidence.name if evidence else "",
+            "evidence_type": evidence.media_type if evidence else "",
+            "evidence_bytes": str(evidence.size) if evidence else "",
+        }
 
 
 @dataclass(frozen=True)
@@ -109,6 +206,9 @@ class DisputeState:
     status: str
     resolution: str | None
     updated_at: datetime
+    last_at: datetime | None = None
+    evidence: tuple[str, ...] = ()
+    comments: int = 0
 
     @property
     def open(self) -> bool:
@@ -134,23 +234,94 @@ def next_step(status: str | None) -> str | None:
     return STEPS[index + 1] if index + 1 < len(STEPS) else None
 
 
+class RoleError(StepError):
+    """A step or thread action taken in a role that may not take it; the message names the roles that may."""
+
+
+def authorize(action: str, role: str | None, dispute_id: str = "") -> None:
+    """Raise RoleError unless `role` may take `action` (a step's status, `comment` or `attach`).
+
+    No role passes for steps only (rows recorded before roles existed); comments and attachments need one.
+    """
+    allowed = PERMITTED_ROLES[action]
+    what = {"pending": "open", "resolved": "resolve", "attach": "attach evidence to"}.get(action, action)
+    subject = f"dispute {dispute_id}" if dispute_id else "a dispute"
+    verb = f"{what} {subject}" if action in ("pending", "resolved", "attach") else f"take {subject} to {action}"
+    if action == "comment":
+        verb = f"comment on {subject}"
+    needed = allowed[0] if len(allowed) == 1 else f"one of {', '.join(allowed)}"
+    if role is None:
+        if action in ("comment", "attach"):
+            raise RoleError("role", "", f"a role is needed to {verb}: {needed}")
+        return
+    if role not in allowed:
+        raise RoleError("role", role, f"role {role} may not {verb}: only {needed} may")
+
+
+def _check_after_latest(state: DisputeState | None, event: DisputeEvent) -> None:
+    if state is not None and state.last_at is not None and event.at < state.last_at:
+        raise StepError(
+            "at", event.at.isoformat(sep=" "), f"{event.at} is before the dispute's latest entry at {state.last_at}"
+        )
+
+
+def _apply_thread(state: DisputeState | None, event: DisputeEvent) -> DisputeState:
+    if state is None:
+        raise StepError("status", event.status, f"dispute {event.dispute_id} is not opened: open it first")
+    if event.status != state.status:
+        raise StepError("status", event.status, f"dispute {event.dispute_id} is {state.status}, not {event.status}")
+    _check_after_latest(state, event)
+    if event.action == "comment":
+        if not event.note:
+            raise StepError("note", "", "a comment needs its text in note")
+        return replace(state, comments=state.comments + 1, last_at=event.at)
+    evidence = event.evidence
+    if evidence is None:
+        raise StepError("evidence_sha256", "", "an attachment needs the evidence's sha256")
+    if not SHA256.fullmatch(evidence.sha256):
+        raise StepError("evidence_sha256", evidence.sha256, "is not a sha256 (64 lowercase hex digits)")
+    if evidence.media_type not in ALLOWED_TYPES:
+        raise StepError("evidence_type", evidence.media_type, f"is not one of {', '.join(ALLOWED_TYPES)}")
+    if not 0 < evidence.size <= MAX_BYTES:
+        raise StepError("evidence_bytes", str(evidence.size), f"is not between 1 and {MAX_BYTES:,}")
+    if state.status == "resolved":
+        raise StepError("status", event.status, f"dispute {event.dispute_id} is resolved: no more evidence")
+    if evidence.sha256 in state.evidence:
+        raise StepError(
+            "evidence_sha256", evidence.sha256, f"this file is already attached to dispute {event.dispute_id}"
+        )
+    return replace(state, evidence=(*state.evidence, evidence.sha256), last_at=event.at)
+
+
 def apply_step(
     state: DisputeState | None, event: DisputeEvent, known_plays: Mapping[str, Any] | None = None
 ) -> DisputeState:
     """The dispute's state after `event`, or StepError naming the field that breaks a rule.
 
     `known_plays` (play ids, e.g. a mapping to their station-day) rejects steps for plays that do not exist;
-    None skips that check (the command line, which does not read the warehouse).
+    None skips that check (the command line, which does not read the warehouse). Comments and attachments
+    (`event.action`) leave the step where it is; a role that may not take the action raises RoleError.
     """
+    authorize(event.status if event.action == "step" else event.action, event.role, event.dispute_id)
+    if event.action != "attach" and event.evidence is not None:
+        raise StepError(
+            "evidence_sha256", event.evidence.sha256, f"evidence belongs to an attach entry, not a {event.action}"
+        )
+    if event.action != "step" and event.resolution is not None:
+        raise StepError(
+            "resolution", event.resolution, f"a resolution belongs to the resolved step, not to a {event.action}"
+        )
     if known_plays is not None and event.play_id not in known_plays:
         raise StepError("play_id", event.play_id, f"play {event.play_id} is not in airplay.playlogs")
     if state is not None and event.play_id != state.play_id:
         raise StepError(
             "play_id", event.play_id, f"dispute {event.dispute_id} is about play {state.play_id}, not {event.play_id}"
         )
+    if event.action != "step":
+        return _apply_thread(state, event)
     expected = next_step(state.status if state else None)
     if event.status != expected:
-        if expected is None:
+        if expected is None and state is not None:
             reason = f"dispute {event.dispute_id} is already resolved ({state.resolution})"
         elif state is not None and event.status == state.status:
             reason = f"dispute {event.dispute_id} is already at {event.status}"
@@ -170,9 +341,12 @@ def apply_step(
             event.at.isoformat(sep=" "),
             f"{event.status} at {event.at} is before the {state.status} step at {state.updated_at}",
         )
+    _check_after_latest(state, event)
     if state is None:
-        return DisputeState(event.dispute_id, event.play_id, event.actor, event.at, event.status, None, event.at)
-    return replace(state, status=event.status, resolution=event.resolution, updated_at=event.at)
+        return DisputeState(
+            event.dispute_id, event.play_id, event.actor, event.at, event.status, None, event.at, event.at
+        )
+    return replace(state, status=event.status, resolution=event.resolution, updated_at=event.at, last_at=event.at)
 
 
 @dataclass
@@ -222,7 +396,7 @@ def read_disputes(folder: Path, known_plays: Mapping[str, Any] | None = None) ->
 
 
 def events_frame(history: DisputeHistory) -> pl.DataFrame:
-    """The accepted steps as rows of royalties.dispute_events."""
+    """The accepted steps as rows of royalties.dispute_events (comments and attachments: `activity_frame`)."""
     return DISPUTE_EVENTS.from_rows(
         [
             {
@@ -235,10 +409,57 @@ def events_frame(history: DisputeHistory) -> pl.DataFrame:
                 "note": e.note,
                 "source_file": e.source_file,
                 "source_row": e.source_row,
+                "role": e.role,
             }
             for e in history.events
+            if e.action == "step"
         ]
     )
+
+
+def activity_frame(history: DisputeHistory) -> pl.DataFrame:
+    """Every accepted entry (steps, comments, attachments with their sha256) as rows of
+    royalties.dispute_activity: each dispute's audit trail, numbered in recorded order."""
+    seq: dict[str, int] = {}
+    rows = []
+    for e in history.events:
+        seq[e.dispute_id] = seq.get(e.dispute_id, 0) + 1
+        rows.append(
+            {
+                "dispute_id": e.dispute_id,
+                "seq": seq[e.dispute_id],
+                "action": e.action,
+                "status": e.status,
+                "resolution": e.resolution,
+                "role": e.role,
+                "actor": e.actor,
+                "acted_at": e.at,
+                "note": e.note,
+                "evidence_sha256": e.evidence.sha256 if e.evidence else None,
+                "evidence_name": e.evidence.name if e.evidence else None,
+                "evidence_type": e.evidence.media_type if e.evidence else None,
+                "evidence_bytes": e.evidence.size if e.evidence else None,
+                "source_file": e.source_file,
+                "source_row": e.source_row,
+            }
+        )
+    return DISPUTE_ACTIVITY.from_rows(rows)
+
+
+def evidence_problems(history: DisputeHistory, store: EvidenceStore, dispute_id: str | None = None) -> list[str]:
+    """Attachments (of `dispute_id`, or all) whose stored file is missing or no longer hashes to the sha256 the
+    audit trail recorded: one readable line each, [] when every file checks out."""
+    problems = []
+    for e in history.events:
+        if e.evidence is None or (dispute_id is not None and e.dispute_id != dispute_id):
+            continue
+        problem = store.verify(e.evidence.sha256)
+        if problem:
+            problems.append(
+                f"{e.dispute_id}: {e.evidence.name} (sha256 {e.evidence.sha256}, attached by {e.actor} at {e.at}) "
+                f"{problem}"
+            )
+    return problems
 
 
 def disputes_frame(history: DisputeHistory, play_station_days: Mapping[str, tuple[str, date]]) -> pl.DataFrame:
@@ -268,7 +489,7 @@ def dispute_changes(before: pl.DataFrame, after: pl.DataFrame) -> tuple[list[str
     Both frames have royalties.disputes' columns; what the ledger holds or pays for a play depends on them.
     """
 
-    def keyed(frame: pl.DataFrame) -> dict[str, tuple]:
+    def keyed(frame: pl.DataFrame) -> dict[str, tuple[Any, ...]]:
         return {
             r["dispute_id"]: (r["play_id"], r["status"], r["resolution"], r["station_id"], r["play_date"])
             for r in frame.iter_rows(named=True)

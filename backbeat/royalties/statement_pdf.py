@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from backbeat.royalties.statement_people import SUMMARY_ITEMS, StatementDocument, format_amount
+from backbeat.royalties.statement_people import SUMMARY_ITEMS, StatementDocument, contract_rows, format_amount
 
 WATERMARK = "PROVISIONAL"
 _STYLES = getSampleStyleSheet()
@@ -118,6 +118,19 @@ def _flowables(d: StatementDocument) -> list[Flowable]:
             [90, 45, 35],
         ),
     ]
+    if d.contract is not None:
+        story += [
+            *_section("Contract"),
+            _table(
+                ["", "Contract", f"Amount ({money})"],
+                [
+                    [label, _cell(contract), format_amount(amount, money)]
+                    for _, label, contract, amount in contract_rows(d)
+                ],
+                [105, 30, 35],
+                numeric=2,
+            ),
+        ]
     return story
 
 

@@ -6,6 +6,8 @@ payouts, the closing balance and what is held for disputed plays, and whether it
 closed) or `provisional`. Its totals are those of `royalties.party_statements` (built by the same
 `statements.build_statements`), so the PDF and CSV agree with the finance export. A closed month's documents
 are read back from `royalties.frozen_statements` exactly as frozen; an open month's are built from the ledger.
+A party with contract terms also gets a `contract` section (`contract_statement.ContractSummary`): advances with
+recoupment progress, reserves held and released, shares, and what is payable after the minimum payout.
 
 Money stays in integer minor units; `format_amount` writes them in major units for people.
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from backbeat.royalties.contract_statement import ContractPool, ContractSummary, contract_summaries
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
 from backbeat.royalties.statements import FINAL, PAYABLE, PROVISIONAL, Statements, corrects_period, line_type
 from backbeat.royalties.tables import LEDGER, LEDGER_BATCHES
@@ -114,6 +117,8 @@ class StatementDocument:
     stations: list[StationEarnings] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)
     payouts: list[Payout] = field(default_factory=list)
+    contract: ContractSummary | None = None
+    """What the party's contract terms do to the statement; None: no contract terms (left out of the JSON)."""
 
     @property
     def provisional(self) -> bool:
@@ -121,18 +126,28 @@ class StatementDocument:
 
     def to_json(self) -> str:
         """Deterministic JSON (sorted keys): what a close freezes."""
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        data = asdict(self)
+        if data["contract"] is None:  # documents without contract terms serialise as before contracts existed
+            del data["contract"]
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> StatementDocument:
         data: dict[str, Any] = json.loads(text)
+        contract = data.pop("contract", None)
         return cls(
             **{k: v for k, v in data.items() if k not in ("tracks", "stations", "adjustments", "payouts")},
+            contract=_contract_from_dict(contract) if contract is not None else None,
             tracks=[TrackEarnings(**t) for t in data["tracks"]],
             stations=[StationEarnings(**s) for s in data["stations"]],
             adjustments=[Adjustment(**a) for a in data["adjustments"]],
             payouts=[Payout(**p) for p in data["payouts"]],
         )
+
+
+def _contract_from_dict(data: dict[str, Any]) -> ContractSummary:
+    pools = [ContractPool(**p) for p in data["contracts"]]
+    return ContractSummary(**{**data, "contracts": pools})
 
 
 def format_amount(amount_minor: int, currency: str) -> str:
@@ -244,6 +259,7 @@ def documents_from_statements(
     tracks = _track_names(conn, sorted(set(lines["recording_id"].drop_nulls().to_list())))
     stations = _station_names(conn, sorted(set(lines["station_id"].drop_nulls().to_list())))
     party_names = _party_names(conn, parties)
+    contracts = contract_summaries(conn, period, parties)
     latest = lines["posted_at"].max()
     as_of = closed_at if status == FINAL and closed_at is not None else latest
     documents = []
@@ -268,6 +284,7 @@ def documents_from_statements(
                 stations=_stations(mine, stations),
                 adjustments=_adjustments(mine, tracks, stations),
                 payouts=_payouts(mine),
+                contract=contracts.get((row["party_id"], row["currency"])),
             )
         )
     return documents
@@ -360,6 +377,9 @@ def _csv_rows(d: StatementDocument) -> list[dict[str, object]]:
         for a in d.adjustments
     ]
     items += [("payout", p.payout_id, f"paid on {p.paid_on}", p.amount_minor, {}) for p in d.payouts]
+    items += [
+        ("contract", item_id, name, amount, {"detail": detail}) for item_id, name, detail, amount in contract_rows(d)
+    ]
     return [
         {
             "period": d.period,
@@ -378,8 +398,41 @@ def _csv_rows(d: StatementDocument) -> list[dict[str, object]]:
     ]
 
 
+CONTRACT_ITEMS = (
+    ("advance", "Advance paid"),
+    ("recouped", "Recouped this month"),
+    ("recouped_to_date", "Recouped to date"),
+    ("remaining", "Advance remaining"),
+    ("reserve_held", "Reserve held this month"),
+    ("reserve_released", "Reserve released this month"),
+    ("reserve_balance", "Reserve held at month end"),
+)
+CONTRACT_TOTALS = (
+    ("shares", "Shares of other parties' receipts this month"),
+    ("deductions_to_date", "Contract effects to date"),
+    ("balance", "Balance after contracts"),
+    ("minimum_payout", "Minimum payout"),
+    ("payable", "Payable"),
+    ("carried_forward", "Carried forward (below the minimum payout)"),
+)
+
+
+def contract_rows(d: StatementDocument) -> list[tuple[str, str, str, int]]:
+    """The contract section as (item_id, label, contract_id or '', amount_minor) rows: per contract its
+    recoupment and reserve figures, then the party's totals; none without contract terms."""
+    if d.contract is None:
+        return []
+    rows = [
+        (item, label, pool.contract_id, getattr(pool, f"{item}_minor"))
+        for pool in d.contract.contracts
+        for item, label in CONTRACT_ITEMS
+    ]
+    return rows + [(item, label, "", getattr(d.contract, f"{item}_minor")) for item, label in CONTRACT_TOTALS]
+
+
 def to_csv(documents: list[StatementDocument]) -> str:
-    """The documents as one CSV: a row per summary figure, track, station, adjustment and payout (CSV_COLUMNS)."""
+    """The documents as one CSV: a row per summary figure, track, station, adjustment, payout and contract figure
+    (CSV_COLUMNS)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()

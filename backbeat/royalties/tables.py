@@ -136,8 +136,39 @@ DISPUTE_EVENTS = table(
     Column("note", "text", "Why."),
     Column("source_file", "text", "Dispute file the event was read from."),
     Column("source_row", "bigint", "Line in that file."),
+    Column(
+        "role",
+        "text",
+        "Role the actor took the step in (station, artist, analyst, rights_admin); null: recorded before roles.",
+    ),
     primary_key=("dispute_id", "status"),
     description="One row per step of a dispute: Pending → Verified → Resolving → Review → Resolved.",
+)
+
+DISPUTE_ACTIONS = ("step", "comment", "attach")
+
+DISPUTE_ACTIVITY = table(
+    "royalties",
+    "dispute_activity",
+    Column("dispute_id", "text", "Dispute id.", nullable=False),
+    Column("seq", "bigint", "1, 2, … per dispute, in the order the entries were recorded.", nullable=False),
+    Column("action", "text", "step, comment or attach.", nullable=False),
+    Column("status", "text", "The step reached (step) or the dispute's step at the time (comment, attach)."),
+    Column("resolution", "text", "On the resolved step only: upheld or rejected."),
+    Column("role", "text", "Role the actor acted in: station, artist, analyst or rights_admin (null: before roles)."),
+    Column("actor", "text", "Who recorded the entry.", nullable=False),
+    Column("acted_at", "timestamp", "When (naive UTC).", nullable=False),
+    Column("note", "text", "The comment's text, or why the step was taken or the evidence attached."),
+    Column("evidence_sha256", "text", "attach: sha256 of the file, its name in the evidence store."),
+    Column("evidence_name", "text", "attach: the file's name when attached."),
+    Column("evidence_type", "text", "attach: media type judged from the file's content."),
+    Column("evidence_bytes", "bigint", "attach: size in bytes."),
+    Column("source_file", "text", "Dispute file the entry was read from."),
+    Column("source_row", "bigint", "Line in that file."),
+    primary_key=("dispute_id", "seq"),
+    description="One row per entry of a dispute's audit trail: its steps, its comment thread and its evidence "
+    "(with each file's sha256), who recorded it in which role, and when.",
+    checks=(Check("dispute_activity_action_allowed", _one_of("action", DISPUTE_ACTIONS)),),
 )
 
 DISPUTES = table(
@@ -265,5 +296,71 @@ FROZEN_STATEMENTS = table(
     primary_key=("period", "version", "party_id", "currency"),
     description="One row per party, currency and close of a month: the final statement as it was sent, never "
     "changed (a reopen and a new close add a new version).",
+    append_only=True,
+)
+
+CONTRACT_ACCOUNTS = ("party_payable", "advance_recoupable", "reserve", "cash")
+CONTRACT_BATCH_KINDS = ("advance", "share", "recoupment", "reserve_hold", "reserve_release")
+
+CONTRACT_TERMS = table(
+    "royalties",
+    "contract_terms",
+    Column("term_id", "text", "Term id (one version of a party's terms under a contract).", nullable=False),
+    Column("contract_id", "text", "Contract (rights.contracts) the term belongs to.", nullable=False),
+    Column("party_id", "text", "Party the term pays.", nullable=False),
+    Column("currency", "text", "ISO 4217 currency the term's amounts are in.", nullable=False),
+    Column("valid_from", "date", "First day the term applies (an advance is paid that day).", nullable=False),
+    Column("valid_to", "date", "Last day the term applies; null: open-ended."),
+    Column("source_party_id", "text", "Party whose receipts the share is of (e.g. the label); null: own earnings."),
+    Column("share_bp", "bigint", "Share of the source party's receipts, basis points (10000 = 100 %)."),
+    Column("advance_minor", "bigint", "Advance paid on valid_from, recouped from the contract's earnings."),
+    Column("minimum_payout_minor", "bigint", "Balances below this are not payable and carry forward."),
+    Column("reserve_bp", "bigint", "Share of the earnings left after recoupment held in reserve, basis points."),
+    Column("reserve_periods", "bigint", "Months a reserve is held: released in the month N after it was held."),
+    Column("note", "text", "Terms in words."),
+    primary_key=("term_id",),
+    description="One row per version of a party's financial terms under a contract, with its validity dates.",
+    checks=(
+        Check("contract_terms_currency_allowed", _one_of("currency", CURRENCIES)),
+        Check("contract_terms_share_range", "share_bp IS NULL OR (share_bp >= 0 AND share_bp <= 10000)"),
+        Check("contract_terms_reserve_range", "reserve_bp IS NULL OR (reserve_bp >= 0 AND reserve_bp <= 10000)"),
+    ),
+)
+
+CONTRACT_LEDGER = table(
+    "royalties",
+    "contract_ledger",
+    Column(
+        "batch_id",
+        "text",
+        "Deterministic batch id: {kind}|{contract}|{party}|{currency}|{for_period}|r{revision} "
+        "(share batches: share|{term_id}|{for_period}|r{revision}); every batch sums to zero.",
+        nullable=False,
+    ),
+    Column("line_no", "bigint", "Line number within the batch.", nullable=False),
+    Column("batch_kind", "text", "advance, share, recoupment, reserve_hold or reserve_release.", nullable=False),
+    Column("revision", "bigint", "1 for the month's first batch of its kind, +1 for each correction."),
+    Column("contract_id", "text", "Contract whose terms caused the batch."),
+    Column("term_id", "text", "Term (royalties.contract_terms) of a share batch; null for the others."),
+    Column("for_period", "text", "Month (YYYY-MM) whose earnings the batch is computed from."),
+    Column(
+        "accounting_period", "text", "Month the line is reported in (the first open month if for_period is closed)."
+    ),
+    Column("posted_for", "date", "Day the amount relates to: the signing day (advances) or the month's last day."),
+    Column("account", "text", "party_payable, advance_recoupable, reserve or cash."),
+    Column("party_id", "text", "Party whose account the line moves."),
+    Column("amount_minor", "bigint", "Signed amount in minor units: debit positive, credit negative."),
+    Column("currency", "text", "ISO 4217 currency code."),
+    Column("reason", "text", "Why the batch was posted."),
+    Column("posted_at", "timestamp", "When the batch was posted (naive UTC)."),
+    primary_key=("batch_id", "line_no"),
+    description="Append-only double-entry ledger of what contract terms do to parties' balances (advances, shares "
+    "of another party's receipts, recoupment, reserves held and released); every batch sums to zero per currency, "
+    "party_payable lines add to royalties.royalty_ledger's.",
+    checks=(
+        Check("contract_ledger_account_allowed", _one_of("account", CONTRACT_ACCOUNTS)),
+        Check("contract_ledger_kind_allowed", _one_of("batch_kind", CONTRACT_BATCH_KINDS)),
+        Check("contract_ledger_currency_allowed", _one_of("currency", CURRENCIES)),
+    ),
     append_only=True,
 )

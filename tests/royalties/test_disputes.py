@@ -168,18 +168,20 @@ def test_the_commands_append_validated_steps(tmp_path):
     base = ["--data-dir", str(tmp_path)]
     opened = runner.invoke(
         royalties,
-        [*base, "dispute", "open", "P1", "--actor", "artist-a", "--note", "not ours", "--at", "2026-11-05T09:00:00Z"],
+        [*base, "dispute", "open", "P1", "--actor", "artist-a", "--as", "artist", "--note", "not ours"]
+        + ["--at", "2026-11-05T09:00:00Z"],
     )
     assert opened.exit_code == 0, opened.output
     dispute_id = opened.output.strip()
     file = tmp_path / "inbox" / "royalties" / "disputes" / f"{dispute_id}.csv"
     before = file.read_bytes()
 
-    skipped = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "review", "--actor", "analyst"])
+    analyst = ["--actor", "analyst", "--as", "analyst"]
+    skipped = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "review", *analyst])
     assert skipped.exit_code != 0 and "the next step is verified" in skipped.output
     early = runner.invoke(
         royalties,
-        [*base, "dispute", "step", dispute_id, "verified", "--actor", "analyst", "--at", "2026-11-04T09:00:00Z"],
+        [*base, "dispute", "step", dispute_id, "verified", *analyst, "--at", "2026-11-04T09:00:00Z"],
     )
     assert early.exit_code != 0 and "before the pending step" in early.output
     assert file.read_bytes() == before  # refused steps leave the file untouched
@@ -187,11 +189,18 @@ def test_the_commands_append_validated_steps(tmp_path):
     for status in ("verified", "resolving", "review"):
         done = runner.invoke(
             royalties,
-            [*base, "dispute", "step", dispute_id, status, "--actor", "analyst", "--at", "2026-11-06T09:00:00Z"],
+            [*base, "dispute", "step", dispute_id, status, *analyst, "--at", "2026-11-06T09:00:00Z"],
         )
         assert done.exit_code == 0, done.output
-    unresolved = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "resolved", "--actor", "analyst"])
+    admin = ["--actor", "rights manager", "--as", "rights_admin"]
+    unresolved = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "resolved", *admin])
     assert unresolved.exit_code != 0 and "needs a resolution" in unresolved.output
+    by_analyst = runner.invoke(
+        royalties, [*base, "dispute", "step", dispute_id, "resolved", *analyst, "--resolution", "upheld"]
+    )
+    assert by_analyst.exit_code != 0 and "only rights_admin may" in by_analyst.output
+    no_role = runner.invoke(royalties, [*base, "dispute", "step", dispute_id, "resolved", "--actor", "x"])
+    assert no_role.exit_code == 2 and "--as" in no_role.output
     resolved = runner.invoke(
         royalties,
         [
@@ -200,8 +209,7 @@ def test_the_commands_append_validated_steps(tmp_path):
             "step",
             dispute_id,
             "resolved",
-            "--actor",
-            "analyst",
+            *admin,
             "--resolution",
             "upheld",
             "--note",
@@ -215,7 +223,7 @@ def test_the_commands_append_validated_steps(tmp_path):
     assert [e.status for e in history.events] == ["pending", "verified", "resolving", "review", "resolved"]
     assert history.states[dispute_id].resolution == "upheld"
     assert not list(file.parent.glob(".*.part"))
-    unknown = runner.invoke(royalties, [*base, "dispute", "step", "D-nope", "verified", "--actor", "analyst"])
+    unknown = runner.invoke(royalties, [*base, "dispute", "step", "D-nope", "verified", *analyst])
     assert unknown.exit_code != 0 and "no dispute D-nope" in unknown.output
 
 
