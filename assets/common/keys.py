@@ -84,6 +84,8 @@ ROYALTIES_DISPUTES = AssetKey(["royalties", "disputes"])
 ROYALTIES_PAYOUTS = AssetKey(["royalties", "payouts"])
 ROYALTIES_PARTY_STATEMENTS = AssetKey(["royalties", "party_statements"])
 ROYALTIES_STATEMENT_LINES = AssetKey(["royalties", "statement_lines"])
+ROYALTIES_CONTRACT_TERMS = AssetKey(["royalties", "contract_terms"])
+ROYALTIES_CONTRACT_LEDGER = AssetKey(["royalties", "contract_ledger"])
 
 # ---- analytics (dbt) -------------------------------------------------------------------------------------------
 ANALYTICS_PREFIX = "analytics"

@@ -10,6 +10,7 @@ from assets.royalties.checks import (
     ledger_pays_every_play_once,
     ledger_reversals_negate_their_batches,
 )
+from assets.royalties.contracts import contract_batches_balance, contract_ledger, contract_terms
 from assets.royalties.disputes import disputes, disputes_follow_step_order
 from assets.royalties.jobs import ledger_restatement_job, monthly_statements_job, royalty_adjustments_job
 from assets.royalties.payouts import paid_payouts_are_posted_once, payouts
@@ -18,7 +19,7 @@ from assets.royalties.sensors import ledger_restatement_sensor, royalties_inbox_
 from assets.royalties.statements import party_statements, party_statements_add_up, party_statements_carry_forward
 
 defs = Definitions(
-    assets=[tariffs, royalty_ledger, disputes, payouts, party_statements],
+    assets=[tariffs, royalty_ledger, disputes, payouts, contract_terms, contract_ledger, party_statements],
     asset_checks=[
         ledger_batches_balance,
         ledger_pays_every_play_once,
@@ -28,6 +29,7 @@ defs = Definitions(
         paid_payouts_are_posted_once,
         party_statements_add_up,
         party_statements_carry_forward,
+        contract_batches_balance,
     ],
     jobs=[royalty_adjustments_job, ledger_restatement_job, monthly_statements_job],
     schedules=[monthly_statements_schedule],

@@ -9,6 +9,7 @@ from dagster import AssetSelection, define_asset_job
 from assets.common.keys import (
     EXPORTS_MONTHLY_FINANCE_EXPORT,
     EXPORTS_STAGED_MONTHLY_FINANCE_EXPORT,
+    ROYALTIES_CONTRACT_LEDGER,
     ROYALTIES_DISPUTES,
     ROYALTIES_PARTY_STATEMENTS,
     ROYALTIES_PAYOUTS,
@@ -31,6 +32,7 @@ ledger_restatement_job = define_asset_job(
 monthly_statements_job = define_asset_job(
     "monthly_statements_job",
     selection=AssetSelection.assets(
+        ROYALTIES_CONTRACT_LEDGER,
         ROYALTIES_PARTY_STATEMENTS,
         EXPORTS_STAGED_MONTHLY_FINANCE_EXPORT,
         EXPORTS_MONTHLY_FINANCE_EXPORT,

@@ -15,7 +15,7 @@ from dagster import (
     multi_asset,
 )
 
-from assets.common.keys import ROYALTIES_PARTY_STATEMENTS, ROYALTIES_ROYALTY_LEDGER
+from assets.common.keys import ROYALTIES_CONTRACT_LEDGER, ROYALTIES_PARTY_STATEMENTS, ROYALTIES_ROYALTY_LEDGER
 from assets.common.metadata import table_metadata
 from assets.common.partitions import monthly_partitions, range_backfill
 from assets.common.table_specs import table_key, table_spec
@@ -46,7 +46,7 @@ def statement_periods(context: AssetExecutionContext | AssetCheckExecutionContex
     specs=[
         AssetSpec(
             ROYALTIES_PARTY_STATEMENTS,
-            deps=[ROYALTIES_ROYALTY_LEDGER, payouts],
+            deps=[ROYALTIES_ROYALTY_LEDGER, payouts, ROYALTIES_CONTRACT_LEDGER],
             group_name="royalties",
             kinds={"sql", "polars"},
         ),
@@ -55,7 +55,7 @@ def statement_periods(context: AssetExecutionContext | AssetCheckExecutionContex
             "royalties",
             "royalties/party_statements",
             {"sql", "polars"},
-            deps=[ROYALTIES_ROYALTY_LEDGER, payouts],
+            deps=[ROYALTIES_ROYALTY_LEDGER, payouts, ROYALTIES_CONTRACT_LEDGER],
         ),
     ],
 )

@@ -282,3 +282,40 @@ def test_terms_are_read_from_a_csv_with_percent_and_major_units(tmp_path: Path) 
         )
     ]
     assert [r.row_number for r in rejects] == [3, 4]
+
+
+def test_the_contract_assets_read_the_terms_file_and_post_each_month_once(tmp_path: Path) -> None:
+    from dagster import materialize
+
+    from assets.common.paths import DataDirResource
+    from assets.royalties.contracts import contract_batches_balance, contract_ledger, contract_terms
+    from backbeat.common.quarantine import QUARANTINE
+    from backbeat.royalties.tables import CONTRACT_LEDGER
+    from integrations.warehouse import WarehouseResource
+
+    inbox = tmp_path / "data" / "inbox" / "royalties"
+    inbox.mkdir(parents=True)
+    (inbox / "contract_terms.csv").write_text(
+        "term_id,contract_id,party_id,currency,valid_from,valid_to,source_party_id,share_percent,advance,"
+        "minimum_payout,reserve_percent,reserve_periods,note\n"
+        "t1,c1,artist,EUR,2026-01-01,,,,1000.00,50.00,,,first deal\n"
+        "t2,c1,artist,EUR,2026-01-01,,,,10.001,,,,too many decimals\n",
+        encoding="utf-8",
+    )
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    db = Warehouse(url)
+    earn(db, "artist", date(2026, 1, 15), 30_000)
+    resources = {"warehouse": WarehouseResource(url=url), "data_dir": DataDirResource(data_dir=str(tmp_path / "data"))}
+    assert materialize([contract_terms], resources=resources).success
+    assert db.read(QUARANTINE).height == 1  # t2, named by file, row and field
+    for attempt in (1, 2):
+        result = materialize(
+            [contract_ledger, contract_batches_balance], resources=resources, partition_key="2026-01-01"
+        )
+        assert result.success
+        [check] = result.get_asset_check_evaluations()
+        assert check.passed
+        [materialization] = result.asset_materializations_for_node("royalties__contract_ledger")
+        posted = materialization.metadata["batches_posted"].value
+        assert (posted > 0) if attempt == 1 else (posted == 0), attempt  # a re-run posts nothing
+    assert db.query(f"SELECT sum(amount_minor) AS s FROM {CONTRACT_LEDGER.qualified_name}")["s"][0] == 0
