@@ -28,7 +28,7 @@ from backbeat.royalties.payouts import (
     post_payouts,
     read_requests,
 )
-from backbeat.royalties.tables import LEDGER, PAYOUTS
+from backbeat.royalties.tables import CONTRACT_LEDGER, LEDGER, PAYOUTS
 from integrations.warehouse import WarehouseResource
 
 
@@ -58,8 +58,14 @@ PAYABLE_SQL = (
     "SELECT CASE WHEN entry_kind = 'payout' THEN batch_id END AS batch_id, entry_kind, account, party_id, currency, "
     "posted_for, CAST(sum(amount_minor) AS BIGINT) AS amount_minor FROM royalties.royalty_ledger "
     "WHERE account = 'party_payable' AND party_id IS NOT NULL "
-    "GROUP BY CASE WHEN entry_kind = 'payout' THEN batch_id END, entry_kind, account, party_id, currency, posted_for"
+    "GROUP BY CASE WHEN entry_kind = 'payout' THEN batch_id END, entry_kind, account, party_id, currency, posted_for "
+    # what contracts did to the balance (advances recouped, shares, reserves held and released) counts too
+    "UNION ALL SELECT NULL, 'contract', account, party_id, currency, posted_for, "
+    "CAST(sum(amount_minor) AS BIGINT) FROM royalties.contract_ledger "
+    "WHERE account = 'party_payable' AND party_id IS NOT NULL GROUP BY account, party_id, currency, posted_for"
 )
+"""A party's party_payable lines per day: the royalty ledger's, and the contract ledger's (so a payout can never
+be approved out of an advance not yet recouped or a reserve still held)."""
 PAYABLE_SCHEMA = {
     "batch_id": pl.Utf8(),
     "entry_kind": pl.Utf8(),
@@ -84,7 +90,7 @@ def payouts(
     """
     db = warehouse.client()
     requests, rejects = read_requests(data_dir.inbox / "royalties" / "payout_requests.csv")
-    db.ensure(LEDGER)
+    db.ensure(LEDGER, CONTRACT_LEDGER)
     ledger = db.query(PAYABLE_SQL, schema=PAYABLE_SCHEMA)
     decisions = decide_payouts(requests, ledger, config.rules())
     posted = post_payouts(db, decisions, _now())

@@ -602,15 +602,21 @@ def period() -> None:
 @click.option("--at", "at_text", help="When (ISO 8601, UTC if no offset); default: now.")
 @click.pass_context
 def period_close(ctx: click.Context, month: str, actor: str, at_text: str | None) -> None:
-    """Close MONTH (YYYY-MM): freeze every party's statement; later corrections land in the open month."""
+    """Close MONTH (YYYY-MM): post the month's contract effects (advances recouped, reserves), then freeze every
+    party's statement; later corrections land in the open month."""
+    from backbeat.royalties.recoupment import apply_contract_terms
+
+    warehouse, period_key = _warehouse(ctx), _period_argument(month)
     try:
-        result = close_period(_warehouse(ctx), _period_argument(month), actor, _parse_at(at_text))
+        posted = apply_contract_terms(warehouse, period_key)
+        result = close_period(warehouse, period_key, actor, _parse_at(at_text))
     except PeriodError as exc:
         raise click.ClickException(str(exc)) from None
     state = result.state
     click.echo(
         f"{state.period} closed by {state.closed_by} at {state.closed_at:%Y-%m-%d %H:%M} UTC (version "
         f"{state.version}): {len(result.documents)} statements frozen, sha256 {state.statements_sha256}"
+        + (f"; {len(posted.batches_posted)} contract batches posted first" if posted.batches_posted else "")
     )
 
 

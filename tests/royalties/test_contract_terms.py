@@ -319,3 +319,17 @@ def test_the_contract_assets_read_the_terms_file_and_post_each_month_once(tmp_pa
         posted = materialization.metadata["batches_posted"].value
         assert (posted > 0) if attempt == 1 else (posted == 0), attempt  # a re-run posts nothing
     assert db.query(f"SELECT sum(amount_minor) AS s FROM {CONTRACT_LEDGER.qualified_name}")["s"][0] == 0
+
+
+def test_a_payout_is_never_approved_out_of_an_advance_not_yet_recouped(db: Warehouse) -> None:
+    from assets.royalties.payouts import PAYABLE_SCHEMA, PAYABLE_SQL
+    from backbeat.royalties.payouts import PayoutRequest, decide_payouts
+
+    set_terms(db, ContractTerm("t1", "c1", "artist", "EUR", date(2026, 1, 1), advance_minor=100_000))
+    earn(db, "artist", date(2026, 1, 15), 30_000)
+    apply_contract_terms(db, "2026-01", posted_at=AT)
+    db.ensure(CONTRACT_LEDGER)
+    ledger = db.query(PAYABLE_SQL, schema=PAYABLE_SCHEMA)
+    request = PayoutRequest("p1", "artist", "EUR", 20_000, date(2026, 2, 1), decision="approved", decided_by="finance")
+    [decision] = decide_payouts([request], ledger)
+    assert decision.status == "rejected" and "exceeds the balance owed" in (decision.note or "")
