@@ -191,6 +191,7 @@ def _attach_commands() -> None:
     from backbeat.commands.capture import capture, capture_all
     from backbeat.commands.catalog import catalog
     from backbeat.commands.curation import curation
+    from backbeat.commands.db import db
     from backbeat.commands.fingerprint import fingerprint, playlogs
     from backbeat.commands.outreach import outreach
     from backbeat.commands.reference import reference
@@ -203,6 +204,7 @@ def _attach_commands() -> None:
         capture_all,
         catalog,
         curation,
+        db,
         fingerprint,
         outreach,
         playlogs,

@@ -7,8 +7,9 @@ transaction, so a failed write leaves what was stored before untouched.
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -21,6 +22,33 @@ DUCKDB_LOCK_WAIT_S = 120.0
 # Quoted strings, quoted identifiers and comments (where a `?` is text), or a `?` placeholder.
 _PG_SQL_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?", re.S)
 _PG_DDL_LOCK = 0x6261636B62656174  # advisory lock key serialising first-time CREATE SCHEMA/TABLE
+PG_DDL_LOCK = _PG_DDL_LOCK
+"""PostgreSQL advisory lock key that `ensure` takes before DDL; schema migrations take it too."""
+
+SchemaGate = Callable[["WarehouseConnection", str], None]
+"""Checks (and may stamp) a warehouse's schema version, given an open transaction and the warehouse URL; raises to
+stop whatever was about to use the warehouse."""
+_schema_gate: SchemaGate | None = None
+_gate_lock = threading.Lock()
+_gate_passed: set[str] = set()
+
+
+def set_schema_gate(gate: SchemaGate | None) -> None:
+    """Install `gate`: every `Warehouse` (unless made with `check_schema=False`) calls it once per process and URL,
+    in a transaction of its own before the first one (while it raises, every transaction raises), and `ensure`
+    calls it again in a transaction about to create a table. None removes it.
+
+    The gate lives with the schema migrations (the core), which the client must not import.
+    """
+    global _schema_gate
+    with _gate_lock:
+        _schema_gate = gate
+        _gate_passed.clear()
+
+
+def schema_gate() -> SchemaGate | None:
+    """The installed schema gate, if any (tests restore it after installing their own)."""
+    return _schema_gate
 
 
 def append_only_trigger_sql(table: Table) -> list[str]:
@@ -51,11 +79,17 @@ def append_only_trigger_sql(table: Table) -> list[str]:
 
 
 class WarehouseConnection:
-    """One open transaction on the warehouse."""
+    """One open transaction on the warehouse.
 
-    def __init__(self, kind: str, raw: Any) -> None:
+    `gate_url`: the warehouse's URL when the schema gate applies; `ensure` then runs the gate (once per
+    transaction) before it creates a table, so a warehouse dropped and recreated under a URL this process has
+    already checked is stamped in the same transaction that creates its first table.
+    """
+
+    def __init__(self, kind: str, raw: Any, gate_url: str | None = None) -> None:
         self.kind = kind
         self.raw = raw
+        self._gate_url = gate_url
 
     def _sql(self, sql: str) -> str:
         if self.kind != "postgres":
@@ -104,6 +138,10 @@ class WarehouseConnection:
             # (UniqueViolation on pg_namespace/pg_type); serialise the first creation.
             self.execute("SELECT pg_advisory_xact_lock(?)", [_PG_DDL_LOCK])
         if not existing:
+            gate = _schema_gate
+            if gate is not None and self._gate_url is not None:
+                gate(self, self._gate_url)
+                self._gate_url = None  # once per transaction
             self.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
             self.execute(table.create_sql())
         else:
@@ -177,17 +215,20 @@ class WarehouseConnection:
 class Warehouse:
     """Opens short transactions on the warehouse at `url` (`duckdb:///path` or `postgresql://...`)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, check_schema: bool = True) -> None:
         self.url = url
         self.kind = warehouse_kind(url)
+        self.check_schema = check_schema  # False: the migrations' own access, before and while they upgrade
 
     @contextmanager
     def connect(self) -> Iterator[WarehouseConnection]:
         raw = self._open()
         try:
+            if self.check_schema and _schema_gate is not None and self.url not in _gate_passed:
+                self._pass_schema_gate(raw)
             if self.kind == "duckdb":
                 raw.execute("BEGIN TRANSACTION")
-            conn = WarehouseConnection(self.kind, raw)
+            conn = WarehouseConnection(self.kind, raw, self.url if self.check_schema else None)
             try:
                 yield conn
             except BaseException:
@@ -196,6 +237,22 @@ class Warehouse:
             raw.commit()
         finally:
             raw.close()
+
+    def _pass_schema_gate(self, raw: Any) -> None:
+        """Run the gate in a transaction of its own on the connection just opened (no second open)."""
+        with _gate_lock:  # threads of a process wait for the first check instead of racing it
+            gate = _schema_gate
+            if gate is None or self.url in _gate_passed:
+                return
+            if self.kind == "duckdb":
+                raw.execute("BEGIN TRANSACTION")
+            try:
+                gate(WarehouseConnection(self.kind, raw), self.url)
+            except BaseException:
+                raw.rollback()
+                raise
+            raw.commit()
+            _gate_passed.add(self.url)
 
     def _open(self) -> Any:
         if self.kind == "postgres":
