@@ -40,6 +40,7 @@ FINANCE_MARTS = (
     "fct_party_royalties_daily",
     "fct_plays",
     "fct_daily_airplay",
+    *(f"fct_leaderboard_{entity}" for entity in ("tracks", "artists", "stations", "programs")),
 )
 FINANCE_EXPORT = "finance"
 """The published folder under the exports directory, and its name under `.staging/<run id>/`."""

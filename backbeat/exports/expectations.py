@@ -53,6 +53,14 @@ FINANCE_SUITE: dict[str, TableSuite] = {
     "fct_daily_airplay": TableSuite(
         not_null=("station_id", "track_id", "play_date"), unique=("station_id", "track_id", "play_date")
     ),
+    **{
+        f"fct_leaderboard_{entity}": TableSuite(
+            not_null=("leaderboard_id", "grain", "period_start", "play_count", "play_rank"),
+            unique=("leaderboard_id",),
+            allowed={"grain": ("day", "week", "month")},
+        )
+        for entity in ("tracks", "artists", "stations", "programs")
+    },
 }
 """The daily export (`exports/finance_export`): the dbt marts finance reads."""
 

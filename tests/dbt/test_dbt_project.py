@@ -285,6 +285,12 @@ insert into outreach.contacts values
 """
 
 MART_TABLES = {
+    "fct_leaderboard_tracks",
+    "fct_leaderboard_artists",
+    "fct_leaderboard_stations",
+    "fct_leaderboard_programs",
+    "fct_payouts",
+    "fct_party_royalties_monthly",
     "dim_tracks",
     "dim_parties",
     "dim_stations",
@@ -1046,7 +1052,20 @@ def test_semantic_models_and_metrics_define_airplay_and_royalties(built):
     _, target, _ = built
     manifest = json.loads((target / "manifest.json").read_text())
     semantic = {s["name"]: s for s in manifest["semantic_models"].values()}
-    assert set(semantic) == {"plays", "stations", "ledger_lines", "parties", "outreach_sends", "outreach_campaigns"}
+    assert set(semantic) == {
+        "plays",
+        "stations",
+        "ledger_lines",
+        "parties",
+        "outreach_sends",
+        "outreach_campaigns",
+        "track_leaderboard",
+        "artist_leaderboard",
+        "station_leaderboard",
+        "program_leaderboard",
+        "payouts",
+        "party_royalties_monthly",
+    }
     metrics = {m["name"]: m for m in manifest["metrics"].values()}
     assert {
         "plays",

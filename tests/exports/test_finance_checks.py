@@ -54,7 +54,13 @@ CREATE OR REPLACE TABLE analytics.fct_party_royalties_daily AS SELECT * FROM (VA
 CREATE OR REPLACE TABLE analytics.fct_plays AS SELECT * FROM (VALUES ('P1', 'R1')) t(play_id, track_id);
 CREATE OR REPLACE TABLE analytics.fct_daily_airplay AS SELECT * FROM (VALUES
   ('s1', 'R1', DATE '2026-11-02', 1)) t(station_id, track_id, play_date, plays);
+""" + "".join(
+    f"""CREATE OR REPLACE TABLE analytics.fct_leaderboard_{entity} AS SELECT * FROM (VALUES
+  ('day|2026-11-02|x', 'day', DATE '2026-11-02', CAST(1 AS BIGINT), CAST(1 AS BIGINT)))
+  t(leaderboard_id, grain, period_start, play_count, play_rank);
 """
+    for entity in ("tracks", "artists", "stations", "programs")
+)
 
 
 @pytest.fixture
