@@ -7,6 +7,7 @@ written to a staging folder, validated by a blocking Great Expectations check, a
 Money stays in integer minor units beside its currency.
 """
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -31,7 +32,7 @@ from assets.common.keys import (
 )
 from assets.common.partitions import monthly_partitions, range_backfill
 from assets.common.paths import DataDirResource
-from backbeat.airplay.tables import PLAYLOGS
+from backbeat.airplay.tables import PLAYLOGS, STATIONS
 from backbeat.exports.expectations import MONTHLY_SUITE, validate_tables
 from backbeat.exports.finance import (
     clear_stale_staging,
@@ -40,9 +41,11 @@ from backbeat.exports.finance import (
     staging_dir,
     write_export,
 )
+from backbeat.rights.tables import PARTIES
 from backbeat.royalties.ledger_chain import require_sound_ledger
+from backbeat.royalties.recoupment import last_day
 from backbeat.royalties.statements import periods_between
-from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
+from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS, PAYOUTS, STATEMENT_LINES, TARIFFS
 from integrations.warehouse import Table, Warehouse, WarehouseResource
 
 MONTHLY_EXPORT_DIR = Path("finance-monthly")  # beside finance/, which the daily export replaces whole
@@ -53,15 +56,27 @@ EXPORT_TABLES: dict[str, tuple[Table, str]] = {
     "party_statements": (PARTY_STATEMENTS, "royalties.party_statements: the month's statement totals."),
     "statement_lines": (STATEMENT_LINES, "royalties.statement_lines: the month's statement detail."),
     "plays": (PLAYLOGS, "airplay.playlogs: the plays behind the month's ledger lines."),
+    "tariffs": (TARIFFS, "royalties.tariffs: every rate in force on at least one day of the month."),
+    "payouts": (PAYOUTS, "royalties.payouts: requests made or paid in the month, with what became of them."),
+    "parties": (PARTIES, "rights.parties: the names of the parties in the month's statements and payouts."),
+    "stations": (STATIONS, "airplay.stations: the names of the stations in the month's ledger lines."),
 }
 
 
 def monthly_tables(db: Warehouse, period: str) -> dict[str, pl.DataFrame]:
-    """The month's four export tables, typed as the warehouse declares them and sorted by their keys."""
+    """The month's export tables, typed as the warehouse declares them and sorted by their keys."""
+    db.ensure(TARIFFS, PAYOUTS, PARTIES, STATIONS)
     ledger = db.read(LEDGER, "accounting_period = ?", [period]).sort("batch_id", "line_no")
     plays = db.read(
         PLAYLOGS, f"play_id IN (SELECT play_id FROM {LEDGER.qualified_name} WHERE accounting_period = ?)", [period]
     ).sort("play_id")
+    first, last = date.fromisoformat(f"{period}-01"), last_day(period)
+    payouts = db.read(
+        PAYOUTS, "(requested_on BETWEEN ? AND ?) OR (paid_on BETWEEN ? AND ?)", [first, last, first, last]
+    ).sort("payout_id")
+    statements = db.read(PARTY_STATEMENTS, "period = ?", [period])
+    party_ids = sorted(set(statements["party_id"].to_list()) | set(payouts["party_id"].to_list()))
+    station_ids = sorted({s for s in ledger["station_id"].to_list() if s is not None})
     return {
         "ledger_lines": ledger,
         "party_statements": db.read(PARTY_STATEMENTS, "period = ?", [period]).sort("party_id", "currency"),
@@ -69,7 +84,21 @@ def monthly_tables(db: Warehouse, period: str) -> dict[str, pl.DataFrame]:
             "party_id", "currency", "line_type", "recording_id", "station_id", nulls_last=True
         ),
         "plays": plays,
+        "tariffs": db.read(
+            TARIFFS, "effective_from <= ? AND (effective_to IS NULL OR effective_to > ?)", [last, first]
+        ).sort("station_id", "effective_from"),
+        "payouts": payouts,
+        "parties": _rows_of(db, PARTIES, "party_id", party_ids),
+        "stations": _rows_of(db, STATIONS, "station_id", station_ids),
     }
+
+
+def _rows_of(db: Warehouse, table: Table, key: str, values: list[str]) -> pl.DataFrame:
+    """`table`'s rows whose `key` is one of `values`, sorted by it (the names a month's figures refer to)."""
+    if not values:
+        return table.empty_frame()
+    marks = ", ".join("?" for _ in values)
+    return db.read(table, f"{key} IN ({marks})", values).sort(key)
 
 
 def duckdb_name(period: str) -> str:
@@ -82,8 +111,11 @@ def readme_text(period: str, tables: dict[str, pl.DataFrame]) -> str:
         f"# Finance export {period}",
         "",
         f"Royalty ledger lines reported in {period}, the party statements of the month and the plays behind the "
-        f"lines. Each table is a Parquet file here and a table of the same name in `{duckdb_name(period)}`. "
-        "Money is in integer minor units (`*_minor`) with its ISO 4217 currency beside it; timestamps are UTC.",
+        "lines, the tariffs in force, the payouts, and the names of the parties and stations they refer to. Each "
+        f"table is a Parquet file here and a table of the same name in `{duckdb_name(period)}`. "
+        "Money is in integer minor units (`*_minor`) with its ISO 4217 currency beside it; timestamps are UTC. "
+        "Statements of a month not yet closed are `provisional` (their `status`) and may change; a month closed "
+        "with `backbeat royalties period close` is `final` and never changes.",
         "",
     ]
     for name, (table, source) in EXPORT_TABLES.items():

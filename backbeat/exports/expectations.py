@@ -90,8 +90,22 @@ MONTHLY_SUITE: dict[str, TableSuite] = {
         allowed={"line_type": LINE_TYPES, "currency": CURRENCIES},
     ),
     "plays": TableSuite(not_null=("play_id", "station_id", "start_utc"), unique=("play_id",)),
+    "tariffs": TableSuite(
+        not_null=("tariff_id", "station_id", "currency", "effective_from"),
+        unique=("tariff_id",),
+        allowed={"currency": CURRENCIES},
+    ),
+    "payouts": TableSuite(
+        not_null=("payout_id", "party_id", "status"),
+        integer_money=("amount_minor",),
+        unique=("payout_id",),
+        allowed={"status": ("requested", "approved", "rejected", "paid")},
+    ),
+    "parties": TableSuite(not_null=("party_id",), unique=("party_id",)),
+    "stations": TableSuite(not_null=("station_id",), unique=("station_id",)),
 }
-"""The monthly export (`exports/monthly_finance_export`): ledger lines, statements and plays of a month."""
+"""The monthly export (`exports/monthly_finance_export`): ledger lines, statements and plays of a month, the
+tariffs in force, the payouts, and the names of the parties and stations."""
 
 
 @dataclass(frozen=True)

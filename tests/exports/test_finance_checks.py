@@ -93,7 +93,7 @@ def test_a_valid_export_is_staged_checked_and_published(daily):
     assert result.success
     [check] = result.get_asset_check_evaluations()
     assert (check.check_name, check.passed, check.asset_key) == ("finance_export_meets_expectations", True, STAGED)
-    assert check.metadata["expectations_evaluated"].value == 28  # 10 + 8 + 4 + 2 + 4 over the five marts
+    assert check.metadata["expectations_evaluated"].value == 56  # 10 + 8 + 4 + 2 + 4, and 7 on each leaderboard
     assert check.metadata["expectations_failed"].value == 0
     published = data_dir / "exports" / "finance"
     assert sorted(p.name for p in (published / "parquet").iterdir()) == sorted(

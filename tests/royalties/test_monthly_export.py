@@ -116,9 +116,13 @@ def test_monthly_export_writes_parquet_duckdb_and_readme(warehouse, tmp_path):
         "README.md",
         f"finance_{PERIOD}.duckdb",
         "ledger_lines.parquet",
+        "parties.parquet",
         "party_statements.parquet",
+        "payouts.parquet",
         "plays.parquet",
         "statement_lines.parquet",
+        "stations.parquet",
+        "tariffs.parquet",
     ]
 
     frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in EXPORT_TABLES}
@@ -131,6 +135,10 @@ def test_monthly_export_writes_parquet_duckdb_and_readme(warehouse, tmp_path):
         ("B", 300, 151, 451),
     ]
     assert frames["party_statements"].rows() == db.read(PARTY_STATEMENTS, "period = ?", [PERIOD]).rows()
+    assert set(frames["stations"]["station_id"]) <= set(frames["ledger_lines"]["station_id"])  # names of the month's
+    assert set(frames["parties"]["party_id"]) <= set(frames["party_statements"]["party_id"]) | set(
+        frames["payouts"]["party_id"]
+    )
     con = duckdb.connect(str(folder / f"finance_{PERIOD}.duckdb"), read_only=True)
     try:
         for name, frame in frames.items():
@@ -158,4 +166,4 @@ def test_readme_is_generated_from_the_table_declarations():
     text = readme_text(PERIOD, tables)
     assert text.startswith(f"# Finance export {PERIOD}")
     assert "| `amount_minor` | bigint | Signed amount in minor units: debit positive, credit negative. |" in text
-    assert text.count("Rows: 0.") == 4
+    assert text.count("Rows: 0.") == len(EXPORT_TABLES) == 8
