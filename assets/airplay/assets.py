@@ -1,11 +1,12 @@
 """Airplay assets: stations, reference fingerprints, captured chunks, detections, and the plays they make."""
 
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, multi_asset
 
 from assets.common.keys import (
     AIRPLAY_DETECTIONS,
@@ -24,6 +25,7 @@ from assets.common.partitions import (
     station_partitions,
 )
 from assets.common.paths import DataDirResource
+from assets.common.table_specs import table_key, table_spec
 from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_duration_s
 from audio.index import FingerprintIndex, build_index
 from audio.matcher import ChunkRef, match_chunks
@@ -136,22 +138,27 @@ def reference_fingerprints(
     )
 
 
-@asset(
-    key=AIRPLAY_STREAM_CHUNKS,
+STREAM_CHUNKS_DOC = """One row per readable 30 s chunk captured from a station on a UTC day, found in landing.
+
+Files of the station with a malformed name, and chunks whose audio cannot be read, go to
+`quarantine.rejected_rows` with the file and the reason; the other chunks are stored. Stretches that
+capture missed (from `landing/_gaps/`) are stored in `airplay.capture_gaps` (written in the same step), never
+hidden."""
+
+
+@multi_asset(
+    name="airplay__stream_chunks",
     partitions_def=station_day_partitions,
     backfill_policy=range_backfill,
-    group_name="airplay",
-    kinds={"audio", "sql"},
+    specs=[
+        AssetSpec(AIRPLAY_STREAM_CHUNKS, group_name="airplay", kinds={"audio", "sql"}, description=STREAM_CHUNKS_DOC),
+        table_spec(CAPTURE_GAPS, "airplay", "airplay/stream_chunks", {"audio", "sql"}),
+    ],
 )
 def stream_chunks(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
-) -> MaterializeResult:
-    """One row per readable 30 s chunk captured from a station on a UTC day, found in the landing folder.
-
-    Files of the station with a malformed name, and chunks whose audio cannot be read, go to
-    `quarantine.rejected_rows` with the file and the reason; the other chunks are stored. Stretches that
-    capture missed (from `landing/_gaps/`) are stored in `airplay.capture_gaps`, never hidden.
-    """
+) -> Iterator[MaterializeResult]:
+    """`airplay/stream_chunks` and the capture gaps beside it (see `STREAM_CHUNKS_DOC`)."""
     rows, total_rejects, gap_seconds, truncated_chunks = [], 0, 0.0, 0
     db = warehouse.client()
     for station, day in station_days(context.partition_keys):
@@ -214,14 +221,19 @@ def stream_chunks(
         total_rejects += len(rejects)
     frame = STREAM_CHUNKS.from_rows(rows)
     audio_s = float(frame["duration_s"].sum()) if rows else 0.0
-    return MaterializeResult(
+    yield MaterializeResult(
+        asset_key=AIRPLAY_STREAM_CHUNKS,
         metadata=table_metadata(
             frame.drop("path"),
             rejected_files=total_rejects,
             audio_hours=round(audio_s / 3600, 3),
             capture_gap_seconds=round(gap_seconds, 1),
             truncated_chunks=truncated_chunks,
-        )
+        ),
+    )
+    yield MaterializeResult(
+        asset_key=table_key(CAPTURE_GAPS),
+        metadata={"capture_gap_seconds": round(gap_seconds, 1), "truncated_chunks": truncated_chunks},
     )
 
 

@@ -64,14 +64,26 @@ def test_a_silent_station_fails_the_check_by_name(tmp_path, monkeypatch):
     db.replace(STREAM_CHUNKS, STREAM_CHUNKS.from_rows([chunk("radio-north", NOW - timedelta(minutes=2))]))
     monkeypatch.setattr(freshness, "_utcnow", lambda: NOW)
 
+    resources = {"warehouse": WarehouseResource(url=url), "data_dir": None}
+
     def evaluate():
-        result = materialize(
-            [stream_chunks, stations_are_not_silent],
-            selection=AssetSelection.checks(stations_are_not_silent),
-            resources={"warehouse": WarehouseResource(url=url), "data_dir": None},
+        defs = Definitions(
+            assets=[stream_chunks],
+            asset_checks=[stations_are_not_silent],
+            jobs=[freshness.station_silence_job],
+            resources=resources,
         )
+        result = defs.resolve_job_def(freshness.SILENCE_JOB).execute_in_process()
         (evaluation,) = result.get_asset_check_evaluations()
         return evaluation
+
+    other_run = materialize(  # any other run (e.g. a station-day backfill) does not judge the wall clock
+        [stream_chunks, stations_are_not_silent],
+        selection=AssetSelection.checks(stations_are_not_silent),
+        resources=resources,
+    )
+    (not_judged,) = other_run.get_asset_check_evaluations()
+    assert not_judged.passed and not_judged.metadata["evaluated"].value.startswith("no: judged by station_silence_job")
 
     silent = evaluate()
     assert not silent.passed and silent.metadata["silent_stations"].value == 1

@@ -37,7 +37,17 @@ def source_ddl() -> str:
         ]
         ordered += ready
         pending = [t for t in pending if t not in ready]
-    return ";\n".join([*(f"create schema {s}" for s in schemas), *(t.create_sql() for t in ordered)]) + ";"
+    # stamped at the code's schema revision, as a warehouse the code creates is (backbeat/migrations)
+    from backbeat.migrations.revisions import REVISIONS
+    from backbeat.migrations.state import _CREATE, VERSION_SCHEMA, VERSION_TABLE
+
+    stamps = [
+        f"insert into {VERSION_TABLE} (revision, description, how, applied_at) "
+        f"values ('{r.id}', 'test source tables', 'stamped', timestamp '2026-12-05 00:00:00')"
+        for r in REVISIONS
+    ]
+    statements = [*(f"create schema {s}" for s in schemas), *(t.create_sql() for t in ordered)]
+    return ";\n".join([*statements, f"create schema {VERSION_SCHEMA}", _CREATE, *stamps]) + ";"
 
 
 SOURCE_ROWS = """

@@ -12,6 +12,7 @@ SIDE_TABLES = {  # table written in the same step as its writer's main table →
     "curation/snapshot_playlists": ("curation/playlist_snapshots", "curation"),
     "royalties/ledger_batches": ("royalties/royalty_ledger", "royalties"),
     "royalties/statement_lines": ("royalties/party_statements", "royalties"),
+    "airplay/capture_gaps": ("airplay/stream_chunks", "airplay"),
 }
 
 
