@@ -9,6 +9,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, multi_asset
 
 from assets.common.keys import (
+    AIRPLAY_CAPTURE_GAPS,
     AIRPLAY_DETECTIONS,
     AIRPLAY_PLAYLOGS,
     AIRPLAY_REFERENCE_FINGERPRINTS,
@@ -25,7 +26,7 @@ from assets.common.partitions import (
     station_partitions,
 )
 from assets.common.paths import DataDirResource
-from assets.common.table_specs import table_key, table_spec
+from assets.common.table_specs import table_spec
 from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_duration_s
 from audio.index import FingerprintIndex, build_index
 from audio.matcher import ChunkRef, match_chunks
@@ -116,7 +117,9 @@ def reference_fingerprints(
             sources.append((track_id, confined_path(catalog_dir, audio_path)))
         except PathOutsideRoot as exc:
             refused.append(Reject(audio_path, None, "audio_path", track_id, str(exc)))
+    data_dir.pull_index()  # shared storage (if configured): start from the shared index, stay incremental
     report = build_index(sources, data_dir.fingerprint_index)
+    data_dir.push_index()
     rejects = refused + [
         Reject(path, None, "audio_path", track_id, reason) for track_id, path, reason in report.failures
     ]
@@ -162,6 +165,7 @@ def stream_chunks(
     rows, total_rejects, gap_seconds, truncated_chunks = [], 0, 0.0, 0
     db = warehouse.client()
     for station, day in station_days(context.partition_keys):
+        data_dir.pull_landing(station, day)  # shared storage (if configured): chunks captured elsewhere
         chunks, misnamed = chunks_for(data_dir.landing, station, day)
         rejects = [Reject(str(path), None, "file_name", path.name, reason) for path, reason in misnamed]
         day_rows = []
@@ -232,7 +236,7 @@ def stream_chunks(
         ),
     )
     yield MaterializeResult(
-        asset_key=table_key(CAPTURE_GAPS),
+        asset_key=AIRPLAY_CAPTURE_GAPS,
         metadata={"capture_gap_seconds": round(gap_seconds, 1), "truncated_chunks": truncated_chunks},
     )
 
@@ -255,12 +259,14 @@ def detections(
     whose audio fails to decode goes to `quarantine.rejected_rows` and the others are matched.
     """
     db = warehouse.client()
+    data_dir.pull_index()  # shared storage (if configured): the index built elsewhere
     index = FingerprintIndex.open(data_dir.fingerprint_index)
     frames, failures, audio_s = [], 0, 0.0
     for station, day in station_days(context.partition_keys):
         chunks = db.read(STREAM_CHUNKS, "station_id = ? AND chunk_date = ?", [station, day]).sort("start_utc")
+        data_dir.pull_landing(station, day)
         refs = [
-            ChunkRef(c, s, t, Path(p))
+            ChunkRef(c, s, t, data_dir.landing_file(p))
             for c, s, t, p in chunks.select("chunk_id", "station_id", "start_utc", "path").iter_rows()
         ]
         result = match_chunks(refs, index)

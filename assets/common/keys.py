@@ -12,6 +12,7 @@ from dagster import AssetKey
 AIRPLAY_STATIONS = AssetKey(["airplay", "stations"])
 AIRPLAY_REFERENCE_FINGERPRINTS = AssetKey(["airplay", "reference_fingerprints"])
 AIRPLAY_STREAM_CHUNKS = AssetKey(["airplay", "stream_chunks"])
+AIRPLAY_CAPTURE_GAPS = AssetKey(["airplay", "capture_gaps"])
 AIRPLAY_DETECTIONS = AssetKey(["airplay", "detections"])
 AIRPLAY_PLAYLOGS = AssetKey(["airplay", "playlogs"])
 AIRPLAY_PROGRAM_SCHEDULE = AssetKey(["airplay", "program_schedule"])
@@ -86,6 +87,9 @@ ROYALTIES_PARTY_STATEMENTS = AssetKey(["royalties", "party_statements"])
 ROYALTIES_STATEMENT_LINES = AssetKey(["royalties", "statement_lines"])
 ROYALTIES_CONTRACT_TERMS = AssetKey(["royalties", "contract_terms"])
 ROYALTIES_CONTRACT_LEDGER = AssetKey(["royalties", "contract_ledger"])
+ROYALTIES_FX_RATES = AssetKey(["royalties", "fx_rates"])
+ROYALTIES_PAYOUT_CURRENCIES = AssetKey(["royalties", "payout_currencies"])
+ROYALTIES_FX_LEDGER = AssetKey(["royalties", "fx_ledger"])
 
 # ---- analytics (dbt) -------------------------------------------------------------------------------------------
 ANALYTICS_PREFIX = "analytics"

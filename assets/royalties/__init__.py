@@ -12,6 +12,7 @@ from assets.royalties.checks import (
 )
 from assets.royalties.contracts import contract_batches_balance, contract_ledger, contract_terms
 from assets.royalties.disputes import disputes, disputes_follow_step_order
+from assets.royalties.fx import fx_batches_balance, fx_ledger, fx_rates, payout_currencies
 from assets.royalties.jobs import ledger_restatement_job, monthly_statements_job, royalty_adjustments_job
 from assets.royalties.payouts import paid_payouts_are_posted_once, payouts
 from assets.royalties.schedules import monthly_statements_schedule
@@ -19,7 +20,18 @@ from assets.royalties.sensors import ledger_restatement_sensor, royalties_inbox_
 from assets.royalties.statements import party_statements, party_statements_add_up, party_statements_carry_forward
 
 defs = Definitions(
-    assets=[tariffs, royalty_ledger, disputes, payouts, contract_terms, contract_ledger, party_statements],
+    assets=[
+        tariffs,
+        royalty_ledger,
+        disputes,
+        payouts,
+        contract_terms,
+        contract_ledger,
+        fx_rates,
+        payout_currencies,
+        fx_ledger,
+        party_statements,
+    ],
     asset_checks=[
         ledger_batches_balance,
         ledger_pays_every_play_once,
@@ -30,6 +42,7 @@ defs = Definitions(
         party_statements_add_up,
         party_statements_carry_forward,
         contract_batches_balance,
+        fx_batches_balance,
     ],
     jobs=[royalty_adjustments_job, ledger_restatement_job, monthly_statements_job],
     schedules=[monthly_statements_schedule],

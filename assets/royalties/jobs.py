@@ -11,6 +11,7 @@ from assets.common.keys import (
     EXPORTS_STAGED_MONTHLY_FINANCE_EXPORT,
     ROYALTIES_CONTRACT_LEDGER,
     ROYALTIES_DISPUTES,
+    ROYALTIES_FX_LEDGER,
     ROYALTIES_PARTY_STATEMENTS,
     ROYALTIES_PAYOUTS,
     ROYALTIES_ROYALTY_LEDGER,
@@ -33,6 +34,7 @@ monthly_statements_job = define_asset_job(
     "monthly_statements_job",
     selection=AssetSelection.assets(
         ROYALTIES_CONTRACT_LEDGER,
+        ROYALTIES_FX_LEDGER,
         ROYALTIES_PARTY_STATEMENTS,
         EXPORTS_STAGED_MONTHLY_FINANCE_EXPORT,
         EXPORTS_MONTHLY_FINANCE_EXPORT,

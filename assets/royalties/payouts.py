@@ -28,7 +28,7 @@ from backbeat.royalties.payouts import (
     post_payouts,
     read_requests,
 )
-from backbeat.royalties.tables import CONTRACT_LEDGER, LEDGER, PAYOUTS
+from backbeat.royalties.tables import CONTRACT_LEDGER, FX_LEDGER, LEDGER, PAYOUTS
 from integrations.warehouse import WarehouseResource
 
 
@@ -62,10 +62,15 @@ PAYABLE_SQL = (
     # what contracts did to the balance (advances recouped, shares, reserves held and released) counts too
     "UNION ALL SELECT NULL, 'contract', account, party_id, currency, posted_for, "
     "CAST(sum(amount_minor) AS BIGINT) FROM royalties.contract_ledger "
-    "WHERE account = 'party_payable' AND party_id IS NOT NULL GROUP BY account, party_id, currency, posted_for"
+    "WHERE account = 'party_payable' AND party_id IS NOT NULL GROUP BY account, party_id, currency, posted_for "
+    # and what currency conversions moved (the billed currency to 0, the payout currency credited)
+    "UNION ALL SELECT NULL, 'fx', account, party_id, currency, converted_on, CAST(sum(amount_minor) AS BIGINT) "
+    "FROM royalties.fx_ledger WHERE account = 'party_payable' AND party_id IS NOT NULL "
+    "GROUP BY account, party_id, currency, converted_on"
 )
-"""A party's party_payable lines per day: the royalty ledger's, and the contract ledger's (so a payout can never
-be approved out of an advance not yet recouped or a reserve still held)."""
+"""A party's party_payable lines per day: the royalty ledger's, the contract ledger's (so a payout can never be
+approved out of an advance not yet recouped or a reserve still held) and the currency conversions' (so a payout in
+the party's payout currency sees the converted balance)."""
 PAYABLE_SCHEMA = {
     "batch_id": pl.Utf8(),
     "entry_kind": pl.Utf8(),
@@ -90,7 +95,7 @@ def payouts(
     """
     db = warehouse.client()
     requests, rejects = read_requests(data_dir.inbox / "royalties" / "payout_requests.csv")
-    db.ensure(LEDGER, CONTRACT_LEDGER)
+    db.ensure(LEDGER, CONTRACT_LEDGER, FX_LEDGER)
     ledger = db.query(PAYABLE_SQL, schema=PAYABLE_SCHEMA)
     decisions = decide_payouts(requests, ledger, config.rules())
     posted = post_payouts(db, decisions, _now())

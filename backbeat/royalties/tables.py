@@ -364,3 +364,83 @@ CONTRACT_LEDGER = table(
     ),
     append_only=True,
 )
+
+FX_ACCOUNTS = ("party_payable", "fx_clearing", "fx_rounding")
+
+FX_RATES = table(
+    "royalties",
+    "fx_rates",
+    Column("base", "text", "ISO 4217 currency converted from (the currency the station is billed in).", nullable=False),
+    Column("quote", "text", "ISO 4217 currency converted to (the party's payout currency).", nullable=False),
+    Column("effective_on", "date", "Day the rate is for: a conversion on that day uses it.", nullable=False),
+    Column("rate", "decimal", "Units of `quote` for one unit of `base`, exact (at most 6 decimal places)."),
+    Column("source", "text", "Who published the rate (e.g. ECB reference rate)."),
+    Column("source_file", "text", "File the rate was read from."),
+    Column("source_row", "bigint", "Line in that file (header is line 1)."),
+    primary_key=("base", "quote", "effective_on"),
+    description="One row per currency pair and day: the exchange rate conversions of that day are booked at.",
+    checks=(
+        Check("fx_rates_base_allowed", _one_of("base", CURRENCIES)),
+        Check("fx_rates_quote_allowed", _one_of("quote", CURRENCIES)),
+        Check("fx_rates_pair_differs", "base <> quote"),
+        Check("fx_rates_rate_positive", "rate > 0"),
+    ),
+)
+
+PAYOUT_CURRENCIES = table(
+    "royalties",
+    "payout_currencies",
+    Column("party_id", "text", "Party.", nullable=False),
+    Column("payout_currency", "text", "ISO 4217 currency the party is paid in; null: paid in what it earned."),
+    Column("source_file", "text", "File the choice was read from."),
+    Column("source_row", "bigint", "Line in that file (header is line 1)."),
+    primary_key=("party_id",),
+    description="One row per party paid in another currency than its stations are billed in.",
+    checks=(
+        Check(
+            "payout_currencies_currency_allowed", f"payout_currency IS NULL OR {_one_of('payout_currency', CURRENCIES)}"
+        ),
+    ),
+)
+
+FX_LEDGER = table(
+    "royalties",
+    "fx_ledger",
+    Column(
+        "batch_id",
+        "text",
+        "Deterministic batch id: fx|{party}|{from}|{to}|{period}|r{n} (n: 1, then +1 for each later conversion "
+        "of the same month); every batch sums to zero per currency.",
+        nullable=False,
+    ),
+    Column("line_no", "bigint", "Line number within the batch.", nullable=False),
+    Column("party_id", "text", "Party whose balance is converted."),
+    Column("from_currency", "text", "Currency the balance was owed in (billed)."),
+    Column("to_currency", "text", "Currency it is owed in after the batch (payout)."),
+    Column("rate", "decimal", "Units of to_currency per unit of from_currency (royalties.fx_rates)."),
+    Column("rate_source", "text", "Who published the rate."),
+    Column("converted_on", "date", "Day of the conversion: the rate is the one effective that day."),
+    Column("for_period", "text", "Month (YYYY-MM) whose closing balance is converted."),
+    Column(
+        "accounting_period", "text", "Month the line is reported in (the first open month if for_period is closed)."
+    ),
+    Column("account", "text", "party_payable, fx_clearing or fx_rounding."),
+    Column("currency", "text", "ISO 4217 currency of the line."),
+    Column(
+        "amount_nanos",
+        "bigint",
+        "Signed exact amount in billionths (1e-9) of the currency unit: debit positive, credit negative.",
+    ),
+    Column("amount_minor", "bigint", "The same in minor units when whole (party_payable lines always are); else null."),
+    Column("posted_at", "timestamp", "When the batch was posted (naive UTC)."),
+    primary_key=("batch_id", "line_no"),
+    description="Append-only ledger of currency conversions: per batch the party's balance leaves the billed "
+    "currency through fx_clearing and arrives in the payout currency rounded half-even to minor units, the "
+    "rounding difference on fx_rounding; every batch sums to zero per currency, party_payable lines add to "
+    "royalties.royalty_ledger's.",
+    checks=(
+        Check("fx_ledger_account_allowed", _one_of("account", FX_ACCOUNTS)),
+        Check("fx_ledger_currency_allowed", _one_of("currency", CURRENCIES)),
+    ),
+    append_only=True,
+)

@@ -20,7 +20,7 @@ from backbeat.royalties.periods import close_period
 from backbeat.royalties.recoupment import apply_contract_terms, unbalanced_batches
 from backbeat.royalties.statement_pdf import render_pdf
 from backbeat.royalties.statement_people import StatementDocument, to_csv
-from backbeat.royalties.tables import CONTRACT_LEDGER, CONTRACT_TERMS, LEDGER
+from backbeat.royalties.tables import CONTRACT_LEDGER, CONTRACT_TERMS, FX_LEDGER, LEDGER
 from integrations.warehouse import Warehouse
 
 AT = datetime(2026, 5, 1, 3, 0)
@@ -328,7 +328,7 @@ def test_a_payout_is_never_approved_out_of_an_advance_not_yet_recouped(db: Wareh
     set_terms(db, ContractTerm("t1", "c1", "artist", "EUR", date(2026, 1, 1), advance_minor=100_000))
     earn(db, "artist", date(2026, 1, 15), 30_000)
     apply_contract_terms(db, "2026-01", posted_at=AT)
-    db.ensure(CONTRACT_LEDGER)
+    db.ensure(CONTRACT_LEDGER, FX_LEDGER)
     ledger = db.query(PAYABLE_SQL, schema=PAYABLE_SCHEMA)
     request = PayoutRequest("p1", "artist", "EUR", 20_000, date(2026, 2, 1), decision="approved", decided_by="finance")
     [decision] = decide_payouts([request], ledger)

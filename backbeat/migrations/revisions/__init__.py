@@ -20,6 +20,7 @@ from backbeat.migrations.revisions import (
     r0005_alerts,
     r0006_royalties_contract_terms,
     r0007_dispute_evidence,
+    r0008_fx_conversion,
 )
 from integrations.warehouse import WarehouseConnection
 
@@ -47,6 +48,7 @@ REVISIONS: tuple[Revision, ...] = tuple(
         r0005_alerts,
         r0006_royalties_contract_terms,
         r0007_dispute_evidence,
+        r0008_fx_conversion,
     )
 )
 HEAD = REVISIONS[-1].id
