@@ -4,7 +4,9 @@ With no configuration everything runs on one machine: a local Dagster instance u
 data under `data/` and a DuckDB warehouse file `data/warehouse.duckdb`. A `postgresql://` URL in
 `BACKBEAT_WAREHOUSE_URL` switches the warehouse and the dbt target to PostgreSQL; its password may instead
 come from `BACKBEAT_WAREHOUSE_PASSWORD` (any characters: it is inserted percent-encoded). PostgreSQL sessions,
-Backbeat's and dbt's, run in UTC whatever the server's time zone.
+Backbeat's and dbt's, run in UTC whatever the server's time zone. `BACKBEAT_STORAGE_URL` (`s3://bucket/prefix`,
+with `BACKBEAT_S3_ENDPOINT_URL` for a non-AWS server) names storage shared between machines (landing chunks, the
+fingerprint index, published exports; see `deploy/STORAGE.md`); unset, nothing is shared beyond the data directory.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from integrations.storage import Storage, open_storage
 from integrations.warehouse.urls import PASSWORD_ENV, UTC_OPTION, connection_url, duckdb_path, warehouse_kind
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+STORAGE_URL_ENV = "BACKBEAT_STORAGE_URL"
+S3_ENDPOINT_ENV = "BACKBEAT_S3_ENDPOINT_URL"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))  # the venv's dbt, whether or not it is on PATH
 
 
@@ -31,6 +36,8 @@ class Settings:
     data_dir: Path
     warehouse_url: str
     warehouse_url_from_env: bool
+    storage_url: str = ""  # BACKBEAT_STORAGE_URL; empty: files stay in the data directory
+    s3_endpoint_url: str = ""  # BACKBEAT_S3_ENDPOINT_URL; empty: AWS itself
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,7 +51,15 @@ class Settings:
             if url
             else f"duckdb:///{data_dir / 'warehouse.duckdb'}",
             warehouse_url_from_env=bool(url),
+            storage_url=env.get(STORAGE_URL_ENV) or "",
+            s3_endpoint_url=env.get(S3_ENDPOINT_ENV) or "",
         )
+
+    def shared_storage(self) -> Storage | None:
+        """The storage shared between machines, or None when `BACKBEAT_STORAGE_URL` is unset."""
+        if not self.storage_url:
+            return None
+        return open_storage(self.storage_url, self.data_dir, endpoint_url=self.s3_endpoint_url or None)
 
     @property
     def warehouse_kind(self) -> str:

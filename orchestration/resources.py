@@ -52,7 +52,11 @@ def build_resources(settings: Settings, environ: Mapping[str, str] | None = None
     password = EnvVar("BACKBEAT_WAREHOUSE_PASSWORD") if env.get("BACKBEAT_WAREHOUSE_PASSWORD") else ""
     return {
         "warehouse": WarehouseResource(url=url, password=password),
-        "data_dir": DataDirResource(data_dir=str(settings.data_dir)),
+        "data_dir": DataDirResource(
+            data_dir=str(settings.data_dir),
+            storage_url=settings.storage_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+        ),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),

@@ -145,6 +145,8 @@ def finance_export(context: AssetExecutionContext, data_dir: DataDirResource) ->
             description=f"{exc}: materialize exports/staged_finance_export (and its check) in the same "
             "run; publication never takes files another run staged"
         ) from None
+    if shared := data_dir.push_export(target):  # shared storage (if configured): other machines read it there
+        context.log.info(f"finance export uploaded: {len(shared.transferred)} files changed")
     files = sorted((target / "parquet").glob("*.parquet"))
     rows = {f.stem: pl.scan_parquet(f).select(pl.len()).collect().item() for f in files}
     context.log.info(f"finance export published to {target}")

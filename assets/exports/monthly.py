@@ -252,6 +252,7 @@ def monthly_finance_export(context: AssetExecutionContext, data_dir: DataDirReso
                 description=f"{exc}: materialize exports/staged_monthly_finance_export (and its check) "
                 "in the same run; publication never takes files another run staged"
             ) from None
+        data_dir.push_export(folder)  # shared storage (if configured): other machines read it there
         for name in EXPORT_TABLES:
             rows = pl.scan_parquet(folder / f"{name}.parquet").select(pl.len()).collect().item()
             counts[f"rows/{name}"] = counts.get(f"rows/{name}", 0) + rows

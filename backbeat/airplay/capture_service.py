@@ -11,6 +11,9 @@
 - **Sessions in the warehouse.** Each station's session (state, host and pid, last chunk, counts, errors) is
   written to `airplay.capture_sessions` on every heartbeat (and within a second of a state change) by the
   service's own thread alone; a warehouse that is down or locked delays the rows, never the capture.
+- **Shared storage.** Given a `storage` (`BACKBEAT_STORAGE_URL`), each finished chunk and each station's gap
+  log is uploaded as `landing/...` on a thread of its own, so workers on other machines can read them; an
+  unreachable store delays the uploads, never the capture.
 - **Stop.** Setting `stop` (SIGTERM/SIGINT in the CLI) finishes every open chunk as a short chunk, closes
   the sessions as `stopped` and returns.
 """
@@ -32,9 +35,10 @@ from typing import IO, Any
 
 from backbeat.airplay.capture_sessions import Session, SessionStore, utc_naive
 from integrations.radio import CaptureConfig, CaptureEvents, CaptureResult, Resume, Station, capture_station
-from integrations.radio.gaps import read_gaps
+from integrations.radio.gaps import gaps_path, read_gaps
 from integrations.radio.resume import latest_chunk_paths, read_last_chunk, remove_partials
 from integrations.retry import Backoff
+from integrations.storage import BackgroundUploader, Storage
 
 log = logging.getLogger(__name__)
 SESSIONS_FOLDER = "_sessions"
@@ -119,6 +123,7 @@ class CaptureService:
         *,
         config: CaptureConfig | None = None,
         options: ServiceOptions | None = None,
+        storage: Storage | None = None,
     ) -> None:
         config, options = config or CaptureConfig(), options or ServiceOptions()
         if options.max_concurrent < 1:
@@ -127,6 +132,8 @@ class CaptureService:
         self.store = store
         self.config = config
         self.options = options
+        self.storage = storage
+        self.uploader: BackgroundUploader | None = None
         self.host, self.pid = socket.gethostname(), os.getpid()
         self.sessions_error: str | None = None
         self._last_beat = 0.0  # time.monotonic() of the last write of the sessions
@@ -144,6 +151,7 @@ class CaptureService:
     def run(self, stop: threading.Event) -> list[StationRun]:
         """Capture until `stop` is set (or every station's `duration` is over); returns every station's run."""
         self.landing.mkdir(parents=True, exist_ok=True)
+        self.uploader = BackgroundUploader(self.storage) if self.storage else None
         latest = latest_chunk_paths(self.landing, [r.station.station_id for r in self.runs])
         capturing = []
         for run in self.runs:
@@ -174,6 +182,8 @@ class CaptureService:
                     assert run.lock_file is not None
                     run.lock_file.close()
                 self._save()
+                if self.uploader:
+                    self.uploader.close()
         for future in futures:
             future.result()  # a bug in the supervision itself is not swallowed
         return self.runs
@@ -228,12 +238,17 @@ class CaptureService:
     def _gap(self, run: StationRun) -> None:
         with run.session.lock:
             run.session.gaps += 1
+        if self.uploader:
+            station_id = run.station.station_id
+            self.uploader.submit(gaps_path(self.landing, station_id), f"landing/_gaps/{station_id}.csv")
 
     def _chunk(self, run: StationRun, path: Path, end: float) -> None:
         with run.session.lock:
             run.session.chunks += 1
             run.session.last_chunk_id = path.stem
             run.session.last_chunk_at = utc_naive(end)
+        if self.uploader:
+            self.uploader.submit(path, f"landing/{path.name}")
 
     # ---- Sessions table ---------------------------------------------------------------------------------
 

@@ -201,6 +201,7 @@ def capture_all(
         SessionStore(Warehouse(warehouse_url or Settings.from_env().warehouse_url)),
         config=CaptureConfig(chunk_seconds=chunk_seconds),
         options=ServiceOptions(max_concurrent=max_concurrent, duration=duration, heartbeat_seconds=heartbeat_seconds),
+        storage=Settings.from_env().shared_storage(),  # BACKBEAT_STORAGE_URL: finished chunks go to shared storage
     )
     with _stop_on_signals() as stop, _health(service, health_host, health_port):
         runs = service.run(stop)
