@@ -50,6 +50,16 @@ def _cell(text: str) -> Paragraph:
     )
 
 
+PLAYS_SHOWN = 10
+"""Play ids an adjustment row shows in the PDF; the CSV lists them all (a long list would not fit on a page)."""
+
+
+def _play_list(play_ids: Sequence[str]) -> str:
+    shown = ", ".join(play_ids[:PLAYS_SHOWN])
+    more = len(play_ids) - PLAYS_SHOWN
+    return f"{shown} and {more} more (all in the CSV)" if more > 0 else shown
+
+
 def _table(header: Sequence[str], rows: list[list[Any]], widths: Sequence[float], numeric: int = 1) -> Table:
     table = Table([list(header), *rows], colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
     style = TableStyle(list(_GRID.getCommands()))
@@ -102,7 +112,7 @@ def _flowables(d: StatementDocument) -> list[Flowable]:
                 [
                     a.corrects_period,
                     _cell(f"{a.title} on {a.station_name}" + (f" — {a.reason}" if a.reason else "")),
-                    _cell(", ".join(a.play_ids)),
+                    _cell(_play_list(a.play_ids)),
                     format_amount(a.amount_minor, money),
                 ]
                 for a in d.adjustments

@@ -263,8 +263,9 @@ def documents_from_statements(
     latest = lines["posted_at"].max()
     as_of = closed_at if status == FINAL and closed_at is not None else latest
     documents = []
+    by_party = lines.partition_by("party_id", "currency", as_dict=True)  # once, not a filter per party
     for row in totals.sort("party_id", "currency").iter_rows(named=True):
-        mine = lines.filter((pl.col("party_id") == row["party_id"]) & (pl.col("currency") == row["currency"]))
+        mine = by_party.get((row["party_id"], row["currency"]), lines.clear())
         documents.append(
             StatementDocument(
                 period=period,

@@ -133,3 +133,32 @@ def test_a_document_survives_its_json_and_renders_the_same_bytes(duckdb_world):
     assert again == document and render_pdf([again]) == render_pdf([document])
     assert format_amount(123456, "EUR") == "1,234.56" and format_amount(-5, "EUR") == "-0.05"
     assert format_amount(1234, "JPY") == "1,234"
+
+
+def test_an_adjustment_of_many_plays_still_fits_a_page():
+    import io
+
+    from pypdf import PdfReader
+
+    from backbeat.royalties.statement_people import Adjustment, StatementDocument
+
+    plays = [f"play-{n:05d}" for n in range(400)]  # one late correction on one station, 400 plays
+    document = StatementDocument(
+        period="2026-12",
+        party_id="A",
+        party_name="Ada Quartz",
+        currency="EUR",
+        status="provisional",
+        as_of="2026-12-05 02:00 UTC",
+        closed_by=None,
+        opening_minor=0,
+        earnings_minor=0,
+        adjustments_minor=-4000,
+        payouts_minor=0,
+        closing_minor=-4000,
+        held_minor=0,
+        adjustments=[Adjustment("2026-11", "R1", "Night Drive", "S1", "Radio Nova", 400, plays, -4000, "split")],
+    )
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(render_pdf([document]))).pages)
+    assert "play-00009 and 390 more (all in the CSV)" in " ".join(text.split())
+    assert "play-00010" not in text
