@@ -404,7 +404,7 @@ def outreach_step(services: OutreachServices) -> Callable[[Execute, SensorRuns],
     def step(execute: Execute, sensor_runs: SensorRuns) -> list[str]:
         lines = []
         sensor_runs("outreach_campaign_files_sensor")
-        execute("outreach_prospecting_job")
+        sensor_runs("outreach_discovery_files_sensor")  # the discovery file is new: one prospecting run
         approved = approve_station_programmers(services)
         if approved:
             lines.append(

@@ -59,8 +59,8 @@ def test_nothing_fires_on_an_empty_warehouse(wh, tmp_path) -> None:
     assert [f for r in rules for f in r.evaluate(ctx(wh, tmp_path))] == []
     assert PayoutChanged().evaluate(ctx(wh, tmp_path)) == []
     assert outreach_send_queue(wh, NOW) is None
-    with wh.connect() as conn:  # rules read; they never create another domain's tables
-        assert conn.scalar("SELECT count(*) FROM information_schema.tables") == 0
+    with wh.connect() as conn:  # rules read; they never create another domain's tables (the schema version is not one)
+        assert conn.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema <> 'backbeat_meta'") == 0
 
 
 def test_station_silent_after_n_minutes_and_never_captured(wh, tmp_path) -> None:

@@ -31,7 +31,7 @@ def test_one_day_materializes_from_the_command_line(embedded_backbeat):
             "-m",
             "orchestration.definitions",
             "--select",
-            "airplay/stream_chunks,airplay/detections,airplay/playlogs,royalties/royalty_ledger,"
+            "airplay/stream_chunks,airplay/capture_gaps,airplay/detections,airplay/playlogs,royalties/royalty_ledger,"
             "royalties/ledger_batches",
             "--partition",
             "2026-11-02|radio-north",
