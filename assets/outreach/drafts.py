@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from pydantic import Field
 
 from assets.common.keys import OUTREACH_CAMPAIGNS, OUTREACH_DRAFTS, OUTREACH_ORG_CONTACTS
-from backbeat.outreach.composition import compose_pending
+from backbeat.outreach.composition import compose_pending, parse_step
 from backbeat.outreach.generation import GenerationSettings
 from backbeat.outreach.prospecting_tables import DRAFTS
 from backbeat.outreach.tables import OUTREACH_TABLES
@@ -21,16 +21,6 @@ class DraftsConfig(Config):
     """Which steps get generated drafts in this run: `campaign_id:step_no` items (empty: only check)."""
 
     generate: list[str] = Field(default_factory=list)
-
-
-def _steps(items: list[str]) -> set[tuple[str, int]]:
-    steps = set()
-    for item in items:
-        campaign, _, step = item.rpartition(":")
-        if not campaign or not step.isdigit():
-            raise ValueError(f"generate: {item!r} is not campaign_id:step_no (e.g. spring-single:1)")
-        steps.add((campaign, int(step)))
-    return steps
 
 
 @asset(
@@ -48,7 +38,9 @@ def drafts(context: AssetExecutionContext, config: DraftsConfig, warehouse: Ware
     Metadata: per campaign step, prospects to send, ready, refused by reason, drafts generated and awaiting."""
     db = warehouse.client()
     db.ensure(*OUTREACH_TABLES, DRAFTS)
-    steps = compose_pending(db, generation=GenerationSettings.from_env(), generate=_steps(config.generate))
+    steps = compose_pending(
+        db, generation=GenerationSettings.from_env(), generate={parse_step(item) for item in config.generate}
+    )
     for step in steps:
         for example in step.examples:
             context.log.warning(f"{step.campaign_id} step {step.step_no}: {example}")

@@ -615,15 +615,13 @@ def compose_command(ctx: click.Context, generate: tuple[str, ...]) -> None:
     """Compose and check every step still to send for every prospect of every open campaign (as the send will,
     with a stand-in unsubscribe link): ready, refused by reason with examples, drafts waiting for approval.
     Exits 1 when a message would be refused."""
-    from backbeat.outreach.composition import compose_pending
+    from backbeat.outreach.composition import compose_pending, parse_step
     from backbeat.outreach.generation import GenerationDisabled, GenerationSettings
 
-    steps = set()
-    for item in generate:
-        campaign, _, step = item.rpartition(":")
-        if not campaign or not step.isdigit():
-            raise click.BadParameter(f"{item!r} is not CAMPAIGN:STEP (e.g. spring-single:1)", param_hint="--generate")
-        steps.add((campaign, int(step)))
+    try:
+        steps = {parse_step(item) for item in generate}
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--generate") from None
     warehouse = _warehouse(ctx)
     _prospecting_tables(warehouse)
     try:

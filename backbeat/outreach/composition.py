@@ -88,6 +88,14 @@ class StepComposition:
         return text
 
 
+def parse_step(item: str) -> tuple[str, int]:
+    """`campaign_id:step_no` (as the CLI's --generate and the drafts asset's config take it) as a pair."""
+    campaign, _, step = item.rpartition(":")
+    if not campaign or not step.isdigit():
+        raise ValueError(f"{item!r} is not CAMPAIGN:STEP (e.g. spring-single:1)")
+    return campaign, int(step)
+
+
 def _reason(exc: ComposeError) -> str:
     if isinstance(exc, MissingVariable):
         return f"missing_variable:{exc.variable}"
