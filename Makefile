@@ -52,12 +52,16 @@ notebook: setup
 	BACKBEAT_DATA_DIR=$(or $(BACKBEAT_DATA_DIR),$(CURDIR)/data) $(BIN)/jupyter lab --ip=127.0.0.1 --port=8888 \
 		--no-browser notebooks/finance_export.ipynb
 
+# Two workers by default (TEST_WORKERS=1 for one); each test module stays on one worker (its fixtures run once).
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_PARALLEL)
 
 # For development: skips the tests marked slow (SLOW_PATHS in tests/conftest.py); CI runs `make test`.
 test-fast: setup
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

@@ -3,11 +3,15 @@
 import logging
 import os
 import signal
+import socket
+import subprocess
 import time
 from pathlib import Path
 
 import yaml
-from dagster import DagsterRunStatus, instance_for_test
+from dagster import DagsterRunStatus, MetadataValue, instance_for_test
+from dagster._core.events import EngineEventData
+from dagster._core.launcher import WorkerStatus
 from dagster._core.test_utils import create_run_for_test
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import PythonFileTarget
@@ -69,11 +73,42 @@ def test_a_killed_run_worker_is_marked_failed():
 
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: _gone(pid))
+        health = instance.run_launcher.check_run_worker_health(instance.get_run_by_id(run.run_id))
+        assert health.status == WorkerStatus.FAILED
+        assert health.msg == f"run worker process {pid} is gone"
+
+        # The code server that launched the run may notice its child's death first (its cleanup thread
+        # ticks every few seconds); run monitoring is what fails the run when no code server is left to.
         list(execute_run_monitoring_iteration(context, logger))
         failed = instance.get_run_by_id(run.run_id)
         assert failed.status == DagsterRunStatus.FAILURE
         messages = [e.message for e in instance.all_logs(run.run_id) if e.message]
-        assert any(f"run worker process {pid} is gone" in m for m in messages)
+        assert any(f"run worker process {pid} is gone" in m or "Run execution process" in m for m in messages)
+
+
+def test_a_run_whose_worker_died_with_its_code_server_is_failed_by_run_monitoring():
+    """No code server is left to notice (a reboot, an OOM kill of both): run monitoring alone fails the run."""
+    with (
+        instance_for_test(overrides=instance_settings("dagster.local.yaml")) as instance,
+        WorkspaceProcessContext(
+            instance, PythonFileTarget(str(SLEEPY), "defs", str(SLEEPY.parent), "sleepy")
+        ) as context,
+    ):
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        run = create_run_for_test(
+            instance, job_name="sleepy_job", status=DagsterRunStatus.STARTED, tags={HOST_TAG: socket.gethostname()}
+        )
+        instance.report_engine_event(
+            f"Started process for run (pid: {dead.pid}).",
+            run,
+            EngineEventData({"pid": MetadataValue.text(str(dead.pid))}),
+        )
+        list(execute_run_monitoring_iteration(context, logging.getLogger("test_run_monitoring")))
+        failed = instance.get_run_by_id(run.run_id)
+        assert failed.status == DagsterRunStatus.FAILURE
+        messages = [e.message for e in instance.all_logs(run.run_id) if e.message]
+        assert any(f"run worker process {dead.pid} is gone" in m for m in messages)
 
 
 def _gone(pid: int) -> bool:
