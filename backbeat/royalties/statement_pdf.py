@@ -2,7 +2,9 @@
 
 One page flow per `StatementDocument`: the party, month, currency and status; the summary (opening balance,
 earnings, adjustments, payouts, closing balance, held for disputed plays); earnings by track and by station;
-adjustments with the month and plays they correct; payouts. An open month's statement carries a PROVISIONAL
+adjustments with the month and plays they correct; payouts; the contract section and, for a party paid in another
+currency, the currency conversions (amount, rate and its day, converted amount, rounding posted) with the closing
+balance in the payout currency. An open month's statement carries a PROVISIONAL
 label and a diagonal watermark on every page. The bytes are deterministic (ReportLab's invariant mode): the
 same document always renders to the same file, so a closed month's PDF never changes.
 """
@@ -22,7 +24,15 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from backbeat.royalties.statement_people import SUMMARY_ITEMS, StatementDocument, contract_rows, format_amount
+from backbeat.royalties.statement_conversion import format_exact
+from backbeat.royalties.statement_people import (
+    CONVERSION_TOTALS,
+    SUMMARY_ITEMS,
+    StatementDocument,
+    contract_rows,
+    conversion_rows,
+    format_amount,
+)
 
 WATERMARK = "PROVISIONAL"
 _STYLES = getSampleStyleSheet()
@@ -141,7 +151,36 @@ def _flowables(d: StatementDocument) -> list[Flowable]:
                 numeric=2,
             ),
         ]
+    if d.conversion is not None:
+        story += _conversion(d)
     return story
+
+
+def _conversion(d: StatementDocument) -> list[Flowable]:
+    """The currency conversion section: one row per conversion, then the balances it leaves."""
+    lines = d.conversion.lines if d.conversion is not None else []
+    totals = [r for r in conversion_rows(d) if r[0] in CONVERSION_TOTALS]
+    return [
+        *_section("Currency conversion"),
+        _table(
+            ["Converted on", "Amount converted", "Rate", "Converted amount", "Rounding posted"],
+            [
+                [
+                    _cell(f"{c.converted_on} ({c.rate_source})" if c.rate_source else c.converted_on),
+                    f"{c.from_currency} {format_amount(c.from_amount_minor, c.from_currency)}",
+                    f"1 {c.from_currency} = {c.rate} {c.to_currency}",
+                    f"{c.to_currency} {format_amount(c.to_amount_minor, c.to_currency)}",
+                    f"{c.to_currency} {format_exact(c.rounding_nanos, c.to_currency)}",
+                ]
+                for c in lines
+            ]
+            or [["No conversion this month", "", "", "", ""]],
+            [30, 33, 41, 33, 33],
+            numeric=4,
+        ),
+        Spacer(1, 2 * mm),
+        _table(["", "Amount"], [[label, f"{currency} {text}"] for _, label, _, currency, _, text in totals], [135, 35]),
+    ]
 
 
 def _watermark(canvas: Any, _doc: Any) -> None:

@@ -8,6 +8,9 @@ closed) or `provisional`. Its totals are those of `royalties.party_statements` (
 are read back from `royalties.frozen_statements` exactly as frozen; an open month's are built from the ledger.
 A party with contract terms also gets a `contract` section (`contract_statement.ContractSummary`): advances with
 recoupment progress, reserves held and released, shares, and what is payable after the minimum payout.
+A party whose balance was converted into its payout currency gets a `conversion` section
+(`statement_conversion.ConversionSummary`): each conversion (amount, rate and its day, converted amount,
+rounding posted), and the closing balance in the payout currency.
 
 Money stays in integer minor units; `format_amount` writes them in major units for people.
 """
@@ -26,6 +29,12 @@ import polars as pl
 
 from backbeat.royalties.contract_statement import ContractPool, ContractSummary, contract_summaries
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
+from backbeat.royalties.statement_conversion import (
+    ConversionLine,
+    ConversionSummary,
+    conversion_summaries,
+    format_exact,
+)
 from backbeat.royalties.statements import FINAL, PAYABLE, PROVISIONAL, Statements, corrects_period, line_type
 from backbeat.royalties.tables import LEDGER, LEDGER_BATCHES
 from integrations.warehouse import WarehouseConnection
@@ -44,6 +53,7 @@ CSV_COLUMNS = (
     "plays",
     "amount_minor",
     "amount",
+    "amount_currency",
 )
 SUMMARY_ITEMS = (
     ("opening", "Opening balance"),
@@ -119,6 +129,8 @@ class StatementDocument:
     payouts: list[Payout] = field(default_factory=list)
     contract: ContractSummary | None = None
     """What the party's contract terms do to the statement; None: no contract terms (left out of the JSON)."""
+    conversion: ConversionSummary | None = None
+    """What currency conversions did in the statement's currency; None: none (left out of the JSON)."""
 
     @property
     def provisional(self) -> bool:
@@ -127,17 +139,20 @@ class StatementDocument:
     def to_json(self) -> str:
         """Deterministic JSON (sorted keys): what a close freezes."""
         data = asdict(self)
-        if data["contract"] is None:  # documents without contract terms serialise as before contracts existed
-            del data["contract"]
+        for optional in ("contract", "conversion"):  # documents without them serialise as before they existed
+            if data[optional] is None:
+                del data[optional]
         return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> StatementDocument:
         data: dict[str, Any] = json.loads(text)
         contract = data.pop("contract", None)
+        conversion = data.pop("conversion", None)
         return cls(
             **{k: v for k, v in data.items() if k not in ("tracks", "stations", "adjustments", "payouts")},
             contract=_contract_from_dict(contract) if contract is not None else None,
+            conversion=ConversionSummary.from_dict(conversion) if conversion is not None else None,
             tracks=[TrackEarnings(**t) for t in data["tracks"]],
             stations=[StationEarnings(**s) for s in data["stations"]],
             adjustments=[Adjustment(**a) for a in data["adjustments"]],
@@ -260,6 +275,7 @@ def documents_from_statements(
     stations = _station_names(conn, sorted(set(lines["station_id"].drop_nulls().to_list())))
     party_names = _party_names(conn, parties)
     contracts = contract_summaries(conn, period, parties)
+    conversions = conversion_summaries(conn, period, parties)
     latest = lines["posted_at"].max()
     as_of = closed_at if status == FINAL and closed_at is not None else latest
     documents = []
@@ -286,6 +302,7 @@ def documents_from_statements(
                 adjustments=_adjustments(mine, tracks, stations),
                 payouts=_payouts(mine),
                 contract=contracts.get((row["party_id"], row["currency"])),
+                conversion=conversions.get((row["party_id"], row["currency"])),
             )
         )
     return documents
@@ -355,8 +372,9 @@ def _payouts(lines: pl.DataFrame) -> list[Payout]:
 
 
 def _csv_rows(d: StatementDocument) -> list[dict[str, object]]:
-    """One document's CSV rows: summary figures, tracks, stations, adjustments, payouts."""
-    items: list[tuple[str, str, str, int, dict[str, object]]] = [
+    """One document's CSV rows: summary figures, tracks, stations, adjustments, payouts, contract and currency
+    conversion figures. `amount_currency` is the currency of `amount`: the document's, except on conversion rows."""
+    items: list[tuple[str, str, str, int | None, dict[str, object]]] = [
         ("summary", item, label, getattr(d, f"{item}_minor"), {}) for item, label in SUMMARY_ITEMS
     ]
     items += [
@@ -381,7 +399,11 @@ def _csv_rows(d: StatementDocument) -> list[dict[str, object]]:
     items += [
         ("contract", item_id, name, amount, {"detail": detail}) for item_id, name, detail, amount in contract_rows(d)
     ]
-    return [
+    items += [
+        ("conversion", item_id, name, amount, {"detail": detail, "amount_currency": currency, "amount": text})
+        for item_id, name, detail, currency, amount, text in conversion_rows(d)
+    ]
+    rows: list[dict[str, object]] = [
         {
             "period": d.period,
             "status": d.status,
@@ -392,11 +414,15 @@ def _csv_rows(d: StatementDocument) -> list[dict[str, object]]:
             "item_id": item_id,
             "item_name": name,
             "amount_minor": amount,
-            "amount": format_amount(amount, d.currency).replace(",", ""),
+            "amount": format_amount(amount, d.currency) if amount is not None else "",
+            "amount_currency": d.currency,
             **extra,
         }
         for section, item_id, name, amount, extra in items
     ]
+    for row in rows:
+        row["amount"] = str(row["amount"]).replace(",", "")
+    return rows
 
 
 CONTRACT_ITEMS = (
@@ -431,9 +457,73 @@ def contract_rows(d: StatementDocument) -> list[tuple[str, str, str, int]]:
     return rows + [(item, label, "", getattr(d.contract, f"{item}_minor")) for item, label in CONTRACT_TOTALS]
 
 
+CONVERSION_TOTALS = ("converted_to_date", "balance", "payout_balance")
+"""item_ids of the conversion section's closing rows (after the rows of each conversion)."""
+
+
+def conversion_line_detail(line: ConversionLine) -> str:
+    """The rate of a conversion, its day and source, and the month whose balance it converted."""
+    source = f" ({line.rate_source})" if line.rate_source else ""
+    return (
+        f"1 {line.from_currency} = {line.rate} {line.to_currency} on {line.converted_on}{source}, "
+        f"balance of {line.for_period}"
+    )
+
+
+def conversion_rows(d: StatementDocument) -> list[tuple[str, str, str, str, int | None, str]]:
+    """The currency conversion section as (item_id, label, detail, currency, amount_minor, amount) rows: per
+    conversion the amount converted, the amount it became and the rounding posted (exact, not whole minor units:
+    amount_minor None); then what the conversions moved in the document's currency to date, the balance left in it,
+    and the closing balance in the payout currency (CONVERSION_TOTALS). None without conversions."""
+    c = d.conversion
+    if c is None:
+        return []
+    rows: list[tuple[str, str, str, str, int | None, str]] = []
+    for line in c.lines:
+        detail = conversion_line_detail(line)
+        rows += [
+            (
+                line.batch_id,
+                f"Converted from {line.from_currency}",
+                detail,
+                line.from_currency,
+                line.from_amount_minor,
+                format_amount(line.from_amount_minor, line.from_currency),
+            ),
+            (
+                line.batch_id,
+                f"Converted to {line.to_currency}",
+                detail,
+                line.to_currency,
+                line.to_amount_minor,
+                format_amount(line.to_amount_minor, line.to_currency),
+            ),
+            (
+                line.batch_id,
+                "Rounding posted",
+                detail,
+                line.to_currency,
+                None,
+                format_exact(line.rounding_nanos, line.to_currency),
+            ),
+        ]
+    totals = (
+        ("converted_to_date", f"Converted to date ({d.currency})", d.currency, c.converted_to_date_minor),
+        ("balance", f"Balance after contracts and conversions ({d.currency})", d.currency, c.balance_minor),
+        (
+            "payout_balance",
+            f"Closing balance in {c.payout_currency} (payout currency)",
+            c.payout_currency,
+            c.payout_balance_minor,
+        ),
+    )
+    rows += [(item, label, "", cur, amount, format_amount(amount, cur)) for item, label, cur, amount in totals]
+    return rows
+
+
 def to_csv(documents: list[StatementDocument]) -> str:
-    """The documents as one CSV: a row per summary figure, track, station, adjustment, payout and contract figure
-    (CSV_COLUMNS)."""
+    """The documents as one CSV: a row per summary figure, track, station, adjustment, payout, contract figure and
+    currency conversion figure (CSV_COLUMNS)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()

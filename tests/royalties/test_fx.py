@@ -1,6 +1,7 @@
 """Currencies: a party paid in another currency than its stations are billed in — conversions a royalty
 accountant checks by hand (EUR 1,000.01 at 1.0857 is USD 1,085.71 and 0.000857 of rounding), JPY without
-decimals, a missing rate refused, re-runs posting nothing, every batch summing to zero per currency.
+decimals, a missing rate refused, re-runs posting nothing, every batch summing to zero per currency, and the
+converted party's statement (frozen document, PDF, CSV) showing each conversion as the FX ledger booked it.
 
 Real DuckDB files (and the session's PostgreSQL for the run on the posted royalty ledger); the royalty ledger
 is written with `ledger_chain.append_lines` (station receivable debited, the party's payable credited) or by
@@ -9,18 +10,24 @@ the real posting of a station-day.
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
+from pypdf import PdfReader
 
 from backbeat.common.quarantine import Reject
 from backbeat.royalties.fx import FxRateMissing, convert, convert_balances, payable_balances, unbalanced_fx_batches
 from backbeat.royalties.fx_rates import rates_frame, read_payout_currencies_csv, read_rates_csv
 from backbeat.royalties.ledger_chain import append_lines
-from backbeat.royalties.periods import close_period
+from backbeat.royalties.periods import close_period, frozen_documents
+from backbeat.royalties.statement_pdf import render_pdf
+from backbeat.royalties.statement_people import StatementDocument, to_csv
 from backbeat.royalties.tables import FX_LEDGER, FX_RATES, LEDGER, PAYOUT_CURRENCIES
 from integrations.warehouse import Warehouse
 
@@ -76,6 +83,16 @@ def balances(db: Warehouse, through: str = "2026-11") -> dict[tuple[str, str], i
 def batch(db: Warehouse, batch_id: str) -> list[tuple[str, str, int, int | None]]:
     lines = db.read(FX_LEDGER, "batch_id = ?", [batch_id]).sort("line_no")
     return list(lines.select("account", "currency", "amount_nanos", "amount_minor").iter_rows())
+
+
+def cents(text: str) -> int:
+    """An amount printed with two decimals and thousands separators, in minor units."""
+    return int(Decimal(text.replace(",", "")).scaleb(2))
+
+
+def frozen_documents_of(db: Warehouse, period: str) -> list[StatementDocument]:
+    with db.connect() as conn:
+        return frozen_documents(conn, period)
 
 
 def sums_per_batch_and_currency(db: Warehouse) -> set[int]:
@@ -298,3 +315,79 @@ def test_the_fx_assets_read_the_inbox_and_convert_each_month_once(tmp_path: Path
     [failure] = [e for e in missing.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "EUR/USD on 2026-11-27" in str(failure.step_failure_data.error)
     assert balances(db) == {("artist", "USD"): 108_571, ("artist", "EUR"): 1_000}  # nothing posted
+
+
+def test_a_converted_partys_statement_shows_the_conversion_as_the_fx_ledger_booked_it(db: Warehouse) -> None:
+    earn(db, "artist", date(2026, 11, 3), 60_000)
+    earn(db, "artist", date(2026, 11, 20), 40_001)  # EUR 1,000.01
+    earn(db, "artist", date(2026, 11, 21), 2_500, currency="GBP")  # GBP 25.00
+    earn(db, "label", date(2026, 11, 22), 999)  # no payout currency: no conversion section
+    rates(db, ("EUR", "USD", NOV_30, "1.0857"), ("GBP", "USD", NOV_30, "1.271234"))
+    pays_in(db, artist="USD")
+    convert_balances(db, "2026-11", NOV_30, posted_at=AT)
+    close_period(db, "2026-11", by="controller", at=datetime(2026, 12, 1, 9))
+
+    documents = {(d.party_id, d.currency): d for d in frozen_documents_of(db, "2026-11")}
+    assert documents[("label", "EUR")].conversion is None
+    owed_in_usd = balances(db)[("artist", "USD")]
+    assert owed_in_usd == 108_571 + 3_178  # 25.00 x 1.271234 = 31.78085 → 31.78
+    ledger = db.read(FX_LEDGER).sort("batch_id", "line_no")
+    for currency in ("EUR", "GBP"):
+        document = documents[("artist", currency)]
+        conversion = document.conversion
+        assert conversion is not None and document.closing_minor > 0  # the royalty ledger's figures stay
+        [line] = conversion.lines
+        booked = ledger.filter(pl.col("from_currency") == currency)
+        by_account = {
+            (a, c): (n, m)
+            for a, c, n, m in booked.select("account", "currency", "amount_nanos", "amount_minor").iter_rows()
+        }
+        assert line.batch_id == f"fx|artist|{currency}|USD|2026-11|r1" == booked["batch_id"][0]
+        assert line.from_amount_minor == by_account[("party_payable", currency)][1] == document.closing_minor
+        assert line.to_amount_minor == -by_account[("party_payable", "USD")][1]
+        assert line.rounding_nanos == by_account[("fx_rounding", "USD")][0]
+        assert (Decimal(line.rate), line.converted_on, line.rate_source) == (booked["rate"][0], f"{NOV_30}", "ECB")
+        assert conversion.converted_to_date_minor == -document.closing_minor and conversion.balance_minor == 0
+        assert (conversion.payout_currency, conversion.payout_balance_minor) == ("USD", owed_in_usd)
+
+        text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(render_pdf([document]))).pages)
+        row = re.search(
+            rf"2026-11-30 \(ECB\) {currency} ([-\d,.]+) 1 {currency} = ([\d.]+) USD USD ([-\d,.]+) USD ([-\d.]+)", text
+        )
+        assert row, text
+        amounts = (cents(row[1]), Decimal(row[2]), cents(row[3]), int(Decimal(row[4]).scaleb(9)))
+        assert amounts == (
+            by_account[("party_payable", currency)][1],
+            booked["rate"][0],
+            -by_account[("party_payable", "USD")][1],
+            by_account[("fx_rounding", "USD")][0],
+        )
+        closing = re.search(r"Closing balance in USD \(payout currency\) USD ([-\d,.]+)", text)
+        left = re.search(rf"Balance after contracts and conversions \({currency}\) {currency} ([-\d,.]+)", text)
+        assert closing and left and (cents(closing[1]), cents(left[1])) == (owed_in_usd, 0)
+        rows = [r for r in csv.DictReader(io.StringIO(to_csv([document]))) if r["section"] == "conversion"]
+        assert [(r["item_name"], r["amount_minor"], r["amount"], r["amount_currency"]) for r in rows] == [
+            (
+                f"Converted from {currency}",
+                str(line.from_amount_minor),
+                f"{Decimal(line.from_amount_minor) / 100:.2f}",
+                currency,
+            ),
+            ("Converted to USD", str(line.to_amount_minor), f"{Decimal(line.to_amount_minor) / 100:.2f}", "USD"),
+            ("Rounding posted", "", f"{Decimal(line.rounding_nanos).scaleb(-9).normalize():f}", "USD"),
+            (
+                f"Converted to date ({currency})",
+                str(-line.from_amount_minor),
+                f"{Decimal(-line.from_amount_minor) / 100:.2f}",
+                currency,
+            ),
+            (f"Balance after contracts and conversions ({currency})", "0", "0.00", currency),
+            ("Closing balance in USD (payout currency)", str(owed_in_usd), f"{Decimal(owed_in_usd) / 100:.2f}", "USD"),
+        ]
+    eur, gbp = (documents[("artist", c)].conversion.lines[0] for c in ("EUR", "GBP"))  # type: ignore[union-attr]
+    assert (eur.to_amount_minor, eur.rounding_nanos, gbp.to_amount_minor, gbp.rounding_nanos) == (
+        108_571,
+        -857_000,
+        3_178,
+        -850_000,
+    )
