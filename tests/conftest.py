@@ -47,12 +47,28 @@ SLOW_PATHS = (
     "outreach/test_demo_outreach.py",
     "outreach/test_outreach_assets.py",
 )
+# The longest modules (minutes each) run first, so that with two workers (`make test`: pytest-xdist, one module
+# per worker) neither is left with a long module at the end while the other idles. Order within a module is kept.
+LONGEST_FIRST = (
+    "pipeline/test_embedded_pipeline.py",
+    "pipeline/test_postgres_pipeline.py",
+    "demo/test_demo_run.py",
+    "dbt/test_dbt_in_dagster.py",
+    "orchestration/test_distributed_executor.py",
+)
 _TESTS_DIR = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `slow` by path (SLOW_PATHS), and `postgres` where a test uses the embedded server: by its fixture,
-    or by a `postgres` parameter of the DuckDB/PostgreSQL parametrization (which fetches the server lazily)."""
+    """Put the LONGEST_FIRST modules first; mark `slow` by path (SLOW_PATHS), and `postgres` where a test uses
+    the embedded server: by its fixture, or by a `postgres` parameter of the DuckDB/PostgreSQL parametrization
+    (which fetches the server lazily)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(_TESTS_DIR).as_posix()
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: collection order otherwise
     for item in items:
         if item.path.relative_to(_TESTS_DIR).as_posix().startswith(SLOW_PATHS):
             item.add_marker(pytest.mark.slow)
