@@ -14,6 +14,10 @@ every duration divided by it. The hash is built so that this is cheap to undo on
 - the target is stored as the *ratio* f_target / f_anchor, which speed does not change at all;
 - the time between the peaks is rescaled per hypothesis (it moves by at most 2.5 frames at ±4 %).
 
+Stations' time compressors change the tempo and keep the pitch: durations are divided by the tempo factor and
+frequencies stay put. Only ``dt`` moves then, so the same query-side rescaling covers it with frequency factor 1
+(``hypothesis_hashes``): one hash layout for both, and indexes need no rebuild.
+
 Peak positions are refined to a fraction of a bin and of a frame (parabolic interpolation), so the chunk's
 arbitrary start sample and the rescaling do not add a full bin or frame of rounding error.
 """
@@ -271,14 +275,37 @@ def pack_hash(f_anchor: np.ndarray, f_target: np.ndarray, dt: np.ndarray) -> np.
     return packed.astype(np.uint32)
 
 
+def hypothesis_hashes(marks: Landmarks, freq_factors: np.ndarray, time_factors: np.ndarray) -> np.ndarray:
+    """Hashes the landmarks would have in the reference if the query's frequencies were the reference's ×
+    ``freq_factors[h]`` and its durations the reference's ÷ ``time_factors[h]``, for each hypothesis h.
+
+    Shape (len(freq_factors), marks.size). Playback speed s is (s, s); a tempo change r with the pitch kept
+    (a time compressor) is (1, r).
+    """
+    # ``pack_hash`` of (f1 / freq, f2 / freq, dt × time), without a logarithm per hypothesis: the ratio code
+    # does not depend on the hypothesis, and the anchor's log-frequency only moves by log(freq).
+    freq = np.asarray(freq_factors, dtype=np.float64)[:, None]
+    time = np.asarray(time_factors, dtype=np.float64)[:, None]
+    log_anchor = np.log(marks.f1.astype(np.float64) / _MIN_BIN)
+    log_ratio = np.log(marks.f2.astype(np.float64) / marks.f1)
+    ratio_code = np.clip(np.floor((log_ratio + _MAX_LOG_RATIO) / _RATIO_STEP), 0, (1 << _RATIO_BITS) - 1)
+    anchor = np.floor((log_anchor[None, :] - np.log(freq)) / ANCHOR_STEP)
+    np.clip(anchor, 0, 511, out=anchor)
+    dt_code = np.rint(marks.dt[None, :] * time)
+    np.clip(dt_code, 0, (1 << _DT_BITS) - 1, out=dt_code)
+    packed = anchor.astype(np.uint32) << (_RATIO_BITS + _DT_BITS)
+    packed |= (ratio_code.astype(np.uint32) << _DT_BITS)[None, :]
+    packed |= dt_code.astype(np.uint32)
+    return packed
+
+
 def speed_hashes(marks: Landmarks, speeds: np.ndarray) -> np.ndarray:
     """Hashes the landmarks would have in the reference if the query were played at each speed.
 
     Shape (len(speeds), marks.size). A query at speed s has frequencies ×s and durations ÷s, so the
     reference's are the query's ÷s and ×s.
     """
-    speeds = np.asarray(speeds, dtype=np.float64)[:, None]
-    return pack_hash(marks.f1[None, :] / speeds, marks.f2[None, :] / speeds, marks.dt[None, :] * speeds)
+    return hypothesis_hashes(marks, speeds, speeds)
 
 
 def hash_dt(hashes: np.ndarray) -> np.ndarray:

@@ -3,9 +3,11 @@ what playback speed.
 
 A chunk that contains a catalog track shares many landmark hashes with it, and — the part chance cannot
 fake — the shared landmarks line up: reference time = speed × chunk time + offset. The chunk's landmarks
-are hashed under a few speed hypotheses (see ``audio.fingerprint``), looked up, and histogrammed by
-(chunk, track, hypothesis, coarse offset); the best cell is then refined by a line fit, which gives the
-speed estimate and the exact offset, and scored by the distinct reference landmarks on that line.
+are hashed under a few hypotheses (see ``audio.fingerprint``): playback speeds (resampled: pitch and tempo
+together) and tempo changes with the pitch kept (a station's time compressor), looked up, and histogrammed
+by (chunk, track, hypothesis, coarse offset); the best cell is then refined by a line fit, which gives the
+speed estimate and the exact offset, and scored by the distinct reference landmarks on that line. The
+``speed`` reported is that line's slope, seconds of track per second of air, for either kind of change.
 
 When two catalog tracks claim the same stretch of a chunk (a remaster and its original), the stronger is
 the detection and the other its runner-up, kept with its score so a version clash is visible downstream.
@@ -23,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from audio.decode import AudioDecodeError, decode_audio
-from audio.fingerprint import FRAME_SECONDS, HOP, Landmarks, landmarks, speed_hashes
+from audio.fingerprint import FRAME_SECONDS, HOP, Landmarks, hypothesis_hashes, landmarks
 from audio.index import FingerprintIndex
 
 DETECTION_SCHEMA = pl.Schema(
@@ -71,6 +73,60 @@ CANDIDATE_SCHEMA = pl.Schema(
 # hypothesis, whose votes are pooled in the refinement, and the line fit measures the speed itself. On the
 # airplay benchmark this finds every speed-changed play that 1 % steps found, with half the votes to count.
 SPEEDS = np.round(np.arange(0.96, 1.04 + 1e-9, 0.02), 4)
+# Tempo hypotheses (pitch kept) 0.96 .. 1.06, 1.00 being the speed hypothesis 1.00: time compressors run
+# from -4 % to +6 %. Only ``dt`` differs between them (the anchor and ratio codes are the unchanged ones), so
+# most of a landmark's tempo hashes repeat the hash one step nearer 1 (every pair under 8 frames keeps its
+# code up to ±6 %). Such a repeat finds the same reference entries and is left out: each tempo hypothesis
+# looks up only the hashes that are new to it, which keeps the votes to ~1.4× the speed hypotheses' alone
+# instead of 3× (the unchanged anchors hit the index's busiest codes). The line of a tempo r then pools its
+# votes along the way from 1 to r, and one step beyond (below); the line fit measures the tempo itself.
+TEMPOS = np.round(np.arange(0.96, 1.06 + 1e-9, 0.02), 4)
+# Every hypothesis as (frequency factor, time factor): the speeds (s, s), then the tempos other than 1, (1, r).
+_TEMPO_ONLY = TEMPOS[np.abs(TEMPOS - 1.0) > 1e-9]
+FREQ_FACTORS = np.r_[SPEEDS, np.ones(_TEMPO_ONLY.size)]
+TIME_FACTORS = np.r_[SPEEDS, _TEMPO_ONLY]
+N_HYPOTHESES = FREQ_FACTORS.size
+_STEP = 0.02
+_SPEED_LINE = np.abs(FREQ_FACTORS - TIME_FACTORS) < 1e-9  # (s, s), (1, 1) included
+_TEMPO_LINE = np.abs(FREQ_FACTORS - 1.0) < 1e-9  # (1, r), (1, 1) included
+
+
+def _toward_one() -> np.ndarray:
+    """For each tempo-only hypothesis, the hypothesis a step nearer 1 on the tempo line; -1 for the others."""
+    nearer = np.full(N_HYPOTHESES, -1)
+    for k in np.flatnonzero(_TEMPO_LINE & ~_SPEED_LINE):
+        target = TIME_FACTORS[k] - np.sign(TIME_FACTORS[k] - 1.0) * _STEP
+        nearer[k] = np.flatnonzero(_TEMPO_LINE & (np.abs(TIME_FACTORS - target) < 1e-9))[0]
+    return nearer
+
+
+def _neighbours() -> np.ndarray:
+    """(k, k') pairs: the line found at hypothesis k pools the votes of hypothesis k'.
+
+    Along the speed line, each hypothesis and the ones a step away. Along the tempo line (where (1, 1) also
+    lies), a tempo r pools every hypothesis from 1 to r (their hashes are the ones r would have repeated)
+    and one step beyond r; (1, 1) pools the tempos a step either side.
+    """
+    speed_pairs = _SPEED_LINE[:, None] & _SPEED_LINE[None, :]
+    speed_pairs &= np.abs(TIME_FACTORS[:, None] - TIME_FACTORS[None, :]) <= _STEP + 1e-9
+    line, other = TIME_FACTORS[:, None] - 1.0, TIME_FACTORS[None, :] - 1.0
+    on_the_way = (line * other >= -1e-12) & (np.abs(other) <= np.abs(line) + _STEP + 1e-9)
+    at_one = (np.abs(line) < 1e-9) & (np.abs(other) <= _STEP + 1e-9)
+    tempo_pairs = _TEMPO_LINE[:, None] & _TEMPO_LINE[None, :] & (on_the_way | at_one)
+    return np.argwhere(speed_pairs | tempo_pairs)
+
+
+TOWARD_ONE = _toward_one()
+NEIGHBOURS = _neighbours()
+# Each track gets up to two lines per chunk, its best among the speed hypotheses (with (1, 1)) and its best
+# among the tempo-only ones: a tempo line's short pairs (most of its evidence) sit in the (1, 1) votes, smeared
+# along a slope of 1, and would often outvote its own hypothesis there. Both are fitted; the better one stays.
+FAMILY = (_TEMPO_LINE & ~_SPEED_LINE).astype(np.int64)
+# The fitted slope stays within its family's range plus half a step: speeds 0.95 .. 1.05, tempos 0.95 .. 1.07
+# ((1, 1) belongs to both, so to the wider).
+_IS_TEMPO = np.abs(FREQ_FACTORS - 1.0) < 1e-9
+SLOPE_MIN = np.full(N_HYPOTHESES, min(SPEEDS[0], TEMPOS[0]) - _STEP / 2)
+SLOPE_MAX = np.where(_IS_TEMPO, TEMPOS[-1], SPEEDS[-1]) + _STEP / 2
 # Coarse offset cells of 4 frames, summed over 3 neighbours: a 1 % speed error drifts 13 frames over a
 # 30 s chunk, so the 12-frame window holds most of a line's votes, and the coarse fit band (below) all of it.
 OFFSET_CELL_FRAMES = 4
@@ -145,12 +201,19 @@ def _reported(
 
 
 def _query_rows(marks: Landmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The chunk's landmarks hashed under every speed hypothesis: (hash, k, tq, dtq, speed × tq) per row,
-    row = k × landmarks + landmark; ``tq``/``dtq`` in chunk frames."""
+    """The chunk's landmarks hashed under every hypothesis: (hash, k, tq, dtq, time factor × tq) per row, rows
+    ordered by k then landmark, a tempo hypothesis's repeats left out; ``tq``/``dtq`` in chunk frames."""
     n = marks.size
-    k = np.repeat(np.arange(SPEEDS.size, dtype=np.uint8), n)
-    tq = np.tile(marks.t, SPEEDS.size)
-    return speed_hashes(marks, SPEEDS).ravel(), k, tq, np.tile(marks.dt, SPEEDS.size), SPEEDS[k] * tq
+    by_hypothesis = hypothesis_hashes(marks, FREQ_FACTORS, TIME_FACTORS)
+    # A tempo hypothesis keeps only the hashes the hypothesis a step nearer 1 does not already have.
+    keep = np.ones(by_hypothesis.shape, dtype=bool)
+    tempo_only = np.flatnonzero(TOWARD_ONE >= 0)
+    keep[tempo_only] = by_hypothesis[tempo_only] != by_hypothesis[TOWARD_ONE[tempo_only]]
+    flat = np.flatnonzero(keep.ravel())
+    k = (flat // max(n, 1)).astype(np.uint8)
+    landmark = flat % max(n, 1)
+    tq = marks.t[landmark]
+    return by_hypothesis.ravel()[flat], k, tq, marks.dt[landmark], TIME_FACTORS[k] * tq
 
 
 # Votes further than this from a pair's coarse line never reach the fit: its bands are 8 and then 3 frames
@@ -160,12 +223,13 @@ _CELL_BITS = 24  # offset cells biased into 24 bits: ±8 M cells of 4 frames, fa
 
 
 def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each track (``group`` = track × hypotheses + k), the hypothesis and offset cell whose 3-cell window
-    holds the most votes.
+    """For each track (``group`` = track × hypotheses + k) and hypothesis family, the hypothesis and offset
+    cell whose 3-cell window holds the most votes.
 
-    Returns (track, k, cell) for the tracks whose best window reaches half the score floor. The histogram
-    is a sort of one packed integer key (group, cell), in place: tens of thousands of votes per chunk make
-    this the matcher's hot loop, and a sort of int64 beats a multi-column group-by many times over.
+    Returns (line slot = track × 2 + family, k, cell) for the slots whose best window reaches half the score
+    floor. The histogram is a sort of one packed integer key (group, cell), in place: tens of thousands of
+    votes per chunk make this the matcher's hot loop, and a sort of int64 beats a multi-column group-by many
+    times over.
     """
     keys = group << _CELL_BITS
     keys |= cell + (1 << (_CELL_BITS - 1))
@@ -182,11 +246,12 @@ def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.nda
     strong = window >= CONFIRMED_MIN_SCORE // 2
     keys, window = keys[strong], window[strong]
     group = keys >> _CELL_BITS
-    order = np.lexsort((-window, group // SPEEDS.size))
-    track_sorted = (group // SPEEDS.size)[order]
-    first = order[np.r_[True, track_sorted[1:] != track_sorted[:-1]]] if order.size else order
+    slot = (group // N_HYPOTHESES) * 2 + FAMILY[group % N_HYPOTHESES]
+    order = np.lexsort((-window, slot))
+    slot_sorted = slot[order]
+    first = order[np.r_[True, slot_sorted[1:] != slot_sorted[:-1]]] if order.size else order
     cell = (keys[first] & ((1 << _CELL_BITS) - 1)) - (1 << (_CELL_BITS - 1))
-    return group[first] // SPEEDS.size, group[first] % SPEEDS.size, cell
+    return slot[first], group[first] % N_HYPOTHESES, cell
 
 
 def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str, np.ndarray]:
@@ -196,40 +261,43 @@ def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str
     offset cell. Chunk by chunk, so the tens of thousands of votes stay in the CPU cache; what depends
     only on the query row (its hypothesis, speed × tq) is computed per row and gathered once.
 
-    Returns the lines (``line_*``: track, k, cell and ``total``, the votes at the best hypothesis or a
-    neighbour, for the chance test) and the votes within ``_PREFIT_BAND_FRAMES`` of them, which are all
-    the fit needs (``track``, ``hash``, ``tq``, ``dtq``, ``t_ref``).
+    Returns the lines (``line_*``: slot = track × 2 + family, k, cell and ``total``, the votes at the best
+    hypothesis or a neighbour, for the chance test) and the votes within ``_PREFIT_BAND_FRAMES`` of them,
+    which are all the fit needs (``track``: the line's slot, ``hash``, ``tq``, ``dtq``, ``t_ref``).
     """
     hashes, k, tq, dtq, shift = _query_rows(marks)
     row, track, t_ref = index.lookup(hashes)
-    group = track.astype(np.int64) * SPEEDS.size
+    group = track.astype(np.int64) * N_HYPOTHESES
     group += k[row]
     cell = t_ref - shift[row]
     cell /= OFFSET_CELL_FRAMES
-    line_track, line_k, line_cell = _best_cells(group, np.floor(cell, out=cell).astype(np.int64))
-    # Only the votes of promising tracks, at their best hypothesis or a neighbour, go on: a table over
-    # (track, hypothesis) groups holds 1 + the line's position for those, 0 elsewhere.
-    line_of_group = np.zeros(index.n_tracks * SPEEDS.size, dtype=np.int32)
-    for step in (-1, 0, 1):
-        k_near = line_k + step
-        ok = (k_near >= 0) & (k_near < SPEEDS.size)
-        line_of_group[line_track[ok] * SPEEDS.size + k_near[ok]] = np.flatnonzero(ok) + 1
-    of = line_of_group[group]
-    keep = np.flatnonzero(of)
-    of = of[keep] - 1
-    total = np.bincount(of, minlength=line_track.size)
+    line_slot, line_k, line_cell = _best_cells(group, np.floor(cell, out=cell).astype(np.int64))
+    # Only the votes of promising tracks, at their best hypothesis or one it pools, go on: per family, a table
+    # over (track, hypothesis) groups holds 1 + the line's position for those, 0 elsewhere. The (1, 1) votes
+    # can serve a track's two lines, so a vote may go on twice.
+    kept, line_of = [], []
+    for family in (0, 1):
+        line_of_group = np.zeros(index.n_tracks * N_HYPOTHESES, dtype=np.int32)
+        for k_line, k_near in NEIGHBOURS[FAMILY[NEIGHBOURS[:, 0]] == family]:
+            ok = np.flatnonzero(line_k == k_line)
+            line_of_group[(line_slot[ok] // 2) * N_HYPOTHESES + k_near] = ok + 1
+        of = line_of_group[group]
+        kept.append(np.flatnonzero(of))
+        line_of.append(of[kept[-1]] - 1)
+    keep, of = np.concatenate(kept), np.concatenate(line_of)
+    total = np.bincount(of, minlength=line_slot.size)
     rows = row[keep]
-    residual = t_ref[keep] - SPEEDS[line_k][of] * tq[rows] - (line_cell[of] + 0.5) * OFFSET_CELL_FRAMES
+    residual = t_ref[keep] - TIME_FACTORS[line_k][of] * tq[rows] - (line_cell[of] + 0.5) * OFFSET_CELL_FRAMES
     near_line = np.abs(residual) <= _PREFIT_BAND_FRAMES
-    keep, rows = keep[near_line], rows[near_line]
+    keep, rows, of = keep[near_line], rows[near_line], of[near_line]
     return {
-        "line_q": np.full(line_track.size, q, dtype=np.uint32),
-        "line_track": line_track.astype(np.uint32),
+        "line_q": np.full(line_slot.size, q, dtype=np.uint32),
+        "line_track": line_slot.astype(np.uint32),
         "line_k": line_k,
         "line_cell": line_cell,
         "line_total": total.astype(np.uint32),
         "q": np.full(keep.size, q, dtype=np.uint32),
-        "track": track[keep].astype(np.uint32),
+        "track": line_slot[of].astype(np.uint32),
         "hash": hashes[rows],
         "tq": tq[rows],
         "dtq": dtq[rows],
@@ -262,7 +330,8 @@ def _fingerprint_batch(
 
 def _fit(frame: pl.DataFrame, band: float) -> pl.DataFrame:
     """Per (chunk, track): least-squares line t_ref = speed × tq + offset over rows within ``band`` of the
-    previous line (columns ``speed`` and ``offset``), as new ``speed``/``offset``."""
+    previous line (columns ``speed`` and ``offset``), as new ``speed``/``offset``; the slope is clipped to
+    ``slope_min`` .. ``slope_max`` (its hypothesis family's range)."""
     near = frame.filter((pl.col("t_ref") - pl.col("speed") * pl.col("tq") - pl.col("offset")).abs() <= band)
     fitted = near.group_by("q", "track").agg(
         var=pl.col("tq").var(),
@@ -270,16 +339,21 @@ def _fit(frame: pl.DataFrame, band: float) -> pl.DataFrame:
         mean_tq=pl.col("tq").mean(),
         mean_ref=pl.col("t_ref").mean(),
         prior=pl.col("speed").first(),
+        slope_min=pl.col("slope_min").first(),
+        slope_max=pl.col("slope_max").first(),
     )
     slope = pl.when(pl.col("var") > 100.0).then(pl.col("cov") / pl.col("var")).otherwise(pl.col("prior"))
-    fitted = fitted.with_columns(speed=slope.clip(SPEEDS[0] - 0.01, SPEEDS[-1] + 0.01)).with_columns(
+    fitted = fitted.with_columns(speed=slope.clip(pl.col("slope_min"), pl.col("slope_max"))).with_columns(
         offset=pl.col("mean_ref") - pl.col("speed") * pl.col("mean_tq")
     )
     return frame.drop("speed", "offset").join(fitted.select("q", "track", "speed", "offset"), on=["q", "track"])
 
 
 def _detect(lines: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np.ndarray) -> pl.DataFrame:
-    """Fit and score each (chunk, track) around its best cell; keep the ones that pass both thresholds."""
+    """Fit and score each (chunk, track) around its best cell; keep the ones that pass both thresholds.
+
+    The fit runs per line (``track`` is the line slot, track × 2 + family, until the end); of a track's two
+    lines in a chunk, the better scored is kept."""
     key_schema = {"q": pl.UInt32, "track": pl.UInt32}
     near = pl.DataFrame(
         {name: lines[name] for name in ("q", "track", "hash", "tq", "dtq", "t_ref")},
@@ -289,10 +363,18 @@ def _detect(lines: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np
         {
             "q": lines["line_q"],
             "track": lines["line_track"],
-            "speed": SPEEDS[lines["line_k"]],
+            "speed": TIME_FACTORS[lines["line_k"]],
             "offset": (lines["line_cell"] + 0.5) * OFFSET_CELL_FRAMES,
+            "slope_min": SLOPE_MIN[lines["line_k"]],
+            "slope_max": SLOPE_MAX[lines["line_k"]],
         },
-        schema={**key_schema, "speed": pl.Float64, "offset": pl.Float64},
+        schema={
+            **key_schema,
+            "speed": pl.Float64,
+            "offset": pl.Float64,
+            "slope_min": pl.Float64,
+            "slope_max": pl.Float64,
+        },
     )
     totals = pl.DataFrame(
         {"q": lines["line_q"], "track": lines["line_track"], "total": lines["line_total"]},
@@ -316,10 +398,14 @@ def _detect(lines: dict[str, np.ndarray], n_frames: np.ndarray, track_frames: np
         )
         .join(totals, on=["q", "track"])
     )
+    scored = scored.with_columns(track=pl.col("track") // 2)
     feasible_offsets = n_frames[scored["q"].to_numpy()] + track_frames[scored["track"].to_numpy()]
     scored = scored.with_columns(feasible_offsets=pl.Series(feasible_offsets, dtype=pl.Float64))
     chance = (2 * INLIER_FRAMES + 1) * pl.col("total") / pl.col("feasible_offsets")
-    return scored.filter((pl.col("score") >= CONFIRMED_MIN_SCORE) & (pl.col("score") >= CHANCE_RATIO * chance))
+    passed = scored.filter((pl.col("score") >= CONFIRMED_MIN_SCORE) & (pl.col("score") >= CHANCE_RATIO * chance))
+    return passed.sort("q", "track", "score", "speed", descending=[False, False, True, False]).unique(
+        ["q", "track"], keep="first", maintain_order=True
+    )
 
 
 _Score = TypeVar("_Score", pl.Expr, pl.Series, np.ndarray)

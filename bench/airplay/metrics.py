@@ -1,6 +1,7 @@
 """What ``backbeat.scoring.score_plays`` does not give: the split per degradation profile, false plays per
-station-hour, recall on the plays aired at a changed speed, plays reported more than once, and plays of a station
-that overlap (their shared seconds would be billed twice). The matching rules stay the scorer's own."""
+station-hour, recall on the plays aired at a changed speed (resampled) and at a changed tempo (time-stretched, pitch
+kept), plays reported more than once, and plays of a station that overlap (their shared seconds would be billed
+twice). The matching rules stay the scorer's own. A truth without a ``tempo`` column has every play at tempo 1."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def _score(plays: pl.DataFrame, truth: pl.DataFrame, hours: float) -> dict:
     score = score_plays(plays, truth)
     speed_truth = truth.filter(pl.col("speed") != 1.0)
     speed = score_plays(plays, speed_truth)
+    tempo_truth = truth.filter(pl.col("tempo") != 1.0) if "tempo" in truth.columns else truth.clear()
+    tempo = score_plays(plays, tempo_truth)
     false_plays = score.predicted_plays - score.correct_predictions
     overlaps = overlapping_plays(plays)
     return {
@@ -43,6 +46,9 @@ def _score(plays: pl.DataFrame, truth: pl.DataFrame, hours: float) -> dict:
         "speed_truth_plays": speed.truth_plays,
         "speed_found": speed.found,
         "speed_recall": speed.recall if speed.truth_plays else None,
+        "tempo_truth_plays": tempo.truth_plays,
+        "tempo_found": tempo.found,
+        "tempo_recall": tempo.recall if tempo.truth_plays else None,
     }
 
 

@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/airplay/run.py --audfprint /work/peers/audfprint/audfprint.py
 
-Reads what ``simulate.py`` wrote under ``bench/.work/airplay/``. Every indexing and matching stage runs in
-its own child process, so its wall time, CPU time (user + system, ffmpeg children included) and peak RSS
-are that stage's alone (``os.wait4``). Each engine's per-chunk matches become plays through the same
-``merge_detections`` (≥ 30 s, given the catalog's track durations as the playlogs asset is) and are scored
-with the same rules (``metrics.py``). One table per profile is printed and everything lands in
-``bench/.work/airplay/results.json``. ``--rescore`` merges and scores the last run's detections again (after a
-change to the merge), into ``rescored.json``, without indexing, matching or timing anything.
+Reads what ``simulate.py`` wrote under ``bench/.work/airplay/``. Every indexing and matching stage runs in its
+own child process, so its wall time, CPU time (user + system, ffmpeg children included) and peak RSS are that
+stage's alone (``os.wait4``). Each engine's per-chunk matches become plays through the same ``merge_detections``
+(≥ 30 s, given the catalog's track durations as the playlogs asset is) and are scored with the same rules
+(``metrics.py``). One table per profile is printed and everything lands in ``bench/.work/airplay/results.json``.
+Matching runs once per group of profiles (``--match-groups``; by default the three original profiles together
+and each newer profile alone), so a profile whose chunks cost more to decode (AAC captures go through an ffmpeg
+child) does not blur the original profiles' throughput. ``--rescore`` merges and scores the last run's
+detections again (after a change to the merge), into ``rescored.json``, without indexing, matching or timing
+anything.
 """
 
 from __future__ import annotations
@@ -50,8 +53,32 @@ def _track_durations(work: Path) -> dict[str, float]:
     return {track_id: sf.info(str(path)).duration for track_id, path in _catalog(work)}
 
 
-def _chunk_paths(work: Path) -> list[Path]:
-    return sorted((work / "chunks").glob("*.mp3"))
+CHUNK_SUFFIXES = (".mp3", ".m4a")
+# The profiles of the first airplay benchmark (issue 3): matched as one group, as their figures were measured.
+ORIGINAL_PROFILES = ("clean", "fm", "hard")
+
+
+def _chunk_paths(work: Path, stations: set[str] | None = None) -> list[Path]:
+    """The chunks (MP3, or AAC in .m4a for off-air captures), of the given stations only when given."""
+    paths = sorted(p for p in (work / "chunks").iterdir() if p.suffix in CHUNK_SUFFIXES)
+    if stations is None:
+        return paths
+    return [p for p in paths if p.name.rpartition("_")[0] in stations]
+
+
+def match_groups(profiles: list[str], spec: str | None) -> list[list[str]]:
+    """Profiles matched together: ``spec`` like "clean,fm,hard;tempo;offair", or by default the original
+    profiles in one group and every other profile alone; only profiles present in the data."""
+    if spec:
+        groups = [[p for p in group.split(",") if p in profiles] for group in spec.split(";")]
+    else:
+        groups = [[p for p in profiles if p in ORIGINAL_PROFILES]]
+        groups += [[p] for p in profiles if p not in ORIGINAL_PROFILES]
+    return [group for group in groups if group]
+
+
+def _group_name(group: list[str]) -> str:
+    return "+".join(group)
 
 
 def measured(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dict:
@@ -88,11 +115,11 @@ def stage_backbeat_index(work: Path) -> None:
     (work / "backbeat" / "index_report.json").write_text(json.dumps(summary, indent=2))
 
 
-def stage_backbeat_match(work: Path, batch_size: int) -> None:
+def stage_backbeat_match(work: Path, batch_size: int, group: str) -> None:
     from audio.index import FingerprintIndex
     from audio.matcher import ChunkRef, match_chunks
 
-    with open(work / "backbeat" / "chunks.csv", newline="") as handle:
+    with open(work / "backbeat" / f"chunks_{group}.csv", newline="") as handle:
         refs = [
             ChunkRef(row["chunk_id"], row["station_id"], datetime.fromisoformat(row["start_utc"]), Path(row["path"]))
             for row in csv.DictReader(handle)
@@ -100,34 +127,57 @@ def stage_backbeat_match(work: Path, batch_size: int) -> None:
     result = match_chunks(refs, FingerprintIndex.open(work / "backbeat" / "index"), batch_size=batch_size)
     if result.failures:
         raise SystemExit(f"chunks failed to decode: {result.failures[:5]}")
-    result.detections.write_parquet(work / "backbeat" / "detections.parquet")
+    result.detections.write_parquet(work / "backbeat" / f"detections_{group}.parquet")
+
+
+def _summed(costs: dict[str, dict]) -> dict:
+    """One stage's cost over the match groups: seconds added up, the highest peak."""
+    return {
+        "wall_s": sum(c["wall_s"] for c in costs.values()),
+        "cpu_s": sum(c["cpu_s"] for c in costs.values()),
+        "peak_rss_mib": max(c["peak_rss_mib"] for c in costs.values()),
+    }
 
 
 # The parent: run both engines' stages, merge, score, print.
 
 
-def run_backbeat(work: Path, batch_size: int) -> tuple[dict, pl.DataFrame]:
+def run_backbeat(work: Path, batch_size: int, groups: dict[str, set[str]]) -> tuple[dict, pl.DataFrame]:
+    """Index, then match each group of stations (``groups``: name → station ids) in its own child."""
     # Chunk names are parsed here, so the measured match stage imports only `audio` (not the Dagster assets).
     from backbeat.airplay.landing import parse_chunk_name
 
     (work / "backbeat").mkdir(parents=True, exist_ok=True)
-    with open(work / "backbeat" / "chunks.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["chunk_id", "station_id", "start_utc", "path"])
-        for path in _chunk_paths(work):
-            chunk = parse_chunk_name(path)
-            writer.writerow([chunk.chunk_id, chunk.station_id, chunk.start_utc.isoformat(), str(path)])
     me = [sys.executable, str(Path(__file__).resolve()), "--work", str(work)]
     index = measured([*me, "--stage", "backbeat-index"], work / "backbeat" / "index.log")
     index.update(json.loads((work / "backbeat" / "index_report.json").read_text()))
-    match = measured(
-        [*me, "--stage", "backbeat-match", "--batch-size", str(batch_size)], work / "backbeat" / "match.log"
-    )
-    return {"index": index, "match": match}, pl.read_parquet(work / "backbeat" / "detections.parquet")
+    costs, detections = {}, []
+    for name, stations in groups.items():
+        with open(work / "backbeat" / f"chunks_{name}.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["chunk_id", "station_id", "start_utc", "path"])
+            for path in _chunk_paths(work, stations):
+                chunk = parse_chunk_name(path)
+                writer.writerow([chunk.chunk_id, chunk.station_id, chunk.start_utc.isoformat(), str(path)])
+        costs[name] = measured(
+            [*me, "--stage", "backbeat-match", "--batch-size", str(batch_size), "--group", name],
+            work / "backbeat" / f"match_{name}.log",
+        )
+        costs[name]["chunks"] = len(_chunk_paths(work, stations))
+        detections.append(pl.read_parquet(work / "backbeat" / f"detections_{name}.parquet"))
+    merged = pl.concat(detections)
+    merged.write_parquet(work / "backbeat" / "detections.parquet")
+    return {"index": index, "match": _summed(costs), "match_groups": costs}, merged
 
 
 def run_audfprint(
-    work: Path, audfprint: Path, pythonpath: str | None, cores: int, name: str, extra: list[str]
+    work: Path,
+    audfprint: Path,
+    pythonpath: str | None,
+    cores: int,
+    name: str,
+    extra: list[str],
+    groups: dict[str, set[str]],
 ) -> tuple[dict, pl.DataFrame]:
     import audfprint_peer
 
@@ -150,7 +200,6 @@ def run_audfprint(
         sf.write(str(wav), samples, rate, subtype="PCM_16")
         catalog.append((track_id, wav))
     (out / "catalog.txt").write_text("".join(f"{path}\n" for _, path in catalog))
-    (out / "chunks.txt").write_text("".join(f"{path}\n" for path in _chunk_paths(work)))
     db = out / "db.pklz"
     index = measured(
         [*audfprint_peer.index_command(sys.executable, audfprint, db, out / "catalog.txt"), *extra],
@@ -159,21 +208,22 @@ def run_audfprint(
     )
     skipped = (out / "index.log").read_text().count("Error reading")
     index.update({"tracks": len(catalog) - skipped, "skipped_files": skipped, "index_bytes": db.stat().st_size})
-    match = measured(
-        [
-            *audfprint_peer.match_command(
-                sys.executable, audfprint, db, out / "chunks.txt", out / "matches.txt", cores
-            ),
-            *extra,
-        ],
-        out / "match.log",
-        env,
-    )
-    match.update({"cores": cores, "extra_args": extra})
+    costs, detections = {}, []
     track_of_path = {str(path): track for track, path in catalog}
-    detections = audfprint_peer.detections_from_output((out / "matches.txt").read_text(), track_of_path)
-    detections.write_parquet(out / "detections.parquet")
-    return {"index": index, "match": match}, detections
+    for group, stations in groups.items():
+        chunk_list, matches = out / f"chunks_{group}.txt", out / f"matches_{group}.txt"
+        chunk_list.write_text("".join(f"{path}\n" for path in _chunk_paths(work, stations)))
+        costs[group] = measured(
+            [*audfprint_peer.match_command(sys.executable, audfprint, db, chunk_list, matches, cores), *extra],
+            out / f"match_{group}.log",
+            env,
+        )
+        costs[group]["chunks"] = len(_chunk_paths(work, stations))
+        detections.append(audfprint_peer.detections_from_output(matches.read_text(), track_of_path))
+    merged = pl.concat(detections)
+    merged.write_parquet(out / "detections.parquet")
+    match = {**_summed(costs), "cores": cores, "extra_args": extra}
+    return {"index": index, "match": match, "match_groups": costs}, merged
 
 
 def _fmt(value, pattern: str) -> str:
@@ -190,18 +240,20 @@ def print_tables(results: dict, profiles: list[str], cost: bool = True) -> None:
         any_scores = next(iter(results["engines"].values()))["scores"][profile]
         print(
             f"\n### {profile}: {any_scores['station_hours']:g} station-hours, {any_scores['truth_plays']} "
-            f"plays ≥ 30 s, {any_scores['speed_truth_plays']} of them speed-changed"
+            f"plays ≥ 30 s, {any_scores['speed_truth_plays']} of them speed-changed, "
+            f"{any_scores['tempo_truth_plays']} tempo-changed"
         )
         print(
-            "| engine | recall | recall, speed-changed | precision | false plays / h | median start error s "
-            "| duplicate plays | overlapping plays (s) |"
+            "| engine | recall | recall, speed-changed | recall, tempo-changed | precision | false plays / h "
+            "| median start error s | duplicate plays | overlapping plays (s) |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for engine, data in results["engines"].items():
             s = data["scores"][profile]
             print(
                 f"| {engine} | {s['recall']:.1%} ({s['found']}/{s['truth_plays']}) | "
                 f"{_fmt(s['speed_recall'], '{:.1%}')} ({s['speed_found']}/{s['speed_truth_plays']}) | "
+                f"{_fmt(s['tempo_recall'], '{:.1%}')} ({s['tempo_found']}/{s['tempo_truth_plays']}) | "
                 f"{s['precision']:.1%} | {s['false_plays_per_hour']:.2f} | "
                 f"{_fmt(s['median_start_error_s'], '{:.2f}')} | {s['duplicate_plays']} | "
                 f"{s['overlapping_plays']} ({s['overlapping_seconds']:g}) |"
@@ -212,19 +264,26 @@ def print_tables(results: dict, profiles: list[str], cost: bool = True) -> None:
     print(
         f"\n### cost (indexing {results['dataset']['catalog_tracks']} tracks / "
         f"{results['dataset']['catalog_minutes']:.0f} min; matching {results['dataset']['chunks']} chunks / "
-        f"{audio_s / 3600:g} h)"
+        f"{audio_s / 3600:g} h, one child per group of profiles)"
     )
     print(
-        "| engine | index wall s | index CPU s | index peak MiB | match wall s | match CPU s | match peak MiB "
-        "| audio-s per CPU-s |"
+        "| engine | profiles | index wall s | index CPU s | index peak MiB | chunks | match wall s | match CPU s "
+        "| match peak MiB | audio-s per CPU-s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for engine, data in results["engines"].items():
-        i, m = data["index"], data["match"]
-        print(
-            f"| {engine} | {i['wall_s']:.1f} | {i['cpu_s']:.1f} | {i['peak_rss_mib']:.0f} | {m['wall_s']:.1f} | "
-            f"{m['cpu_s']:.1f} | {m['peak_rss_mib']:.0f} | {audio_s / m['cpu_s']:.0f} |"
-        )
+        i = data["index"]
+        for group, m in data["match_groups"].items():
+            print(
+                f"| {engine} | {group} | {i['wall_s']:.1f} | {i['cpu_s']:.1f} | {i['peak_rss_mib']:.0f} | "
+                f"{m['chunks']} | {m['wall_s']:.1f} | {m['cpu_s']:.1f} | {m['peak_rss_mib']:.0f} | "
+                f"{m['chunks'] * CHUNK_S / m['cpu_s']:.0f} |"
+            )
+    engines = list(results["engines"].values())
+    for group in engines[0]["match_groups"]:
+        rates = [e["match_groups"][group]["chunks"] * CHUNK_S / e["match_groups"][group]["cpu_s"] for e in engines]
+        if len(rates) > 1:
+            print(f"{group}: Backbeat matches {rates[0] / rates[1]:.1f}x the peer's audio-s per CPU-s")
 
 
 def main() -> None:
@@ -242,6 +301,12 @@ def main() -> None:
     )
     parser.add_argument("--batch-size", type=int, default=32, help="Backbeat match_chunks batch size")
     parser.add_argument(
+        "--match-groups",
+        help='profiles matched (and timed) together, e.g. "clean,fm,hard;tempo;offair" (the default: the '
+        "original three together, every other profile alone)",
+    )
+    parser.add_argument("--group", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--rescore",
         action="store_true",
         help="merge and score the detections of the last run again (after a change to the merge); "
@@ -254,14 +319,22 @@ def main() -> None:
     if args.stage == "backbeat-index":
         return stage_backbeat_index(work)
     if args.stage == "backbeat-match":
-        return stage_backbeat_match(work, args.batch_size)
+        return stage_backbeat_match(work, args.batch_size, args.group)
     from metrics import evaluate
 
     from audio.plays import merge_detections
     from backbeat.scoring import read_ground_truth
 
-    truth = read_ground_truth(work / "truth.csv").with_columns(pl.col("speed").cast(pl.Float64))
+    truth = read_ground_truth(work / "truth.csv")
+    if "tempo" not in truth.columns:  # a simulation from before the tempo profile
+        truth = truth.with_columns(tempo=pl.lit(1.0))
+    truth = truth.with_columns(pl.col("speed").cast(pl.Float64), pl.col("tempo").cast(pl.Float64))
     stations = pl.read_csv(work / "stations.csv")
+    profiles = stations["profile"].unique(maintain_order=True).to_list()
+    groups = {
+        _group_name(group): set(stations.filter(pl.col("profile").is_in(group))["station_id"].to_list())
+        for group in match_groups(profiles, args.match_groups)
+    }
     durations = pl.read_csv(work / "catalog.csv")  # minutes come from the Backbeat index report below
     results: dict = {
         "dataset": {
@@ -274,7 +347,7 @@ def main() -> None:
         },
         "engines": {},
     }
-    engines = [("backbeat", lambda: run_backbeat(work, args.batch_size))]
+    engines = [("backbeat", lambda: run_backbeat(work, args.batch_size, groups))]
     if args.rescore:
         engines = [
             (name, functools.partial(_last_detections, work / name))
@@ -295,6 +368,7 @@ def main() -> None:
                         args.peer_cores,
                         name,
                         shlex.split(extra),
+                        groups,
                     ),
                 )
             )

@@ -84,3 +84,18 @@ def test_block_sizes_never_change_the_landmarks(clip: np.ndarray, monkeypatch: p
     monkeypatch.setattr(fingerprint, "_FFT_BLOCK_FRAMES", 37)
     monkeypatch.setattr(fingerprint, "_PEAK_BLOCK_FRAMES", 5)
     assert landmark_hashes(clip).equals(before)
+
+
+def test_tempo_hypotheses_rescale_only_the_time_between_peaks(clip: np.ndarray) -> None:
+    """(frequency factor, time factor) = (1, r) changes only dt; (s, s) is the speed hypothesis."""
+    marks = fingerprint.landmarks(clip)
+    hashes = fingerprint.hypothesis_hashes(marks, np.array([1.0, 1.0, 1.03]), np.array([1.0, 1.06, 1.03]))
+    assert np.array_equal(hashes[0], fingerprint.pack_hash(marks.f1, marks.f2, marks.dt))
+    assert np.array_equal(hashes[1], fingerprint.pack_hash(marks.f1, marks.f2, marks.dt * 1.06))
+    assert np.array_equal(hashes[2], fingerprint.speed_hashes(marks, np.array([1.03]))[0])
+    # Anchor and ratio codes (above the 6 dt bits) are the same under a tempo change; long pairs' dt is not.
+    assert np.array_equal(hashes[0] >> 6, hashes[1] >> 6)
+    assert np.array_equal(
+        fingerprint.hash_dt(hashes[1]) != fingerprint.hash_dt(hashes[0]), np.rint(marks.dt * 1.06) != np.rint(marks.dt)
+    )
+    assert 0.2 < np.mean(hashes[0] != hashes[1]) < 0.9
