@@ -1,20 +1,34 @@
-"""The on-disk fingerprint index of the reference catalog, rebuilt incrementally.
+"""The on-disk fingerprint index of the reference catalog, rebuilt incrementally and read memory-mapped.
 
 Layout under ``index_dir``:
 
 - ``tracks/<track>.parquet`` — one file per track (hash, t): the cache that makes rebuilds incremental;
-- ``hashes.parquet`` — every track's hashes with ``track_id``, sorted by hash: what the matcher loads;
+- ``postings/`` — every track's hashes as flat arrays, memory-mapped by the matcher:
+  ``bucket_starts.npy`` (int64, 2^HASH_BITS + 1 entries: the entries with hash h are rows
+  ``bucket_starts[h]:bucket_starts[h + 1]``), ``track_codes.npy`` (a row's track as its position in the manifest sorted
+  by track id; uint16 up to 65,536 tracks, else uint32) and ``times.npy`` (the anchor frame; uint16 when every
+  track is under 25 minutes, else int32), rows sorted by hash, then track,
+  then time; ``postings.json`` names the manifest build they belong to;
 - ``manifest.parquet`` — one row per indexed track: path, content hash, duration, hash count.
 
 A track is fingerprinted again only when its file bytes change (xxhash of the content, so a moved or
 re-tagged-but-identical file is not redone) or when the fingerprint algorithm version changes.
+
+Opening never reads the postings into memory: ``np.load(mmap_mode="r")`` maps them, a lookup reads two bucket
+bounds per query hash and the slices between them, and the resident memory is the pages those reads touched
+(the OS drops them again under pressure). The postings are written by a counting sort straight into
+memory-mapped output files, a batch of tracks at a time, so building never holds all hashes in memory either.
+An index directory written before the postings existed (one ``hashes.parquet``) is converted on first open.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Callable, Iterable
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +40,15 @@ import xxhash
 from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio
 from audio.fingerprint import FINGERPRINT_VERSION, FRAME_SECONDS, HASH_BITS, landmark_hashes
 
-HASHES_FILE = "hashes.parquet"
 MANIFEST_FILE = "manifest.parquet"
 TRACKS_DIR = "tracks"
+POSTINGS_DIR = "postings"
+STARTS_FILE = "bucket_starts.npy"
+CODES_FILE = "track_codes.npy"
+TIMES_FILE = "times.npy"
+POSTINGS_META = "postings.json"
+# What indexes before the flat postings held instead: converted on first open.
+LEGACY_HASHES_FILE = "hashes.parquet"
 
 MANIFEST_SCHEMA = pl.Schema(
     {
@@ -39,10 +59,15 @@ MANIFEST_SCHEMA = pl.Schema(
         "n_hashes": pl.Int64,
     }
 )
-INDEX_SCHEMA = {"hash": pl.UInt32, "track_id": pl.String, "t": pl.Int32}
 
 _VERSION_KEY = "backbeat.fingerprint_version"
+_BUILD_KEY = "backbeat.index_build"
 _READ_BLOCK = 1 << 20
+# Rows of postings placed per batch while writing: 4 M rows are ~300 MB of sort temporaries.
+_WRITE_BATCH_ROWS = 4_000_000
+# Rows of each postings file mapped at once while writing (32 MB of uint16).
+_WRITE_WINDOW_ROWS = 16_000_000
+N_BUCKETS = 1 << HASH_BITS
 
 
 class IndexNotFoundError(FileNotFoundError):
@@ -76,11 +101,12 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _track_file(index_dir: Path, track_id: str) -> Path:
+def track_file(index_dir: Path, track_id: str) -> Path:
+    """Where a track's cached fingerprints live in ``index_dir``."""
     # Track ids are free text (ISRCs, catalogue paths); keep them readable but filesystem-safe, and
     # disambiguate ids that sanitise to the same name with a hash of the original.
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", track_id)[:80]
-    return index_dir / TRACKS_DIR / f"{safe}-{xxhash.xxh32_hexdigest(track_id.encode())}.parquet"
+    return Path(index_dir) / TRACKS_DIR / f"{safe}-{xxhash.xxh32_hexdigest(track_id.encode())}.parquet"
 
 
 def _write_atomic(frame: pl.DataFrame, path: Path, metadata: dict[str, str] | None = None) -> None:
@@ -104,17 +130,35 @@ def _read_manifest(index_dir: Path) -> pl.DataFrame:
         return pl.DataFrame(schema=MANIFEST_SCHEMA)
 
 
-def _fingerprint_track(track_id: str, path: Path, digest: str, index_dir: Path) -> dict[str, Any]:
-    samples = decode_audio(path)
-    hashes = landmark_hashes(samples)
-    _write_atomic(hashes, _track_file(index_dir, track_id))
+def store_track(
+    index_dir: Path, track_id: str, hashes: pl.DataFrame, *, path: str, content_hash: str, duration_s: float
+) -> dict[str, Any]:
+    """Cache one track's fingerprints (``landmark_hashes`` output) in ``index_dir``; returns its manifest row.
+
+    ``build_index`` does this for decoded files; callers that make audio themselves (generated benchmark
+    music) use it directly and then ``write_index``.
+    """
+    (Path(index_dir) / TRACKS_DIR).mkdir(parents=True, exist_ok=True)
+    _write_atomic(hashes.select("hash", "t"), track_file(index_dir, track_id))
     return {
         "track_id": track_id,
-        "path": str(path),
-        "content_hash": digest,
-        "duration_s": samples.size / SAMPLE_RATE,
+        "path": path,
+        "content_hash": content_hash,
+        "duration_s": duration_s,
         "n_hashes": hashes.height,
     }
+
+
+def _fingerprint_track(track_id: str, path: Path, digest: str, index_dir: Path) -> dict[str, Any]:
+    samples = decode_audio(path)
+    return store_track(
+        index_dir,
+        track_id,
+        landmark_hashes(samples),
+        path=str(path),
+        content_hash=digest,
+        duration_s=samples.size / SAMPLE_RATE,
+    )
 
 
 def _dir_bytes(directory: Path) -> int:
@@ -147,7 +191,7 @@ def build_index(
                 raise AudioDecodeError(path, "file not found")
             digest = content_hash(path)
             old = previous.get(track_id)
-            if old and old["content_hash"] == digest and _track_file(index_dir, track_id).exists():
+            if old and old["content_hash"] == digest and track_file(index_dir, track_id).exists():
                 rows.append({**old, "path": str(path)})
                 report.tracks_reused += 1
                 continue
@@ -161,78 +205,177 @@ def build_index(
                 progress(len(rows) + len(report.failures), len(wanted))
 
     report.tracks_removed = len(set(previous) - set(ids))
-    manifest = pl.DataFrame(rows, schema=MANIFEST_SCHEMA).sort("track_id")
-    keep = {_track_file(index_dir, track_id) for track_id in manifest["track_id"]}
-    for stale in (index_dir / TRACKS_DIR).glob("*.parquet"):
-        if stale not in keep:  # removed tracks, and failed ones whose old fingerprints no longer apply
-            stale.unlink()
-
-    _write_combined(manifest, index_dir)
-    _write_atomic(manifest, index_dir / MANIFEST_FILE, metadata={_VERSION_KEY: FINGERPRINT_VERSION})
+    manifest = write_index(index_dir, rows)
     report.n_hashes = int(manifest["n_hashes"].sum())
     report.reference_seconds = float(manifest["duration_s"].sum())
     report.index_bytes = _dir_bytes(index_dir)
     return report
 
 
-def _write_combined(manifest: pl.DataFrame, index_dir: Path) -> None:
-    """Concatenate the per-track files into one hash-sorted file (streamed, so it scales past RAM)."""
-    target = index_dir / HASHES_FILE
-    if manifest.is_empty():
-        _write_atomic(pl.DataFrame(schema=INDEX_SCHEMA), target)
-        return
-    parts = [
-        pl.scan_parquet(_track_file(index_dir, track_id)).select(
-            "hash", pl.lit(track_id, dtype=pl.String).alias("track_id"), "t"
-        )
-        for track_id in manifest["track_id"]
-    ]
-    tmp = target.with_name(target.name + ".tmp")
-    pl.concat(parts).sort("hash", "track_id", "t").sink_parquet(tmp)
+def write_index(index_dir: Path, rows: Iterable[dict[str, Any]]) -> pl.DataFrame:
+    """Make ``index_dir`` hold exactly the tracks of ``rows`` (manifest rows whose fingerprints are cached
+    there, see ``store_track``): delete other cached tracks, write the postings, then the manifest.
+    """
+    index_dir = Path(index_dir)
+    (index_dir / TRACKS_DIR).mkdir(parents=True, exist_ok=True)
+    manifest = pl.DataFrame(list(rows), schema=MANIFEST_SCHEMA).sort("track_id")
+    keep = {track_file(index_dir, track_id) for track_id in manifest["track_id"]}
+    for stale in (index_dir / TRACKS_DIR).glob("*.parquet"):
+        if stale not in keep:  # removed tracks, and failed ones whose old fingerprints no longer apply
+            stale.unlink()
+    build_id = uuid.uuid4().hex
+    _write_postings(index_dir, manifest, build_id)
+    _write_atomic(
+        manifest, index_dir / MANIFEST_FILE, metadata={_VERSION_KEY: FINGERPRINT_VERSION, _BUILD_KEY: build_id}
+    )
+    (index_dir / LEGACY_HASHES_FILE).unlink(missing_ok=True)
+    return manifest
+
+
+def _track_batches(index_dir: Path, manifest: pl.DataFrame) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(hash, track code, t) of the cached tracks, in manifest order, a few million rows at a time."""
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    rows = 0
+    for code, track_id in enumerate(manifest["track_id"]):
+        frame = pl.read_parquet(track_file(index_dir, track_id), columns=["hash", "t"])
+        hashes = frame["hash"].to_numpy()
+        parts.append((hashes, np.full(hashes.size, code, dtype=np.uint32), frame["t"].to_numpy()))
+        rows += hashes.size
+        if rows >= _WRITE_BATCH_ROWS:
+            yield tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[misc]
+            parts, rows = [], 0
+    if parts:
+        yield tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[misc]
+
+
+def _write_postings(
+    index_dir: Path,
+    manifest: pl.DataFrame,
+    build_id: str,
+    batches: Callable[[], Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]] | None = None,
+) -> None:
+    """Counting sort of every cached hash into the flat postings, through memory-mapped files.
+
+        Pass 1 counts the rows per hash bucket (the bucket table); pass 2 places each batch's rows at their
+        bucket's cursor. Batches come in track-code order and are sorted by (hash, code, t) before placing, so
+        every bucket ends up sorted by track, then time. Only one batch, the 32 MB bucket table and one window of each
+    output file are in memory.
+    """
+    read = batches or (lambda: _track_batches(index_dir, manifest))
+    counts = np.zeros(N_BUCKETS, dtype=np.int64)
+    max_t = 0
+    for hashes, _, ts in read():
+        counts += np.bincount(hashes, minlength=N_BUCKETS)
+        max_t = max(max_t, int(ts.max(initial=0)))
+    starts = np.zeros(N_BUCKETS + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    total = int(starts[-1])
+
+    target = index_dir / POSTINGS_DIR
+    tmp = index_dir / f"{POSTINGS_DIR}.tmp-{uuid.uuid4().hex}"  # unique: two processes may convert at once
+    tmp.mkdir(parents=True)
+    np.save(tmp / STARTS_FILE, starts)
+    # The narrowest types that hold this index: 2 bytes each up to 65,535 tracks (a shard) and 25 minutes.
+    code_type = np.uint16 if manifest.height <= np.iinfo(np.uint16).max + 1 else np.uint32
+    time_type = np.uint16 if max_t <= np.iinfo(np.uint16).max else np.int32
+    outputs = []
+    for name, dtype in ((CODES_FILE, code_type), (TIMES_FILE, time_type)):
+        created = np.lib.format.open_memmap(tmp / name, mode="w+", dtype=dtype, shape=(total,))
+        outputs.append((tmp / name, created.dtype, created.offset))
+        del created
+    cursor = starts[:-1].copy()
+    for hashes, track_codes, ts in read():
+        order = np.lexsort((ts, track_codes, hashes))
+        hashes = hashes[order]
+        # Row k of the sorted batch goes to its bucket's cursor plus its rank among the batch's rows of that hash:
+        # positions rise with k, so the batch is written window by window of the files.
+        rank = np.arange(hashes.size, dtype=np.int64) - np.searchsorted(hashes, hashes, side="left")
+        position = cursor[hashes] + rank
+        cursor += np.bincount(hashes, minlength=N_BUCKETS)
+        for (path, stored, offset), values in zip(outputs, (track_codes[order], ts[order]), strict=True):
+            _write_windows(path, stored, offset, position, values)
+    (tmp / POSTINGS_META).write_text(json.dumps({"build": build_id, "n_hashes": total, "n_tracks": manifest.height}))
+    shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
 
 
+def _write_windows(path: Path, dtype: np.dtype, offset: int, position: np.ndarray, values: np.ndarray) -> None:
+    """``file[position] = values`` for rising ``position``, mapping one window of the file at a time: the pages
+    a window touches leave this process's resident set when it is unmapped, so a big index is written with
+    ~``_WRITE_WINDOW_ROWS`` of it mapped, not all of it."""
+    bounds = np.searchsorted(position, np.arange(0, int(position[-1]) + 1 if position.size else 0, _WRITE_WINDOW_ROWS))
+    for lo, hi in zip(bounds, [*bounds[1:], position.size], strict=True):
+        if lo == hi:
+            continue
+        first, last = int(position[lo]), int(position[hi - 1])
+        window = np.memmap(
+            path, dtype=dtype, mode="r+", offset=offset + first * dtype.itemsize, shape=(last - first + 1,)
+        )
+        window[position[lo:hi] - first] = values[lo:hi]
+        window.flush()
+        del window
+
+
+def _legacy_batches(index_dir: Path, manifest: pl.DataFrame) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The rows of a pre-postings ``hashes.parquet`` as one batch (such indexes are small)."""
+    table = pl.read_parquet(index_dir / LEGACY_HASHES_FILE).select(
+        "hash",
+        pl.col("track_id").cast(pl.Enum(manifest["track_id"].to_list())).to_physical().cast(pl.UInt32),
+        "t",
+    )
+    yield table["hash"].to_numpy(), table["track_id"].to_numpy(), table["t"].to_numpy()
+
+
+def _ensure_postings(index_dir: Path, manifest: pl.DataFrame, build_id: str | None) -> None:
+    """Rewrite the postings when they are missing or belong to another manifest (an interrupted build, or an
+    index written before postings existed), from the cached tracks or else the legacy ``hashes.parquet``."""
+    meta_path = index_dir / POSTINGS_DIR / POSTINGS_META
+    if build_id is not None and meta_path.is_file() and json.loads(meta_path.read_text()).get("build") == build_id:
+        return
+    build_id = build_id or uuid.uuid4().hex
+    if all(track_file(index_dir, track_id).is_file() for track_id in manifest["track_id"]):
+        _write_postings(index_dir, manifest, build_id)
+    elif (index_dir / LEGACY_HASHES_FILE).is_file():
+        _write_postings(index_dir, manifest, build_id, lambda: _legacy_batches(index_dir, manifest))
+    else:
+        raise IndexNotFoundError(index_dir)
+    version = pl.read_parquet_metadata(index_dir / MANIFEST_FILE).get(_VERSION_KEY, "")
+    manifest_file = index_dir / MANIFEST_FILE
+    _write_atomic(pl.read_parquet(manifest_file), manifest_file, metadata={_VERSION_KEY: version, _BUILD_KEY: build_id})
+    (index_dir / LEGACY_HASHES_FILE).unlink(missing_ok=True)
+
+
 class FingerprintIndex:
-    """A built index, loaded once into memory as hash-sorted arrays for fast lookups.
+    """A built index, its postings memory-mapped: lookups read only the buckets they ask for.
 
     Track ids are held as integer codes into ``track_ids`` so a lookup returns compact columns.
     """
 
     def __init__(
-        self, index_dir: Path, manifest: pl.DataFrame, hashes: np.ndarray, track_codes: np.ndarray, times: np.ndarray
+        self, index_dir: Path, manifest: pl.DataFrame, starts: np.ndarray, track_codes: np.ndarray, times: np.ndarray
     ) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
-        self._hashes = hashes
+        self._starts = starts
         self._track_codes = track_codes
         self._times = times
-        # Direct-address table over the whole hash space: entries with hash h are rows
-        # starts[h]:starts[h + 1] of the hash-sorted arrays. 2^22 slots cost 16 MB and turn each lookup
-        # into two array reads instead of two binary searches.
-        counts = np.bincount(hashes, minlength=1 << HASH_BITS) if hashes.size else np.zeros(1 << HASH_BITS, np.int64)
-        dtype = np.int32 if hashes.size < np.iinfo(np.int32).max else np.int64
-        self._starts = np.zeros((1 << HASH_BITS) + 1, dtype=dtype)
-        np.cumsum(counts, out=self._starts[1:])
 
     @classmethod
     def open(cls, index_dir: Path) -> FingerprintIndex:
-        """Load the index written by ``build_index``; raises ``IndexNotFoundError`` when there is none."""
+        """Map the index written by ``build_index``; raises ``IndexNotFoundError`` when there is none."""
         index_dir = Path(index_dir)
-        if not (index_dir / HASHES_FILE).is_file() or not (index_dir / MANIFEST_FILE).is_file():
+        manifest_path = index_dir / MANIFEST_FILE
+        if not manifest_path.is_file():
             raise IndexNotFoundError(index_dir)
-        manifest = pl.read_parquet(index_dir / MANIFEST_FILE).sort("track_id")
-        track_ids = manifest["track_id"].to_list()
-        table = pl.read_parquet(index_dir / HASHES_FILE).select(
-            "hash",
-            pl.col("track_id").cast(pl.Enum(track_ids)).to_physical().cast(pl.UInt32).alias("code"),
-            "t",
-        )
+        manifest = pl.read_parquet(manifest_path).sort("track_id")
+        _ensure_postings(index_dir, manifest, pl.read_parquet_metadata(manifest_path).get(_BUILD_KEY))
+        postings = index_dir / POSTINGS_DIR
         return cls(
             index_dir,
             manifest,
-            table["hash"].to_numpy(),
-            table["code"].to_numpy(),
-            table["t"].to_numpy(),
+            np.load(postings / STARTS_FILE, mmap_mode="r"),
+            np.load(postings / CODES_FILE, mmap_mode="r"),
+            np.load(postings / TIMES_FILE, mmap_mode="r"),
         )
 
     @property
@@ -246,7 +389,7 @@ class FingerprintIndex:
 
     @property
     def n_hashes(self) -> int:
-        return int(self._hashes.size)
+        return int(self._track_codes.size)
 
     def track_frames(self) -> np.ndarray:
         """Length of each track in STFT frames, indexed by track code."""
@@ -256,13 +399,14 @@ class FingerprintIndex:
         """Every index entry whose hash equals one of ``hashes``.
 
         Returns (query_row, track_code, t_ref): ``query_row`` is the position in ``hashes`` that matched.
-        The index is sorted by hash, so each query hash is one contiguous run, found in ``_starts``.
+        Each query hash is one contiguous run of the postings, bounded by two reads of the bucket table.
         """
-        hashes = np.asarray(hashes, dtype=np.uint32)
-        lo = self._starts[hashes]
-        counts = self._starts[hashes + 1] - lo
+        hashes = np.asarray(hashes, dtype=np.int64)
+        lo = np.asarray(self._starts[hashes])
+        counts = np.asarray(self._starts[hashes + 1]) - lo
         query_row = np.repeat(np.arange(hashes.size), counts)
         # Entry of the j-th match overall = lo[its query] + (j - where its query's run starts).
         position = np.arange(query_row.size, dtype=np.int64)
         position += np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        return query_row, self._track_codes[position], self._times[position]
+        # Stored as narrow as the index allows (see ``_write_postings``); handed out in the documented types.
+        return query_row, self._track_codes[position].astype(np.uint32), self._times[position].astype(np.int32)

@@ -1,6 +1,6 @@
 """Files shared between machines: one `Storage` on fsspec, a local folder or an S3-compatible bucket.
 
-Keys are relative, `/`-separated (`landing/alpha_20260101T000000Z.wav`, `index/fingerprints/hashes.parquet`).
+Keys are relative, `/`-separated (`landing/alpha_20260101T000000Z.wav`, `index/fingerprints/postings/times.npy`).
 A `put` is atomic (a local file is written aside and renamed; an S3 PUT makes the whole object visible at
 once); a `get` lands in a local path the same way. `sync_down`/`sync_up` transfer only what changed, so a
 worker materializes what it needs in its own data directory and the Path-based code reads it there.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
-from audio.index import FingerprintIndex, IndexNotFoundError, build_index
+from audio.fingerprint import FINGERPRINT_VERSION, HASH_BITS
+from audio.index import FingerprintIndex, IndexNotFoundError, _write_postings, build_index, track_file
 from tests.audio.conftest import CATALOG_SPECS, Catalog, synth_music, write_audio
 
 
@@ -72,20 +75,91 @@ def test_corrupt_reference_is_reported_and_skipped(tmp_path: Path, small_catalog
 
 
 def test_files_on_disk_have_the_documented_schema(catalog: Catalog) -> None:
-    hashes = pl.read_parquet(catalog.index_dir / "hashes.parquet")
-    assert hashes.schema == pl.Schema({"hash": pl.UInt32, "track_id": pl.String, "t": pl.Int32})
-    assert hashes["hash"].is_sorted()
+    postings = catalog.index_dir / "postings"
+    starts = np.load(postings / "bucket_starts.npy")
+    codes = np.load(postings / "track_codes.npy")
+    times = np.load(postings / "times.npy")
+    assert (starts.dtype, codes.dtype, times.dtype) == (np.int64, np.uint16, np.uint16)  # narrowest that fit
+    assert starts.size == (1 << HASH_BITS) + 1 and starts[0] == 0 and starts[-1] == codes.size == times.size
+    assert np.all(np.diff(starts) >= 0)
     manifest = pl.read_parquet(catalog.index_dir / "manifest.parquet")
     assert manifest.columns == ["track_id", "path", "content_hash", "duration_s", "n_hashes"]
     durations = dict(zip(manifest["track_id"], manifest["duration_s"], strict=True))
     assert durations == {tid: pytest.approx(dur, abs=0.01) for tid, _, dur, _ in CATALOG_SPECS}
-    per_track = hashes.group_by("track_id").len()
-    assert dict(per_track.iter_rows()) == dict(zip(manifest["track_id"], manifest["n_hashes"], strict=True))
+    assert np.bincount(codes, minlength=manifest.height).tolist() == manifest["n_hashes"].to_list()
 
     report = catalog.report
     assert report.tracks_fingerprinted == len(CATALOG_SPECS)
-    assert report.n_hashes == hashes.height == catalog.index.n_hashes
-    assert report.index_bytes > (catalog.index_dir / "hashes.parquet").stat().st_size
+    assert report.n_hashes == codes.size == catalog.index.n_hashes
+    assert report.index_bytes > codes.nbytes + times.nbytes
+
+
+def test_postings_hold_every_cached_hash_sorted(catalog: Catalog) -> None:
+    """Each bucket holds exactly the cached (track, t) rows of its hash, by track then time, and lookup finds them."""
+    manifest = pl.read_parquet(catalog.index_dir / "manifest.parquet").sort("track_id")
+    cached = pl.concat(
+        pl.read_parquet(track_file(catalog.index_dir, track_id)).with_columns(code=pl.lit(code, pl.UInt32))
+        for code, track_id in enumerate(manifest["track_id"])
+    ).sort("hash", "code", "t")
+    query = np.unique(cached["hash"].to_numpy())[::7]
+    row, code, t = catalog.index.lookup(np.r_[query, 12345])
+    expected = cached.filter(pl.col("hash").is_in(query.tolist()))
+    assert np.array_equal(query[row], expected["hash"].to_numpy())
+    assert np.array_equal(code, expected["code"].to_numpy()) and np.array_equal(t, expected["t"].to_numpy())
+
+
+def test_small_write_batches_give_the_same_postings(
+    tmp_path: Path, small_catalog: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_index(small_catalog.items(), tmp_path / "one")
+    monkeypatch.setattr("audio.index._WRITE_BATCH_ROWS", 100)  # many batches: the cursors must carry over
+    build_index(small_catalog.items(), tmp_path / "many")
+    for name in ("bucket_starts.npy", "track_codes.npy", "times.npy"):
+        one, many = (np.load(tmp_path / d / "postings" / name) for d in ("one", "many"))
+        assert np.array_equal(one, many), name
+
+
+def test_index_from_before_the_postings_is_converted_on_open(tmp_path: Path, small_catalog: dict[str, Path]) -> None:
+    """An index written as one hashes.parquet (no postings) still opens, with the same lookups."""
+    index_dir = tmp_path / "index"
+    build_index(small_catalog.items(), index_dir)
+    fresh = FingerprintIndex.open(index_dir)
+    probe = np.arange(1 << HASH_BITS, dtype=np.uint32)
+    expected = fresh.lookup(probe)
+    manifest = pl.read_parquet(index_dir / "manifest.parquet")
+    codes = np.load(index_dir / "postings" / "track_codes.npy")
+    starts = np.load(index_dir / "postings" / "bucket_starts.npy")
+    legacy = pl.DataFrame(
+        {
+            "hash": np.repeat(np.arange(1 << HASH_BITS, dtype=np.uint32), np.diff(starts)),
+            "track_id": manifest["track_id"].gather(codes),
+            "t": np.load(index_dir / "postings" / "times.npy"),
+        }
+    )
+    shutil.rmtree(index_dir / "postings")
+    shutil.rmtree(index_dir / "tracks")  # the old layout's cache may be gone too: hashes.parquet is enough
+    legacy.write_parquet(index_dir / "hashes.parquet")
+    manifest.write_parquet(
+        index_dir / "manifest.parquet", metadata={"backbeat.fingerprint_version": FINGERPRINT_VERSION}
+    )
+
+    converted = FingerprintIndex.open(index_dir)
+    assert converted.track_ids == fresh.track_ids and converted.n_hashes == fresh.n_hashes
+    for got, want in zip(converted.lookup(probe), expected, strict=True):
+        assert np.array_equal(got, want)
+    assert not (index_dir / "hashes.parquet").exists()
+    assert FingerprintIndex.open(index_dir).n_hashes == fresh.n_hashes  # converted once, then just mapped
+
+
+def test_postings_of_another_build_are_rewritten(tmp_path: Path, small_catalog: dict[str, Path]) -> None:
+    """Postings left by a build that died before its manifest was written are not trusted."""
+    index_dir = tmp_path / "index"
+    build_index(small_catalog.items(), index_dir)
+    meta = index_dir / "postings" / "postings.json"
+    meta.write_text(meta.read_text().replace('"build": "', '"build": "stale'))
+    (index_dir / "postings" / "times.npy").unlink()
+    index = FingerprintIndex.open(index_dir)
+    assert index.n_hashes == int(pl.read_parquet(index_dir / "manifest.parquet")["n_hashes"].sum())
 
 
 def test_open_without_an_index_names_the_directory(tmp_path: Path) -> None:
@@ -117,3 +191,31 @@ def test_new_fingerprint_version_or_broken_manifest_redoes_everything(
     (index_dir / "manifest.parquet").write_bytes(b"not parquet")
     report = build_index(small_catalog.items(), index_dir)
     assert (report.tracks_fingerprinted, report.failures) == (4, [])
+
+
+def test_postings_writer_matches_a_full_sort_and_widens_long_tracks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random rows in many small batches come out exactly as one global sort; a track past 65,535 frames
+    (25 minutes) is stored as int32, not wrapped."""
+    rng = np.random.default_rng(3)
+    n_tracks = 40
+    hashes = rng.integers(0, 1 << HASH_BITS, 200_000).astype(np.uint32)
+    codes = np.sort(rng.integers(0, n_tracks, hashes.size)).astype(np.uint32)
+    times = rng.integers(0, 70_000, hashes.size).astype(np.int32)
+    manifest = pl.DataFrame({"track_id": [f"t{i:02d}" for i in range(n_tracks)]})
+    cuts = np.searchsorted(codes, np.arange(0, n_tracks, 7))[1:]  # batches of whole tracks, in code order
+
+    def batches():
+        yield from zip(np.split(hashes, cuts), np.split(codes, cuts), np.split(times, cuts), strict=True)
+
+    monkeypatch.setattr("audio.index._WRITE_WINDOW_ROWS", 1_000)  # many windows per batch, some empty
+    _write_postings(tmp_path, manifest, "b1", batches)
+    order = np.lexsort((times, codes, hashes))
+    postings = tmp_path / "postings"
+    assert np.array_equal(np.load(postings / "track_codes.npy"), codes[order])
+    stored_times = np.load(postings / "times.npy")
+    assert stored_times.dtype == np.int32 and np.array_equal(stored_times, times[order])
+    assert np.array_equal(
+        np.diff(np.load(postings / "bucket_starts.npy")), np.bincount(hashes, minlength=1 << HASH_BITS)
+    )

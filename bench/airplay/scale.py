@@ -1,0 +1,390 @@
+"""Catalog scale (issue 19): how indexing and matching grow from 50 to 10,000 reference tracks.
+
+    nice -n 5 .venv/bin/python bench/airplay/scale.py prepare --synthetic 10000 --workers 2
+    nice -n 5 .venv/bin/python bench/airplay/scale.py run --sizes 50 500 2000 10000
+
+Every catalog size holds the airplay benchmark's 33 catalog tracks (so the simulated stations' plays are in
+it), then every other real track we have (Debian music and game-data packages, ``real_extra_tracks``), then
+SYNTHETIC tracks (``synth_music.py``, generated from a seed, labelled ``synthetic/NNNNN``) up to the size.
+``prepare`` fingerprints all of them once into two caches under ``bench/.work/scale/`` (real files through
+``build_index``; synthetic audio straight from memory through ``store_track``). ``run`` builds one index per
+size from hard links to the cached tracks (``write_index``: the postings only, timed in a child process), matches
+the same simulated chunks against each (a child process per size: CPU seconds, peak RSS via ``os.wait4``),
+merges and scores the plays (false plays are plays of a track the truth does not have there), and at the
+largest size matches one station-day of chunks in one call, as ``station_day_memory.py`` does. Results:
+``bench/.work/scale/results.json`` and a table on stdout.
+
+warzone2100-music, nexuiz-music and asc-music are kept for an independent check: never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from debmusic import MUSIC, WORK, catalog_tracks  # noqa: E402
+
+SCALE = WORK / "scale"
+REAL = SCALE / "real"
+SYNTH = SCALE / "synth"
+# The stations' chunks (hard links) and truth, copied from bench/.work/airplay when first needed so a re-simulation
+# elsewhere does not change a run halfway.
+SNAPSHOT_FILES = ("truth.csv", "stations.csv", "catalog.csv")
+RESERVED_PACKAGES = {"warzone2100-music", "nexuiz-music", "asc-music"}  # the independent check's music
+# Played on the stations as music *not* in the catalog: never a reference.
+OUTSIDE_PACKAGES = {"drascula-music"}
+AUDIO_SUFFIXES = {".ogg", ".flac", ".mp3", ".wav", ".opus"}
+MIN_TRACK_S = 30.0
+SYNTH_BLOCK = 250  # tracks per claimed unit of work
+CHUNKS_PER_DAY = 2_880
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def real_extra_tracks(music: Path = MUSIC) -> list[tuple[str, Path, str]]:
+    """(track id, file, package) of every unpacked Debian track of ≥ 30 s outside the airplay catalog and the
+    stations' non-catalog music, de-duplicated by content, in a fixed order."""
+    catalog_digests = {hashlib.sha1(t.path.read_bytes()).hexdigest() for t in catalog_tracks(music)}
+    seen = set(catalog_digests)
+    tracks = []
+    for package_dir in sorted(p for p in music.iterdir() if p.is_dir()):
+        package = package_dir.name
+        if package in RESERVED_PACKAGES or package in OUTSIDE_PACKAGES:
+            continue
+        for path in sorted(p for p in package_dir.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()):
+            if path.stat().st_size < 200_000:
+                continue
+            try:
+                if sf.info(str(path)).duration < MIN_TRACK_S:
+                    continue
+            except (sf.LibsndfileError, RuntimeError):
+                continue  # not audio libsndfile knows (a few game formats); ffmpeg-only files are not worth it here
+            digest = hashlib.sha1(path.read_bytes()).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            name = _slug(str(path.relative_to(package_dir).with_suffix("")))[-60:]
+            tracks.append((f"real/{package}/{name}", path, package))
+    return tracks
+
+
+# prepare
+
+
+def _synth_block(block: int) -> None:
+    """Generate and fingerprint one block of synthetic tracks, unless another process has claimed it."""
+    try:
+        os.close(os.open(SYNTH / f"rows-{block:04d}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    from synth_music import SYNTH_VERSION, synth_track
+
+    from audio.decode import SAMPLE_RATE
+    from audio.fingerprint import landmark_hashes
+    from audio.index import store_track
+
+    rows = []
+    for seed in range(block * SYNTH_BLOCK, (block + 1) * SYNTH_BLOCK):
+        samples = synth_track(seed)
+        rows.append(
+            store_track(
+                SYNTH,
+                f"synthetic/{seed:05d}",
+                landmark_hashes(samples),
+                path=f"synthetic:{SYNTH_VERSION}:{seed}",
+                content_hash=f"synthetic-v{SYNTH_VERSION}-{seed}",
+                duration_s=samples.size / SAMPLE_RATE,
+            )
+        )
+    pl.DataFrame(rows).write_parquet(SYNTH / f"rows-{block:04d}.parquet")
+
+
+def prepare(n_synthetic: int, workers: int, only: str | None, reverse: bool) -> None:
+    """Fingerprint the real tracks (``only="real"``) and the synthetic ones (``only="synthetic"``), or both.
+
+    Synthetic blocks are claimed through a file each, so several ``prepare`` processes can share the work
+    (``reverse`` takes the blocks from the end).
+    """
+    SCALE.mkdir(parents=True, exist_ok=True)
+    for name in SNAPSHOT_FILES:
+        if not (SCALE / name).exists():
+            shutil.copy(WORK / "airplay" / name, SCALE / name)
+    if not (SCALE / "chunks").exists():
+        shutil.copytree(WORK / "airplay" / "chunks", SCALE / "chunks", copy_function=os.link)
+    if only != "synthetic":
+        prepare_real()
+    if only == "real":
+        return
+    (SYNTH / "tracks").mkdir(parents=True, exist_ok=True)
+    blocks = [b for b in range(-(-n_synthetic // SYNTH_BLOCK)) if not (SYNTH / f"rows-{b:04d}.claim").exists()]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        for done, _ in enumerate(pool.map(_synth_block, blocks[::-1] if reverse else blocks), 1):
+            print(f"synthetic: block {done}/{len(blocks)}, {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def prepare_real() -> None:
+    """Fingerprint the airplay catalog and every other real track into the real cache (incremental)."""
+    from audio.index import build_index
+
+    extras = real_extra_tracks()
+    real = [(t.track_id, t.path) for t in catalog_tracks()] + [(tid, path) for tid, path, _ in extras]
+    with open(SCALE / "real_tracks.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["track_id", "path", "package"])
+        writer.writerows([(t.track_id, t.path, t.package) for t in catalog_tracks()] + extras)
+    started = time.perf_counter()
+    report = build_index(real, REAL)
+    print(
+        f"real: {report.tracks_total} tracks ({report.tracks_fingerprinted} fingerprinted, {len(report.failures)} "
+        f"failed), {report.reference_seconds / 3600:.1f} h, {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    for failure in report.failures:
+        print("  failed:", failure)
+
+
+# run
+
+
+def _rows(n: int) -> pl.DataFrame:
+    """Manifest rows of the size-``n`` catalog, with the cache each track's fingerprints sit in."""
+    from audio.index import MANIFEST_FILE
+
+    real = pl.read_parquet(REAL / MANIFEST_FILE).with_columns(cache=pl.lit(str(REAL)))
+    order = pl.read_csv(SCALE / "real_tracks.csv")["track_id"].to_list()
+    real = real.filter(pl.col("track_id").is_in(order)).sort(
+        pl.col("track_id").replace_strict(order, range(len(order)))
+    )
+    synth = pl.concat(pl.read_parquet(p) for p in sorted(SYNTH.glob("rows-*.parquet"))).sort("track_id")
+    synth = synth.with_columns(cache=pl.lit(str(SYNTH)))
+    rows = pl.concat([real.select(synth.columns), synth]).head(n)
+    if rows.height < n:
+        raise SystemExit(f"only {rows.height} tracks prepared, {n} asked: run prepare with more --synthetic")
+    return rows
+
+
+def _index_dir(n: int) -> Path:
+    return SCALE / f"index-{n}"
+
+
+def _chunk_refs(day: bool) -> list[Any]:
+    from audio.matcher import ChunkRef
+
+    with open(SCALE / "chunks.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not day:
+        return [
+            ChunkRef(r["chunk_id"], r["station_id"], datetime.fromisoformat(r["start_utc"]), Path(r["path"]))
+            for r in rows
+        ]
+    # One station-day: the chunks in turn under consecutive times, as station_day_memory.py does.
+    first = datetime.fromisoformat(rows[0]["start_utc"]).replace(hour=0, minute=0, second=0)
+    return [
+        ChunkRef(f"day_{i:04d}", "one-station", first + timedelta(seconds=30 * i), Path(rows[i % len(rows)]["path"]))
+        for i in range(CHUNKS_PER_DAY)
+    ]
+
+
+def stage_write_index(n: int) -> None:
+    from audio.index import track_file, write_index
+
+    rows = pl.read_parquet(_index_dir(n) / "rows.parquet")
+    for track_id, cache in zip(rows["track_id"], rows["cache"], strict=True):
+        os.link(track_file(Path(cache), track_id), track_file(_index_dir(n), track_id))
+    started = time.process_time()
+    write_index(_index_dir(n), rows.drop("cache").to_dicts())
+    print(json.dumps({"write_cpu_s": time.process_time() - started}))
+
+
+def stage_match(n: int, day: bool) -> None:
+    from audio.index import FingerprintIndex
+    from audio.matcher import match_chunks
+
+    class CountingIndex(FingerprintIndex):
+        """The index, counting the postings each lookup returns (the matcher's votes) and the CPU it takes."""
+
+        votes = 0
+        lookup_cpu_s = 0.0
+
+        def lookup(self, hashes: Any) -> Any:
+            started = time.process_time()
+            found = super().lookup(hashes)
+            CountingIndex.lookup_cpu_s += time.process_time() - started
+            CountingIndex.votes += found[0].size
+            return found
+
+    refs = _chunk_refs(day)
+    started = time.process_time()
+    result = match_chunks(refs, CountingIndex.open(_index_dir(n)))
+    cpu = time.process_time() - started
+    if not day:
+        result.detections.write_parquet(_index_dir(n) / "detections.parquet")
+    summary = {
+        "chunks": len(refs),
+        "match_cpu_s": cpu,
+        "lookup_cpu_s": CountingIndex.lookup_cpu_s,
+        "votes_per_chunk": CountingIndex.votes / len(refs),
+        "detections": result.detections.height,
+    }
+    print(json.dumps(summary))
+
+
+def measured(args: list[str]) -> dict[str, Any]:
+    """Run a stage of this script as a child: its JSON line, plus wall, CPU and peak RSS from ``os.wait4``."""
+    log = SCALE / f"stage-{'-'.join(a.lstrip('-') for a in args[1:])}.log"
+    began = time.perf_counter()
+    with open(log, "w") as handle:
+        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=handle, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - began
+    text = log.read_text()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"stage {args} failed:\n{text[-3000:]}")
+    result = json.loads(text.strip().splitlines()[-1])
+    return {**result, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mib": usage.ru_maxrss / 1024}
+
+
+def _dir_bytes(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+
+
+def _save(path: Path, new: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``new`` into the results file (re-read first: runs of other sizes may have written meanwhile)."""
+    results = {**(json.loads(path.read_text()) if path.exists() else {}), **new}
+    path.write_text(json.dumps(results, indent=2))
+    return results
+
+
+def run(sizes: list[int], day_size: int | None) -> None:
+    from metrics import evaluate
+
+    from audio.index import POSTINGS_DIR
+    from audio.plays import merge_detections
+    from backbeat.airplay.landing import parse_chunk_name
+    from backbeat.scoring import read_ground_truth
+
+    with open(SCALE / "chunks.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["chunk_id", "station_id", "start_utc", "path"])
+        for path in sorted((SCALE / "chunks").glob("*.mp3")):
+            chunk = parse_chunk_name(path)
+            writer.writerow([chunk.chunk_id, chunk.station_id, chunk.start_utc.isoformat(), str(path)])
+    truth = read_ground_truth(SCALE / "truth.csv").with_columns(pl.col("speed").cast(pl.Float64))
+    stations = pl.read_csv(SCALE / "stations.csv")
+    results_path = SCALE / "results.json"
+    results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
+    for n in sizes:  # an empty list: only the station-day check
+        rows = _rows(n)
+        shutil.rmtree(_index_dir(n), ignore_errors=True)
+        (_index_dir(n) / "tracks").mkdir(parents=True)
+        rows.write_parquet(_index_dir(n) / "rows.parquet")
+        build = measured(["--stage", "write-index", "--size", str(n)])
+        match = measured(["--stage", "match", "--size", str(n)])
+        detections = pl.read_parquet(_index_dir(n) / "detections.parquet")
+        durations = dict(zip(rows["track_id"], rows["duration_s"], strict=True))
+        plays = merge_detections(detections, min_play_s=30.0, track_durations_s=durations)
+        scores = evaluate(plays, truth, stations)["overall"]
+        results[str(n)] = {
+            "tracks": n,
+            "real_tracks": int(rows["track_id"].str.starts_with("synthetic/").not_().sum()),
+            "synthetic_tracks": int(rows["track_id"].str.starts_with("synthetic/").sum()),
+            "reference_hours": float(rows["duration_s"].sum()) / 3600,
+            "n_hashes": int(rows["n_hashes"].sum()),
+            "postings_bytes": _dir_bytes(_index_dir(n) / POSTINGS_DIR),
+            "track_cache_bytes": _dir_bytes(_index_dir(n) / "tracks"),
+            "build": build,
+            "match": match,
+            "match_ms_per_chunk": 1000 * match["match_cpu_s"] / match["chunks"],
+            "stage_ms_per_chunk": 1000 * match["cpu_s"] / match["chunks"],
+            "false_plays": scores["false_plays"],
+            "false_plays_per_station_hour": scores["false_plays_per_hour"],
+            "recall": scores["recall"],
+            "station_hours": scores["station_hours"],
+        }
+        print(json.dumps(results[str(n)]), flush=True)
+        results = _save(results_path, {str(n): results[str(n)]})
+    if day_size:
+        day = measured(["--stage", "match", "--size", str(day_size), "--day"])
+        key = f"station_day_{day_size}"
+        print(json.dumps({"tracks": day_size, **day}), flush=True)
+        results = _save(results_path, {key: {"tracks": day_size, **day}})
+    print_table(results)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    sizes = sorted((v for k, v in results.items() if k.isdigit()), key=lambda v: v["tracks"])
+    base = sizes[0]["match_ms_per_chunk"] if sizes else 0.0
+    print(
+        "| tracks (real + synthetic) | reference h | hashes | postings MiB | build CPU s | match CPU ms / chunk "
+        "| × smallest | votes / chunk | match peak RSS MiB | false plays / station-h | recall |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for v in sizes:
+        print(
+            f"| {v['tracks']:,} ({v['real_tracks']} + {v['synthetic_tracks']:,}) | {v['reference_hours']:.0f} | "
+            f"{v['n_hashes'] / 1e6:.1f} M | {v['postings_bytes'] / 2**20:,.0f} | {v['build']['cpu_s']:.1f} | "
+            f"{v['match_ms_per_chunk']:.1f} | {v['match_ms_per_chunk'] / base:.2f} | "
+            f"{v['match']['votes_per_chunk']:,.0f} | {v['match']['peak_rss_mib']:.0f} | "
+            f"{v['false_plays_per_station_hour']:.3f} ({v['false_plays']} in {v['station_hours']:g} h) | "
+            f"{v['recall']:.1%} |"
+        )
+    for key in sorted((k for k in results if k.startswith("station_day")), key=lambda k: results[k]["tracks"]):
+        d = results[key]
+        print(
+            f"\nstation-day at {d['tracks']:,} tracks: {d['chunks']} chunks in one call, {d['cpu_s']:.0f} CPU-s "
+            f"({1000 * d['match_cpu_s'] / d['chunks']:.0f} ms per chunk), peak RSS {d['peak_rss_mib']:.0f} MiB"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", choices=["prepare", "run", "table"])
+    parser.add_argument("--synthetic", type=int, default=10_000, help="synthetic tracks to prepare")
+    parser.add_argument("--workers", type=int, default=2, help="processes generating synthetic tracks")
+    parser.add_argument("--only", choices=["real", "synthetic"], help="prepare one cache only")
+    parser.add_argument("--reverse", action="store_true", help="take synthetic blocks from the last one")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[50, 500, 2_000, 10_000])
+    parser.add_argument(
+        "--day-size",
+        type=int,
+        default=None,
+        help="catalog size of the station-day check (default: the largest; 0: none)",
+    )
+    parser.add_argument("--stage", choices=["write-index", "match"], help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--day", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage == "write-index":
+        return stage_write_index(args.size)
+    if args.stage == "match":
+        return stage_match(args.size, args.day)
+    if args.command == "prepare":
+        return prepare(args.synthetic, args.workers, args.only, args.reverse)
+    if args.command == "run":
+        return run(args.sizes, max(args.sizes, default=0) if args.day_size is None else args.day_size)
+    if args.command == "table":
+        return print_table(json.loads((SCALE / "results.json").read_text()))
+    parser.print_help()
+
+
+if __name__ == "__main__":
+    main()
