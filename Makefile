@@ -54,7 +54,7 @@ notebook: setup
 
 # Two workers by default (TEST_WORKERS=1 for one); each test module stays on one worker (its fixtures run once).
 TEST_WORKERS ?= 2
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(BIN)/pytest -q $(PYTEST_PARALLEL)

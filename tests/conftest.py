@@ -48,7 +48,8 @@ SLOW_PATHS = (
     "outreach/test_outreach_assets.py",
 )
 # The longest modules (minutes each) run first, so that with two workers (`make test`: pytest-xdist, one module
-# per worker) neither is left with a long module at the end while the other idles. Order within a module is kept.
+# per worker, in this order: `--no-loadscope-reorder`) neither is left with a long module at the end while the other
+# idles. Order within a module is kept.
 LONGEST_FIRST = (
     "pipeline/test_embedded_pipeline.py",
     "pipeline/test_postgres_pipeline.py",
