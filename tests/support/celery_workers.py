@@ -155,7 +155,9 @@ def create_broker_tables(broker_url: str) -> None:
     from kombu import Connection
 
     with Connection(broker_url) as connection:
-        connection.default_channel.close()
+        channel = connection.default_channel
+        channel.session.close()  # the transport opens its engine, and creates the tables, on first session only
+        channel.close()
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
