@@ -391,6 +391,17 @@ class FingerprintIndex:
     def n_hashes(self) -> int:
         return int(self._track_codes.size)
 
+    @property
+    def mean_bucket_size(self) -> float:
+        """Entries per bucket over the whole 2^HASH_BITS hash space (empty buckets included)."""
+        return self.n_hashes / (self._starts.size - 1)
+
+    def bucket_sizes(self, hashes: np.ndarray) -> np.ndarray:
+        """Entries in the bucket of each of ``hashes`` (read-only: two reads of the bucket table per hash)."""
+        hashes = np.asarray(hashes, dtype=np.int64)
+        sizes: np.ndarray = np.asarray(self._starts[hashes + 1]) - np.asarray(self._starts[hashes])
+        return sizes
+
     def track_frames(self) -> np.ndarray:
         """Length of each track in STFT frames, indexed by track code."""
         return (self.manifest["duration_s"].to_numpy() / FRAME_SECONDS).astype(np.int64) + 1

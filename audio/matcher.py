@@ -9,6 +9,18 @@ by (chunk, track, hypothesis, coarse offset); the best cell is then refined by a
 speed estimate and the exact offset, and scored by the distinct reference landmarks on that line. The
 ``speed`` reported is that line's slope, seconds of track per second of air, for either kind of change.
 
+Crowded buckets are skipped. The 22-bit hash space has a fixed number of buckets, so as the catalog grows
+every bucket fills, and a few fill far beyond the rest (common anchors, short ``dt``): in the real tracks
+the busiest 0.1 % of buckets hold ~20 % of the entries and drew ~75 % of the votes, votes that land on
+every track alike and so say nothing about which one plays. A query hash is therefore looked up only when
+its bucket holds at most ``max(CROWDED_FLOOR, CROWDED_FACTOR × mean bucket size)`` entries, the mean taken
+over the whole hash space (``n_hashes / 2^HASH_BITS``), i.e. only buckets more than ``CROWDED_FACTOR``
+times as full as an average one are skipped. The rule depends only on the index and the hash, so matching
+stays deterministic; the floor keeps small catalogs (the demo's 14 tracks, the tests) as they were, or
+nearly: hardly any of their buckets reaches it. Those votes are not all noise (a true line loses the
+landmarks it had in skipped buckets, about half its score at 3,300 tracks), which is why the factor is not
+smaller.
+
 When two catalog tracks claim the same stretch of a chunk (a remaster and its original), the stronger is
 the detection and the other its runner-up, kept with its score so a version clash is visible downstream.
 """
@@ -216,6 +228,20 @@ def _query_rows(marks: Landmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return by_hypothesis.ravel()[flat], k, tq, marks.dt[landmark], TIME_FACTORS[k] * tq
 
 
+# A query hash is skipped when its bucket holds more than max(CROWDED_FLOOR, CROWDED_FACTOR × the mean
+# bucket size) entries (see the module docstring). Airplay scale benchmark (bench/airplay/README.md, "Scale"):
+# 50 tracks, mean 0.16, the floor applies and 3 % of the votes go (recall and false plays unchanged); 3,300
+# tracks, mean 16, cap 128: the votes per chunk fall 6.4× (3.18 M to 0.50 M), the true line's score about
+# halves and every play is still found. A factor of 16 (cap 256 there) kept twice the votes (0.98 M).
+CROWDED_FACTOR = 8.0
+CROWDED_FLOOR = 128
+
+
+def _bucket_cap(index: FingerprintIndex) -> float:
+    """Most entries a bucket may hold and still be looked up."""
+    return max(float(CROWDED_FLOOR), CROWDED_FACTOR * index.mean_bucket_size)
+
+
 # Votes further than this from a pair's coarse line never reach the fit: its bands are 8 and then 3 frames
 # wide, and a true line's slope is within 1 % of its hypothesis (13 frames over a chunk).
 _PREFIT_BAND_FRAMES = 40.0
@@ -266,6 +292,8 @@ def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str
     which are all the fit needs (``track``: the line's slot, ``hash``, ``tq``, ``dtq``, ``t_ref``).
     """
     hashes, k, tq, dtq, shift = _query_rows(marks)
+    informative = np.flatnonzero(index.bucket_sizes(hashes) <= _bucket_cap(index))
+    hashes, k, tq, dtq, shift = (a[informative] for a in (hashes, k, tq, dtq, shift))
     row, track, t_ref = index.lookup(hashes)
     group = track.astype(np.int64) * N_HYPOTHESES
     group += k[row]

@@ -6,10 +6,12 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from dagster import DagsterRunStatus, MetadataValue, instance_for_test
+from dagster import DagsterInstance, DagsterRunStatus, MetadataValue, instance_for_test
 from dagster._core.events import EngineEventData
 from dagster._core.launcher import WorkerStatus
 from dagster._core.test_utils import create_run_for_test
@@ -45,13 +47,20 @@ def test_both_instance_configs_monitor_runs_with_our_launcher():
         assert settings["run_monitoring"]["enabled"] is True
 
 
-def test_a_killed_run_worker_is_marked_failed():
+@contextmanager
+def sleepy_location() -> Iterator[tuple[DagsterInstance, WorkspaceProcessContext]]:
+    """A test instance with our launcher and run monitoring, and the sleepy code location's workspace."""
     with (
         instance_for_test(overrides=instance_settings("dagster.local.yaml")) as instance,
         WorkspaceProcessContext(
             instance, PythonFileTarget(str(SLEEPY), "defs", str(SLEEPY.parent), "sleepy")
         ) as context,
     ):
+        yield instance, context
+
+
+def test_a_killed_run_worker_is_marked_failed():
+    with sleepy_location() as (instance, context):
         workspace = context.create_request_context()
         location = workspace.get_code_location("sleepy")
         remote_job = location.get_repository("__repository__").get_full_job("sleepy_job")
@@ -88,12 +97,7 @@ def test_a_killed_run_worker_is_marked_failed():
 
 def test_a_run_whose_worker_died_with_its_code_server_is_failed_by_run_monitoring():
     """No code server is left to notice (a reboot, an OOM kill of both): run monitoring alone fails the run."""
-    with (
-        instance_for_test(overrides=instance_settings("dagster.local.yaml")) as instance,
-        WorkspaceProcessContext(
-            instance, PythonFileTarget(str(SLEEPY), "defs", str(SLEEPY.parent), "sleepy")
-        ) as context,
-    ):
+    with sleepy_location() as (instance, context):
         dead = subprocess.Popen(["true"])
         dead.wait()
         run = create_run_for_test(
