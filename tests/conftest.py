@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +48,7 @@ SLOW_PATHS = (
     "outreach/test_demo_outreach.py",
     "outreach/test_outreach_assets.py",
 )
-# The longest modules (minutes each) run first, so that with two workers (`make test`: pytest-xdist, one module
+# The longest modules (minutes each) run first, so that with two workers (`make test TEST_WORKERS=2`: xdist, one module
 # per worker, in this order: `--no-loadscope-reorder`) neither is left with a long module at the end while the other
 # idles. Order within a module is kept.
 LONGEST_FIRST = (
@@ -69,7 +70,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = item.path.relative_to(_TESTS_DIR).as_posix()
         return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
 
-    items.sort(key=rank)  # stable: collection order otherwise
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # only when distributed: one process keeps the plain order
+        items.sort(key=rank)  # stable: collection order otherwise
     for item in items:
         if item.path.relative_to(_TESTS_DIR).as_posix().startswith(SLOW_PATHS):
             item.add_marker(pytest.mark.slow)
@@ -78,6 +80,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             callspec is not None and "postgres" in callspec.id.split("-")
         ):
             item.add_marker(pytest.mark.postgres)
+
+
+# ---- Parallel workers -----------------------------------------------------------------------------------
+
+# numba (librosa's beat tracker) compiles into a cache beside librosa on first use; two workers compiling the
+# same function at once read each other's half-written cache and crashed one worker with a segfault. Each
+# worker, and every process it starts, gets a cache of its own.
+if _worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault(
+        "NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"backbeat-numba-{os.getuid()}-{_worker}")
+    )
 
 
 # ---- dbt manifest -------------------------------------------------------------------------------------
