@@ -53,7 +53,7 @@ notebook: setup
 		--no-browser notebooks/finance_export.ipynb
 
 # One process by default (what CI runs). TEST_WORKERS=2 runs two pytest-xdist workers, each test module on one
-# worker (its fixtures run once), the longest modules first: about 19 instead of 24 minutes on 2 cores.
+# worker (its fixtures run once), the longest modules first: measured 19 min against 22 in one process on 2 cores.
 TEST_WORKERS ?= 0
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
