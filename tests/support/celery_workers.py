@@ -26,6 +26,8 @@ from typing import IO, Self
 
 import psutil
 
+from orchestration.celery_broker import prepare_broker
+
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 CONFIG_YAML = Path(__file__).resolve().parents[2] / "deploy" / "celery.yaml"
@@ -58,9 +60,7 @@ class CeleryWorkers:
     def start(self) -> None:
         """Start every worker and wait until each has connected to the broker and says it is ready."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        broker = self.env.get("BACKBEAT_CELERY_BROKER", "")
-        if broker.startswith("sqla+"):
-            create_broker_tables(broker)
+        prepare_broker(self.env.get("BACKBEAT_CELERY_BROKER", ""))  # as the deployment does before its workers
         try:
             for name in self.names:
                 self._spawn(name)
@@ -147,17 +147,6 @@ class CeleryWorkers:
 
     def _tail(self, name: str, lines: int = 30) -> str:
         return "\n".join(self.log_text(name).splitlines()[-lines:])
-
-
-def create_broker_tables(broker_url: str) -> None:
-    """kombu's SQLAlchemy transport creates its tables when a process first connects, unguarded: two workers
-    starting together on a new broker database fail on `CREATE SEQUENCE`. One connection first creates them."""
-    from kombu import Connection
-
-    with Connection(broker_url) as connection:
-        channel = connection.default_channel
-        channel.session.close()  # the transport opens its engine, and creates the tables, on first session only
-        channel.close()
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
