@@ -85,14 +85,14 @@ def demo_run(as_json: bool) -> None:
         progress.summary.update(
             command="demo run",
             runs=len(report.runs),
-            station_days=len(report.station_days),
+            shard_days=len(report.shard_days),
             restated=len(report.restatements),
             tool_output=str(tool_output),
         )
     emit(
         progress.summary,
         f"{len(report.runs)} Dagster runs succeeded in {time.perf_counter() - started:.1f} s "
-        f"({len(report.station_days)} station-days, {len(report.restatements)} restated); "
+        f"({len(report.shard_days)} day × shard partitions, {len(report.restatements)} restated); "
         f"dbt output in {tool_output}",
         as_json,
     )
@@ -194,6 +194,7 @@ def _attach_commands() -> None:
     from backbeat.commands.db import db
     from backbeat.commands.fingerprint import fingerprint, playlogs
     from backbeat.commands.outreach import outreach
+    from backbeat.commands.partitions import partitions
     from backbeat.commands.reference import reference
     from backbeat.commands.rights import rights
     from backbeat.commands.royalties import royalties
@@ -207,6 +208,7 @@ def _attach_commands() -> None:
         db,
         fingerprint,
         outreach,
+        partitions,
         playlogs,
         reference,
         rights,

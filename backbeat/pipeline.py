@@ -26,7 +26,7 @@ ALBUM_QUEUE_ROUNDS = 5  # bounded: each round's run key is the queue's state, an
 @dataclass
 class PipelineReport:
     runs: list[tuple[str, str, bool]] = field(default_factory=list)  # job, partition, success
-    station_days: list[str] = field(default_factory=list)
+    shard_days: list[str] = field(default_factory=list)  # day × shard partitions the landing sensor ran
     restatements: list[str] = field(default_factory=list)
 
     @property
@@ -97,7 +97,7 @@ def run_everything(
     for _ in range(ALBUM_QUEUE_ROUNDS):  # the sensor repeats the catalog ingest while albums remain queued
         if not sensor_runs("album_queue_sensor"):
             break
-    report.station_days += sensor_runs("landing_chunks_sensor")
+    report.shard_days += sensor_runs("landing_chunks_sensor")
     if people is not None:
         for line in people():
             log(f"  {line}")
@@ -108,7 +108,7 @@ def run_everything(
         execute("curation_token_refresh_job")  # the 30-minute refresh, before the day's playlist sync
     for day in curation_days:
         execute("curation_job", day.isoformat())
-    for month in sorted({key.split("|")[0][:7] for key in report.station_days + report.restatements}):
+    for month in sorted({key.split("|")[0][:7] for key in report.shard_days + report.restatements}):
         execute("monthly_statements_job", f"{month}-01")
     if outreach is not None:
         for line in outreach(execute, sensor_runs):

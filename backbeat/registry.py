@@ -22,6 +22,7 @@ DBT_SOURCE_TABLES: tuple[Table, ...] = (
     airplay.STREAM_CHUNKS,
     airplay.CAPTURE_GAPS,
     airplay.DETECTIONS,
+    airplay.STATION_DAY_STATUS,
     rights.WORKS,
     rights.RECORDINGS,
     rights.PARTIES,

@@ -18,25 +18,29 @@ from assets.common.keys import (
     CATALOG_TRACKS,
 )
 from assets.common.metadata import table_metadata
-from assets.common.partitions import (
-    day_window,
-    range_backfill,
-    station_day_partitions,
-    station_days,
-    station_partitions,
-)
+from assets.common.partitions import day_shard_partitions, day_window, range_backfill, run_station_days
 from assets.common.paths import DataDirResource
-from assets.common.table_specs import table_spec
+from assets.common.table_specs import table_key, table_spec
 from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_duration_s
 from audio.index import FingerprintIndex, build_index
 from audio.matcher import ChunkRef, match_chunks
 from audio.plays import merge_detections
 from backbeat.airplay.landing import chunks_for
+from backbeat.airplay.shards import by_shard
+from backbeat.airplay.station_days import (
+    DETECTIONS_STAGE,
+    PLAYLOGS_STAGE,
+    STREAM_CHUNKS_STAGE,
+    StationDayOutcome,
+    active_stations,
+    record_outcomes,
+)
 from backbeat.airplay.tables import (
     CAPTURE_GAPS,
     DETECTION_CANDIDATES,
     DETECTIONS,
     PLAYLOGS,
+    STATION_DAY_STATUS,
     STATIONS,
     STREAM_CHUNKS,
 )
@@ -64,7 +68,8 @@ STATION_FIELDS = {
 def airplay_stations(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
-    """One row per radio station, from `inbox/airplay/stations.csv`; active stations become station partitions."""
+    """One row per radio station, from `inbox/airplay/stations.csv`; each active station is captured, matched and
+    paid in the day × shard partitions of its shard (`backbeat.airplay.shards`)."""
     parsed = f.reject_duplicates(
         f.read_csv(data_dir.inbox / "airplay" / "stations.csv", STATION_FIELDS), lambda r: r["station_id"], "station_id"
     )
@@ -83,13 +88,14 @@ def airplay_stations(
     )
     frame = kept.frame
     record_rejects(db, "airplay/stations", "", parsed.rejects, context.log.warning)
-    active = frame.filter(pl.col("active"))["station_id"].to_list()
-    new = [s for s in active if not context.instance.has_dynamic_partition(station_partitions.name, s)]
-    if new:
-        context.instance.add_dynamic_partitions(station_partitions.name, new)
+    shards = by_shard(frame.filter(pl.col("active"))["station_id"].to_list())
     return MaterializeResult(
         metadata=table_metadata(
-            frame, rejected_rows=len(parsed.rejects), new_station_partitions=", ".join(new), **kept.metadata()
+            frame,
+            rejected_rows=len(parsed.rejects),
+            shards_with_stations=len(shards),
+            most_stations_in_a_shard=max((len(s) for s in shards.values()), default=0),
+            **kept.metadata(),
         )
     )
 
@@ -151,20 +157,27 @@ hidden."""
 
 @multi_asset(
     name="airplay__stream_chunks",
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     backfill_policy=range_backfill,
     specs=[
         AssetSpec(AIRPLAY_STREAM_CHUNKS, group_name="airplay", kinds={"audio", "sql"}, description=STREAM_CHUNKS_DOC),
         table_spec(CAPTURE_GAPS, "airplay", "airplay/stream_chunks", {"audio", "sql"}),
+        table_spec(STATION_DAY_STATUS, "airplay", "airplay/stream_chunks", {"sql"}),
     ],
 )
 def stream_chunks(
     context: AssetExecutionContext, data_dir: DataDirResource, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult]:
-    """`airplay/stream_chunks` and the capture gaps beside it (see `STREAM_CHUNKS_DOC`)."""
+    """`airplay/stream_chunks`, the capture gaps beside it (see `STREAM_CHUNKS_DOC`) and the capture stage's rows of
+    `airplay.station_day_status`."""
     rows, total_rejects, gap_seconds, truncated_chunks = [], 0, 0.0, 0
     db = warehouse.client()
-    for station, day in station_days(context.partition_keys):
+    captured = active_stations(db)
+    station_days = run_station_days(
+        context, db, STREAM_CHUNKS_STAGE, lambda day: captured | data_dir.landing_stations(day)
+    )
+    outcomes = []
+    for station, day in station_days:
         data_dir.pull_landing(station, day)  # shared storage (if configured): chunks captured elsewhere
         chunks, misnamed = chunks_for(data_dir.landing, station, day)
         rejects = [Reject(str(path), None, "file_name", path.name, reason) for path, reason in misnamed]
@@ -223,12 +236,15 @@ def stream_chunks(
         record_rejects(db, "airplay/stream_chunks", f"{day}|{station}", rejects, context.log.warning)
         rows.extend(day_rows)
         total_rejects += len(rejects)
+        outcomes.append(StationDayOutcome(station, day, len(day_rows), f"rejected files: {len(rejects)}"))
+    record_outcomes(db, STREAM_CHUNKS_STAGE, outcomes, context.run.run_id)
     frame = STREAM_CHUNKS.from_rows(rows)
     audio_s = float(frame["duration_s"].sum()) if rows else 0.0
     yield MaterializeResult(
         asset_key=AIRPLAY_STREAM_CHUNKS,
         metadata=table_metadata(
             frame.drop("path"),
+            stations=len({station for station, _ in station_days}),
             rejected_files=total_rejects,
             audio_hours=round(audio_s / 3600, 3),
             capture_gap_seconds=round(gap_seconds, 1),
@@ -239,12 +255,20 @@ def stream_chunks(
         asset_key=AIRPLAY_CAPTURE_GAPS,
         metadata={"capture_gap_seconds": round(gap_seconds, 1), "truncated_chunks": truncated_chunks},
     )
+    yield MaterializeResult(
+        asset_key=table_key(STATION_DAY_STATUS),
+        metadata={
+            "stations": len(outcomes),
+            "stations_with_chunks": sum(1 for o in outcomes if o.row_count),
+            "stage": STREAM_CHUNKS_STAGE,
+        },
+    )
 
 
 @asset(
     key=AIRPLAY_DETECTIONS,
     deps=[stream_chunks, reference_fingerprints],
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     backfill_policy=range_backfill,
     group_name="airplay",
     kinds={"polars", "sql"},
@@ -261,8 +285,9 @@ def detections(
     db = warehouse.client()
     data_dir.pull_index()  # shared storage (if configured): the index built elsewhere
     index = FingerprintIndex.open(data_dir.fingerprint_index)
-    frames, failures, audio_s = [], 0, 0.0
-    for station, day in station_days(context.partition_keys):
+    frames, failures, audio_s, outcomes = [], 0, 0.0, []
+    station_days = run_station_days(context, db, DETECTIONS_STAGE)
+    for station, day in station_days:
         chunks = db.read(STREAM_CHUNKS, "station_id = ? AND chunk_date = ?", [station, day]).sort("start_utc")
         data_dir.pull_landing(station, day)
         refs = [
@@ -281,10 +306,13 @@ def detections(
         frames.append(frame)
         failures += len(rejects)
         audio_s += float(chunks["duration_s"].sum()) if chunks.height else 0.0
+        outcomes.append(StationDayOutcome(station, day, frame.height, f"chunks failed: {len(rejects)}"))
+    record_outcomes(db, DETECTIONS_STAGE, outcomes, context.run.run_id)
     frame = DETECTIONS.concat(frames)
     return MaterializeResult(
         metadata=table_metadata(
             frame,
+            stations=len({station for station, _ in station_days}),
             chunks_failed=failures,
             audio_hours_matched=round(audio_s / 3600, 3),
             tracks_heard=frame["track_id"].n_unique() if frame.height else 0,
@@ -295,7 +323,7 @@ def detections(
 @asset(
     key=AIRPLAY_PLAYLOGS,
     deps=[detections, CATALOG_TRACKS],
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     backfill_policy=range_backfill,
     group_name="airplay",
     kinds={"polars", "sql"},
@@ -314,8 +342,9 @@ def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
     db = warehouse.client()
     tracks = db.read(TRACKS).select("track_id", "duration_ms")
     durations = {t: ms / 1000 for t, ms in tracks.iter_rows() if ms}
-    frames = []
-    for station, day in station_days(context.partition_keys):
+    frames, outcomes = [], []
+    station_days = run_station_days(context, db, PLAYLOGS_STAGE)
+    for station, day in station_days:
         start, end = day_window(day)
         found = db.read(
             DETECTIONS,
@@ -332,10 +361,13 @@ def playlogs(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
         )
         db.replace(PLAYLOGS, frame, "station_id = ? AND play_date = ?", [station, day])
         frames.append(frame)
+        outcomes.append(StationDayOutcome(station, day, frame.height))
+    record_outcomes(db, PLAYLOGS_STAGE, outcomes, context.run.run_id)
     frame = PLAYLOGS.concat(frames)
     return MaterializeResult(
         metadata=table_metadata(
             frame,
+            stations=len({station for station, _ in station_days}),
             airplay_seconds=int(frame["duration_s"].sum()) if frame.height else 0,
             mean_confidence=round(float(frame["confidence"].mean()), 3) if frame.height else 0.0,
         )

@@ -11,10 +11,11 @@ from assets.common.keys import (
     AIRPLAY_REFERENCE_FINGERPRINTS,
     AIRPLAY_STREAM_CHUNKS,
 )
-from assets.common.partitions import day_window, per_partition, station_day_partitions, station_days
+from assets.common.partitions import checked_station_day, day_shard_partitions, day_window, per_station_day
 from assets.common.paths import DataDirResource
 from audio.index import FingerprintIndex
 from audio.plays import overlapping_plays
+from backbeat.airplay.station_days import DETECTIONS_STAGE, PLAYLOGS_STAGE, STREAM_CHUNKS_STAGE
 from backbeat.airplay.tables import PLAYLOGS
 from integrations.warehouse import WarehouseResource
 
@@ -23,14 +24,14 @@ PLAY_COLUMNS = ("play_id", "track_id", "play_date", "start_utc", "end_utc", "dur
 
 @asset_check(
     asset=AIRPLAY_STREAM_CHUNKS,
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     description="Chunks of the station-day are unique and none overlaps the next.",
 )
-@per_partition
+@per_station_day(STREAM_CHUNKS_STAGE)
 def stream_chunks_are_unique_and_ordered(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    ((station, day),) = station_days([context.partition_key])
+    station, day = checked_station_day(context)
     db = warehouse.client()
     row = db.query(
         "SELECT count(*) AS n, count(DISTINCT start_utc) AS starts FROM airplay.stream_chunks "
@@ -42,16 +43,16 @@ def stream_chunks_are_unique_and_ordered(
 
 @asset_check(
     asset=AIRPLAY_PLAYLOGS,
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     blocking=True,
     description="Plays start within their partition's day, last ≥ 30 s and never overlap at a station "
     "(nor the previous day's play that runs past midnight). Blocking: an overlap would bill the same "
     "seconds twice, so a failing station-day never reaches the royalty ledger.",
 )
-@per_partition
+@per_station_day(PLAYLOGS_STAGE)
 def playlogs_within_partition(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     """The station-day's plays are inside its day, at least 30 s long, and disjoint in airtime."""
-    ((station, day),) = station_days([context.partition_key])
+    station, day = checked_station_day(context)
     start, end = day_window(day)
     db = warehouse.client()
     # The day's plays, and any play of the day before that is still on air at midnight.
@@ -86,12 +87,12 @@ def playlogs_within_partition(context: AssetCheckExecutionContext, warehouse: Wa
 
 @asset_check(
     asset=AIRPLAY_PLAYLOGS,
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     description="Every play names a track that is in the catalog.",
 )
-@per_partition
+@per_station_day(PLAYLOGS_STAGE)
 def playlogs_have_known_tracks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-    ((station, day),) = station_days([context.partition_key])
+    station, day = checked_station_day(context)
     unknown = warehouse.client().scalar(
         "SELECT count(*) FROM airplay.playlogs p LEFT JOIN catalog.tracks t ON t.track_id = p.track_id "
         "WHERE p.station_id = ? AND p.play_date = ? AND t.track_id IS NULL",
@@ -102,14 +103,14 @@ def playlogs_have_known_tracks(context: AssetCheckExecutionContext, warehouse: W
 
 @asset_check(
     asset=AIRPLAY_DETECTIONS,
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     description="One detection per chunk and track, for tracks in the catalog, with confidence in [0, 1].",
 )
-@per_partition
+@per_station_day(DETECTIONS_STAGE)
 def detections_are_unique_and_known(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    ((station, day),) = station_days([context.partition_key])
+    station, day = checked_station_day(context)
     row = (
         warehouse.client()
         .query(

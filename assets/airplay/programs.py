@@ -13,9 +13,10 @@ from assets.common.keys import (
     AIRPLAY_STATIONS,
 )
 from assets.common.metadata import table_metadata
-from assets.common.partitions import range_backfill, station_day_partitions, station_days
+from assets.common.partitions import day_shard_partitions, range_backfill, run_station_days
 from assets.common.paths import DataDirResource
 from backbeat.airplay.schedule import PROGRAM_FIELDS, attribute, expand_windows
+from backbeat.airplay.station_days import PLAY_PROGRAMS_STAGE, StationDayOutcome, record_outcomes
 from backbeat.airplay.tables import PLAY_PROGRAMS, PLAYLOGS, PROGRAM_OVERRIDES, PROGRAM_WINDOWS, STATIONS
 from backbeat.common import csvfiles as f
 from backbeat.common.quarantine import Reject, record_rejects
@@ -148,7 +149,7 @@ def program_overrides(
 @asset(
     key=AIRPLAY_PLAY_PROGRAMS,
     deps=[AIRPLAY_PLAYLOGS, program_schedule, program_overrides],
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     backfill_policy=range_backfill,
     group_name="airplay",
     kinds={"sql"},
@@ -162,8 +163,8 @@ def play_programs(context: AssetExecutionContext, warehouse: WarehouseResource) 
     db = warehouse.client()
     windows, overrides = db.read(PROGRAM_WINDOWS), db.read(PROGRAM_OVERRIDES)
     zones = dict(db.read(STATIONS).select("station_id", "timezone").iter_rows())
-    frames = []
-    for station, day in station_days(context.partition_keys):
+    frames, outcomes = [], []
+    for station, day in run_station_days(context, db, PLAY_PROGRAMS_STAGE):
         plays = db.read(PLAYLOGS, "station_id = ? AND play_date = ?", [station, day])
         rows = []
         for play_id, start, end in plays.select("play_id", "start_utc", "end_utc").iter_rows():
@@ -183,6 +184,8 @@ def play_programs(context: AssetExecutionContext, warehouse: WarehouseResource) 
         frame = PLAY_PROGRAMS.from_rows(rows)
         db.replace(PLAY_PROGRAMS, frame, "station_id = ? AND play_date = ?", [station, day])
         frames.append(frame)
+        outcomes.append(StationDayOutcome(station, day, frame.height))
+    record_outcomes(db, PLAY_PROGRAMS_STAGE, outcomes, context.run.run_id)
     frame = PLAY_PROGRAMS.concat(frames)
     counts = frame.group_by("attribution").len() if frame.height else pl.DataFrame({"attribution": [], "len": []})
     return MaterializeResult(metadata=table_metadata(frame, **{f"plays_{a}": n for a, n in counts.iter_rows()}))

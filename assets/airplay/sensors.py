@@ -1,11 +1,10 @@
-"""Airplay's sensor: new radio chunks start their station-day's chain exactly once."""
+"""Airplay's sensor: new radio chunks start the chain of their day × shard exactly once."""
 
 import hashlib
 import json
 from collections import defaultdict
 
 from dagster import (
-    AddDynamicPartitionsRequest,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -14,9 +13,10 @@ from dagster import (
 )
 
 from assets.airplay.jobs import station_day_job
-from assets.common.partitions import station_day_key, station_partitions
+from assets.common.partitions import day_shard_key, stations_tag
 from assets.common.paths import DataDirResource
 from backbeat.airplay.landing import ChunkNameError, list_landing, parse_chunk_name
+from backbeat.airplay.shards import shard_of
 
 
 def new_landing_files(folder, cursor: str | None):
@@ -43,32 +43,31 @@ def new_landing_files(folder, cursor: str | None):
 
 @sensor(job=station_day_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
 def landing_chunks_sensor(context: SensorEvaluationContext, data_dir: DataDirResource):
-    """Watches `data/landing/` for new stream chunks and runs each touched station-day once.
-
-    New stations become station partitions. Files whose names do not say station and time are reported once.
+    """Watches `data/landing/` for new stream chunks and runs each touched day × shard once, for the stations
+    with new chunks (`backbeat/stations`). Files whose names do not say station and time are reported once.
     """
     folder = data_dir.landing
     new, cursor = new_landing_files(folder, context.cursor)
     if not new:
         return SensorResult(skip_reason=f"no new files in {folder}")
     touched: dict[tuple[str, str], list[str]] = defaultdict(list)
+    stations: dict[tuple[str, str], set[str]] = defaultdict(set)
     for file in new:
         try:
             chunk = parse_chunk_name(file.path)
         except ChunkNameError as exc:
             context.log.warning(f"landing file ignored: {exc}")
             continue
+        shard_day = (chunk.day.isoformat(), shard_of(chunk.station_id))
         # the run key covers names and mtimes: rewritten chunks (a re-generated demo) are new work, not a repeat
-        touched[(chunk.station_id, chunk.day.isoformat())].append(f"{file.path.name}@{file.mtime_ns}")
-    known = set(context.instance.get_dynamic_partitions(station_partitions.name))
-    stations = sorted({station for station, _ in touched} - known)
+        touched[shard_day].append(f"{file.path.name}@{file.mtime_ns}")
+        stations[shard_day].add(chunk.station_id)
     requests = [
         RunRequest(
-            run_key=f"landing|{day}|{station}|" + hashlib.sha1("\n".join(sorted(names)).encode()).hexdigest()[:16],
-            partition_key=station_day_key(station, day),
-            tags={"backbeat/new_chunks": str(len(names))},
+            run_key=f"landing|{day}|{shard}|" + hashlib.sha1("\n".join(sorted(names)).encode()).hexdigest()[:16],
+            partition_key=day_shard_key(shard, day),
+            tags={"backbeat/new_chunks": str(len(names)), **stations_tag(sorted(stations[(day, shard)]))},
         )
-        for (station, day), names in sorted(touched.items())
+        for (day, shard), names in sorted(touched.items())
     ]
-    additions = [AddDynamicPartitionsRequest(station_partitions.name, stations)] if stations else []
-    return SensorResult(run_requests=requests, dynamic_partitions_requests=additions, cursor=cursor)
+    return SensorResult(run_requests=requests, cursor=cursor)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
+from backbeat.airplay.landing import stations_named, stations_on
 from integrations.storage import Storage, SyncReport, open_storage
 
 LANDING_KEY = "landing"
@@ -65,6 +66,14 @@ class DataDirResource(ConfigurableResource):
         report.transferred += gaps.transferred
         report.unchanged += gaps.unchanged
         return report
+
+    def landing_stations(self, day: date) -> set[str]:
+        """The stations with chunks of `day` in the local landing folder and, when configured, in shared storage
+        (chunks captured on another machine that this one has not pulled yet)."""
+        stations = stations_on(self.landing, day)
+        if (storage := self.shared_storage()) is not None:
+            stations |= stations_named(day, storage.list(f"{LANDING_KEY}/"))
+        return stations
 
     def landing_file(self, recorded: str) -> Path:
         """A chunk path as recorded in `airplay.stream_chunks`; with shared storage the machine that recorded

@@ -1,7 +1,7 @@
 """Royalty assets: station tariffs, and the ledger that pays every play exactly once."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import polars as pl
@@ -16,16 +16,17 @@ from assets.common.keys import (
     ROYALTIES_TARIFFS,
 )
 from assets.common.metadata import table_metadata
-from assets.common.partitions import range_backfill, station_day_partitions, station_days
+from assets.common.partitions import day_shard_partitions, range_backfill, run_station_days, shard_days
 from assets.common.paths import DataDirResource
 from assets.common.table_specs import table_key, table_spec
+from backbeat.airplay.station_days import LEDGER_STAGE, StationDayOutcome, record_outcomes
 from backbeat.common import csvfiles as f
 from backbeat.common.quarantine import Reject, record_rejects
 from backbeat.common.reference import read_approvals, reconcile, record_reference_event
 from backbeat.royalties.ledger import post_station_days
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
 from backbeat.royalties.tables import LEDGER_BATCHES, TARIFFS
-from integrations.warehouse import WarehouseResource
+from integrations.warehouse import Warehouse, WarehouseResource
 
 TARIFF_KEY = {"station_id": f.text, "effective_from": f.iso_date}
 TARIFF_FIELDS = {
@@ -115,7 +116,7 @@ LEDGER_DEPS = [
         AssetSpec(ROYALTIES_ROYALTY_LEDGER, deps=LEDGER_DEPS, group_name="royalties", kinds={"sql", "polars"}),
         table_spec(LEDGER_BATCHES, "royalties", "royalties/royalty_ledger", {"sql"}, deps=LEDGER_DEPS),
     ],
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     backfill_policy=range_backfill,
 )
 def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
@@ -129,13 +130,17 @@ def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource)
     batch is reversed (`…|reversal`) and a new revision posted. Never updated or deleted. Plays with no tariff
     in force are not posted and go to `quarantine.rejected_rows`. One row per batch in `royalties.ledger_batches`.
     """
-    keys = station_days(context.partition_keys)
+    db = warehouse.client()
+    keys = run_station_days(context, db, LEDGER_STAGE)
     reason = context.run.tags.get("backbeat/restatement_reason", "")
-    summary = post_station_days(warehouse.client(), keys, datetime.now(UTC), reason)
-    first, last = keys[0][1], keys[-1][1]
+    summary = post_station_days(db, keys, datetime.now(UTC), reason)
+    record_outcomes(db, LEDGER_STAGE, _plays_paid_for(db, keys), context.run.run_id)
+    days = [day for _, day in shard_days(list(context.partition_keys))]
+    first, last = min(days), max(days)
     yield MaterializeResult(
         asset_key=ROYALTIES_ROYALTY_LEDGER,
         metadata={
+            "stations": len({station for station, _ in keys}),
             "station_days": summary.station_days,
             "station_days_unchanged": summary.unchanged,
             "batches_posted": summary.batches_posted,
@@ -160,3 +165,19 @@ def royalty_ledger(context: AssetExecutionContext, warehouse: WarehouseResource)
             "window": f"{first} – {last}",
         },
     )
+
+
+def _plays_paid_for(db: Warehouse, keys: list[tuple[str, date]]) -> list[StationDayOutcome]:
+    """One outcome per station-day posted: its plays (what the active batch pays for, or quarantines)."""
+    outcomes = []
+    for day in sorted({day for _, day in keys}):
+        stations = sorted({station for station, d in keys if d == day})
+        found = db.query(
+            "SELECT station_id, count(*) AS plays FROM airplay.playlogs WHERE play_date = ? "
+            f"AND station_id IN ({', '.join('?' for _ in stations)}) GROUP BY station_id",
+            [day, *stations],
+            {"station_id": pl.Utf8, "plays": pl.Int64},
+        )
+        plays = dict(found.iter_rows())
+        outcomes += [StationDayOutcome(station, day, plays.get(station, 0)) for station in stations]
+    return outcomes

@@ -6,7 +6,8 @@ import polars as pl
 from dagster import AssetCheckExecutionContext, AssetCheckResult, MetadataValue, asset_check
 
 from assets.common.keys import ROYALTIES_ROYALTY_LEDGER
-from assets.common.partitions import per_partition, station_day_partitions, station_days
+from assets.common.partitions import checked_station_day, day_shard_partitions, per_station_day
+from backbeat.airplay.station_days import LEDGER_STAGE
 from backbeat.royalties.ledger import LEDGER_ASSET, active_batches
 from backbeat.royalties.ledger_chain import verify_ledger
 from backbeat.royalties.posting import RECEIVABLE, REVERSAL, dispute_states
@@ -36,14 +37,14 @@ def _batches(db: Warehouse, station: str, day) -> pl.DataFrame:
 
 @asset_check(
     asset=ROYALTIES_ROYALTY_LEDGER,
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     blocking=True,
     description="Every ledger batch of the station-day sums to zero per currency, and its header "
     "(royalties.ledger_batches) states its line count and debit.",
 )
-@per_partition
+@per_station_day(LEDGER_STAGE)
 def ledger_batches_balance(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-    ((station, day),) = station_days([context.partition_key])
+    station, day = checked_station_day(context)
     db = warehouse.client()
     sums = db.query(
         "SELECT batch_id, currency, CAST(sum(amount_minor) AS BIGINT) AS balance, count(*) AS lines, "
@@ -81,14 +82,14 @@ def ledger_batches_balance(context: AssetCheckExecutionContext, warehouse: Wareh
 
 @asset_check(
     asset=ROYALTIES_ROYALTY_LEDGER,
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     blocking=True,
     description="Every play of the station-day has exactly one station receivable line in the active "
     "batch, unless it was quarantined (no tariff) or its dispute was upheld (never paid).",
 )
-@per_partition
+@per_station_day(LEDGER_STAGE)
 def ledger_pays_every_play_once(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-    ((station, day),) = station_days([context.partition_key])
+    station, day = checked_station_day(context)
     db = warehouse.client()
     active = active_batches(_batches(db, station, day))
     active_id = active["active_batch_id"].item() if active.height else None
@@ -143,16 +144,16 @@ def ledger_pays_every_play_once(context: AssetCheckExecutionContext, warehouse: 
 
 @asset_check(
     asset=ROYALTIES_ROYALTY_LEDGER,
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     blocking=True,
     description="Every reversal batch of the station-day is the exact negation of the batch it reverses: "
     "same lines (play, account, party, currency), opposite amounts.",
 )
-@per_partition
+@per_station_day(LEDGER_STAGE)
 def ledger_reversals_negate_their_batches(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    ((station, day),) = station_days([context.partition_key])
+    station, day = checked_station_day(context)
     db = warehouse.client()
     reversals = (
         _batches(db, station, day).filter(pl.col("batch_kind") == REVERSAL).select("batch_id", "reverses_batch_id")
@@ -203,16 +204,16 @@ def ledger_reversals_negate_their_batches(
 
 @asset_check(
     asset=ROYALTIES_ROYALTY_LEDGER,
-    partitions_def=station_day_partitions,
+    partitions_def=day_shard_partitions,
     blocking=True,
     description="The station-day's batches are sealed and chained (royalties.ledger_chain): each header's "
     "lines_hash recomputes from its lines, its chain_hash from the previous batch of the stream, "
     "the chain has no gap; and its lines keep the ledger's constraints (known account, currency "
     "and side, a header for every batch, one receivable debit per play per batch).",
 )
-@per_partition
+@per_station_day(LEDGER_STAGE)
 def ledger_chain_intact(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-    ((station, day),) = station_days([context.partition_key])
+    station, day = checked_station_day(context)
     with warehouse.client().connect() as conn:
         found = verify_ledger(conn, station, day)
     return AssetCheckResult(

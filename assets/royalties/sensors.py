@@ -1,12 +1,16 @@
 """Royalties' sensors: new dispute steps and payout requests start their assets; queued restatements re-post the
-station-days they name."""
+station-days they name, by day × shard."""
+
+from collections import defaultdict
+from datetime import datetime
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from assets.common.inbox import inbox_run
-from assets.common.partitions import station_day_key, station_partitions
+from assets.common.partitions import day_shard_key, stations_tag
 from assets.common.paths import DataDirResource
 from assets.royalties.jobs import ledger_restatement_job, royalty_adjustments_job
+from backbeat.airplay.shards import shard_of
 from backbeat.royalties.tables import RESTATEMENT_QUEUE
 from integrations.warehouse import WarehouseResource
 
@@ -23,7 +27,8 @@ def royalties_inbox_sensor(context: SensorEvaluationContext, data_dir: DataDirRe
 
 @sensor(job=ledger_restatement_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
 def ledger_restatement_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
-    """Turns `royalties.restatement_queue` into ledger runs: one per queued station-day, once per change.
+    """Turns `royalties.restatement_queue` into ledger runs: one per day × shard with queued station-days, once per
+    change, restricted to the queued stations (`backbeat/stations`).
 
     The cursor is the latest `requested_at` handled. The ledger itself decides whether anything changed:
     a station-day whose payments are the same posts nothing.
@@ -40,20 +45,22 @@ def ledger_restatement_sensor(context: SensorEvaluationContext, warehouse: Wareh
     )
     if queued.is_empty():
         return SensorResult(skip_reason="no queued restatements")
-    known = set(context.instance.get_dynamic_partitions(station_partitions.name))
-    requests, unknown = [], 0
+    grouped: dict[tuple[str, str], list[tuple[str, datetime, str]]] = defaultdict(list)
     for station, day, requested_at, reason in queued.iter_rows():
-        if station not in known:
-            unknown += 1
-            continue
+        grouped[(str(day), shard_of(station))].append((station, requested_at, reason or ""))
+    requests = []
+    for (day, shard), items in sorted(grouped.items()):
+        latest = max(requested_at for _, requested_at, _ in items)
+        reasons = sorted({part for _, _, reason in items for part in reason.split("; ") if part})
         requests.append(
             RunRequest(
-                run_key=f"restate|{day}|{station}|{requested_at.isoformat()}",
-                partition_key=station_day_key(station, day),
-                tags={"backbeat/restatement_reason": (reason or "")[:200]},
+                run_key=f"restate|{day}|{shard}|{latest.isoformat()}|" + ",".join(s for s, _, _ in items)[:200],
+                partition_key=day_shard_key(shard, day),
+                tags={
+                    "backbeat/restatement_reason": "; ".join(reasons)[:200],
+                    **stations_tag([station for station, _, _ in items]),
+                },
             )
         )
-    if unknown:
-        context.log.warning(f"{unknown} queued station-days name stations that are not registered partitions")
     cursor = max(queued["requested_at"].to_list()).isoformat()
     return SensorResult(run_requests=requests, cursor=cursor)

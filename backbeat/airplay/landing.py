@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -80,3 +81,21 @@ def chunks_for(folder: Path, station_id: str, day: date) -> tuple[list[LandingCh
         if chunk.station_id == station_id and chunk.day == day:
             good.append(chunk)
     return sorted(good, key=lambda c: c.start_utc), bad
+
+
+def stations_on(folder: Path, day: date) -> set[str]:
+    """The stations with a well-named chunk of `day` in the landing folder."""
+    return stations_named(day, (file.path.name for file in list_landing(folder)))
+
+
+def stations_named(day: date, names: Iterable[str]) -> set[str]:
+    """The stations of the well-named chunk files of `day` among `names` (file names, or keys ending in them)."""
+    stations = set()
+    for name in names:
+        try:
+            chunk = parse_chunk_name(Path(name.rsplit("/", 1)[-1]))
+        except ChunkNameError:
+            continue
+        if chunk.day == day:
+            stations.add(chunk.station_id)
+    return stations

@@ -169,3 +169,31 @@ CAPTURE_SESSIONS = table(
     primary_key=("session_id",),
     description="One row per capture session of a station: its state, where it runs, its last chunk and errors.",
 )
+
+STATION_DAY_STATUS = table(
+    "airplay",
+    "station_day_status",
+    Column("station_id", "text", "Station.", nullable=False),
+    Column("status_date", "date", "UTC day processed.", nullable=False),
+    Column(
+        "stage",
+        "text",
+        "Which asset processed it: stream_chunks, detections, playlogs, play_programs or royalty_ledger.",
+        nullable=False,
+    ),
+    Column("shard", "text", "The station's shard (s00…s31): with the day, the partition that processed it."),
+    Column("status", "text", "ok, or empty when the stage had nothing for the station that day."),
+    Column(
+        "row_count",
+        "bigint",
+        "Rows written for the station-day (chunks, detections, plays); the ledger: plays paid for.",
+    ),
+    Column("detail", "text", "What else the stage counted (rejected files, unpriced plays, ...), as text."),
+    Column("run_id", "text", "The Dagster run that processed it last."),
+    Column("updated_at", "timestamp", "When (UTC)."),
+    primary_key=("station_id", "status_date", "stage"),
+    description="One row per station, UTC day and pipeline stage: what the day × shard partition that holds the "
+    "station did for it, so a station's state is visible though partitions are by shard, not by station. Each stage "
+    "writes its own rows: capture with airplay/stream_chunks, then detections, playlogs, play_programs and the "
+    "royalty ledger in their steps.",
+)

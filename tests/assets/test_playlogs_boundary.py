@@ -48,7 +48,6 @@ def test_play_across_midnight_is_counted_once_with_its_true_end(tmp_path):
     db.replace(DETECTIONS, DETECTIONS.from_rows(rows))
     resources = {"warehouse": WarehouseResource(url=db.url)}
     with instance_for_test() as instance:
-        instance.add_dynamic_partitions("stations", ["s"])
         for day in (DAY, DAY + timedelta(days=1), DAY):
             result = materialize(
                 [playlogs], partition_key=station_day_key("s", day), instance=instance, resources=resources

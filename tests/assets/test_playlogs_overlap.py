@@ -74,7 +74,6 @@ _real_merge = airplay_assets.merge_detections
 def test_overlapping_plays_block_the_ledger_in_the_same_run(warehouse, monkeypatch):
     db = warehouse
     with instance_for_test() as instance:
-        instance.add_dynamic_partitions("stations", ["s"])
         monkeypatch.setattr(airplay_assets, "merge_detections", _as_before_the_fix)
         blocked = _run(db, instance)
         assert not blocked.success

@@ -31,7 +31,6 @@ def test_truncated_mp3_is_stored_with_its_decoded_duration_and_a_gap(tmp_path):
 
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     with instance_for_test() as instance:
-        instance.add_dynamic_partitions("stations", ["north"])
         result = materialize(
             [stream_chunks],
             partition_key=station_day_key("north", "2026-11-02"),

@@ -37,7 +37,7 @@ def spec(name: str):
 def test_models_take_the_group_of_their_folder():
     groups = Counter(spec(name).group_name for name in MODELS)
     assert groups == {
-        "staging": 37,
+        "staging": 38,
         "intermediate": 3,
         "airplay": 5,
         "royalties": 5,
@@ -59,7 +59,7 @@ def test_jobs_and_automation_select_the_dbt_models_by_key_not_group():
 
     repo = defs.get_repository_def()
     dbt_keys = set(analytics_models.keys)
-    assert len(dbt_keys) == 68
+    assert len(dbt_keys) == 69
 
     def selected(job_name: str) -> tuple[set[AssetKey], set[AssetKey]]:
         graph = repo.get_job(job_name).asset_layer.asset_graph
@@ -261,7 +261,7 @@ def test_a_run_reports_row_counts_and_types_releases_duckdb_and_prunes_targets(t
         assert result.success
 
     meta = materialized_metadata(result)
-    assert len(meta) == 68
+    assert len(meta) == 69
     assert meta["fct_party_statements"]["dagster/row_count"].value == 6
     assert meta["fct_plays"]["dagster/row_count"].value == 6
     assert meta["stg_airplay__plays"]["dagster/row_count"].value == 6  # a view, counted too

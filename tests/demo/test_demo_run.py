@@ -292,9 +292,9 @@ def test_after_the_demo_no_sensor_starts_a_run_until_a_new_chunk_lands(demo_run:
         }
         assert [r.job_name for r in demo_runs if r.remote_job_origin is None] == []
         landing_runs = instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "landing_chunks_sensor"}))
-        assert sorted(r.tags["dagster/partition"] for r in landing_runs) == [
-            "2026-11-02|radio-north",
-            "2026-11-02|radio-south",
+        assert sorted((r.tags["dagster/partition"], r.tags["backbeat/stations"]) for r in landing_runs) == [
+            ("2026-11-02|s21", "radio-north"),  # each station's day × shard, for the station with new chunks
+            ("2026-11-02|s22", "radio-south"),
         ]
         assert all(r.tags.get("dagster/run_key", "").startswith("landing|") for r in landing_runs)
 
@@ -309,7 +309,7 @@ def test_after_the_demo_no_sensor_starts_a_run_until_a_new_chunk_lands(demo_run:
         ticks = one_daemon_tick(instance, first + 600)
         new_runs = instance.get_runs(RunsFilter(created_after=_utc(first - 600)))
         assert [(r.job_name, r.tags["dagster/partition"], r.tags["backbeat/new_chunks"]) for r in new_runs] == [
-            ("station_day_job", "2026-11-02|radio-south", "1")
+            ("station_day_job", "2026-11-02|s22", "1")  # radio-south's day × shard
         ]
         assert new_runs[0].tags["dagster/sensor_name"] == "landing_chunks_sensor"
         assert ticks["landing_chunks_sensor"] == TickStatus.SUCCESS

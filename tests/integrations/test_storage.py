@@ -238,7 +238,6 @@ def test_a_chunk_captured_on_one_machine_is_scanned_on_another(s3_url: str, s3_e
     uploader.close()
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     with instance_for_test() as instance:
-        instance.add_dynamic_partitions("stations", ["alpha-fm"])
         result = materialize(
             [stream_chunks],
             partition_key=station_day_key("alpha-fm", day.isoformat()),

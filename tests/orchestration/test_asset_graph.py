@@ -13,6 +13,7 @@ SIDE_TABLES = {  # table written in the same step as its writer's main table →
     "royalties/ledger_batches": ("royalties/royalty_ledger", "royalties"),
     "royalties/statement_lines": ("royalties/party_statements", "royalties"),
     "airplay/capture_gaps": ("airplay/stream_chunks", "airplay"),
+    "airplay/station_day_status": ("airplay/stream_chunks", "airplay"),
 }
 
 

@@ -2,6 +2,8 @@
 
 from dagster import AssetKey
 
+from assets.common.partitions import day_shard_partitions, shard_partitions
+from backbeat.airplay.shard_migration import DAY_SHARD_ASSETS
 from orchestration.definitions import defs
 
 
@@ -62,8 +64,15 @@ def test_every_asset_has_a_description_and_a_group():
         assert node.group_name != "default", f"{key.to_user_string()} has no group"
 
 
-def test_station_day_assets_share_the_station_day_partitions():
+def test_the_airplay_and_ledger_assets_and_only_they_are_partitioned_by_day_and_shard():
     graph = defs.get_repository_def().asset_graph
-    for name in ["airplay/stream_chunks", "airplay/detections", "airplay/playlogs", "royalties/royalty_ledger"]:
+    by_shard = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if not graph.get(key).is_external and graph.get(key).partitions_def == day_shard_partitions
+    }
+    assert by_shard == set(DAY_SHARD_ASSETS)  # what `backbeat partitions migrate-shards` migrates
+    for name in by_shard:
         partitions = graph.get(AssetKey(name.split("/"))).partitions_def
-        assert partitions is not None and sorted(partitions.partition_dimension_names) == ["date", "station"]
+        assert partitions is not None and sorted(partitions.partition_dimension_names) == ["date", "shard"]
+    assert len(shard_partitions.get_partition_keys()) == 32  # static: nothing to register, no station partitions

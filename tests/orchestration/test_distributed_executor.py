@@ -1,10 +1,10 @@
 """Steps of a station-day backfill run on two celery workers (separate processes, broker and results in the
 PostgreSQL server), and the ledger they write is the one an in-process run writes.
 
-The distributed backfill runs as production runs it: one run per station over its days, each in its own run-worker
-process (`dagster api execute_run`), two at a time, against a PostgreSQL Dagster instance and warehouse. The celery one
-has the workers and the broker database of `deploy/celery.yaml`; the reference executes the same runs in the test
-process with the in-process executor.
+The distributed backfill runs as production runs it: one run per shard (here one station each) over its days, each in
+its own run-worker process (`dagster api execute_run`), two at a time, against a PostgreSQL Dagster instance and
+warehouse. The celery one has the workers and the broker database of `deploy/celery.yaml`; the reference executes
+the same runs in the test process with the in-process executor.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def test_station_day_backfill_runs_steps_on_two_celery_workers_and_writes_the_in
             on_workers = celery_workers_of_steps(instance, run_ids)
             pids = step_pids(instance, run_ids)
     step_keys = {node.name for node in job.nodes_in_topological_order}
-    assert len(run_ids) == 2  # one run per station, as the single-run backfill policy splits it
+    assert len(run_ids) == 2  # one run per shard (one station each), as the single-run backfill policy splits it
     assert set(on_workers) == {(run_id, key) for run_id in run_ids for key in step_keys}  # every step, via celery
     assert set(on_workers.values()) == set(workers.names), on_workers  # both workers took steps
     assert set().union(*pids.values()) == worker_pids and len(worker_pids) == 2  # in the workers' processes

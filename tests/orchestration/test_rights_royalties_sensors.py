@@ -6,10 +6,12 @@ from datetime import date, datetime
 import pytest
 from dagster import SkipReason, build_schedule_context, build_sensor_context, instance_for_test
 
+from assets.common.partitions import STATIONS_TAG
 from assets.common.paths import DataDirResource
 from assets.rights.sensors import rights_inbox_sensor
 from assets.royalties.schedules import monthly_statements_schedule
 from assets.royalties.sensors import ledger_restatement_sensor
+from backbeat.airplay.shards import shard_of
 from backbeat.royalties.restatements import queue_restatements
 from integrations.warehouse import Warehouse, WarehouseResource
 
@@ -39,7 +41,7 @@ def test_rights_inbox_sensor_runs_once_per_change(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "postgres"])
-def test_restatement_sensor_requests_each_queued_station_day_once(kind, tmp_path, request):
+def test_restatement_sensor_requests_each_queued_day_and_shard_once_for_the_queued_stations(kind, tmp_path, request):
     url = (
         f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
         if kind == "duckdb"
@@ -47,8 +49,8 @@ def test_restatement_sensor_requests_each_queued_station_day_once(kind, tmp_path
     )
     db = Warehouse(url)
     resources = {"warehouse": WarehouseResource(url=url)}
+    assert (shard_of("north"), shard_of("west-39"), shard_of("south")) == ("s01", "s01", "s03")
     with instance_for_test() as instance:
-        instance.add_dynamic_partitions("stations", ["north", "south"])
 
         def evaluate(cursor):
             return ledger_restatement_sensor(
@@ -58,16 +60,19 @@ def test_restatement_sensor_requests_each_queued_station_day_once(kind, tmp_path
         nothing = evaluate(None)
         assert nothing.run_requests == []
         queue_restatements(db, [("north", date(2026, 11, 2)), ("south", date(2026, 11, 2))], "split approved")
-        queue_restatements(db, [("north", date(2026, 11, 2)), ("ghost", date(2026, 11, 2))], "dispute step")
+        queue_restatements(db, [("north", date(2026, 11, 2)), ("west-39", date(2026, 11, 2))], "dispute step")
         first = evaluate(None)
-        assert sorted(str(r.partition_key) for r in first.run_requests) == ["2026-11-02|north", "2026-11-02|south"]
-        reasons = {str(r.partition_key): r.tags["backbeat/restatement_reason"] for r in first.run_requests}
-        assert reasons["2026-11-02|north"] == "dispute step; split approved"
+        by_key = {str(r.partition_key): r for r in first.run_requests}
+        assert sorted(by_key) == ["2026-11-02|s01", "2026-11-02|s03"]
+        assert by_key["2026-11-02|s01"].tags[STATIONS_TAG] == "north,west-39"  # only the queued stations
+        assert by_key["2026-11-02|s03"].tags[STATIONS_TAG] == "south"
+        assert by_key["2026-11-02|s01"].tags["backbeat/restatement_reason"] == "dispute step; split approved"
         assert evaluate(first.cursor).run_requests == []
         queue_restatements(db, [("south", date(2026, 11, 2))], "tariff fixed")
         again = evaluate(first.cursor)
-        assert [str(r.partition_key) for r in again.run_requests] == ["2026-11-02|south"]
-        assert again.run_requests[0].run_key != first.run_requests[1].run_key
+        assert [str(r.partition_key) for r in again.run_requests] == ["2026-11-02|s03"]
+        assert again.run_requests[0].run_key != by_key["2026-11-02|s03"].run_key
+        assert again.run_requests[0].tags["backbeat/restatement_reason"] == "tariff fixed"
 
 
 def test_monthly_statements_schedule_asks_for_last_month():

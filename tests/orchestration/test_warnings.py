@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from backbeat.airplay.shards import shard_of
 from backbeat.warning_filters import KNOWN_THIRD_PARTY_WARNINGS, ignore_known_third_party_warnings
 
 REPO = Path(__file__).parents[2]
 
 # What Dagster does with the code location: import it (as the webserver and the daemon do), snapshot it (the UI's
-# view of jobs and schedules), evaluate a schedule of the multi-partitioned station-day job, and materialize a
-# station-day partition. Every warning is recorded, each occurrence ("always"); filters installed by the
+# view of jobs and schedules), evaluate a schedule of the multi-partitioned day × shard job, and materialize a
+# day × shard partition. Every warning is recorded, each occurrence ("always"); filters installed by the
 # `orchestration` package come first, as in production.
 SCRIPT = r"""
 import json
@@ -49,7 +50,7 @@ with warnings.catch_warnings(record=True) as caught:
     with DagsterInstance.get() as instance:
         stations = materialize([airplay_stations], resources=defs.resources, instance=instance)
         context = build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 3, 2),
-                                         repository_def=repository)
+                                         repository_def=repository, resources=defs.resources)
         requests = list(daily_chain_schedule.evaluate_tick(context).run_requests or [])
         chunks = materialize([stream_chunks], resources=defs.resources, instance=instance,
                              partition_key=str(requests[0].partition_key))
@@ -92,7 +93,7 @@ def test_loading_scheduling_and_materializing_raise_no_deprecation_or_beta_warni
     # The paths that used to warn were really taken: schedules snapshotted, multi-partition tags set, runs done.
     assert run["schedules_in_snapshot"] >= 2
     assert run["request_tags"]["dagster/partition/date"] == "2026-11-02"
-    assert run["request_tags"]["dagster/partition/station"] == "radio-north"
+    assert run["request_tags"]["dagster/partition/shard"] == shard_of("radio-north")
     assert run["materialized"] == [True, True]
     assert run["leaked_filters"] == []
     flagged = [w[:4] for w in run["warnings"] if w[4]]  # deprecations, Dagster beta/preview/supersession

@@ -35,7 +35,7 @@ def test_bad_files_go_to_quarantine_and_the_rest_is_matched(embedded_backbeat):
         ),
     )
 
-    # Only what the chunks feed: the reference data (stations become partitions), then radio-north's day.
+    # Only what the chunks feed: the reference data, then the day × shard of radio-north (alone in its shard).
     for job, partition in (
         ("reference_data_job", None),
         ("station_day_job", station_day_key("radio-north", "2026-11-02")),

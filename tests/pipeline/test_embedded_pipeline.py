@@ -10,7 +10,7 @@ def test_whole_graph_materializes_end_to_end_and_a_rerun_changes_nothing(embedde
     bb = embedded_backbeat
     report = bb.run_everything()
     assert report.success
-    assert sorted(report.station_days) == ["2026-11-02|radio-north", "2026-11-02|radio-south"]
+    assert sorted(report.shard_days) == ["2026-11-02|s21", "2026-11-02|s22"]  # radio-north's shard, radio-south's
     bb.assert_demo_outcome()
 
     before = bb.facts()
@@ -31,10 +31,10 @@ def test_one_day_materializes_from_the_command_line(embedded_backbeat):
             "-m",
             "orchestration.definitions",
             "--select",
-            "airplay/stream_chunks,airplay/capture_gaps,airplay/detections,airplay/playlogs,royalties/royalty_ledger,"
-            "royalties/ledger_batches",
+            "airplay/stream_chunks,airplay/capture_gaps,airplay/station_day_status,airplay/detections,airplay/playlogs,"
+            "royalties/royalty_ledger,royalties/ledger_batches",
             "--partition",
-            "2026-11-02|radio-north",
+            "2026-11-02|s21",  # radio-north's day × shard
         ],
         env=env,
         capture_output=True,

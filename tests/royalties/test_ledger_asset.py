@@ -49,7 +49,6 @@ def run(world, instance, tags=None):
 def test_materializing_posts_once_then_corrects_only_what_changed(world):
     world.plays("s2", DAY, [("x1", "T1", 60)])  # another station's play: not this partition's business
     with instance_for_test() as instance:
-        instance.add_dynamic_partitions("stations", ["s1", "s2"])
         first, checks = run(world, instance)
         assert (first["batches_posted"], first["batches_reversed"], first["plays_posted"]) == (1, 0, 3)
         assert (first["suspense_minor"], first["hold_minor"], first["balance_minor"]) == ({"EUR": 119}, {}, {"EUR": 0})

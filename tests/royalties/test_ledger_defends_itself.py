@@ -100,7 +100,6 @@ def test_the_asset_checks_block_on_the_tampered_station_day(duckdb_world):
     world = duckdb_world  # PostgreSQL refuses the UPDATE itself (previous test)
     resources = {"warehouse": WarehouseResource(url=world.db.url)}
     with instance_for_test() as instance:
-        instance.add_dynamic_partitions("stations", ["s1"])
         first = materialize(
             [royalty_ledger, *LEDGER_CHECKS],
             partition_key=station_day_key("s1", DAY),

@@ -29,7 +29,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from dagster._grpc.types import ExecuteRunArgs
 from embedded_pg import EmbeddedPostgres
 
-from assets.common.partitions import station_day_key
+from assets.common.partitions import day_shard_key
+from backbeat.airplay.shards import shard_of
 from backbeat.code_location import CodeLocation
 from backbeat.settings import REPO_ROOT, Settings
 from orchestration.definitions import build_definitions
@@ -103,7 +104,7 @@ def backbeat_env(environment: Mapping[str, str]) -> Iterator[None]:
 
 
 def materialize_reference(environment: Mapping[str, str]) -> None:
-    """The reference data the chain reads, in this process (registers the stations as partitions)."""
+    """The reference data the chain reads, in this process (the stations table the shards' runs read)."""
     defs = build_definitions(Settings.from_env(environment), environment)
     with DagsterInstance.from_config(environment["DAGSTER_HOME"]) as instance:
         reference = REFERENCE.resolve(defs.get_repository_def().asset_graph)
@@ -115,16 +116,17 @@ def materialize_reference(environment: Mapping[str, str]) -> None:
 
 
 def range_tags(station_days: list[tuple[str, date]]) -> list[dict[str, str]]:
-    """The partition-range tags of each run of the backfill: one run per station over its (contiguous) days."""
-    by_station: dict[str, list[date]] = {}
+    """The partition-range tags of each run of the backfill: one run per shard over its (contiguous) days, as the
+    single-run backfill policy splits a selection of several shards and days."""
+    by_shard: dict[str, list[date]] = {}
     for station, day in sorted(station_days):
-        by_station.setdefault(station, []).append(day)
+        by_shard.setdefault(shard_of(station), []).append(day)
     return [
         {
-            ASSET_PARTITION_RANGE_START_TAG: str(station_day_key(station, days[0])),
-            ASSET_PARTITION_RANGE_END_TAG: str(station_day_key(station, days[-1])),
+            ASSET_PARTITION_RANGE_START_TAG: str(day_shard_key(shard, min(days))),
+            ASSET_PARTITION_RANGE_END_TAG: str(day_shard_key(shard, max(days))),
         }
-        for station, days in by_station.items()
+        for shard, days in by_shard.items()
     ]
 
 

@@ -21,6 +21,7 @@ from backbeat.migrations.revisions import (
     r0006_royalties_contract_terms,
     r0007_dispute_evidence,
     r0008_fx_conversion,
+    r0009_station_day_status,
 )
 from integrations.warehouse import WarehouseConnection
 
@@ -49,6 +50,7 @@ REVISIONS: tuple[Revision, ...] = tuple(
         r0006_royalties_contract_terms,
         r0007_dispute_evidence,
         r0008_fx_conversion,
+        r0009_station_day_status,
     )
 )
 HEAD = REVISIONS[-1].id

@@ -42,6 +42,16 @@ detections as (
     group by station_id
 ),
 
+statuses as (
+    select
+        station_id,
+        max(shard) as shard,
+        max(case when stage = 'royalty_ledger' then status_date end) as last_posted_date,
+        max(updated_at_utc) as last_processed_at_utc
+    from {{ ref('stg_airplay__station_day_status') }}
+    group by station_id
+),
+
 plays as (
     select
         station_id,
@@ -55,6 +65,7 @@ select
     stations.station_id,
     stations.station_name,
     stations.is_active,
+    statuses.shard,
     chunks.first_chunk_at_utc,
     chunks.last_chunk_at_utc,
     coalesce(chunks.chunk_count, 0) as chunk_count,
@@ -74,6 +85,8 @@ select
             then cast(coalesce(plays.play_count, 0) / chunks.captured_hours as double precision)
     end as plays_per_hour,
     plays.last_play_at_utc,
+    statuses.last_posted_date,
+    statuses.last_processed_at_utc,
     case
         when chunks.station_id is null then 'never_captured'
         when detections.station_id is null then 'no_matches'
@@ -85,3 +98,4 @@ left join chunks on stations.station_id = chunks.station_id
 left join gaps on stations.station_id = gaps.station_id
 left join detections on stations.station_id = detections.station_id
 left join plays on stations.station_id = plays.station_id
+left join statuses on stations.station_id = statuses.station_id
