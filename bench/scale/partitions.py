@@ -1,27 +1,35 @@
-"""Station × day partitions at 1,000 stations: the UI, the sensor daemon and a backfill, measured.
+"""Day × shard partitions at 1,000 stations: the UI, the sensor daemon and a backfill, measured.
 
-    .venv/bin/python bench/scale/partitions.py [--stations 1000] [--materialized 10000] [--backfill-days 7]
-        [--daemon-requests 50] [--parts 1,2,3,4]
+    .venv/bin/python bench/scale/partitions.py [--stations 1000] [--materialized N] [--backfill-days 7]
+        [--parts 1,2,3,4]
 
 One throwaway PostgreSQL (the production Dagster instance, `deploy/dagster.postgres.yaml`, and the warehouse) and
-the real code location (`workspace.yaml` → `orchestration.definitions`). Measured, in order:
+the real code location (`workspace.yaml` → `orchestration.definitions`). The airplay and ledger assets are
+partitioned by UTC day × station shard (`day_shard_partitions`: 32 static shards `s00`…`s31`, a station's shard
+the SHA-256 hash of its id, `backbeat.airplay.shards`); which stations exist is the warehouse's `airplay.stations`
+table. Measured, in order:
 
-1. registering `--stations` synthetic stations as `stations` dynamic partitions, and the partition count Dagster
-   sees per station × day asset (today, and on the day the history is one year old);
+1. writing `--stations` synthetic stations (`station-0000`…, all active) into `airplay.stations`, how they spread
+   over the shards (stations per shard: min, mean, max), the partition count Dagster sees per day × shard asset
+   (today, and on the day the history is one year old: 32 × days, whatever the number of stations), and the time
+   to list every key;
 2. the asset partition page of `airplay/playlogs`: a `dagster-webserver` (own process group, stopped after)
    answering the UI's own `PartitionHealthQuery` (copied from the webserver's bundled JS) and the partition stats,
-   with none and with `--materialized` partitions materialized (runless materialization events, batch-written);
+   with none and with `--materialized` partitions materialized (runless materialization events, batch-written;
+   default: every partition up to the last day of the synthetic history, 2026-11-30: 334 days × 32);
 3. the airplay sensor and schedule: `landing_chunks_sensor` evaluated in process with one new chunk per station
-   (one run request per station) and with nothing new, `daily_chain_schedule` (a run per station), and one
-   sensor-daemon iteration (`execute_sensor_iteration`, the daemon's own code: gRPC code server, evaluation,
-   one queued run per request) with `--daemon-requests` new station-days, timed from the tick record, its cost
-   per queued run extrapolated to every station;
-4. a backfill of `--stations` × `--backfill-days` station-days of the station-day chain: created through the
-   webserver's `launchPartitionBackfill` mutation (what the UI's launch button sends), then the backfill daemon's
-   first iteration (`execute_backfill_iteration`) in process, with the runs it queued.
+   (one run request per touched day × shard: at most 32) and with nothing new, `daily_chain_schedule` (a run per
+   shard with an active station: at most 32), and one sensor-daemon iteration (`execute_sensor_iteration`, the
+   daemon's own code: gRPC code server, evaluation, one queued run per request) with a new chunk at every one of
+   the `--stations` stations, timed from the tick record, with its cost per queued run;
+4. a backfill of `--stations` × `--backfill-days` station-days of the day × shard chain, i.e. every shard holding
+   one of the stations × the days (capped at the days the history has): created through the webserver's
+   `launchPartitionBackfill` mutation (what the UI's launch button sends), then the backfill daemon's first
+   iteration (`execute_backfill_iteration`) in process, with the runs it queued (single-run policy: Dagster groups
+   the selection by its dimension with fewer keys). `--backfill-days 365 --parts 4`: the whole history, 334 days.
 
-Runs are only queued (no run-queue daemon): nothing executes. The figures go to stdout as a table; `--parts 1,2`
-measures the UI alone. Results and the decision they led to: `deploy/SCALE.md`.
+Runs are only queued (no run-queue daemon): nothing executes. The figures go to stdout as a table, with the load
+average at start and end; `--parts 1,2` measures the UI alone. Results: `bench/scale/README.md`, `deploy/SCALE.md`.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     DagsterInstance,
+    RepositoryDefinition,
     build_schedule_context,
     build_sensor_context,
     partition_loading_context,
@@ -65,12 +74,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support"
 from distributed_backfill import backbeat_env, backbeat_environment  # noqa: E402
 from embedded_pg import EmbeddedPostgres  # noqa: E402
 
+from assets.airplay.jobs import station_day_job  # noqa: E402
 from assets.airplay.schedules import daily_chain_schedule  # noqa: E402
 from assets.airplay.sensors import landing_chunks_sensor  # noqa: E402
 from assets.common.keys import AIRPLAY_PLAYLOGS  # noqa: E402
-from assets.common.partitions import HISTORY_START, station_day_key, station_day_partitions, station_partitions  # noqa: E402
+from assets.common.partitions import (  # noqa: E402
+    HISTORY_START,
+    STATIONS_TAG,
+    day_shard_key,
+    day_shard_partitions,
+    station_day_key,
+)
 from assets.common.paths import DataDirResource  # noqa: E402
-from backbeat.settings import REPO_ROOT  # noqa: E402
+from backbeat.airplay.shards import SHARD_COUNT, SHARD_KEYS, by_shard  # noqa: E402
+from backbeat.airplay.tables import STATIONS  # noqa: E402
+from backbeat.settings import REPO_ROOT, Settings  # noqa: E402
+from integrations.warehouse import Warehouse, WarehouseResource  # noqa: E402
+from orchestration.definitions import build_definitions  # noqa: E402
 
 DAGSTER_GUIDANCE = 100_000
 """Dagster's documented ceiling of partitions per asset (beyond it the UI and the daemons slow down)."""
@@ -129,16 +149,11 @@ mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
 }
 """
 
-STATION_DAY_CHAIN = (
-    AssetKey(["airplay", "stream_chunks"]),
-    AssetKey(["airplay", "detections"]),
-    AssetKey(["airplay", "playlogs"]),
-    AssetKey(["airplay", "play_programs"]),
-    AssetKey(["royalties", "royalty_ledger"]),
-    AssetKey(["royalties", "ledger_batches"]),
-)
-"""What `station_day_job` selects (the ledger with the batches table written in the same step), as a UI user
-selects it for a backfill."""
+
+def station_day_chain(repository: RepositoryDefinition) -> list[AssetKey]:
+    """What `station_day_job` selects (the chain with the tables written in the same steps: capture gaps, ledger
+    batches), as a UI user selects it for a backfill of day × shard partitions."""
+    return sorted(station_day_job.selection.resolve(repository.asset_graph), key=lambda key: key.path)
 
 
 class Figures:
@@ -179,26 +194,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def register_stations(instance: DagsterInstance, stations: list[str], figures: Figures) -> None:
-    """Adds the stations as dynamic partitions (one call, as the stations asset does) and counts partitions."""
-    _, seconds = timed(lambda: instance.add_dynamic_partitions(station_partitions.name, stations))
-    figures.add(f"add {len(stations)} station partitions (s)", f"{seconds:.2f}")
+def write_stations(url: str, stations: list[str], figures: Figures) -> None:
+    """Writes the stations into `airplay.stations` (all active, one transaction), reports their spread over the
+    shards and counts the day × shard partitions."""
+    rows = [
+        {
+            "station_id": station,
+            "name": f"Station {station[len('station-') :]}",
+            "stream_url": f"http://127.0.0.1/{station}",
+            "active": True,
+            "timezone": "UTC",
+        }
+        for station in stations
+    ]
+    _, seconds = timed(lambda: Warehouse(url).replace(STATIONS, STATIONS.from_rows(rows)))
+    figures.add(f"write {len(stations)} stations to airplay.stations (s)", f"{seconds:.2f}")
+    sizes = [len(group) for group in by_shard(stations).values()]
+    sizes += [0] * (SHARD_COUNT - len(sizes))  # the shards no station hashes to
+    figures.add(
+        "stations per shard: min / mean / max",
+        f"{min(sizes)} / {statistics.mean(sizes):.1f} / {max(sizes)} "
+        f"(sd {statistics.pstdev(sizes):.1f}; {sum(1 for size in sizes if size)} of {SHARD_COUNT} shards used)",
+    )
     now = datetime.now(UTC)
     in_a_year = datetime.fromisoformat(HISTORY_START).replace(tzinfo=UTC) + timedelta(days=365)
     for label, moment in (("today", now), (f"on {in_a_year:%Y-%m-%d}", in_a_year)):
-        count, seconds = timed(lambda moment=moment: count_partitions(instance, moment))
+        count, seconds = timed(lambda moment=moment: count_partitions(moment))
         figures.add(
-            f"partitions per station×day asset, {label}",
-            f"{count:,} = {count / DAGSTER_GUIDANCE:.1f}× the guidance (counted in {seconds:.2f} s)",
+            f"partitions per day×shard asset, {label}",
+            f"{count:,} = {count // SHARD_COUNT} days × {SHARD_COUNT} = {count / DAGSTER_GUIDANCE:.2f}× the guidance "
+            f"(counted in {seconds:.2f} s)",
         )
-    keys, seconds = timed(lambda: station_day_partitions.get_partition_keys(dynamic_partitions_store=instance))
-    figures.add("list every station×day key in process (s)", f"{seconds:.2f} ({len(keys):,} keys)")
+    keys, seconds = timed(day_shard_partitions.get_partition_keys)
+    figures.add("list every day×shard key in process (s)", f"{seconds:.2f} ({len(keys):,} keys)")
 
 
-def count_partitions(instance: DagsterInstance, moment: datetime) -> int:
-    """How many station × day partitions Dagster sees at `moment` with the instance's stations."""
-    with partition_loading_context(effective_dt=moment, dynamic_partitions_store=instance):
-        return station_day_partitions.get_num_partitions()
+def count_partitions(moment: datetime) -> int:
+    """How many day × shard partitions Dagster sees at `moment` (the same at any number of stations)."""
+    with partition_loading_context(effective_dt=moment):
+        return day_shard_partitions.get_num_partitions()
 
 
 def record_materializations(instance: DagsterInstance, keys: list[str]) -> float:
@@ -308,16 +342,22 @@ def partition_page(url: str, figures: Figures, label: str) -> None:
     figures.add(f"UI partitionStats query ({label}) s", f"median {statistics.median(stats_times):.2f}")
 
 
-def ui_part(url: str, instance: DagsterInstance, stations: list[str], materialized: int, figures: Figures) -> None:
-    """The partition page with none, then with `materialized` partitions materialized: the most recent days at
-    every station, what a running deployment has."""
+def ui_part(url: str, instance: DagsterInstance, materialized: int | None, figures: Figures) -> None:
+    """The partition page with none, then with `materialized` partitions materialized (None: every partition up to
+    `LAST_DAY`): the most recent days at every shard, what a running deployment has."""
     partition_page(url, figures, "0 materialized")
-    history = (LAST_DAY - date.fromisoformat(HISTORY_START)).days + 1
-    days = min(-(-materialized // len(stations)), history)  # no keys before the first partition
-    keys = [str(station_day_key(s, d)) for d in days_back(LAST_DAY, days) for s in stations][:materialized]
+    history = history_days()
+    wanted = history * SHARD_COUNT if materialized is None else materialized
+    days = min(-(-wanted // SHARD_COUNT), history)  # no keys before the first partition
+    keys = [str(day_shard_key(shard, d)) for d in days_back(LAST_DAY, days) for shard in SHARD_KEYS][:wanted]
     seconds = record_materializations(instance, keys)
     figures.add(f"record {len(keys):,} materializations (batched) s", f"{seconds:.2f}")
     partition_page(url, figures, f"{len(keys):,} materialized")
+
+
+def history_days() -> int:
+    """The days from the first partition to `LAST_DAY`, both included."""
+    return (LAST_DAY - date.fromisoformat(HISTORY_START)).days + 1
 
 
 def write_landing(landing: Path, stations: list[str], day: date) -> int:
@@ -328,26 +368,38 @@ def write_landing(landing: Path, stations: list[str], day: date) -> int:
     return len(stations)
 
 
-def sensor_in_process(instance: DagsterInstance, data_dir: Path, stations: list[str], figures: Figures) -> float:
-    """The airplay sensor and schedule evaluated in this process (evaluation only: no runs created); returns
-    the landing sensor's evaluation time with a new chunk at every station."""
+def sensor_in_process(
+    instance: DagsterInstance,
+    repository: RepositoryDefinition,
+    data_dir: Path,
+    warehouse_url: str,
+    stations: list[str],
+    figures: Figures,
+) -> None:
+    """The airplay sensor and schedule evaluated in this process (evaluation only: no runs created)."""
     chunks = write_landing(data_dir / "landing", stations, LAST_DAY + timedelta(days=1))
     resources = {"data_dir": DataDirResource(data_dir=str(data_dir))}
     context = build_sensor_context(instance=instance, resources=resources)
     result, evaluation_s = timed(lambda: landing_chunks_sensor(context))
+    requests = result.run_requests or []
+    tagged = max((len(r.tags.get(STATIONS_TAG, "").split(",")) for r in requests), default=0)
     figures.add(
         "landing sensor evaluation, 1 new chunk/station (s)",
-        f"{evaluation_s:.2f} ({len(result.run_requests)} run requests, {chunks} files)",
+        f"{evaluation_s:.2f} ({len(requests)} run requests, {chunks} files, up to {tagged} stations tagged a run)",
     )
     idle = build_sensor_context(instance=instance, resources=resources, cursor=result.cursor)
     _, seconds = timed(lambda: landing_chunks_sensor(idle))
     figures.add("landing sensor evaluation, nothing new (s)", f"{seconds:.2f}")
     when = datetime.combine(LAST_DAY + timedelta(days=2), datetime.min.time(), UTC).replace(hour=2)
-    requests, seconds = timed(
-        lambda: daily_chain_schedule(build_schedule_context(instance, scheduled_execution_time=when))
+    schedule_resources = {**resources, "warehouse": WarehouseResource(url=warehouse_url)}
+    schedule_context = build_schedule_context(
+        instance, scheduled_execution_time=when, repository_def=repository, resources=schedule_resources
     )
-    figures.add("daily chain schedule evaluation (s)", f"{seconds:.2f} ({len(requests)} run requests)")
-    return evaluation_s
+    data, seconds = timed(lambda: daily_chain_schedule.evaluate_tick(schedule_context))
+    figures.add(
+        "daily chain schedule evaluation (s)",
+        f"{seconds:.2f} ({len(data.run_requests or [])} run requests, {len(stations)} active stations)",
+    )
 
 
 def sensor_daemon_tick(
@@ -355,11 +407,10 @@ def sensor_daemon_tick(
     instance: DagsterInstance,
     data_dir: Path,
     stations: list[str],
-    evaluation_s: float,
     figures: Figures,
 ) -> None:
     """One sensor-daemon iteration over every running sensor, `stations` having a new chunk each; the landing
-    sensor's tick from its record, and its per-run cost extrapolated to every registered station."""
+    sensor's tick from its record (one queued run per touched day × shard), and its cost per queued run."""
     write_landing(data_dir / "landing", stations, LAST_DAY + timedelta(days=1))
     logger = logging.getLogger("bench.sensor_daemon")
     before = instance.get_runs_count()
@@ -379,27 +430,25 @@ def sensor_daemon_tick(
         f"{tick_s:.2f} ({tick.status.value}, {runs} runs queued)",
     )
     figures.add("sensor daemon: whole iteration, all sensors (s)", f"{seconds:.2f} ({queued} runs queued in all)")
-    registered = len(instance.get_dynamic_partitions(station_partitions.name))
     if runs:
-        per_run = tick_s / runs
-        figures.add(
-            f"sensor daemon: per queued run (s); tick at {registered} new station-days",
-            f"{per_run:.2f}; ~{evaluation_s + per_run * registered:.0f} s (extrapolated)",
-        )
+        figures.add("sensor daemon: per queued run (s)", f"{tick_s / runs:.2f}")
 
 
 def backfill(
     url: str,
     workspace: WorkspaceProcessContext,
     instance: DagsterInstance,
+    chain: list[AssetKey],
     stations: list[str],
     days: int,
     figures: Figures,
 ) -> None:
-    """A station × day backfill through the webserver, then the backfill daemon's first iteration in process."""
-    keys = [str(station_day_key(station, day)) for station in stations for day in days_back(LAST_DAY, days)]
+    """A backfill of the stations' shards × days through the webserver, then the backfill daemon's first
+    iteration in process."""
+    span = min(days, history_days())  # no partition before the first day
+    keys = sorted({str(station_day_key(station, day)) for station in stations for day in days_back(LAST_DAY, span)})
     params = {
-        "assetSelection": [{"path": key.path} for key in STATION_DAY_CHAIN],
+        "assetSelection": [{"path": key.path} for key in chain],
         "partitionNames": keys,
         "fromFailure": False,
     }
@@ -408,7 +457,12 @@ def backfill(
     if launched["__typename"] != "LaunchBackfillSuccess":
         raise RuntimeError(f"backfill not launched: {json.dumps(launched)[:2000]}")
     backfill_id = launched["backfillId"]
-    figures.add(f"backfill {len(keys):,} station-days: create via UI mutation (s)", f"{seconds:.2f}")
+    capped = f", capped from {days}: history starts {HISTORY_START}" if span < days else ""
+    figures.add(
+        f"backfill {len(stations)} stations × {span} days{capped} = {len(keys):,} shard-days: "
+        "create via UI mutation (s)",
+        f"{seconds:.2f}",
+    )
     logger = logging.getLogger("bench.backfill_daemon")
     before = instance.get_runs_count()
     errors, seconds = timed(lambda: [e for e in execute_backfill_iteration(workspace, logger) if e is not None])
@@ -436,13 +490,14 @@ def section(title: str, figures: Figures) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stations", type=int, default=1000)
-    parser.add_argument("--materialized", type=int, default=10_000)
-    parser.add_argument("--backfill-days", type=int, default=7)
     parser.add_argument(
-        "--daemon-requests",
+        "--materialized",
         type=int,
-        default=50,
-        help="stations with a new chunk in the sensor-daemon tick (each queues a run; the rest is extrapolated)",
+        default=None,
+        help="partitions materialized in part 2 (default: every partition from 2026-01-01 to 2026-11-30)",
+    )
+    parser.add_argument(
+        "--backfill-days", type=int, default=7, help="days of the part-4 backfill (365: the whole history)"
     )
     parser.add_argument("--parts", default="1,2,3,4", help="which numbered parts to run (1 always runs)")
     args = parser.parse_args()
@@ -450,35 +505,37 @@ def main() -> None:
     stations = station_ids(args.stations)
     figures = Figures()
     started = time.perf_counter()
+    figures.add("load average 1/5/15 min at start", " / ".join(f"{load:.2f}" for load in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="bench-partitions-") as tmp, EmbeddedPostgres() as pg:
         root = Path(tmp)
         data_dir = root / "data"
         data_dir.mkdir()
         environment = backbeat_environment(pg, "warehouse", "dagster", data_dir, root / "home")
+        warehouse_url = environment["BACKBEAT_WAREHOUSE_URL"]
         logging.basicConfig(level=logging.WARNING)
         with backbeat_env(environment), DagsterInstance.from_config(environment["DAGSTER_HOME"]) as instance:
-            with section(f"1. {args.stations} stations as dynamic partitions", figures):
-                register_stations(instance, stations, figures)
+            repository = build_definitions(Settings.from_env(environment), environment).get_repository_def()
+            with section(f"1. {args.stations} stations in airplay.stations, {SHARD_COUNT} shards", figures):
+                write_stations(warehouse_url, stations, figures)
             with webserver(environment, root / "webserver.log") as url:
                 if "2" in parts:
                     with section("2. the asset partition page", figures):
-                        ui_part(url, instance, stations, args.materialized, figures)
-                evaluation_s = 0.0
+                        ui_part(url, instance, args.materialized, figures)
                 if "3" in parts:
                     with section("3a. the airplay sensor and schedule, in process", figures):
-                        evaluation_s = sensor_in_process(instance, root / "data-in-process", stations, figures)
+                        sensor_in_process(
+                            instance, repository, root / "data-in-process", warehouse_url, stations, figures
+                        )
                 if parts & {"3", "4"}:
                     target = WorkspaceFileTarget(paths=[str(REPO_ROOT / "workspace.yaml")])
                     with WorkspaceProcessContext(instance, target) as workspace:
                         if "3" in parts:
                             with section("3b. one sensor-daemon iteration", figures):
-                                daemon_stations = stations[: args.daemon_requests]
-                                sensor_daemon_tick(
-                                    workspace, instance, data_dir, daemon_stations, evaluation_s, figures
-                                )
+                                sensor_daemon_tick(workspace, instance, data_dir, stations, figures)
                         if "4" in parts:
                             with section("4. a backfill", figures):
-                                backfill(url, workspace, instance, stations, args.backfill_days, figures)
+                                chain = station_day_chain(repository)
+                                backfill(url, workspace, instance, chain, stations, args.backfill_days, figures)
                 if (root / "webserver.log").exists():
                     tail = (root / "webserver.log").read_text(errors="replace").splitlines()[-15:]
                     print("webserver log tail:\n" + "\n".join(tail), flush=True)
@@ -486,6 +543,7 @@ def main() -> None:
 
 
 def finish(figures: Figures, started: float) -> None:
+    figures.add("load average 1/5/15 min at end", " / ".join(f"{load:.2f}" for load in os.getloadavg()))
     figures.add("bench wall time (s)", f"{time.perf_counter() - started:.0f}")
     print()
     print(figures.table())

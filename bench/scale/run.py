@@ -5,7 +5,8 @@
 For each worker count: a throwaway PostgreSQL (Dagster instance, warehouse, celery broker and results), demo data
 (2 stations × `--minutes` of radio on 2026-11-02, copied to consecutive days until there are `--station-days`),
 the reference data materialized, then the backfill launched as production launches it (one run per shard over
-its days, here one station per shard, each in its own run-worker process, `max_concurrent_runs` 2) on `BACKBEAT_EXECUTOR=celery`.
+its days, here one station per shard, each in its own run-worker process, `max_concurrent_runs` 2) on
+`BACKBEAT_EXECUTOR=celery`.
 Timed: the backfill only (workers already up, reference data already there). CPU: the celery workers' processes
 (while the backfill runs) plus the run workers (whole life: each run pays its start-up).
 """
