@@ -10,7 +10,8 @@ from assets.common.partitions import checked_station_day, day_shard_partitions, 
 from backbeat.airplay.station_days import LEDGER_STAGE
 from backbeat.royalties.ledger import LEDGER_ASSET, active_batches
 from backbeat.royalties.ledger_chain import verify_ledger
-from backbeat.royalties.posting import RECEIVABLE, REVERSAL, dispute_states
+from backbeat.royalties.posting import REVERSAL, dispute_states
+from backbeat.royalties.tables import RECEIVABLE
 from integrations.warehouse import Warehouse, WarehouseResource
 
 STATION_DAY = "station_id = ? AND posted_for = ?"

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from backbeat.royalties.contract_terms import ContractTerm, minimum_payout, terms_from_frame
-from backbeat.royalties.tables import CONTRACT_LEDGER, CONTRACT_TERMS, LEDGER
+from backbeat.royalties.tables import CONTRACT_LEDGER, CONTRACT_TERMS, LEDGER, PAYABLE
 from integrations.warehouse import WarehouseConnection
 
-PAYABLE, RECOUPABLE, RESERVE = "party_payable", "advance_recoupable", "reserve"
+RECOUPABLE, RESERVE = "advance_recoupable", "reserve"
 
 
 def _marks(values: list[str]) -> str:

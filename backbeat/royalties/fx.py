@@ -33,12 +33,11 @@ import polars as pl
 from backbeat.royalties.fx_rates import latest_rate_before, payout_currencies, rate_on
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT, to_minor_units
 from backbeat.royalties.periods import check_period, closed_periods, reporting_period
-from backbeat.royalties.tables import CONTRACT_LEDGER, FX_LEDGER, FX_RATES, LEDGER
+from backbeat.royalties.tables import CONTRACT_LEDGER, FX_LEDGER, FX_RATES, LEDGER, PAYABLE
+from backbeat.royalties.tables import FX_CLEARING as CLEARING
+from backbeat.royalties.tables import FX_ROUNDING as ROUNDING
 from integrations.warehouse import Warehouse, WarehouseConnection
 
-PAYABLE = "party_payable"
-CLEARING = "fx_clearing"
-ROUNDING = "fx_rounding"
 NANOS = 9
 """Exact amounts are stored in units of 10⁻⁹ of the currency unit."""
 

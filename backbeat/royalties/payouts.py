@@ -27,10 +27,9 @@ from backbeat.common.quarantine import Reject
 from backbeat.royalties.ledger_chain import WRITTEN_HEADER, append_batches, seal_unsealed
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
 from backbeat.royalties.periods import closed_periods, reporting_period
-from backbeat.royalties.tables import LEDGER, LEDGER_BATCHES, PAYOUTS
+from backbeat.royalties.tables import CASH, LEDGER, LEDGER_BATCHES, PAYABLE, PAYOUTS
 from integrations.warehouse import Warehouse
 
-PAYABLE, CASH = "party_payable", "cash"
 DEFAULT_MINIMUM = Decimal("50.00")
 DECISIONS = ("approve", "reject")
 RULES_ACTOR = "rules"

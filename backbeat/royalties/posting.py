@@ -27,8 +27,8 @@ import polars as pl
 
 from backbeat.rights.roles import FULL_SHARE_BP, GROUP_WEIGHT, ROLE_GROUP, SUBJECT_GROUPS
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
+from backbeat.royalties.tables import HOLD, PAYABLE, RECEIVABLE, SUSPENSE
 
-RECEIVABLE, PAYABLE, SUSPENSE, HOLD = "station_receivable", "party_payable", "suspense", "hold"
 POSTING, REVERSAL = "posting", "reversal"
 RATE_SCALE = 6  # tariffs store DECIMAL(18, 6): a rate is an integer number of millionths of a currency unit
 KEY = ["station_id", "posted_for"]

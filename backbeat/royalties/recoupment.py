@@ -28,13 +28,12 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from backbeat.royalties.contract_statement import PAYABLE, RECOUPABLE, RESERVE, read_terms
+from backbeat.royalties.contract_statement import RECOUPABLE, RESERVE, read_terms
 from backbeat.royalties.contract_terms import ContractEffects, ContractTerm, contract_effects
 from backbeat.royalties.periods import closed_periods, reporting_period
-from backbeat.royalties.tables import CONTRACT_LEDGER, LEDGER
+from backbeat.royalties.tables import CASH, CONTRACT_LEDGER, LEDGER, PAYABLE
 from integrations.warehouse import Warehouse, WarehouseConnection
 
-CASH = "cash"
 KINDS = {
     "advance": (RECOUPABLE, CASH),
     "recoupment": (PAYABLE, RECOUPABLE),

@@ -20,10 +20,10 @@ from typing import Any
 import polars as pl
 
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
-from backbeat.royalties.tables import CONTRACT_LEDGER, FX_LEDGER, LEDGER
+from backbeat.royalties.tables import CONTRACT_LEDGER, FX_LEDGER, LEDGER, PAYABLE
+from backbeat.royalties.tables import FX_ROUNDING as ROUNDING
 from integrations.warehouse import WarehouseConnection
 
-PAYABLE, ROUNDING = "party_payable", "fx_rounding"
 NANOS = 9
 """The FX ledger's exact amounts are in billionths of the currency unit (`fx.NANOS`)."""
 

@@ -35,8 +35,8 @@ from backbeat.royalties.statement_conversion import (
     conversion_summaries,
     format_exact,
 )
-from backbeat.royalties.statements import FINAL, PAYABLE, PROVISIONAL, Statements, corrects_period, line_type
-from backbeat.royalties.tables import LEDGER, LEDGER_BATCHES
+from backbeat.royalties.statements import FINAL, PROVISIONAL, Statements, corrects_period, line_type
+from backbeat.royalties.tables import LEDGER, LEDGER_BATCHES, PAYABLE
 from integrations.warehouse import WarehouseConnection
 
 CSV_COLUMNS = (

@@ -24,10 +24,9 @@ from datetime import date
 
 import polars as pl
 
-from backbeat.royalties.tables import LEDGER, PARTY_STATEMENTS, STATEMENT_LINES
+from backbeat.royalties.tables import HOLD, LEDGER, PARTY_STATEMENTS, PAYABLE, STATEMENT_LINES
 from integrations.warehouse import WarehouseConnection
 
-PAYABLE, HOLD = "party_payable", "hold"
 LINE_TYPES = ("earnings", "adjustment", "payout")
 FINAL, PROVISIONAL = "final", "provisional"
 FIRST_REVISION_SUFFIX = "|r1"

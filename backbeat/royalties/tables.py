@@ -29,11 +29,20 @@ TARIFFS = table(
     description="One row per station rate and its validity period.",
 )
 
-ACCOUNTS = ("station_receivable", "party_payable", "suspense", "hold", "cash")
+RECEIVABLE = "station_receivable"
+PAYABLE = "party_payable"
+SUSPENSE = "suspense"
+HOLD = "hold"
+CASH = "cash"
+FX_CLEARING = "fx_clearing"
+FX_ROUNDING = "fx_rounding"
+"""Account names, shared by every ledger (royalty, contract and FX) and every module that reads or posts them."""
+
+ACCOUNTS = (RECEIVABLE, PAYABLE, SUSPENSE, HOLD, CASH)
 ENTRY_KINDS = ("posting", "reversal", "payout")
 CURRENCIES = tuple(sorted(MINOR_UNIT_EXPONENT))
 CHAIN_COLUMNS = ("chain_stream", "chain_seq", "lines_hash", "chain_hash")
-CREDITS = ("party_payable", "suspense", "hold")
+CREDITS = (PAYABLE, SUSPENSE, HOLD)
 AMOUNT_SIGN = (
     "amount_minor = 0 "
     "OR (entry_kind = 'posting' AND ((account = 'station_receivable' AND amount_minor > 0) "
@@ -299,7 +308,7 @@ FROZEN_STATEMENTS = table(
     append_only=True,
 )
 
-CONTRACT_ACCOUNTS = ("party_payable", "advance_recoupable", "reserve", "cash")
+CONTRACT_ACCOUNTS = (PAYABLE, "advance_recoupable", "reserve", CASH)
 CONTRACT_BATCH_KINDS = ("advance", "share", "recoupment", "reserve_hold", "reserve_release")
 
 CONTRACT_TERMS = table(
@@ -365,7 +374,7 @@ CONTRACT_LEDGER = table(
     append_only=True,
 )
 
-FX_ACCOUNTS = ("party_payable", "fx_clearing", "fx_rounding")
+FX_ACCOUNTS = (PAYABLE, FX_CLEARING, FX_ROUNDING)
 
 FX_RATES = table(
     "royalties",
