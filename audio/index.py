@@ -406,15 +406,19 @@ class FingerprintIndex:
         """Length of each track in STFT frames, indexed by track code."""
         return (self.manifest["duration_s"].to_numpy() / FRAME_SECONDS).astype(np.int64) + 1
 
-    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every index entry whose hash equals one of ``hashes``.
+    def lookup(self, hashes: np.ndarray, max_bucket: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every index entry whose hash equals one of ``hashes``; with ``max_bucket``, none of a hash whose bucket
+        holds more entries than that (a crowded hash says little, and costs the most).
 
         Returns (query_row, track_code, t_ref): ``query_row`` is the position in ``hashes`` that matched.
-        Each query hash is one contiguous run of the postings, bounded by two reads of the bucket table.
+        Each query hash is one contiguous run of the postings, bounded by two reads of the bucket table (the
+        same two reads give the bucket's size, so skipping crowded buckets costs no extra read).
         """
         hashes = np.asarray(hashes, dtype=np.int64)
         lo = np.asarray(self._starts[hashes])
         counts = np.asarray(self._starts[hashes + 1]) - lo
+        if max_bucket is not None:
+            counts[counts > max_bucket] = 0
         query_row = np.repeat(np.arange(hashes.size), counts)
         # Entry of the j-th match overall = lo[its query] + (j - where its query's run starts).
         position = np.arange(query_row.size, dtype=np.int64)

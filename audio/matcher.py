@@ -292,9 +292,7 @@ def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str
     which are all the fit needs (``track``: the line's slot, ``hash``, ``tq``, ``dtq``, ``t_ref``).
     """
     hashes, k, tq, dtq, shift = _query_rows(marks)
-    informative = np.flatnonzero(index.bucket_sizes(hashes) <= _bucket_cap(index))
-    hashes, k, tq, dtq, shift = (a[informative] for a in (hashes, k, tq, dtq, shift))
-    row, track, t_ref = index.lookup(hashes)
+    row, track, t_ref = index.lookup(hashes, max_bucket=_bucket_cap(index))  # crowded buckets skipped
     group = track.astype(np.int64) * N_HYPOTHESES
     group += k[row]
     cell = t_ref - shift[row]

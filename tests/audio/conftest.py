@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -17,6 +18,8 @@ import pytest
 import soundfile as sf
 
 from audio.index import FingerprintIndex, IndexBuildReport, build_index
+from audio.matcher import ChunkRef
+from audio.plays import merge_detections
 
 SYNTH_RATE = 22050
 
@@ -134,3 +137,37 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     index_dir = root / "index"
     report = build_index(paths.items(), index_dir)
     return Catalog(signals, paths, index_dir, report, FingerprintIndex.open(index_dir))
+
+
+T0 = datetime(2024, 6, 1, 8, 0, 0)
+"""When the first chunk of a test broadcast starts."""
+
+
+def broadcast_chunks(stream: np.ndarray, folder: Path, station: str = "r1") -> list[ChunkRef]:
+    """`stream` cut into 30 s FLAC chunks `{station}-{n}` under `folder`, chunk n starting at T0 + 30 n s."""
+    return [
+        ChunkRef(
+            f"{station}-{n}",
+            station,
+            T0 + timedelta(seconds=30 * n),
+            write_audio(folder / f"{station}-{n}.flac", stream[30 * n * SYNTH_RATE : 30 * (n + 1) * SYNTH_RATE]),
+        )
+        for n in range(int(np.ceil(stream.size / (30 * SYNTH_RATE))))
+    ]
+
+
+def assert_one_play_from_5_s(detections, factor: float, track_s: float = 100.0) -> dict:
+    """The detections of a broadcast whose track starts at 5 s, played `factor` times as fast (speed or tempo):
+    the line's slope is `factor`, chunk n starts (30 n − 5) × factor s into the track, and the detections merge into
+    one play from 5 s to 5 + track_s / factor s (±2 s). Returns the play."""
+    assert detections.height >= 3
+    assert detections["speed"].to_numpy() == pytest.approx(factor, abs=0.003)
+    for row in detections.iter_rows(named=True):
+        n = int(row["chunk_id"].split("-")[1])
+        assert row["track_offset_s"] == pytest.approx((30 * n - 5) * factor, abs=0.3)
+    plays = merge_detections(detections)
+    assert plays.height == 1
+    play = plays.row(0, named=True)
+    assert abs((play["start_utc"] - (T0 + timedelta(seconds=5))).total_seconds()) <= 2
+    assert abs((play["end_utc"] - (T0 + timedelta(seconds=5 + track_s / factor))).total_seconds()) <= 2
+    return play
