@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from backbeat.common.built_tables import query_if_built
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
 from backbeat.scoring import read_ground_truth, score_plays
 from integrations.warehouse import Warehouse
@@ -47,17 +48,17 @@ def demo_summary(warehouse: Warehouse, data_dir: Path) -> list[str]:
         ("SELECT status, count(*) FROM catalog.album_queue GROUP BY status ORDER BY status", "albums"),
         ("SELECT status, count(*) FROM curation.playlist_sync GROUP BY status ORDER BY status", "playlist syncs"),
     ):
-        counts = _maybe(warehouse, sql)
+        counts = query_if_built(warehouse, sql)
         if counts is not None and counts.height:
             lines.append(f"{label}: " + ", ".join(f"{n} {status}" for status, n in counts.iter_rows()))
     lines += _lifecycle_lines(warehouse)
-    if _maybe(warehouse, "SELECT count(*) FROM outreach.campaigns") is not None:
+    if query_if_built(warehouse, "SELECT count(*) FROM outreach.campaigns") is not None:
         from backbeat.outreach.figures import summary_lines
         from backbeat.outreach.funnel import conversion_lines, prospecting_lines
 
         lines += summary_lines(warehouse)  # the funnel per step, and that nothing was sent after a stop
         lines += prospecting_lines(warehouse) + conversion_lines(warehouse)  # discovery → … → airplay
-    statements = _maybe(warehouse, "SELECT period, count(*) FROM royalties.party_statements GROUP BY period")
+    statements = query_if_built(warehouse, "SELECT period, count(*) FROM royalties.party_statements GROUP BY period")
     if statements is not None and statements.height:
         lines.append("party statements: " + ", ".join(f"{n} for {p}" for p, n in statements.iter_rows()))
     rejected = warehouse.query(
@@ -98,7 +99,7 @@ def _lifecycle_lines(warehouse: Warehouse) -> list[str]:
     """Disputes with what the ledger charges for their play now, payouts with their batch, capture gaps, and
     Spotify account tokens: one line each kind, every item named."""
     lines = []
-    disputes = _maybe(warehouse, DISPUTES_SQL)
+    disputes = query_if_built(warehouse, DISPUTES_SQL)
     if disputes is not None and disputes.height:
         items = []
         for d in disputes.iter_rows(named=True):
@@ -106,7 +107,7 @@ def _lifecycle_lines(warehouse: Warehouse) -> list[str]:
             charged = f"{_major(d['charged'], d['currency'])} {d['currency']}" if d["currency"] else "nothing"
             items.append(f"{d['dispute_id']} {state} (play {d['play_id']} on {d['station_id']}, charged {charged})")
         lines.append("disputes: " + "; ".join(items))
-    payouts = _maybe(warehouse, PAYOUTS_SQL)
+    payouts = query_if_built(warehouse, PAYOUTS_SQL)
     if payouts is not None and payouts.height:
         items = []
         for p in payouts.iter_rows(named=True):
@@ -118,7 +119,7 @@ def _lifecycle_lines(warehouse: Warehouse) -> list[str]:
                 item += f" on {p['paid_on']} (batch {p['batch_id']}: {p['lines']} lines, balance {p['balance']})"
             items.append(item)
         lines.append("payouts: " + "; ".join(items))
-    gaps = _maybe(warehouse, GAPS_SQL)
+    gaps = query_if_built(warehouse, GAPS_SQL)
     if gaps is not None and gaps.height:
         lines.append(
             "capture gaps: "
@@ -129,7 +130,9 @@ def _lifecycle_lines(warehouse: Warehouse) -> list[str]:
                 for g in gaps.iter_rows(named=True)
             )
         )
-    tokens = _maybe(warehouse, "SELECT status, account_id FROM curation.account_tokens ORDER BY status, account_id")
+    tokens = query_if_built(
+        warehouse, "SELECT status, account_id FROM curation.account_tokens ORDER BY status, account_id"
+    )
     if tokens is not None and tokens.height:
         by_status: dict[str, list[str]] = {}
         for status, account in tokens.iter_rows():
@@ -139,11 +142,3 @@ def _lifecycle_lines(warehouse: Warehouse) -> list[str]:
             + ", ".join(f"{len(accounts)} {status} ({', '.join(accounts)})" for status, accounts in by_status.items())
         )
     return lines
-
-
-def _maybe(warehouse: Warehouse, sql: str):
-    """The query's rows, or None when its table does not exist yet (that part of the graph has not run)."""
-    try:
-        return warehouse.query(sql)
-    except Exception:  # noqa: BLE001 - a missing table differs by engine (DuckDB CatalogException, psycopg2 error)
-        return None

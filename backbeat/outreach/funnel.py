@@ -10,21 +10,14 @@ contacted (the baseline). Read-only; a table or mart that does not exist yet is 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import polars as pl
 
+from backbeat.common.built_tables import query_if_built
 from backbeat.royalties.money import MINOR_UNIT_EXPONENT
 from integrations.warehouse import Warehouse
 
 CONVERSIONS_MART = "analytics.fct_outreach_airplay_conversions"
-
-
-def _maybe(warehouse: Warehouse, sql: str, params: list[Any] | None = None) -> pl.DataFrame | None:
-    try:
-        return warehouse.query(sql, params or [])
-    except Exception:  # noqa: BLE001 - the table (or mart) is not built yet: nothing to say about it
-        return None
 
 
 def _count(frame: pl.DataFrame | None) -> dict[str, int]:
@@ -39,33 +32,33 @@ def _money(minor: int | None, currency: str | None) -> str:
 
 def prospecting_lines(warehouse: Warehouse) -> list[str]:
     """One line per organisation with candidates: discovery → enrichment → hygiene → ranking → approval."""
-    orgs = _maybe(warehouse, "SELECT DISTINCT org_id FROM outreach.candidates ORDER BY org_id")
+    orgs = query_if_built(warehouse, "SELECT DISTINCT org_id FROM outreach.candidates ORDER BY org_id")
     lines = []
     for (org,) in orgs.iter_rows() if orgs is not None else []:
         found = _count(
-            _maybe(
+            query_if_built(
                 warehouse,
                 "SELECT provenance, count(*) FROM outreach.candidates WHERE org_id = ? GROUP BY 1 ORDER BY 1",
                 [org],
             )
         )
-        spend = _maybe(
+        spend = query_if_built(
             warehouse,
             "SELECT provider, count(*) AS requests, sum(credits) AS credits, sum(cost_usd) AS usd "
             "FROM outreach.credit_ledger WHERE org_id = ? GROUP BY provider ORDER BY provider",
             [org],
         )
         spent = {r["provider"]: r for r in spend.iter_rows(named=True)} if spend is not None else {}
-        addresses = _maybe(warehouse, "SELECT count(*) FROM outreach.candidate_emails WHERE org_id = ?", [org])
+        addresses = query_if_built(warehouse, "SELECT count(*) FROM outreach.candidate_emails WHERE org_id = ?", [org])
         refused = _count(
-            _maybe(
+            query_if_built(
                 warehouse,
                 "SELECT rule, count(*) FROM outreach.hygiene_rejects WHERE org_id = ? GROUP BY 1 ORDER BY 1",
                 [org],
             )
         )
-        ranked = _maybe(warehouse, "SELECT count(*) FROM outreach.prospect_scores WHERE org_id = ?", [org])
-        approved = _maybe(
+        ranked = query_if_built(warehouse, "SELECT count(*) FROM outreach.prospect_scores WHERE org_id = ?", [org])
+        approved = query_if_built(
             warehouse,
             "SELECT count(*) FROM outreach.org_contacts WHERE org_id = ? AND provenance = 'vendor' AND consent",
             [org],
@@ -88,7 +81,9 @@ def prospecting_lines(warehouse: Warehouse) -> list[str]:
 def conversion_lines(warehouse: Warehouse) -> list[str]:
     """Per campaign: the contacted stations' plays of the promoted track after the first email, and the
     stations not contacted over the same window (from the dbt mart; none before dbt has built it)."""
-    rows = _maybe(warehouse, f"SELECT * FROM {CONVERSIONS_MART} ORDER BY campaign_id, is_contacted DESC, station_id")
+    rows = query_if_built(
+        warehouse, f"SELECT * FROM {CONVERSIONS_MART} ORDER BY campaign_id, is_contacted DESC, station_id"
+    )
     lines = []
     for campaign, group in rows.group_by("campaign_id", maintain_order=True) if rows is not None else []:
         parts = []
