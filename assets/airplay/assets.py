@@ -13,6 +13,7 @@ from assets.common.keys import (
     AIRPLAY_DETECTIONS,
     AIRPLAY_PLAYLOGS,
     AIRPLAY_REFERENCE_FINGERPRINTS,
+    AIRPLAY_STATION_DAY_STATUS,
     AIRPLAY_STATIONS,
     AIRPLAY_STREAM_CHUNKS,
     CATALOG_TRACKS,
@@ -20,7 +21,7 @@ from assets.common.keys import (
 from assets.common.metadata import table_metadata
 from assets.common.partitions import day_shard_partitions, day_window, range_backfill, run_station_days
 from assets.common.paths import DataDirResource
-from assets.common.table_specs import table_key, table_spec
+from assets.common.table_specs import table_spec
 from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_duration_s
 from audio.index import FingerprintIndex, build_index
 from audio.matcher import ChunkRef, match_chunks
@@ -256,7 +257,7 @@ def stream_chunks(
         metadata={"capture_gap_seconds": round(gap_seconds, 1), "truncated_chunks": truncated_chunks},
     )
     yield MaterializeResult(
-        asset_key=table_key(STATION_DAY_STATUS),
+        asset_key=AIRPLAY_STATION_DAY_STATUS,
         metadata={
             "stations": len(outcomes),
             "stations_with_chunks": sum(1 for o in outcomes if o.row_count),
