@@ -26,7 +26,7 @@ from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_dura
 from audio.index import FingerprintIndex, build_index
 from audio.matcher import ChunkRef, match_chunks
 from audio.plays import merge_detections
-from backbeat.airplay.landing import chunks_for
+from backbeat.airplay.landing import LandingListing, stations_named
 from backbeat.airplay.shards import by_shard
 from backbeat.airplay.station_days import (
     DETECTIONS_STAGE,
@@ -174,13 +174,21 @@ def stream_chunks(
     rows, total_rejects, gap_seconds, truncated_chunks = [], 0, 0.0, 0
     db = warehouse.client()
     captured = active_stations(db)
+    landing = LandingListing.of(data_dir.landing)  # listed once per run: the folder is flat and large
+    shared = data_dir.shared_landing_names()
     station_days = run_station_days(
-        context, db, STREAM_CHUNKS_STAGE, lambda day: captured | data_dir.landing_stations(day)
+        context,
+        db,
+        STREAM_CHUNKS_STAGE,
+        lambda day: captured | landing.stations_on(day) | stations_named(day, shared),
     )
+    if data_dir.storage_url:  # shared storage: bring the station-days' chunks (and gap logs) from it, list again
+        for station, day in station_days:
+            data_dir.pull_landing(station, day)
+        landing = LandingListing.of(data_dir.landing)
     outcomes = []
     for station, day in station_days:
-        data_dir.pull_landing(station, day)  # shared storage (if configured): chunks captured elsewhere
-        chunks, misnamed = chunks_for(data_dir.landing, station, day)
+        chunks, misnamed = landing.chunks_for(station, day)
         rejects = [Reject(str(path), None, "file_name", path.name, reason) for path, reason in misnamed]
         day_rows = []
         for chunk in chunks:

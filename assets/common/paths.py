@@ -70,10 +70,13 @@ class DataDirResource(ConfigurableResource):
     def landing_stations(self, day: date) -> set[str]:
         """The stations with chunks of `day` in the local landing folder and, when configured, in shared storage
         (chunks captured on another machine that this one has not pulled yet)."""
-        stations = stations_on(self.landing, day)
-        if (storage := self.shared_storage()) is not None:
-            stations |= stations_named(day, storage.list(f"{LANDING_KEY}/"))
-        return stations
+        return stations_on(self.landing, day) | stations_named(day, self.shared_landing_names())
+
+    def shared_landing_names(self) -> list[str]:
+        """The keys of the landing chunks in shared storage (none without it): one listing of the prefix."""
+        if (storage := self.shared_storage()) is None:
+            return []
+        return storage.list(f"{LANDING_KEY}/")
 
     def landing_file(self, recorded: str) -> Path:
         """A chunk path as recorded in `airplay.stream_chunks`; with shared storage the machine that recorded
