@@ -54,7 +54,7 @@ def ledger_restatement_sensor(context: SensorEvaluationContext, warehouse: Wareh
         reasons = sorted({part for _, _, reason in items for part in reason.split("; ") if part})
         requests.append(
             RunRequest(
-                run_key=f"restate|{day}|{shard}|{latest.isoformat()}|" + ",".join(s for s, _, _ in items)[:200],
+                run_key=f"restate|{day}|{shard}|{latest.isoformat()}",
                 partition_key=day_shard_key(shard, day),
                 tags={
                     "backbeat/restatement_reason": "; ".join(reasons)[:200],

@@ -53,12 +53,15 @@ class ShardMigrationReport:
     status_rows: int = 0
     station_partitions_deleted: int = 0
 
-    def lines(self) -> list[str]:
-        out = [
+    def line(self, asset: str) -> str:
+        """What was done for one asset."""
+        return (
             f"{asset}: {self.reported.get(asset, 0)} day × shard partitions reported for "
             f"{self.station_days.get(asset, 0)} station-days ({self.already.get(asset, 0)} already there)"
-            for asset in DAY_SHARD_ASSETS
-        ]
+        )
+
+    def lines(self) -> list[str]:
+        out = [self.line(asset) for asset in DAY_SHARD_ASSETS]
         out.append(f"airplay.station_day_status: {self.status_rows} rows filled from the warehouse")
         out.append(f"station partitions deleted: {self.station_partitions_deleted}")
         return out

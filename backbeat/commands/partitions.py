@@ -85,7 +85,7 @@ def migrate_instance(instance: DagsterInstance, log: Callable[[str], None] = pri
             )
             report.reported[asset] = report.reported.get(asset, 0) + 1
             report.station_days[asset] = report.station_days.get(asset, 0) + len(stations)
-        log(report.lines()[DAY_SHARD_ASSETS.index(asset)])
+        log(report.line(asset))
     for station in sorted(old_stations):
         instance.delete_dynamic_partition(OLD_STATIONS_PARTITIONS, station)
     report.station_partitions_deleted = len(old_stations)
