@@ -127,7 +127,10 @@ def service(tmp_path: Path, stations_csv: Path, port: int, log_name: str) -> Ite
 
 
 def wait_running(port: int, landing: Path, chunks_after: dict[str, int], process: subprocess.Popen[bytes]) -> dict:
-    """Wait until /health answers 200 and every station has written two chunks more than `chunks_after`."""
+    """Wait until /health answers 200 and every station has written two chunks more than `chunks_after`.
+
+    Both sides must show them: the files in the landing folder and the session's count in the health answer
+    (the service counts a chunk just after renaming its file, so the two can differ for a moment)."""
     seen: dict[str, Any] = {}
 
     def ready() -> bool:
@@ -135,7 +138,8 @@ def wait_running(port: int, landing: Path, chunks_after: dict[str, int], process
         code, body = health(port)
         seen.update(code=code, body=body)
         counts = {s: len(list(landing.glob(f"{s}_*.flac"))) for s in STATIONS}
-        return code == 200 and all(counts[s] >= chunks_after.get(s, 0) + 2 for s in STATIONS)
+        session_chunks = {s: body.get("stations", {}).get(s, {}).get("chunks", 0) for s in STATIONS}
+        return code == 200 and all(counts[s] >= chunks_after.get(s, 0) + 2 and session_chunks[s] >= 2 for s in STATIONS)
 
     assert servers.wait_for(ready, timeout=90, interval=0.2), f"never healthy: {seen}"
     return seen["body"]

