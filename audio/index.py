@@ -406,9 +406,13 @@ class FingerprintIndex:
         """Length of each track in STFT frames, indexed by track code."""
         return (self.manifest["duration_s"].to_numpy() / FRAME_SECONDS).astype(np.int64) + 1
 
-    def lookup(self, hashes: np.ndarray, max_bucket: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lookup(
+        self, hashes: np.ndarray, max_bucket: float | None = None, max_entries: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every index entry whose hash equals one of ``hashes``; with ``max_bucket``, none of a hash whose bucket
-        holds more entries than that (a crowded hash says little, and costs the most).
+        holds more entries than that (a crowded hash says little, and costs the most); with ``max_entries``, at
+        most that many entries in all, taken from the least crowded buckets first (whole buckets; ties in the
+        order of ``hashes``), so what a lookup costs stops growing with the catalog.
 
         Returns (query_row, track_code, t_ref): ``query_row`` is the position in ``hashes`` that matched.
         Each query hash is one contiguous run of the postings, bounded by two reads of the bucket table (the
@@ -419,9 +423,27 @@ class FingerprintIndex:
         counts = np.asarray(self._starts[hashes + 1]) - lo
         if max_bucket is not None:
             counts[counts > max_bucket] = 0
+        if max_entries is not None and int(counts.sum()) > max_entries:
+            counts[~_within_budget(counts, max_entries)] = 0
         query_row = np.repeat(np.arange(hashes.size), counts)
         # Entry of the j-th match overall = lo[its query] + (j - where its query's run starts).
         position = np.arange(query_row.size, dtype=np.int64)
         position += np.repeat(lo - (np.cumsum(counts) - counts), counts)
         # Stored as narrow as the index allows (see ``_write_postings``); handed out in the documented types.
         return query_row, self._track_codes[position].astype(np.uint32), self._times[position].astype(np.int32)
+
+
+def _within_budget(counts: np.ndarray, budget: int) -> np.ndarray:
+    """Which of the buckets (``counts`` entries each) to take for at most ``budget`` entries in all: the smallest
+    first, whole buckets, ties in order of position — what a stable sort by size and a running total would keep,
+    found from a histogram of the sizes instead of a sort (tens of thousands of query hashes per chunk).
+    """
+    entries_by_size = np.bincount(counts, weights=counts)
+    through_size = np.cumsum(entries_by_size)
+    threshold = int(np.searchsorted(through_size, budget, side="right"))  # the first size that no longer fits whole
+    keep = counts < threshold
+    if threshold < entries_by_size.size:
+        room = budget - (int(through_size[threshold - 1]) if threshold else 0)
+        at_threshold = np.flatnonzero(counts == threshold)
+        keep[at_threshold[: room // max(threshold, 1)]] = True
+    return keep

@@ -2,6 +2,7 @@
 
     nice -n 5 .venv/bin/python bench/airplay/scale.py prepare --synthetic 10000 --workers 2
     nice -n 5 .venv/bin/python bench/airplay/scale.py run --sizes 50 500 2000 10000
+    .venv/bin/python bench/airplay/scale.py run --sizes 50 10000 --day-size 0 --keep-index --vote-budget 400000
 
 Every catalog size holds the airplay benchmark's 33 catalog tracks (so the simulated stations' plays are in
 it), then every other real track we have (Debian music and game-data packages, ``real_extra_tracks``), then
@@ -215,9 +216,13 @@ def stage_write_index(n: int) -> None:
     print(json.dumps({"write_cpu_s": time.process_time() - started}))
 
 
-def stage_match(n: int, day: bool) -> None:
+def stage_match(n: int, day: bool, vote_budget: int | None) -> None:
+    import audio.matcher
     from audio.index import FingerprintIndex
     from audio.matcher import match_chunks
+
+    if vote_budget is not None:
+        audio.matcher.CHUNK_VOTE_BUDGET = vote_budget or None  # 0: no budget
 
     class CountingIndex(FingerprintIndex):
         """The index, counting the postings each lookup returns (the matcher's votes) and the CPU it takes."""
@@ -225,9 +230,9 @@ def stage_match(n: int, day: bool) -> None:
         votes = 0
         lookup_cpu_s = 0.0
 
-        def lookup(self, hashes: Any) -> Any:
+        def lookup(self, hashes: Any, max_bucket: float | None = None, max_entries: int | None = None) -> Any:
             started = time.process_time()
-            found = super().lookup(hashes)
+            found = super().lookup(hashes, max_bucket=max_bucket, max_entries=max_entries)
             CountingIndex.lookup_cpu_s += time.process_time() - started
             CountingIndex.votes += found[0].size
             return found
@@ -244,6 +249,7 @@ def stage_match(n: int, day: bool) -> None:
         "lookup_cpu_s": CountingIndex.lookup_cpu_s,
         "votes_per_chunk": CountingIndex.votes / len(refs),
         "detections": result.detections.height,
+        "vote_budget": audio.matcher.CHUNK_VOTE_BUDGET,
     }
     print(json.dumps(summary))
 
@@ -274,7 +280,11 @@ def _save(path: Path, new: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
-def run(sizes: list[int], day_size: int | None) -> None:
+def _result_key(n: int, vote_budget: int | None) -> str:
+    return str(n) if vote_budget is None else f"{n}/budget-{vote_budget}"
+
+
+def run(sizes: list[int], day_size: int | None, vote_budget: int | None, keep_index: bool) -> None:
     from metrics import evaluate
 
     from audio.index import POSTINGS_DIR
@@ -292,19 +302,27 @@ def run(sizes: list[int], day_size: int | None) -> None:
     stations = pl.read_csv(SCALE / "stations.csv")
     results_path = SCALE / "results.json"
     results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
+    budget_args = [] if vote_budget is None else ["--vote-budget", str(vote_budget)]
     for n in sizes:  # an empty list: only the station-day check
         rows = _rows(n)
-        shutil.rmtree(_index_dir(n), ignore_errors=True)
-        (_index_dir(n) / "tracks").mkdir(parents=True)
-        rows.write_parquet(_index_dir(n) / "rows.parquet")
-        build = measured(["--stage", "write-index", "--size", str(n)])
-        match = measured(["--stage", "match", "--size", str(n)])
+        key = _result_key(n, vote_budget)
+        built = results.get(key) or results.get(str(n))  # an earlier run at this size, with or without budget
+        reuse = keep_index and built is not None and (_index_dir(n) / "rows.parquet").exists()
+        if reuse and pl.read_parquet(_index_dir(n) / "rows.parquet").equals(rows):
+            build = built["build"]  # the same index, built (and measured) by that run
+        else:
+            shutil.rmtree(_index_dir(n), ignore_errors=True)
+            (_index_dir(n) / "tracks").mkdir(parents=True)
+            rows.write_parquet(_index_dir(n) / "rows.parquet")
+            build = measured(["--stage", "write-index", "--size", str(n)])
+        match = measured(["--stage", "match", "--size", str(n), *budget_args])
         detections = pl.read_parquet(_index_dir(n) / "detections.parquet")
         durations = dict(zip(rows["track_id"], rows["duration_s"], strict=True))
         plays = merge_detections(detections, min_play_s=30.0, track_durations_s=durations)
         scores = evaluate(plays, truth, stations)["overall"]
-        results[str(n)] = {
+        results[key] = {
             "tracks": n,
+            "vote_budget": match["vote_budget"],
             "real_tracks": int(rows["track_id"].str.starts_with("synthetic/").not_().sum()),
             "synthetic_tracks": int(rows["track_id"].str.starts_with("synthetic/").sum()),
             "reference_hours": float(rows["duration_s"].sum()) / 3600,
@@ -320,27 +338,32 @@ def run(sizes: list[int], day_size: int | None) -> None:
             "recall": scores["recall"],
             "station_hours": scores["station_hours"],
         }
-        print(json.dumps(results[str(n)]), flush=True)
-        results = _save(results_path, {str(n): results[str(n)]})
+        print(json.dumps(results[key]), flush=True)
+        results = _save(results_path, {key: results[key]})
     if day_size:
-        day = measured(["--stage", "match", "--size", str(day_size), "--day"])
-        key = f"station_day_{day_size}"
+        day = measured(["--stage", "match", "--size", str(day_size), "--day", *budget_args])
+        key = f"station_day_{_result_key(day_size, vote_budget)}"
         print(json.dumps({"tracks": day_size, **day}), flush=True)
         results = _save(results_path, {key: {"tracks": day_size, **day}})
     print_table(results)
 
 
 def print_table(results: dict[str, Any]) -> None:
-    sizes = sorted((v for k, v in results.items() if k.isdigit()), key=lambda v: v["tracks"])
+    sizes = sorted(
+        (v for k, v in results.items() if not k.startswith("station_day")),
+        key=lambda v: (v["tracks"], v.get("vote_budget") or 0),
+    )
     base = sizes[0]["match_ms_per_chunk"] if sizes else 0.0
     print(
-        "| tracks (real + synthetic) | reference h | hashes | postings MiB | build CPU s | match CPU ms / chunk "
-        "| × smallest | votes / chunk | match peak RSS MiB | false plays / station-h | recall |"
+        "| tracks (real + synthetic) | vote budget | reference h | hashes | postings MiB | build CPU s "
+        "| match CPU ms / chunk | × smallest | votes / chunk | match peak RSS MiB | false plays / station-h | recall |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for v in sizes:
+        budget = f"{v['vote_budget']:,}" if v.get("vote_budget") else "–"
         print(
-            f"| {v['tracks']:,} ({v['real_tracks']} + {v['synthetic_tracks']:,}) | {v['reference_hours']:.0f} | "
+            f"| {v['tracks']:,} ({v['real_tracks']} + {v['synthetic_tracks']:,}) | {budget} | "
+            f"{v['reference_hours']:.0f} | "
             f"{v['n_hashes'] / 1e6:.1f} M | {v['postings_bytes'] / 2**20:,.0f} | {v['build']['cpu_s']:.1f} | "
             f"{v['match_ms_per_chunk']:.1f} | {v['match_ms_per_chunk'] / base:.2f} | "
             f"{v['match']['votes_per_chunk']:,.0f} | {v['match']['peak_rss_mib']:.0f} | "
@@ -350,7 +373,8 @@ def print_table(results: dict[str, Any]) -> None:
     for key in sorted((k for k in results if k.startswith("station_day")), key=lambda k: results[k]["tracks"]):
         d = results[key]
         print(
-            f"\nstation-day at {d['tracks']:,} tracks: {d['chunks']} chunks in one call, {d['cpu_s']:.0f} CPU-s "
+            f"\nstation-day at {d['tracks']:,} tracks ({key}): {d['chunks']} chunks in one call, "
+            f"{d['cpu_s']:.0f} CPU-s "
             f"({1000 * d['match_cpu_s'] / d['chunks']:.0f} ms per chunk), peak RSS {d['peak_rss_mib']:.0f} MiB"
         )
 
@@ -369,6 +393,13 @@ def main() -> None:
         default=None,
         help="catalog size of the station-day check (default: the largest; 0: none)",
     )
+    parser.add_argument(
+        "--vote-budget",
+        type=int,
+        default=None,
+        help="votes one chunk may draw (audio.matcher.CHUNK_VOTE_BUDGET; 0: none; default: the matcher's)",
+    )
+    parser.add_argument("--keep-index", action="store_true", help="reuse an index built for the same tracks")
     parser.add_argument("--stage", choices=["write-index", "match"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--day", action="store_true", help=argparse.SUPPRESS)
@@ -376,11 +407,12 @@ def main() -> None:
     if args.stage == "write-index":
         return stage_write_index(args.size)
     if args.stage == "match":
-        return stage_match(args.size, args.day)
+        return stage_match(args.size, args.day, args.vote_budget)
     if args.command == "prepare":
         return prepare(args.synthetic, args.workers, args.only, args.reverse)
     if args.command == "run":
-        return run(args.sizes, max(args.sizes, default=0) if args.day_size is None else args.day_size)
+        day_size = max(args.sizes, default=0) if args.day_size is None else args.day_size
+        return run(args.sizes, day_size, args.vote_budget, args.keep_index)
     if args.command == "table":
         return print_table(json.loads((SCALE / "results.json").read_text()))
     parser.print_help()

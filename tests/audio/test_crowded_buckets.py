@@ -33,15 +33,39 @@ def test_lookup_with_a_cap_returns_exactly_the_entries_of_the_buckets_within_it(
         assert got.tolist() == want.tolist()
 
 
+def test_a_vote_budget_takes_whole_buckets_from_the_least_crowded_up(catalog: Catalog) -> None:
+    index = catalog.index
+    marks = landmarks(catalog.signals["track-b"][: 30 * SYNTH_RATE], SYNTH_RATE)
+    hashes = matcher._query_rows(marks)[0]  # what a chunk looks up, repeats included
+    sizes = index.bucket_sizes(hashes)
+    rows, codes, times = index.lookup(hashes)
+    budget = rows.size // 3
+    got = index.lookup(hashes, max_entries=budget)
+    # The expected rows: in order of bucket size (ties: query order), whole buckets while the total fits.
+    order = np.argsort(sizes, kind="stable")
+    taken = set(order[np.cumsum(sizes[order]) <= budget].tolist())
+    keep = np.isin(rows, sorted(taken))
+    assert 0 < got[0].size <= budget < rows.size
+    for part, want in zip(got, (rows[keep], codes[keep], times[keep]), strict=True):
+        assert part.tolist() == want.tolist()
+    dropped = sizes[sorted(set(np.flatnonzero(sizes > 0)) - taken)]
+    assert dropped.min() >= sizes[sorted(taken)].max()  # nothing kept is more crowded than anything dropped
+    assert index.lookup(hashes, max_entries=rows.size)[0].tolist() == rows.tolist()  # a budget that fits: all
+
+
 def test_only_hashes_of_buckets_within_the_cap_are_looked_up(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
     index = catalog.index
     marks = landmarks(catalog.signals["track-b"][: 30 * SYNTH_RATE], SYNTH_RATE)
     asked: list[tuple[np.ndarray, float | None, np.ndarray]] = []
+    budgets: list[int | None] = []
     real_lookup = FingerprintIndex.lookup
 
-    def recording_lookup(self: FingerprintIndex, hashes: np.ndarray, max_bucket: float | None = None):
-        found = real_lookup(self, hashes, max_bucket)
+    def recording_lookup(
+        self: FingerprintIndex, hashes: np.ndarray, max_bucket: float | None = None, max_entries: int | None = None
+    ):
+        found = real_lookup(self, hashes, max_bucket, max_entries)
         asked.append((np.asarray(hashes), max_bucket, found[0]))
+        budgets.append(max_entries)
         return found
 
     monkeypatch.setattr(FingerprintIndex, "lookup", recording_lookup)
@@ -50,6 +74,7 @@ def test_only_hashes_of_buckets_within_the_cap_are_looked_up(catalog: Catalog, m
     sizes = index.bucket_sizes(everything)
     assert floor is not None and sizes.max() <= 128 <= floor  # below the floor: nothing was skipped
     assert set(np.unique(rows)) == set(np.flatnonzero(sizes > 0))
+    assert budgets[-1] == matcher.CHUNK_VOTE_BUDGET and rows.size < budgets[-1]  # the budget does not bind here
     cap = int(np.percentile(sizes[sizes > 0], 50))
     monkeypatch.setattr(matcher, "CROWDED_FLOOR", cap)
     monkeypatch.setattr(matcher, "CROWDED_FACTOR", 0.0)
@@ -61,3 +86,22 @@ def test_only_hashes_of_buckets_within_the_cap_are_looked_up(catalog: Catalog, m
     assert index.bucket_sizes(hashes[looked_up]).max() <= cap
     assert set(looked_up) == set(np.flatnonzero((sizes > 0) & (sizes <= cap)))
     assert looked_up.size < int((sizes > 0).sum())
+
+
+def test_groups_too_weak_for_a_line_leave_before_the_histogram_and_change_nothing() -> None:
+    """`_best_cells` drops the votes of (track, hypothesis) groups with fewer votes in all than its prefilter floor;
+    a group at the floor, all in one cell, still makes its line, and adding weak groups changes no result."""
+    rng = np.random.default_rng(5)
+    floor = matcher.CONFIRMED_MIN_SCORE // 2
+    n_hyp = matcher.N_HYPOTHESES
+    strong_group = np.repeat(np.array([3 * n_hyp + 0, 7 * n_hyp + 2]), [40, floor])
+    strong_cell = np.r_[np.full(30, 12), rng.integers(-50, 50, 10), np.full(floor, -4)]
+    base = matcher._best_cells(strong_group.astype(np.int64), strong_cell.astype(np.int64))
+    assert sorted(base[0].tolist()) == [3 * 2 + matcher.FAMILY[0], 7 * 2 + matcher.FAMILY[2]]
+    weak_group = np.repeat(np.arange(100, 400) * n_hyp + 1, floor - 1)  # 300 groups, each one vote short
+    weak_cell = np.full(weak_group.size, 5)
+    mixed = matcher._best_cells(
+        np.r_[weak_group, strong_group].astype(np.int64), np.r_[weak_cell, strong_cell].astype(np.int64)
+    )
+    for got, want in zip(mixed, base, strict=True):
+        assert got.tolist() == want.tolist()
