@@ -39,6 +39,7 @@ PLAY_SCHEMA = pl.Schema(
         "speed": pl.Float64(),
         "runner_up_track_id": pl.String(),
         "runner_up_confidence": pl.Float64(),
+        "aired_start_utc": pl.Datetime("us"),
     }
 )
 
@@ -180,10 +181,17 @@ def merge_detections(
             .first(),
             runner_up_confidence=pl.col("runner_up_confidence").max(),
         )
+        # The song's top as the first heard moment places it, before any edge below moves ``start``.
+        .with_columns(top=pl.col("start") - _seconds_expr(pl.col("head_s") / pl.col("head_speed")))
         .pipe(_unheard_edges, spans, min_play_s)
         .pipe(_share_crossfades, min_play_s)
+        .pipe(_aired_start)
         # Rounding to the second is monotone: plays that do not overlap still do not.
-        .with_columns(start_utc=pl.col("start").dt.round("1s"), end_utc=pl.col("end").dt.round("1s"))
+        .with_columns(
+            start_utc=pl.col("start").dt.round("1s"),
+            end_utc=pl.col("end").dt.round("1s"),
+            aired_start_utc=pl.col("aired_start").dt.round("1s"),
+        )
     )
     return (
         plays.with_columns(duration_s=(pl.col("end_utc") - pl.col("start_utc")).dt.total_seconds())
@@ -260,6 +268,25 @@ def _unheard_edges(plays: pl.DataFrame, spans: pl.DataFrame, min_play_s: float) 
             )
             .otherwise(pl.col("end"))
         )
+    )
+
+
+def _aired_start(plays: pl.DataFrame) -> pl.DataFrame:
+    """When each play's song began on air, as its fingerprints place it (``aired_start``), beside ``start``, the
+    first second heard.
+
+    Under noise, reverberation or a DJ's talk-over the first seconds of a song often match nothing, so a play is
+    heard from a few seconds in; its detections still say where the song's top lies (``head_s`` into the track
+    at the first heard moment: ``top``). When that top is at most ``EDGE_S`` into the song, the song aired from
+    there, or from where the station's previous matched audio (any track) or previous play ends, if later. The
+    play's billed extent (``start``, ``end``, ``duration_s``) stays what was heard; ``aired_start`` is the
+    estimate of when the song began, for the station's log and the programme it aired in.
+    """
+    previous_end = pl.col("end").shift(1).over("station_id")
+    return plays.sort("station_id", "start").with_columns(
+        aired_start=pl.when(pl.col("head_s") <= EDGE_S)
+        .then(pl.min_horizontal(pl.col("start"), pl.max_horizontal("top", pl.col("reach_before"), previous_end)))
+        .otherwise(pl.col("start"))
     )
 
 

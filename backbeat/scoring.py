@@ -29,11 +29,16 @@ def _overlap_s(a_start: datetime, a_end: datetime, b_start: datetime, b_end: dat
     return max(0.0, (min(a_end, b_end) - max(a_start, b_start)).total_seconds())
 
 
-def score_plays(predicted: pl.DataFrame, truth: pl.DataFrame, min_truth_s: float = 30.0) -> PlayScore:
+def score_plays(
+    predicted: pl.DataFrame, truth: pl.DataFrame, min_truth_s: float = 30.0, start_column: str = "start_utc"
+) -> PlayScore:
     """A true play (≥ min_truth_s) is found when a predicted play of the same station and track overlaps ≥50 %
-    of it; a prediction is correct when it overlaps any true play of the same station and track."""
+    of it; a prediction is correct when it overlaps any true play of the same station and track. The start
+    error of a found play is measured from the prediction's ``start_column`` (e.g. ``aired_start_utc``); the
+    matching always uses its ``start_utc`` and ``end_utc``."""
     truth = truth.filter((pl.col("end_utc") - pl.col("start_utc")).dt.total_seconds() >= min_truth_s)
-    preds = list(predicted.select("station_id", "track_id", "start_utc", "end_utc").iter_rows())
+    columns = ["station_id", "track_id", "start_utc", "end_utc", pl.col(start_column).alias("error_from")]
+    preds = list(predicted.select(columns).iter_rows())
     found, errors = 0, []
     for station, track, start, end in truth.select("station_id", "track_id", "start_utc", "end_utc").iter_rows():
         length = (end - start).total_seconds()
@@ -44,7 +49,7 @@ def score_plays(predicted: pl.DataFrame, truth: pl.DataFrame, min_truth_s: float
         )
         if best[1] is not None and best[0] >= 0.5 * length:
             found += 1
-            errors.append(abs((best[1][2] - start).total_seconds()))
+            errors.append(abs((best[1][4] - start).total_seconds()))
     truths = list(truth.select("station_id", "track_id", "start_utc", "end_utc").iter_rows())
     correct = sum(
         1

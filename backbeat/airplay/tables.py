@@ -93,6 +93,12 @@ PLAYLOGS = table(
     Column("speed", "double", "Playback speed factor (median of its detections; 1.0 = normal)."),
     Column("runner_up_track_id", "text", "Strongest other track claiming the same audio (a version clash), if any."),
     Column("runner_up_confidence", "double", "Confidence of that runner-up."),
+    Column(
+        "aired_start_utc",
+        "timestamp",
+        "UTC moment the song began on air as its fingerprints place it: start_utc, or up to 15 s earlier when the "
+        "song's top went unheard (noise, a talk-over) and no other matched audio was heard there.",
+    ),
     primary_key=("play_id",),
     description="One row per play: station, track, start, end.",
 )

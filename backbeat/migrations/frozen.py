@@ -54,7 +54,10 @@ def existing_columns(conn: WarehouseConnection, tables: tuple[FrozenTable, ...])
 
 
 def complete_tables(conn: WarehouseConnection, tables: tuple[FrozenTable, ...]) -> dict[str, str]:
-    """`complete_table` for each of `tables`, in order: what was done to each."""
+    """`complete_table` for each of `tables`, in order: what was done to each (nothing for a revision that only
+    alters existing tables)."""
+    if not tables:
+        return {}
     existing = existing_columns(conn, tables)
     return {t.qualified_name: complete_table(conn, t, existing.get(t.qualified_name, set())) for t in tables}
 

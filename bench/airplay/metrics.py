@@ -40,6 +40,12 @@ def _score(plays: pl.DataFrame, truth: pl.DataFrame, hours: float) -> dict:
         "precision": score.precision,
         "false_plays_per_hour": false_plays / hours if hours else None,
         "median_start_error_s": score.median_start_error_s,
+        # When the song began, as the merged plays place it (both engines go through merge_detections).
+        "median_aired_start_error_s": (
+            score_plays(plays, truth, start_column="aired_start_utc").median_start_error_s
+            if "aired_start_utc" in plays.columns
+            else None
+        ),
         "duplicate_plays": _duplicates(plays, truth),
         "overlapping_plays": overlaps.height,
         "overlapping_seconds": float(overlaps["overlap_s"].sum()),

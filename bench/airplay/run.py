@@ -245,7 +245,7 @@ def print_tables(results: dict, profiles: list[str], cost: bool = True) -> None:
         )
         print(
             "| engine | recall | recall, speed-changed | recall, tempo-changed | precision | false plays / h "
-            "| median start error s | duplicate plays | overlapping plays (s) |"
+            "| median start error s (heard / aired) | duplicate plays | overlapping plays (s) |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for engine, data in results["engines"].items():
@@ -255,7 +255,8 @@ def print_tables(results: dict, profiles: list[str], cost: bool = True) -> None:
                 f"{_fmt(s['speed_recall'], '{:.1%}')} ({s['speed_found']}/{s['speed_truth_plays']}) | "
                 f"{_fmt(s['tempo_recall'], '{:.1%}')} ({s['tempo_found']}/{s['tempo_truth_plays']}) | "
                 f"{s['precision']:.1%} | {s['false_plays_per_hour']:.2f} | "
-                f"{_fmt(s['median_start_error_s'], '{:.2f}')} | {s['duplicate_plays']} | "
+                f"{_fmt(s['median_start_error_s'], '{:.2f}')} / "
+                f"{_fmt(s.get('median_aired_start_error_s'), '{:.2f}')} | {s['duplicate_plays']} | "
                 f"{s['overlapping_plays']} ({s['overlapping_seconds']:g}) |"
             )
     if not cost:

@@ -163,6 +163,7 @@ def plays_for_days(stations: int, recordings: int, first: date, days: int, per_d
         speed=pl.lit(1.0),
         runner_up_track_id=pl.lit(None, pl.Utf8),
         runner_up_confidence=pl.lit(None, pl.Float64),
+        aired_start_utc=pl.col("start_utc"),
     ).select(PLAYLOGS.column_names)
 
 

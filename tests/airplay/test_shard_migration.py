@@ -79,7 +79,7 @@ def test_the_status_table_is_filled_once_from_the_warehouse(tmp_path):
     db.replace(STREAM_CHUNKS, STREAM_CHUNKS.from_rows([{**chunk, "chunk_id": f"c{n}"} for n in range(3)]))
     play = {"station_id": "north", "track_id": "T1", "play_date": DAY, "start_utc": datetime(2026, 11, 2, 6)}
     play |= {"end_utc": datetime(2026, 11, 2, 6, 3), "duration_s": 180, "confidence": 0.9, "detection_count": 6}
-    play |= {"speed": 1.0, "runner_up_track_id": None, "runner_up_confidence": None}
+    play |= {"speed": 1.0, "runner_up_track_id": None, "runner_up_confidence": None, "aired_start_utc": None}
     db.replace(PLAYLOGS, PLAYLOGS.from_rows([{**play, "play_id": "p1"}]))
     assert days_with_rows(db) == [DAY]
     assert fill_station_day_status(db, [DAY]) == 2

@@ -51,8 +51,53 @@ def test_consecutive_chunks_of_one_broadcast_make_one_play() -> None:
     )
     assert plays.schema == pl.Schema(PLAY_SCHEMA)
     assert plays.rows() == [
-        ("r1", "x", T0 + timedelta(seconds=10), T0 + timedelta(seconds=111), 101, 0.95, 4, 1.0, None, None)
+        (
+            "r1",
+            "x",
+            T0 + timedelta(seconds=10),
+            T0 + timedelta(seconds=111),
+            101,
+            0.95,
+            4,
+            1.0,
+            None,
+            None,
+            T0 + timedelta(seconds=10),  # heard from its top: aired from there too
+        )
     ]
+
+
+def test_a_song_heard_from_a_few_seconds_in_aired_from_its_top_unless_other_audio_was_heard_there() -> None:
+    """The first seconds of a song under noise or a talk-over match nothing; its detections still place its top.
+    The play is billed from the first second heard, and ``aired_start_utc`` says when the song began: its top
+    when at most 15 s before, but never before the station's previous matched audio ends."""
+    plays = merge_detections(
+        _detections(
+            [
+                # r1: y plays until 20 s; x's top at 24 s (offset -24), first heard 8 s in, at 32 s.
+                ("r1", "y", 0, 100.0, 0.0, 20.0, 0.9),
+                ("r1", "x", 30, 6.0, 2.0, 30.0, 0.9),  # the track is 6 s in at the chunk start (30 s)
+                ("r1", "x", 60, 36.0, 0.0, 30.0, 0.9),
+                # r2: x's top at 24 s, but z was heard until 28 s: aired from 28 s, where z stops.
+                ("r2", "z", 0, 100.0, 0.0, 28.0, 0.9),
+                ("r2", "x", 30, 6.0, 2.0, 30.0, 0.9),
+                ("r2", "x", 60, 36.0, 0.0, 30.0, 0.9),
+                # r3: first heard 20 s into the song: more than 15 s of it unheard says nothing, aired = heard.
+                ("r3", "x", 30, 20.0, 0.0, 30.0, 0.9),
+                ("r3", "x", 60, 50.0, 0.0, 30.0, 0.9),
+            ]
+        ),
+        min_play_s=15.0,
+    )
+    got = {
+        (r["station_id"], r["track_id"]): (r["start_utc"] - T0, r["aired_start_utc"] - T0, r["duration_s"])
+        for r in plays.iter_rows(named=True)
+    }
+    s = timedelta(seconds=1)
+    assert got[("r1", "x")] == (32 * s, 24 * s, 58)  # billed as heard: 32 s to 90 s
+    assert got[("r2", "x")] == (32 * s, 28 * s, 58)
+    assert got[("r3", "x")] == (30 * s, 30 * s, 60)
+    assert got[("r1", "y")] == (0 * s, 0 * s, 20)
 
 
 def test_a_replay_and_a_long_silence_start_new_plays() -> None:

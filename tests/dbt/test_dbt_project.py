@@ -95,7 +95,8 @@ insert into catalog.recording_links values
 insert into airplay.stations values
     ('S1', 'Radio Un', 'http://radio-un.example/stream', true, 'Europe/Paris'),
     ('S2', 'Beat FM', 'http://beat.example/live', false, 'America/New_York');
-insert into airplay.playlogs values
+insert into airplay.playlogs (play_id, station_id, track_id, play_date, start_utc, end_utc, duration_s,
+    confidence, detection_count, speed, runner_up_track_id, runner_up_confidence) values
     ('PL1', 'S1', 'T1', '2024-06-01', '2024-06-01 10:00:00', '2024-06-01 10:03:00', 180, 0.97, 12, 1.0, null, null),
     ('PL2', 'S1', 'T1', '2024-06-01', '2024-06-01 15:00:00', '2024-06-01 15:03:20', 200, 0.91, 14, 1.02, 'T2', 0.6),
     ('PL3', 'S1', 'T2', '2024-06-01', '2024-06-01 16:00:00', '2024-06-01 16:02:00', 120, 0.88, 8, 1.0, null, null),

@@ -25,7 +25,8 @@ insert into airplay.stations values
     ('S1', 'Radio Un', 'http://radio-un.example/stream', true, 'Europe/Paris'),
     ('S2', 'Beat FM', 'http://beat.example/live', true, 'America/New_York'),
     ('S3', 'Radio Trois', null, true, 'UTC');
-insert into airplay.playlogs values
+insert into airplay.playlogs (play_id, station_id, track_id, play_date, start_utc, end_utc, duration_s,
+    confidence, detection_count, speed, runner_up_track_id, runner_up_confidence) values
     ('PL1', 'S1', 'T1', '2024-06-01', '2024-06-01 08:00:00', '2024-06-01 08:03:00', 180, 0.97, 12, 1.0, null, null),
     ('PL2', 'S1', 'T2', '2024-06-01', '2024-06-01 08:10:00', '2024-06-01 08:13:20', 200, 0.91, 14, 1.0, null, null),
     ('PL3', 'S1', 'T1', '2024-06-02', '2024-06-02 08:05:00', '2024-06-02 08:08:00', 180, 0.88, 8, 1.0, null, null),

@@ -212,6 +212,7 @@ def test_a_failing_expectation_stops_the_monthly_export_from_being_published(tmp
                     "speed": 1.0,
                     "runner_up_track_id": None,
                     "runner_up_confidence": None,
+                    "aired_start_utc": None,
                 }
                 for p, m in (("P1", 0), ("P2", 10))
             ]

@@ -252,6 +252,7 @@ def seed_plays(db: Warehouse) -> None:
             "speed": 1.0,
             "runner_up_track_id": None,
             "runner_up_confidence": None,
+            "aired_start_utc": None,
         }
         for p, (s, d) in PLAYS.items()
     ]

@@ -81,6 +81,7 @@ def seed(db: Warehouse) -> None:
                     "speed": 1.0,
                     "runner_up_track_id": None,
                     "runner_up_confidence": None,
+                    "aired_start_utc": None,
                 }
                 for p, d in [*PLAYS.items(), ("P9", date(2026, 9, 4))]  # P9 was never posted: not exported
             ]

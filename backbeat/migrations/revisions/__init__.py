@@ -22,6 +22,7 @@ from backbeat.migrations.revisions import (
     r0007_dispute_evidence,
     r0008_fx_conversion,
     r0009_station_day_status,
+    r0010_playlogs_aired_start,
 )
 from integrations.warehouse import WarehouseConnection
 
@@ -51,6 +52,7 @@ REVISIONS: tuple[Revision, ...] = tuple(
         r0007_dispute_evidence,
         r0008_fx_conversion,
         r0009_station_day_status,
+        r0010_playlogs_aired_start,
     )
 )
 HEAD = REVISIONS[-1].id

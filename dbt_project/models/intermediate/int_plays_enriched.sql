@@ -34,6 +34,7 @@ select
     plays.playback_speed,
     plays.runner_up_track_id,
     plays.runner_up_confidence,
+    plays.aired_at_utc,
     plays.station_id,
     stations.station_name,
     plays.track_id,

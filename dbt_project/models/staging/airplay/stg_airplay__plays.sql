@@ -11,5 +11,6 @@ select
     cast(detection_count as bigint) as detection_count,
     cast(speed as double precision) as playback_speed,
     cast(runner_up_track_id as varchar) as runner_up_track_id,
-    cast(runner_up_confidence as double precision) as runner_up_confidence
+    cast(runner_up_confidence as double precision) as runner_up_confidence,
+    cast(aired_start_utc as timestamp) as aired_at_utc
 from {{ source('airplay', 'playlogs') }}
