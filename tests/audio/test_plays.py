@@ -82,6 +82,10 @@ def test_a_song_heard_from_a_few_seconds_in_aired_from_its_top_unless_other_audi
                 ("r2", "z", 0, 100.0, 0.0, 28.0, 0.9),
                 ("r2", "x", 30, 6.0, 2.0, 30.0, 0.9),
                 ("r2", "x", 60, 36.0, 0.0, 30.0, 0.9),
+                # r4: only 6 s of w heard (20-26 s: no play), but heard: x aired from 26 s, where w stops.
+                ("r4", "w", 0, 100.0, 20.0, 26.0, 0.9),
+                ("r4", "x", 30, 6.0, 2.0, 30.0, 0.9),
+                ("r4", "x", 60, 36.0, 0.0, 30.0, 0.9),
                 # r3: first heard 20 s into the song: more than 15 s of it unheard says nothing, aired = heard.
                 ("r3", "x", 30, 20.0, 0.0, 30.0, 0.9),
                 ("r3", "x", 60, 50.0, 0.0, 30.0, 0.9),
@@ -96,6 +100,7 @@ def test_a_song_heard_from_a_few_seconds_in_aired_from_its_top_unless_other_audi
     s = timedelta(seconds=1)
     assert got[("r1", "x")] == (32 * s, 24 * s, 58)  # billed as heard: 32 s to 90 s
     assert got[("r2", "x")] == (32 * s, 28 * s, 58)
+    assert got[("r4", "x")] == (32 * s, 26 * s, 58) and ("r4", "w") not in got
     assert got[("r3", "x")] == (30 * s, 30 * s, 60)
     assert got[("r1", "y")] == (0 * s, 0 * s, 20)
 
