@@ -74,7 +74,7 @@ def test_a_song_heard_from_a_few_seconds_in_aired_from_its_top_unless_other_audi
     plays = merge_detections(
         _detections(
             [
-                # r1: y plays until 20 s; x's top at 24 s (offset -24), first heard 8 s in, at 32 s.
+                # r1: y plays until 20 s; x's top at 24 s, first heard 8 s in, at 32 s.
                 ("r1", "y", 0, 100.0, 0.0, 20.0, 0.9),
                 ("r1", "x", 30, 6.0, 2.0, 30.0, 0.9),  # the track is 6 s in at the chunk start (30 s)
                 ("r1", "x", 60, 36.0, 0.0, 30.0, 0.9),
