@@ -70,6 +70,8 @@ def merge_detections(
     song cut by the chunk grid under a DJ's talk-over). ``confidence`` is the best detection's: one
     unambiguous chunk is enough to know what was played. ``speed`` is the detections' median; the runner-up
     is the strongest other track that claimed the same audio in any of the play's chunks (null when none did).
+    ``aired_start_utc`` is when the song began on air as its detections place it: ``start_utc``, or up to
+    ``EDGE_S`` earlier when the song's top went unheard and nothing else was heard there (``_aired_start``).
     Detections without the ``speed`` / runner-up columns (older tables) count as normal speed, no runner-up.
     Pieces of one track whose airtime touches are one play even when their origins differ (repetitive music);
     an immediate replay is told apart by the song starting from its top right after it reached its end, which
@@ -277,10 +279,10 @@ def _aired_start(plays: pl.DataFrame) -> pl.DataFrame:
 
     Under noise, reverberation or a DJ's talk-over the first seconds of a song often match nothing, so a play is
     heard from a few seconds in; its detections still say where the song's top lies (``head_s`` into the track
-    at the first heard moment: ``top``). When that top is at most ``EDGE_S`` into the song, the song aired from
-    there, or from where the station's previous matched audio (any track) or previous play ends, if later. The
-    play's billed extent (``start``, ``end``, ``duration_s``) stays what was heard; ``aired_start`` is the
-    estimate of when the song began, for the station's log and the programme it aired in.
+    at the first heard moment: ``top``). When the first heard moment is at most ``EDGE_S`` into the song, the song
+    aired from its top, or from where the station's previous matched audio (any track) or previous play ends, if
+    later. The play's billed extent (``start``, ``end``, ``duration_s``) stays what was heard; ``aired_start`` is
+    the estimate of when the song began, for the station's log (programmes are still attributed by ``start``).
     """
     previous_end = pl.col("end").shift(1).over("station_id")
     return plays.sort("station_id", "start").with_columns(
