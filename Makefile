@@ -20,9 +20,13 @@ help:
 	@echo "make test-fast  the suite without the tests marked slow (about 2 minutes; CI runs everything)"
 	@echo "make lint   ruff, the type checker (mypy on the core) and the SQL linter"
 
+# A venv made from an older lock may hold soundfile's pure wheel, which needs a system libsndfile: the
+# wheel that bundles it replaces it.
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -c "import _soundfile_data" 2>/dev/null || $(BIN)/pip install --quiet --disable-pip-version-check \
+	    --force-reinstall --no-deps --only-binary :all: "$$(grep -m1 '^soundfile==' requirements.lock | cut -d' ' -f1)"
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
