@@ -15,11 +15,16 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from audio.matcher import DETECTION_SCHEMA, REQUIRED_DETECTION_COLUMNS
+from audio.matcher import DETECTION_SCHEMA, MIN_SCORE, REQUIRED_DETECTION_COLUMNS
 
 CONTINUITY_S = 2.0  # airtime of two pieces this close together is one continuous stretch of the song
 RESTART_S = 5.0  # a piece that begins this close to the top of the track is the song starting again
 END_SLACK_S = 10.0  # ... provided the piece before it reached this close to the track's end
+# A piece is anchored when its song's place is certain: two detections agree on the origin (chance does not
+# pick the same one of thousands of offsets twice), or one scores twice the matcher's floor. Pieces whose
+# origins disagree make one play only when one of them is anchored: two lone chance matches of one track in
+# neighbouring chunks (music that merely resembles it) are no broadcast of it.
+ANCHOR_SCORE = 2 * MIN_SCORE
 # A DJ talking over an intro, a crossfade or a quiet fade can hide this much of a song's top or end from the
 # fingerprints; it can count towards a short song's play (``_unheard_edges``).
 EDGE_S = 15.0
@@ -97,6 +102,7 @@ def merge_detections(
             "station_id",
             "track_id",
             "confidence",
+            "score",
             "runner_up_track_id",
             "runner_up_confidence",
             # The song advances ``speed`` seconds of track per second of broadcast.
@@ -133,6 +139,7 @@ def merge_detections(
         tail_s=((pl.col("span_end") - pl.col("origin")).dt.total_microseconds() / 1e6 * pl.col("speed")).max(),
         confidence=pl.col("confidence").max(),
         detection_count=pl.len().cast(pl.Int64),
+        anchored=(pl.len() >= 2) | (pl.col("score").max() >= ANCHOR_SCORE),
         speed=pl.col("speed").median(),
         runner_up_track_id=pl.col("runner_up_track_id")
         .sort_by("runner_up_confidence", descending=True, nulls_last=True)
@@ -141,7 +148,8 @@ def merge_detections(
     )
     # 3. Music that repeats itself (loops, choruses) can make one chunk lock onto another repetition of the
     #    same section, so its implied origin jumps. Pieces of the same track whose airtime touches are still
-    #    one broadcast, unless the later piece starts at the top of the track: that is an immediate replay.
+    #    one broadcast, unless the later piece starts at the top of the track (an immediate replay), or none of
+    #    them is anchored (``ANCHOR_SCORE``): then each piece stands alone.
     touch = pl.duration(microseconds=int(round(CONTINUITY_S * 1_000_000)))
     durations = pl.DataFrame(
         list((track_durations_s or {}).items()),
@@ -161,7 +169,11 @@ def merge_detections(
                 .fill_null(False)
                 .cum_sum()
                 .over(key)
-            )
+            ),
+            piece=pl.int_range(pl.len()).over(key),
+        )
+        .with_columns(
+            run=pl.when(pl.col("anchored").any().over(*key, "run")).then(pl.col("run")).otherwise(-1 - pl.col("piece"))
         )
     )
     # 4. At least min_play_s of airtime: heard, or with the song's unheard top and end (``_unheard_edges``).

@@ -204,6 +204,24 @@ def test_repetitive_music_locking_onto_another_repetition_is_still_one_play() ->
     assert plays.select("start_utc", "duration_s", "detection_count").rows() == [(T0, 80, 3)]
 
 
+def test_lone_weak_matches_of_one_track_in_neighbouring_chunks_are_no_play_unless_one_is_anchored() -> None:
+    """Music that merely resembles a catalog track (the demo's non-catalog music at a tempo hypothesis) gave one
+    weak line in each of two chunks, at origins 57 s apart; their airtime touched, and they were billed as a play.
+    """
+
+    def pieces(first_score: int, second_offset_s: float, second_score: int) -> pl.DataFrame:
+        rows = [("r1", "x", 0, 0.17, 2.1, 29.0, 0.55), ("r1", "x", 30, second_offset_s, 1.0, 27.7, 0.52)]
+        return _detections(rows).with_columns(score=pl.Series([first_score, second_score]))
+
+    assert merge_detections(pieces(62, 57.0, 55)).is_empty()  # two lone chance lines: 27 s and 26.7 s
+    # The same origins with one line scoring twice the matcher's floor: a repetition inside one broadcast.
+    assert merge_detections(pieces(62, 57.0, 100)).select("start_utc", "detection_count").rows() == [
+        (T0 + timedelta(seconds=2), 2)  # billed from the first heard second, rounded
+    ]
+    # Weak lines that agree on the origin (30 s later, 29.83 s further into the song) are one broadcast.
+    assert merge_detections(pieces(62, 0.17 + 29.83, 55)).select("detection_count").rows() == [(2,)]
+
+
 def test_an_immediate_replay_is_two_plays_when_the_song_had_reached_its_end() -> None:
     detections = _detections(
         [
