@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -142,9 +143,8 @@ class Backbeat:
             assert all(r.event.dagster_event.event_specific_data.passed for r in history), check
 
 
-@pytest.fixture
-def embedded_backbeat(small_demo, tmp_path, monkeypatch) -> Iterator[Backbeat]:
-    """The embedded default: local Dagster instance, DuckDB warehouse, Parquet under the data dir."""
+@contextmanager
+def _embedded(small_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backbeat]:
     data_dir = copy_demo(small_demo, tmp_path / "data")
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -155,6 +155,22 @@ def embedded_backbeat(small_demo, tmp_path, monkeypatch) -> Iterator[Backbeat]:
     monkeypatch.delenv("BACKBEAT_WAREHOUSE_URL", raising=False)
     with DagsterInstance.from_config(str(home)) as instance:
         yield Backbeat(Settings.from_env(env), instance)
+
+
+@pytest.fixture
+def embedded_backbeat(small_demo, tmp_path, monkeypatch) -> Iterator[Backbeat]:
+    """The embedded default: local Dagster instance, DuckDB warehouse, Parquet under the data dir."""
+    with _embedded(small_demo, tmp_path, monkeypatch) as backbeat:
+        yield backbeat
+
+
+@pytest.fixture(scope="module")
+def materialized_backbeat(small_demo, tmp_path_factory) -> Iterator[tuple[Backbeat, PipelineReport]]:
+    """The embedded default with the whole graph materialized once, and that run's report, shared by a module's
+    tests: each whole-graph run takes about a minute and a half."""
+    root = tmp_path_factory.mktemp("materialized")
+    with pytest.MonkeyPatch.context() as monkeypatch, _embedded(small_demo, root, monkeypatch) as backbeat:
+        yield backbeat, backbeat.run_everything()
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 
-def test_whole_graph_materializes_end_to_end_and_a_rerun_changes_nothing(embedded_backbeat):
-    bb = embedded_backbeat
-    report = bb.run_everything()
+def test_whole_graph_materializes_end_to_end_and_a_rerun_changes_nothing(materialized_backbeat):
+    bb, report = materialized_backbeat
     assert report.success
     assert sorted(report.shard_days) == ["2026-11-02|s21", "2026-11-02|s22"]  # radio-north's shard, radio-south's
     bb.assert_demo_outcome()
@@ -18,9 +17,9 @@ def test_whole_graph_materializes_end_to_end_and_a_rerun_changes_nothing(embedde
     assert bb.facts() == before
 
 
-def test_one_day_materializes_from_the_command_line(embedded_backbeat):
-    bb = embedded_backbeat
-    assert bb.run_everything().success
+def test_one_day_materializes_from_the_command_line(materialized_backbeat):
+    bb, report = materialized_backbeat
+    assert report.success
     before = bb.facts()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     result = subprocess.run(
