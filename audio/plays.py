@@ -238,7 +238,7 @@ def _unheard_edges(plays: pl.DataFrame, spans: pl.DataFrame, min_play_s: float) 
     reach_after = spans.sort("span_end").select(
         "station_id", "span_end", reach_after=pl.col("span_start").cum_min(reverse=True).over("station_id")
     )
-    top = pl.col("start") - _seconds_expr(pl.col("head_s") / pl.col("head_speed"))
+    top = pl.col("top")  # the song's top as the first heard moment places it (set by ``merge_detections``)
     track_end = pl.col("end") + _seconds_expr((pl.col("track_s") - pl.col("tail_s")) / pl.col("tail_speed"))
     return (
         plays.sort("start")
