@@ -131,6 +131,9 @@ def _neighbours() -> np.ndarray:
 
 TOWARD_ONE = _toward_one()
 NEIGHBOURS = _neighbours()
+# POOLS[k, k']: the line found at hypothesis k pools the votes of hypothesis k' (NEIGHBOURS as a table).
+POOLS = np.zeros((N_HYPOTHESES, N_HYPOTHESES), dtype=bool)
+POOLS[NEIGHBOURS[:, 0], NEIGHBOURS[:, 1]] = True
 # Each track gets up to two lines per chunk, its best among the speed hypotheses (with (1, 1)) and its best
 # among the tempo-only ones: a tempo line's short pairs (most of its evidence) sit in the (1, 1) votes, smeared
 # along a slope of 1, and would often outvote its own hypothesis there. Both are fitted; the better one stays.
@@ -255,7 +258,22 @@ def _bucket_cap(index: FingerprintIndex) -> float:
 # Votes further than this from a pair's coarse line never reach the fit: its bands are 8 and then 3 frames
 # wide, and a true line's slope is within 1 % of its hypothesis (13 frames over a chunk).
 _PREFIT_BAND_FRAMES = 40.0
-_CELL_BITS = 24  # offset cells biased into 24 bits: ±8 M cells of 4 frames, far beyond any track
+_DIGIT_BITS = 16
+
+
+def _radix_sorted(keys: np.ndarray, bits: int) -> np.ndarray:
+    """Non-negative int64 ``keys`` below ``2**bits``, sorted: least significant 16-bit digit first, each pass a
+    stable argsort of ``uint16`` (numpy sorts those by radix), a digit that every key shares skipped.
+
+    The same order as ``np.sort``, about three times faster on the tens of thousands of vote keys of a chunk
+    (``np.sort`` of int64 compares; this only counts).
+    """
+    for shift in range(0, max(bits, 1), _DIGIT_BITS):
+        digit = (keys >> shift).astype(np.uint16)
+        if digit.size and digit.min() == digit.max():
+            continue
+        keys = keys[np.argsort(digit, kind="stable")]
+    return keys
 
 
 def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -263,9 +281,9 @@ def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.nda
     cell whose 3-cell window holds the most votes.
 
     Returns (line slot = track × 2 + family, k, cell) for the slots whose best window reaches half the score
-    floor. The histogram is a sort of one packed integer key (group, cell), in place: tens of thousands of
-    votes per chunk make this the matcher's hot loop, and a sort of int64 beats a multi-column group-by many
-    times over.
+    floor. The histogram is a sort of one packed integer key (group, cell): tens of thousands of votes per chunk
+    make this the matcher's hot loop, and a radix sort of int64 beats a multi-column group-by many times over
+    (and ``np.sort`` about threefold: 1.9 against 4.4 ms per chunk of the airplay benchmark, same result).
     """
     # A (track, hypothesis) group with fewer votes in all than the prefilter floor below holds no window that
     # reaches it: its votes leave before the sort, which changes no result and, in a big catalog (most groups
@@ -273,9 +291,13 @@ def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.nda
     enough = np.bincount(group)[group] >= CONFIRMED_MIN_SCORE // 2
     if not enough.all():
         group, cell = group[enough], cell[enough]
-    keys = group << _CELL_BITS
-    keys |= cell + (1 << (_CELL_BITS - 1))
-    keys.sort()
+    # One integer key per vote, (group, cell) packed tight: the cell counted from the chunk's lowest, with room
+    # for one more so that a cell's neighbour (key + 1) never reaches into the next group's cells.
+    cell_low = int(cell.min()) if cell.size else 0
+    cell_bits = (int(cell.max()) - cell_low + 1).bit_length() if cell.size else 1
+    keys = group << cell_bits
+    keys |= cell - cell_low
+    keys = _radix_sorted(keys, cell_bits + (int(group.max()).bit_length() if group.size else 0))
     distinct = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
     counts = np.diff(np.r_[distinct, keys.size])
     keys = keys[distinct]
@@ -287,12 +309,12 @@ def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.nda
     # Votes split between neighbouring hypotheses are pooled later, so prefilter at half the floor.
     strong = window >= CONFIRMED_MIN_SCORE // 2
     keys, window = keys[strong], window[strong]
-    group = keys >> _CELL_BITS
+    group = keys >> cell_bits
     slot = (group // N_HYPOTHESES) * 2 + FAMILY[group % N_HYPOTHESES]
     order = np.lexsort((-window, slot))
     slot_sorted = slot[order]
     first = order[np.r_[True, slot_sorted[1:] != slot_sorted[:-1]]] if order.size else order
-    cell = (keys[first] & ((1 << _CELL_BITS) - 1)) - (1 << (_CELL_BITS - 1))
+    cell = (keys[first] & ((1 << cell_bits) - 1)) + cell_low
     return slot[first], group[first] % N_HYPOTHESES, cell
 
 
@@ -315,19 +337,16 @@ def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str
     cell = t_ref - shift[row]
     cell /= OFFSET_CELL_FRAMES
     line_slot, line_k, line_cell = _best_cells(group, np.floor(cell, out=cell).astype(np.int64))
-    # Only the votes of promising tracks, at their best hypothesis or one it pools, go on: per family, a table
-    # over (track, hypothesis) groups holds 1 + the line's position for those, 0 elsewhere. The (1, 1) votes
-    # can serve a track's two lines, so a vote may go on twice.
-    kept, line_of = [], []
-    for family in (0, 1):
-        line_of_group = np.zeros(index.n_tracks * N_HYPOTHESES, dtype=np.int32)
-        for k_line, k_near in NEIGHBOURS[FAMILY[NEIGHBOURS[:, 0]] == family]:
-            ok = np.flatnonzero(line_k == k_line)
-            line_of_group[(line_slot[ok] // 2) * N_HYPOTHESES + k_near] = ok + 1
-        of = line_of_group[group]
-        kept.append(np.flatnonzero(of))
-        line_of.append(of[kept[-1]] - 1)
-    keep, of = np.concatenate(kept), np.concatenate(line_of)
+    # Only the votes of promising tracks, at their best hypothesis or one it pools, go on: a table over
+    # (track, hypothesis) groups holds, per family, 1 + the line's position for those, 0 elsewhere (a track has
+    # one line per family). The (1, 1) votes can serve a track's two lines, so a vote may go on twice.
+    line, k_near = np.nonzero(POOLS[line_k])
+    line_of_group = np.zeros((index.n_tracks * N_HYPOTHESES, 2), dtype=np.int32)
+    line_of_group[(line_slot[line] // 2) * N_HYPOTHESES + k_near, FAMILY[line_k[line]]] = line + 1
+    of_both = line_of_group[group]
+    kept = [np.flatnonzero(of_both[:, family]) for family in (0, 1)]
+    keep = np.concatenate(kept)
+    of = np.concatenate([of_both[rows, family] for family, rows in enumerate(kept)]) - 1
     total = np.bincount(of, minlength=line_slot.size)
     rows = row[keep]
     residual = t_ref[keep] - TIME_FACTORS[line_k][of] * tq[rows] - (line_cell[of] + 0.5) * OFFSET_CELL_FRAMES
