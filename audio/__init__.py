@@ -5,7 +5,7 @@ Plain Python with no Dagster imports, so the CLI, benchmarks and assets can all 
 
 from audio.decode import SAMPLE_RATE, AudioDecodeError, decode_audio, probe_duration_s
 from audio.fingerprint import FRAME_SECONDS, landmark_hashes
-from audio.index import FingerprintIndex, IndexBuildReport, IndexNotFoundError, build_index
+from audio.index import FingerprintIndex, IndexBuildReport, IndexNotFoundError, IndexVersionError, build_index
 from audio.matcher import CANDIDATE_SCHEMA, DETECTION_SCHEMA, ChunkFailure, ChunkRef, MatchResult, match_chunks
 from audio.plays import PLAY_SCHEMA, merge_detections
 
@@ -21,6 +21,7 @@ __all__ = [
     "FingerprintIndex",
     "IndexBuildReport",
     "IndexNotFoundError",
+    "IndexVersionError",
     "MatchResult",
     "build_index",
     "decode_audio",

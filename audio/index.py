@@ -78,6 +78,19 @@ class IndexNotFoundError(FileNotFoundError):
         self.index_dir = index_dir
 
 
+class IndexVersionError(RuntimeError):
+    """An index whose hashes another fingerprint version computed: this code's queries would not find them."""
+
+    def __init__(self, index_dir: Path, found: str | None) -> None:
+        super().__init__(
+            f"the fingerprint index in {index_dir} was built by fingerprint version {found or 'unknown'}, and this "
+            f"code computes {FINGERPRINT_VERSION}: build it again (build_index, `backbeat fingerprint index`, or "
+            "materialize the fingerprint index asset), which fingerprints every track anew"
+        )
+        self.index_dir = index_dir
+        self.found = found
+
+
 @dataclass
 class IndexBuildReport:
     """What a build did; ``failures`` holds (track_id, path, reason) for files that were skipped."""
@@ -362,13 +375,17 @@ class FingerprintIndex:
 
     @classmethod
     def open(cls, index_dir: Path) -> FingerprintIndex:
-        """Map the index written by ``build_index``; raises ``IndexNotFoundError`` when there is none."""
+        """Map the index written by ``build_index``; raises ``IndexNotFoundError`` when there is none and
+        ``IndexVersionError`` when another fingerprint version built it."""
         index_dir = Path(index_dir)
         manifest_path = index_dir / MANIFEST_FILE
         if not manifest_path.is_file():
             raise IndexNotFoundError(index_dir)
+        metadata = pl.read_parquet_metadata(manifest_path)
+        if metadata.get(_VERSION_KEY) != FINGERPRINT_VERSION:
+            raise IndexVersionError(index_dir, metadata.get(_VERSION_KEY))
         manifest = pl.read_parquet(manifest_path).sort("track_id")
-        _ensure_postings(index_dir, manifest, pl.read_parquet_metadata(manifest_path).get(_BUILD_KEY))
+        _ensure_postings(index_dir, manifest, metadata.get(_BUILD_KEY))
         postings = index_dir / POSTINGS_DIR
         return cls(
             index_dir,

@@ -113,13 +113,13 @@ def index_command(ref_dir: Path, index_dir: Path, catalog: Path | None, as_json:
 @json_option
 def match_command(chunks_dir: Path, index_dir: Path, out: Path, batch_size: int, as_json: bool) -> None:
     """Match the radio chunks in CHUNKS_DIR (named {station}_{YYYYmmddTHHMMSSZ}.{ext}) against the index."""
-    from audio.index import FingerprintIndex, IndexNotFoundError
+    from audio.index import FingerprintIndex, IndexNotFoundError, IndexVersionError
     from audio.matcher import ChunkRef, match_chunks
     from backbeat.airplay.landing import ChunkNameError, parse_chunk_name
 
     try:
         index = FingerprintIndex.open(index_dir)
-    except IndexNotFoundError as exc:
+    except (IndexNotFoundError, IndexVersionError) as exc:
         raise click.UsageError(str(exc)) from exc
     refs: list[ChunkRef] = []
     skipped = 0

@@ -10,7 +10,14 @@ import polars as pl
 import pytest
 
 from audio.fingerprint import FINGERPRINT_VERSION, HASH_BITS
-from audio.index import FingerprintIndex, IndexNotFoundError, _write_postings, build_index, track_file
+from audio.index import (
+    FingerprintIndex,
+    IndexNotFoundError,
+    IndexVersionError,
+    _write_postings,
+    build_index,
+    track_file,
+)
 from tests.audio.conftest import CATALOG_SPECS, Catalog, synth_music, write_audio
 
 
@@ -166,6 +173,21 @@ def test_open_without_an_index_names_the_directory(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFoundError, match=str(tmp_path)) as caught:
         FingerprintIndex.open(tmp_path)
     assert isinstance(caught.value, FileNotFoundError)
+
+
+def test_an_index_of_another_fingerprint_version_is_refused_until_built_again(
+    tmp_path: Path, small_catalog: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queries of this version would not find the hashes another version stored: opening such an index says so
+    (naming both versions), and building it again makes it usable."""
+    index_dir = tmp_path / "index"
+    build_index(small_catalog.items(), index_dir)
+    monkeypatch.setattr("audio.index.FINGERPRINT_VERSION", "landmark-v9")
+    with pytest.raises(IndexVersionError, match="landmark-v9") as caught:
+        FingerprintIndex.open(index_dir)
+    assert caught.value.found == FINGERPRINT_VERSION and str(index_dir) in str(caught.value)
+    assert build_index(small_catalog.items(), index_dir).tracks_fingerprinted == 4
+    assert FingerprintIndex.open(index_dir).track_ids == sorted(small_catalog)
 
 
 def test_duplicate_track_ids_are_a_caller_error(tmp_path: Path, small_catalog: dict[str, Path]) -> None:
