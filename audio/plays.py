@@ -31,6 +31,11 @@ EDGE_S = 15.0
 # Two songs heard together for at most this long are a crossfade: the seconds go to the incoming song
 # (``_share_crossfades``). A longer stretch claimed by two tracks is cut in the middle.
 CROSSFADE_S = 10.0
+# Pieces of one broadcast (same origin) with at most this much unmatched airtime between them are one play: a
+# whole 30 s chunk in which noise hid every landmark, plus up to 10 s unmatched at each neighbour's edge (off
+# air, a song's first landmark comes 4-10 s into it). Splitting such a broadcast would bill it twice; a longer
+# hole (two chunks and more) still starts a new play, which claims only airtime that was heard.
+MAX_GAP_S = 50.0
 
 PLAY_SCHEMA = pl.Schema(
     {
@@ -62,7 +67,7 @@ def merge_detections(
     *,
     min_play_s: float = 30.0,
     origin_tolerance_s: float = 3.0,
-    max_gap_s: float = 35.0,
+    max_gap_s: float = MAX_GAP_S,
     track_durations_s: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
     """Plays (``PLAY_SCHEMA``) from detections (``DETECTION_SCHEMA``), sorted by station and start.

@@ -127,6 +127,27 @@ def test_a_replay_and_a_long_silence_start_new_plays() -> None:
     ]
 
 
+def test_a_chunk_where_noise_hid_the_song_does_not_split_its_broadcast() -> None:
+    """One broadcast (same origin) heard to 22 s, then nothing for a whole chunk, then again from 68 s: 46 s
+    unmatched (under ``MAX_GAP_S``) is one play, not two bills; the same with the later piece 5 s further (51 s
+    unmatched) is two plays."""
+
+    def broadcast(resumes_at: float) -> pl.DataFrame:
+        return merge_detections(
+            _detections(
+                [
+                    ("r1", "x", 0, 0.0, 0.0, 22.0, 0.9),
+                    ("r1", "x", 60, 60.0, resumes_at - 60.0, 30.0, 0.9),
+                    ("r1", "x", 90, 90.0, 0.0, 30.0, 0.9),
+                ]
+            )
+        )
+
+    assert broadcast(68.0).select("start_utc", "duration_s").rows() == [(T0, 120)]
+    split = broadcast(73.0)
+    assert split.select("start_utc", "duration_s").rows() == [(T0 + timedelta(seconds=73), 47)]  # 22 s drops
+
+
 def test_stations_and_tracks_stay_apart_and_short_plays_drop() -> None:
     plays = merge_detections(
         _detections(
