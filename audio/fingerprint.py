@@ -54,11 +54,7 @@ _PEAK_FLOOR_DB = 60.0
 PEAKS_PER_SECOND = 20
 _DENSITY_WINDOW = 43  # frames either side: ~1 s, long enough to even out a bar of music
 
-# Target zone: 1..63 frames (up to 1.46 s) later, within a frequency ratio of 2.5; an anchor pairs with the
-# FANOUT strongest peaks there. Taking the first FANOUT in time instead, a noise peak that lands between two
-# notes of a quiet song displaces one of its partners in every pair after it; the strongest survive it. Airplay
-# benchmark (bench/README.md): off air 62/71 plays instead of 61 and the median start error 2.46 s instead of
-# 3.46, hard 74/76 instead of 73, no false play in 15 station-hours either way.
+# Target zone: up to FANOUT partners 1..63 frames (up to 1.46 s) later, within a frequency ratio of 2.5.
 FANOUT = 5
 MAX_DT = 63
 _MAX_LOG_RATIO = float(np.log(2.5))
@@ -72,7 +68,7 @@ _DT_BITS = 6
 HASH_BITS = 9 + _RATIO_BITS + _DT_BITS
 
 # Bump when anything above changes: indexes built with another version must be re-fingerprinted.
-FINGERPRINT_VERSION = "landmark-v3-strongest"
+FINGERPRINT_VERSION = "landmark-v2-logfreq"
 
 # Frames per block of the STFT (~6 s, 1 MB of windowed frames) and of the peak search (~3 s, ~0.3 MB per
 # temporary): small enough to stay in the CPU cache and to be reused from the allocator's free lists chunk
@@ -235,15 +231,12 @@ def _window_pairs(frames: np.ndarray, first: np.ndarray, last: np.ndarray) -> tu
     return member, np.repeat(np.arange(frames.size), counts)
 
 
-def _pair_peaks(frames: np.ndarray, freqs: np.ndarray, magnitude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(anchor index, target index) for each anchor's FANOUT strongest peaks in its target zone (the earlier
-    first among equals)."""
+def _pair_peaks(frames: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(anchor index, target index) for each anchor's first FANOUT peaks in its target zone."""
     target, anchor = _window_pairs(frames, frames + 1, frames + MAX_DT)
     in_zone = np.abs(np.log(freqs[target] / freqs[anchor])) <= _MAX_LOG_RATIO
     anchor, target = anchor[in_zone], target[in_zone]
-    # Candidates come ordered by anchor then time; a stable sort puts each anchor's strongest first.
-    order = np.lexsort((-magnitude[target], anchor))
-    anchor, target = anchor[order], target[order]
+    # Candidates are ordered by anchor then time: keep each anchor's first FANOUT.
     first = np.searchsorted(anchor, anchor, side="left")
     keep = (np.arange(anchor.size) - first) < FANOUT
     return anchor[keep], target[keep]
@@ -258,9 +251,8 @@ def landmarks(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Landmarks:
         samples = soxr.resample(samples, sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
     if samples.size < N_FFT or not np.any(samples):
         return _EMPTY
-    power = _power_spectrogram(samples)
-    frames, bins, times, freqs = _pick_peaks(power)
-    anchor, target = _pair_peaks(frames, freqs, power[frames, bins])
+    frames, _, times, freqs = _pick_peaks(_power_spectrogram(samples))
+    anchor, target = _pair_peaks(frames, freqs)
     return Landmarks(
         t=times[anchor].astype(np.float32),
         dt=(times[target] - times[anchor]).astype(np.float32),

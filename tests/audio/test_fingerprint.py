@@ -98,5 +98,4 @@ def test_tempo_hypotheses_rescale_only_the_time_between_peaks(clip: np.ndarray) 
     assert np.array_equal(
         fingerprint.hash_dt(hashes[1]) != fingerprint.hash_dt(hashes[0]), np.rint(marks.dt * 1.06) != np.rint(marks.dt)
     )
-    # Some pairs are short enough to keep their hash at +6 % (an anchor's strongest partners are rarely its nearest).
-    assert 0.2 < np.mean(hashes[0] != hashes[1]) < 0.95
+    assert 0.2 < np.mean(hashes[0] != hashes[1]) < 0.9
