@@ -81,3 +81,26 @@ def test_catalog_csv_names_tracks_and_unreadable_chunks_fail(tmp_path: Path) -> 
     )
     assert failed.exit_code == 1
     assert "radio-1_20240501T120000Z.ogg" in failed.stderr
+
+
+def test_match_against_an_index_of_another_fingerprint_version_is_a_usage_error(tmp_path: Path) -> None:
+    refs = tmp_path / "refs"
+    write_audio(refs / "song-a.flac", synth_music(305, 40.0))
+    runner = CliRunner()
+    assert runner.invoke(fingerprint, ["index", str(refs), "--index", str(tmp_path / "index")]).exit_code == 0
+    manifest = tmp_path / "index" / "manifest.parquet"
+    pl.read_parquet(manifest).write_parquet(manifest, metadata={"backbeat.fingerprint_version": "landmark-v1"})
+    chunks = tmp_path / "chunks"
+    write_audio(chunks / "radio-1_20240501T120000Z.flac", synth_music(306, 30.0))
+    out = tmp_path / "detections.parquet"
+    matched = runner.invoke(fingerprint, ["match", str(chunks), "--index", str(tmp_path / "index"), "--out", str(out)])
+    assert matched.exit_code == 2
+    assert "landmark-v1" in matched.output and "build it again" in matched.output
+    assert not out.exists()
+    # Indexing again fingerprints every track anew, and then the chunks match.
+    again = runner.invoke(fingerprint, ["index", str(refs), "--index", str(tmp_path / "index")])
+    assert "1 fingerprinted, 0 reused" in again.output
+    rematched = runner.invoke(
+        fingerprint, ["match", str(chunks), "--index", str(tmp_path / "index"), "--out", str(out)]
+    )
+    assert rematched.exit_code == 0, rematched.output
