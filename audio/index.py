@@ -84,8 +84,8 @@ class IndexVersionError(RuntimeError):
     def __init__(self, index_dir: Path, found: str | None) -> None:
         super().__init__(
             f"the fingerprint index in {index_dir} was built by fingerprint version {found or 'unknown'}, and this "
-            f"code computes {FINGERPRINT_VERSION}: build it again (build_index, `backbeat fingerprint index`, or "
-            "materialize the fingerprint index asset), which fingerprints every track anew"
+            f"code computes {FINGERPRINT_VERSION}: build it again (materialize airplay/reference_fingerprints, run "
+            "`backbeat fingerprint index`, or call build_index), which fingerprints every track anew"
         )
         self.index_dir = index_dir
         self.found = found
