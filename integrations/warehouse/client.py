@@ -31,6 +31,9 @@ stop whatever was about to use the warehouse."""
 _schema_gate: SchemaGate | None = None
 _gate_lock = threading.Lock()
 _gate_passed: set[str] = set()
+# DuckDB keeps one database instance per file and process; threads that open the same file at the same moment race
+# to attach it ("Unique file handle conflict ... already attached"), so a process opens one DuckDB file at a time.
+_duckdb_open_lock = threading.Lock()
 
 
 def set_schema_gate(gate: SchemaGate | None) -> None:
@@ -267,7 +270,8 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(path))
+                with _duckdb_open_lock:
+                    return duckdb.connect(str(path))
             except duckdb.IOException as exc:  # another process holds the single-writer lock
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise
