@@ -20,7 +20,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from assets.analytics.dbt_metadata import enrich_model_event, point_at_run_database, release_adapter
+from assets.analytics.dbt_metadata import point_at_run_database, release_adapter, with_metadata
 from assets.common.automation import after_upstream_updates
 from assets.common.keys import ANALYTICS_PREFIX
 from backbeat.analytics.dbt_checks import describe_dbt_test
@@ -133,9 +133,7 @@ def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, wareho
         invocation = dbt.cli(["build", *(["--select", " ".join(carried)] if carried else [])], context=context)
         try:
             point_at_run_database(invocation)
-            for event in invocation.stream().fetch_row_counts().fetch_column_metadata():
-                if selected_event(context, event):
-                    yield enrich_model_event(invocation, event)
+            yield from with_metadata(invocation, (e for e in invocation.stream() if selected_event(context, e)))
         finally:
             release_adapter(invocation)
             running = {

@@ -268,6 +268,9 @@ def test_a_run_reports_row_counts_and_types_releases_duckdb_and_prunes_targets(t
     assert not [name for name, m in meta.items() if "dagster/row_count" not in m]
     # the types dbt declares (the UI shows them before a run) are the types the run built
     assert declared_types_were_built(meta) == []
+    # column lineage (dagster-dbt's, from the compiled SQL): fct_plays' columns come from the staged plays
+    lineage = meta["fct_plays"]["dagster/column_lineage"].value.deps_by_column
+    assert {dep.asset_key.path[-1] for deps in lineage.values() for dep in deps} >= {"int_plays_enriched"}
 
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) >= 240 and all(e.passed for e in evaluations)
