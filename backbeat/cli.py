@@ -9,11 +9,13 @@ from pathlib import Path
 
 import click
 
+from backbeat.lazy_grammar import defer_rfc3987_syntax
 from backbeat.progress import emit, json_option, track
 from backbeat.settings import Settings
 from backbeat.warning_filters import ignore_known_third_party_warnings
 
 ignore_known_third_party_warnings()  # before the commands import Dagster, dagster-dbt and sqlglot
+defer_rfc3987_syntax()  # before anything imports jsonschema (~1 CPU-s a command)
 
 
 @click.group()
