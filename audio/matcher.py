@@ -28,7 +28,7 @@ the detection and the other its runner-up, kept with its score so a version clas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -156,15 +156,11 @@ MIN_SCORE = 50
 # matches were spread evenly over every feasible offset — this rejects tracks that collect many votes
 # everywhere (drones, silence-like material whose hashes are very common).
 CHANCE_RATIO = 5.0
-# A weaker line is still a detection when another detection of the same station and track implies the same
-# song start (origin) within CONFIRM_ORIGIN_S, in a chunk at most the song's length away (two chunks of one
-# broadcast can be no further apart), and never less than CONFIRM_WINDOW_S. That is the edge of a play: the
-# few seconds of a song before or after a chunk boundary, a quiet passage under a DJ, or an off-air broadcast
-# whose noise leaves a line here and there. Chance would have to put a line on one given track at one given
-# offset out of thousands, so a low floor is safe there, and without it a 40 s play cut 27 + 13 s by the
-# chunk grid is lost to ``min_play_s``. Airplay benchmark, 15 station-hours: 99 weak lines of chance, none
-# with a same-origin partner at any distance (an hour included); 102 true ones, 87 confirmed within 65 s, 88
-# within the song's length (a loop-heavy off-air song whose next line at its origin came 90 s later).
+# A weaker line is still a detection when a detection above the floor, in a chunk of the same station
+# within CONFIRM_WINDOW_S, implies the same song start (origin) within CONFIRM_ORIGIN_S. That is the
+# edge of a play: the few seconds of a song before or after a chunk boundary, or a quiet passage under a
+# DJ. Chance would have to put a line on one given track at one given offset out of thousands, so a low
+# floor is safe there, and without it a 40 s play cut 27 + 13 s by the chunk grid is lost to ``min_play_s``.
 CONFIRMED_MIN_SCORE = 15
 CONFIRM_ORIGIN_S = 1.0
 CONFIRM_WINDOW_S = 65.0
@@ -551,14 +547,11 @@ def _to_detections(
     )
 
 
-def _confirmed(
-    weak: pl.DataFrame, strong: pl.DataFrame, track_seconds: Mapping[str, float] | None = None
-) -> pl.DataFrame:
+def _confirmed(weak: pl.DataFrame, strong: pl.DataFrame) -> pl.DataFrame:
     """The weak detections (below ``MIN_SCORE``) that another detection of the same station and track, strong
-    or weak, confirms: another chunk whose implied song start agrees within ``CONFIRM_ORIGIN_S``, at most the
-    song's length (``track_seconds`` by track id, ÷ the line's speed) and at least ``CONFIRM_WINDOW_S`` away.
-    Two weak lines agreeing on one track and one start by chance is as unlikely as one strong line: that is
-    how a quiet 40 s jingle cut 15 + 25 s by the chunk grid is still found."""
+    or weak, confirms: another chunk at most ``CONFIRM_WINDOW_S`` away whose implied song start agrees within
+    ``CONFIRM_ORIGIN_S``. Two weak lines agreeing on one track and one start by chance is as unlikely as one
+    strong line: that is how a quiet 40 s jingle cut 15 + 25 s by the chunk grid is still found."""
     if weak.is_empty():
         return weak
     # A weak line under a detection of another track in the same stretch of its chunk is a version of that
@@ -581,20 +574,11 @@ def _confirmed(
     anchors = origins(pl.concat([strong, weak])).select(
         "station_id", "track_id", anchor_chunk="chunk_id", anchor_start="chunk_start_utc", anchor_origin="origin"
     )
-    lengths = pl.DataFrame(
-        list((track_seconds or {}).items()), schema={"track_id": pl.String(), "track_s": pl.Float64()}, orient="row"
-    )
-    pairs = (
-        origins(weak)
-        .with_row_index("_row")
-        .join(anchors, on=["station_id", "track_id"])
-        .join(lengths, on="track_id", how="left")
-    )
-    window_s = pl.max_horizontal(pl.lit(CONFIRM_WINDOW_S), (pl.col("track_s") / pl.col("speed")).fill_null(0.0))
-    origin_us = int(CONFIRM_ORIGIN_S * 1_000_000)
+    pairs = origins(weak).with_row_index("_row").join(anchors, on=["station_id", "track_id"])
+    window_us, origin_us = int(CONFIRM_WINDOW_S * 1_000_000), int(CONFIRM_ORIGIN_S * 1_000_000)
     rows = pairs.filter(
         (pl.col("chunk_id") != pl.col("anchor_chunk"))
-        & ((pl.col("chunk_start_utc") - pl.col("anchor_start")).dt.total_microseconds().abs() <= window_s * 1e6)
+        & ((pl.col("chunk_start_utc") - pl.col("anchor_start")).dt.total_microseconds().abs() <= window_us)
         & ((pl.col("origin") - pl.col("anchor_origin")).dt.total_microseconds().abs() <= origin_us)
     )["_row"].unique()
     return weak.with_row_index("_row").filter(pl.col("_row").is_in(rows.implode())).drop("_row")
@@ -660,8 +644,7 @@ def match_chunks(
     if not found and not weak:
         return MatchResult(pl.DataFrame(schema=DETECTION_SCHEMA), failures, pl.DataFrame(schema=CANDIDATE_SCHEMA))
     strong = pl.concat(found).cast(DETECTION_SCHEMA) if found else pl.DataFrame(schema=DETECTION_SCHEMA)
-    track_seconds = dict(zip(track_ids, (track_frames * FRAME_SECONDS).tolist(), strict=True))
-    confirmed = _confirmed(pl.concat(weak).cast(DETECTION_SCHEMA), strong, track_seconds) if weak else strong.clear()
+    confirmed = _confirmed(pl.concat(weak).cast(DETECTION_SCHEMA), strong) if weak else strong.clear()
     detections = pl.concat([strong, confirmed]).sort("chunk_start_utc", "chunk_id", "track_id")
     # A confirmed weak detection ranks after its chunk's own winners and runners-up.
     candidates = pl.concat(ranked).cast(CANDIDATE_SCHEMA) if ranked else pl.DataFrame(schema=CANDIDATE_SCHEMA)

@@ -31,12 +31,11 @@ EDGE_S = 15.0
 # Two songs heard together for at most this long are a crossfade: the seconds go to the incoming song
 # (``_share_crossfades``). A longer stretch claimed by two tracks is cut in the middle.
 CROSSFADE_S = 10.0
-# Pieces of one broadcast (same origin) with at most this much unmatched airtime between them are one play: up
-# to two whole 30 s chunks in which noise hid every landmark or the song's line locked onto another repetition
-# of a loop, plus up to 10 s unmatched at each neighbour's edge (off air, a song's first landmark comes 4-10 s
-# into it). Splitting such a broadcast would bill it twice, or drop both halves as too short to count; a longer
-# hole (three chunks and more) still starts a new play, which claims only airtime that was heard.
-MAX_GAP_S = 80.0
+# Pieces of one broadcast (same origin) with at most this much unmatched airtime between them are one play: a
+# whole 30 s chunk in which noise hid every landmark, plus up to 10 s unmatched at each neighbour's edge (off
+# air, a song's first landmark comes 4-10 s into it). Splitting such a broadcast would bill it twice; a longer
+# hole (two chunks and more) still starts a new play, which claims only airtime that was heard.
+MAX_GAP_S = 50.0
 
 PLAY_SCHEMA = pl.Schema(
     {

@@ -159,20 +159,3 @@ def test_weak_detection_counts_only_when_a_neighbour_agrees_on_the_song_start() 
         ("radio-1-1", "track-b"),
         ("radio-1-2", "track-b"),
     ]
-
-
-def test_a_weak_line_is_confirmed_across_its_song_but_no_further() -> None:
-    """A strong line and a weak one of the same start three chunks (90 s) apart: one broadcast of a 229 s song,
-    confirmed; of a 60 s song they cannot be one broadcast (nor, without lengths, beyond ``CONFIRM_WINDOW_S``)."""
-    from audio.matcher import _confirmed
-
-    strong = _weak_rows([(3, "track-a", 100.0, 0.0, 30.0, 120)])
-    weak = _weak_rows([(0, "track-a", 10.0, 0.0, 30.0, 39)])  # both say the song started 10 s before chunk 0
-    assert _confirmed(weak, strong, {"track-a": 229.0})["chunk_id"].to_list() == ["radio-1-0"]
-    assert _confirmed(weak, strong, {"track-a": 60.0}).is_empty()
-    assert _confirmed(weak, strong).is_empty()
-    # The song's length is airtime at the line's speed: 85 s of track at 0.9 is 94 s on air.
-    slow = _weak_rows([(0, "track-a", 9.0, 0.0, 30.0, 39)]).with_columns(speed=pl.lit(0.9))
-    slow_strong = _weak_rows([(3, "track-a", 90.0, 0.0, 30.0, 120)]).with_columns(speed=pl.lit(0.9))
-    assert _confirmed(slow, slow_strong, {"track-a": 85.0}).height == 1
-    assert _confirmed(slow, slow_strong, {"track-a": 75.0}).is_empty()

@@ -114,22 +114,22 @@ def test_a_replay_and_a_long_silence_start_new_plays() -> None:
                 # Same song straight again from 60 s: origin jumps by 60 s, a second play.
                 ("r1", "x", 60, 0.0, 0.0, 30.0, 0.9),
                 ("r1", "x", 90, 30.0, 0.0, 30.0, 0.9),
-                # Same origin as the second play but 90 s (three chunks) of nothing in between: not one play.
+                # Same origin as the second play but 60 s of nothing in between: not one play.
+                ("r1", "x", 180, 120.0, 0.0, 30.0, 0.9),
                 ("r1", "x", 210, 150.0, 0.0, 30.0, 0.9),
-                ("r1", "x", 240, 180.0, 0.0, 30.0, 0.9),
             ]
         )
     )
     assert plays.select("start_utc", "duration_s").rows() == [
         (T0, 60),
         (T0 + timedelta(seconds=60), 60),
-        (T0 + timedelta(seconds=210), 60),
+        (T0 + timedelta(seconds=180), 60),
     ]
 
 
-def test_chunks_where_noise_hid_the_song_do_not_split_its_broadcast() -> None:
-    """One broadcast (same origin) heard to 22 s, then nothing for two whole chunks, then again from 98 s: 76 s
-    unmatched (under ``MAX_GAP_S``) is one play, not two bills; the same with the later piece 5 s further (81 s
+def test_a_chunk_where_noise_hid_the_song_does_not_split_its_broadcast() -> None:
+    """One broadcast (same origin) heard to 22 s, then nothing for a whole chunk, then again from 68 s: 46 s
+    unmatched (under ``MAX_GAP_S``) is one play, not two bills; the same with the later piece 5 s further (51 s
     unmatched) is two plays."""
 
     def broadcast(resumes_at: float) -> pl.DataFrame:
@@ -137,15 +137,15 @@ def test_chunks_where_noise_hid_the_song_do_not_split_its_broadcast() -> None:
             _detections(
                 [
                     ("r1", "x", 0, 0.0, 0.0, 22.0, 0.9),
-                    ("r1", "x", 90, 90.0, resumes_at - 90.0, 30.0, 0.9),
-                    ("r1", "x", 120, 120.0, 0.0, 30.0, 0.9),
+                    ("r1", "x", 60, 60.0, resumes_at - 60.0, 30.0, 0.9),
+                    ("r1", "x", 90, 90.0, 0.0, 30.0, 0.9),
                 ]
             )
         )
 
-    assert broadcast(98.0).select("start_utc", "duration_s").rows() == [(T0, 150)]
-    split = broadcast(103.0)
-    assert split.select("start_utc", "duration_s").rows() == [(T0 + timedelta(seconds=103), 47)]  # 22 s drops
+    assert broadcast(68.0).select("start_utc", "duration_s").rows() == [(T0, 120)]
+    split = broadcast(73.0)
+    assert split.select("start_utc", "duration_s").rows() == [(T0 + timedelta(seconds=73), 47)]  # 22 s drops
 
 
 def test_stations_and_tracks_stay_apart_and_short_plays_drop() -> None:
