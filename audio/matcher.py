@@ -37,9 +37,12 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
+from audio import broadcasts
+from audio.broadcasts import HeardChunk
 from audio.decode import AudioDecodeError, decode_audio
 from audio.fingerprint import FRAME_SECONDS, HOP, Landmarks, hypothesis_hashes, landmarks
 from audio.index import FingerprintIndex
+from audio.verify import ReferenceCache, query_peaks
 
 DETECTION_SCHEMA = pl.Schema(
     {
@@ -368,10 +371,10 @@ def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str
 
 
 def _fingerprint_batch(
-    batch: Sequence[ChunkRef], index: FingerprintIndex
+    batch: Sequence[ChunkRef], index: FingerprintIndex, heard: list[HeardChunk]
 ) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[ChunkFailure]]:
     """Decode, fingerprint and vote a batch: (coarse lines and their votes, tagged with batch row ``q``, or
-    None when no chunk has a vote; frames per row; failures)."""
+    None when no chunk has a vote; frames per row; failures). Each decoded chunk's peaks go to ``heard``."""
     parts: list[dict[str, np.ndarray]] = []
     n_frames = np.zeros(len(batch), dtype=np.int64)
     failures: list[ChunkFailure] = []
@@ -382,7 +385,13 @@ def _fingerprint_batch(
             failures.append(ChunkFailure(chunk.chunk_id, str(chunk.path), exc.reason))
             continue
         n_frames[q] = samples.size // HOP + 1
-        part = _coarse_lines(q, landmarks(samples), index)
+        marks = landmarks(samples)
+        heard.append(
+            HeardChunk(
+                chunk.chunk_id, chunk.station_id, chunk.start_utc, n_frames[q] * FRAME_SECONDS, query_peaks(marks)
+            )
+        )
+        part = _coarse_lines(q, marks, index)
         if part["q"].size:
             parts.append(part)
     if not parts:
@@ -547,15 +556,12 @@ def _to_detections(
     )
 
 
-def _confirmed(weak: pl.DataFrame, strong: pl.DataFrame) -> pl.DataFrame:
-    """The weak detections (below ``MIN_SCORE``) that another detection of the same station and track, strong
-    or weak, confirms: another chunk at most ``CONFIRM_WINDOW_S`` away whose implied song start agrees within
-    ``CONFIRM_ORIGIN_S``. Two weak lines agreeing on one track and one start by chance is as unlikely as one
-    strong line: that is how a quiet 40 s jingle cut 15 + 25 s by the chunk grid is still found."""
+def _unshadowed(weak: pl.DataFrame, strong: pl.DataFrame) -> pl.DataFrame:
+    """The weak detections not under a detection of another track in the same stretch of their chunk: such a
+    line is a version of that song (or its shadow), not a play of its own (``_resolve_versions`` would have
+    made it the runner-up)."""
     if weak.is_empty():
         return weak
-    # A weak line under a detection of another track in the same stretch of its chunk is a version of that
-    # song (or its shadow), not a play of its own: ``_resolve_versions`` would have made it the runner-up.
     span = (pl.col("query_end_s") - pl.col("query_start_s")).clip(lower_bound=FRAME_SECONDS)
     shadowed = (
         weak.with_row_index("_row")
@@ -565,7 +571,16 @@ def _confirmed(weak: pl.DataFrame, strong: pl.DataFrame) -> pl.DataFrame:
             >= OVERLAP_SHARE * pl.min_horizontal(span, (pl.col("win_end") - pl.col("win_start")).clip(FRAME_SECONDS))
         )["_row"]
     )
-    weak = weak.with_row_index("_row").filter(~pl.col("_row").is_in(shadowed.implode())).drop("_row")
+    return weak.with_row_index("_row").filter(~pl.col("_row").is_in(shadowed.implode())).drop("_row")
+
+
+def _confirmed(weak: pl.DataFrame, strong: pl.DataFrame) -> pl.DataFrame:
+    """The weak detections (below ``MIN_SCORE``) that another detection of the same station and track, strong
+    or weak, confirms: another chunk at most ``CONFIRM_WINDOW_S`` away whose implied song start agrees within
+    ``CONFIRM_ORIGIN_S``. Two weak lines agreeing on one track and one start by chance is as unlikely as one
+    strong line: that is how a quiet 40 s jingle cut 15 + 25 s by the chunk grid is still found."""
+    if weak.is_empty():
+        return weak
 
     def origins(frame: pl.DataFrame) -> pl.DataFrame:
         seconds = (pl.col("track_offset_s") / pl.col("speed") * 1_000_000).round().cast(pl.Int64)
@@ -619,8 +634,9 @@ def match_chunks(
     ranked: list[pl.DataFrame] = []
     weak: list[pl.DataFrame] = []
     failures: list[ChunkFailure] = []
+    heard: list[HeardChunk] = []
     for batch in _reported(_batches(chunks, batch_size), len(chunks), progress):
-        lines, n_frames, batch_failures = _fingerprint_batch(batch, index)
+        lines, n_frames, batch_failures = _fingerprint_batch(batch, index, heard)
         failures.extend(batch_failures)
         if lines is None:
             continue
@@ -644,7 +660,16 @@ def match_chunks(
     if not found and not weak:
         return MatchResult(pl.DataFrame(schema=DETECTION_SCHEMA), failures, pl.DataFrame(schema=CANDIDATE_SCHEMA))
     strong = pl.concat(found).cast(DETECTION_SCHEMA) if found else pl.DataFrame(schema=DETECTION_SCHEMA)
-    confirmed = _confirmed(pl.concat(weak).cast(DETECTION_SCHEMA), strong) if weak else strong.clear()
+    weak_lines = _unshadowed(pl.concat(weak).cast(DETECTION_SCHEMA), strong) if weak else strong.clear()
+    confirmed = _confirmed(weak_lines, strong)
+    # Weak lines left alone, and chunks of a broadcast without a line, by peak overlap (``audio.broadcasts``).
+    references = ReferenceCache(index.index_dir)
+    alone = weak_lines.join(confirmed.select("chunk_id", "track_id"), on=["chunk_id", "track_id"], how="anti")
+    found_so_far = pl.concat([strong, confirmed, broadcasts.seeded(alone, heard, references)])
+    followed = broadcasts.extended(found_so_far, heard, references).with_columns(
+        confidence=_confidence(pl.col("score").cast(pl.Float64))
+    )
+    confirmed = pl.concat([found_so_far.slice(strong.height), followed])
     detections = pl.concat([strong, confirmed]).sort("chunk_start_utc", "chunk_id", "track_id")
     # A confirmed weak detection ranks after its chunk's own winners and runners-up.
     candidates = pl.concat(ranked).cast(CANDIDATE_SCHEMA) if ranked else pl.DataFrame(schema=CANDIDATE_SCHEMA)

@@ -139,7 +139,7 @@ def _weak_rows(rows: list[tuple]) -> pl.DataFrame:
 
 
 def test_weak_detection_counts_only_when_a_neighbour_agrees_on_the_song_start() -> None:
-    from audio.matcher import _confirmed
+    from audio.matcher import _confirmed, _unshadowed
 
     strong = _weak_rows([(0, "track-a", 10.0, 0.0, 30.0, 300)])
     weak = _weak_rows(
@@ -153,7 +153,7 @@ def test_weak_detection_counts_only_when_a_neighbour_agrees_on_the_song_start() 
             (9, "track-d", 3.0, 0.0, 20.0, 40),  # alone: dropped
         ]
     )
-    kept = _confirmed(weak, strong).sort("chunk_id", "track_id")
+    kept = _confirmed(_unshadowed(weak, strong), strong).sort("chunk_id", "track_id")
     assert kept.select("chunk_id", "track_id").rows() == [
         ("radio-1-1", "track-a"),
         ("radio-1-1", "track-b"),
