@@ -141,11 +141,14 @@ def enrich_model_event(invocation: DbtCliInvocation, event: Any) -> Any:
 
 
 def _is_duckdb(invocation: DbtCliInvocation) -> bool:
-    return type(invocation.adapter).__name__ == "DuckDBAdapter"
+    """Whether the run's adapter is dbt-duckdb's (its ``type()`` names the adapter: ``duckdb``, ``postgres``)."""
+    adapter_type = getattr(invocation.adapter, "type", None)
+    return callable(adapter_type) and adapter_type() == "duckdb"
 
 
 def _after_dbt_exits(events: Iterable[Any]) -> Iterator[Any]:
-    """All of dbt's events, handed on only once its stream has ended (with dbt's error, if any, after them)."""
+    """All of dbt's events, handed on only once its stream has ended (with dbt's error, if any, after them: the
+    events read before the error are kept, which is why this is a loop and not ``list(events)``)."""
     received: list[Any] = []
     try:
         for event in events:

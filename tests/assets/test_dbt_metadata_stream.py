@@ -15,7 +15,19 @@ from assets.analytics.dbt_metadata import with_metadata
 
 
 class DuckDBAdapter:
-    """Named like dbt-duckdb's adapter: `with_metadata` waits for dbt to exit before fetching."""
+    """Typed like dbt-duckdb's adapter: `with_metadata` waits for dbt to exit before fetching."""
+
+    @classmethod
+    def type(cls) -> str:
+        return "duckdb"
+
+
+class PostgresAdapter:
+    """Typed like dbt-postgres's adapter: fetches start while dbt runs."""
+
+    @classmethod
+    def type(cls) -> str:
+        return "postgres"
 
 
 @dataclass
@@ -80,7 +92,7 @@ def test_on_duckdb_nothing_is_fetched_until_dbts_stream_has_ended(monkeypatch):
 
     # on another adapter a fetch starts as soon as its model is built
     log.clear()
-    list(with_metadata(FakeInvocation(adapter=object()), slow_events(["a", "b"], 0.2, log), threads=1))
+    list(with_metadata(FakeInvocation(adapter=PostgresAdapter()), slow_events(["a", "b"], 0.2, log), threads=1))
     assert log.index("fetched a") < log.index("dbt emitted b")
 
 
@@ -91,9 +103,18 @@ def test_dbts_error_comes_after_the_events_it_emitted_before_failing(monkeypatch
         yield "a"
         raise RuntimeError("dbt build failed")
 
-    for adapter in (DuckDBAdapter(), object()):
+    for adapter in (DuckDBAdapter(), PostgresAdapter(), object()):
         received: list[str] = []
         with pytest.raises(RuntimeError, match="dbt build failed"):
             for event in with_metadata(FakeInvocation(adapter=adapter), failing()):
                 received.append(event)
         assert received == ["a"]
+
+
+def test_the_real_adapters_are_told_apart_by_their_type() -> None:
+    from dbt.adapters.duckdb import DuckDBAdapter as RealDuckDB
+    from dbt.adapters.postgres import PostgresAdapter as RealPostgres
+
+    assert dbt_metadata._is_duckdb(FakeInvocation(adapter=RealDuckDB))
+    assert not dbt_metadata._is_duckdb(FakeInvocation(adapter=RealPostgres))
+    assert not dbt_metadata._is_duckdb(FakeInvocation(adapter=None))
