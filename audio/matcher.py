@@ -24,6 +24,10 @@ smaller. The cap follows the mean bucket, so past a few thousand tracks the vote
 
 When two catalog tracks claim the same stretch of a chunk (a remaster and its original), the stronger is
 the detection and the other its runner-up, kept with its score so a version clash is visible downstream.
+
+Last, over all the chunks of the call, each broadcast found is followed by peak overlap into the chunks of its
+song where noise left no line of it, and a weak line that nothing confirms is kept when the rest of its song
+holds it (``audio.broadcasts``, ``audio.verify``).
 """
 
 from __future__ import annotations
