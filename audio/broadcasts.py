@@ -2,17 +2,18 @@
 
 A detection says which track a station aired, when the song started (its origin: chunk start − track position
 ÷ speed) and how fast it ran, so it also says where the song must be in every other chunk of the station until
-the song's end. Two uses, both on the chunks of one matcher call:
-
-- ``seeded``: a weak line (under ``MIN_SCORE``) that no other line confirms is kept when the *other* chunks of
-  its song, looked at through its alignment, hold the song (combined ``Evidence.z`` ≥ ``SEED_Z``). Its own
-  chunk is left out of the test: the line was found because its peaks matched there.
-- ``extended``: each broadcast (detections of one station and track agreeing on the origin) gets a detection in
-  every chunk of its song that has none of the track, where the song is there to hear (``EXTEND_Z``) for at
-  least ``MIN_HEARD_S``, over the stretch where its peaks land (``Evidence.first_frame`` .. ``last_frame``).
+the song's end. ``extended`` gives each *anchored* broadcast (two line detections of one station and track
+agreeing on the origin, or one line scoring ``anchor_score``) a detection in every chunk of its song that has no
+line of the track, where the song is there to hear (``EXTEND_Z``) for at least ``MIN_HEARD_S``, billed over the
+stretch where its peaks land (``Evidence.first_frame`` .. ``last_frame``).
 
 Off air, a song under the noise loses most of its landmark pairs but keeps several times the chance count of
 single peaks at its alignment; the merge then sees one broadcast instead of pieces too short to be a play.
+
+Only anchored broadcasts are followed: single peaks cannot tell a song from other music made of the same
+sounds at the same tempo. The demo's non-catalog music comes from the same synthesizer as its catalog, and
+there a lone weak line of chance found 4-6 σ of "evidence" in the chunks around it (a false play of 54 s);
+a lone line is left to the lines (``audio.matcher._confirmed``).
 """
 
 from __future__ import annotations
@@ -25,11 +26,8 @@ from typing import Any
 import polars as pl
 
 from audio.fingerprint import FRAME_SECONDS
-from audio.verify import NO_EVIDENCE, Evidence, QueryPeaks, ReferenceCache, ReferencePeaks, overlap
+from audio.verify import Evidence, QueryPeaks, ReferenceCache, ReferencePeaks, overlap
 
-# A weak line's song, in its other chunks, must beat chance by this many standard deviations. Off-air benchmark:
-# the 3,134 lines of chance found at a floor of 6 votes reach 3.6 at most, true weak lines 6-37.
-SEED_Z = 6.0
 # A chunk of a known broadcast is the song when it beats chance by this much. The alignment is not a guess here
 # (a detection of the song gave it), so the bar is lower than a seed's: unrelated (track, alignment) pairs on the
 # off-air chunks, 1,744 drawn, reach 2.7 at the 99th percentile and 5.0 at most; the 21 chunks it adds on the
@@ -109,28 +107,10 @@ def _song_chunks(broadcast: _Broadcast, heard: Sequence[HeardChunk]) -> list[Hea
     ]
 
 
-def seeded(weak: pl.DataFrame, chunks: Sequence[HeardChunk], references: ReferenceCache) -> pl.DataFrame:
-    """The weak lines whose song the other chunks of their station confirm (see the module docstring)."""
-    if weak.is_empty():
-        return weak
-    stations = _by_station(chunks)
-    by_id = {chunk.chunk_id: chunk for chunk in chunks}
-    keep: list[int] = []
-    for position, row in enumerate(weak.iter_rows(named=True)):
-        broadcast = _broadcast(row, by_id.get(row["chunk_id"]), references)
-        if broadcast is None:
-            continue
-        others = [
-            c for c in _song_chunks(broadcast, stations.get(row["station_id"], [])) if c.chunk_id != row["chunk_id"]
-        ]
-        total = sum((broadcast.evidence(chunk) for chunk in others), NO_EVIDENCE)
-        if total.inside and total.z >= SEED_Z:
-            keep.append(position)
-    return weak[keep]
-
-
-def extended(detections: pl.DataFrame, chunks: Sequence[HeardChunk], references: ReferenceCache) -> pl.DataFrame:
-    """New detections (the columns of ``detections``, ``score`` = hits over chance) in the chunks of each
+def extended(
+    detections: pl.DataFrame, chunks: Sequence[HeardChunk], references: ReferenceCache, anchor_score: int
+) -> pl.DataFrame:
+    """New detections (the columns of ``detections``, ``score`` = hits over chance) in the chunks of each anchored
     broadcast where the song is heard but no line of its track was found."""
     if detections.is_empty():
         return detections.clear()
@@ -138,7 +118,7 @@ def extended(detections: pl.DataFrame, chunks: Sequence[HeardChunk], references:
     by_id = {chunk.chunk_id: chunk for chunk in chunks}
     with_track = set(zip(detections["chunk_id"].to_list(), detections["track_id"].to_list(), strict=True))
     rows: list[dict[str, Any]] = []
-    for row in _representatives(detections):
+    for row in _anchored(detections, anchor_score):
         broadcast = _broadcast(row, by_id.get(row["chunk_id"]), references)
         if broadcast is None:
             continue
@@ -154,9 +134,9 @@ def extended(detections: pl.DataFrame, chunks: Sequence[HeardChunk], references:
     return pl.DataFrame(rows, schema=detections.schema) if rows else detections.clear()
 
 
-def _representatives(detections: pl.DataFrame) -> list[dict[str, Any]]:
-    """One row per broadcast: of the detections of a station and track whose origins chain within ``ORIGIN_S``,
-    the best scored."""
+def _anchored(detections: pl.DataFrame, anchor_score: int) -> list[dict[str, Any]]:
+    """One row per anchored broadcast: of the detections of a station and track whose origins chain within
+    ``ORIGIN_S``, the best scored, when there are two of them or it scores ``anchor_score``."""
     seconds = (pl.col("track_offset_s") / pl.col("speed") * 1_000_000).round().cast(pl.Int64)
     ordered = detections.with_columns(_origin=pl.col("chunk_start_utc") - pl.duration(microseconds=seconds)).sort(
         "station_id", "track_id", "_origin"
@@ -167,7 +147,10 @@ def _representatives(detections: pl.DataFrame) -> list[dict[str, Any]]:
         | ((pl.col("_origin") - pl.col("_origin").shift()).dt.total_microseconds() > int(ORIGIN_S * 1_000_000))
     ).fill_null(True)
     grouped = ordered.with_columns(_broadcast=new_broadcast.cum_sum())
-    best = grouped.sort("_broadcast", "score", descending=[False, True]).unique("_broadcast", keep="first")
+    anchored = grouped.filter(
+        (pl.len().over("_broadcast") >= 2) | (pl.col("score").max().over("_broadcast") >= anchor_score)
+    )
+    best = anchored.sort("_broadcast", "score", descending=[False, True]).unique("_broadcast", keep="first")
     return best.sort("_broadcast").drop("_origin", "_broadcast").to_dicts()
 
 

@@ -25,9 +25,8 @@ smaller. The cap follows the mean bucket, so past a few thousand tracks the vote
 When two catalog tracks claim the same stretch of a chunk (a remaster and its original), the stronger is
 the detection and the other its runner-up, kept with its score so a version clash is visible downstream.
 
-Last, over all the chunks of the call, each broadcast found is followed by peak overlap into the chunks of its
-song where noise left no line of it, and a weak line that nothing confirms is kept when the rest of its song
-holds it (``audio.broadcasts``, ``audio.verify``).
+Last, over all the chunks of the call, each anchored broadcast is followed by peak overlap into the chunks of
+its song where noise left no line of it (``audio.broadcasts``, ``audio.verify``).
 """
 
 from __future__ import annotations
@@ -666,14 +665,12 @@ def match_chunks(
     strong = pl.concat(found).cast(DETECTION_SCHEMA) if found else pl.DataFrame(schema=DETECTION_SCHEMA)
     weak_lines = _unshadowed(pl.concat(weak).cast(DETECTION_SCHEMA), strong) if weak else strong.clear()
     confirmed = _confirmed(weak_lines, strong)
-    # Weak lines left alone, and chunks of a broadcast without a line, by peak overlap (``audio.broadcasts``).
-    references = ReferenceCache(index.index_dir)
-    alone = weak_lines.join(confirmed.select("chunk_id", "track_id"), on=["chunk_id", "track_id"], how="anti")
-    found_so_far = pl.concat([strong, confirmed, broadcasts.seeded(alone, heard, references)])
-    followed = broadcasts.extended(found_so_far, heard, references).with_columns(
+    # Chunks of a broadcast in which noise left no line of it, by peak overlap (``audio.broadcasts``).
+    lined = pl.concat([strong, confirmed])
+    followed = broadcasts.extended(lined, heard, ReferenceCache(index.index_dir), 2 * MIN_SCORE).with_columns(
         confidence=_confidence(pl.col("score").cast(pl.Float64))
     )
-    confirmed = pl.concat([found_so_far.slice(strong.height), followed])
+    confirmed = pl.concat([confirmed, followed])
     detections = pl.concat([strong, confirmed]).sort("chunk_start_utc", "chunk_id", "track_id")
     # A confirmed weak detection ranks after its chunk's own winners and runners-up.
     candidates = pl.concat(ranked).cast(CANDIDATE_SCHEMA) if ranked else pl.DataFrame(schema=CANDIDATE_SCHEMA)

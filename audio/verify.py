@@ -129,10 +129,6 @@ class Evidence:
         expected = max(self.expected, _MIN_EXPECTED)
         return (self.hits - self.expected) / float(np.sqrt(expected))
 
-    def __add__(self, other: Evidence) -> Evidence:
-        """The evidence of two chunks together (the stretch is meaningless across chunks: left at 0)."""
-        return Evidence(self.hits + other.hits, self.expected + other.expected, self.inside + other.inside)
-
 
 NO_EVIDENCE = Evidence(0, 0.0, 0)
 

@@ -89,28 +89,35 @@ def test_a_broadcast_is_not_followed_into_other_music(catalog: Catalog, tmp_path
     assert set(found["chunk_id"]) == {"r1-0", "r1-2", "r1-3"}
 
 
-def test_a_lone_weak_line_stands_when_the_rest_of_its_song_is_there(catalog: Catalog, tmp_path: Path) -> None:
+def _line(n: int, score: int) -> dict[str, object]:
+    """A line of track-long in chunk n of `_song_stream` at the song's true alignment (it starts at 5 s)."""
+    return {
+        "chunk_id": f"r1-{n}",
+        "station_id": "r1",
+        "chunk_start_utc": T0 + timedelta(seconds=30 * n),
+        "track_id": "track-long",
+        "track_offset_s": 30.0 * n - 5.0,
+        "query_start_s": 2.0,
+        "query_end_s": 27.0,
+        "score": score,
+        "confidence": score / (score + 50),
+        "speed": 1.0,
+        "runner_up_track_id": None,
+        "runner_up_confidence": None,
+    }
+
+
+def test_only_anchored_broadcasts_are_followed(catalog: Catalog) -> None:
     references = ReferenceCache(catalog.index_dir)
     stream = _song_stream(-20.0)
     heard = [_heard(f"r1-{n}", 30.0 * n, stream[30 * n * SYNTH_RATE : 30 * (n + 1) * SYNTH_RATE]) for n in range(4)]
-    weak = pl.DataFrame(
-        {
-            "chunk_id": ["r1-1"],
-            "station_id": ["r1"],
-            "chunk_start_utc": [T0 + timedelta(seconds=30)],
-            "track_id": ["track-long"],
-            "track_offset_s": [25.0],
-            "query_start_s": [2.0],
-            "query_end_s": [27.0],
-            "score": [20],
-            "confidence": [0.3],
-            "speed": [1.0],
-            "runner_up_track_id": [None],
-            "runner_up_confidence": [None],
-        },
-        schema=DETECTION_SCHEMA,
-    )
-    assert broadcasts.seeded(weak, heard, references).height == 1
-    # The same line when its other chunks hold other music: alone, so dropped.
-    elsewhere = [_heard(f"r1-{n}", 30.0 * n, synth_music(900 + n, 30.0)) if n != 1 else heard[1] for n in range(4)]
-    assert broadcasts.seeded(weak, elsewhere, references).is_empty()
+
+    def followed(*lines: dict[str, object]) -> list[str]:
+        detections = pl.DataFrame(list(lines), schema=DETECTION_SCHEMA)
+        return sorted(broadcasts.extended(detections, heard, references, anchor_score=100)["chunk_id"])
+
+    # One weak line alone: single peaks cannot tell its song from other music of the same sounds; not followed.
+    assert followed(_line(0, 40)) == []
+    # Two lines agreeing on the start, or one strong line: the chunks without a line of it, where it is heard.
+    assert followed(_line(0, 40), _line(3, 30)) == ["r1-1", "r1-2"]
+    assert followed(_line(2, 400)) == ["r1-0", "r1-1", "r1-3"]
