@@ -29,9 +29,9 @@ from audio.fingerprint import FRAME_SECONDS
 from audio.verify import Evidence, QueryPeaks, ReferenceCache, ReferencePeaks, overlap
 
 # A chunk of a known broadcast is the song when it beats chance by this much. The alignment is not a guess here
-# (a detection of the song gave it), so the bar is lower than a seed's: unrelated (track, alignment) pairs on the
-# off-air chunks, 1,744 drawn, reach 2.7 at the 99th percentile and 5.0 at most; the 21 chunks it adds on the
-# airplay benchmark claim 303 s of air of which the song filled 299 s (bench/README.md).
+# (anchored detections of the song gave it): unrelated (track, alignment) pairs on the off-air chunks, 1,744 drawn,
+# reach 2.7 at the 99th percentile and 5.0 at most; the 17 chunks it adds on the airplay benchmark claim 269.5 s of
+# air of which the song filled 261.9 s (bench/README.md).
 EXTEND_Z = 4.0
 # ... over at least this much of the chunk: less is a song's edge, which the lines already find.
 MIN_HEARD_S = 10.0
