@@ -12,7 +12,7 @@ single peaks at its alignment; the merge then sees one broadcast instead of piec
 
 Only anchored broadcasts are followed: single peaks cannot tell a song from other music made of the same
 sounds at the same tempo. The demo's non-catalog music comes from the same synthesizer as its catalog, and
-there a lone weak line of chance found 4-6 σ of "evidence" in the chunks around it (a false play of 54 s);
+there lone weak lines of chance passed z ≥ 6 in the chunks around them (a false play of 54 s);
 a lone line is left to the lines (``audio.matcher._confirmed``).
 """
 

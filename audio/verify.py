@@ -12,7 +12,7 @@ lands several times as often.
 ``Evidence.z`` is the excess over chance in standard deviations (Poisson). The airplay benchmark's off-air
 chunks (bench/README.md, "Peak-overlap verification") measured it: at the true alignment of a song (at least
 3 s of it in the chunk) a median of 24; for 1,744 random (other track, alignment) pairs 2.7 at the 99th
-percentile and 5.0 at most. Music made of the same sounds at the same tempo reaches 4-6 (the demo's synthetic
+percentile and 5.0 at most. Music made of the same sounds at the same tempo passes 6 (the demo's synthetic
 non-catalog music against its catalog), so the evidence confirms an alignment that lines found, never a
 track on its own (``audio.broadcasts``).
 """
