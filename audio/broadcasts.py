@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from audio.fingerprint import FRAME_SECONDS
+from audio.origins import origin_of, song_origin
 from audio.verify import Evidence, QueryPeaks, ReferenceCache, ReferencePeaks, overlap
 
 # A chunk of a known broadcast is the song when it beats chance by this much. The alignment is not a guess here
@@ -78,11 +79,6 @@ def _by_station(chunks: Iterable[HeardChunk]) -> dict[str, list[HeardChunk]]:
     return stations
 
 
-def _origin(row: dict[str, Any]) -> datetime:
-    start: datetime = row["chunk_start_utc"]
-    return start - timedelta(seconds=row["track_offset_s"] / row["speed"])
-
-
 def _broadcast(row: dict[str, Any], own: HeardChunk | None, references: ReferenceCache) -> _Broadcast | None:
     """The broadcast a detection row implies; the frequency factor (a speed change moves the pitch, a time
     compressor does not) is the one that explains the row's own chunk better."""
@@ -90,7 +86,8 @@ def _broadcast(row: dict[str, Any], own: HeardChunk | None, references: Referenc
     speed = float(row["speed"])
     if reference is None or reference.n_frames == 0 or speed <= 0:
         return None
-    broadcast = _Broadcast(row["station_id"], row["track_id"], _origin(row), speed, speed, reference)
+    origin = origin_of(row["chunk_start_utc"], row["track_offset_s"], speed)
+    broadcast = _Broadcast(row["station_id"], row["track_id"], origin, speed, speed, reference)
     if abs(speed - 1.0) <= 1e-9 or own is None:
         return broadcast
     if broadcast.evidence(own, 1.0).z > broadcast.evidence(own).z:
@@ -137,10 +134,7 @@ def extended(
 def _anchored(detections: pl.DataFrame, anchor_score: int) -> list[dict[str, Any]]:
     """One row per anchored broadcast: of the detections of a station and track whose origins chain within
     ``ORIGIN_S``, the best scored, when there are two of them or it scores ``anchor_score``."""
-    seconds = (pl.col("track_offset_s") / pl.col("speed") * 1_000_000).round().cast(pl.Int64)
-    ordered = detections.with_columns(_origin=pl.col("chunk_start_utc") - pl.duration(microseconds=seconds)).sort(
-        "station_id", "track_id", "_origin"
-    )
+    ordered = detections.with_columns(_origin=song_origin()).sort("station_id", "track_id", "_origin")
     new_broadcast = (
         (pl.col("station_id") != pl.col("station_id").shift())
         | (pl.col("track_id") != pl.col("track_id").shift())

@@ -261,17 +261,27 @@ def landmarks(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Landmarks:
     )
 
 
+def anchor_code(freq_bins: np.ndarray) -> np.ndarray:
+    """The log-frequency of (fractional) FFT bins in ``ANCHOR_STEP`` steps from bin ``_MIN_BIN``, unrounded: a
+    hash stores its anchor's floor (``hash_anchor_code``)."""
+    return np.log(np.asarray(freq_bins, dtype=np.float64) / _MIN_BIN) / ANCHOR_STEP
+
+
+def hash_anchor_code(hashes: np.ndarray) -> np.ndarray:
+    """The anchor code stored in each hash (its top 9 bits)."""
+    return np.asarray(hashes, dtype=np.int64) >> (_RATIO_BITS + _DT_BITS)
+
+
 def pack_hash(f_anchor: np.ndarray, f_target: np.ndarray, dt: np.ndarray) -> np.ndarray:
     """Pack (anchor log-frequency: 9 bits, log(f_target / f_anchor): 7 bits, dt: 6 bits) into 22 bits.
 
     Frequencies are in (fractional) FFT bins, ``dt`` in (fractional) frames. The top 10 bits stay zero.
     """
-    log_anchor = np.log(np.asarray(f_anchor, dtype=np.float64) / _MIN_BIN)
-    anchor_code = np.clip(np.floor(log_anchor / ANCHOR_STEP), 0, 511).astype(np.int64)
+    anchor = np.clip(np.floor(anchor_code(f_anchor)), 0, 511).astype(np.int64)
     log_ratio = np.log(np.asarray(f_target, dtype=np.float64) / f_anchor)
     ratio_code = np.clip(np.floor((log_ratio + _MAX_LOG_RATIO) / _RATIO_STEP), 0, (1 << _RATIO_BITS) - 1)
     dt_code = np.clip(np.rint(dt), 0, (1 << _DT_BITS) - 1).astype(np.int64)
-    packed = (anchor_code << (_RATIO_BITS + _DT_BITS)) | (ratio_code.astype(np.int64) << _DT_BITS) | dt_code
+    packed = (anchor << (_RATIO_BITS + _DT_BITS)) | (ratio_code.astype(np.int64) << _DT_BITS) | dt_code
     return packed.astype(np.uint32)
 
 

@@ -45,6 +45,7 @@ from audio.broadcasts import HeardChunk
 from audio.decode import AudioDecodeError, decode_audio
 from audio.fingerprint import FRAME_SECONDS, HOP, Landmarks, hypothesis_hashes, landmarks
 from audio.index import FingerprintIndex
+from audio.origins import song_origin
 from audio.verify import ReferenceCache, query_peaks
 
 DETECTION_SCHEMA = pl.Schema(
@@ -585,14 +586,14 @@ def _confirmed(weak: pl.DataFrame, strong: pl.DataFrame) -> pl.DataFrame:
     if weak.is_empty():
         return weak
 
-    def origins(frame: pl.DataFrame) -> pl.DataFrame:
-        seconds = (pl.col("track_offset_s") / pl.col("speed") * 1_000_000).round().cast(pl.Int64)
-        return frame.with_columns(origin=pl.col("chunk_start_utc") - pl.duration(microseconds=seconds))
-
-    anchors = origins(pl.concat([strong, weak])).select(
-        "station_id", "track_id", anchor_chunk="chunk_id", anchor_start="chunk_start_utc", anchor_origin="origin"
+    anchors = pl.concat([strong, weak]).select(
+        "station_id",
+        "track_id",
+        anchor_chunk="chunk_id",
+        anchor_start="chunk_start_utc",
+        anchor_origin=song_origin(),
     )
-    pairs = origins(weak).with_row_index("_row").join(anchors, on=["station_id", "track_id"])
+    pairs = weak.with_columns(origin=song_origin()).with_row_index("_row").join(anchors, on=["station_id", "track_id"])
     window_us, origin_us = int(CONFIRM_WINDOW_S * 1_000_000), int(CONFIRM_ORIGIN_S * 1_000_000)
     rows = pairs.filter(
         (pl.col("chunk_id") != pl.col("anchor_chunk"))

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from audio.matcher import DETECTION_SCHEMA, MIN_SCORE, REQUIRED_DETECTION_COLUMNS
+from audio.origins import song_origin
 
 CONTINUITY_S = 2.0  # airtime of two pieces this close together is one continuous stretch of the song
 RESTART_S = 5.0  # a piece that begins this close to the top of the track is the song starting again
@@ -112,7 +113,7 @@ def merge_detections(
             "runner_up_confidence",
             # The song advances ``speed`` seconds of track per second of broadcast.
             speed=pl.col("speed").fill_null(1.0),
-            origin=pl.col("chunk_start_utc") - _seconds_expr(pl.col("track_offset_s") / pl.col("speed").fill_null(1.0)),
+            origin=song_origin(),
             span_start=pl.col("chunk_start_utc") + _seconds("query_start_s"),
             span_end=pl.col("chunk_start_utc") + _seconds("query_end_s"),
         )

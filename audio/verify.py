@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from audio.fingerprint import _DT_BITS, _MIN_BIN, _RATIO_BITS, ANCHOR_STEP, Landmarks
+from audio.fingerprint import ANCHOR_STEP, Landmarks, anchor_code, hash_anchor_code
 from audio.index import track_file
 
 # Keys pack (frame, anchor code): 9-bit codes with room either side for the ±1 tolerance.
@@ -62,7 +62,7 @@ def query_peaks(marks: Landmarks) -> QueryPeaks:
     if t.size:
         _, first = np.unique(np.rint(t * 1000.0) * 1e7 + np.rint(f * 1000.0), return_index=True)
         t, f = t[first], f[first]
-    return QueryPeaks(t=t.astype(np.float32), code=(np.log(f / _MIN_BIN) / ANCHOR_STEP).astype(np.float32))
+    return QueryPeaks(t=t.astype(np.float32), code=anchor_code(f).astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class ReferencePeaks:
 
 def reference_peaks(hashes: np.ndarray, t: np.ndarray) -> ReferencePeaks:
     """Reference peaks from a track's stored landmarks (``hash``, anchor frame ``t``)."""
-    code = (np.asarray(hashes, dtype=np.int64) >> (_RATIO_BITS + _DT_BITS)) + _CODE_PAD
+    code = hash_anchor_code(hashes) + _CODE_PAD
     frames = np.asarray(t, dtype=np.int64)
     if frames.size == 0:
         return ReferencePeaks(np.zeros(0, dtype=np.int64), np.zeros(_CODE_SPAN), 0)

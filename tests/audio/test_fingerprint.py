@@ -99,3 +99,13 @@ def test_tempo_hypotheses_rescale_only_the_time_between_peaks(clip: np.ndarray) 
         fingerprint.hash_dt(hashes[1]) != fingerprint.hash_dt(hashes[0]), np.rint(marks.dt * 1.06) != np.rint(marks.dt)
     )
     assert 0.2 < np.mean(hashes[0] != hashes[1]) < 0.9
+
+
+def test_a_hash_stores_the_floor_of_its_anchor_code(clip: np.ndarray) -> None:
+    """``hash_anchor_code`` reads back what ``pack_hash`` stored; ``anchor_code`` is the same scale unrounded,
+    2 % of frequency a step."""
+    marks = fingerprint.landmarks(clip)
+    stored = fingerprint.hash_anchor_code(fingerprint.pack_hash(marks.f1, marks.f2, marks.dt))
+    assert np.array_equal(stored, np.floor(fingerprint.anchor_code(marks.f1)).astype(np.int64))
+    assert len(np.unique(stored)) > 50
+    assert fingerprint.anchor_code(np.array([3.0 * np.exp(0.02 * 10.5)]))[0] == pytest.approx(10.5)
