@@ -12,8 +12,8 @@ single peaks at its alignment; the merge then sees one broadcast instead of piec
 
 Only anchored broadcasts are followed: single peaks cannot tell a song from other music made of the same
 sounds at the same tempo. The demo's non-catalog music comes from the same synthesizer as its catalog, and
-there lone weak lines of chance passed z ≥ 6 in the chunks around them (a false play of 54 s);
-a lone line is left to the lines (``audio.matcher._confirmed``).
+there lone weak lines of chance passed z ≥ 6 in the chunks around them (the pipeline tests' precision fell
+to 0.75); a lone line is left to the lines (``audio.matcher._confirmed``).
 """
 
 from __future__ import annotations
