@@ -8,7 +8,9 @@ Layout under ``index_dir``:
   ``bucket_starts[h]:bucket_starts[h + 1]``), ``track_codes.npy`` (a row's track as its position in the manifest sorted
   by track id; uint16 up to 65,536 tracks, else uint32) and ``times.npy`` (the anchor frame; uint16 when every
   track is under 25 minutes, else int32), rows sorted by hash, then track,
-  then time; ``postings.json`` names the manifest build they belong to;
+  then time; the same rows track by track, for re-voting a few tracks with all their hashes
+  (``track_starts.npy``: int64, one more entry than tracks; ``track_hashes.npy``: uint32 and ``track_times.npy``,
+  rows sorted by track, then hash, then time); ``postings.json`` names the manifest build they belong to;
 - ``manifest.parquet`` — one row per indexed track: path, content hash, duration, hash count.
 
 A track is fingerprinted again only when its file bytes change (xxhash of the content, so a moved or
@@ -46,6 +48,9 @@ POSTINGS_DIR = "postings"
 STARTS_FILE = "bucket_starts.npy"
 CODES_FILE = "track_codes.npy"
 TIMES_FILE = "times.npy"
+TRACK_STARTS_FILE = "track_starts.npy"
+TRACK_HASHES_FILE = "track_hashes.npy"
+TRACK_TIMES_FILE = "track_times.npy"
 POSTINGS_META = "postings.json"
 # What indexes before the flat postings held instead: converted on first open.
 LEGACY_HASHES_FILE = "hashes.parquet"
@@ -269,35 +274,51 @@ def _write_postings(
 ) -> None:
     """Counting sort of every cached hash into the flat postings, through memory-mapped files.
 
-        Pass 1 counts the rows per hash bucket (the bucket table); pass 2 places each batch's rows at their
-        bucket's cursor. Batches come in track-code order and are sorted by (hash, code, t) before placing, so
-        every bucket ends up sorted by track, then time. Only one batch, the 32 MB bucket table and one window of each
-    output file are in memory.
+    Pass 1 counts the rows per hash bucket (the bucket table) and per track; pass 2 places each batch's rows at
+    their bucket's cursor. Batches come in track-code order and are sorted by (hash, code, t) before placing, so
+    every bucket ends up sorted by track, then time; sorted by (code, hash, t) they are appended to the track-major
+    copy. Only one batch, the 32 MB bucket table and one window of each output file are in memory.
     """
     read = batches or (lambda: _track_batches(index_dir, manifest))
     counts = np.zeros(N_BUCKETS, dtype=np.int64)
+    per_track = np.zeros(manifest.height, dtype=np.int64)
     max_t = 0
-    for hashes, _, ts in read():
+    for hashes, track_codes, ts in read():
         counts += np.bincount(hashes, minlength=N_BUCKETS)
+        per_track += np.bincount(track_codes, minlength=manifest.height)
         max_t = max(max_t, int(ts.max(initial=0)))
     starts = np.zeros(N_BUCKETS + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
+    track_starts = np.zeros(manifest.height + 1, dtype=np.int64)
+    np.cumsum(per_track, out=track_starts[1:])
     total = int(starts[-1])
 
     target = index_dir / POSTINGS_DIR
     tmp = index_dir / f"{POSTINGS_DIR}.tmp-{uuid.uuid4().hex}"  # unique: two processes may convert at once
     tmp.mkdir(parents=True)
     np.save(tmp / STARTS_FILE, starts)
+    np.save(tmp / TRACK_STARTS_FILE, track_starts)
     # The narrowest types that hold this index: 2 bytes each up to 65,535 tracks (a shard) and 25 minutes.
     code_type = np.uint16 if manifest.height <= np.iinfo(np.uint16).max + 1 else np.uint32
     time_type = np.uint16 if max_t <= np.iinfo(np.uint16).max else np.int32
-    outputs = []
-    for name, dtype in ((CODES_FILE, code_type), (TIMES_FILE, time_type)):
+    outputs = {}
+    for name, dtype in (
+        (CODES_FILE, code_type),
+        (TIMES_FILE, time_type),
+        (TRACK_HASHES_FILE, np.uint32),
+        (TRACK_TIMES_FILE, time_type),
+    ):
         created = np.lib.format.open_memmap(tmp / name, mode="w+", dtype=dtype, shape=(total,))
-        outputs.append((tmp / name, created.dtype, created.offset))
+        outputs[name] = (tmp / name, created.dtype, created.offset)
         del created
     cursor = starts[:-1].copy()
+    appended = 0
     for hashes, track_codes, ts in read():
+        by_track = np.lexsort((ts, hashes, track_codes))
+        at = np.arange(appended, appended + hashes.size, dtype=np.int64)
+        _write_windows(*outputs[TRACK_HASHES_FILE], at, hashes[by_track])
+        _write_windows(*outputs[TRACK_TIMES_FILE], at, ts[by_track])
+        appended += hashes.size
         order = np.lexsort((ts, track_codes, hashes))
         hashes = hashes[order]
         # Row k of the sorted batch goes to its bucket's cursor plus its rank among the batch's rows of that hash:
@@ -305,8 +326,8 @@ def _write_postings(
         rank = np.arange(hashes.size, dtype=np.int64) - np.searchsorted(hashes, hashes, side="left")
         position = cursor[hashes] + rank
         cursor += np.bincount(hashes, minlength=N_BUCKETS)
-        for (path, stored, offset), values in zip(outputs, (track_codes[order], ts[order]), strict=True):
-            _write_windows(path, stored, offset, position, values)
+        _write_windows(*outputs[CODES_FILE], position, track_codes[order])
+        _write_windows(*outputs[TIMES_FILE], position, ts[order])
     (tmp / POSTINGS_META).write_text(json.dumps({"build": build_id, "n_hashes": total, "n_tracks": manifest.height}))
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
@@ -330,20 +351,30 @@ def _write_windows(path: Path, dtype: np.dtype, offset: int, position: np.ndarra
 
 
 def _legacy_batches(index_dir: Path, manifest: pl.DataFrame) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The rows of a pre-postings ``hashes.parquet`` as one batch (such indexes are small)."""
-    table = pl.read_parquet(index_dir / LEGACY_HASHES_FILE).select(
-        "hash",
-        pl.col("track_id").cast(pl.Enum(manifest["track_id"].to_list())).to_physical().cast(pl.UInt32),
-        "t",
+    """The rows of a pre-postings ``hashes.parquet`` as one batch in track-code order (such indexes are small)."""
+    table = (
+        pl.read_parquet(index_dir / LEGACY_HASHES_FILE)
+        .select(
+            "hash",
+            pl.col("track_id").cast(pl.Enum(manifest["track_id"].to_list())).to_physical().cast(pl.UInt32),
+            "t",
+        )
+        .sort("track_id", maintain_order=True)
     )
     yield table["hash"].to_numpy(), table["track_id"].to_numpy(), table["t"].to_numpy()
 
 
 def _ensure_postings(index_dir: Path, manifest: pl.DataFrame, build_id: str | None) -> None:
     """Rewrite the postings when they are missing or belong to another manifest (an interrupted build, or an
-    index written before postings existed), from the cached tracks or else the legacy ``hashes.parquet``."""
+    index written before postings, or before their track-major copy, existed), from the cached tracks or else the
+    legacy ``hashes.parquet``."""
     meta_path = index_dir / POSTINGS_DIR / POSTINGS_META
-    if build_id is not None and meta_path.is_file() and json.loads(meta_path.read_text()).get("build") == build_id:
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    if (
+        build_id is not None
+        and meta.get("build") == build_id
+        and (index_dir / POSTINGS_DIR / TRACK_STARTS_FILE).is_file()
+    ):
         return
     build_id = build_id or uuid.uuid4().hex
     if all(track_file(index_dir, track_id).is_file() for track_id in manifest["track_id"]):
@@ -364,14 +395,15 @@ class FingerprintIndex:
     Track ids are held as integer codes into ``track_ids`` so a lookup returns compact columns.
     """
 
-    def __init__(
-        self, index_dir: Path, manifest: pl.DataFrame, starts: np.ndarray, track_codes: np.ndarray, times: np.ndarray
-    ) -> None:
+    def __init__(self, index_dir: Path, manifest: pl.DataFrame, postings: dict[str, np.ndarray]) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
-        self._starts = starts
-        self._track_codes = track_codes
-        self._times = times
+        self._starts = postings[STARTS_FILE]
+        self._track_codes = postings[CODES_FILE]
+        self._times = postings[TIMES_FILE]
+        self._track_starts = postings[TRACK_STARTS_FILE]
+        self._track_hashes = postings[TRACK_HASHES_FILE]
+        self._track_times = postings[TRACK_TIMES_FILE]
 
     @classmethod
     def open(cls, index_dir: Path) -> FingerprintIndex:
@@ -387,13 +419,8 @@ class FingerprintIndex:
         manifest = pl.read_parquet(manifest_path).sort("track_id")
         _ensure_postings(index_dir, manifest, metadata.get(_BUILD_KEY))
         postings = index_dir / POSTINGS_DIR
-        return cls(
-            index_dir,
-            manifest,
-            np.load(postings / STARTS_FILE, mmap_mode="r"),
-            np.load(postings / CODES_FILE, mmap_mode="r"),
-            np.load(postings / TIMES_FILE, mmap_mode="r"),
-        )
+        names = (STARTS_FILE, CODES_FILE, TIMES_FILE, TRACK_STARTS_FILE, TRACK_HASHES_FILE, TRACK_TIMES_FILE)
+        return cls(index_dir, manifest, {name: np.load(postings / name, mmap_mode="r") for name in names})
 
     @property
     def track_ids(self) -> list[str]:
@@ -435,19 +462,74 @@ class FingerprintIndex:
         Each query hash is one contiguous run of the postings, bounded by two reads of the bucket table (the
         same two reads give the bucket's size, so skipping crowded buckets costs no extra read).
         """
+        return self.budgeted_lookup(hashes, max_bucket, max_entries)[:3]
+
+    def budgeted_lookup(
+        self, hashes: np.ndarray, max_bucket: float | None = None, max_entries: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """``lookup``, and whether ``max_entries`` left out any bucket within ``max_bucket``."""
         hashes = np.asarray(hashes, dtype=np.int64)
         lo = np.asarray(self._starts[hashes])
         counts = np.asarray(self._starts[hashes + 1]) - lo
         if max_bucket is not None:
             counts[counts > max_bucket] = 0
-        if max_entries is not None and int(counts.sum()) > max_entries:
-            counts[~_within_budget(counts, max_entries)] = 0
+        over_budget = max_entries is not None and int(counts.sum()) > max_entries
+        if over_budget:
+            counts[~_within_budget(counts, int(max_entries or 0))] = 0
         query_row = np.repeat(np.arange(hashes.size), counts)
         # Entry of the j-th match overall = lo[its query] + (j - where its query's run starts).
         position = np.arange(query_row.size, dtype=np.int64)
         position += np.repeat(lo - (np.cumsum(counts) - counts), counts)
         # Stored as narrow as the index allows (see ``_write_postings``); handed out in the documented types.
-        return query_row, self._track_codes[position].astype(np.uint32), self._times[position].astype(np.int32)
+        codes = self._track_codes[position].astype(np.uint32)
+        return query_row, codes, self._times[position].astype(np.int32), over_budget
+
+    def track_lookup(self, hashes: np.ndarray, tracks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every entry of the given track codes whose hash equals one of ``hashes``, crowded or not: what
+        ``lookup`` without limits returns for those tracks, read from the track-major copy (each track one
+        contiguous run), in the same form (query_row, track_code, t_ref), ordered by track.
+
+        The runs are read with ``os.pread``, not through the memory map: a day of chunks asks for thousands of
+        different tracks, and mapped pages would stay in the matcher's resident set (read pages stay in the OS
+        page cache only)."""
+        hashes = np.asarray(hashes, dtype=np.int64)
+        tracks = np.asarray(tracks, dtype=np.int64)
+        first, last = np.asarray(self._track_starts[tracks]), np.asarray(self._track_starts[tracks + 1])
+        run_hashes = _read_runs(self._track_hashes, first, last)
+        # Most of a track's entries share no hash with a chunk: a table of the chunk's hashes (one byte per
+        # bucket) sets them aside before the search for the query rows of the rest.
+        asked = np.zeros(self._starts.size - 1, dtype=bool)
+        asked[hashes] = True
+        shared = np.flatnonzero(asked[run_hashes])
+        run_start = np.cumsum(last - first) - (last - first)
+        entry_code = tracks[np.searchsorted(run_start, shared, side="right") - 1]
+        entry_hash = run_hashes[shared].astype(np.int64)
+        entry_time = _read_runs(self._track_times, first, last)[shared]
+        by_hash = np.argsort(hashes, kind="stable")
+        sorted_hashes = hashes[by_hash]
+        lo = np.searchsorted(sorted_hashes, entry_hash, side="left")
+        matches = np.searchsorted(sorted_hashes, entry_hash, side="right") - lo
+        entry = np.repeat(np.arange(shared.size), matches)
+        # The j-th match overall is query (in hash order) lo[its entry] + (j - where its entry's matches start).
+        position = np.arange(entry.size, dtype=np.int64)
+        position += np.repeat(lo - (np.cumsum(matches) - matches), matches)
+        return by_hash[position], entry_code[entry].astype(np.uint32), entry_time[entry].astype(np.int32)
+
+
+def _read_runs(mapped: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Rows ``first[i]:last[i]`` of a memory-mapped ``.npy`` file, concatenated, read with ``os.pread``."""
+    if not isinstance(mapped, np.memmap) or mapped.filename is None:  # an in-memory array (tests)
+        return np.concatenate([np.zeros(0, mapped.dtype), *(mapped[a:b] for a, b in zip(first, last, strict=True))])
+    size = mapped.dtype.itemsize
+    handle = os.open(mapped.filename, os.O_RDONLY)
+    try:
+        parts = [
+            np.frombuffer(os.pread(handle, int(b - a) * size, mapped.offset + int(a) * size), dtype=mapped.dtype)
+            for a, b in zip(first, last, strict=True)
+        ]
+    finally:
+        os.close(handle)
+    return np.concatenate([np.zeros(0, mapped.dtype), *parts])
 
 
 def _within_budget(counts: np.ndarray, budget: int) -> np.ndarray:

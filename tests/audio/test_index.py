@@ -115,13 +115,31 @@ def test_postings_hold_every_cached_hash_sorted(catalog: Catalog) -> None:
     assert np.array_equal(code, expected["code"].to_numpy()) and np.array_equal(t, expected["t"].to_numpy())
 
 
+def test_track_lookup_finds_every_entry_of_the_asked_tracks(catalog: Catalog) -> None:
+    """``track_lookup`` returns what an unlimited ``lookup`` returns for the asked tracks and none of the others,
+    repeated query hashes each matched, a hash no track holds matched by nothing."""
+    index = catalog.index
+    cached = pl.read_parquet(track_file(catalog.index_dir, index.track_ids[1]))["hash"].to_numpy()
+    query = np.r_[cached[::5], cached[:40], 12345].astype(np.int64)  # 40 hashes asked twice
+    tracks = np.array([1, 4])
+    row, code, t = index.lookup(query)
+    wanted = np.isin(code, tracks)
+    expected = sorted(zip(row[wanted].tolist(), code[wanted].tolist(), t[wanted].tolist(), strict=True))
+    got_row, got_code, got_t = index.track_lookup(query, tracks)
+    got = list(zip(got_row.tolist(), got_code.tolist(), got_t.tolist(), strict=True))
+    assert got_code.dtype == np.uint32 and got_t.dtype == np.int32
+    assert sorted(got) == expected and len(got) == len(expected) > 0
+    assert set(got_code.tolist()) == {1, 4}
+    assert index.track_lookup(query, np.array([], dtype=np.int64))[0].size == 0
+
+
 def test_small_write_batches_give_the_same_postings(
     tmp_path: Path, small_catalog: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_index(small_catalog.items(), tmp_path / "one")
     monkeypatch.setattr("audio.index._WRITE_BATCH_ROWS", 100)  # many batches: the cursors must carry over
     build_index(small_catalog.items(), tmp_path / "many")
-    for name in ("bucket_starts.npy", "track_codes.npy", "times.npy"):
+    for name in ("bucket_starts.npy", "track_codes.npy", "times.npy", "track_starts.npy", "track_hashes.npy"):
         one, many = (np.load(tmp_path / d / "postings" / name) for d in ("one", "many"))
         assert np.array_equal(one, many), name
 
@@ -241,3 +259,8 @@ def test_postings_writer_matches_a_full_sort_and_widens_long_tracks(
     assert np.array_equal(
         np.diff(np.load(postings / "bucket_starts.npy")), np.bincount(hashes, minlength=1 << HASH_BITS)
     )
+    # The track-major copy: the same rows by track, then hash, then time, each track's run bounded by track_starts.
+    by_track = np.lexsort((times, hashes, codes))
+    assert np.array_equal(np.load(postings / "track_hashes.npy"), hashes[by_track])
+    assert np.array_equal(np.load(postings / "track_times.npy"), times[by_track])
+    assert np.array_equal(np.diff(np.load(postings / "track_starts.npy")), np.bincount(codes, minlength=n_tracks))
