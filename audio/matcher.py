@@ -22,6 +22,13 @@ landmarks it had in skipped buckets, about half its score at 3,300 tracks), whic
 smaller. The cap follows the mean bucket, so past a few thousand tracks the votes grow with the catalog again;
 ``CHUNK_VOTE_BUDGET`` then bounds them, taking a chunk's hashes from the least crowded bucket up.
 
+Both limits starve a chunk recorded off air: it shares only a few per cent of its hashes with its song, and those
+sit mostly in crowded buckets (narrow band, low-frequency anchors), so the song's line keeps a handful of its
+votes. When the budget bound and no window reached ``SHORTLIST_BELOW``, the ``SHORTLIST_TRACKS`` tracks with the
+strongest windows are voted again with every hash they hold, crowded or not (the index's track-major copy,
+``FingerprintIndex.track_lookup``), and their lines found from those votes. A chunk with a clear line, and any
+chunk of a catalog small enough for the budget, never takes the second pass.
+
 When two catalog tracks claim the same stretch of a chunk (a remaster and its original), the stronger is
 the detection and the other its runner-up, kept with its score so a version clash is visible downstream.
 
@@ -255,6 +262,15 @@ CROWDED_FLOOR = 128
 # (125.5 ms per chunk, 3.7× the 50-track cost); with 300,000, 47.1 ms (1.33×), 211 of 215 plays found instead
 # of 212 and no false play (400,000: all 212, 1.55–1.62×; 100,000: 208).
 CHUNK_VOTE_BUDGET: int | None = 300_000
+# The second pass (module docstring): when the budget left buckets out and no window holds SHORTLIST_BELOW
+# votes, the SHORTLIST_TRACKS tracks whose best window (counted down to SHORTLIST_FLOOR votes) is strongest are
+# voted again with all their hashes. Airplay-19 off-air chunks against 10,000 tracks (scale benchmark, same
+# budget): 24/71 plays without it; 10 tracks with windows of at least 7 votes: 47; of at least 3: 51; 20 tracks:
+# 57 (30 and 40: 57 too); no false play in any. A clean chunk's line passes the gate on its budgeted votes, so the
+# original profiles' cost hardly moves (see bench/README.md, "Catalog scale").
+SHORTLIST_TRACKS = 20
+SHORTLIST_FLOOR = 3
+SHORTLIST_BELOW = MIN_SCORE
 
 
 def _bucket_cap(index: FingerprintIndex) -> float:
@@ -283,19 +299,20 @@ def _radix_sorted(keys: np.ndarray, bits: int) -> np.ndarray:
     return keys
 
 
-def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _best_cells(group: np.ndarray, cell: np.ndarray, floor: int = CONFIRMED_MIN_SCORE // 2) -> tuple[np.ndarray, ...]:
     """For each track (``group`` = track × hypotheses + k) and hypothesis family, the hypothesis and offset
     cell whose 3-cell window holds the most votes.
 
-    Returns (line slot = track × 2 + family, k, cell) for the slots whose best window reaches half the score
-    floor. The histogram is a sort of one packed integer key (group, cell): tens of thousands of votes per chunk
-    make this the matcher's hot loop, and a radix sort of int64 beats a multi-column group-by many times over
-    (and ``np.sort`` about threefold: 1.9 against 4.4 ms per chunk of the airplay benchmark, same result).
+    Returns (line slot = track × 2 + family, k, cell, votes in the window) for the slots whose best window
+    reaches half the score floor. The histogram is a sort of one packed integer key (group, cell): tens of
+    thousands of votes per chunk make this the matcher's hot loop, and a radix sort of int64 beats a multi-column
+    group-by many times over (and ``np.sort`` about threefold: 1.9 against 4.4 ms per chunk of the airplay
+    benchmark, same result).
     """
     # A (track, hypothesis) group with fewer votes in all than the prefilter floor below holds no window that
     # reaches it: its votes leave before the sort, which changes no result and, in a big catalog (most groups
     # hold a few chance votes), spares most of the sort.
-    enough = np.bincount(group)[group] >= CONFIRMED_MIN_SCORE // 2
+    enough = np.bincount(group)[group] >= floor
     if not enough.all():
         group, cell = group[enough], cell[enough]
     # One integer key per vote, (group, cell) packed tight: the cell counted from the chunk's lowest, with room
@@ -314,7 +331,7 @@ def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.nda
     window[:-1] += np.where(follows, counts[1:], 0)
     window[1:] += np.where(follows, counts[:-1], 0)
     # Votes split between neighbouring hypotheses are pooled later, so prefilter at half the floor.
-    strong = window >= CONFIRMED_MIN_SCORE // 2
+    strong = window >= floor
     keys, window = keys[strong], window[strong]
     group = keys >> cell_bits
     slot = (group // N_HYPOTHESES) * 2 + FAMILY[group % N_HYPOTHESES]
@@ -322,7 +339,62 @@ def _best_cells(group: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.nda
     slot_sorted = slot[order]
     first = order[np.r_[True, slot_sorted[1:] != slot_sorted[:-1]]] if order.size else order
     cell = (keys[first] & ((1 << cell_bits) - 1)) + cell_low
-    return slot[first], group[first] % N_HYPOTHESES, cell
+    return slot[first], group[first] % N_HYPOTHESES, cell, window[first]
+
+
+def _shortlist(line_slot: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """The ``SHORTLIST_TRACKS`` tracks whose best window holds the most votes (ties: lower track code)."""
+    track = line_slot // 2
+    order = np.lexsort((track, -window))
+    ranked = track[order]
+    return ranked[np.sort(np.unique(ranked, return_index=True)[1])][:SHORTLIST_TRACKS]
+
+
+def _votes(hashes: np.ndarray, k: np.ndarray, shift: np.ndarray, index: FingerprintIndex) -> tuple[np.ndarray, ...]:
+    """The chunk's votes: (query row, track, t_ref, group = track × hypotheses + k, offset cell), and the
+    (slot, k, cell, window) lines of ``_best_cells`` over them.
+
+    Crowded buckets are skipped and at most ``CHUNK_VOTE_BUDGET`` votes drawn; when the budget left buckets out
+    and no window reached ``SHORTLIST_BELOW`` votes, the ``SHORTLIST_TRACKS`` tracks with the strongest windows
+    are voted again with every hash they hold, and their lines found again from those votes."""
+    row, track, t_ref, over_budget = index.budgeted_lookup(
+        hashes, max_bucket=_bucket_cap(index), max_entries=CHUNK_VOTE_BUDGET
+    )
+    group, cell = _groups_and_cells(row, track, t_ref, k, shift)
+    if not (over_budget and SHORTLIST_TRACKS):
+        return row, track, t_ref, group, cell, *_best_cells(group, cell)
+    lines = _best_cells(group, cell, SHORTLIST_FLOOR)
+    shortlist = _shortlist(lines[0], lines[3])
+    lines = tuple(part[lines[3] >= CONFIRMED_MIN_SCORE // 2] for part in lines)
+    if lines[3].size and lines[3].max() >= SHORTLIST_BELOW:
+        return row, track, t_ref, group, cell, *lines
+    others = ~np.isin(track, shortlist)
+    full_row, full_track, full_t_ref = index.track_lookup(hashes, shortlist)
+    full_group, full_cell = _groups_and_cells(full_row, full_track, full_t_ref, k, shift)
+    other_lines = ~np.isin(lines[0] // 2, shortlist)
+    lines = tuple(
+        np.concatenate([old[other_lines], new])
+        for old, new in zip(lines, _best_cells(full_group, full_cell), strict=True)
+    )
+    return (
+        np.concatenate([row[others], full_row]),
+        np.concatenate([track[others], full_track]),
+        np.concatenate([t_ref[others], full_t_ref]),
+        np.concatenate([group[others], full_group]),
+        np.concatenate([cell[others], full_cell]),
+        *lines,
+    )
+
+
+def _groups_and_cells(
+    row: np.ndarray, track: np.ndarray, t_ref: np.ndarray, k: np.ndarray, shift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each vote's (track, hypothesis) group, track × hypotheses + k, and its offset cell."""
+    group = track.astype(np.int64) * N_HYPOTHESES
+    group += k[row]
+    cell = t_ref - shift[row]
+    cell /= OFFSET_CELL_FRAMES
+    return group, np.floor(cell, out=cell).astype(np.int64)
 
 
 def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str, np.ndarray]:
@@ -337,13 +409,7 @@ def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str
     which are all the fit needs (``track``: the line's slot, ``hash``, ``tq``, ``dtq``, ``t_ref``).
     """
     hashes, k, tq, dtq, shift = _query_rows(marks)
-    # crowded buckets skipped, and at most CHUNK_VOTE_BUDGET votes
-    row, track, t_ref = index.lookup(hashes, max_bucket=_bucket_cap(index), max_entries=CHUNK_VOTE_BUDGET)
-    group = track.astype(np.int64) * N_HYPOTHESES
-    group += k[row]
-    cell = t_ref - shift[row]
-    cell /= OFFSET_CELL_FRAMES
-    line_slot, line_k, line_cell = _best_cells(group, np.floor(cell, out=cell).astype(np.int64))
+    row, track, t_ref, group, cell, line_slot, line_k, line_cell, _ = _votes(hashes, k, shift, index)
     # Only the votes of promising tracks, at their best hypothesis or one it pools, go on: a table over
     # (track, hypothesis) groups holds, per family, 1 + the line's position for those, 0 elsewhere (a track has
     # one line per family). The (1, 1) votes can serve a track's two lines, so a vote may go on twice.

@@ -58,17 +58,20 @@ def test_only_hashes_of_buckets_within_the_cap_are_looked_up(catalog: Catalog, m
     marks = landmarks(catalog.signals["track-b"][: 30 * SYNTH_RATE], SYNTH_RATE)
     asked: list[tuple[np.ndarray, float | None, np.ndarray]] = []
     budgets: list[int | None] = []
-    real_lookup = FingerprintIndex.lookup
+    real_lookup = FingerprintIndex.budgeted_lookup
 
     def recording_lookup(
-        self: FingerprintIndex, hashes: np.ndarray, max_bucket: float | None = None, max_entries: int | None = None
+        self: FingerprintIndex,
+        hashes: np.ndarray,
+        max_bucket: float | None = None,
+        max_entries: int | None = None,
     ):
         found = real_lookup(self, hashes, max_bucket, max_entries)
         asked.append((np.asarray(hashes), max_bucket, found[0]))
         budgets.append(max_entries)
         return found
 
-    monkeypatch.setattr(FingerprintIndex, "lookup", recording_lookup)
+    monkeypatch.setattr(FingerprintIndex, "budgeted_lookup", recording_lookup)
     matcher._coarse_lines(0, marks, index)  # the floor: this small catalog keeps every bucket
     everything, floor, rows = asked.pop()
     sizes = index.bucket_sizes(everything)
@@ -86,6 +89,62 @@ def test_only_hashes_of_buckets_within_the_cap_are_looked_up(catalog: Catalog, m
     assert index.bucket_sizes(hashes[looked_up]).max() <= cap
     assert set(looked_up) == set(np.flatnonzero((sizes > 0) & (sizes <= cap)))
     assert looked_up.size < int((sizes > 0).sum())
+
+
+def test_when_the_budget_binds_the_strongest_tracks_get_every_vote_they_have(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A budget that leaves buckets out, and no line above the floor: the shortlisted track (the one playing) is
+    voted with all its hashes, crowded or not, as an unlimited lookup would; the other tracks keep only their
+    budgeted votes. A line above the floor, or a budget that fits, changes nothing."""
+    index = catalog.index
+    marks = landmarks(catalog.signals["track-b"][: 30 * SYNTH_RATE], SYNTH_RATE)
+    hashes, k, _, _, shift = matcher._query_rows(marks)
+    playing = index.track_ids.index("track-b")
+    everything = index.lookup(hashes)
+    budget = everything[0].size // 4
+    budgeted = index.lookup(hashes, max_bucket=matcher._bucket_cap(index), max_entries=budget)
+    monkeypatch.setattr(matcher, "CHUNK_VOTE_BUDGET", budget)
+    monkeypatch.setattr(matcher, "SHORTLIST_TRACKS", 1)
+    # This clean chunk's line already passes the floor on its budgeted votes: no second pass.
+    row, track, *_ = matcher._votes(hashes, k, shift, index)
+    assert sorted(zip(row.tolist(), track.tolist(), strict=True)) == sorted(
+        zip(budgeted[0].tolist(), budgeted[1].tolist(), strict=True)
+    )
+    monkeypatch.setattr(matcher, "SHORTLIST_BELOW", 10**9)  # as if it did not: the second pass runs
+    row, track, t_ref, group, cell, *_ = matcher._votes(hashes, k, shift, index)
+
+    def votes_of(found: tuple[np.ndarray, ...], mask: np.ndarray) -> list[tuple[int, int, int]]:
+        return sorted(zip(*(part[mask].tolist() for part in found), strict=True))
+
+    mine = track == playing
+    assert votes_of((row, track, t_ref), mine) == votes_of(everything, everything[1] == playing)
+    assert votes_of((row, track, t_ref), ~mine) == votes_of(budgeted, budgeted[1] != playing)
+    assert (budgeted[1] == playing).sum() < mine.sum()  # the budget had cut the playing track's votes
+    assert np.array_equal(group, track.astype(np.int64) * matcher.N_HYPOTHESES + k[row])
+    assert np.array_equal(cell, np.floor((t_ref - shift[row]) / matcher.OFFSET_CELL_FRAMES).astype(np.int64))
+
+    monkeypatch.setattr(matcher, "CHUNK_VOTE_BUDGET", everything[0].size)
+    fits = matcher._votes(hashes, k, shift, index)
+    capped = index.lookup(hashes, max_bucket=matcher._bucket_cap(index))
+    assert all(got.tolist() == want.tolist() for got, want in zip(fits[:3], capped, strict=True))
+
+
+def test_a_lower_floor_keeps_weaker_windows_for_the_shortlist() -> None:
+    n_hyp = matcher.N_HYPOTHESES
+    group = np.r_[np.full(20, 2 * n_hyp), np.full(4, 5 * n_hyp + 1)].astype(np.int64)
+    cell = np.r_[np.full(20, 3), np.full(4, 9)].astype(np.int64)
+    assert matcher._best_cells(group, cell)[0].tolist() == [2 * 2]  # 4 votes: below half the score floor
+    slots, _, cells, windows = matcher._best_cells(group, cell, 3)
+    assert slots.tolist() == [2 * 2, 5 * 2] and cells.tolist() == [3, 9] and windows.tolist() == [20, 4]
+
+
+def test_the_shortlist_ranks_tracks_by_their_best_window() -> None:
+    slots = np.array([2 * 7 + 1, 2 * 3, 2 * 7, 2 * 5 + 1, 2 * 9])
+    windows = np.array([40, 55, 12, 40, 8])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher, "SHORTLIST_TRACKS", 3)
+        assert matcher._shortlist(slots, windows).tolist() == [3, 5, 7]  # 40 = 40: the lower track first
 
 
 def test_groups_too_weak_for_a_line_leave_before_the_histogram_and_change_nothing() -> None:

@@ -60,7 +60,7 @@ def test_best_cells_match_a_plain_count(n_tracks: int) -> None:
     ]
     group = np.r_[noise_group, *[np.full(votes, track * n_hyp + k) for track, k, _, votes in planted]]
     cell = np.r_[noise_cell, *[np.full(votes, cell) for _, _, cell, votes in planted]]
-    slot, k, best_cell = matcher._best_cells(group.astype(np.int64), cell.astype(np.int64))
+    slot, k, best_cell, _ = matcher._best_cells(group.astype(np.int64), cell.astype(np.int64))
     got = {int(s): (int(kk), int(c)) for s, kk, c in zip(slot, k, best_cell, strict=True)}
     assert got == _best_cells_by_counting(group, cell)
     family = matcher.FAMILY
