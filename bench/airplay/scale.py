@@ -2,6 +2,8 @@
 
     nice -n 5 .venv/bin/python bench/airplay/scale.py prepare --synthetic 10000 --workers 2
     nice -n 5 .venv/bin/python bench/airplay/scale.py run --sizes 50 500 2000 10000
+    nice -n 5 .venv/bin/python bench/airplay/scale.py run --sizes 50 10000 --keep-index \
+        --newer-profiles bench/.work/airplay-19
     .venv/bin/python bench/airplay/scale.py run --sizes 50 10000 --day-size 0 --keep-index --vote-budget 400000
 
 Every catalog size holds the airplay benchmark's 33 catalog tracks (so the simulated stations' plays are in
@@ -12,7 +14,8 @@ SYNTHETIC tracks (``synth_music.py``, generated from a seed, labelled ``syntheti
 size from hard links to the cached tracks (``write_index``: the postings only, timed in a child process), matches
 the same simulated chunks against each (a child process per size: CPU seconds, peak RSS via ``os.wait4``),
 merges and scores the plays (false plays are plays of a track the truth does not have there), and at the
-largest size matches one station-day of chunks in one call, as ``station_day_memory.py`` does. Results:
+largest size matches one station-day of chunks in one call, as ``station_day_memory.py`` does. With
+``--newer-profiles`` it also matches an airplay-19 run's tempo and off-air chunks at each size. Results:
 ``bench/.work/scale/results.json`` and a table on stdout.
 
 warzone2100-music, nexuiz-music and asc-music are kept for an independent check: never read here.
@@ -187,10 +190,10 @@ def _index_dir(n: int) -> Path:
     return SCALE / f"index-{n}"
 
 
-def _chunk_refs(day: bool) -> list[Any]:
+def _chunk_refs(day: bool, chunks_csv: Path | None = None) -> list[Any]:
     from audio.matcher import ChunkRef
 
-    with open(SCALE / "chunks.csv", newline="") as handle:
+    with open(chunks_csv or SCALE / "chunks.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     if not day:
         return [
@@ -216,47 +219,62 @@ def stage_write_index(n: int) -> None:
     print(json.dumps({"write_cpu_s": time.process_time() - started}))
 
 
-def stage_match(n: int, day: bool, vote_budget: int | None) -> None:
+def stage_match(
+    n: int, day: bool, vote_budget: int | None, shortlist: int | None, chunks_csv: Path | None = None
+) -> None:
     import audio.matcher
     from audio.index import FingerprintIndex
     from audio.matcher import match_chunks
 
     if vote_budget is not None:
         audio.matcher.CHUNK_VOTE_BUDGET = vote_budget or None  # 0: no budget
+    if shortlist is not None:
+        audio.matcher.SHORTLIST_TRACKS = shortlist
 
     class CountingIndex(FingerprintIndex):
         """The index, counting the postings each lookup returns (the matcher's votes) and the CPU it takes."""
 
         votes = 0
+        shortlist_votes = 0
         lookup_cpu_s = 0.0
 
-        def lookup(self, hashes: Any, max_bucket: float | None = None, max_entries: int | None = None) -> Any:
+        def budgeted_lookup(self, hashes: Any, *args: Any, **kwargs: Any) -> Any:
             started = time.process_time()
-            found = super().lookup(hashes, max_bucket=max_bucket, max_entries=max_entries)
+            found = super().budgeted_lookup(hashes, *args, **kwargs)
             CountingIndex.lookup_cpu_s += time.process_time() - started
             CountingIndex.votes += found[0].size
             return found
 
-    refs = _chunk_refs(day)
+        def track_lookup(self, hashes: Any, tracks: Any) -> Any:  # the shortlist's second pass
+            started = time.process_time()
+            found = super().track_lookup(hashes, tracks)
+            CountingIndex.lookup_cpu_s += time.process_time() - started
+            CountingIndex.shortlist_votes += found[0].size
+            return found
+
+    refs = _chunk_refs(day, chunks_csv)
     started = time.process_time()
     result = match_chunks(refs, CountingIndex.open(_index_dir(n)))
     cpu = time.process_time() - started
     if not day:
-        result.detections.write_parquet(_index_dir(n) / "detections.parquet")
+        name = "detections.parquet" if chunks_csv is None else f"detections-{chunks_csv.stem}.parquet"
+        result.detections.write_parquet(_index_dir(n) / name)
     summary = {
         "chunks": len(refs),
         "match_cpu_s": cpu,
         "lookup_cpu_s": CountingIndex.lookup_cpu_s,
         "votes_per_chunk": CountingIndex.votes / len(refs),
+        "shortlist_votes_per_chunk": CountingIndex.shortlist_votes / len(refs),
         "detections": result.detections.height,
         "vote_budget": audio.matcher.CHUNK_VOTE_BUDGET,
+        "shortlist_tracks": audio.matcher.SHORTLIST_TRACKS,
     }
     print(json.dumps(summary))
 
 
 def measured(args: list[str]) -> dict[str, Any]:
     """Run a stage of this script as a child: its JSON line, plus wall, CPU and peak RSS from ``os.wait4``."""
-    log = SCALE / f"stage-{'-'.join(a.lstrip('-') for a in args[1:])}.log"
+    log = SCALE / f"stage-{_slug('-'.join(Path(a).stem for a in args[1:]))}.log"
     began = time.perf_counter()
     with open(log, "w") as handle:
         proc = subprocess.Popen([sys.executable, __file__, *args], stdout=handle, stderr=subprocess.STDOUT)
@@ -280,11 +298,50 @@ def _save(path: Path, new: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
-def _result_key(n: int, vote_budget: int | None) -> str:
-    return str(n) if vote_budget is None else f"{n}/budget-{vote_budget}"
+def _result_key(n: int, vote_budget: int | None, shortlist: int | None = None) -> str:
+    key = str(n) if vote_budget is None else f"{n}/budget-{vote_budget}"
+    return key if shortlist is None else f"{key}/shortlist-{shortlist}"
 
 
-def run(sizes: list[int], day_size: int | None, vote_budget: int | None, keep_index: bool) -> None:
+def newer_profiles(n: int, work: Path, budget_args: list[str], durations: dict[str, float]) -> dict[str, Any]:
+    """The tempo and off-air chunks of an airplay-19 run (``run.py``'s ``backbeat/chunks_<profile>.csv``)
+    matched against the index of ``n`` tracks, which holds their catalog, and scored per profile as ``run.py``
+    scores them (the chunks are matched per profile, as ``run.py`` groups them)."""
+    from metrics import evaluate
+
+    from audio.plays import MAX_GAP_S, merge_detections
+    from backbeat.scoring import read_ground_truth
+
+    truth = read_ground_truth(work / "truth.csv").with_columns(
+        pl.col("speed").cast(pl.Float64), pl.col("tempo").cast(pl.Float64)
+    )
+    stations = pl.read_csv(work / "stations.csv")
+    scored: dict[str, Any] = {}
+    for profile in ("tempo", "offair"):
+        chunks_csv = work / "backbeat" / f"chunks_{profile}.csv"
+        match = measured(["--stage", "match", "--size", str(n), "--chunks-csv", str(chunks_csv), *budget_args])
+        detections = pl.read_parquet(_index_dir(n) / f"detections-{chunks_csv.stem}.parquet")
+        plays = merge_detections(detections, min_play_s=30.0, track_durations_s=durations, max_gap_s=MAX_GAP_S)
+        score = evaluate(plays, truth, stations)[profile]
+        scored[profile] = {
+            "found": score["found"],
+            "truth_plays": score["truth_plays"],
+            "false_plays": score["false_plays"],
+            "median_start_error_s": score["median_start_error_s"],
+            "match_ms_per_chunk": 1000 * match["match_cpu_s"] / match["chunks"],
+        }
+        print(json.dumps({"tracks": n, "profile": profile, **scored[profile]}), flush=True)
+    return scored
+
+
+def run(
+    sizes: list[int],
+    day_size: int | None,
+    vote_budget: int | None,
+    keep_index: bool,
+    newer: Path | None = None,
+    shortlist: int | None = None,
+) -> None:
     from metrics import evaluate
 
     from audio.index import POSTINGS_DIR
@@ -303,9 +360,10 @@ def run(sizes: list[int], day_size: int | None, vote_budget: int | None, keep_in
     results_path = SCALE / "results.json"
     results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
     budget_args = [] if vote_budget is None else ["--vote-budget", str(vote_budget)]
+    budget_args += [] if shortlist is None else ["--shortlist", str(shortlist)]
     for n in sizes:  # an empty list: only the station-day check
         rows = _rows(n)
-        key = _result_key(n, vote_budget)
+        key = _result_key(n, vote_budget, shortlist)
         built = results.get(key) or results.get(str(n))  # an earlier run at this size, with or without budget
         reuse = keep_index and built is not None and (_index_dir(n) / "rows.parquet").exists()
         if reuse and pl.read_parquet(_index_dir(n) / "rows.parquet").equals(rows):
@@ -323,6 +381,7 @@ def run(sizes: list[int], day_size: int | None, vote_budget: int | None, keep_in
         results[key] = {
             "tracks": n,
             "vote_budget": match["vote_budget"],
+            "shortlist_tracks": match["shortlist_tracks"],
             "real_tracks": int(rows["track_id"].str.starts_with("synthetic/").not_().sum()),
             "synthetic_tracks": int(rows["track_id"].str.starts_with("synthetic/").sum()),
             "reference_hours": float(rows["duration_s"].sum()) / 3600,
@@ -338,11 +397,13 @@ def run(sizes: list[int], day_size: int | None, vote_budget: int | None, keep_in
             "recall": scores["recall"],
             "station_hours": scores["station_hours"],
         }
+        if newer is not None:
+            results[key]["newer_profiles"] = newer_profiles(n, newer, budget_args, durations)
         print(json.dumps(results[key]), flush=True)
         results = _save(results_path, {key: results[key]})
     if day_size:
         day = measured(["--stage", "match", "--size", str(day_size), "--day", *budget_args])
-        key = f"station_day_{_result_key(day_size, vote_budget)}"
+        key = f"station_day_{_result_key(day_size, vote_budget, shortlist)}"
         print(json.dumps({"tracks": day_size, **day}), flush=True)
         results = _save(results_path, {key: {"tracks": day_size, **day}})
     print_table(results)
@@ -351,16 +412,17 @@ def run(sizes: list[int], day_size: int | None, vote_budget: int | None, keep_in
 def print_table(results: dict[str, Any]) -> None:
     sizes = sorted(
         (v for k, v in results.items() if not k.startswith("station_day")),
-        key=lambda v: (v["tracks"], v.get("vote_budget") or 0),
+        key=lambda v: (v["tracks"], v.get("vote_budget") or 0, v.get("shortlist_tracks") or 0),
     )
     base = sizes[0]["match_ms_per_chunk"] if sizes else 0.0
     print(
-        "| tracks (real + synthetic) | vote budget | reference h | hashes | postings MiB | build CPU s "
+        "| tracks (real + synthetic) | vote budget / shortlist | reference h | hashes | postings MiB | build CPU s "
         "| match CPU ms / chunk | × smallest | votes / chunk | match peak RSS MiB | false plays / station-h | recall |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for v in sizes:
         budget = f"{v['vote_budget']:,}" if v.get("vote_budget") else "–"
+        budget += f" / {v['shortlist_tracks']}" if v.get("shortlist_tracks") is not None else ""
         print(
             f"| {v['tracks']:,} ({v['real_tracks']} + {v['synthetic_tracks']:,}) | {budget} | "
             f"{v['reference_hours']:.0f} | "
@@ -370,6 +432,13 @@ def print_table(results: dict[str, Any]) -> None:
             f"{v['false_plays_per_station_hour']:.3f} ({v['false_plays']} in {v['station_hours']:g} h) | "
             f"{v['recall']:.1%} |"
         )
+    for v in sizes:
+        for profile, score in v.get("newer_profiles", {}).items():
+            print(
+                f"{v['tracks']:,} tracks, budget {v.get('vote_budget') or '–'}, {profile}: "
+                f"{score['found']}/{score['truth_plays']} plays, {score['false_plays']} false, "
+                f"{score['match_ms_per_chunk']:.1f} ms per chunk"
+            )
     for key in sorted((k for k in results if k.startswith("station_day")), key=lambda k: results[k]["tracks"]):
         d = results[key]
         print(
@@ -399,7 +468,19 @@ def main() -> None:
         default=None,
         help="votes one chunk may draw (audio.matcher.CHUNK_VOTE_BUDGET; 0: none; default: the matcher's)",
     )
+    parser.add_argument(
+        "--shortlist",
+        type=int,
+        default=None,
+        help="tracks voted again with all their hashes when the budget binds (audio.matcher.SHORTLIST_TRACKS)",
+    )
     parser.add_argument("--keep-index", action="store_true", help="reuse an index built for the same tracks")
+    parser.add_argument(
+        "--newer-profiles",
+        type=Path,
+        help="an airplay-19 work directory (run.py run on it): also match and score its tempo and off-air chunks",
+    )
+    parser.add_argument("--chunks-csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--stage", choices=["write-index", "match"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--day", action="store_true", help=argparse.SUPPRESS)
@@ -407,12 +488,12 @@ def main() -> None:
     if args.stage == "write-index":
         return stage_write_index(args.size)
     if args.stage == "match":
-        return stage_match(args.size, args.day, args.vote_budget)
+        return stage_match(args.size, args.day, args.vote_budget, args.shortlist, args.chunks_csv)
     if args.command == "prepare":
         return prepare(args.synthetic, args.workers, args.only, args.reverse)
     if args.command == "run":
         day_size = max(args.sizes, default=0) if args.day_size is None else args.day_size
-        return run(args.sizes, day_size, args.vote_budget, args.keep_index)
+        return run(args.sizes, day_size, args.vote_budget, args.keep_index, args.newer_profiles, args.shortlist)
     if args.command == "table":
         return print_table(json.loads((SCALE / "results.json").read_text()))
     parser.print_help()
