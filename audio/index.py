@@ -518,7 +518,7 @@ class FingerprintIndex:
 
 def _read_runs(mapped: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """Rows ``first[i]:last[i]`` of a memory-mapped ``.npy`` file, concatenated, read with ``os.pread``."""
-    if not isinstance(mapped, np.memmap) or mapped.filename is None:  # an in-memory array (tests)
+    if not isinstance(mapped, np.memmap) or mapped.filename is None:  # an array in memory: slice it
         return np.concatenate([np.zeros(0, mapped.dtype), *(mapped[a:b] for a, b in zip(first, last, strict=True))])
     size = mapped.dtype.itemsize
     handle = os.open(mapped.filename, os.O_RDONLY)

@@ -304,10 +304,10 @@ def _best_cells(group: np.ndarray, cell: np.ndarray, floor: int = CONFIRMED_MIN_
     cell whose 3-cell window holds the most votes.
 
     Returns (line slot = track × 2 + family, k, cell, votes in the window) for the slots whose best window
-    reaches half the score floor. The histogram is a sort of one packed integer key (group, cell): tens of
-    thousands of votes per chunk make this the matcher's hot loop, and a radix sort of int64 beats a multi-column
-    group-by many times over (and ``np.sort`` about threefold: 1.9 against 4.4 ms per chunk of the airplay
-    benchmark, same result).
+    reaches ``floor`` votes (half the score floor unless asked; the second pass's shortlist asks fewer). The
+    histogram is a sort of one packed integer key (group, cell): tens of thousands of votes per chunk make this
+    the matcher's hot loop, and a radix sort of int64 beats a multi-column group-by many times over (and
+    ``np.sort`` about threefold: 1.9 against 4.4 ms per chunk of the airplay benchmark, same result).
     """
     # A (track, hypothesis) group with fewer votes in all than the prefilter floor below holds no window that
     # reaches it: its votes leave before the sort, which changes no result and, in a big catalog (most groups
