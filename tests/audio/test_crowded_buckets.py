@@ -164,3 +164,27 @@ def test_groups_too_weak_for_a_line_leave_before_the_histogram_and_change_nothin
     )
     for got, want in zip(mixed, base, strict=True):
         assert got.tolist() == want.tolist()
+
+
+def test_a_chunk_the_budget_starves_is_found_by_the_second_pass(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a budget that leaves the playing track too few votes for a line, the chunk is found only when the
+    shortlist is voted again: with the same line score as without any budget."""
+    index = catalog.index
+    samples = catalog.signals["track-b"][5 * SYNTH_RATE : 35 * SYNTH_RATE]
+    marks = landmarks(samples, SYNTH_RATE)
+    n_frames = np.array([int(marks.t.max()) + 1])
+    playing = index.track_ids.index("track-b")
+
+    def detected() -> dict[int, int]:
+        found = matcher._detect(matcher._coarse_lines(0, marks, index), n_frames, index.track_frames())
+        return dict(zip(found["track"].to_list(), found["score"].to_list(), strict=True))
+
+    unlimited = detected()
+    assert unlimited[playing] >= matcher.MIN_SCORE
+    monkeypatch.setattr(matcher, "CHUNK_VOTE_BUDGET", index.lookup(matcher._query_rows(marks)[0])[0].size // 100)
+    monkeypatch.setattr(matcher, "SHORTLIST_TRACKS", 0)
+    assert playing not in detected()  # starved: no line of it
+    monkeypatch.setattr(matcher, "SHORTLIST_TRACKS", 20)
+    assert detected()[playing] == unlimited[playing]
