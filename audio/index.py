@@ -476,10 +476,7 @@ class FingerprintIndex:
         over_budget = max_entries is not None and int(counts.sum()) > max_entries
         if over_budget:
             counts[~_within_budget(counts, int(max_entries or 0))] = 0
-        query_row = np.repeat(np.arange(hashes.size), counts)
-        # Entry of the j-th match overall = lo[its query] + (j - where its query's run starts).
-        position = np.arange(query_row.size, dtype=np.int64)
-        position += np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        query_row, position = _expand_runs(lo, counts)
         # Stored as narrow as the index allows (see ``_write_postings``); handed out in the documented types.
         codes = self._track_codes[position].astype(np.uint32)
         return query_row, codes, self._times[position].astype(np.int32), over_budget
@@ -509,17 +506,23 @@ class FingerprintIndex:
         sorted_hashes = hashes[by_hash]
         lo = np.searchsorted(sorted_hashes, entry_hash, side="left")
         matches = np.searchsorted(sorted_hashes, entry_hash, side="right") - lo
-        entry = np.repeat(np.arange(shared.size), matches)
-        # The j-th match overall is query (in hash order) lo[its entry] + (j - where its entry's matches start).
-        position = np.arange(entry.size, dtype=np.int64)
-        position += np.repeat(lo - (np.cumsum(matches) - matches), matches)
+        entry, position = _expand_runs(lo, matches)  # position: the matching query in hash order
         return by_hash[position], entry_code[entry].astype(np.uint32), entry_time[entry].astype(np.int32)
 
 
+def _expand_runs(lo: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run i covers rows ``lo[i] : lo[i] + counts[i]``: (owning run, row) of every row of every run, in order."""
+    owner = np.repeat(np.arange(counts.size), counts)
+    # Row of the j-th item overall = lo[its run] + (j - where its run starts among the items).
+    row = np.arange(owner.size, dtype=np.int64)
+    row += np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return owner, row
+
+
 def _read_runs(mapped: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Rows ``first[i]:last[i]`` of a memory-mapped ``.npy`` file, concatenated, read with ``os.pread``."""
-    if not isinstance(mapped, np.memmap) or mapped.filename is None:  # an array in memory: slice it
-        return np.concatenate([np.zeros(0, mapped.dtype), *(mapped[a:b] for a, b in zip(first, last, strict=True))])
+    """Rows ``first[i]:last[i]`` of a memory-mapped ``.npy`` file (as ``np.load(mmap_mode="r")`` opens every
+    postings file, even an empty one), concatenated, read with ``os.pread``."""
+    assert isinstance(mapped, np.memmap) and mapped.filename is not None, "the postings are always mapped"
     size = mapped.dtype.itemsize
     handle = os.open(mapped.filename, os.O_RDONLY)
     try:
