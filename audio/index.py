@@ -466,12 +466,14 @@ class FingerprintIndex:
 
     def budgeted_lookup(
         self, hashes: np.ndarray, max_bucket: float | None = None, max_entries: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-        """``lookup``, and whether ``max_entries`` left out any bucket within ``max_bucket``."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, bool]:
+        """``lookup``, whether ``max_entries`` left out any bucket within ``max_bucket``, and whether either limit
+        left out any entry at all (False: these are every entry of every hash)."""
         hashes = np.asarray(hashes, dtype=np.int64)
         lo = np.asarray(self._starts[hashes])
         counts = np.asarray(self._starts[hashes + 1]) - lo
-        if max_bucket is not None:
+        crowded = max_bucket is not None and bool((counts > max_bucket).any())
+        if crowded:
             counts[counts > max_bucket] = 0
         over_budget = max_entries is not None and int(counts.sum()) > max_entries
         if over_budget:
@@ -479,7 +481,7 @@ class FingerprintIndex:
         query_row, position = _expand_runs(lo, counts)
         # Stored as narrow as the index allows (see ``_write_postings``); handed out in the documented types.
         codes = self._track_codes[position].astype(np.uint32)
-        return query_row, codes, self._times[position].astype(np.int32), over_budget
+        return query_row, codes, self._times[position].astype(np.int32), over_budget, crowded or over_budget
 
     def track_lookup(self, hashes: np.ndarray, tracks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every entry of the given track codes whose hash equals one of ``hashes``, crowded or not: what

@@ -29,6 +29,13 @@ strongest windows are voted again with every hash they hold, crowded or not (the
 ``FingerprintIndex.track_lookup``), and their lines found from those votes. A chunk with a clear line, and any
 chunk of a catalog small enough for the budget, never takes the second pass.
 
+A song's neighbours are the last place the limits may hide it: a song detected (above ``MIN_SCORE``) in one chunk
+most likely plays on into the next chunk of its station or began in the previous one (``audio.adjacent``). Where
+such a neighbour's votes were cut short by either limit and hold no line of that song, the song alone is voted
+again there with every hash it holds; a line found so is a weak detection, kept only when it agrees with another
+on the song's start (``_confirmed``). The batches overlap by one for this: the chunks of the last two batches
+are paired, so chunks in the order of their station's air (as a station-day is) find their neighbours.
+
 When two catalog tracks claim the same stretch of a chunk (a remaster and its original), the stronger is
 the detection and the other its runner-up, kept with its score so a version clash is visible downstream.
 
@@ -38,6 +45,7 @@ its song where noise left no line of it (``audio.broadcasts``, ``audio.verify``)
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +56,7 @@ import numpy as np
 import polars as pl
 
 from audio import broadcasts
+from audio.adjacent import CHUNKS_SCHEMA, neighbour_pairs
 from audio.broadcasts import HeardChunk
 from audio.decode import AudioDecodeError, decode_audio
 from audio.fingerprint import FRAME_SECONDS, HOP, Landmarks, hypothesis_hashes, landmarks
@@ -271,6 +280,9 @@ CHUNK_VOTE_BUDGET: int | None = 300_000
 SHORTLIST_TRACKS = 20
 SHORTLIST_FLOOR = 3
 SHORTLIST_BELOW = MIN_SCORE
+# The neighbour step (module docstring): a track detected above MIN_SCORE is voted again, with all its hashes, in
+# the chunks right before and after on its station that a limit cut short and that have no line of it.
+REVOTE_NEIGHBOURS = True
 
 
 def _bucket_cap(index: FingerprintIndex) -> float:
@@ -299,7 +311,7 @@ def _radix_sorted(keys: np.ndarray, bits: int) -> np.ndarray:
     return keys
 
 
-def _best_cells(group: np.ndarray, cell: np.ndarray, floor: int = CONFIRMED_MIN_SCORE // 2) -> tuple[np.ndarray, ...]:
+def _best_cells(group: np.ndarray, cell: np.ndarray, floor: int = CONFIRMED_MIN_SCORE // 2) -> _Lines:
     """For each track (``group`` = track × hypotheses + k) and hypothesis family, the hypothesis and offset
     cell whose 3-cell window holds the most votes.
 
@@ -350,40 +362,96 @@ def _shortlist(line_slot: np.ndarray, window: np.ndarray) -> np.ndarray:
     return ranked[np.sort(np.unique(ranked, return_index=True)[1])][:SHORTLIST_TRACKS]
 
 
-def _votes(hashes: np.ndarray, k: np.ndarray, shift: np.ndarray, index: FingerprintIndex) -> tuple[np.ndarray, ...]:
-    """The chunk's votes: (query row, track, t_ref, group = track × hypotheses + k, offset cell), and the
-    (slot, k, cell, window) lines of ``_best_cells`` over them.
+@dataclass(frozen=True)
+class _Query:
+    """A chunk's landmarks hashed under every hypothesis (``_query_rows``), one entry per row."""
+
+    hashes: np.ndarray
+    k: np.ndarray
+    tq: np.ndarray
+    dtq: np.ndarray
+    shift: np.ndarray
+
+    @classmethod
+    def of(cls, marks: Landmarks) -> _Query:
+        return cls(*_query_rows(marks))
+
+
+_Lines = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Lines as ``_best_cells`` returns them: (slot, k, cell, votes in the window), one entry per line."""
+
+
+def _lines_where(lines: _Lines, keep: np.ndarray) -> _Lines:
+    return lines[0][keep], lines[1][keep], lines[2][keep], lines[3][keep]
+
+
+@dataclass(frozen=True)
+class _Votes:
+    """A chunk's votes (query ``row``, ``track``, ``t_ref``, ``group`` = track × hypotheses + k, offset ``cell``),
+    the ``lines`` found in them, and whether they are ``complete``: every entry of every query hash voted,
+    neither the crowded-bucket cap nor the budget having left any out."""
+
+    row: np.ndarray
+    track: np.ndarray
+    t_ref: np.ndarray
+    group: np.ndarray
+    cell: np.ndarray
+    lines: _Lines
+    complete: bool
+
+    @classmethod
+    def of(
+        cls,
+        postings: tuple[np.ndarray, np.ndarray, np.ndarray],
+        query: _Query,
+        complete: bool,
+        lines: _Lines | None = None,
+    ) -> _Votes:
+        """The votes of ``postings`` (query row, track, t_ref), with ``lines`` or, when not given, their own."""
+        row, track, t_ref = postings
+        group, cell = _groups_and_cells(row, track, t_ref, query.k, query.shift)
+        return cls(row, track, t_ref, group, cell, _best_cells(group, cell) if lines is None else lines, complete)
+
+
+def _votes(query: _Query, index: FingerprintIndex) -> _Votes:
+    """The chunk's votes and lines.
 
     Crowded buckets are skipped and at most ``CHUNK_VOTE_BUDGET`` votes drawn; when the budget left buckets out
     and no window reached ``SHORTLIST_BELOW`` votes, the ``SHORTLIST_TRACKS`` tracks with the strongest windows
     are voted again with every hash they hold, and their lines found again from those votes."""
-    row, track, t_ref, over_budget = index.budgeted_lookup(
-        hashes, max_bucket=_bucket_cap(index), max_entries=CHUNK_VOTE_BUDGET
+    row, track, t_ref, over_budget, left_out = index.budgeted_lookup(
+        query.hashes, max_bucket=_bucket_cap(index), max_entries=CHUNK_VOTE_BUDGET
     )
-    group, cell = _groups_and_cells(row, track, t_ref, k, shift)
     if not (over_budget and SHORTLIST_TRACKS):
-        return row, track, t_ref, group, cell, *_best_cells(group, cell)
-    lines = _best_cells(group, cell, SHORTLIST_FLOOR)
-    shortlist = _shortlist(lines[0], lines[3])
-    lines = tuple(part[lines[3] >= CONFIRMED_MIN_SCORE // 2] for part in lines)
+        return _Votes.of((row, track, t_ref), query, not left_out)
+    group, cell = _groups_and_cells(row, track, t_ref, query.k, query.shift)
+    weaker = _best_cells(group, cell, SHORTLIST_FLOOR)
+    shortlist = _shortlist(weaker[0], weaker[3])
+    lines = _lines_where(weaker, weaker[3] >= CONFIRMED_MIN_SCORE // 2)
     if lines[3].size and lines[3].max() >= SHORTLIST_BELOW:
-        return row, track, t_ref, group, cell, *lines
+        return _Votes(row, track, t_ref, group, cell, lines, False)
+    full = _track_votes(query, index, shortlist)
     others = ~np.isin(track, shortlist)
-    full_row, full_track, full_t_ref = index.track_lookup(hashes, shortlist)
-    full_group, full_cell = _groups_and_cells(full_row, full_track, full_t_ref, k, shift)
-    other_lines = ~np.isin(lines[0] // 2, shortlist)
-    lines = tuple(
-        np.concatenate([old[other_lines], new])
-        for old, new in zip(lines, _best_cells(full_group, full_cell), strict=True)
+    kept = _lines_where(lines, ~np.isin(lines[0] // 2, shortlist))
+    return _Votes(
+        np.concatenate([row[others], full.row]),
+        np.concatenate([track[others], full.track]),
+        np.concatenate([t_ref[others], full.t_ref]),
+        np.concatenate([group[others], full.group]),
+        np.concatenate([cell[others], full.cell]),
+        (
+            np.concatenate([kept[0], full.lines[0]]),
+            np.concatenate([kept[1], full.lines[1]]),
+            np.concatenate([kept[2], full.lines[2]]),
+            np.concatenate([kept[3], full.lines[3]]),
+        ),
+        False,
     )
-    return (
-        np.concatenate([row[others], full_row]),
-        np.concatenate([track[others], full_track]),
-        np.concatenate([t_ref[others], full_t_ref]),
-        np.concatenate([group[others], full_group]),
-        np.concatenate([cell[others], full_cell]),
-        *lines,
-    )
+
+
+def _track_votes(query: _Query, index: FingerprintIndex, tracks: np.ndarray) -> _Votes:
+    """The votes of ``tracks`` only, every hash they hold, crowded or not, and their lines."""
+    return _Votes.of(index.track_lookup(query.hashes, tracks), query, False)
 
 
 def _groups_and_cells(
@@ -397,76 +465,96 @@ def _groups_and_cells(
     return group, np.floor(cell, out=cell).astype(np.int64)
 
 
-def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> dict[str, np.ndarray]:
+def _coarse_lines(q: int, marks: Landmarks, index: FingerprintIndex) -> tuple[dict[str, np.ndarray], bool]:
     """One chunk's promising (track, hypothesis, offset cell) lines and the votes near them.
 
     Every (query landmark, reference landmark) pair sharing a hash under a hypothesis is a vote for an
     offset cell. Chunk by chunk, so the tens of thousands of votes stay in the CPU cache; what depends
     only on the query row (its hypothesis, speed × tq) is computed per row and gathered once.
 
-    Returns the lines (``line_*``: slot = track × 2 + family, k, cell and ``total``, the votes at the best
-    hypothesis or a neighbour, for the chance test) and the votes within ``_PREFIT_BAND_FRAMES`` of them,
-    which are all the fit needs (``track``: the line's slot, ``hash``, ``tq``, ``dtq``, ``t_ref``).
+    Returns ``_lines_and_votes`` of them, and whether no limit left a vote out (``_Votes.complete``).
     """
-    hashes, k, tq, dtq, shift = _query_rows(marks)
-    row, track, t_ref, group, cell, line_slot, line_k, line_cell, _ = _votes(hashes, k, shift, index)
+    query = _Query.of(marks)
+    votes = _votes(query, index)
+    return _lines_and_votes(q, query, votes, index.n_tracks), votes.complete
+
+
+def _lines_and_votes(q: int, query: _Query, votes: _Votes, n_tracks: int) -> dict[str, np.ndarray]:
+    """The lines (``line_*``: slot = track × 2 + family, k, cell and ``total``, the votes at the best
+    hypothesis or a neighbour, for the chance test) and the votes within ``_PREFIT_BAND_FRAMES`` of them,
+    which are all the fit needs (``track``: the line's slot, ``hash``, ``tq``, ``dtq``, ``t_ref``), tagged
+    with batch row ``q``."""
+    line_slot, line_k, line_cell, _ = votes.lines
     # Only the votes of promising tracks, at their best hypothesis or one it pools, go on: a table over
     # (track, hypothesis) groups holds, per family, 1 + the line's position for those, 0 elsewhere (a track has
     # one line per family). The (1, 1) votes can serve a track's two lines, so a vote may go on twice.
     line, k_near = np.nonzero(POOLS[line_k])
-    line_of_group = np.zeros((index.n_tracks * N_HYPOTHESES, 2), dtype=np.int32)
+    line_of_group = np.zeros((n_tracks * N_HYPOTHESES, 2), dtype=np.int32)
     line_of_group[(line_slot[line] // 2) * N_HYPOTHESES + k_near, FAMILY[line_k[line]]] = line + 1
-    of_both = np.take(line_of_group, group, axis=0)  # a tenth of the time of line_of_group[group]
+    of_both = np.take(line_of_group, votes.group, axis=0)  # a tenth of the time of line_of_group[group]
     kept = [np.flatnonzero(of_both[:, family]) for family in (0, 1)]
     keep = np.concatenate(kept)
     of = np.concatenate([of_both[rows, family] for family, rows in enumerate(kept)]) - 1
     total = np.bincount(of, minlength=line_slot.size)
-    rows = row[keep]
-    residual = t_ref[keep] - TIME_FACTORS[line_k][of] * tq[rows] - (line_cell[of] + 0.5) * OFFSET_CELL_FRAMES
+    rows = votes.row[keep]
+    t_ref = votes.t_ref[keep]
+    residual = t_ref - TIME_FACTORS[line_k][of] * query.tq[rows] - (line_cell[of] + 0.5) * OFFSET_CELL_FRAMES
     near_line = np.abs(residual) <= _PREFIT_BAND_FRAMES
-    keep, rows, of = keep[near_line], rows[near_line], of[near_line]
+    t_ref, rows, of = t_ref[near_line], rows[near_line], of[near_line]
     return {
         "line_q": np.full(line_slot.size, q, dtype=np.uint32),
         "line_track": line_slot.astype(np.uint32),
         "line_k": line_k,
         "line_cell": line_cell,
         "line_total": total.astype(np.uint32),
-        "q": np.full(keep.size, q, dtype=np.uint32),
+        "q": np.full(rows.size, q, dtype=np.uint32),
         "track": line_slot[of].astype(np.uint32),
-        "hash": hashes[rows],
-        "tq": tq[rows],
-        "dtq": dtq[rows],
-        "t_ref": t_ref[keep],
+        "hash": query.hashes[rows],
+        "tq": query.tq[rows],
+        "dtq": query.dtq[rows],
+        "t_ref": t_ref,
     }
+
+
+@dataclass
+class _FingerprintedBatch:
+    """A batch decoded, fingerprinted and voted: its coarse lines and their votes, tagged with batch row ``q``
+    (None when no chunk has a vote), frames per row, the chunks that failed, and the landmarks of the chunks
+    whose votes a limit cut short (by row), kept for the neighbour step."""
+
+    lines: dict[str, np.ndarray] | None
+    n_frames: np.ndarray
+    failures: list[ChunkFailure]
+    cut_short: dict[int, Landmarks]
 
 
 def _fingerprint_batch(
     batch: Sequence[ChunkRef], index: FingerprintIndex, heard: list[HeardChunk]
-) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[ChunkFailure]]:
-    """Decode, fingerprint and vote a batch: (coarse lines and their votes, tagged with batch row ``q``, or
-    None when no chunk has a vote; frames per row; failures). Each decoded chunk's peaks go to ``heard``."""
+) -> _FingerprintedBatch:
+    """Decode, fingerprint and vote a batch. Each decoded chunk's peaks go to ``heard``."""
     parts: list[dict[str, np.ndarray]] = []
-    n_frames = np.zeros(len(batch), dtype=np.int64)
-    failures: list[ChunkFailure] = []
+    done = _FingerprintedBatch(None, np.zeros(len(batch), dtype=np.int64), [], {})
     for q, chunk in enumerate(batch):
         try:
             samples = decode_audio(chunk.path)
         except AudioDecodeError as exc:
-            failures.append(ChunkFailure(chunk.chunk_id, str(chunk.path), exc.reason))
+            done.failures.append(ChunkFailure(chunk.chunk_id, str(chunk.path), exc.reason))
             continue
-        n_frames[q] = samples.size // HOP + 1
+        done.n_frames[q] = samples.size // HOP + 1
         marks = landmarks(samples)
         heard.append(
             HeardChunk(
-                chunk.chunk_id, chunk.station_id, chunk.start_utc, n_frames[q] * FRAME_SECONDS, query_peaks(marks)
+                chunk.chunk_id, chunk.station_id, chunk.start_utc, done.n_frames[q] * FRAME_SECONDS, query_peaks(marks)
             )
         )
-        part = _coarse_lines(q, marks, index)
+        part, complete = _coarse_lines(q, marks, index)
+        if not complete:
+            done.cut_short[q] = marks
         if part["q"].size:
             parts.append(part)
-    if not parts:
-        return None, n_frames, failures
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, n_frames, failures
+    if parts:
+        done.lines = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    return done
 
 
 def _fit(frame: pl.DataFrame, band: float) -> pl.DataFrame:
@@ -684,6 +772,76 @@ def _to_candidates(ranked: pl.DataFrame, batch: Sequence[ChunkRef], track_ids: l
     )
 
 
+def _without_runner_up(detected: pl.DataFrame) -> pl.DataFrame:
+    return detected.with_columns(runner_up=pl.lit(None, pl.UInt32), runner_up_score=pl.lit(None, pl.Int64))
+
+
+_Again = tuple[ChunkRef, Landmarks, int, np.ndarray]
+"""A chunk to vote again: its landmarks, its frames and the codes of the tracks to vote."""
+
+
+class _Neighbours:
+    """The neighbour step's memory: the chunks of the last two batches, the landmarks of those a limit cut short,
+    their strong detections, and every (chunk, track) already detected or voted again."""
+
+    def __init__(self, code_of: dict[str, int]) -> None:
+        self._code_of = code_of
+        self._chunks: deque[pl.DataFrame] = deque(maxlen=2)
+        self._found: deque[pl.DataFrame] = deque(maxlen=2)
+        self._cut_short: deque[dict[str, tuple[ChunkRef, Landmarks, int]]] = deque(maxlen=2)
+        self._seen: set[tuple[str, str]] = set()
+
+    def step(
+        self, batch: Sequence[ChunkRef], done: _FingerprintedBatch, strong: pl.DataFrame, weak: pl.DataFrame
+    ) -> list[_Again]:
+        """Take in a batch and its detections; return the chunks of this batch and the last that a limit cut
+        short, each with the tracks detected (above ``MIN_SCORE``) right before or after it on its station and
+        not yet detected or voted again in it."""
+        decoded = np.flatnonzero(done.n_frames).tolist()
+        self._chunks.append(
+            pl.DataFrame(
+                {
+                    "chunk_id": [batch[q].chunk_id for q in decoded],
+                    "station_id": [batch[q].station_id for q in decoded],
+                    "start_utc": [batch[q].start_utc for q in decoded],
+                    "seconds": done.n_frames[decoded] * FRAME_SECONDS,
+                },
+                schema=CHUNKS_SCHEMA,
+            )
+        )
+        self._found.append(strong.select("chunk_id", "track_id"))
+        self._cut_short.append(
+            {batch[q].chunk_id: (batch[q], marks, int(done.n_frames[q])) for q, marks in done.cut_short.items()}
+        )
+        for detected in (strong, weak):
+            self._seen.update(zip(detected["chunk_id"], detected["track_id"], strict=True))
+        cut_short = {chunk_id: kept for batch_kept in self._cut_short for chunk_id, kept in batch_kept.items()}
+        wanted: dict[str, list[int]] = {}
+        for chunk_id, track_id in neighbour_pairs(pl.concat(self._chunks), pl.concat(self._found)).iter_rows():
+            if chunk_id in cut_short and (chunk_id, track_id) not in self._seen:
+                self._seen.add((chunk_id, track_id))
+                wanted.setdefault(chunk_id, []).append(self._code_of[track_id])
+        return [(*cut_short[chunk_id], np.sort(np.array(codes))) for chunk_id, codes in wanted.items()]
+
+
+def _revoted(again: list[_Again], index: FingerprintIndex, track_frames: np.ndarray) -> pl.DataFrame:
+    """The lines of the asked tracks in the asked chunks, from every hash those tracks hold (``_track_votes``),
+    as detections that still need confirming."""
+    parts: list[dict[str, np.ndarray]] = []
+    for q, (_, marks, _, tracks) in enumerate(again):
+        query = _Query.of(marks)
+        part = _lines_and_votes(q, query, _track_votes(query, index, tracks), index.n_tracks)
+        if part["q"].size:
+            parts.append(part)
+    if not parts:
+        return pl.DataFrame(schema=DETECTION_SCHEMA)
+    lines = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    refs = [chunk for chunk, *_ in again]
+    n_frames = np.array([frames for _, _, frames, _ in again], dtype=np.int64)
+    detected = _detect(lines, n_frames, track_frames)
+    return _to_detections(_without_runner_up(detected), refs, n_frames, index.track_ids)
+
+
 def match_chunks(
     chunks: Sequence[ChunkRef],
     index: FingerprintIndex,
@@ -705,28 +863,26 @@ def match_chunks(
     weak: list[pl.DataFrame] = []
     failures: list[ChunkFailure] = []
     heard: list[HeardChunk] = []
+    neighbours = _Neighbours({track_id: code for code, track_id in enumerate(track_ids)})
     for batch in _reported(_batches(chunks, batch_size), len(chunks), progress):
-        lines, n_frames, batch_failures = _fingerprint_batch(batch, index, heard)
-        failures.extend(batch_failures)
-        if lines is None:
-            continue
-        detected = _detect(lines, n_frames, track_frames)
-        passed = detected.filter(pl.col("score") >= MIN_SCORE)
-        below = detected.filter(pl.col("score") < MIN_SCORE)
-        if not below.is_empty():
-            weak.append(
-                _to_detections(
-                    below.with_columns(runner_up=pl.lit(None, pl.UInt32), runner_up_score=pl.lit(None, pl.Int64)),
-                    batch,
-                    n_frames,
-                    track_ids,
-                )
-            )
-        if passed.is_empty():
-            continue
-        winners, candidates = _resolve_versions(passed)
-        found.append(_to_detections(winners, batch, n_frames, track_ids))
-        ranked.append(_to_candidates(candidates, batch, track_ids))
+        done = _fingerprint_batch(batch, index, heard)
+        failures.extend(done.failures)
+        batch_strong = batch_weak = pl.DataFrame(schema=DETECTION_SCHEMA)
+        if done.lines is not None:
+            detected = _detect(done.lines, done.n_frames, track_frames)
+            passed = detected.filter(pl.col("score") >= MIN_SCORE)
+            below = detected.filter(pl.col("score") < MIN_SCORE)
+            if not below.is_empty():
+                batch_weak = _to_detections(_without_runner_up(below), batch, done.n_frames, track_ids)
+                weak.append(batch_weak)
+            if not passed.is_empty():
+                winners, candidates = _resolve_versions(passed)
+                batch_strong = _to_detections(winners, batch, done.n_frames, track_ids)
+                found.append(batch_strong)
+                ranked.append(_to_candidates(candidates, batch, track_ids))
+        again = neighbours.step(batch, done, batch_strong, batch_weak) if REVOTE_NEIGHBOURS else []
+        if again:
+            weak.append(_revoted(again, index, track_frames))
     if not found and not weak:
         return MatchResult(pl.DataFrame(schema=DETECTION_SCHEMA), failures, pl.DataFrame(schema=CANDIDATE_SCHEMA))
     strong = pl.concat(found).cast(DETECTION_SCHEMA) if found else pl.DataFrame(schema=DETECTION_SCHEMA)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import polars as pl
 import pytest
 
 from audio import matcher
 from audio.fingerprint import landmarks
 from audio.index import FingerprintIndex
-from tests.audio.conftest import SYNTH_RATE, Catalog
+from tests.audio.conftest import SYNTH_RATE, Catalog, broadcast_chunks
 
 
 def test_bucket_sizes_count_the_postings_of_each_hash(catalog: Catalog) -> None:
@@ -99,7 +102,8 @@ def test_when_the_budget_binds_the_strongest_tracks_get_every_vote_they_have(
     budgeted votes. A line above the floor, or a budget that fits, changes nothing."""
     index = catalog.index
     marks = landmarks(catalog.signals["track-b"][: 30 * SYNTH_RATE], SYNTH_RATE)
-    hashes, k, _, _, shift = matcher._query_rows(marks)
+    query = matcher._Query.of(marks)
+    hashes = query.hashes
     playing = index.track_ids.index("track-b")
     everything = index.lookup(hashes)
     budget = everything[0].size // 4
@@ -107,12 +111,14 @@ def test_when_the_budget_binds_the_strongest_tracks_get_every_vote_they_have(
     monkeypatch.setattr(matcher, "CHUNK_VOTE_BUDGET", budget)
     monkeypatch.setattr(matcher, "SHORTLIST_TRACKS", 1)
     # This clean chunk's line already passes the floor on its budgeted votes: no second pass.
-    row, track, *_ = matcher._votes(hashes, k, shift, index)
+    votes = matcher._votes(query, index)
+    row, track = votes.row, votes.track
     assert sorted(zip(row.tolist(), track.tolist(), strict=True)) == sorted(
         zip(budgeted[0].tolist(), budgeted[1].tolist(), strict=True)
     )
     monkeypatch.setattr(matcher, "SHORTLIST_BELOW", 10**9)  # as if it did not: the second pass runs
-    row, track, t_ref, group, cell, *_ = matcher._votes(hashes, k, shift, index)
+    votes = matcher._votes(query, index)
+    row, track, t_ref, group, cell = votes.row, votes.track, votes.t_ref, votes.group, votes.cell
 
     def votes_of(found: tuple[np.ndarray, ...], mask: np.ndarray) -> list[tuple[int, int, int]]:
         return sorted(zip(*(part[mask].tolist() for part in found), strict=True))
@@ -121,13 +127,17 @@ def test_when_the_budget_binds_the_strongest_tracks_get_every_vote_they_have(
     assert votes_of((row, track, t_ref), mine) == votes_of(everything, everything[1] == playing)
     assert votes_of((row, track, t_ref), ~mine) == votes_of(budgeted, budgeted[1] != playing)
     assert (budgeted[1] == playing).sum() < mine.sum()  # the budget had cut the playing track's votes
-    assert np.array_equal(group, track.astype(np.int64) * matcher.N_HYPOTHESES + k[row])
-    assert np.array_equal(cell, np.floor((t_ref - shift[row]) / matcher.OFFSET_CELL_FRAMES).astype(np.int64))
+    assert np.array_equal(group, track.astype(np.int64) * matcher.N_HYPOTHESES + query.k[row])
+    assert np.array_equal(cell, np.floor((t_ref - query.shift[row]) / matcher.OFFSET_CELL_FRAMES).astype(np.int64))
+    assert not votes.complete
 
     monkeypatch.setattr(matcher, "CHUNK_VOTE_BUDGET", everything[0].size)
-    fits = matcher._votes(hashes, k, shift, index)
+    fits = matcher._votes(query, index)
     capped = index.lookup(hashes, max_bucket=matcher._bucket_cap(index))
-    assert all(got.tolist() == want.tolist() for got, want in zip(fits[:3], capped, strict=True))
+    assert all(
+        got.tolist() == want.tolist() for got, want in zip((fits.row, fits.track, fits.t_ref), capped, strict=True)
+    )
+    assert fits.complete == (capped[0].size == everything[0].size)
 
 
 def test_a_lower_floor_keeps_weaker_windows_for_the_shortlist() -> None:
@@ -178,7 +188,7 @@ def test_a_chunk_the_budget_starves_is_found_by_the_second_pass(
     playing = index.track_ids.index("track-b")
 
     def detected() -> dict[int, int]:
-        found = matcher._detect(matcher._coarse_lines(0, marks, index), n_frames, index.track_frames())
+        found = matcher._detect(matcher._coarse_lines(0, marks, index)[0], n_frames, index.track_frames())
         return dict(zip(found["track"].to_list(), found["score"].to_list(), strict=True))
 
     unlimited = detected()
@@ -188,3 +198,52 @@ def test_a_chunk_the_budget_starves_is_found_by_the_second_pass(
     assert playing not in detected()  # starved: no line of it
     monkeypatch.setattr(matcher, "SHORTLIST_TRACKS", 20)
     assert detected()[playing] == unlimited[playing]
+
+
+def test_a_track_detected_in_the_next_chunk_is_voted_again_in_a_chunk_a_limit_cut_short(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The middle chunk of a broadcast loses every vote of its song to the lookup's limits: without the neighbour
+    step it has no line of it; with it, the song (detected before and after) is voted again with all its hashes
+    and found with the score it has when nothing is cut, once, whether its neighbours share its batch or not. A chunk
+    whose votes were complete is never voted again."""
+    chunks = broadcast_chunks(catalog.signals["track-long"][: 90 * SYNTH_RATE], tmp_path)
+    monkeypatch.setattr(matcher.broadcasts, "extended", lambda lined, *_: lined.clear())  # lines only
+    monkeypatch.setattr(matcher, "SHORTLIST_TRACKS", 0)
+    song = catalog.index.track_ids.index("track-long")
+
+    def middle_score(batch_size: int = 32) -> int | None:
+        found = matcher.match_chunks(chunks, catalog.index, batch_size=batch_size).detections.filter(
+            (pl.col("chunk_id") == "r1-1") & (pl.col("track_id") == "track-long")
+        )
+        return found["score"].item() if found.height else None
+
+    whole = middle_score()
+    assert whole is not None and whole >= matcher.MIN_SCORE
+    voted_again: list[np.ndarray] = []
+    real_track_lookup = FingerprintIndex.track_lookup
+
+    def recording_track_lookup(self: FingerprintIndex, hashes: np.ndarray, tracks: np.ndarray):
+        voted_again.append(np.asarray(tracks))
+        return real_track_lookup(self, hashes, tracks)
+
+    monkeypatch.setattr(FingerprintIndex, "track_lookup", recording_track_lookup)
+    assert middle_score() == whole and not voted_again  # nothing was cut: nothing is voted again
+    real_lookup = FingerprintIndex.budgeted_lookup
+    calls = [0]
+
+    def cutting_lookup(self: FingerprintIndex, hashes: np.ndarray, *args, **kwargs):
+        row, track, t_ref, over_budget, left_out = real_lookup(self, hashes, *args, **kwargs)
+        calls[0] += 1
+        if calls[0] % 3 != 2:  # chunks r1-0 and r1-2 as they are
+            return row, track, t_ref, over_budget, left_out
+        kept = track != song  # r1-1: as if the limits had left out every entry of the song
+        return row[kept], track[kept], t_ref[kept], over_budget, True
+
+    monkeypatch.setattr(FingerprintIndex, "budgeted_lookup", cutting_lookup)
+    monkeypatch.setattr(matcher, "REVOTE_NEIGHBOURS", False)
+    assert middle_score() is None
+    monkeypatch.setattr(matcher, "REVOTE_NEIGHBOURS", True)
+    assert middle_score() == whole
+    assert middle_score(batch_size=1) == whole  # the neighbours in other batches: the one before, the one after
+    assert [tracks.tolist() for tracks in voted_again] == [[song], [song]]
