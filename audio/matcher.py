@@ -424,12 +424,14 @@ def _votes(query: _Query, index: FingerprintIndex) -> _Votes:
     )
     if not (over_budget and SHORTLIST_TRACKS):
         return _Votes.of((row, track, t_ref), query, not left_out)
-    group, cell = _groups_and_cells(row, track, t_ref, query.k, query.shift)
+    budgeted = _Votes.of((row, track, t_ref), query, False)
+    group, cell, lines = budgeted.group, budgeted.cell, budgeted.lines
+    if lines[3].size and lines[3].max() >= SHORTLIST_BELOW:
+        return budgeted
+    # Only now the weaker windows too: ranking the shortlist by them costs a second histogram (its lines at the
+    # default floor are exactly ``lines``), which most chunks, passing the gate, never need.
     weaker = _best_cells(group, cell, SHORTLIST_FLOOR)
     shortlist = _shortlist(weaker[0], weaker[3])
-    lines = _lines_where(weaker, weaker[3] >= CONFIRMED_MIN_SCORE // 2)
-    if lines[3].size and lines[3].max() >= SHORTLIST_BELOW:
-        return _Votes(row, track, t_ref, group, cell, lines, False)
     full = _track_votes(query, index, shortlist)
     others = ~np.isin(track, shortlist)
     kept = _lines_where(lines, ~np.isin(lines[0] // 2, shortlist))

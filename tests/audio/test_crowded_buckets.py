@@ -149,6 +149,22 @@ def test_a_lower_floor_keeps_weaker_windows_for_the_shortlist() -> None:
     assert slots.tolist() == [2 * 2, 5 * 2] and cells.tolist() == [3, 9] and windows.tolist() == [20, 4]
 
 
+def test_the_lines_at_a_lower_floor_hold_the_default_lines_exactly() -> None:
+    """The second pass ranks its shortlist by windows down to ``SHORTLIST_FLOOR`` but keeps the lines of the default
+    floor, computed first: those must be exactly the lower floor's lines with windows at the default floor."""
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        group = rng.integers(0, 40 * matcher.N_HYPOTHESES, 3000).astype(np.int64)
+        cell = rng.integers(-30, 30, group.size).astype(np.int64)
+        cell[: group.size // 3] = rng.integers(0, 3, group.size // 3)  # some groups' votes crowd a few cells
+        low = matcher._best_cells(group, cell, matcher.SHORTLIST_FLOOR)
+        kept = matcher._lines_where(low, low[3] >= matcher.CONFIRMED_MIN_SCORE // 2)
+        default = matcher._best_cells(group, cell)
+        assert 0 < default[0].size < low[0].size
+        for got, want in zip(kept, default, strict=True):
+            assert got.tolist() == want.tolist()
+
+
 def test_the_shortlist_ranks_tracks_by_their_best_window() -> None:
     slots = np.array([2 * 7 + 1, 2 * 3, 2 * 7, 2 * 5 + 1, 2 * 9])
     windows = np.array([40, 55, 12, 40, 8])
