@@ -245,7 +245,7 @@ def stage_match(
             CountingIndex.votes += found[0].size
             return found
 
-        def track_lookup(self, hashes: Any, tracks: Any) -> Any:  # the shortlist's second pass
+        def track_lookup(self, hashes: Any, tracks: Any) -> Any:  # the second pass and the neighbour step
             started = time.process_time()
             found = super().track_lookup(hashes, tracks)
             CountingIndex.lookup_cpu_s += time.process_time() - started
