@@ -45,6 +45,8 @@ its song where noise left no line of it (``audio.broadcasts``, ``audio.verify``)
 
 from __future__ import annotations
 
+import functools
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -300,8 +302,8 @@ def _radix_sorted(keys: np.ndarray, bits: int) -> np.ndarray:
     """Non-negative int64 ``keys`` below ``2**bits``, sorted: least significant 16-bit digit first, each pass a
     stable argsort of ``uint16`` (numpy sorts those by radix), a digit that every key shares skipped.
 
-    The same order as ``np.sort``, about three times faster on the tens of thousands of vote keys of a chunk
-    (``np.sort`` of int64 compares; this only counts).
+    The same order as ``np.sort``; faster where numpy's sort of int64 compares one key at a time (1.9 against
+    4.4 ms per chunk for ``_best_cells`` on the host of bench/README.md's "vote histogram by radix").
     """
     for shift in range(0, max(bits, 1), _DIGIT_BITS):
         digit = (keys >> shift).astype(np.uint16)
@@ -311,6 +313,33 @@ def _radix_sorted(keys: np.ndarray, bits: int) -> np.ndarray:
     return keys
 
 
+def _numpy_sorted(keys: np.ndarray, bits: int) -> np.ndarray:
+    """``keys`` sorted in place by numpy (``bits`` unused: the radix's signature)."""
+    keys.sort()
+    return keys
+
+
+@functools.cache
+def _key_sort() -> Callable[[np.ndarray, int], np.ndarray]:
+    """Whichever of ``np.sort`` and ``_radix_sorted`` sorts a chunk's worth of vote keys faster on this CPU, timed
+    once per process (~20 ms). Both give the same order; which is faster depends on the CPU: numpy sorts int64
+    with SIMD (x86-simd-sort) where the CPU allows, and then beats the counting passes (bench/README.md, "The
+    neighbour step": 2.7 against 4.1 ms per chunk for ``_best_cells`` at 33 tracks, 10.9 against 15.5 at 10,000
+    on an AVX-512 host), elsewhere it compares one key at a time and the radix wins."""
+    keys = np.random.default_rng(0).integers(0, 2**32, 100_000, dtype=np.int64)
+
+    def fastest(sort: Callable[[np.ndarray, int], np.ndarray]) -> float:
+        times = []
+        for _ in range(5):
+            trial = keys.copy()
+            started = time.perf_counter()
+            sort(trial, 32)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    return _numpy_sorted if fastest(_numpy_sorted) < fastest(_radix_sorted) else _radix_sorted
+
+
 def _best_cells(group: np.ndarray, cell: np.ndarray, floor: int = CONFIRMED_MIN_SCORE // 2) -> _Lines:
     """For each track (``group`` = track × hypotheses + k) and hypothesis family, the hypothesis and offset
     cell whose 3-cell window holds the most votes.
@@ -318,22 +347,22 @@ def _best_cells(group: np.ndarray, cell: np.ndarray, floor: int = CONFIRMED_MIN_
     Returns (line slot = track × 2 + family, k, cell, votes in the window) for the slots whose best window
     reaches ``floor`` votes (half the score floor unless asked; the second pass's shortlist asks fewer). The
     histogram is a sort of one packed integer key (group, cell): tens of thousands of votes per chunk make this
-    the matcher's hot loop, and a radix sort of int64 beats a multi-column group-by many times over (and
-    ``np.sort`` about threefold: 1.9 against 4.4 ms per chunk of the airplay benchmark, same result).
+    the matcher's hot loop, and sorting int64 keys (``_key_sort``) beats a multi-column group-by many times over.
     """
-    # A (track, hypothesis) group with fewer votes in all than the prefilter floor below holds no window that
-    # reaches it: its votes leave before the sort, which changes no result and, in a big catalog (most groups
-    # hold a few chance votes), spares most of the sort.
-    enough = np.bincount(group)[group] >= floor
-    if not enough.all():
-        group, cell = group[enough], cell[enough]
     # One integer key per vote, (group, cell) packed tight: the cell counted from the chunk's lowest, with room
     # for one more so that a cell's neighbour (key + 1) never reaches into the next group's cells.
     cell_low = int(cell.min()) if cell.size else 0
     cell_bits = (int(cell.max()) - cell_low + 1).bit_length() if cell.size else 1
     keys = group << cell_bits
     keys |= cell - cell_low
-    keys = _radix_sorted(keys, cell_bits + (int(group.max()).bit_length() if group.size else 0))
+    key_bits = cell_bits + (int(group.max()).bit_length() if group.size else 0)
+    # A (track, hypothesis) group with fewer votes in all than the prefilter floor below holds no window that
+    # reaches it: its votes leave before the sort, which changes no result and, in a big catalog (most groups
+    # hold a few chance votes), spares most of the sort.
+    enough = np.bincount(group)[group] >= floor
+    if not enough.all():
+        keys = keys[enough]
+    keys = _key_sort()(keys, key_bits)
     distinct = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
     counts = np.diff(np.r_[distinct, keys.size])
     keys = keys[distinct]

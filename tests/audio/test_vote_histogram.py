@@ -1,4 +1,4 @@
-"""The matcher's vote histogram: the radix sort behind it and the best offset cell per line."""
+"""The matcher's vote histogram: the sorts behind it and the best offset cell per line."""
 
 from __future__ import annotations
 
@@ -41,11 +41,21 @@ def _best_cells_by_counting(group: np.ndarray, cell: np.ndarray) -> dict[int, tu
     return {slot: (k, c) for slot, (_, k, c) in best.items()}
 
 
+def test_the_key_sort_is_one_of_the_two_and_orders_as_numpy_does() -> None:
+    chosen = matcher._key_sort()
+    assert chosen in (matcher._radix_sorted, matcher._numpy_sorted) and matcher._key_sort() is chosen  # timed once
+    keys = np.random.default_rng(3).integers(0, 1 << 40, 10_000, dtype=np.int64)
+    assert np.array_equal(chosen(keys.copy(), 40), np.sort(keys))
+
+
+@pytest.mark.parametrize("sort", ["_radix_sorted", "_numpy_sorted"])
 @pytest.mark.parametrize("n_tracks", [30, 100_000])
-def test_best_cells_match_a_plain_count(n_tracks: int) -> None:
+def test_best_cells_match_a_plain_count(n_tracks: int, sort: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Random votes (tracks up to 100,000, so group keys need more than one radix digit; cells negative and far
     apart) plus planted lines: every line slot gets the window a plain count says, and a window never reaches
-    from one group's highest cell into the next group's lowest (the tightest packing of the keys would)."""
+    from one group's highest cell into the next group's lowest (the tightest packing of the keys would), with
+    either sort behind the histogram."""
+    monkeypatch.setattr(matcher, "_key_sort", lambda: getattr(matcher, sort))
     rng = np.random.default_rng(n_tracks)
     n_hyp = matcher.N_HYPOTHESES
     noise_group = rng.integers(0, n_tracks * n_hyp, 60_000)
