@@ -472,9 +472,10 @@ class FingerprintIndex:
         hashes = np.asarray(hashes, dtype=np.int64)
         lo = np.asarray(self._starts[hashes])
         counts = np.asarray(self._starts[hashes + 1]) - lo
-        crowded = max_bucket is not None and bool((counts > max_bucket).any())
+        crowded_buckets = counts > max_bucket if max_bucket is not None else np.zeros(0, dtype=bool)
+        crowded = bool(crowded_buckets.any())
         if crowded:
-            counts[counts > max_bucket] = 0
+            counts[crowded_buckets] = 0
         over_budget = max_entries is not None and int(counts.sum()) > max_entries
         if over_budget:
             counts[~_within_budget(counts, int(max_entries or 0))] = 0

@@ -322,10 +322,10 @@ def _numpy_sorted(keys: np.ndarray, bits: int) -> np.ndarray:
 @functools.cache
 def _key_sort() -> Callable[[np.ndarray, int], np.ndarray]:
     """Whichever of ``np.sort`` and ``_radix_sorted`` sorts a chunk's worth of vote keys faster on this CPU, timed
-    once per process (~20 ms). Both give the same order; which is faster depends on the CPU: numpy sorts int64
-    with SIMD (x86-simd-sort) where the CPU allows, and then beats the counting passes (bench/README.md, "The
-    histogram's sort, again": 0.66 against 1.57 ms for a 33-track chunk's keys, 2.1 against 7.0 at 10,000 tracks
-    on an AVX-512 host); elsewhere it compares one key at a time and the radix wins."""
+    once per process (26 ms on this host). Both give the same order; which is faster depends on the CPU: numpy
+    sorts int64 with SIMD (x86-simd-sort) where the CPU allows, and then beats the counting passes
+    (bench/README.md, "The histogram's sort, again": 0.66 against 1.57 ms for a 33-track chunk's keys, 2.1 against
+    7.0 at 10,000 tracks on an AVX-512 host); elsewhere it compares one key at a time and the radix wins."""
     keys = np.random.default_rng(0).integers(0, 2**32, 100_000, dtype=np.int64)
 
     def fastest(sort: Callable[[np.ndarray, int], np.ndarray]) -> float:
@@ -547,6 +547,11 @@ def _lines_and_votes(q: int, query: _Query, votes: _Votes, n_tracks: int) -> dic
     }
 
 
+def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Chunks' ``_lines_and_votes``, one array per name."""
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
 @dataclass
 class _FingerprintedBatch:
     """A batch decoded, fingerprinted and voted: its coarse lines and their votes, tagged with batch row ``q``
@@ -584,7 +589,7 @@ def _fingerprint_batch(
         if part["q"].size:
             parts.append(part)
     if parts:
-        done.lines = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        done.lines = _joined(parts)
     return done
 
 
@@ -866,7 +871,7 @@ def _revoted(again: list[_Again], index: FingerprintIndex, track_frames: np.ndar
             parts.append(part)
     if not parts:
         return pl.DataFrame(schema=DETECTION_SCHEMA)
-    lines = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    lines = _joined(parts)
     refs = [chunk for chunk, *_ in again]
     n_frames = np.array([frames for _, _, frames, _ in again], dtype=np.int64)
     detected = _detect(lines, n_frames, track_frames)
