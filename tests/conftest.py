@@ -48,7 +48,7 @@ SLOW_PATHS = (
     "outreach/test_demo_outreach.py",
     "outreach/test_outreach_assets.py",
 )
-# The longest modules (minutes each) run first, so that with two workers (`make test TEST_WORKERS=2`: xdist, one module
+# The longest modules (minutes each) run first, so that with two workers (`make test`'s default: xdist, one module
 # per worker, in this order: `--no-loadscope-reorder`) neither is left with a long module at the end while the other
 # idles. Order within a module is kept.
 LONGEST_FIRST = (

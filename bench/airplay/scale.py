@@ -304,9 +304,9 @@ def _result_key(n: int, vote_budget: int | None, shortlist: int | None = None) -
 
 
 def newer_profiles(n: int, work: Path, budget_args: list[str], durations: dict[str, float]) -> dict[str, Any]:
-    """The tempo and off-air chunks of an airplay-19 run (``run.py``'s ``backbeat/chunks_<profile>.csv``)
-    matched against the index of ``n`` tracks, which holds their catalog, and scored per profile as ``run.py``
-    scores them (the chunks are matched per profile, as ``run.py`` groups them)."""
+    """The tempo and off-air chunks of an airplay-19 run (``run.py``'s ``backbeat/chunks_<profile>.csv``, those
+    there are) matched against the index of ``n`` tracks, which holds their catalog, and scored per profile as
+    ``run.py`` scores them (the chunks are matched per profile, as ``run.py`` groups them)."""
     from metrics import evaluate
 
     from audio.plays import MAX_GAP_S, merge_detections
@@ -319,6 +319,8 @@ def newer_profiles(n: int, work: Path, budget_args: list[str], durations: dict[s
     scored: dict[str, Any] = {}
     for profile in ("tempo", "offair"):
         chunks_csv = work / "backbeat" / f"chunks_{profile}.csv"
+        if not chunks_csv.is_file():  # a simulation of one of the two only (e.g. --profiles offair)
+            continue
         match = measured(["--stage", "match", "--size", str(n), "--chunks-csv", str(chunks_csv), *budget_args])
         detections = pl.read_parquet(_index_dir(n) / f"detections-{chunks_csv.stem}.parquet")
         plays = merge_detections(detections, min_play_s=30.0, track_durations_s=durations, max_gap_s=MAX_GAP_S)
