@@ -4,11 +4,12 @@ change is the engine and how much the host.
     nice -n 5 .venv/bin/python bench/airplay/compare_engines.py --rev 9750f97 --rounds 3
 
 This machine is a shared virtual machine whose CPU-seconds buy more or less from one evening to the next (the
-same engine has measured 1,116 and 596 audio-s per CPU-s on the same chunks). A figure from another sitting
-therefore says little about an engine change; this script measures both engines back to back instead. It
-checks ``--rev`` out under ``bench/.work/engines/<rev>/`` (a local clone of this repository), builds each
-engine's own index of the catalog from cold, then matches the same chunk list (``chunks_<group>.csv``, written by
-``run.py``) with the other engine and the working tree's in turn, ``--rounds`` times. Every stage is a child
+first airplay engine, unchanged, measured 1,116 audio-s per CPU-s on 2026-11-22 and 643–695 on 2026-12-06). A
+figure from another sitting therefore says little about an engine change; this script measures both engines back
+to back instead. It checks ``--rev`` out under ``bench/.work/engines/<rev>/`` (a local clone of this
+repository), builds each engine's own index of the catalog from cold, then matches the same chunk list
+(``chunks_<group>.csv``, written by ``run.py``) with the other engine and the working tree's in turn, ``--rounds``
+times. Every stage is a child
 process whose ``PYTHONPATH`` is that engine's tree, timed by the kernel (``os.wait4``: user + system CPU, peak
 RSS) as ``run.py`` times its stages. Results: a table on stdout and ``<work>/engines.json``.
 
