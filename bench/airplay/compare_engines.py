@@ -9,9 +9,9 @@ figure from another sitting therefore says little about an engine change; this s
 to back instead. It checks ``--rev`` out under ``bench/.work/engines/<rev>/`` (a local clone of this
 repository), builds each engine's own index of the catalog from cold, then matches the same chunk list
 (``chunks_<group>.csv``, written by ``run.py``) with the other engine and the working tree's in turn, ``--rounds``
-times. Every stage is a child
-process whose ``PYTHONPATH`` is that engine's tree, timed by the kernel (``os.wait4``: user + system CPU, peak
-RSS) as ``run.py`` times its stages. Results: a table on stdout and ``<work>/engines.json``.
+times. Every stage is a child process whose ``PYTHONPATH`` is that engine's tree, timed by the kernel
+(``os.wait4``: user + system CPU, peak RSS) as ``run.py`` times its stages. Results: a table on stdout and
+``<work>/engines.json``.
 
 Only ``audio.index.build_index``, ``FingerprintIndex.open``, ``ChunkRef`` and ``match_chunks`` are used, so any
 revision since the first airplay benchmark (issue 3) can be compared.
