@@ -26,11 +26,12 @@ import os
 import statistics
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chunk_lists import CHUNK_S, catalog_csv, chunk_refs_csv  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
-CHUNK_S = 30.0
 
 
 # Stages, run in children whose PYTHONPATH is one engine's tree: they import nothing of this repository but `audio`.
@@ -43,9 +44,7 @@ def stage_index(catalog: Path, index_dir: Path) -> None:
 
     if index_dir.exists():
         shutil.rmtree(index_dir)  # cold: an incremental rebuild would hide the cost
-    with open(catalog, newline="") as handle:
-        tracks = [(row["track_id"], Path(row["path"])) for row in csv.DictReader(handle)]
-    report = build_index(tracks, index_dir)
+    report = build_index(catalog_csv(catalog), index_dir)
     if report.failures:
         raise SystemExit(f"catalog files failed to index: {report.failures}")
 
@@ -53,14 +52,9 @@ def stage_index(catalog: Path, index_dir: Path) -> None:
 def stage_match(chunks: Path, index_dir: Path, batch_size: int, out: Path) -> None:
     import audio
     from audio.index import FingerprintIndex
-    from audio.matcher import ChunkRef, match_chunks
+    from audio.matcher import match_chunks
 
-    with open(chunks, newline="") as handle:
-        refs = [
-            ChunkRef(row["chunk_id"], row["station_id"], datetime.fromisoformat(row["start_utc"]), Path(row["path"]))
-            for row in csv.DictReader(handle)
-        ]
-    result = match_chunks(refs, FingerprintIndex.open(index_dir), batch_size=batch_size)
+    result = match_chunks(chunk_refs_csv(chunks), FingerprintIndex.open(index_dir), batch_size=batch_size)
     if result.failures:
         raise SystemExit(f"chunks failed to decode: {result.failures[:5]}")
     out.write_text(json.dumps({"detections": result.detections.height, "engine_path": audio.__file__}))
@@ -113,7 +107,6 @@ def main() -> None:
     if args.stage == "match":
         return stage_match(args.chunks, args.index, args.batch_size, args.out)
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     chunks = args.work / "backbeat" / f"chunks_{args.group}.csv"
     if not chunks.is_file():
         raise SystemExit(f"{chunks} not found: run run.py on {args.work} first")

@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -34,18 +33,16 @@ import polars as pl
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chunk_lists import CHUNK_S, catalog_csv, chunk_refs_csv  # noqa: E402
 from debmusic import AIRPLAY  # noqa: E402
 
 # The measured stages run in children of this script: anything imported at module level is charged to
 # them. The Dagster assets (chunk-name parsing), the scoring and the peer's helpers take ~3 CPU-s to import
 # and are only needed by the parent, so they are imported where the parent uses them.
 
-CHUNK_S = 30.0
-
 
 def _catalog(work: Path) -> list[tuple[str, Path]]:
-    with open(work / "catalog.csv", newline="") as handle:
-        return [(row["track_id"], Path(row["path"])) for row in csv.DictReader(handle)]
+    return catalog_csv(work / "catalog.csv")
 
 
 def _track_durations(work: Path) -> dict[str, float]:
@@ -117,13 +114,9 @@ def stage_backbeat_index(work: Path) -> None:
 
 def stage_backbeat_match(work: Path, batch_size: int, group: str) -> None:
     from audio.index import FingerprintIndex
-    from audio.matcher import ChunkRef, match_chunks
+    from audio.matcher import match_chunks
 
-    with open(work / "backbeat" / f"chunks_{group}.csv", newline="") as handle:
-        refs = [
-            ChunkRef(row["chunk_id"], row["station_id"], datetime.fromisoformat(row["start_utc"]), Path(row["path"]))
-            for row in csv.DictReader(handle)
-        ]
+    refs = chunk_refs_csv(work / "backbeat" / f"chunks_{group}.csv")
     result = match_chunks(refs, FingerprintIndex.open(work / "backbeat" / "index"), batch_size=batch_size)
     if result.failures:
         raise SystemExit(f"chunks failed to decode: {result.failures[:5]}")

@@ -42,6 +42,7 @@ import polars as pl
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chunk_lists import chunk_refs_csv  # noqa: E402
 from debmusic import MUSIC, WORK, catalog_tracks  # noqa: E402
 
 SCALE = WORK / "scale"
@@ -193,13 +194,11 @@ def _index_dir(n: int) -> Path:
 def _chunk_refs(day: bool, chunks_csv: Path | None = None) -> list[Any]:
     from audio.matcher import ChunkRef
 
-    with open(chunks_csv or SCALE / "chunks.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    listed = chunks_csv or SCALE / "chunks.csv"
     if not day:
-        return [
-            ChunkRef(r["chunk_id"], r["station_id"], datetime.fromisoformat(r["start_utc"]), Path(r["path"]))
-            for r in rows
-        ]
+        return chunk_refs_csv(listed)
+    with open(listed, newline="") as handle:
+        rows = list(csv.DictReader(handle))
     # One station-day: the chunks in turn under consecutive times, as station_day_memory.py does.
     first = datetime.fromisoformat(rows[0]["start_utc"]).replace(hour=0, minute=0, second=0)
     return [
